@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libcr: checkpoint and restart of a Linux process tree from userspace.
+ *
+ * The calls are the steps a job-wide coordinator needs: every node freezes
+ * before any dumps, and resume-or-kill is decided only after all committed.
+ *
+ *	h = cr_freeze(pid, &fopts);      tree held in ptrace-stop
+ *	cr_dump(h, dir);                 image written, tree still held
+ *	cr_release(h, CR_RESUME);        or CR_KILL
+ *
+ *	r = cr_restore(dir, &ropts);     tree rebuilt, every task stopped
+ *	cr_resume(r);                    or cr_abort(r)
+ *
+ * All ptrace work happens on the calling thread: call these from a
+ * single-threaded process (cr_restore forks the tree from it).
+ * Functions return 0 or a negative errno; handles come back through an out
+ * parameter. Errors are logged once, where they happen.
+ */
+#ifndef CR_H
+#define CR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define __must_check __attribute__((warn_unused_result))
+
+struct cr_frozen;   /* a held tree, from cr_freeze() */
+struct cr_restored; /* a rebuilt, stopped tree, from cr_restore() */
+
+/* Logging: messages at or below @level go to @fd (default: 2, CR_LOG_WARN). */
+enum cr_log_level {
+	CR_LOG_ERROR = 1,
+	CR_LOG_WARN = 2,
+	CR_LOG_INFO = 3,
+	CR_LOG_DEBUG = 4,
+};
+void cr_log_setup(int fd, enum cr_log_level level);
+
+struct cr_freeze_opts {
+	/*
+	 * A cgroup directory holding exactly the tree (a v1 freezer cgroup or
+	 * a cgroup2 directory). When set it is frozen only long enough to
+	 * seize every thread. When NULL the tree is walked and re-walked
+	 * until no task or thread appears that is not seized.
+	 */
+	const char *cgroup;
+	unsigned int timeout_ms; /* give up freezing after this; 0: 10 s */
+};
+
+__must_check int cr_freeze(pid_t root, const struct cr_freeze_opts *opts,
+			   struct cr_frozen **out);
+
+/* Write the image of a frozen tree into @dir (created, must not exist). */
+__must_check int cr_dump(struct cr_frozen *f, const char *dir);
+
+enum cr_release_mode {
+	CR_RESUME = 1, /* let the tree run on as if nothing happened */
+	CR_KILL = 2,   /* SIGKILL every task of the tree */
+};
+/* Release the tree and free @f, whatever the result. */
+int cr_release(struct cr_frozen *f, enum cr_release_mode mode);
+
+/* Number of tasks in a frozen tree (for progress and tests). */
+size_t cr_frozen_ntasks(const struct cr_frozen *f);
+
+/* An fd of the restarting process that stands in for a file of the image. */
+struct cr_inherit_fd {
+	const char *key; /* "stdin", "stdout", "stderr", or "path:/some/file" */
+	int fd;
+};
+
+/* A path prefix of the image that lives elsewhere on the restoring node. */
+struct cr_path_remap {
+	const char *from;
+	const char *to;
+};
+
+struct cr_restore_opts {
+	bool new_pidns; /* restore into a fresh pid namespace */
+	/*
+	 * Default: the restarter's fds 0, 1 and 2 stand in for the root
+	 * task's stdio. Entries here override or add to that.
+	 */
+	const struct cr_inherit_fd *inherit;
+	size_t ninherit;
+	const struct cr_path_remap *remap;
+	size_t nremap;
+	/*
+	 * Debug switch for tests: a comma-separated list of kinds of state not
+	 * to restore ("sigactions,fds,..."), to prove the tests see the loss.
+	 */
+	const char *skip;
+};
+
+__must_check int cr_restore(const char *dir, const struct cr_restore_opts *opts,
+			    struct cr_restored **out);
+
+/* The restored root task, as seen from the restarting process's pid namespace. */
+pid_t cr_restored_root(const struct cr_restored *r);
+/*
+ * The process the restarter waits on: the root task, or with new_pidns the
+ * init of the new namespace (which exits with the root's status).
+ */
+pid_t cr_restored_child(const struct cr_restored *r);
+
+/* Let every restored task run; frees @r. */
+__must_check int cr_resume(struct cr_restored *r);
+/* Kill everything that was built; frees @r. */
+int cr_abort(struct cr_restored *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CR_H */

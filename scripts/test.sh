@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command: install what is needed, build (plain and ASan/UBSan),
+# and run every test under ctest. Run as root on Debian 12.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+
+jobs=$(nproc)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCR_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+
+# Sanitized build: everything but the tests that need the real, unsanitized
+# restore path (labelled "nosan").
+(cd build-asan && ctest --output-on-failure -LE nosan -j"$jobs")
+(cd build && ctest --output-on-failure)
