@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Cgroup membership: check that a peer is a given job step's task, and put a
+ * container process directly into the cgroups (every hierarchy) of another.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crd.h"
+#include "log.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
+/* Map a /proc/PID/cgroup line's controller field to its mount directory. */
+static int _mount_dir(const char *ctrls, char *buf, size_t len)
+{
+	if (!*ctrls)
+		return snprintf(buf, len, CGROUP_ROOT "/unified") >= (int)len ? -1 : 0;
+	if (!strncmp(ctrls, "name=", 5))
+		ctrls += 5;
+	return snprintf(buf, len, CGROUP_ROOT "/%s", ctrls) >= (int)len ? -1 : 0;
+}
+
+/* Does path contain the component sequence "/job_<id>/step_<step>"? */
+static int _in_step(const char *path, uint32_t jobid, const char *step)
+{
+	char want[64];
+	const char *p;
+	size_t n;
+
+	n = snprintf(want, sizeof(want), "/job_%u/step_%s", jobid, step);
+	for (p = strstr(path, want); p; p = strstr(p + 1, want))
+		if (p[n] == '\0' || p[n] == '/')
+			return 1;
+	return 0;
+}
+
+int cgroup_check_step(pid_t pid, uint32_t jobid, const char *step, char *why, size_t len)
+{
+	char path[64], line[4096], *ctrls, *cg;
+	int seen_freezer = 0, ret = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	f = fopen(path, "re");
+	if (!f) {
+		snprintf(why, len, "cannot read %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		ctrls = strchr(line, ':');
+		if (!ctrls)
+			continue;
+		ctrls++;
+		cg = strchr(ctrls, ':');
+		if (!cg)
+			continue;
+		*cg++ = '\0';
+		if (strstr(cg, "/job_") && !_in_step(cg, jobid, step)) {
+			snprintf(why, len, "pid %d is in cgroup %s:%s, not job %u step %s", pid,
+				 ctrls, cg, jobid, step);
+			ret = -EPERM;
+			break;
+		}
+		if (!strcmp(ctrls, "freezer")) {
+			seen_freezer = 1;
+			if (!_in_step(cg, jobid, step)) {
+				snprintf(why, len,
+					 "pid %d is in freezer cgroup %s, not job %u step %s", pid,
+					 cg, jobid, step);
+				ret = -EPERM;
+				break;
+			}
+		}
+	}
+	fclose(f);
+	if (!ret && !seen_freezer) {
+		snprintf(why, len, "pid %d has no freezer cgroup (proctrack/cgroup required)", pid);
+		ret = -EPERM;
+	}
+	return ret;
+}
+
+static int _write_pid(const char *dir, pid_t pid)
+{
+	char path[PATH_MAX], buf[32];
+	int fd, n, ret = 0;
+
+	if (snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%d", pid);
+	if (write(fd, buf, n) != n)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int cgroup_move_like(pid_t pid, pid_t ref)
+{
+	char path[64], line[4096], dir[PATH_MAX], mnt[PATH_MAX], *ctrls, *cg;
+	int ret = 0, r;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", ref);
+	f = fopen(path, "re");
+	if (!f) {
+		log_warn("cgroup: open %s", path);
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		ctrls = strchr(line, ':');
+		if (!ctrls || !(cg = strchr(++ctrls, ':')))
+			continue;
+		*cg++ = '\0';
+		if (_mount_dir(ctrls, mnt, sizeof(mnt)) ||
+		    snprintf(dir, sizeof(dir), "%s%s", mnt, cg) >= (int)sizeof(dir))
+			continue;
+		r = _write_pid(dir, pid);
+		if (!r)
+			continue;
+		if (!*ctrls || !strncmp(ctrls, "name=", 5)) {
+			/* Not Slurm's: the unified and named hierarchies are best effort. */
+			log_debug("cgroup: cannot move %d to %s: %s", pid, dir, strerror(-r));
+			continue;
+		}
+		errno = -r;
+		log_warn("cgroup: cannot move %d to %s", pid, dir);
+		ret = r;
+	}
+	fclose(f);
+	return ret;
+}

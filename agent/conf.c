@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* cr.conf parsing: a table of keys, as Slurm's s_p_options_t. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "interval.h"
+
+enum conf_type {
+	CONF_STRING,
+	CONF_UINT,
+	CONF_INTERVAL,
+};
+
+struct conf_key {
+	const char *key;
+	enum conf_type type;
+	size_t off;
+	size_t size;
+	unsigned long max; /* CONF_UINT */
+};
+
+#define STR_KEY(k, f)                                                                              \
+	{                                                                                          \
+		k, CONF_STRING, offsetof(struct cr_conf, f), sizeof(((struct cr_conf *)0)->f), 0   \
+	}
+#define UINT_KEY(k, f, m)                                                                          \
+	{                                                                                          \
+		k, CONF_UINT, offsetof(struct cr_conf, f), sizeof(uint32_t), m                     \
+	}
+
+static const struct conf_key conf_keys[] = {
+	STR_KEY("NodeName", node_name),
+	STR_KEY("CheckpointDir", checkpoint_dir),
+	UINT_KEY("Port", port, 65535),
+	STR_KEY("SocketPath", socket_path),
+	STR_KEY("StateDir", state_dir),
+	STR_KEY("LogFile", log_file),
+	UINT_KEY("KeepCount", keep_count, 1000000),
+	{"DefaultInterval", CONF_INTERVAL, offsetof(struct cr_conf, default_interval), sizeof(long),
+	 0},
+	STR_KEY("Operators", operators),
+};
+
+void cr_conf_defaults(struct cr_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (gethostname(c->node_name, sizeof(c->node_name) - 1) < 0)
+		strcpy(c->node_name, "localhost");
+	snprintf(c->checkpoint_dir, sizeof(c->checkpoint_dir), "/var/spool/slurm-cr/checkpoints");
+	c->port = CR_PORT_DEFAULT;
+	snprintf(c->socket_path, sizeof(c->socket_path), "/run/slurm-cr/crd.sock");
+	snprintf(c->state_dir, sizeof(c->state_dir), "/run/slurm-cr/state");
+	c->keep_count = 2;
+	c->default_interval = 3600;
+}
+
+static char *_trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int _set(struct cr_conf *c, const struct conf_key *k, const char *val, char *why,
+		size_t whylen)
+{
+	char *end;
+	unsigned long u;
+	long secs;
+
+	switch (k->type) {
+	case CONF_STRING:
+		if (strlen(val) >= k->size) {
+			snprintf(why, whylen, "value too long");
+			return -EINVAL;
+		}
+		strcpy((char *)c + k->off, val);
+		return 0;
+	case CONF_UINT:
+		errno = 0;
+		u = strtoul(val, &end, 10);
+		if (!*val || *end || errno || u > k->max || val[0] == '-') {
+			snprintf(why, whylen, "expected a number up to %lu", k->max);
+			return -EINVAL;
+		}
+		*(uint32_t *)((char *)c + k->off) = u;
+		return 0;
+	case CONF_INTERVAL:
+		if (cr_interval_parse(val, &secs, why, whylen) || secs < 0) {
+			if (secs < 0)
+				snprintf(why, whylen, "an interval is required");
+			return -EINVAL;
+		}
+		*(long *)((char *)c + k->off) = secs;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int cr_conf_load(struct cr_conf *c, const char *path, char *err, size_t errlen)
+{
+	char line[4096], why[256];
+	const struct conf_key *k;
+	char *key, *val, *eq, *hash;
+	int lineno = 0, ret = 0;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return ret;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if ((hash = strchr(line, '#')))
+			*hash = '\0';
+		key = _trim(line);
+		if (!*key)
+			continue;
+		eq = strchr(key, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%d: expected Key=Value", path, lineno);
+			ret = -EINVAL;
+			break;
+		}
+		*eq = '\0';
+		key = _trim(key);
+		val = _trim(eq + 1);
+		k = NULL;
+		for (size_t i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++)
+			if (!strcasecmp(conf_keys[i].key, key))
+				k = &conf_keys[i];
+		if (!k) {
+			snprintf(err, errlen, "%s:%d: unknown key \"%s\"", path, lineno, key);
+			ret = -EINVAL;
+			break;
+		}
+		if (_set(c, k, val, why, sizeof(why))) {
+			snprintf(err, errlen, "%s:%d: %s: %s", path, lineno, k->key, why);
+			ret = -EINVAL;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+int cr_conf_is_operator(const struct cr_conf *c, const char *user)
+{
+	const char *p = c->operators, *e;
+	size_t n = strlen(user);
+
+	while (*p) {
+		while (*p == ',' || isspace((unsigned char)*p))
+			p++;
+		e = p;
+		while (*e && *e != ',' && !isspace((unsigned char)*e))
+			e++;
+		if ((size_t)(e - p) == n && n && !strncmp(p, user, n))
+			return 1;
+		p = e;
+	}
+	return 0;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cr.conf: Key=Value lines, slurm.conf style, keys case-insensitive. */
+#ifndef CR_CONF_H
+#define CR_CONF_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CR_CONF_DEFAULT "/etc/slurm/cr.conf"
+#define CR_PORT_DEFAULT 6830
+
+struct cr_conf {
+	char node_name[256];
+	char checkpoint_dir[PATH_MAX];
+	uint32_t port;
+	char socket_path[108];
+	char state_dir[PATH_MAX];
+	char log_file[PATH_MAX];
+	uint32_t keep_count;
+	long default_interval; /* seconds */
+	char operators[1024];  /* comma-separated user names */
+};
+
+void cr_conf_defaults(struct cr_conf *c);
+/* Returns 0, or -errno with a message naming the file and line in err. */
+int cr_conf_load(struct cr_conf *c, const char *path, char *err, size_t errlen);
+/* Is user (by name) listed in Operators? */
+int cr_conf_is_operator(const struct cr_conf *c, const char *user);
+
+#endif /* CR_CONF_H */

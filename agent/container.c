@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The job container: new pid, mount, ipc, uts and time namespaces, a private
+ * tmpfs on /tmp and /dev/shm, a fresh /proc, and a small init at pid 1.
+ *
+ * The init reaps, starts the batch script (pid 2) from a copy inside the
+ * container when the monitor sends SPAWN, forwards the signals the monitor
+ * sends and those sent to it from inside the container, and reports the
+ * script's wait status with EXIT; then it exits, which kills whatever the
+ * script left behind. It exits as well when the monitor goes away.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "crd.h"
+#include "log.h"
+#include "proto.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+#define SCRIPT_DIR  "/tmp/.slurm-cr"
+#define SCRIPT_COPY SCRIPT_DIR "/slurm_script"
+#define MAX_STRS    65536
+
+struct spawn_req {
+	uint32_t uid, gid, umask;
+	const gid_t *groups;
+	uint32_t ngroups;
+	const void *cpumask;
+	uint32_t cpumask_len;
+	char **argv;
+	char **envp;
+	int fds[5]; /* stdin, stdout, stderr, script, cwd */
+};
+
+static int _copy_script(int in, uid_t uid, gid_t gid)
+{
+	char buf[65536];
+	ssize_t n;
+	int out, ret = -EIO;
+
+	if (mkdir(SCRIPT_DIR, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	out = open(SCRIPT_COPY, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0500);
+	if (out < 0)
+		return -errno;
+	if (lseek(in, 0, SEEK_SET) < 0 && errno != ESPIPE)
+		goto out;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n)
+			goto out;
+	if (n < 0 || fchown(out, uid, gid) < 0 || fchmod(out, 0500) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (ret)
+		ret = -errno;
+	close(out);
+	return ret;
+}
+
+static int _unpack_strv(struct cr_msg *m, char ***out, const char *extra)
+{
+	uint32_t n;
+	const char *s;
+	char **v;
+
+	if (cr_unpack_u32(m, &n) || n > MAX_STRS)
+		return -EPROTO;
+	v = calloc(n + 2, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		if (cr_unpack_str(m, &s)) {
+			free(v);
+			return -EPROTO;
+		}
+		v[i] = (char *)s;
+	}
+	if (extra)
+		v[n] = (char *)extra;
+	*out = v;
+	return 0;
+}
+
+/* The script's process, between fork and exec: never returns. */
+static void _exec_script(struct spawn_req *r, struct cr_msg *m)
+{
+	uint32_t nrlim, res;
+	uint64_t cur, max;
+	struct rlimit rl;
+	sigset_t all;
+
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	setsid();
+	/* rlimits follow the groups in the message; already bounds-checked. */
+	if (cr_unpack_u32(m, &nrlim) == 0) {
+		for (uint32_t i = 0; i < nrlim; i++) {
+			if (cr_unpack_u32(m, &res) || cr_unpack_u64(m, &cur) ||
+			    cr_unpack_u64(m, &max))
+				break;
+			rl.rlim_cur = cur;
+			rl.rlim_max = max;
+			if (setrlimit(res, &rl) < 0) {
+				/* No CAP_SYS_RESOURCE: keep the hard limit we have. */
+				getrlimit(res, &rl);
+				rl.rlim_cur = cur < rl.rlim_max ? cur : rl.rlim_max;
+				setrlimit(res, &rl);
+			}
+		}
+	}
+	if (r->cpumask_len)
+		sched_setaffinity(0, r->cpumask_len, r->cpumask);
+	umask(r->umask);
+	for (int i = 0; i < 3; i++)
+		if (dup2(r->fds[i], i) < 0)
+			_exit(127);
+	if (fchdir(r->fds[4]) < 0)
+		dprintf(2, "slurm-cr: cannot enter the job's working directory: %s\n",
+			strerror(errno));
+	if (setgroups(r->ngroups, r->groups) < 0 || setresgid(r->gid, r->gid, r->gid) < 0 ||
+	    setresuid(r->uid, r->uid, r->uid) < 0) {
+		dprintf(2, "slurm-cr: cannot become uid %u: %s\n", r->uid, strerror(errno));
+		_exit(127);
+	}
+	syscall(SYS_close_range, 3, ~0U, 0);
+	r->argv[0] = SCRIPT_COPY;
+	execve(SCRIPT_COPY, r->argv, r->envp);
+	dprintf(2, "slurm-cr: cannot run the batch script: %s\n", strerror(errno));
+	_exit(127);
+}
+
+/* SPAWN from the monitor: uid gid umask groups cpumask rlimits argv envp; 5 fds. */
+static pid_t _spawn(struct cr_msg *m, const char *hostname)
+{
+	struct spawn_req r = {0};
+	const void *p;
+	uint32_t len, nrlim, u;
+	uint64_t x;
+	size_t rlim_pos;
+	char env_host[128];
+	pid_t pid = -1;
+
+	if (m->nfds != 5 || cr_unpack_u32(m, &r.uid) || cr_unpack_u32(m, &r.gid) ||
+	    cr_unpack_u32(m, &r.umask) || cr_unpack_bytes(m, &p, &len) || len % sizeof(gid_t) ||
+	    len > 65536 * sizeof(gid_t))
+		return -EPROTO;
+	r.groups = p;
+	r.ngroups = len / sizeof(gid_t);
+	if (cr_unpack_bytes(m, &r.cpumask, &r.cpumask_len))
+		return -EPROTO;
+	rlim_pos = m->pos;
+	if (cr_unpack_u32(m, &nrlim) || nrlim > 64)
+		return -EPROTO;
+	for (uint32_t i = 0; i < nrlim; i++)
+		if (cr_unpack_u32(m, &u) || cr_unpack_u64(m, &x) || cr_unpack_u64(m, &x))
+			return -EPROTO;
+	snprintf(env_host, sizeof(env_host), "SLURM_CR_CONTAINER=%s", hostname);
+	if (_unpack_strv(m, &r.argv, NULL))
+		return -EPROTO;
+	if (!r.argv[0] || _unpack_strv(m, &r.envp, env_host) || cr_unpack_done(m)) {
+		free(r.argv);
+		return -EPROTO;
+	}
+	memcpy(r.fds, m->fds, sizeof(r.fds));
+	if (_copy_script(r.fds[3], r.uid, r.gid) < 0) {
+		dprintf(r.fds[2], "slurm-cr: cannot copy the batch script into the container\n");
+		goto out;
+	}
+	pid = fork();
+	if (pid == 0) {
+		m->pos = rlim_pos;
+		_exec_script(&r, m);
+	}
+out:
+	free(r.argv);
+	free(r.envp);
+	return pid;
+}
+
+static void _send_u32(int fd, uint32_t type, uint32_t v)
+{
+	struct cr_buf b;
+
+	cr_buf_init(&b);
+	cr_pack_u32(&b, v);
+	cr_send(fd, type, &b, NULL, 0);
+	cr_buf_free(&b);
+}
+
+static void _init_main(int ctl, const char *hostname)
+{
+	struct signalfd_siginfo si;
+	struct pollfd pfd[2];
+	struct cr_msg m;
+	sigset_t all;
+	pid_t script = 0, pid;
+	uint32_t signo;
+	int sfd, status;
+
+	log_setproc("cr-init");
+	prctl(PR_SET_NAME, "cr-init");
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	sfd = signalfd(-1, &all, SFD_CLOEXEC);
+	if (sfd < 0)
+		_exit(1);
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		log_warn("container: mount /proc");
+	pfd[0] = (struct pollfd){.fd = ctl, .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(1);
+		}
+		if (pfd[1].revents & POLLIN) {
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGCHLD) {
+				while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+					if (pid != script)
+						continue;
+					_send_u32(ctl, CR_MSG_EXIT, status);
+					_exit(0);
+				}
+			} else if (script > 0 && si.ssi_pid != 0) {
+				/* From inside the container (outside senders read as 0). */
+				kill(script, si.ssi_signo);
+			}
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			if (cr_recv(ctl, &m))
+				_exit(0); /* the monitor is gone: so is the container */
+			if (m.hdr.type == CR_MSG_SPAWN && script == 0) {
+				script = _spawn(&m, hostname);
+				if (script < 0)
+					_send_u32(ctl, CR_MSG_EXIT, 127 << 8), _exit(0);
+				_send_u32(ctl, CR_MSG_STARTED, script);
+			} else if (m.hdr.type == CR_MSG_SIGNAL && !cr_unpack_u32(&m, &signo) &&
+				   !cr_unpack_done(&m) && signo > 0 && signo < NSIG && script > 0) {
+				kill(script, signo);
+			}
+			cr_msg_free(&m);
+		}
+	}
+}
+
+/* In the helper: new namespaces, private mounts, then fork the init. */
+static void _helper_main(const struct cr_job *ji, int ctl, int report)
+{
+	const char *tmpfs_opts = "mode=1777";
+	pid_t pid;
+
+	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWTIME) < 0) {
+		log_warn("container: unshare");
+		_exit(1);
+	}
+	/* Time offsets stay 0 until a restore sets them. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts) < 0 ||
+	    mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts) < 0) {
+		log_warn("container: private mounts");
+		_exit(1);
+	}
+	if (sethostname(ji->hostname, strlen(ji->hostname)) < 0) {
+		log_warn("container: sethostname %s", ji->hostname);
+		_exit(1);
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_warn("container: fork init");
+		_exit(1);
+	}
+	if (pid == 0) {
+		close(report);
+		_init_main(ctl, ji->hostname);
+	}
+	if (write(report, &pid, sizeof(pid)) != sizeof(pid))
+		_exit(1);
+	_exit(0);
+}
+
+int container_create(const struct cr_job *ji, int *ctl_fd, pid_t *init_pid)
+{
+	int sp[2], rp[2], status, ret = -EIO;
+	pid_t helper, pid = -1;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		return -errno;
+	if (pipe2(rp, O_CLOEXEC) < 0) {
+		ret = -errno;
+		goto out_sp;
+	}
+	helper = fork();
+	if (helper < 0) {
+		ret = -errno;
+		goto out_rp;
+	}
+	if (helper == 0) {
+		close(sp[0]);
+		close(rp[0]);
+		_helper_main(ji, sp[1], rp[1]);
+	}
+	close(rp[1]);
+	rp[1] = -1;
+	if (read(rp[0], &pid, sizeof(pid)) != sizeof(pid))
+		pid = -1;
+	waitpid(helper, &status, 0);
+	if (pid <= 0) {
+		log_warnx("container: job %u: the container could not be created", ji->jobid);
+		goto out_rp;
+	}
+	/* The init was reparented to us: we are a child subreaper. */
+	*init_pid = pid;
+	*ctl_fd = sp[0];
+	sp[0] = -1;
+	ret = 0;
+out_rp:
+	close(rp[0]);
+	if (rp[1] >= 0)
+		close(rp[1]);
+out_sp:
+	if (sp[0] >= 0)
+		close(sp[0]);
+	close(sp[1]);
+	return ret;
+}

@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * crctl: act on a checkpointable job from any node. Finds the job's batch
+ * host through slurmctld and asks that node's crd over TCP, authenticated
+ * with a munge credential that carries the request.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <munge.h>
+#include <netdb.h>
+#include <poll.h>
+#include <slurm/slurm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "proto.h"
+
+enum {
+	EX_OK = 0,
+	EX_FAIL = 1,	/* job not found or not running, crd unreachable, other errors */
+	EX_USAGE = 2,	/* bad command line */
+	EX_PERM = 3,	/* not permitted: not the owner, root, SlurmUser or an operator */
+	EX_NOTSUP = 4,	/* subcommand not yet supported */
+	EX_NOTCKPT = 5, /* the job is not checkpointable (no container on its batch host) */
+};
+
+static const struct {
+	const char *name;
+	uint32_t cmd;
+	int needs_job;
+} cmds[] = {
+	{"able", CR_CTL_ABLE, 1},	{"disable", CR_CTL_DISABLE, 1},
+	{"enable", CR_CTL_ENABLE, 1},	{"create", CR_CTL_CREATE, 1},
+	{"vacate", CR_CTL_VACATE, 1},	{"requeue", CR_CTL_REQUEUE, 1},
+	{"restart", CR_CTL_RESTART, 1}, {"error", CR_CTL_ERROR, 1},
+	{"list", CR_CTL_LIST, 0},	{"show", CR_CTL_SHOW, 1},
+};
+
+static struct {
+	int json;
+	uint32_t port;
+	char munge_socket[PATH_MAX];
+} opt;
+
+static void _usage(FILE *f)
+{
+	fprintf(f,
+		"usage: crctl [-f cr.conf] SUBCOMMAND JOBID\n"
+		"       crctl [-f cr.conf] list [JOBID] [--json]\n"
+		"       crctl [-f cr.conf] show JOBID [--json]\n"
+		"subcommands:\n"
+		"  able JOBID     is the job checkpointable now (yes/no)\n"
+		"  disable JOBID  stop checkpoints of the job until enabled again\n"
+		"  enable JOBID   allow checkpoints of the job again\n"
+		"  create JOBID   checkpoint the job now (not yet supported)\n"
+		"  vacate JOBID   checkpoint, then end the job (not yet supported)\n"
+		"  requeue JOBID  checkpoint, then requeue the job (not yet supported)\n"
+		"  restart JOBID  restart an ended job from its last checkpoint (not yet "
+		"supported)\n"
+		"  error JOBID    last checkpoint error of the job (not yet supported)\n"
+		"  list [JOBID]   committed checkpoints (of your running jobs without JOBID)\n"
+		"  show JOBID     the job's container and checkpoint settings\n"
+		"options:\n"
+		"  -f PATH        cr.conf to read Port from (default $CR_CONF or " CR_CONF_DEFAULT
+		")\n"
+		"  --json         machine-readable output (list, show)\n"
+		"  -h, --help     this help\n"
+		"exit codes: 0 success, 1 failure, 2 usage, 3 not permitted, 4 not yet supported,\n"
+		"            5 job not checkpointable\n");
+}
+
+static int _err_exit(uint32_t code)
+{
+	switch (code) {
+	case CR_E_PERM:
+		return EX_PERM;
+	case CR_E_NOTSUP:
+		return EX_NOTSUP;
+	case CR_E_NOJOB:
+		return EX_NOTCKPT;
+	default:
+		return EX_FAIL;
+	}
+}
+
+static void _slurm_conf(void)
+{
+	slurm_conf_t *sc = NULL;
+	const char *env = getenv("CR_MUNGE_SOCKET"), *p;
+
+	if (env) {
+		snprintf(opt.munge_socket, sizeof(opt.munge_socket), "%s", env);
+		return;
+	}
+	if (slurm_load_ctl_conf(0, &sc) != 0 || !sc)
+		return;
+	if (sc->authinfo && (p = strstr(sc->authinfo, "socket="))) {
+		p += 7;
+		snprintf(opt.munge_socket, sizeof(opt.munge_socket), "%.*s", (int)strcspn(p, ","),
+			 p);
+	}
+	slurm_free_ctl_conf(sc);
+}
+
+/* The job's batch host address; 0, or an exit code with a message printed. */
+static int _batch_addr(uint32_t jobid, char *addr, size_t len, int quiet)
+{
+	job_info_msg_t *jobs = NULL;
+	node_info_msg_t *nodes = NULL;
+	job_info_t *j;
+	int ret = EX_FAIL;
+
+	if (slurm_load_job(&jobs, jobid, SHOW_ALL) != 0 || !jobs || jobs->record_count < 1) {
+		if (!quiet)
+			fprintf(stderr, "crctl: job %u: %s\n", jobid,
+				slurm_strerror(slurm_get_errno()));
+		goto out;
+	}
+	j = &jobs->job_array[0];
+	if ((j->job_state & JOB_STATE_BASE) != JOB_RUNNING || !j->batch_host) {
+		if (!quiet)
+			fprintf(stderr, "crctl: job %u is not running\n", jobid);
+		goto out;
+	}
+	if (slurm_load_node_single(&nodes, j->batch_host, SHOW_ALL) != 0 || !nodes ||
+	    nodes->record_count < 1) {
+		fprintf(stderr, "crctl: node %s: %s\n", j->batch_host,
+			slurm_strerror(slurm_get_errno()));
+		goto out;
+	}
+	snprintf(addr, len, "%s",
+		 nodes->node_array[0].node_addr ? nodes->node_array[0].node_addr : j->batch_host);
+	ret = EX_OK;
+out:
+	if (nodes)
+		slurm_free_node_info_msg(nodes);
+	if (jobs)
+		slurm_free_job_info_msg(jobs);
+	return ret;
+}
+
+static int _connect(const char *host)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
+	char port[16];
+	int fd = -1;
+
+	snprintf(port, sizeof(port), "%u", opt.port);
+	if (getaddrinfo(host, port, &hints, &res)) {
+		fprintf(stderr, "crctl: cannot resolve %s\n", host);
+		return -1;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		fprintf(stderr, "crctl: cannot reach crd on %s port %s: %s\n", host, port,
+			strerror(errno));
+	else
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){30, 0},
+			   sizeof(struct timeval));
+	return fd;
+}
+
+/* One request; reply text in buf. Returns an exit code. */
+static int _request(uint32_t cmd, uint32_t jobid, char *buf, size_t len, int quiet)
+{
+	char addr[256], *cred = NULL;
+	struct cr_buf req, msg;
+	munge_ctx_t ctx;
+	munge_err_t e;
+	uint32_t code;
+	int fd, ret;
+
+	ret = _batch_addr(jobid, addr, sizeof(addr), quiet);
+	if (ret)
+		return ret;
+	cr_buf_init(&req);
+	cr_pack_u32(&req, CR_PROTO_VERSION);
+	cr_pack_u32(&req, cmd);
+	cr_pack_u32(&req, jobid);
+	cr_pack_u32(&req, 0);
+	ctx = munge_ctx_create();
+	if (ctx && opt.munge_socket[0])
+		munge_ctx_set(ctx, MUNGE_OPT_SOCKET, opt.munge_socket);
+	e = ctx ? munge_encode(&cred, ctx, req.data, req.len) : EMUNGE_NO_MEMORY;
+	if (ctx)
+		munge_ctx_destroy(ctx);
+	cr_buf_free(&req);
+	if (e != EMUNGE_SUCCESS) {
+		fprintf(stderr, "crctl: munge: %s\n", munge_strerror(e));
+		return EX_FAIL;
+	}
+	fd = _connect(addr);
+	if (fd < 0) {
+		free(cred);
+		return EX_FAIL;
+	}
+	cr_buf_init(&msg);
+	cr_pack_str(&msg, cred);
+	free(cred);
+	ret = cr_send(fd, CR_MSG_CTL, &msg, NULL, 0);
+	cr_buf_free(&msg);
+	if (!ret)
+		ret = cr_recv_reply(fd, &code, buf, len);
+	close(fd);
+	if (ret) {
+		fprintf(stderr, "crctl: no answer from crd on %s: %s\n", addr, strerror(-ret));
+		return EX_FAIL;
+	}
+	if (code) {
+		if (!quiet || code != CR_E_NOJOB)
+			fprintf(stderr, "crctl: job %u: %s\n", jobid, buf);
+		return _err_exit(code);
+	}
+	return EX_OK;
+}
+
+static void _print_list(uint32_t jobid, json_t *arr)
+{
+	size_t i;
+	json_t *e;
+	char ts[32], nodes[256];
+
+	if (json_array_size(arr) == 0) {
+		printf("Job %u: no committed checkpoints\n", jobid);
+		return;
+	}
+	printf("%-8s %-5s %-20s %14s %s\n", "JOBID", "SEQ", "TIME", "BYTES", "NODES");
+	json_array_foreach(arr, i, e)
+	{
+		time_t t = json_integer_value(json_object_get(e, "time"));
+		json_t *n = json_object_get(e, "nodes"), *v;
+		size_t k, off = 0;
+
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", localtime(&t));
+		nodes[0] = '\0';
+		json_array_foreach(n, k, v)
+		{
+			off += snprintf(nodes + off, off < sizeof(nodes) ? sizeof(nodes) - off : 0,
+					"%s%s", k ? "," : "",
+					json_is_string(v) ? json_string_value(v) : "?");
+		}
+		printf("%-8u %-5lld %-20s %14lld %s\n", jobid,
+		       (long long)json_integer_value(json_object_get(e, "seq")), ts,
+		       (long long)json_integer_value(json_object_get(e, "bytes")), nodes);
+	}
+}
+
+static int _show(const char *text)
+{
+	json_t *o = json_loads(text, 0, NULL);
+	long long interval;
+
+	if (!o) {
+		fprintf(stderr, "crctl: bad answer from crd\n");
+		return EX_FAIL;
+	}
+	if (opt.json) {
+		printf("%s\n", text);
+		json_decref(o);
+		return EX_OK;
+	}
+	interval = json_integer_value(json_object_get(o, "interval"));
+	printf("JobId=%lld Node=%s Container=%s Slot=%lld State=%s\n",
+	       (long long)json_integer_value(json_object_get(o, "jobid")),
+	       json_string_value(json_object_get(o, "node")),
+	       json_string_value(json_object_get(o, "hostname")),
+	       (long long)json_integer_value(json_object_get(o, "slot")),
+	       json_string_value(json_object_get(o, "state")));
+	printf("   Checkpoint=%s Interval=%lld CheckpointDir=%s\n",
+	       json_is_true(json_object_get(o, "enabled")) ? "enabled" : "disabled", interval,
+	       json_string_value(json_object_get(o, "checkpoint_dir")));
+	printf("   UserId=%lld MonitorPid=%lld InitPid=%lld RelayPid=%lld NodeList=%s\n",
+	       (long long)json_integer_value(json_object_get(o, "uid")),
+	       (long long)json_integer_value(json_object_get(o, "monitor_pid")),
+	       (long long)json_integer_value(json_object_get(o, "init_pid")),
+	       (long long)json_integer_value(json_object_get(o, "relay_pid")),
+	       json_string_value(json_object_get(o, "nodelist")));
+	json_decref(o);
+	return EX_OK;
+}
+
+static int _list_one(uint32_t jobid, json_t *all, int quiet)
+{
+	static char buf[CR_MSG_MAX];
+	json_t *arr;
+	int ret;
+
+	ret = _request(CR_CTL_LIST, jobid, buf, sizeof(buf), quiet);
+	if (ret)
+		return ret;
+	arr = json_loads(buf, 0, NULL);
+	if (!json_is_array(arr)) {
+		json_decref(arr);
+		fprintf(stderr, "crctl: bad answer from crd\n");
+		return EX_FAIL;
+	}
+	if (all) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(arr, i, e)
+		{
+			json_object_set_new(e, "jobid", json_integer(jobid));
+			json_array_append(all, e);
+		}
+	} else if (opt.json) {
+		printf("%s\n", buf);
+	} else {
+		_print_list(jobid, arr);
+	}
+	json_decref(arr);
+	return EX_OK;
+}
+
+/* Without a JOBID: every running job of the caller's that is checkpointable. */
+static int _list_all(void)
+{
+	job_info_msg_t *jobs = NULL;
+	json_t *all = json_array();
+	uid_t me = getuid();
+	int ret = EX_OK;
+	char *s;
+
+	if (slurm_load_jobs(0, &jobs, SHOW_ALL) != 0 || !jobs) {
+		fprintf(stderr, "crctl: %s\n", slurm_strerror(slurm_get_errno()));
+		json_decref(all);
+		return EX_FAIL;
+	}
+	for (uint32_t i = 0; i < jobs->record_count; i++) {
+		job_info_t *j = &jobs->job_array[i];
+		if ((j->job_state & JOB_STATE_BASE) != JOB_RUNNING || !j->batch_host)
+			continue;
+		if (me != 0 && j->user_id != me)
+			continue;
+		if (opt.json)
+			_list_one(j->job_id, all, 1);
+		else if (_list_one(j->job_id, NULL, 1) == EX_FAIL)
+			ret = EX_FAIL;
+	}
+	slurm_free_job_info_msg(jobs);
+	if (opt.json) {
+		s = json_dumps(all, JSON_COMPACT);
+		printf("%s\n", s ? s : "[]");
+		free(s);
+	}
+	json_decref(all);
+	return ret;
+}
+
+static int _parse_jobid(const char *s, uint32_t *jobid)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || v == 0 || v > UINT32_MAX)
+		return -1;
+	*jobid = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static char buf[CR_MSG_MAX];
+	const char *cfile = getenv("CR_CONF");
+	struct cr_conf c;
+	char err[512];
+	uint32_t jobid = 0;
+	int ci = -1, ret, ch;
+
+	static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+						 {"json", no_argument, NULL, 'j'},
+						 {NULL, 0, NULL, 0}};
+	while ((ch = getopt_long(argc, argv, "+f:hj", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			cfile = optarg;
+			break;
+		case 'h':
+			_usage(stdout);
+			return EX_OK;
+		case 'j':
+			opt.json = 1;
+			break;
+		default:
+			_usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		_usage(stderr);
+		return EX_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[optind], cmds[i].name))
+			ci = i;
+	if (ci < 0) {
+		fprintf(stderr, "crctl: unknown subcommand \"%s\" (see crctl --help)\n",
+			argv[optind]);
+		return EX_USAGE;
+	}
+	for (int i = optind + 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			opt.json = 1;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			_usage(stdout);
+			return EX_OK;
+		} else if (!jobid && !_parse_jobid(argv[i], &jobid)) {
+			continue;
+		} else {
+			fprintf(stderr, "crctl: %s: unexpected argument \"%s\"\n", cmds[ci].name,
+				argv[i]);
+			return EX_USAGE;
+		}
+	}
+	if (cmds[ci].needs_job && !jobid) {
+		fprintf(stderr, "crctl: %s needs a JOBID\n", cmds[ci].name);
+		return EX_USAGE;
+	}
+	cr_conf_defaults(&c);
+	if (cfile && cr_conf_load(&c, cfile, err, sizeof(err))) {
+		fprintf(stderr, "crctl: %s\n", err);
+		return EX_FAIL;
+	}
+	if (!cfile && access(CR_CONF_DEFAULT, R_OK) == 0 &&
+	    cr_conf_load(&c, CR_CONF_DEFAULT, err, sizeof(err))) {
+		fprintf(stderr, "crctl: %s\n", err);
+		return EX_FAIL;
+	}
+	opt.port = c.port;
+	slurm_init(NULL);
+	_slurm_conf();
+	if (cmds[ci].cmd == CR_CTL_LIST) {
+		ret = jobid ? _list_one(jobid, NULL, 0) : _list_all();
+		goto out;
+	}
+	ret = _request(cmds[ci].cmd, jobid, buf, sizeof(buf), 0);
+	if (ret)
+		goto out;
+	if (cmds[ci].cmd == CR_CTL_SHOW)
+		ret = _show(buf);
+	else
+		printf("%s\n", buf);
+out:
+	slurm_fini();
+	return ret;
+}

@@ -1,0 +1,571 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The per-job monitor: forked by crd, detached (setsid, reparented away from
+ * crd) so that crd can restart under running jobs. It is the parent of the
+ * job's container on this node, owns StateDir/job<ID>.{sock,json}, and
+ * connects the batch step's relay with the container's init:
+ *
+ *	relay --SPAWN(argv, env; stdio, script, cwd)--> monitor --SPAWN(+uid,
+ *	groups, umask, rlimits, cpus read from the kernel)--> init
+ *	relay --SIGNAL--> monitor --> init;  init --EXIT(status)--> monitor --> relay
+ *
+ * crd talks to it over the socket: ADOPT (a verified relay's connection),
+ * STATUS, SET (enable/disable), JOB_END.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crd.h"
+#include "log.h"
+#include "proto.h"
+
+enum mon_state {
+	MON_IDLE,    /* container up, no script */
+	MON_RUNNING, /* the batch script runs in it */
+	MON_EXITED,  /* the script ended; the container is gone */
+};
+
+static const char *const state_names[] = {"idle", "running", "exited"};
+
+static struct monitor {
+	struct cr_job ji;
+	int listen_fd;
+	int ctl_fd; /* to the init */
+	int relay_fd;
+	pid_t init_pid;
+	pid_t relay_pid;
+	pid_t script_pid; /* in the container's pid namespace */
+	enum mon_state state;
+	int enabled;
+	int exit_status;
+	time_t started;
+} mon;
+
+void monitor_sock_path(uint32_t jobid, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/job%u.sock", conf.state_dir, jobid);
+}
+
+void monitor_state_path(uint32_t jobid, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/job%u.json", conf.state_dir, jobid);
+}
+
+int monitor_connect(uint32_t jobid)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	monitor_sock_path(jobid, path, sizeof(path));
+	fd = cr_unix_connect(path);
+	if (fd == -ECONNREFUSED)
+		return -ENOENT;
+	return fd;
+}
+
+static char *_status_json(void)
+{
+	json_t *o;
+	char *s;
+
+	o = json_pack("{s:i, s:i, s:i, s:I, s:i, s:b, s:s, s:s, s:s, s:b, s:i, s:i, s:i, s:s, s:I}",
+		      "jobid", (int)mon.ji.jobid, "uid", (int)mon.ji.uid, "gid", (int)mon.ji.gid,
+		      "interval", (json_int_t)mon.ji.interval, "slot", (int)mon.ji.slot, "batch",
+		      (int)mon.ji.batch, "hostname", mon.ji.hostname, "checkpoint_dir",
+		      mon.ji.ckpt_dir, "nodelist", mon.ji.nodelist, "enabled", mon.enabled,
+		      "monitor_pid", (int)getpid(), "init_pid", (int)mon.init_pid, "relay_pid",
+		      (int)mon.relay_pid, "state", state_names[mon.state], "started",
+		      (json_int_t)mon.started);
+	if (!o)
+		return NULL;
+	if (mon.state == MON_EXITED)
+		json_object_set_new(o, "exit_status", json_integer(mon.exit_status));
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+static void _save_state(void)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	char *s = _status_json();
+	int fd;
+
+	if (!s)
+		return;
+	monitor_state_path(mon.ji.jobid, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, s, strlen(s)) != (ssize_t)strlen(s) || rename(tmp, path) < 0)
+		log_warn("monitor: cannot save %s", path);
+	if (fd >= 0)
+		close(fd);
+	free(s);
+}
+
+static void _send_u32(int fd, uint32_t type, uint32_t v)
+{
+	struct cr_buf b;
+
+	cr_buf_init(&b);
+	cr_pack_u32(&b, v);
+	cr_send(fd, type, &b, NULL, 0);
+	cr_buf_free(&b);
+}
+
+static void _kill_container(void)
+{
+	if (mon.init_pid > 0)
+		kill(mon.init_pid, SIGKILL);
+}
+
+static void _drop_relay(const char *why)
+{
+	if (mon.relay_fd < 0)
+		return;
+	log_info("job %u: relay %d: %s", mon.ji.jobid, mon.relay_pid, why);
+	close(mon.relay_fd);
+	mon.relay_fd = -1;
+}
+
+/* Read what the kernel says about the relay: it is the truth, not its claims. */
+static int _pack_creds(struct cr_buf *b, pid_t pid)
+{
+	char path[64], line[4096];
+	uint32_t uid = -1, gid = -1, um = 022;
+	gid_t groups[1024];
+	int ng = 0, r;
+	cpu_set_t cpus;
+	struct rlimit rl;
+	FILE *f;
+	char *p, *end;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Uid:\t%*u\t%u", &uid) == 1 ||
+		    sscanf(line, "Gid:\t%*u\t%u", &gid) == 1 ||
+		    sscanf(line, "Umask:\t%o", &um) == 1)
+			continue;
+		if (!strncmp(line, "Groups:", 7)) {
+			for (p = line + 7; ng < 1024; p = end) {
+				unsigned long g = strtoul(p, &end, 10);
+				if (end == p)
+					break;
+				groups[ng++] = g;
+			}
+		}
+	}
+	fclose(f);
+	if (uid != mon.ji.uid) {
+		log_warnx("job %u: relay %d runs as uid %u, the job as %u", mon.ji.jobid, pid, uid,
+			  mon.ji.uid);
+		return -EPERM;
+	}
+	cr_pack_u32(b, uid);
+	cr_pack_u32(b, gid);
+	cr_pack_u32(b, um);
+	cr_pack_bytes(b, groups, ng * sizeof(gid_t));
+	CPU_ZERO(&cpus);
+	r = sched_getaffinity(pid, sizeof(cpus), &cpus);
+	cr_pack_bytes(b, &cpus, r < 0 ? 0 : sizeof(cpus));
+	cr_pack_u32(b, RLIMIT_NLIMITS);
+	for (int i = 0; i < RLIMIT_NLIMITS; i++) {
+		if (prlimit(pid, i, NULL, &rl) < 0)
+			rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
+		cr_pack_u32(b, i);
+		cr_pack_u64(b, rl.rlim_cur);
+		cr_pack_u64(b, rl.rlim_max);
+	}
+	return 0;
+}
+
+static void _relay_spawn(struct cr_msg *m)
+{
+	struct cr_buf b;
+	uint32_t version;
+	int ret;
+
+	if (mon.state != MON_IDLE) {
+		cr_send_err(mon.relay_fd, CR_E_FAILED, "the job's container already ran a script");
+		_drop_relay("second SPAWN");
+		return;
+	}
+	if (m->nfds != 5 || cr_unpack_u32(m, &version) || version != CR_PROTO_VERSION) {
+		cr_send_err(mon.relay_fd, CR_E_PROTO, "bad SPAWN request");
+		_drop_relay("bad SPAWN");
+		return;
+	}
+	cr_buf_init(&b);
+	ret = _pack_creds(&b, mon.relay_pid);
+	/* argv and env follow the version unchanged; init checks their framing. */
+	if (!ret) {
+		cr_pack_raw(&b, m->data + m->pos, m->hdr.len - CR_HDR_SIZE - m->pos);
+		ret = cr_send(mon.ctl_fd, CR_MSG_SPAWN, &b, m->fds, m->nfds);
+	}
+	cr_buf_free(&b);
+	if (ret) {
+		errno = -ret;
+		log_warn("job %u: cannot start the script", mon.ji.jobid);
+		cr_send_err(mon.relay_fd, CR_E_FAILED, "cannot start the batch script: %s",
+			    strerror(-ret));
+		_drop_relay("SPAWN failed");
+		return;
+	}
+	mon.state = MON_RUNNING;
+	_save_state();
+}
+
+static void _relay_msg(void)
+{
+	struct cr_msg m;
+	uint32_t signo;
+	int ret;
+
+	ret = cr_recv(mon.relay_fd, &m);
+	if (ret) {
+		if (mon.state == MON_RUNNING) {
+			/* The task slurmstepd waits on is gone: so goes the job. */
+			log_warnx("job %u: relay %d gone while the script runs: killing the "
+				  "container",
+				  mon.ji.jobid, mon.relay_pid);
+			_kill_container();
+		}
+		_drop_relay(ret == -ECONNRESET ? "closed" : "read error");
+		return;
+	}
+	switch (m.hdr.type) {
+	case CR_MSG_SPAWN:
+		_relay_spawn(&m);
+		break;
+	case CR_MSG_SIGNAL:
+		if (cr_unpack_u32(&m, &signo) || cr_unpack_done(&m) || !signo || signo >= NSIG) {
+			_drop_relay("bad SIGNAL length");
+			break;
+		}
+		log_debug("job %u: forwarding signal %u", mon.ji.jobid, signo);
+		_send_u32(mon.ctl_fd, CR_MSG_SIGNAL, signo);
+		break;
+	default:
+		log_warnx("job %u: unexpected %s from the relay", mon.ji.jobid,
+			  cr_msg_name(m.hdr.type));
+		_drop_relay("protocol error");
+	}
+	cr_msg_free(&m);
+}
+
+static void _init_msg(void)
+{
+	struct cr_msg m;
+	uint32_t v;
+
+	if (cr_recv(mon.ctl_fd, &m)) {
+		close(mon.ctl_fd);
+		mon.ctl_fd = -1;
+		return;
+	}
+	if ((m.hdr.type != CR_MSG_STARTED && m.hdr.type != CR_MSG_EXIT) || cr_unpack_u32(&m, &v) ||
+	    cr_unpack_done(&m)) {
+		log_warnx("job %u: bad %s from the init", mon.ji.jobid, cr_msg_name(m.hdr.type));
+		cr_msg_free(&m);
+		return;
+	}
+	if (m.hdr.type == CR_MSG_STARTED) {
+		mon.script_pid = v;
+		log_info("job %u: batch script started in %s", mon.ji.jobid, mon.ji.hostname);
+	} else {
+		mon.exit_status = v;
+		mon.state = MON_EXITED;
+		log_info("job %u: batch script ended, status %#x", mon.ji.jobid, v);
+		_save_state();
+	}
+	/* Reported to the relay once the init is reaped (EXIT) or now (STARTED). */
+	if (m.hdr.type == CR_MSG_STARTED && mon.relay_fd >= 0)
+		_send_u32(mon.relay_fd, CR_MSG_STARTED, v);
+	cr_msg_free(&m);
+}
+
+static void _report_exit(void)
+{
+	if (mon.relay_fd < 0)
+		return;
+	_send_u32(mon.relay_fd, CR_MSG_EXIT, mon.exit_status);
+	_drop_relay("script ended");
+}
+
+static void _reap(void)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid != mon.init_pid)
+			continue;
+		/* Whatever the init said before it went is still in the socket. */
+		while (mon.ctl_fd >= 0)
+			_init_msg();
+		mon.init_pid = 0;
+		if (mon.state == MON_RUNNING) {
+			/* Killed from outside (scancel's SIGKILL) before it reported. */
+			mon.exit_status = WIFSIGNALED(status) ? WTERMSIG(status) : status;
+			mon.state = MON_EXITED;
+		}
+		log_info("job %u: container init %d ended", mon.ji.jobid, pid);
+		_report_exit();
+		_save_state();
+	}
+}
+
+static void _adopt(int cfd, struct cr_msg *m)
+{
+	uint32_t pid;
+
+	if (m->nfds != 1 || cr_unpack_u32(m, &pid) || cr_unpack_done(m)) {
+		cr_send_err(cfd, CR_E_PROTO, "bad ADOPT");
+		return;
+	}
+	if (mon.relay_fd >= 0 || mon.state != MON_IDLE || mon.init_pid <= 0) {
+		cr_send_err(m->fds[0], CR_E_FAILED, "job %u: the container is %s", mon.ji.jobid,
+			    mon.relay_fd >= 0 ? "already in use" : state_names[mon.state]);
+		cr_send_err(cfd, CR_E_FAILED, "busy");
+		return;
+	}
+	if (cgroup_move_like(mon.init_pid, pid) < 0) {
+		cr_send_err(m->fds[0], CR_E_FAILED,
+			    "cannot move the container into the step's cgroups");
+		cr_send_err(cfd, CR_E_FAILED, "cgroup");
+		return;
+	}
+	mon.relay_fd = m->fds[0];
+	m->nfds = 0;
+	mon.relay_pid = pid;
+	cr_send_ok(mon.relay_fd, mon.ji.hostname);
+	cr_send_ok(cfd, "adopted");
+	log_info("job %u: relay %d adopted", mon.ji.jobid, pid);
+	_save_state();
+}
+
+/* One request from crd per connection. Returns 1 when the job ends. */
+static int _crd_request(int cfd)
+{
+	struct cr_msg m;
+	uint32_t on;
+	char *s;
+	int done = 0;
+
+	if (cr_recv(cfd, &m))
+		return 0;
+	switch (m.hdr.type) {
+	case CR_MSG_ADOPT:
+		_adopt(cfd, &m);
+		break;
+	case CR_MSG_STATUS:
+		s = _status_json();
+		if (cr_unpack_done(&m) || !s)
+			cr_send_err(cfd, CR_E_PROTO, "bad STATUS");
+		else
+			cr_send_ok(cfd, s);
+		free(s);
+		break;
+	case CR_MSG_SET:
+		if (cr_unpack_u32(&m, &on) || cr_unpack_done(&m)) {
+			cr_send_err(cfd, CR_E_PROTO, "bad SET");
+			break;
+		}
+		mon.enabled = !!on;
+		_save_state();
+		cr_send_ok(cfd, mon.enabled ? "enabled" : "disabled");
+		break;
+	case CR_MSG_JOB_END:
+		done = 1;
+		break;
+	default:
+		log_warnx("job %u: unexpected %s from crd", mon.ji.jobid, cr_msg_name(m.hdr.type));
+		cr_send_err(cfd, CR_E_PROTO, "unexpected %s", cr_msg_name(m.hdr.type));
+	}
+	cr_msg_free(&m);
+	return done;
+}
+
+static void _finish(int cfd)
+{
+	char path[PATH_MAX];
+	int status;
+
+	_kill_container();
+	if (mon.init_pid > 0)
+		waitpid(mon.init_pid, &status, 0);
+	mon.init_pid = 0;
+	if (mon.state == MON_RUNNING) {
+		mon.exit_status = SIGKILL;
+		mon.state = MON_EXITED;
+	}
+	_report_exit();
+	monitor_sock_path(mon.ji.jobid, path, sizeof(path));
+	unlink(path);
+	monitor_state_path(mon.ji.jobid, path, sizeof(path));
+	unlink(path);
+	log_info("job %u: container removed", mon.ji.jobid);
+	if (cfd >= 0)
+		cr_send_ok(cfd, "removed");
+}
+
+static void _monitor_loop(void)
+{
+	struct signalfd_siginfo si;
+	struct pollfd pfd[4];
+	sigset_t set;
+	int sfd, cfd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0)
+		fatal("monitor: signalfd");
+	for (;;) {
+		pfd[0] = (struct pollfd){.fd = mon.listen_fd, .events = POLLIN};
+		pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		pfd[2] = (struct pollfd){.fd = mon.ctl_fd, .events = POLLIN};
+		pfd[3] = (struct pollfd){.fd = mon.relay_fd, .events = POLLIN};
+		if (poll(pfd, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("monitor: poll");
+		}
+		if (pfd[2].revents)
+			_init_msg();
+		if (pfd[1].revents & POLLIN) {
+			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD) {
+				log_info("job %u: monitor got signal %u, removing the container",
+					 mon.ji.jobid, si.ssi_signo);
+				_finish(-1);
+				return;
+			}
+			_reap();
+		}
+		if (pfd[3].revents)
+			_relay_msg();
+		if (pfd[0].revents & POLLIN) {
+			cfd = accept4(mon.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			if (cfd < 0)
+				continue;
+			setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){5, 0},
+				   sizeof(struct timeval));
+			if (_crd_request(cfd)) {
+				_finish(cfd);
+				close(cfd);
+				return;
+			}
+			close(cfd);
+		}
+	}
+}
+
+static void _monitor_main(const struct cr_job *ji, int ready)
+{
+	char path[PATH_MAX], msg[256] = "";
+	int ret;
+
+	memset(&mon, 0, sizeof(mon));
+	mon.ji = *ji;
+	mon.ctl_fd = mon.relay_fd = -1;
+	mon.enabled = 1;
+	mon.started = time(NULL);
+	snprintf(path, sizeof(path), "crd-job%u", ji->jobid);
+	log_setproc(path);
+	prctl(PR_SET_NAME, path);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	monitor_sock_path(ji->jobid, path, sizeof(path));
+	mon.listen_fd = cr_unix_listen(path, 0600);
+	if (mon.listen_fd < 0) {
+		snprintf(msg, sizeof(msg), "cannot listen on %.180s: %s", path,
+			 strerror(-mon.listen_fd));
+		goto fail;
+	}
+	ret = container_create(ji, &mon.ctl_fd, &mon.init_pid);
+	if (ret) {
+		snprintf(msg, sizeof(msg), "cannot create the container: %s", strerror(-ret));
+		unlink(path);
+		goto fail;
+	}
+	_save_state();
+	log_info("job %u: container %s up, init %d", ji->jobid, ji->hostname, mon.init_pid);
+	if (write(ready, "", 1) != 1)
+		log_warn("monitor: ready");
+	close(ready);
+	_monitor_loop();
+	exit(0);
+fail:
+	log_warnx("job %u: %s", ji->jobid, msg);
+	if (write(ready, msg, strlen(msg) + 1) < 0)
+		log_warn("monitor: ready");
+	exit(1);
+}
+
+int monitor_spawn(const struct cr_job *ji, char *err, size_t errlen)
+{
+	char buf[256];
+	int p[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		/* Detach: own session, parent is not crd, crd's sockets closed. */
+		close(p[0]);
+		setsid();
+		signal(SIGPIPE, SIG_IGN);
+		if (fork() != 0)
+			_exit(0);
+		int devnull = open("/dev/null", O_RDWR);
+		if (devnull >= 0)
+			dup2(devnull, 0);
+		for (int fd = 3; fd < 1024; fd++)
+			if (fd != p[1] && fd != log_getfd())
+				close(fd);
+		_monitor_main(ji, p[1]);
+	}
+	close(p[1]);
+	waitpid(pid, &status, 0);
+	/* The monitor answers within its container's creation time. */
+	struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+	n = poll(&pfd, 1, 10000) == 1 ? read(p[0], buf, sizeof(buf) - 1) : -1;
+	close(p[0]);
+	if (n == 1 && buf[0] == '\0')
+		return 0;
+	if (n > 1) {
+		buf[n] = '\0';
+		snprintf(err, errlen, "%s", buf);
+	} else {
+		snprintf(err, errlen, "the job monitor did not start");
+	}
+	return -EIO;
+}

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "interval.h"
+#include "proto.h"
+#include "relay.h"
+
+static int _connect(const char *sock, char *err, size_t errlen)
+{
+	int fd = cr_unix_connect(sock);
+
+	if (fd < 0)
+		snprintf(err, errlen, "cannot reach crd at %s: %s", sock, strerror(-fd));
+	else
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){30, 0},
+			   sizeof(struct timeval));
+	return fd;
+}
+
+int cr_job_notify(const char *sock, int start, uint32_t jobid, uint32_t uid, uint32_t gid,
+		  long interval, const char *dir, const char *node, const char *nodelist, char *err,
+		  size_t errlen)
+{
+	struct cr_buf b;
+	uint32_t code;
+	char text[512];
+	int fd, ret;
+
+	fd = _connect(sock, err, errlen);
+	if (fd < 0)
+		return fd;
+	cr_buf_init(&b);
+	cr_pack_u32(&b, CR_PROTO_VERSION);
+	cr_pack_u32(&b, jobid);
+	if (start) {
+		cr_pack_u32(&b, uid);
+		cr_pack_u32(&b, gid);
+		cr_pack_u32(&b, (uint32_t)(interval < 0 ? -1 : interval));
+		cr_pack_str(&b, dir);
+		cr_pack_str(&b, node);
+		cr_pack_str(&b, nodelist);
+	}
+	ret = cr_send(fd, start ? CR_MSG_JOB_START : CR_MSG_JOB_END, &b, NULL, 0);
+	cr_buf_free(&b);
+	if (!ret)
+		ret = cr_recv_reply(fd, &code, text, sizeof(text));
+	close(fd);
+	if (ret) {
+		snprintf(err, errlen, "crd did not answer: %s", strerror(-ret));
+		return ret;
+	}
+	if (code) {
+		snprintf(err, errlen, "%s", text);
+		return -EIO;
+	}
+	return 0;
+}
+
+static void _pack_strv(struct cr_buf *b, char **v)
+{
+	uint32_t n = 0;
+
+	while (v && v[n])
+		n++;
+	cr_pack_u32(b, n);
+	for (uint32_t i = 0; i < n; i++)
+		cr_pack_str(b, v[i]);
+}
+
+/* End as the script ended. */
+static void __attribute__((noreturn)) _exit_like(uint32_t status)
+{
+	struct rlimit nocore = {0, 0};
+	sigset_t none;
+	int sig;
+
+	if (WIFEXITED(status))
+		_exit(WEXITSTATUS(status));
+	if (!WIFSIGNALED(status))
+		_exit(1);
+	sig = WTERMSIG(status);
+	setrlimit(RLIMIT_CORE, &nocore);
+	signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	kill(getpid(), sig);
+	_exit(128 + sig);
+}
+
+static int _expect(int fd, uint32_t want, uint32_t *v, char *err, size_t errlen)
+{
+	struct cr_msg m;
+	const char *text;
+	uint32_t code;
+	int ret;
+
+	ret = cr_recv(fd, &m);
+	if (ret) {
+		snprintf(err, errlen, "no answer from the job's container: %s", strerror(-ret));
+		return ret;
+	}
+	ret = -EPROTO;
+	if (m.hdr.type == CR_MSG_ERR) {
+		if (!cr_unpack_u32(&m, &code) && !cr_unpack_str(&m, &text))
+			snprintf(err, errlen, "%s", text);
+		else
+			snprintf(err, errlen, "malformed error");
+		ret = code == CR_E_PERM ? -EPERM : -EIO;
+	} else if (m.hdr.type == want) {
+		if (want == CR_MSG_OK ? cr_unpack_str(&m, &text) : cr_unpack_u32(&m, v))
+			snprintf(err, errlen, "malformed %s", cr_msg_name(want));
+		else
+			ret = 0;
+	} else {
+		snprintf(err, errlen, "unexpected %s", cr_msg_name(m.hdr.type));
+	}
+	cr_msg_free(&m);
+	return ret;
+}
+
+int cr_relay_run(const char *sock, uint32_t jobid, uint32_t stepid, char **argv, char **envp,
+		 char *err, size_t errlen)
+{
+	struct signalfd_siginfo si;
+	struct pollfd pfd[2];
+	struct cr_buf b;
+	struct cr_msg m;
+	sigset_t all;
+	uint32_t v;
+	int fd, fds[5], sfd, ret;
+
+	fd = _connect(sock, err, errlen);
+	if (fd < 0)
+		return fd;
+	cr_buf_init(&b);
+	cr_pack_u32(&b, CR_PROTO_VERSION);
+	cr_pack_u32(&b, jobid);
+	cr_pack_u32(&b, stepid);
+	ret = cr_send(fd, CR_MSG_HELLO, &b, NULL, 0);
+	cr_buf_free(&b);
+	if (ret || (ret = _expect(fd, CR_MSG_OK, &v, err, errlen)))
+		goto out;
+	fds[0] = 0;
+	fds[1] = 1;
+	fds[2] = 2;
+	fds[3] = open(argv[0], O_RDONLY | O_CLOEXEC);
+	fds[4] = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fds[3] < 0 || fds[4] < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open %s: %s",
+			 fds[3] < 0 ? argv[0] : "the working directory", strerror(errno));
+		goto out_fds;
+	}
+	cr_buf_init(&b);
+	cr_pack_u32(&b, CR_PROTO_VERSION);
+	_pack_strv(&b, argv);
+	_pack_strv(&b, envp);
+	ret = cr_send(fd, CR_MSG_SPAWN, &b, fds, 5);
+	cr_buf_free(&b);
+	if (ret) {
+		snprintf(err, errlen, "cannot hand the script to the container: %s",
+			 strerror(-ret));
+		goto out_fds;
+	}
+	close(fds[3]);
+	close(fds[4]);
+	/* From here every signal is forwarded; the relay ends as the script does. */
+	sigfillset(&all);
+	sigdelset(&all, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	sfd = signalfd(-1, &all, SFD_CLOEXEC);
+	if ((ret = _expect(fd, CR_MSG_STARTED, &v, err, errlen)))
+		goto out_unblock;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){0, 0}, sizeof(struct timeval));
+	pfd[0] = (struct pollfd){.fd = fd, .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
+	for (;;) {
+		if (poll(pfd, sfd >= 0 ? 2 : 1, -1) < 0)
+			continue;
+		if (pfd[1].revents & POLLIN && read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			cr_buf_init(&b);
+			cr_pack_u32(&b, si.ssi_signo);
+			cr_send(fd, CR_MSG_SIGNAL, &b, NULL, 0);
+			cr_buf_free(&b);
+		}
+		if (!pfd[0].revents)
+			continue;
+		if (cr_recv(fd, &m)) {
+			dprintf(2, "slurm-cr: lost the job's container\n");
+			_exit(1);
+		}
+		if (m.hdr.type == CR_MSG_EXIT && !cr_unpack_u32(&m, &v) && !cr_unpack_done(&m))
+			_exit_like(v);
+		cr_msg_free(&m);
+	}
+out_unblock:
+	sigprocmask(SIG_UNBLOCK, &all, NULL);
+	if (sfd >= 0)
+		close(sfd);
+	close(fd);
+	return ret;
+out_fds:
+	if (fds[3] >= 0)
+		close(fds[3]);
+	if (fds[4] >= 0)
+		close(fds[4]);
+out:
+	close(fd);
+	return ret ? ret : -EIO;
+}
