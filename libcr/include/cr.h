@@ -115,6 +115,12 @@ __must_check int cr_resume(struct cr_restored *r);
 /* Kill everything that was built; frees @r. */
 int cr_abort(struct cr_restored *r);
 
+/*
+ * Describe an image as JSON (header, tasks with their mappings, threads and
+ * fds, files, data file sizes); *json is malloc'ed, the caller frees it.
+ */
+__must_check int cr_image_describe(const char *dir, char **json);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * cr: checkpoint, restart and inspect a process tree (a thin tool over
+ * libcr, as user-cr's checkpoint/restart/ckptinfo were over the syscalls).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cr.h"
+
+enum {
+	EXIT_USAGE = 2,
+	EXIT_UNSUPPORTED = 3, /* the tree holds state libcr cannot save yet */
+	EXIT_BAD_IMAGE = 4,   /* corrupt, truncated or incompatible image */
+	EXIT_PID_BUSY = 5,    /* a pid of the image is in use here */
+	EXIT_NO_TASK = 6,     /* no such process */
+};
+
+static int exit_code(int err)
+{
+	switch (-err) {
+	case 0:
+		return 0;
+	case ENOTSUP:
+		return EXIT_UNSUPPORTED;
+	case EBADMSG:
+	case EPROTO:
+	case ENOEXEC:
+		return EXIT_BAD_IMAGE;
+	case EEXIST:
+		return EXIT_PID_BUSY;
+	case ESRCH:
+		return EXIT_NO_TASK;
+	default:
+		return 1;
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: cr checkpoint [--leave-running | --kill] [--cgroup DIR] PID DIR\n"
+		"       cr restart [--pidns] [--detach] [--inherit-fd KEY=FD]... DIR\n"
+		"       cr info [--json] DIR\n"
+		"\n"
+		"checkpoint  freeze the tree rooted at PID, write its image into DIR (new),\n"
+		"            then let it run on (--leave-running, default) or kill it (--kill).\n"
+		"            --cgroup DIR: a freezer cgroup holding exactly the tree.\n"
+		"restart     rebuild the tree with its pids, wait for the root and exit with\n"
+		"            its status (128+N if killed by signal N). --pidns: in a new pid\n"
+		"            namespace. --detach: print the root pid once it runs and exit.\n"
+		"            --inherit-fd KEY=FD: FD stands for the image's file KEY\n"
+		"            (stdin, stdout, stderr: default the restarter's 0, 1, 2).\n"
+		"info        describe an image (--json: machine-readable).\n"
+		"\n"
+		"Common options: -v (more messages, repeatable), -h/--help.\n"
+		"Exit codes: 0 success, 1 failure, 2 usage, 3 unsupported state,\n"
+		"            4 bad or incompatible image, 5 pid in use, 6 no such process.\n");
+}
+
+static int cmd_checkpoint(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"leave-running", no_argument, NULL, 'l'},
+		{"kill", no_argument, NULL, 'k'},
+		{"cgroup", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct cr_freeze_opts fo = {0};
+	enum cr_release_mode mode = CR_RESUME;
+	struct cr_frozen *f;
+	int c, ret;
+	pid_t pid;
+
+	while ((c = getopt_long(argc, argv, "lkc:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			mode = CR_RESUME;
+			break;
+		case 'k':
+			mode = CR_KILL;
+			break;
+		case 'c':
+			fo.cgroup = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2 || (pid = atoi(argv[optind])) <= 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	ret = cr_freeze(pid, &fo, &f);
+	if (ret) {
+		fprintf(stderr, "cr: can't freeze %d: %s\n", pid, strerror(-ret));
+		return exit_code(ret);
+	}
+	ret = cr_dump(f, argv[optind + 1]);
+	/* a failed dump never kills: the tree runs on as it was */
+	cr_release(f, ret ? CR_RESUME : mode);
+	if (ret) {
+		fprintf(stderr, "cr: checkpoint of %d failed: %s\n", pid, strerror(-ret));
+		return exit_code(ret);
+	}
+	return 0;
+}
+
+static pid_t forward_to;
+
+static void forward_signal(int sig)
+{
+	if (forward_to > 0)
+		kill(forward_to, sig);
+}
+
+static int wait_child(pid_t child, pid_t root)
+{
+	static const int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+	struct sigaction sa = {.sa_handler = forward_signal};
+	int status;
+
+	forward_to = root;
+	for (size_t i = 0; i < sizeof(fwd) / sizeof(*fwd); i++)
+		sigaction(fwd[i], &sa, NULL);
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR) {
+			perror("cr: waitpid");
+			return 1;
+		}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int add_inherit(struct cr_inherit_fd **inh, size_t *n, char *arg)
+{
+	char *eq = strchr(arg, '=');
+	struct cr_inherit_fd *ni;
+
+	if (!eq || eq == arg || !eq[1])
+		return -EINVAL;
+	*eq = '\0';
+	ni = realloc(*inh, (*n + 1) * sizeof(*ni));
+	if (!ni)
+		return -ENOMEM;
+	ni[*n].key = arg;
+	ni[*n].fd = atoi(eq + 1);
+	*inh = ni;
+	(*n)++;
+	return 0;
+}
+
+static int cmd_restart(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"pidns", no_argument, NULL, 'p'},   {"detach", no_argument, NULL, 'd'},
+		{"inherit-fd", required_argument, NULL, 'i'},
+		{"skip", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct cr_restore_opts ro = {0};
+	struct cr_inherit_fd *inh = NULL;
+	struct cr_restored *r;
+	bool detach = false;
+	pid_t child, root;
+	size_t ninh = 0;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "pdi:s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			ro.new_pidns = true;
+			break;
+		case 'd':
+			detach = true;
+			break;
+		case 'i':
+			if (add_inherit(&inh, &ninh, optarg)) {
+				fprintf(stderr, "cr: --inherit-fd takes KEY=FD\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case 's': /* debug: kinds of state not to restore, for tests */
+			ro.skip = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	ro.inherit = inh;
+	ro.ninherit = ninh;
+	/* orphans of the restored tree come to us, not to the machine's init */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	ret = cr_restore(argv[optind], &ro, &r);
+	free(inh);
+	if (ret) {
+		fprintf(stderr, "cr: restart from %s failed: %s\n", argv[optind], strerror(-ret));
+		return exit_code(ret);
+	}
+	child = cr_restored_child(r);
+	root = cr_restored_root(r);
+	ret = cr_resume(r);
+	if (ret) {
+		fprintf(stderr, "cr: can't resume the restored tree: %s\n", strerror(-ret));
+		return 1;
+	}
+	if (detach) {
+		printf("%d\n", root);
+		return 0;
+	}
+	return wait_child(child, root);
+}
+
+static void print_human(const char *text)
+{
+	json_t *j = json_loads(text, 0, NULL), *t;
+	size_t i;
+
+	if (!j)
+		return;
+	printf("image version %lld, %s, kernel %s, %lld tasks, %lld bytes of data\n",
+	       json_integer_value(json_object_get(j, "version")),
+	       json_string_value(json_object_get(j, "arch")),
+	       json_string_value(json_object_get(j, "kernel")),
+	       json_integer_value(json_object_get(j, "ntasks")),
+	       json_integer_value(json_object_get(j, "data_bytes")));
+	json_array_foreach(json_object_get(j, "tasks"), i, t)
+	{
+		printf("  pid %-7lld ppid %-7lld pgid %-7lld sid %-7lld %-16s threads %zu "
+		       "mappings %zu fds %zu pages %lld bytes%s\n",
+		       json_integer_value(json_object_get(t, "pid")),
+		       json_integer_value(json_object_get(t, "ppid")),
+		       json_integer_value(json_object_get(t, "pgid")),
+		       json_integer_value(json_object_get(t, "sid")),
+		       json_string_value(json_object_get(t, "comm")),
+		       json_array_size(json_object_get(t, "threads")),
+		       json_array_size(json_object_get(t, "mappings")),
+		       json_array_size(json_object_get(t, "fds")),
+		       json_integer_value(json_object_get(t, "pages_bytes")),
+		       json_is_true(json_object_get(t, "zombie")) ? " (zombie)" : "");
+	}
+	json_decref(j);
+}
+
+static int cmd_info(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	bool as_json = false;
+	char *text;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		if (c == 'j') {
+			as_json = true;
+		} else if (c == 'h') {
+			usage(stdout);
+			return 0;
+		} else {
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	ret = cr_image_describe(argv[optind], &text);
+	if (ret) {
+		fprintf(stderr, "cr: can't read image %s: %s\n", argv[optind], strerror(-ret));
+		return exit_code(ret);
+	}
+	if (as_json)
+		printf("%s\n", text);
+	else
+		print_human(text);
+	free(text);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int verbose = 0;
+
+	while (argc > 1 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "-vv"))) {
+		verbose += strlen(argv[1]) - 1;
+		argv++;
+		argc--;
+	}
+	cr_log_setup(2, verbose >= 2 ? CR_LOG_DEBUG : verbose ? CR_LOG_INFO : CR_LOG_WARN);
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : 0;
+	}
+	if (!strcmp(argv[1], "checkpoint"))
+		return cmd_checkpoint(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "restart"))
+		return cmd_restart(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "info"))
+		return cmd_info(argc - 1, argv + 1);
+	fprintf(stderr, "cr: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* cr_dump: drive the per-kind dumpers over a frozen tree. */
+#include <cpuid.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#undef LOG_PREFIX
+#define LOG_PREFIX "dump: "
+#include "log.h"
+#include "internal.h"
+
+static uint64_t read_xcr0(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static bool task_is_ns_init(pid_t pid)
+{
+	char *s = proc_read_file("/proc/%d/status", pid), val[256], *last;
+	bool init = false;
+
+	if (s && !proc_status_field(s, "NSpid", val, sizeof(val))) {
+		last = strrchr(val, '\t');
+		last = last ? last + 1 : val;
+		init = atoi(last) == 1;
+	}
+	free(s);
+	return init;
+}
+
+static int write_header(struct cr_img *img, struct cr_frozen *f)
+{
+	struct cr_header_rec h;
+	unsigned int a, b, c, d;
+	struct utsname u;
+	struct timespec ts;
+
+	memset(&h, 0, sizeof(h));
+	h.magic = CR_IMG_MAGIC;
+	h.version = CR_IMG_VERSION;
+	h.page_size = PAGE_SIZE;
+	uname(&u);
+	snprintf(h.arch, sizeof(h.arch), "%.15s", u.machine);
+	snprintf(h.kernel, sizeof(h.kernel), "%.64s", u.release);
+	h.xfeatures = read_xcr0();
+	if (__get_cpuid_count(0xd, 0, &a, &b, &c, &d))
+		h.xsave_size = b;
+	h.ntasks = f->ntasks;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	h.time_ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	h.root_pid = f->root;
+	h.root_sid = f->tasks[0].sid;
+	h.root_pgid = f->tasks[0].pgid;
+	h.root_is_init = task_is_ns_init(f->root);
+	return cr_img_write(img, CR_REC_HEADER, &h, sizeof(h));
+}
+
+static int remove_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char path[4096];
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	return rmdir(dir) ? -errno : 0;
+}
+
+static int dump_one_task(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f,
+			 struct cr_task *t)
+{
+	int ret = dump_task(img, f, t);
+
+	if (ret || t->zombie)
+		return ret;
+	ret = dump_memory(img, ctx, t);
+	if (!ret)
+		ret = dump_threads(img, t);
+	if (!ret)
+		ret = dump_signals(img, t);
+	if (!ret)
+		ret = dump_fds(img, ctx, f, t);
+	return ret;
+}
+
+int cr_dump(struct cr_frozen *f, const char *dir)
+{
+	struct dump_ctx ctx = {0};
+	struct cr_img img;
+	int ret;
+
+	ret = cr_img_create(&img, dir);
+	if (ret)
+		return ret;
+	if (memory_zero_pfn(&ctx.zero_pfn))
+		ctx.zero_pfn = 0; /* without it zero pages are saved: correct, larger */
+	ret = write_header(&img, f);
+	for (size_t i = 0; i < f->ntasks && !ret; i++)
+		ret = dump_one_task(&img, &ctx, f, &f->tasks[i]);
+	if (!ret)
+		ret = files_dump_finish(&img, &ctx);
+	if (!ret)
+		ret = cr_img_write(&img, CR_REC_END, NULL, 0);
+	if (!ret && fflush(img.f))
+		ret = -EIO;
+	if (!ret && fsync(img.dirfd) < 0)
+		ret = -errno;
+	cr_img_close(&img);
+	files_dump_free(&ctx);
+	free(ctx.shmem_ids);
+	if (ret) {
+		pr_err("Checkpoint of tree %d failed; removing %s\n", f->root, dir);
+		remove_tree(dir);
+		return ret;
+	}
+	pr_info("Checkpoint of %zu tasks written to %s\n", f->ntasks, dir);
+	return 0;
+}

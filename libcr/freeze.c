@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * cr_freeze / cr_release: stop and hold every thread of a tree.
+ *
+ * Threads are held in ptrace-stop (SEIZE + INTERRUPT), so if the holder dies
+ * the tree simply runs on. Without a cgroup the tree is walked and re-walked
+ * until no unseized task or thread appears; with one, the cgroup is frozen
+ * only while every thread is seized.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#undef LOG_PREFIX
+#define LOG_PREFIX "freeze: "
+#include "log.h"
+#include "internal.h"
+
+static int seize_thread(pid_t tid)
+{
+	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
+		if (errno == ESRCH)
+			return -ESRCH; /* exited meanwhile */
+		pr_perror("Can't seize thread %d", tid);
+		return -errno;
+	}
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
+		pr_perror("Can't interrupt thread %d", tid);
+		return -errno;
+	}
+	return 0;
+}
+
+/* Wait until a seized thread reports its ptrace-stop. */
+int seize_wait_stop(pid_t tid)
+{
+	int status;
+
+	for (;;) {
+		if (waitpid(tid, &status, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_perror("Can't wait for thread %d", tid);
+			return -errno;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return -ESRCH;
+		if (!WIFSTOPPED(status))
+			continue;
+		if ((status >> 16) == PTRACE_EVENT_STOP)
+			return 0;
+		/* a signal-delivery stop came first: deliver it, the interrupt stays pending */
+		if (ptrace(PTRACE_CONT, tid, 0, WSTOPSIG(status)) < 0) {
+			pr_perror("Can't resume thread %d with signal %d", tid, WSTOPSIG(status));
+			return -errno;
+		}
+	}
+}
+
+static struct cr_task *find_task(struct cr_frozen *f, pid_t pid)
+{
+	for (size_t i = 0; i < f->ntasks; i++)
+		if (f->tasks[i].pid == pid)
+			return &f->tasks[i];
+	return NULL;
+}
+
+static bool has_thread(const struct cr_task *t, pid_t tid)
+{
+	for (size_t i = 0; i < t->nthreads; i++)
+		if (t->threads[i].tid == tid)
+			return true;
+	return false;
+}
+
+static int add_task(struct cr_frozen *f, pid_t pid)
+{
+	struct cr_task *nt = realloc(f->tasks, (f->ntasks + 1) * sizeof(*nt));
+	struct proc_stat st;
+	int ret;
+
+	if (!nt)
+		return -ENOMEM;
+	f->tasks = nt;
+	ret = proc_read_stat(pid, &st);
+	if (ret)
+		return ret;
+	nt = &f->tasks[f->ntasks++];
+	memset(nt, 0, sizeof(*nt));
+	nt->pid = pid;
+	nt->ppid = st.ppid;
+	nt->pgid = st.pgid;
+	nt->sid = st.sid;
+	nt->zombie = st.state == 'Z' || st.state == 'X';
+	nt->exit_status = st.exit_code;
+	return 0;
+}
+
+/* Seize threads of @t not seized yet; @wait: wait for each stop now. */
+static int seize_new_threads(struct cr_task *t, bool wait, bool *changed)
+{
+	pid_t *tids;
+	size_t ntids;
+	int ret;
+
+	if (t->zombie)
+		return 0;
+	ret = proc_threads(t->pid, &tids, &ntids);
+	if (ret) {
+		pr_err("Can't list threads of task %d\n", t->pid);
+		return ret;
+	}
+	for (size_t i = 0; i < ntids && !ret; i++) {
+		struct cr_thread *nth;
+
+		if (has_thread(t, tids[i]))
+			continue;
+		ret = seize_thread(tids[i]);
+		if (ret == -ESRCH) {
+			ret = 0;
+			continue;
+		}
+		if (ret)
+			break;
+		if (wait && seize_wait_stop(tids[i]) == -ESRCH)
+			continue;
+		nth = realloc(t->threads, (t->nthreads + 1) * sizeof(*nth));
+		if (!nth) {
+			ret = -ENOMEM;
+			break;
+		}
+		t->threads = nth;
+		t->threads[t->nthreads].tid = tids[i];
+		t->threads[t->nthreads++].seized = true;
+		*changed = true;
+	}
+	free(tids);
+	return ret;
+}
+
+/* One pass over the tree: seize what is new, add children. */
+static int walk_once(struct cr_frozen *f, bool wait, bool *changed)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < f->ntasks && !ret; i++) {
+		pid_t *kids = NULL;
+		size_t nkids = 0;
+
+		ret = seize_new_threads(&f->tasks[i], wait, changed);
+		if (ret || f->tasks[i].zombie)
+			continue;
+		ret = proc_children(f->tasks[i].pid, &kids, &nkids);
+		for (size_t k = 0; k < nkids && !ret; k++) {
+			if (find_task(f, kids[k]))
+				continue;
+			ret = add_task(f, kids[k]);
+			*changed = true;
+		}
+		free(kids);
+	}
+	return ret;
+}
+
+static int cgroup_write(const char *dir, const char *file, const char *val)
+{
+	char path[512];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static bool cgroup_is_v1(const char *dir)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/freezer.state", dir);
+	return access(path, F_OK) == 0;
+}
+
+static int cgroup_set_frozen(const char *dir, bool frozen, unsigned int timeout_ms)
+{
+	bool v1 = cgroup_is_v1(dir);
+	struct timespec start, now;
+	int ret;
+
+	ret = v1 ? cgroup_write(dir, "freezer.state", frozen ? "FROZEN" : "THAWED")
+		 : cgroup_write(dir, "cgroup.freeze", frozen ? "1" : "0");
+	if (ret) {
+		pr_err("Can't %s cgroup %s: %s\n", frozen ? "freeze" : "thaw", dir, strerror(-ret));
+		return ret;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		char *s = v1 ? proc_read_file("%s/freezer.state", dir)
+			     : proc_read_file("%s/cgroup.events", dir);
+		bool done;
+
+		if (!s)
+			return -errno;
+		if (v1)
+			done = !strncmp(s, frozen ? "FROZEN" : "THAWED", 6);
+		else
+			done = strstr(s, frozen ? "frozen 1" : "frozen 0") != NULL;
+		free(s);
+		if (done)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >
+		    timeout_ms) {
+			pr_err("Cgroup %s did not become %s in %u ms\n", dir,
+			       frozen ? "frozen" : "thawed", timeout_ms);
+			return -ETIMEDOUT;
+		}
+		usleep(1000);
+	}
+}
+
+static int freeze_with_cgroup(struct cr_frozen *f, const char *cg, unsigned int timeout_ms)
+{
+	bool changed = true;
+	int ret, ret2;
+
+	ret = cgroup_set_frozen(cg, true, timeout_ms);
+	if (ret)
+		return ret;
+	while (changed && !ret) {
+		changed = false;
+		ret = walk_once(f, false, &changed);
+	}
+	ret2 = cgroup_set_frozen(cg, false, timeout_ms);
+	if (!ret)
+		ret = ret2;
+	for (size_t i = 0; i < f->ntasks && !ret; i++)
+		for (size_t k = 0; k < f->tasks[i].nthreads; k++)
+			if (seize_wait_stop(f->tasks[i].threads[k].tid) == -ESRCH)
+				f->tasks[i].threads[k].seized = false;
+	return ret;
+}
+
+static int freeze_by_walking(struct cr_frozen *f, unsigned int timeout_ms)
+{
+	struct timespec start, now;
+	bool changed = true;
+	int ret = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (changed && !ret) {
+		changed = false;
+		ret = walk_once(f, true, &changed);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!ret && changed && (now.tv_sec - start.tv_sec) * 1000 > timeout_ms) {
+			pr_err("Tree of %d kept changing for %u ms\n", f->root, timeout_ms);
+			ret = -ETIMEDOUT;
+		}
+	}
+	return ret;
+}
+
+/* A thread that exited while the tree was being seized leaves a hole. */
+static void drop_dead_threads(struct cr_frozen *f)
+{
+	for (size_t i = 0; i < f->ntasks; i++) {
+		struct cr_task *t = &f->tasks[i];
+		size_t k = 0;
+
+		for (size_t j = 0; j < t->nthreads; j++)
+			if (t->threads[j].seized)
+				t->threads[k++] = t->threads[j];
+		t->nthreads = k;
+	}
+}
+
+int cr_freeze(pid_t root, const struct cr_freeze_opts *opts, struct cr_frozen **out)
+{
+	unsigned int timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : 10000;
+	struct cr_frozen *f;
+	int ret;
+
+	*out = NULL;
+	if (root <= 1 || root == getpid()) {
+		pr_err("Refusing to freeze pid %d\n", root);
+		return -EINVAL;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->root = root;
+	ret = add_task(f, root);
+	if (!ret && f->tasks[0].zombie) {
+		pr_err("Task %d is a zombie\n", root);
+		ret = -ESRCH;
+	}
+	if (!ret)
+		ret = opts && opts->cgroup ? freeze_with_cgroup(f, opts->cgroup, timeout_ms)
+					   : freeze_by_walking(f, timeout_ms);
+	if (ret) {
+		cr_release(f, CR_RESUME);
+		return ret;
+	}
+	drop_dead_threads(f);
+	pr_info("Froze %zu tasks of tree %d\n", f->ntasks, root);
+	*out = f;
+	return 0;
+}
+
+size_t cr_frozen_ntasks(const struct cr_frozen *f)
+{
+	return f->ntasks;
+}
+
+int cr_release(struct cr_frozen *f, enum cr_release_mode mode)
+{
+	int ret = 0;
+
+	if (!f)
+		return 0;
+	for (size_t i = 0; i < f->ntasks; i++) {
+		struct cr_task *t = &f->tasks[i];
+
+		if (mode == CR_KILL && !t->zombie && kill(t->pid, SIGKILL) < 0 && errno != ESRCH) {
+			pr_perror("Can't kill task %d", t->pid);
+			ret = -errno;
+		}
+		for (size_t k = 0; k < t->nthreads; k++) {
+			if (!t->threads[k].seized)
+				continue;
+			if (ptrace(PTRACE_DETACH, t->threads[k].tid, 0, 0) < 0 && errno != ESRCH) {
+				pr_perror("Can't release thread %d", t->threads[k].tid);
+				ret = -errno;
+			}
+		}
+		free(t->threads);
+	}
+	free(f->tasks);
+	free(f);
+	return ret;
+}

@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Reading a whole image into memory for restore, checking it as it goes. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#undef LOG_PREFIX
+#define LOG_PREFIX "image: "
+#include "log.h"
+#include "restore.h"
+
+#define GROW(arr, n)                                                                       \
+	({                                                                                 \
+		void *_p = realloc((arr), ((n) + 1) * sizeof(*(arr)));                     \
+		if (_p)                                                                    \
+			(arr) = _p;                                                        \
+		_p ? &(arr)[(n)++] : NULL;                                                 \
+	})
+
+static struct rst_img_task *find_task(struct rst_image *img, pid_t pid)
+{
+	for (size_t i = 0; i < img->ntasks; i++)
+		if (img->tasks[i].rec->pid == pid)
+			return &img->tasks[i];
+	return NULL;
+}
+
+/* Check that a record's payload is at least the fixed struct (+ its tail). */
+static int need(const struct cr_img *img, const struct cr_rec_hdr *h, size_t fixed, size_t tail)
+{
+	if (h->len != fixed + tail) {
+		pr_err("%s: record type %u at offset %llu has length %u, expected %zu\n",
+		       img->path, h->type, (unsigned long long)img->off, h->len, fixed + tail);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static int owner(struct rst_image *ri, struct cr_img *img, pid_t pid, struct rst_img_task **t)
+{
+	*t = find_task(ri, pid);
+	if (!*t) {
+		pr_err("%s: record at offset %llu refers to unknown task %d\n", img->path,
+		       (unsigned long long)img->off, pid);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static int take_task_record(struct rst_image *ri, struct cr_img *img, struct cr_rec_hdr *h,
+			    void *p)
+{
+	struct rst_img_task *t;
+	int ret = 0;
+
+	switch (h->type) {
+	case CR_REC_TASK:
+		if ((ret = need(img, h, sizeof(struct cr_task_rec), 0)))
+			return ret;
+		if (!(t = GROW(ri->tasks, ri->ntasks)))
+			return -ENOMEM;
+		memset(t, 0, sizeof(*t));
+		t->rec = p;
+		return 1;
+	case CR_REC_MM: {
+		struct cr_mm_rec *mm = p;
+
+		if (h->len < sizeof(*mm) || (ret = need(img, h, sizeof(*mm), mm->nauxv * 8ULL)) ||
+		    (ret = owner(ri, img, mm->pid, &t)))
+			return ret ? ret : -EBADMSG;
+		t->mm = mm;
+		t->auxv = (uint64_t *)(mm + 1);
+		return 1;
+	}
+	case CR_REC_VMA: {
+		struct cr_vma_rec *v = p, **slot;
+
+		if ((ret = need(img, h, sizeof(*v), 0)) || (ret = owner(ri, img, v->pid, &t)))
+			return ret;
+		if (!(slot = GROW(t->vmas, t->nvmas)))
+			return -ENOMEM;
+		*slot = v;
+		return 1;
+	}
+	case CR_REC_PAGEMAP: {
+		struct cr_pagemap_rec *pm = p;
+
+		if (h->len < sizeof(*pm) ||
+		    (ret = need(img, h, sizeof(*pm), pm->nruns * sizeof(struct cr_page_run))) ||
+		    (ret = owner(ri, img, pm->pid, &t)))
+			return ret ? ret : -EBADMSG;
+		t->pagemap = pm;
+		t->runs = (struct cr_page_run *)(pm + 1);
+		return 1;
+	}
+	}
+	return 0;
+}
+
+static int take_thread_record(struct rst_image *ri, struct cr_img *img, struct cr_rec_hdr *h,
+			      void *p)
+{
+	struct rst_img_task *t;
+	int ret = 0;
+
+	switch (h->type) {
+	case CR_REC_THREAD: {
+		struct cr_thread_rec *th = p, **slot;
+
+		if (h->len < sizeof(*th) || (ret = need(img, h, sizeof(*th), th->xsave_size)) ||
+		    (ret = owner(ri, img, th->pid, &t)))
+			return ret ? ret : -EBADMSG;
+		if (!(slot = GROW(t->threads, t->nthreads)))
+			return -ENOMEM;
+		*slot = th;
+		return 1;
+	}
+	case CR_REC_SIGACTS: {
+		struct cr_sigacts_rec *sa = p;
+
+		if ((ret = need(img, h, sizeof(*sa), 0)) || (ret = owner(ri, img, sa->pid, &t)))
+			return ret;
+		t->sigacts = sa;
+		return 1;
+	}
+	case CR_REC_SIGINFO: {
+		struct cr_siginfo_rec *si = p;
+		struct rst_sigset *set;
+
+		if (h->len < sizeof(*si) || (ret = need(img, h, sizeof(*si), si->nsig * 128ULL)) ||
+		    (ret = owner(ri, img, si->pid, &t)))
+			return ret ? ret : -EBADMSG;
+		if (!(set = GROW(t->sigsets, t->nsigsets)))
+			return -ENOMEM;
+		set->tid = si->tid;
+		set->nsig = si->nsig;
+		set->info = si + 1;
+		/* the record stays allocated: kept through set->info */
+		return 2;
+	}
+	}
+	return 0;
+}
+
+static int take_shared_record(struct rst_image *ri, struct cr_img *img, struct cr_rec_hdr *h,
+			      void *p)
+{
+	struct rst_img_task *t;
+	int ret = 0;
+
+	switch (h->type) {
+	case CR_REC_FILE: {
+		struct rst_img_file *f;
+
+		if ((ret = need(img, h, sizeof(struct cr_file_rec), 0)))
+			return ret;
+		if (!(f = GROW(ri->files, ri->nfiles)))
+			return -ENOMEM;
+		f->rec = p;
+		f->svc_fd = -1;
+		return 1;
+	}
+	case CR_REC_FD: {
+		struct cr_fd_rec *fd = p, *slot;
+
+		if ((ret = need(img, h, sizeof(*fd), 0)) || (ret = owner(ri, img, fd->pid, &t)))
+			return ret;
+		if (fd->fd < 0 || fd->fd > 1 << 20)
+			return -EBADMSG;
+		if (!(slot = GROW(t->fds, t->nfds)))
+			return -ENOMEM;
+		*slot = *fd;
+		if (fd->fd > ri->max_fd)
+			ri->max_fd = fd->fd;
+		free(p);
+		return 3;
+	}
+	case CR_REC_PIPE: {
+		struct cr_pipe_rec *pr = p;
+		struct rst_img_pipe *pp;
+
+		if (h->len < sizeof(*pr) || (ret = need(img, h, sizeof(*pr), pr->ndata)))
+			return ret ? ret : -EBADMSG;
+		if (!(pp = GROW(ri->pipes, ri->npipes)))
+			return -ENOMEM;
+		pp->rec = pr;
+		pp->data = pr + 1;
+		pp->ends[0] = pp->ends[1] = -1;
+		return 1;
+	}
+	case CR_REC_SHMEM: {
+		struct rst_img_shmem *s;
+
+		if ((ret = need(img, h, sizeof(struct cr_shmem_rec), 0)))
+			return ret;
+		if (!(s = GROW(ri->shmem, ri->nshmem)))
+			return -ENOMEM;
+		memcpy(&s->rec, p, sizeof(s->rec));
+		s->svc_fd = -1;
+		free(p);
+		return 3;
+	}
+	case CR_REC_PAGEFILE: {
+		struct cr_pagefile_rec *pf;
+
+		if ((ret = need(img, h, sizeof(*pf), 0)))
+			return ret;
+		if (!(pf = GROW(ri->pagefiles, ri->npagefiles)))
+			return -ENOMEM;
+		memcpy(pf, p, sizeof(*pf));
+		free(p);
+		return 3;
+	}
+	}
+	return 0;
+}
+
+static int check_header(struct cr_img *img, const struct cr_rec_hdr *h,
+			const struct cr_header_rec *hdr)
+{
+	struct utsname u;
+
+	if (h->type != CR_REC_HEADER || h->len != sizeof(*hdr) || hdr->magic != CR_IMG_MAGIC) {
+		pr_err("%s is not a slurm-cr image (bad header)\n", img->path);
+		return -EBADMSG;
+	}
+	if (hdr->version != CR_IMG_VERSION) {
+		pr_err("%s has image version %u; this engine reads version %u\n", img->path,
+		       hdr->version, CR_IMG_VERSION);
+		return -EPROTO;
+	}
+	uname(&u);
+	if (strcmp(hdr->arch, u.machine) || hdr->page_size != PAGE_SIZE) {
+		pr_err("%s was made on %s with %u-byte pages; this is %s\n", img->path, hdr->arch,
+		       hdr->page_size, u.machine);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* Every record, kept in memory: records are small, page data stays on disk. */
+static int read_records(struct rst_image *ri, struct cr_img *img)
+{
+	struct cr_rec_hdr h;
+	void *p;
+	int ret;
+
+	while ((ret = cr_img_read(img, &h, &p)) == 1) {
+		ret = take_task_record(ri, img, &h, p);
+		if (!ret)
+			ret = take_thread_record(ri, img, &h, p);
+		if (!ret)
+			ret = take_shared_record(ri, img, &h, p);
+		if (ret == 0) {
+			pr_err("%s: unexpected record type %u at offset %llu\n", img->path, h.type,
+			       (unsigned long long)img->off);
+			ret = -EBADMSG;
+		}
+		if (ret < 0) {
+			free(p);
+			return ret;
+		}
+	}
+	return ret;
+}
+
+int image_load(const char *dir, struct rst_image *ri)
+{
+	struct cr_rec_hdr h;
+	struct cr_img img;
+	void *p = NULL;
+	int ret;
+
+	memset(ri, 0, sizeof(*ri));
+	ri->dirfd = -1;
+	ret = cr_img_open(&img, dir);
+	if (ret)
+		return ret;
+	ret = cr_img_read(&img, &h, &p);
+	if (ret == 1)
+		ret = check_header(&img, &h, p);
+	else if (!ret)
+		ret = -EBADMSG;
+	if (!ret) {
+		memcpy(&ri->hdr, p, sizeof(ri->hdr));
+		ret = read_records(ri, &img);
+	}
+	free(p);
+	if (!ret && (ri->ntasks == 0 || ri->ntasks != ri->hdr.ntasks)) {
+		pr_err("%s: header says %u tasks, image holds %zu\n", img.path, ri->hdr.ntasks,
+		       ri->ntasks);
+		ret = -EBADMSG;
+	}
+	if (!ret)
+		ri->dirfd = dup(img.dirfd);
+	cr_img_close(&img);
+	if (ret)
+		image_free(ri);
+	return ret;
+}
+
+void image_free(struct rst_image *ri)
+{
+	for (size_t i = 0; i < ri->ntasks; i++) {
+		struct rst_img_task *t = &ri->tasks[i];
+
+		free(t->rec);
+		free(t->mm);
+		for (size_t k = 0; k < t->nvmas; k++)
+			free(t->vmas[k]);
+		free(t->vmas);
+		free(t->pagemap);
+		for (size_t k = 0; k < t->nthreads; k++)
+			free(t->threads[k]);
+		free(t->threads);
+		free(t->sigacts);
+		for (size_t k = 0; k < t->nsigsets; k++)
+			free((struct cr_siginfo_rec *)t->sigsets[k].info - 1);
+		free(t->sigsets);
+		free(t->fds);
+		free(t->outer_tids);
+	}
+	free(ri->tasks);
+	for (size_t i = 0; i < ri->nfiles; i++)
+		free(ri->files[i].rec);
+	free(ri->files);
+	for (size_t i = 0; i < ri->npipes; i++)
+		free(ri->pipes[i].rec);
+	free(ri->pipes);
+	free(ri->shmem);
+	free(ri->pagefiles);
+	if (ri->dirfd >= 0)
+		close(ri->dirfd);
+	memset(ri, 0, sizeof(*ri));
+	ri->dirfd = -1;
+}

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The image: a directory holding
+ *   image.cr          header record, then a stream of records
+ *   pages-<pid>.img   private page data of one task, in pagemap order
+ *   shmem-<id>.img    contents of one shared anonymous object
+ * Every record is {type, len, xxh64(payload)} + payload; objects shared
+ * between tasks (files, pipes, shared memory) are written once and referred
+ * to by id. Page files are described (size, checksum) by records too.
+ * Layout documented in docs/image-format.md.
+ */
+#ifndef CR_IMAGE_H
+#define CR_IMAGE_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define CR_IMG_MAGIC   0x31524353414d4943ULL /* "CIMASCR1" */
+#define CR_IMG_VERSION 1
+#define CR_IMG_NAME    "image.cr"
+
+enum cr_rec_type {
+	CR_REC_HEADER = 1,
+	CR_REC_TASK,	 /* struct cr_task_rec: one process (task.c) */
+	CR_REC_MM,	 /* struct cr_mm_rec + auxv (memory.c) */
+	CR_REC_VMA,	 /* struct cr_vma_rec (memory.c) */
+	CR_REC_PAGEMAP,	 /* struct cr_pagemap_rec + runs (memory.c) */
+	CR_REC_SHMEM,	 /* struct cr_shmem_rec (memory.c) */
+	CR_REC_THREAD,	 /* struct cr_thread_rec + xsave (threads.c) */
+	CR_REC_SIGACTS,	 /* struct cr_sigacts_rec (signals.c) */
+	CR_REC_SIGINFO,	 /* struct cr_siginfo_rec + siginfos (signals.c) */
+	CR_REC_FILE,	 /* struct cr_file_rec (files.c) */
+	CR_REC_FD,	 /* struct cr_fd_rec (files.c) */
+	CR_REC_PIPE,	 /* struct cr_pipe_rec + data (pipes.c) */
+	CR_REC_PAGEFILE, /* struct cr_pagefile_rec: size and checksum of a data file */
+	CR_REC_END,	 /* last record; its absence means a truncated image */
+	CR_REC_MAX,
+};
+
+struct cr_rec_hdr {
+	uint32_t type;
+	uint32_t len; /* payload bytes */
+	uint64_t csum;
+};
+
+struct cr_header_rec {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t page_size;
+	char arch[16];
+	char kernel[65];
+	uint8_t pad[7];
+	uint64_t xfeatures; /* XCR0 of the dumping CPU */
+	uint32_t xsave_size;
+	uint32_t ntasks;
+	uint64_t time_ns; /* CLOCK_REALTIME at dump */
+	int32_t root_pid;
+	int32_t root_sid;  /* root's sid/pgid at dump: the "outside" ones */
+	int32_t root_pgid;
+	int32_t root_is_init; /* root was pid 1 of its pid namespace */
+};
+
+struct cr_img {
+	int dirfd;
+	FILE *f;
+	int writing;
+	uint64_t off; /* of the next record, for messages */
+	char path[256];
+};
+
+int cr_img_create(struct cr_img *img, const char *dir);
+int cr_img_open(struct cr_img *img, const char *dir);
+void cr_img_close(struct cr_img *img);
+/* Write one record; returns 0 or -errno. */
+int cr_img_write(struct cr_img *img, uint32_t type, const void *payload, uint32_t len);
+/* Write one record made of two parts (fixed struct + variable tail). */
+int cr_img_write2(struct cr_img *img, uint32_t type, const void *a, uint32_t alen, const void *b,
+		  uint32_t blen);
+/*
+ * Read the next record: *payload is malloc'ed (caller frees), verified
+ * against its checksum. Returns 1 on a record, 0 at CR_REC_END, -errno on
+ * error (with a message naming the file and offset).
+ */
+int cr_img_read(struct cr_img *img, struct cr_rec_hdr *hdr, void **payload);
+
+/* Data files (pages-*.img, shmem-*.img): written sequentially, checksummed. */
+struct cr_datafile {
+	int fd;
+	uint64_t size;
+	void *hash; /* XXH64_state_t */
+	char name[64];
+};
+int cr_datafile_create(struct cr_datafile *df, int dirfd, const char *name);
+int cr_datafile_write(struct cr_datafile *df, const void *buf, size_t len);
+/* Finish: fsync, record a CR_REC_PAGEFILE for it in @img. */
+int cr_datafile_finish(struct cr_datafile *df, struct cr_img *img);
+
+struct cr_pagefile_rec {
+	char name[64];
+	uint64_t size;
+	uint64_t csum;
+};
+
+
+/* ---- records, one per kind of state; the owning file in brackets ---- */
+
+#define CR_MAX_GROUPS 64
+#define CR_NRLIMITS   16
+#define CR_PATH_LEN   4096
+
+/* [task.c] One process: identity, credentials, limits, fs context. */
+struct cr_task_rec {
+	int32_t pid, ppid, pgid, sid;
+	uint32_t flags; /* CR_TASK_* */
+	int32_t exit_status; /* zombie: wait status */
+	uint32_t nthreads;
+	uint32_t umask;
+	int32_t pdeathsig;
+	uint32_t ngroups;
+	uint32_t uid[4]; /* real, effective, saved, fs */
+	uint32_t gid[4];
+	uint32_t groups[CR_MAX_GROUPS];
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	struct {
+		uint64_t cur, max;
+	} rlim[CR_NRLIMITS];
+	uint32_t personality;
+	char comm[16];
+	char cwd[CR_PATH_LEN];
+};
+#define CR_TASK_ZOMBIE 0x1
+
+/* [memory.c] The mm: fields for PR_SET_MM_MAP, then auxv words. */
+struct cr_mm_rec {
+	int32_t pid;
+	uint32_t nauxv; /* uint64_t words following the struct */
+	uint64_t start_code, end_code, start_data, end_data;
+	uint64_t start_brk, brk, start_stack;
+	uint64_t arg_start, arg_end, env_start, env_end;
+	char exe[CR_PATH_LEN];
+};
+
+enum cr_vma_kind {
+	CR_VMA_ANON = 1,     /* private anonymous (heap, stacks, malloc arenas) */
+	CR_VMA_FILE_PRIVATE, /* private file mapping: only COW'ed pages saved */
+	CR_VMA_FILE_SHARED,  /* shared file mapping: data lives in the file */
+	CR_VMA_SHMEM,	     /* shared anonymous: one cr_shmem_rec object */
+	CR_VMA_VDSO,	     /* [vdso]: the restoring kernel's is used */
+	CR_VMA_VVAR,	     /* [vvar] */
+	CR_VMA_VVAR_VCLOCK,  /* [vvar_vclock] */
+};
+
+/* [memory.c] One mapping of a task. */
+struct cr_vma_rec {
+	int32_t pid;
+	uint32_t kind;
+	uint64_t start, end;
+	uint64_t pgoff;
+	uint32_t prot;	/* PROT_* */
+	uint32_t flags; /* MAP_PRIVATE/MAP_SHARED/MAP_GROWSDOWN */
+	uint64_t shmem_id;
+	uint32_t file_flags; /* O_RDONLY/O_RDWR to reopen the file with */
+	uint32_t pad;
+	char path[CR_PATH_LEN];
+};
+
+/* [memory.c] The pages of a task saved in pages-<pid>.img, in this order. */
+struct cr_pagemap_rec {
+	int32_t pid;
+	uint32_t nruns; /* struct cr_page_run following */
+};
+struct cr_page_run {
+	uint64_t vaddr;
+	uint64_t npages;
+};
+
+/* [memory.c] A shared anonymous object, saved whole in shmem-<id>.img. */
+struct cr_shmem_rec {
+	uint64_t id; /* inode of the shmem file */
+	uint64_t size;
+};
+
+/* [threads.c] One thread: registers, FPU/xsave, per-thread kernel state. */
+struct cr_thread_rec {
+	int32_t pid, tid;
+	uint64_t regs[27]; /* struct user_regs_struct, syscall restart applied */
+	uint64_t sigmask;
+	uint64_t clear_child_tid;
+	uint64_t robust_head, robust_len;
+	uint64_t rseq_ptr;
+	uint32_t rseq_len, rseq_sig;
+	uint64_t altstack_sp, altstack_size;
+	int32_t altstack_flags;
+	uint32_t xsave_size; /* bytes following the struct */
+	char comm[16];
+};
+
+/* [signals.c] Signal dispositions of a process (kernel struct sigaction). */
+struct cr_ksigaction {
+	uint64_t handler;
+	uint64_t flags;
+	uint64_t restorer;
+	uint64_t mask;
+};
+struct cr_sigacts_rec {
+	int32_t pid;
+	uint32_t pad;
+	struct cr_ksigaction act[64]; /* act[sig - 1] */
+};
+
+/* [signals.c] Pending signals: tid 0 is the process-wide (shared) queue. */
+struct cr_siginfo_rec {
+	int32_t pid, tid;
+	uint32_t nsig; /* 128-byte siginfos following */
+	uint32_t pad;
+};
+
+enum cr_file_kind {
+	CR_FILE_REG = 1, /* reopened by path: regular files, dirs, /dev/null... */
+	CR_FILE_PIPE,	 /* one end of a pipe: pipe_id */
+	CR_FILE_INHERIT, /* stands for an fd the restarter provides: path is the key */
+};
+
+/* [files.c] An open file description, shared by every fd that refers to it. */
+struct cr_file_rec {
+	uint32_t id;
+	uint32_t kind;
+	uint32_t flags; /* O_* status flags, access mode included */
+	uint32_t mode;	/* st_mode */
+	uint64_t pos;
+	uint64_t pipe_id;
+	uint64_t size; /* regular files: size at dump */
+	char path[CR_PATH_LEN];
+};
+
+/* [files.c] One descriptor of a task. */
+struct cr_fd_rec {
+	int32_t pid;
+	int32_t fd;
+	uint32_t file_id;
+	uint32_t cloexec;
+};
+
+/* [pipes.c] A pipe: its buffer size and the bytes queued in it. */
+struct cr_pipe_rec {
+	uint64_t id; /* inode */
+	uint32_t size; /* F_GETPIPE_SZ */
+	uint32_t ndata; /* bytes following */
+};
+
+#endif /* CR_IMAGE_H */

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* cr_image_describe: an image as JSON, for `cr info` and scripts. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#undef LOG_PREFIX
+#define LOG_PREFIX "info: "
+#include "log.h"
+#include "restore.h"
+
+static const char *const vma_kinds[] = {
+	[CR_VMA_ANON] = "anon",		 [CR_VMA_FILE_PRIVATE] = "file-private",
+	[CR_VMA_FILE_SHARED] = "file-shared", [CR_VMA_SHMEM] = "shmem",
+	[CR_VMA_VDSO] = "vdso",		 [CR_VMA_VVAR] = "vvar",
+	[CR_VMA_VVAR_VCLOCK] = "vvar_vclock",
+};
+
+static const char *const file_kinds[] = {
+	[CR_FILE_REG] = "file",
+	[CR_FILE_PIPE] = "pipe",
+	[CR_FILE_INHERIT] = "inherited",
+};
+
+static json_t *describe_vmas(const struct rst_img_task *t)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < t->nvmas; i++) {
+		const struct cr_vma_rec *v = t->vmas[i];
+		char prot[4] = {v->prot & 1 ? 'r' : '-', v->prot & 2 ? 'w' : '-',
+				v->prot & 4 ? 'x' : '-', 0};
+
+		json_array_append_new(
+			arr, json_pack("{s:I,s:I,s:s,s:s,s:s}", "start", (json_int_t)v->start, "end",
+				       (json_int_t)v->end, "prot", prot, "kind",
+				       v->kind < sizeof(vma_kinds) / sizeof(*vma_kinds) &&
+						       vma_kinds[v->kind]
+					       ? vma_kinds[v->kind]
+					       : "?",
+				       "path", v->path));
+	}
+	return arr;
+}
+
+static json_t *describe_task(const struct rst_img_task *t)
+{
+	const struct cr_task_rec *r = t->rec;
+	json_t *fds = json_array(), *threads = json_array();
+	uint64_t pages = 0;
+
+	for (size_t i = 0; t->pagemap && i < t->pagemap->nruns; i++)
+		pages += t->runs[i].npages;
+	for (size_t i = 0; i < t->nthreads; i++)
+		json_array_append_new(threads, json_integer(t->threads[i]->tid));
+	for (size_t i = 0; i < t->nfds; i++)
+		json_array_append_new(fds, json_pack("{s:i,s:i}", "fd", t->fds[i].fd, "file",
+						     (int)t->fds[i].file_id));
+	return json_pack("{s:i,s:i,s:i,s:i,s:b,s:s,s:s,s:o,s:I,s:o,s:o}", "pid", r->pid, "ppid",
+			 r->ppid, "pgid", r->pgid, "sid", r->sid, "zombie",
+			 !!(r->flags & CR_TASK_ZOMBIE), "comm", r->comm, "exe",
+			 t->mm ? t->mm->exe : "", "threads", threads, "pages_bytes",
+			 (json_int_t)(pages * PAGE_SIZE), "mappings", describe_vmas(t), "fds", fds);
+}
+
+static json_t *describe_files(const struct rst_image *img)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < img->nfiles; i++) {
+		const struct cr_file_rec *f = img->files[i].rec;
+
+		json_array_append_new(
+			arr, json_pack("{s:i,s:s,s:s,s:I,s:i}", "id", (int)f->id, "kind",
+				       f->kind < 4 && file_kinds[f->kind] ? file_kinds[f->kind] : "?",
+				       "path", f->path, "pos", (json_int_t)f->pos, "flags",
+				       (int)f->flags));
+	}
+	return arr;
+}
+
+int cr_image_describe(const char *dir, char **json)
+{
+	struct rst_image img;
+	json_t *root, *tasks, *data = json_array();
+	uint64_t total = 0;
+	int ret;
+
+	*json = NULL;
+	ret = image_load(dir, &img);
+	if (ret) {
+		json_decref(data);
+		return ret;
+	}
+	tasks = json_array();
+	for (size_t i = 0; i < img.ntasks; i++)
+		json_array_append_new(tasks, describe_task(&img.tasks[i]));
+	for (size_t i = 0; i < img.npagefiles; i++) {
+		total += img.pagefiles[i].size;
+		json_array_append_new(data, json_pack("{s:s,s:I}", "name", img.pagefiles[i].name,
+						      "bytes", (json_int_t)img.pagefiles[i].size));
+	}
+	root = json_pack("{s:i,s:s,s:s,s:I,s:I,s:i,s:i,s:b,s:o,s:o,s:o,s:I}", "version",
+			 (int)img.hdr.version, "arch", img.hdr.arch, "kernel", img.hdr.kernel,
+			 "xfeatures", (json_int_t)img.hdr.xfeatures, "time_ns",
+			 (json_int_t)img.hdr.time_ns, "root", img.hdr.root_pid, "ntasks",
+			 (int)img.hdr.ntasks, "root_was_init", img.hdr.root_is_init, "tasks", tasks,
+			 "files", describe_files(&img), "data_files", data, "data_bytes",
+			 (json_int_t)total);
+	image_free(&img);
+	if (!root)
+		return -ENOMEM;
+	*json = json_dumps(root, JSON_INDENT(2));
+	json_decref(root);
+	return *json ? 0 : -ENOMEM;
+}

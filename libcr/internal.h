@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What the dump and restore drivers share with the per-kind files. */
+#ifndef CR_INTERNAL_H
+#define CR_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cr.h"
+#include "image.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#undef PAGE_SIZE
+#define PAGE_SIZE     4096UL
+
+struct cr_thread {
+	pid_t tid;
+	bool seized;
+};
+
+struct cr_task {
+	pid_t pid, ppid, pgid, sid;
+	bool zombie;
+	int exit_status;
+	size_t nthreads;
+	struct cr_thread *threads;
+};
+
+struct cr_frozen {
+	pid_t root;
+	size_t ntasks;
+	struct cr_task *tasks; /* tasks[0] is the root; parents before children */
+};
+
+/* proc.c: reading /proc */
+struct proc_stat {
+	pid_t ppid, pgid, sid;
+	char state;
+	unsigned long flags;
+	uint64_t start_code, end_code, start_stack;
+	uint64_t start_data, end_data, start_brk;
+	uint64_t arg_start, arg_end, env_start, env_end;
+	int exit_code;
+};
+int proc_read_stat(pid_t pid, struct proc_stat *st);
+/* Read a whole /proc file (or any small file) into a malloc'ed, NUL-terminated buffer. */
+char *proc_read_file(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Value of "Key:" in /proc/pid/status, as a string (static buffer in caller). */
+int proc_status_field(const char *status, const char *key, char *out, size_t outlen);
+/* Children of every thread of @pid, appended to *pids. */
+int proc_children(pid_t pid, pid_t **pids, size_t *npids);
+/* Thread ids of @pid. */
+int proc_threads(pid_t pid, pid_t **tids, size_t *ntids);
+int proc_readlink(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* freeze.c / infect.c: ptrace */
+int seize_wait_stop(pid_t tid);
+/* Address of an executable byte run in @pid to host injected syscalls. */
+int infect_find_ip(pid_t pid, uint64_t *ip);
+int infect_syscall(pid_t tid, uint64_t ip, long nr, const long args[6], long *ret);
+/*
+ * Run a syscall in @tid whose argument number @outarg points to an output
+ * buffer of @len bytes, placed below the thread's stack red zone.
+ */
+int infect_syscall_out(pid_t tid, uint64_t ip, long nr, long args[6], int outarg, void *out,
+		       size_t len, long *ret);
+int task_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+
+/* What a dump remembers across tasks: objects written once. */
+struct dump_ctx {
+	uint64_t *shmem_ids;
+	size_t nshmem;
+	uint64_t zero_pfn;
+	void *files; /* files.c */
+};
+
+/* The per-kind dump entry points: each writes its records for one task. */
+int dump_task(struct cr_img *img, struct cr_frozen *f, struct cr_task *t);	   /* task.c */
+int dump_threads(struct cr_img *img, struct cr_task *t);			   /* threads.c */
+int dump_signals(struct cr_img *img, struct cr_task *t);			   /* signals.c */
+int dump_memory(struct cr_img *img, struct dump_ctx *ctx, struct cr_task *t); /* memory.c */
+int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f,
+	     struct cr_task *t); /* files.c */
+int files_dump_finish(struct cr_img *img, struct dump_ctx *ctx);
+void files_dump_free(struct dump_ctx *ctx);
+int memory_zero_pfn(uint64_t *pfn);
+int pipes_dump_one(struct cr_img *img, pid_t pid, int fd, uint64_t id); /* pipes.c */
+
+#endif /* CR_INTERNAL_H */

@@ -1,0 +1,606 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Memory: the mm fields, every mapping, the private pages of each task and
+ * shared anonymous objects (once each). Restore: mem_premap() builds every
+ * mapping of a task in a scratch area of the restoring process, filled with
+ * its pages; the restorer then moves each into place with mremap.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#undef LOG_PREFIX
+#define LOG_PREFIX "memory: "
+#include "log.h"
+#include "internal.h"
+#include "restore.h"
+#include "restorer/restorer.h"
+
+#define PME_PRESENT   (1ULL << 63)
+#define PME_SWAP      (1ULL << 62)
+#define PME_FILE      (1ULL << 61)
+#define PME_PFN_MASK  ((1ULL << 55) - 1)
+#define COPY_CHUNK    (4UL << 20)
+
+/* The PFN of the shared zero page: present pages mapping it need no saving. */
+int memory_zero_pfn(uint64_t *pfn)
+{
+	volatile char *p = mmap(NULL, PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t pme = 0;
+	int fd, ret = 0;
+
+	if (p == MAP_FAILED)
+		return -errno;
+	(void)*p;
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || pread(fd, &pme, sizeof(pme), (uintptr_t)p / PAGE_SIZE * 8) != sizeof(pme))
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	munmap((void *)p, PAGE_SIZE);
+	*pfn = (pme & PME_PRESENT) ? (pme & PME_PFN_MASK) : 0;
+	return ret;
+}
+
+struct maps_line {
+	uint64_t start, end, pgoff, ino;
+	char perms[5];
+	char path[CR_PATH_LEN];
+};
+
+static int parse_maps_line(const char *line, struct maps_line *m)
+{
+	unsigned long long start, end, pgoff, ino;
+	unsigned int maj, min;
+	int n = 0;
+
+	if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, m->perms, &pgoff, &maj,
+		   &min, &ino, &n) < 7)
+		return -EINVAL;
+	m->start = start;
+	m->end = end;
+	m->pgoff = pgoff;
+	m->ino = ino;
+	snprintf(m->path, sizeof(m->path), "%s", line + n);
+	return 0;
+}
+
+/* Classify a mapping; 0 with rec filled, or -ENOTSUP with a message. */
+static int classify_vma(pid_t pid, const struct maps_line *m, struct cr_vma_rec *v)
+{
+	bool shared = m->perms[3] == 's';
+	const char *p = m->path;
+
+	memset(v, 0, sizeof(*v));
+	v->pid = pid;
+	v->start = m->start;
+	v->end = m->end;
+	v->pgoff = m->pgoff;
+	v->prot = (m->perms[0] == 'r' ? PROT_READ : 0) | (m->perms[1] == 'w' ? PROT_WRITE : 0) |
+		  (m->perms[2] == 'x' ? PROT_EXEC : 0);
+	v->flags = shared ? MAP_SHARED : MAP_PRIVATE;
+	snprintf(v->path, sizeof(v->path), "%s", p);
+	if (!strcmp(p, "[vdso]"))
+		v->kind = CR_VMA_VDSO;
+	else if (!strcmp(p, "[vvar]"))
+		v->kind = CR_VMA_VVAR;
+	else if (!strcmp(p, "[vvar_vclock]"))
+		v->kind = CR_VMA_VVAR_VCLOCK;
+	else if (shared && !strcmp(p, "/dev/zero (deleted)")) {
+		v->kind = CR_VMA_SHMEM;
+		v->shmem_id = m->ino;
+	} else if (!*p || !strcmp(p, "[heap]") || !strcmp(p, "[stack]") ||
+		   !strncmp(p, "[anon:", 6)) {
+		if (shared) {
+			v->kind = CR_VMA_SHMEM;
+			v->shmem_id = m->ino;
+		} else {
+			v->kind = CR_VMA_ANON;
+		}
+	} else if (*p == '/' && !strstr(p, " (deleted)") && strncmp(p, "/SYSV", 5)) {
+		v->kind = shared ? CR_VMA_FILE_SHARED : CR_VMA_FILE_PRIVATE;
+		v->file_flags = shared && (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
+	} else {
+		pr_err("Task %d: mapping %#llx-%#llx (%s) is not supported yet\n", pid,
+		       (unsigned long long)m->start, (unsigned long long)m->end, *p ? p : "?");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+struct page_dump {
+	pid_t pid;
+	int pagemap_fd, mem_fd;
+	struct cr_datafile df;
+	struct cr_page_run *runs;
+	size_t nruns;
+	char *buf;
+	uint64_t zero_pfn;
+};
+
+static int add_run(struct page_dump *pd, uint64_t vaddr, uint64_t npages)
+{
+	struct cr_page_run *nr;
+
+	if (pd->nruns && pd->runs[pd->nruns - 1].vaddr + pd->runs[pd->nruns - 1].npages * PAGE_SIZE ==
+				 vaddr) {
+		pd->runs[pd->nruns - 1].npages += npages;
+		return 0;
+	}
+	nr = realloc(pd->runs, (pd->nruns + 1) * sizeof(*nr));
+	if (!nr)
+		return -ENOMEM;
+	pd->runs = nr;
+	pd->runs[pd->nruns].vaddr = vaddr;
+	pd->runs[pd->nruns++].npages = npages;
+	return 0;
+}
+
+static int copy_pages(struct page_dump *pd, uint64_t addr, uint64_t len)
+{
+	while (len) {
+		size_t n = len < COPY_CHUNK ? len : COPY_CHUNK;
+		ssize_t got = pread(pd->mem_fd, pd->buf, n, addr);
+		int ret;
+
+		if (got != (ssize_t)n) {
+			pr_perror("Can't read memory of task %d at %#llx", pd->pid,
+				  (unsigned long long)addr);
+			return -EIO;
+		}
+		ret = cr_datafile_write(&pd->df, pd->buf, n);
+		if (ret)
+			return ret;
+		ret = add_run(pd, addr, n / PAGE_SIZE);
+		if (ret)
+			return ret;
+		addr += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Save the pages of one private mapping that are not what a fresh map would show. */
+static int dump_vma_pages(struct page_dump *pd, const struct cr_vma_rec *v)
+{
+	uint64_t npages = (v->end - v->start) / PAGE_SIZE, batch = 4096;
+	uint64_t *pme = malloc(batch * sizeof(*pme));
+	uint64_t run_start = 0, run_len = 0;
+	int ret = 0;
+
+	if (!pme)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < npages && !ret; i += batch) {
+		uint64_t n = npages - i < batch ? npages - i : batch;
+		ssize_t got = pread(pd->pagemap_fd, pme, n * 8, (v->start / PAGE_SIZE + i) * 8);
+
+		if (got != (ssize_t)(n * 8)) {
+			pr_perror("Can't read pagemap of task %d", pd->pid);
+			ret = -EIO;
+			break;
+		}
+		for (uint64_t k = 0; k < n && !ret; k++) {
+			uint64_t e = pme[k], addr = v->start + (i + k) * PAGE_SIZE;
+			bool want = (e & (PME_PRESENT | PME_SWAP)) && !(e & PME_FILE);
+
+			if (want && (e & PME_PRESENT) && pd->zero_pfn &&
+			    (e & PME_PFN_MASK) == pd->zero_pfn)
+				want = false;
+			if (want && run_len && run_start + run_len == addr) {
+				run_len += PAGE_SIZE;
+				continue;
+			}
+			if (run_len)
+				ret = copy_pages(pd, run_start, run_len);
+			run_len = want ? PAGE_SIZE : 0;
+			run_start = addr;
+		}
+	}
+	if (!ret && run_len)
+		ret = copy_pages(pd, run_start, run_len);
+	free(pme);
+	return ret;
+}
+
+static bool shmem_seen(struct dump_ctx *ctx, uint64_t id)
+{
+	for (size_t i = 0; i < ctx->nshmem; i++)
+		if (ctx->shmem_ids[i] == id)
+			return true;
+	return false;
+}
+
+/* A shared anonymous object is written once, whole, whoever maps it. */
+static int dump_shmem(struct cr_img *img, struct dump_ctx *ctx, pid_t pid,
+		      const struct cr_vma_rec *v, char *buf)
+{
+	struct cr_shmem_rec rec = {.id = v->shmem_id};
+	struct cr_datafile df;
+	char name[64];
+	struct stat st;
+	uint64_t *ids, off;
+	int fd, ret;
+
+	if (shmem_seen(ctx, v->shmem_id))
+		return 0;
+	snprintf(name, sizeof(name), "/proc/%d/map_files/%llx-%llx", pid,
+		 (unsigned long long)v->start, (unsigned long long)v->end);
+	fd = open(name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		pr_perror("Can't open shared memory %s", name);
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	rec.size = st.st_size;
+	snprintf(name, sizeof(name), "shmem-%llu.img", (unsigned long long)rec.id);
+	ret = cr_datafile_create(&df, img->dirfd, name);
+	for (off = 0; !ret && off < rec.size; off += COPY_CHUNK) {
+		size_t n = rec.size - off < COPY_CHUNK ? rec.size - off : COPY_CHUNK;
+
+		if (pread(fd, buf, n, off) != (ssize_t)n) {
+			pr_perror("Can't read shared memory %llu", (unsigned long long)rec.id);
+			ret = -EIO;
+		} else {
+			ret = cr_datafile_write(&df, buf, n);
+		}
+	}
+	close(fd);
+	if (!ret)
+		ret = cr_datafile_finish(&df, img);
+	if (!ret)
+		ret = cr_img_write(img, CR_REC_SHMEM, &rec, sizeof(rec));
+	ids = ret ? NULL : realloc(ctx->shmem_ids, (ctx->nshmem + 1) * sizeof(*ids));
+	if (ids) {
+		ctx->shmem_ids = ids;
+		ids[ctx->nshmem++] = rec.id;
+	}
+	return ret ? ret : (ids ? 0 : -ENOMEM);
+}
+
+static int dump_mm(struct cr_img *img, struct cr_task *t)
+{
+	struct cr_mm_rec *mm = calloc(1, sizeof(*mm));
+	long args[6] = {0}, brk = 0;
+	struct proc_stat st;
+	char *auxv = NULL;
+	uint64_t ip;
+	int ret, fd;
+	ssize_t n;
+
+	if (!mm)
+		return -ENOMEM;
+	mm->pid = t->pid;
+	ret = proc_read_stat(t->pid, &st);
+	if (!ret)
+		ret = infect_find_ip(t->pid, &ip);
+	if (!ret)
+		ret = infect_syscall(t->pid, ip, SYS_brk, args, &brk);
+	if (!ret)
+		ret = proc_readlink(mm->exe, sizeof(mm->exe), "/proc/%d/exe", t->pid);
+	if (ret) {
+		pr_err("Can't read the mm of task %d\n", t->pid);
+		goto out;
+	}
+	mm->start_code = st.start_code;
+	mm->end_code = st.end_code;
+	mm->start_data = st.start_data;
+	mm->end_data = st.end_data;
+	mm->start_brk = st.start_brk;
+	mm->brk = brk;
+	mm->start_stack = st.start_stack;
+	mm->arg_start = st.arg_start;
+	mm->arg_end = st.arg_end;
+	mm->env_start = st.env_start;
+	mm->env_end = st.env_end;
+	auxv = malloc(4096);
+	snprintf(auxv, 64, "/proc/%d/auxv", t->pid);
+	fd = open(auxv, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, auxv, 4096);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0 || n % 8) {
+		pr_perror("Can't read auxv of task %d", t->pid);
+		ret = -EIO;
+		goto out;
+	}
+	mm->nauxv = n / 8;
+	ret = cr_img_write2(img, CR_REC_MM, mm, sizeof(*mm), auxv, n);
+out:
+	free(auxv);
+	free(mm);
+	return ret;
+}
+
+static int open_task_files(struct page_dump *pd, struct cr_img *img, pid_t pid)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "/proc/%d/pagemap", pid);
+	pd->pagemap_fd = open(name, O_RDONLY | O_CLOEXEC);
+	snprintf(name, sizeof(name), "/proc/%d/mem", pid);
+	pd->mem_fd = open(name, O_RDONLY | O_CLOEXEC);
+	if (pd->pagemap_fd < 0 || pd->mem_fd < 0) {
+		pr_perror("Can't open the memory of task %d", pid);
+		return -errno;
+	}
+	snprintf(name, sizeof(name), "pages-%d.img", pid);
+	return cr_datafile_create(&pd->df, img->dirfd, name);
+}
+
+static int dump_vmas(struct cr_img *img, struct dump_ctx *ctx, struct page_dump *pd, char *maps)
+{
+	struct maps_line *m = malloc(sizeof(*m));
+	struct cr_vma_rec *v = malloc(sizeof(*v));
+	char *line, *save = NULL;
+	int ret = m && v ? 0 : -ENOMEM;
+
+	for (line = strtok_r(maps, "\n", &save); line && !ret; line = strtok_r(NULL, "\n", &save)) {
+		ret = parse_maps_line(line, m);
+		if (ret || !strcmp(m->path, "[vsyscall]"))
+			continue;
+		ret = classify_vma(pd->pid, m, v);
+		if (ret)
+			break;
+		if (v->kind == CR_VMA_ANON || v->kind == CR_VMA_FILE_PRIVATE)
+			ret = dump_vma_pages(pd, v);
+		else if (v->kind == CR_VMA_SHMEM)
+			ret = dump_shmem(img, ctx, pd->pid, v, pd->buf);
+		if (!ret)
+			ret = cr_img_write(img, CR_REC_VMA, v, sizeof(*v));
+	}
+	free(m);
+	free(v);
+	return ret;
+}
+
+int dump_memory(struct cr_img *img, struct dump_ctx *ctx, struct cr_task *t)
+{
+	struct page_dump pd = {.pid = t->pid, .pagemap_fd = -1, .mem_fd = -1, .df.fd = -1};
+	struct cr_pagemap_rec pm = {.pid = t->pid};
+	char *maps = proc_read_file("/proc/%d/maps", t->pid);
+	int ret;
+
+	pd.zero_pfn = ctx->zero_pfn;
+	pd.buf = malloc(COPY_CHUNK);
+	if (!maps || !pd.buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = dump_mm(img, t);
+	if (!ret)
+		ret = open_task_files(&pd, img, t->pid);
+	if (!ret)
+		ret = dump_vmas(img, ctx, &pd, maps);
+	if (!ret)
+		ret = cr_datafile_finish(&pd.df, img);
+	pm.nruns = pd.nruns;
+	if (!ret)
+		ret = cr_img_write2(img, CR_REC_PAGEMAP, &pm, sizeof(pm), pd.runs,
+				    pd.nruns * sizeof(*pd.runs));
+out:
+	if (pd.df.fd >= 0)
+		close(pd.df.fd);
+	if (pd.pagemap_fd >= 0)
+		close(pd.pagemap_fd);
+	if (pd.mem_fd >= 0)
+		close(pd.mem_fd);
+	free(pd.runs);
+	free(pd.buf);
+	free(maps);
+	return ret;
+}
+
+/* ---- restore ---- */
+
+static bool vma_premapped(const struct cr_vma_rec *v)
+{
+	return v->kind == CR_VMA_ANON || v->kind == CR_VMA_FILE_PRIVATE ||
+	       v->kind == CR_VMA_FILE_SHARED || v->kind == CR_VMA_SHMEM;
+}
+
+uint64_t memory_premap_size(const struct rst_img_task *t)
+{
+	uint64_t size = 0;
+
+	for (size_t i = 0; i < t->nvmas; i++)
+		if (vma_premapped(t->vmas[i]))
+			size += t->vmas[i]->end - t->vmas[i]->start;
+	return size;
+}
+
+static int read_full(int fd, void *buf, size_t len, uint64_t off, const char *what)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, off);
+
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			pr_err("Can't read %s at offset %llu: %s\n", what, (unsigned long long)off,
+			       n ? strerror(errno) : "file too short");
+			return -EIO;
+		}
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* In the restarter: each shared anonymous object, made and filled once. */
+int memory_prepare(struct rst_image *img)
+{
+	int base = img->max_fd + 16;
+
+	for (size_t i = 0; i < img->nshmem; i++) {
+		struct rst_img_shmem *s = &img->shmem[i];
+		char name[80];
+		void *p;
+		int fd, ret = 0;
+
+		s->svc_fd = -1;
+		p = mmap(NULL, s->rec.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED) {
+			pr_perror("Can't create shared memory %llu", (unsigned long long)s->rec.id);
+			return -errno;
+		}
+		snprintf(name, sizeof(name), "shmem-%llu.img", (unsigned long long)s->rec.id);
+		fd = openat(img->dirfd, name, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			pr_perror("Can't open %s", name);
+			ret = -errno;
+		} else {
+			ret = read_full(fd, p, s->rec.size, 0, name);
+			close(fd);
+		}
+		snprintf(name, sizeof(name), "/proc/self/map_files/%lx-%lx", (unsigned long)p,
+			 (unsigned long)p + s->rec.size);
+		fd = ret ? -1 : open(name, O_RDWR | O_CLOEXEC);
+		munmap(p, s->rec.size);
+		if (ret)
+			return ret;
+		if (fd < 0) {
+			pr_perror("Can't get a handle on shared memory %llu",
+				  (unsigned long long)s->rec.id);
+			return -errno;
+		}
+		s->svc_fd = fcntl(fd, F_DUPFD_CLOEXEC, base);
+		close(fd);
+		if (s->svc_fd < 0)
+			return -EMFILE;
+	}
+	return 0;
+}
+
+static int shmem_fd(struct rst_image *img, uint64_t id)
+{
+	for (size_t i = 0; i < img->nshmem; i++)
+		if (img->shmem[i].rec.id == id)
+			return img->shmem[i].svc_fd;
+	return -1;
+}
+
+static int premap_one(struct rst_image *img, const struct cr_vma_rec *v, uint64_t at)
+{
+	uint64_t len = v->end - v->start;
+	int fd = -1, prot = PROT_READ | PROT_WRITE, flags = MAP_FIXED;
+	void *p;
+
+	switch (v->kind) {
+	case CR_VMA_ANON:
+		flags |= MAP_PRIVATE | MAP_ANONYMOUS;
+		break;
+	case CR_VMA_FILE_PRIVATE:
+	case CR_VMA_FILE_SHARED:
+		fd = open(v->path, v->file_flags | O_CLOEXEC);
+		if (fd < 0) {
+			pr_perror("Task %d: can't open %s to map it", v->pid, v->path);
+			return -errno;
+		}
+		flags |= v->kind == CR_VMA_FILE_SHARED ? MAP_SHARED : MAP_PRIVATE;
+		if (v->kind == CR_VMA_FILE_SHARED && v->file_flags == O_RDONLY)
+			prot = PROT_READ;
+		break;
+	case CR_VMA_SHMEM:
+		fd = shmem_fd(img, v->shmem_id);
+		if (fd < 0) {
+			pr_err("Task %d: shared memory %llu is missing from the image\n", v->pid,
+			       (unsigned long long)v->shmem_id);
+			return -EINVAL;
+		}
+		flags |= MAP_SHARED;
+		break;
+	default:
+		return 0;
+	}
+	p = mmap((void *)at, len, prot, flags, fd, v->kind == CR_VMA_ANON ? 0 : v->pgoff);
+	if (fd >= 0 && v->kind != CR_VMA_SHMEM)
+		close(fd);
+	if (p == MAP_FAILED) {
+		pr_perror("Task %d: can't premap %#llx-%#llx (%s)", v->pid,
+			  (unsigned long long)v->start, (unsigned long long)v->end, v->path);
+		return -errno;
+	}
+	return 0;
+}
+
+static int fill_pages(struct rst_image *img, struct rst_img_task *t, const uint64_t *at)
+{
+	char name[64];
+	uint64_t off = 0;
+	int fd, ret = 0;
+
+	snprintf(name, sizeof(name), "pages-%d.img", t->rec->pid);
+	fd = openat(img->dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("Can't open %s", name);
+		return -errno;
+	}
+	for (size_t r = 0; r < t->pagemap->nruns && !ret; r++) {
+		uint64_t addr = t->runs[r].vaddr, left = t->runs[r].npages * PAGE_SIZE;
+
+		while (left && !ret) {
+			size_t i;
+			uint64_t n;
+
+			for (i = 0; i < t->nvmas; i++)
+				if (addr >= t->vmas[i]->start && addr < t->vmas[i]->end &&
+				    vma_premapped(t->vmas[i]))
+					break;
+			if (i == t->nvmas) {
+				pr_err("%s: page %#llx lies in no mapping of task %d\n", name,
+				       (unsigned long long)addr, t->rec->pid);
+				ret = -EINVAL;
+				break;
+			}
+			n = t->vmas[i]->end - addr < left ? t->vmas[i]->end - addr : left;
+			ret = read_full(fd, (void *)(at[i] + addr - t->vmas[i]->start), n, off, name);
+			addr += n;
+			off += n;
+			left -= n;
+		}
+	}
+	close(fd);
+	return ret;
+}
+
+int memory_premap(struct rst_image *img, struct rst_img_task *t, uint64_t premap, uint64_t len,
+		  void *moves)
+{
+	struct rst_vma *mv = moves;
+	uint64_t *at = calloc(t->nvmas + 1, sizeof(*at)), cur = premap;
+	int n = 0, ret = 0;
+
+	if (!at)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->nvmas && !ret; i++) {
+		const struct cr_vma_rec *v = t->vmas[i];
+
+		if (!vma_premapped(v))
+			continue;
+		if (cur + (v->end - v->start) > premap + len) {
+			ret = -ENOSPC;
+			break;
+		}
+		ret = premap_one(img, v, cur);
+		at[i] = cur;
+		mv[n].premap = cur;
+		mv[n].start = v->start;
+		mv[n].len = v->end - v->start;
+		mv[n].prot = v->prot;
+		n++;
+		cur += v->end - v->start;
+	}
+	if (!ret && !(img->skip & CR_SKIP_MEMORY))
+		ret = fill_pages(img, t, at);
+	free(at);
+	return ret ? ret : n;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The image as restore sees it, and the per-kind restore entry points. */
+#ifndef CR_RESTORE_H
+#define CR_RESTORE_H
+
+#include "internal.h"
+
+struct rst_sigset {
+	pid_t tid; /* 0: shared */
+	uint32_t nsig;
+	void *info; /* nsig * 128 bytes */
+};
+
+struct rst_img_task {
+	struct cr_task_rec *rec;
+	struct cr_mm_rec *mm;
+	uint64_t *auxv;
+	struct cr_vma_rec **vmas;
+	size_t nvmas;
+	struct cr_pagemap_rec *pagemap;
+	struct cr_page_run *runs;
+	struct cr_thread_rec **threads;
+	size_t nthreads;
+	struct cr_sigacts_rec *sigacts;
+	struct rst_sigset *sigsets;
+	size_t nsigsets;
+	struct cr_fd_rec *fds;
+	size_t nfds;
+	pid_t outer_pid; /* the task's pid in the restarter's namespace */
+	pid_t *outer_tids;
+};
+
+struct rst_img_file {
+	struct cr_file_rec *rec;
+	int svc_fd; /* the restarter's fd for it, inherited by every task */
+};
+
+struct rst_img_pipe {
+	struct cr_pipe_rec *rec;
+	void *data;
+	int ends[2];
+};
+
+struct rst_img_shmem {
+	struct cr_shmem_rec rec;
+	int svc_fd;
+};
+
+struct rst_image {
+	struct cr_header_rec hdr;
+	int dirfd;
+	struct rst_img_task *tasks;
+	size_t ntasks;
+	struct rst_img_file *files;
+	size_t nfiles;
+	struct rst_img_pipe *pipes;
+	size_t npipes;
+	struct rst_img_shmem *shmem;
+	size_t nshmem;
+	struct cr_pagefile_rec *pagefiles;
+	size_t npagefiles;
+	int max_fd; /* highest fd number any task uses */
+	unsigned int skip; /* CR_SKIP_* */
+};
+
+/* Debug switches: kinds of state deliberately not restored (tests). */
+#define CR_SKIP_SIGACTS 0x01
+#define CR_SKIP_FDS	0x02
+#define CR_SKIP_CREDS	0x04
+#define CR_SKIP_RSEQ	0x08
+#define CR_SKIP_SIGNALS 0x10
+#define CR_SKIP_MEMORY	0x20
+#define CR_SKIP_MISC	0x40
+
+int image_load(const char *dir, struct rst_image *img);
+void image_free(struct rst_image *img);
+
+/* files.c */
+int files_prepare(struct rst_image *img, const struct cr_restore_opts *opts);
+int files_restore_task(struct rst_image *img, struct rst_img_task *t);
+void files_close_service(struct rst_image *img);
+/* pipes.c */
+int pipes_restore_one(const struct cr_pipe_rec *rec, const void *data, int ends[2]);
+/* memory.c */
+int memory_prepare(struct rst_image *img);
+/* Map every VMA of @t into [premap, premap+len) and fill it; fills @moves. */
+int memory_premap(struct rst_image *img, struct rst_img_task *t, uint64_t premap, uint64_t len,
+		  void *moves);
+uint64_t memory_premap_size(const struct rst_img_task *t);
+/* signals.c */
+int signals_restore_actions(struct rst_img_task *t);
+/* task.c */
+int task_restore_misc(struct rst_image *img, struct rst_img_task *t);
+
+#endif /* CR_RESTORE_H */

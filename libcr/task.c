@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * One process's identity and context: pid/ppid/pgid/sid, zombie status,
+ * credentials, rlimits, umask, cwd, comm, personality, parent-death signal.
+ * Restored in restore.c (before the restorer) and by the restorer (creds).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/personality.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#undef LOG_PREFIX
+#define LOG_PREFIX "task: "
+#include "log.h"
+#include "internal.h"
+#include "restore.h"
+
+static int parse_ids(const char *status, const char *key, uint32_t ids[4])
+{
+	char val[128];
+
+	if (proc_status_field(status, key, val, sizeof(val)) ||
+	    sscanf(val, "%u %u %u %u", &ids[0], &ids[1], &ids[2], &ids[3]) != 4)
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_status(pid_t pid, struct cr_task_rec *rec)
+{
+	char *status = proc_read_file("/proc/%d/status", pid);
+	char val[1024], *tok, *save = NULL;
+	int ret = -EINVAL;
+
+	if (!status) {
+		pr_perror("Can't read status of task %d", pid);
+		return -ESRCH;
+	}
+	if (parse_ids(status, "Uid", rec->uid) || parse_ids(status, "Gid", rec->gid))
+		goto out;
+	if (!proc_status_field(status, "Umask", val, sizeof(val)))
+		rec->umask = strtoul(val, NULL, 8);
+	if (proc_status_field(status, "Groups", val, sizeof(val)))
+		goto out;
+	for (tok = strtok_r(val, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		if (rec->ngroups == CR_MAX_GROUPS) {
+			pr_err("Task %d has more than %d groups\n", pid, CR_MAX_GROUPS);
+			goto out;
+		}
+		rec->groups[rec->ngroups++] = strtoul(tok, NULL, 10);
+	}
+#define CAP(key, field)                                                                    \
+	if (!proc_status_field(status, key, val, sizeof(val)))                             \
+		rec->field = strtoull(val, NULL, 16);
+	CAP("CapInh", cap_inh);
+	CAP("CapPrm", cap_prm);
+	CAP("CapEff", cap_eff);
+	CAP("CapBnd", cap_bnd);
+	CAP("CapAmb", cap_amb);
+#undef CAP
+	ret = 0;
+out:
+	if (ret)
+		pr_err("Can't parse credentials of task %d\n", pid);
+	free(status);
+	return ret;
+}
+
+static int dump_task_misc(struct cr_task *t, struct cr_task_rec *rec)
+{
+	long args[6] = {PR_GET_PDEATHSIG}, sret;
+	char *s;
+	uint64_t ip;
+	int ret, sig = 0;
+
+	for (int r = 0; r < CR_NRLIMITS; r++) {
+		struct rlimit rl;
+
+		if (prlimit(t->pid, r, NULL, &rl) < 0) {
+			pr_perror("Can't read rlimit %d of task %d", r, t->pid);
+			return -errno;
+		}
+		rec->rlim[r].cur = rl.rlim_cur;
+		rec->rlim[r].max = rl.rlim_max;
+	}
+	ret = proc_readlink(rec->cwd, sizeof(rec->cwd), "/proc/%d/cwd", t->pid);
+	if (ret) {
+		pr_err("Can't read cwd of task %d\n", t->pid);
+		return ret;
+	}
+	s = proc_read_file("/proc/%d/comm", t->pid);
+	if (s) {
+		s[strcspn(s, "\n")] = '\0';
+		snprintf(rec->comm, sizeof(rec->comm), "%s", s);
+		free(s);
+	}
+	s = proc_read_file("/proc/%d/personality", t->pid);
+	if (s) {
+		rec->personality = strtoul(s, NULL, 16);
+		free(s);
+	}
+	ret = infect_find_ip(t->pid, &ip);
+	if (!ret)
+		ret = infect_syscall_out(t->pid, ip, SYS_prctl, args, 1, &sig, sizeof(sig), &sret);
+	if (ret || sret < 0) {
+		pr_err("Can't get the parent-death signal of task %d\n", t->pid);
+		return ret ? ret : (int)sret;
+	}
+	rec->pdeathsig = sig;
+	return 0;
+}
+
+int dump_task(struct cr_img *img, struct cr_frozen *f, struct cr_task *t)
+{
+	struct cr_task_rec *rec = calloc(1, sizeof(*rec));
+	int ret;
+
+	(void)f;
+	if (!rec)
+		return -ENOMEM;
+	rec->pid = t->pid;
+	rec->ppid = t->ppid;
+	rec->pgid = t->pgid;
+	rec->sid = t->sid;
+	rec->nthreads = t->nthreads;
+	if (t->zombie) {
+		rec->flags |= CR_TASK_ZOMBIE;
+		rec->exit_status = t->exit_status;
+		ret = 0;
+	} else {
+		ret = parse_status(t->pid, rec);
+		if (!ret)
+			ret = dump_task_misc(t, rec);
+	}
+	if (!ret)
+		ret = cr_img_write(img, CR_REC_TASK, rec, sizeof(*rec));
+	free(rec);
+	return ret;
+}
+
+/* ---- restore ---- */
+
+static int restore_rlimits(struct rst_img_task *t)
+{
+	for (int r = 0; r < CR_NRLIMITS; r++) {
+		struct rlimit rl = {t->rec->rlim[r].cur, t->rec->rlim[r].max};
+
+		if (setrlimit(r, &rl) < 0) {
+			pr_perror("Task %d: can't set rlimit %d to %llu/%llu", t->rec->pid, r,
+				  (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+/* In the task, before the restorer: fs context and limits. */
+int task_restore_misc(struct rst_image *img, struct rst_img_task *t)
+{
+	if (img->skip & CR_SKIP_MISC)
+		return 0;
+	umask(t->rec->umask);
+	if (chdir(t->rec->cwd) < 0) {
+		pr_perror("Task %d: can't change directory to %s", t->rec->pid, t->rec->cwd);
+		return -errno;
+	}
+	if (personality(t->rec->personality) < 0) {
+		pr_perror("Task %d: can't set personality %#x", t->rec->pid, t->rec->personality);
+		return -errno;
+	}
+	return restore_rlimits(t);
+}

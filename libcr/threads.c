@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Threads: registers (syscall restart applied), xsave, signal mask, rseq,
+ * robust futex list, clear_child_tid, alternate signal stack, comm.
+ * The restore side of this state is done by the restorer (restorer/).
+ */
+#include <elf.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <unistd.h>
+
+#undef LOG_PREFIX
+#define LOG_PREFIX "threads: "
+#include "log.h"
+#include "internal.h"
+
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION
+#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+#endif
+struct rseq_config {
+	uint64_t rseq_abi_pointer;
+	uint32_t rseq_abi_size;
+	uint32_t signature;
+	uint32_t flags;
+	uint32_t pad;
+};
+
+#define ERESTARTSYS	      512
+#define ERESTARTNOINTR	      513
+#define ERESTARTNOHAND	      514
+#define ERESTART_RESTARTBLOCK 516
+
+#define XSAVE_MAX 8192
+
+/*
+ * A thread stopped inside a syscall resumes through rt_sigreturn after
+ * restore, which does not restart syscalls: rewind to the syscall
+ * instruction now, as the kernel would have.
+ */
+static void fixup_syscall_restart(struct user_regs_struct *r)
+{
+	if ((long)r->orig_rax < 0)
+		return;
+	switch ((long)r->rax) {
+	case -ERESTARTSYS:
+	case -ERESTARTNOINTR:
+	case -ERESTARTNOHAND:
+		r->rax = r->orig_rax;
+		r->rip -= 2;
+		break;
+	case -ERESTART_RESTARTBLOCK:
+		r->rax = -EINTR;
+		break;
+	}
+}
+
+/* An IP inside an rseq critical section must go to its abort handler. */
+static int fixup_rseq(pid_t tid, struct cr_thread_rec *rec, struct user_regs_struct *r)
+{
+	uint64_t cs_ptr;
+	struct {
+		uint32_t version, flags;
+		uint64_t start_ip, post_commit_offset, abort_ip;
+	} cs;
+
+	if (!rec->rseq_ptr)
+		return 0;
+	if (task_mem_read(tid, rec->rseq_ptr + 8, &cs_ptr, sizeof(cs_ptr)))
+		return -EIO;
+	if (!cs_ptr)
+		return 0;
+	if (task_mem_read(tid, cs_ptr, &cs, sizeof(cs)))
+		return -EIO;
+	if (r->rip >= cs.start_ip && r->rip < cs.start_ip + cs.post_commit_offset) {
+		pr_info("Thread %d inside an rseq critical section: ip -> abort %#lx\n", tid,
+			(unsigned long)cs.abort_ip);
+		r->rip = cs.abort_ip;
+	}
+	return 0;
+}
+
+static int dump_thread_kernel_state(pid_t tid, uint64_t ip, struct cr_thread_rec *rec)
+{
+	struct rseq_config rc;
+	long args[6] = {0}, ret;
+	uint64_t ctid = 0;
+	struct {
+		uint64_t sp;
+		int32_t flags;
+		int32_t pad;
+		uint64_t size;
+	} ss;
+	int err;
+
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, sizeof(rc), &rc) == sizeof(rc)) {
+		rec->rseq_ptr = rc.rseq_abi_pointer;
+		rec->rseq_len = rc.rseq_abi_size;
+		rec->rseq_sig = rc.signature;
+	}
+	if (syscall(SYS_get_robust_list, tid, &rec->robust_head, &rec->robust_len) < 0) {
+		pr_perror("Can't get robust list of thread %d", tid);
+		return -errno;
+	}
+	args[0] = PR_GET_TID_ADDRESS;
+	err = infect_syscall_out(tid, ip, SYS_prctl, args, 1, &ctid, sizeof(ctid), &ret);
+	if (err || ret < 0) {
+		pr_err("Can't get clear_child_tid of thread %d (%ld)\n", tid, err ? err : ret);
+		return err ? err : (int)ret;
+	}
+	rec->clear_child_tid = ctid;
+	memset(args, 0, sizeof(args));
+	err = infect_syscall_out(tid, ip, SYS_sigaltstack, args, 1, &ss, sizeof(ss), &ret);
+	if (err || ret < 0) {
+		pr_err("Can't get the alternate stack of thread %d (%ld)\n", tid, err ? err : ret);
+		return err ? err : (int)ret;
+	}
+	rec->altstack_sp = ss.sp;
+	rec->altstack_size = ss.size;
+	rec->altstack_flags = ss.flags & ~SS_ONSTACK;
+	return 0;
+}
+
+static int dump_one_thread(struct cr_img *img, pid_t pid, pid_t tid, uint64_t ip)
+{
+	struct cr_thread_rec rec;
+	struct user_regs_struct regs;
+	_Static_assert(sizeof(regs) == sizeof(rec.regs), "user_regs_struct layout");
+	void *xsave = NULL;
+	struct iovec iov;
+	char *comm;
+	int ret;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.pid = pid;
+	rec.tid = tid;
+	if (ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0 ||
+	    ptrace(PTRACE_GETSIGMASK, tid, sizeof(rec.sigmask), &rec.sigmask) < 0) {
+		pr_perror("Can't read registers of thread %d of task %d", tid, pid);
+		return -errno;
+	}
+	xsave = calloc(1, XSAVE_MAX);
+	if (!xsave)
+		return -ENOMEM;
+	iov.iov_base = xsave;
+	iov.iov_len = XSAVE_MAX;
+	if (ptrace(PTRACE_GETREGSET, tid, NT_X86_XSTATE, &iov) < 0) {
+		pr_perror("Can't read xsave state of thread %d", tid);
+		ret = -errno;
+		goto out;
+	}
+	rec.xsave_size = iov.iov_len;
+	ret = dump_thread_kernel_state(tid, ip, &rec);
+	if (ret)
+		goto out;
+	fixup_syscall_restart(&regs);
+	ret = fixup_rseq(tid, &rec, &regs);
+	if (ret)
+		goto out;
+	memcpy(rec.regs, &regs, sizeof(regs));
+	comm = proc_read_file("/proc/%d/task/%d/comm", pid, tid);
+	if (comm) {
+		comm[strcspn(comm, "\n")] = '\0';
+		snprintf(rec.comm, sizeof(rec.comm), "%s", comm);
+		free(comm);
+	}
+	ret = cr_img_write2(img, CR_REC_THREAD, &rec, sizeof(rec), xsave, rec.xsave_size);
+out:
+	free(xsave);
+	return ret;
+}
+
+int dump_threads(struct cr_img *img, struct cr_task *t)
+{
+	uint64_t ip;
+	int ret;
+
+	ret = infect_find_ip(t->pid, &ip);
+	if (ret)
+		return ret;
+	/* the thread group leader first: restore makes the others from it */
+	for (size_t i = 0; i < t->nthreads; i++)
+		if (t->threads[i].tid == t->pid && (ret = dump_one_thread(img, t->pid, t->pid, ip)))
+			return ret;
+	for (size_t i = 0; i < t->nthreads; i++) {
+		if (t->threads[i].tid == t->pid)
+			continue;
+		ret = dump_one_thread(img, t->pid, t->threads[i].tid, ip);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
