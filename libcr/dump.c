@@ -105,6 +105,15 @@ int cr_dump(struct cr_frozen *f, const char *dir)
 	struct cr_img img;
 	int ret;
 
+	for (size_t i = 0; i < f->ntasks; i++) {
+		if (f->tasks[i].zombie)
+			continue;
+		ret = memory_check(&f->tasks[i]);
+		if (!ret)
+			ret = files_check(f, &f->tasks[i]);
+		if (ret)
+			return ret;
+	}
 	ret = cr_img_create(&img, dir);
 	if (ret)
 		return ret;

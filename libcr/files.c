@@ -261,6 +261,48 @@ int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f, stru
 	return ret;
 }
 
+/* Before anything is written: every fd must be one we can restore. */
+int files_check(struct cr_frozen *f, struct cr_task *t)
+{
+	char path[64], link[CR_PATH_LEN];
+	struct dirent *de;
+	struct stat st;
+	int ret = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", t->pid);
+	d = opendir(path);
+	if (!d) {
+		pr_perror("Can't list fds of task %d", t->pid);
+		return -errno;
+	}
+	while ((de = readdir(d)) && !ret) {
+		int fd = atoi(de->d_name);
+		bool ok = false;
+
+		if (de->d_name[0] == '.' || (t->pid == f->root && fd <= 2))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, fd);
+		if (stat(path, &st) < 0 || readlink(path, link, sizeof(link) - 1) < 0)
+			continue; /* closed meanwhile */
+		link[sizeof(link) - 1] = '\0';
+		ok = (S_ISFIFO(st.st_mode) && !strncmp(link, "pipe:[", 6)) ||
+		     ((S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) && link[0] == '/' &&
+		      !strstr(link, " (deleted)"));
+		for (size_t i = 0; !ok && S_ISCHR(st.st_mode) && i < ARRAY_SIZE(plain_chardevs); i++)
+			ok = !strcmp(link, plain_chardevs[i]);
+		/* a file shared with the root's stdio is inherited too */
+		for (int k = 0; !ok && k <= 2; k++)
+			ok = syscall(SYS_kcmp, f->root, t->pid, KCMP_FILE, k, fd) == 0;
+		if (!ok) {
+			pr_err("Task %d fd %d (%s) is not supported yet\n", t->pid, fd, link);
+			ret = -ENOTSUP;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
 /* ---- restore ---- */
 
 static const char *remap_path(const struct cr_restore_opts *opts, const char *path, char *buf,

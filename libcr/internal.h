@@ -86,6 +86,9 @@ int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f,
 int files_dump_finish(struct cr_img *img, struct dump_ctx *ctx);
 void files_dump_free(struct dump_ctx *ctx);
 int memory_zero_pfn(uint64_t *pfn);
+/* Refuse what can't be restored, naming it, before anything is written. */
+int memory_check(struct cr_task *t);
+int files_check(struct cr_frozen *f, struct cr_task *t);
 int pipes_dump_one(struct cr_img *img, pid_t pid, int fd, uint64_t id); /* pipes.c */
 
 #endif /* CR_INTERNAL_H */

@@ -359,6 +359,24 @@ static int dump_vmas(struct cr_img *img, struct dump_ctx *ctx, struct page_dump 
 	return ret;
 }
 
+/* Before anything is written: every mapping must be one we can restore. */
+int memory_check(struct cr_task *t)
+{
+	char *maps = proc_read_file("/proc/%d/maps", t->pid), *line, *save = NULL;
+	struct maps_line *m = malloc(sizeof(*m));
+	struct cr_vma_rec *v = malloc(sizeof(*v));
+	int ret = maps && m && v ? 0 : -ENOMEM;
+
+	for (line = maps ? strtok_r(maps, "\n", &save) : NULL; line && !ret;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!parse_maps_line(line, m) && strcmp(m->path, "[vsyscall]"))
+			ret = classify_vma(t->pid, m, v);
+	free(maps);
+	free(m);
+	free(v);
+	return ret;
+}
+
 int dump_memory(struct cr_img *img, struct dump_ctx *ctx, struct cr_task *t)
 {
 	struct page_dump pd = {.pid = t->pid, .pagemap_fd = -1, .mem_fd = -1, .df.fd = -1};

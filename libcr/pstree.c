@@ -566,8 +566,8 @@ static int ctx_init(struct plan_ctx *c)
 	c->p = calloc(c->cap, sizeof(*c->p));
 	c->s = calloc(n + 1, sizeof(*c->s));
 	c->memb = calloc(n + 1, sizeof(*c->memb));
-	c->cnt = calloc(c->cap, sizeof(*c->cnt));
-	c->stamp = calloc(c->cap, sizeof(*c->stamp));
+	c->cnt = calloc(c->cap + 1, sizeof(*c->cnt));
+	c->stamp = calloc(c->cap + 1, sizeof(*c->stamp));
 	c->act = calloc(5 * (size_t)c->cap, sizeof(*c->act));
 	if (!c->p || !c->s || !c->memb || !c->cnt || !c->stamp || !c->act) {
 		pr_err("Can't allocate the planner for %zu tasks\n", n);
@@ -915,9 +915,14 @@ static int born_in(struct plan_ctx *c, int x, struct sess *s)
 		if (reaper_child(c, q))
 			return via_reaper(c, x, s);
 		if (!can_commit(c, q)) {
-			pr_err("pid %d: nothing in session %d can create it%s%d as a child of %d\n",
-			       c->p[first].pid, s->sid, x == first ? "" : ": its ancestor ",
-			       x == first ? 0 : c->p[x].pid, c->p[q].pid);
+			if (x == first)
+				pr_err("pid %d: nothing in session %d can create it as a child "
+				       "of %d\n",
+				       c->p[x].pid, s->sid, c->p[q].pid);
+			else
+				pr_err("pid %d: nothing in session %d can create its ancestor %d "
+				       "as a child of %d\n",
+				       c->p[first].pid, s->sid, c->p[x].pid, c->p[q].pid);
 			return -EINVAL;
 		}
 		c->p[q].bs = s->sid;
@@ -1115,43 +1120,297 @@ static void add_proc_actions(struct plan_ctx *c, int x)
 		add_action(c, A_JOIN, x, false);
 }
 
-/* Actions in creation order (parents of the creator tree first). */
+/* Actions in creation order: breadth first down the tree of creators. */
 static int build_actions(struct plan_ctx *c)
 {
-	int *order = c->cnt, *start = c->stamp, head = 0, tail = 0, k, i;
+	int *order = c->cnt, *e = c->stamp, *kids, head = 0, tail = 0, k, j;
 
-	memset(start, 0, c->cap * sizeof(*start));
-	for (k = 1; k < c->np; k++)
-		start[c->p[k].creator]++;
-	for (k = 0, i = 0; k < c->np; k++) {
-		int n = start[k];
-
-		start[k] = i;
-		i += n;
+	kids = calloc(c->np, sizeof(*kids));
+	if (!kids) {
+		pr_err("Can't allocate %d creator links\n", c->np);
+		return -ENOMEM;
 	}
+	memset(e, 0, (c->np + 1) * sizeof(*e));
 	for (k = 1; k < c->np; k++)
-		c->memb[0] = 0, order[c->np + 0] = 0; /* placate nothing */
-	(void)i;
+		e[c->p[k].creator]++;
+	for (k = 1; k <= c->np; k++)
+		e[k] += e[k - 1];
+	for (k = c->np - 1; k > 0; k--)
+		kids[--e[c->p[k].creator]] = k;
 	order[tail++] = 0;
 	while (head < tail) {
 		int u = order[head++];
 
-		for (k = 1; k < c->np; k++)
-			if (c->p[k].creator == u)
-				order[tail++] = k;
+		for (j = e[u]; j < e[u + 1]; j++)
+			order[tail++] = kids[j];
 	}
+	free(kids);
 	if (tail != c->np) {
 		pr_err("pid %d: its creators form a cycle\n", c->p[ROOT].pid);
 		return -EINVAL;
 	}
-	for (i = 1; i < tail; i++)
-		add_proc_actions(c, order[i]);
-	for (i = tail - 1; i > 0; i--) {
-		k = order[i];
+	for (j = 1; j < tail; j++)
+		add_proc_actions(c, order[j]);
+	for (j = tail - 1; j > 0; j--) {
+		k = order[j];
 		if (c->p[k].kind == K_TASK)
 			continue;
 		add_action(c, A_EXIT, k, false);
 		add_action(c, A_REAP, k, false);
 	}
 	return 0;
+}
+
+/* The group a ghost must hold until every member has joined. */
+static int held_group(const struct plan_ctx *c, int x)
+{
+	const struct proc *p = &c->p[x];
+
+	if (p->kind == K_HELPER)
+		return -1;
+	return pidmap_get(&c->pmap, p->pgid);
+}
+
+/* Bookkeeping preconditions (the model checks the kernel's own). */
+static bool act_ready(const struct plan_ctx *c, const struct action *a)
+{
+	const struct proc *p = &c->p[a->x], *cr;
+	const struct sim_proc *sc;
+	int g;
+
+	switch (a->kind) {
+	case A_FORK:
+		cr = &c->p[p->creator];
+		sc = sim_find(&c->sim, cr->pid);
+		if (!sc || sc->exited || (a->x != ROOT && c->reaper == ROOT && !c->p[ROOT].created))
+			return false;
+		if (p->bs_set && sc->sid != p->bs)
+			return false;
+		return !p->cp || sc->ppid == c->p[p->par].pid;
+	case A_SETSID:
+		return p->created && !p->pre_left;
+	case A_SETPGID:
+		return p->created;
+	case A_JOIN:
+		if (!p->created || (p->mover && !p->group_made))
+			return false;
+		return !p->mover || p->settled > 0;
+	case A_EXIT:
+		if (!p->created || p->own_left || p->forks_left || p->reaps_left)
+			return false;
+		g = held_group(c, a->x);
+		return g < 0 || !c->p[g].joins_left;
+	case A_REAP:
+		return p->exited;
+	}
+	return false;
+}
+
+static void act_step(const struct plan_ctx *c, const struct action *a, struct pstree_step *st)
+{
+	const struct proc *p = &c->p[a->x];
+	const struct sim_proc *sp;
+
+	memset(st, 0, sizeof(*st));
+	st->actor = p->pid;
+	switch (a->kind) {
+	case A_FORK:
+		st->kind = PSTREE_FORK;
+		st->actor = c->p[p->creator].pid;
+		st->pid = p->pid;
+		st->clone_parent = p->cp;
+		st->ghost = p->kind != K_TASK;
+		st->placeholder = p->kind == K_HELPER || p->kind == K_KEEPER;
+		break;
+	case A_SETSID:
+		st->kind = PSTREE_SETSID;
+		break;
+	case A_SETPGID:
+		st->kind = PSTREE_SETPGID;
+		st->pgid = p->pid;
+		break;
+	case A_JOIN:
+		st->kind = PSTREE_SETPGID;
+		st->pgid = p->pgid;
+		break;
+	case A_EXIT:
+		st->kind = PSTREE_EXIT;
+		break;
+	case A_REAP:
+		sp = sim_find(&c->sim, p->pid);
+		st->kind = PSTREE_REAP;
+		st->actor = sp ? sp->ppid : -1;
+		st->pid = p->pid;
+		break;
+	}
+}
+
+static void act_done(struct plan_ctx *c, struct action *a)
+{
+	struct proc *p = &c->p[a->x];
+	int g;
+
+	a->done = true;
+	switch (a->kind) {
+	case A_FORK:
+		p->created = true;
+		c->p[p->creator].forks_left--;
+		c->p[p->creator].pre_left -= a->pre;
+		break;
+	case A_SETPGID:
+		p->group_made = true;
+		/* fall through */
+	case A_SETSID:
+		p->own_left--;
+		break;
+	case A_JOIN:
+		p->own_left--;
+		g = pidmap_get(&c->pmap, p->pgid);
+		if (g > 0) {
+			c->p[g].settled++;
+			c->p[g].joins_left -= p->kind == K_TASK;
+		}
+		break;
+	case A_EXIT:
+		p->exited = true;
+		break;
+	case A_REAP:
+		c->p[p->creator].reaps_left--;
+		break;
+	}
+}
+
+/* Run action @a if it can go now; 1: done, 0: not yet, <0: error. */
+static int try_action(struct plan_ctx *c, struct action *a)
+{
+	struct pstree_step st;
+	const struct sim_proc *sp;
+
+	if (!act_ready(c, a))
+		return 0;
+	if (a->kind == A_JOIN) {
+		sp = sim_find(&c->sim, c->p[a->x].pid);
+		if (sp && sp->pgid == c->p[a->x].pgid) {
+			act_done(c, a); /* born in its group */
+			return 1;
+		}
+	}
+	act_step(c, a, &st);
+	if (sim_step(&c->sim, c->nsteps, &st, true))
+		return 0;
+	c->steps[c->nsteps++] = st;
+	act_done(c, a);
+	return 1;
+}
+
+static void report_stuck(struct plan_ctx *c)
+{
+	struct pstree_step st;
+	int i;
+
+	for (i = 0; i < c->nact; i++) {
+		const struct action *a = &c->act[i];
+
+		if (a->done)
+			continue;
+		act_step(c, a, &st);
+		if (act_ready(c, a) && sim_step(&c->sim, c->nsteps, &st, false))
+			return;
+		pr_err("pid %d: its %s step can never run (it waits on others)\n",
+		       c->p[a->x].pid, step_names[st.kind]);
+		return;
+	}
+}
+
+/* Sweep the actions until all ran; a sweep without progress is a dead end. */
+static int schedule(struct plan_ctx *c)
+{
+	int i, ret, left = c->nact;
+	bool progress = true;
+
+	c->steps = calloc(c->nact ? c->nact : 1, sizeof(*c->steps));
+	if (!c->steps) {
+		pr_err("Can't allocate %d steps\n", c->nact);
+		return -ENOMEM;
+	}
+	ret = sim_init(&c->sim, c->tasks, c->ntasks, c->env, c->np);
+	if (ret)
+		return ret;
+	while (left && progress) {
+		progress = false;
+		for (i = 0; i < c->nact; i++) {
+			if (c->act[i].done)
+				continue;
+			ret = try_action(c, &c->act[i]);
+			if (ret < 0)
+				return ret;
+			left -= ret;
+			progress |= ret;
+		}
+	}
+	if (left) {
+		report_stuck(c);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int plan_checks(struct plan_ctx *c)
+{
+	int ret;
+
+	outside_ids(&c->pmap, c->env, &c->a0_sid, &c->a0_pgid);
+	c->reaper = c->env->new_pidns && c->tasks[0].pid == 1 ? ROOT : 0;
+	ret = check_parents(c);
+	if (!ret)
+		ret = check_sessions(c);
+	if (!ret)
+		ret = check_root(c);
+	if (!ret)
+		ret = check_groups(c);
+	if (!ret)
+		ret = collect_members(c);
+	return ret;
+}
+
+int pstree_plan_build(const struct pstree_task *tasks, size_t ntasks,
+		      const struct pstree_env *env, struct pstree_plan *plan)
+{
+	struct plan_ctx c = {.tasks = tasks, .ntasks = ntasks, .env = env};
+	int ret;
+
+	if (!plan)
+		return -EINVAL;
+	plan->steps = NULL;
+	plan->nsteps = 0;
+	if (!tasks || !ntasks || !env || ntasks > INT_MAX / 16) {
+		pr_err("Bad arguments: %zu tasks\n", ntasks);
+		return -EINVAL;
+	}
+	ret = ctx_init(&c);
+	if (!ret)
+		ret = plan_checks(&c);
+	if (!ret)
+		ret = add_ghosts(&c);
+	if (!ret)
+		ret = assign_sessions(&c);
+	if (!ret)
+		ret = assign_rest(&c);
+	if (!ret)
+		ret = build_actions(&c);
+	if (!ret)
+		ret = schedule(&c);
+	if (!ret) {
+		plan->steps = c.steps;
+		plan->nsteps = c.nsteps;
+		c.steps = NULL;
+		ret = pstree_plan_verify(tasks, ntasks, env, plan);
+		if (ret) {
+			pr_err("pid %d: internal error, the plan does not rebuild the tree\n",
+			       tasks[0].pid);
+			pstree_plan_free(plan);
+		}
+	}
+	ctx_fini(&c);
+	return ret;
 }
