@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Job containers on the cluster in a box: crctl from the login node (root namespace), permissions, the scontrol shim
+# Runs as root; starts a 2-node cluster unless one is up, and stops what it started.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CLUSTER=${CR_CLUSTER_SH:-$HERE/cluster.sh}
+PROG=${0##*/}
+
+now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
+fail() { echo "$PROG: FAIL: $*" >&2; exit 1; }
+ok() { echo "$PROG: ok: $*"; }
+# until_ok SECONDS WHAT CMD...: poll CMD until it succeeds, or fail at the deadline.
+until_ok() {
+	local secs=$1 what=$2 end
+	shift 2
+	end=$(($(now_ms) + secs * 1000))
+	until "$@"; do
+		(($(now_ms) < end)) || fail "timed out after ${secs}s: $what"
+		sleep 0.1
+	done
+}
+
+exec 8>/run/lock/slurm-cr-container-tests.lock
+flock -w 600 8 || fail "another container test holds the lock"
+own=0
+jobs_started=()
+cleanup() {
+	local rc=$?
+	set +e
+	((${#jobs_started[@]})) && scancel "${jobs_started[@]}" 2>/dev/null
+	if ((rc)); then "$CLUSTER" logs 30 >&2 2>/dev/null; fi
+	((own)) && "$CLUSTER" down >/dev/null 2>&1
+	rm -rf "${WORK:-/nonexistent}"
+	exit $rc
+}
+trap cleanup EXIT
+if ! "$CLUSTER" status >/dev/null 2>&1; then
+	"$CLUSTER" up --nodes 2 --replace >/dev/null
+	own=1
+fi
+eval "$("$CLUSTER" env)"
+[ -x "$CR_BUILD_DIR/agent/crd" ] && [ -f "$CR_BUILD_DIR/spank/spank_cr.so" ] ||
+	fail "crd and spank_cr.so are not built in $CR_BUILD_DIR"
+NODE1=${CR_CLUSTER_NODES%% *}
+USER_=$CR_CLUSTER_USER
+WORK=$(mktemp -d "$CR_CLUSTER_WORK/container.XXXXXX")
+chmod 1777 "$WORK"
+cd "$WORK"
+
+# as USER CMD...: run a Slurm command as USER (root or the test user).
+as() {
+	local u=$1
+	shift
+	if [ "$u" = root ]; then "$@"; else runuser -u "$u" -- env "PATH=$PATH" "SLURM_CONF=$SLURM_CONF" "CR_CONF=$CR_CONF" "$@"; fi
+}
+# submit USER SBATCH-ARGS...: prints the job id.
+submit() {
+	local u=$1 id
+	shift
+	id=$(as "$u" sbatch --parsable "$@") || fail "sbatch $* as $u"
+	id=${id%%;*}
+	jobs_started+=("$id")
+	echo "$id"
+}
+job_field() { scontrol -o show job "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+job_done() {
+	local s
+	s=$(job_field "$1" JobState)
+	case $s in COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | PREEMPTED) return 0 ;; esac
+	return 1
+}
+job_running() { [ "$(job_field "$1" JobState)" = RUNNING ]; }
+wait_done() { until_ok "${2:-60}" "job $1 to end" job_done "$1"; }
+has_line() { [ -f "$1" ] && grep -q -- "$2" "$1"; }
+
+cat >hold.sh <<'EOS'
+#!/bin/bash
+echo started
+while [ ! -e "$1" ]; do sleep 0.1; done
+EOS
+chmod 755 hold.sh
+command -v crctl >/dev/null || fail "crctl is not in PATH after 'cluster.sh env'"
+[ "$(command -v scontrol)" != /usr/bin/scontrol ] || fail "the scontrol shim is not first in PATH"
+expect_rc() { # RC CMD...
+	local want=$1 rc=0
+	shift
+	"$@" >out 2>err || rc=$?
+	[ "$rc" = "$want" ] || fail "$* exited $rc, not $want: $(cat out err)"
+}
+
+rm -f go
+id=$(submit "$USER_" --checkpoint=2h -w "$NODE1" -o hold.out hold.sh "$WORK/go")
+until_ok 30 "job to start" has_line hold.out started
+plain=$(submit "$USER_" -w "$NODE1" -o /dev/null hold.sh "$WORK/go")
+until_ok 30 "plain job to start" job_running "$plain"
+
+for u in root "$USER_"; do
+	expect_rc 0 as "$u" crctl show "$id"
+	grep -q "Container=job$id-slot0" out && grep -q "Interval=7200" out || fail "$u: show: $(cat out)"
+	expect_rc 0 as "$u" crctl show "$id" --json
+	python3 -c 'import json,sys; d=json.load(open("out")); assert d["jobid"]=='"$id"' and d["state"]=="running"' ||
+		fail "$u: show --json: $(cat out)"
+	expect_rc 0 as "$u" crctl able "$id"
+	[ "$(cat out)" = yes ] || fail "$u: able: $(cat out)"
+	expect_rc 0 as "$u" crctl disable "$id"
+	expect_rc 0 as "$u" crctl able "$id"
+	grep -q '^no' out || fail "$u: able after disable: $(cat out)"
+	expect_rc 0 as "$u" crctl enable "$id"
+	expect_rc 0 as "$u" crctl able "$id"
+	[ "$(cat out)" = yes ] || fail "$u: able after enable: $(cat out)"
+	expect_rc 0 as "$u" crctl list "$id" --json
+	[ "$(cat out)" = "[]" ] || fail "$u: list --json: $(cat out)"
+	expect_rc 0 as "$u" crctl list "$id"
+	for sub in create vacate requeue restart error; do
+		expect_rc 4 as "$u" crctl "$sub" "$id"
+		grep -q "not yet supported" err || fail "$u: $sub: $(cat err)"
+	done
+	expect_rc 5 as "$u" crctl show "$plain"
+	expect_rc 2 as "$u" crctl show
+	expect_rc 2 as "$u" crctl frobnicate "$id"
+	expect_rc 0 as "$u" crctl --help
+	ok "$u: crctl able/disable/enable/list/show, not-yet-supported and usage exit codes"
+done
+# Anyone else is refused, with its own exit code.
+expect_rc 3 as nobody crctl show "$id"
+grep -q "not permitted" err || fail "nobody: $(cat err)"
+expect_rc 3 as nobody crctl disable "$id"
+expect_rc 0 crctl able "$id"
+[ "$(cat out)" = yes ] || fail "a refused disable changed the job"
+ok "another user is refused (exit 3)"
+
+# The shim: checkpoint goes to crctl, everything else to the real scontrol unchanged.
+expect_rc 0 scontrol checkpoint able "$id"
+[ "$(cat out)" = yes ] || fail "scontrol checkpoint able: $(cat out)"
+expect_rc 0 as "$USER_" scontrol checkpoint disable "$id"
+expect_rc 0 scontrol -o checkpoint list "$id" --json
+[ "$(cat out)" = "[]" ] || fail "scontrol -o checkpoint list --json: $(cat out)"
+expect_rc 4 scontrol checkpoint create "$id"
+held=$(submit "$USER_" --hold -o /dev/null --wrap true)
+for args in "show job $held" "-o show job $held" "--details show job $held" "show partition" "ping"; do
+	# shellcheck disable=SC2086
+	a=$(scontrol $args 2>&1) || true
+	# shellcheck disable=SC2086
+	b=$(/usr/bin/scontrol $args 2>&1) || true
+	[ "$a" = "$b" ] || fail "shim changed 'scontrol $args': $(diff <(echo "$a") <(echo "$b"))"
+done
+a=$(echo "show job $held" | scontrol 2>&1)
+b=$(echo "show job $held" | /usr/bin/scontrol 2>&1)
+[ "$a" = "$b" ] || fail "shim changed interactive scontrol"
+ok "the scontrol shim: checkpoint -> crctl, the rest passed through unchanged"
+touch go
+wait_done "$id"

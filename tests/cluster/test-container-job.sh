@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Job containers on the cluster in a box: what runs inside a --checkpoint job, exit codes, signals, srun, jobs without --checkpoint
+# Runs as root; starts a 2-node cluster unless one is up, and stops what it started.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CLUSTER=${CR_CLUSTER_SH:-$HERE/cluster.sh}
+PROG=${0##*/}
+
+now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
+fail() { echo "$PROG: FAIL: $*" >&2; exit 1; }
+ok() { echo "$PROG: ok: $*"; }
+# until_ok SECONDS WHAT CMD...: poll CMD until it succeeds, or fail at the deadline.
+until_ok() {
+	local secs=$1 what=$2 end
+	shift 2
+	end=$(($(now_ms) + secs * 1000))
+	until "$@"; do
+		(($(now_ms) < end)) || fail "timed out after ${secs}s: $what"
+		sleep 0.1
+	done
+}
+
+exec 8>/run/lock/slurm-cr-container-tests.lock
+flock -w 600 8 || fail "another container test holds the lock"
+own=0
+jobs_started=()
+cleanup() {
+	local rc=$?
+	set +e
+	((${#jobs_started[@]})) && scancel "${jobs_started[@]}" 2>/dev/null
+	if ((rc)); then "$CLUSTER" logs 30 >&2 2>/dev/null; fi
+	((own)) && "$CLUSTER" down >/dev/null 2>&1
+	rm -rf "${WORK:-/nonexistent}"
+	exit $rc
+}
+trap cleanup EXIT
+if ! "$CLUSTER" status >/dev/null 2>&1; then
+	"$CLUSTER" up --nodes 2 --replace >/dev/null
+	own=1
+fi
+eval "$("$CLUSTER" env)"
+[ -x "$CR_BUILD_DIR/agent/crd" ] && [ -f "$CR_BUILD_DIR/spank/spank_cr.so" ] ||
+	fail "crd and spank_cr.so are not built in $CR_BUILD_DIR"
+NODE1=${CR_CLUSTER_NODES%% *}
+USER_=$CR_CLUSTER_USER
+WORK=$(mktemp -d "$CR_CLUSTER_WORK/container.XXXXXX")
+chmod 1777 "$WORK"
+cd "$WORK"
+
+# as USER CMD...: run a Slurm command as USER (root or the test user).
+as() {
+	local u=$1
+	shift
+	if [ "$u" = root ]; then "$@"; else runuser -u "$u" -- env "PATH=$PATH" "SLURM_CONF=$SLURM_CONF" "CR_CONF=$CR_CONF" "$@"; fi
+}
+# submit USER SBATCH-ARGS...: prints the job id.
+submit() {
+	local u=$1 id
+	shift
+	id=$(as "$u" sbatch --parsable "$@") || fail "sbatch $* as $u"
+	id=${id%%;*}
+	jobs_started+=("$id")
+	echo "$id"
+}
+job_field() { scontrol -o show job "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+job_done() {
+	local s
+	s=$(job_field "$1" JobState)
+	case $s in COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | PREEMPTED) return 0 ;; esac
+	return 1
+}
+job_running() { [ "$(job_field "$1" JobState)" = RUNNING ]; }
+wait_done() { until_ok "${2:-60}" "job $1 to end" job_done "$1"; }
+has_line() { [ -f "$1" ] && grep -q -- "$2" "$1"; }
+
+touch /tmp/cr-host-marker.$$
+trap 'rm -f /tmp/cr-host-marker.$$; cleanup' EXIT
+
+cat >inside.sh <<'EOS'
+#!/bin/bash
+hostname >"$1.host"
+ps -e -o pid=,comm= >"$1.ps"
+ls -A /tmp >"$1.tmp"
+touch /tmp/cr-job-private.$SLURM_JOB_ID
+echo "$SLURM_CHECKPOINT" >"$1.env"
+exit 3
+EOS
+cat >killed.sh <<'EOS'
+#!/bin/bash
+kill -KILL $$
+EOS
+cat >srun.sh <<'EOS'
+#!/bin/bash
+srun -n1 hostname
+echo "srun=$?"
+EOS
+cat >usr1.sh <<'EOS'
+#!/bin/bash
+n=0
+trap 'n=$((n+1)); echo "USR1 $n"' USR1
+echo started
+while [ ! -e "$1" ]; do sleep 0.1; done
+echo "traps=$n"
+EOS
+cat >hold.sh <<'EOS'
+#!/bin/bash
+hostname >"$1.host"
+while [ ! -e "$2" ]; do sleep 0.1; done
+EOS
+chmod 755 ./*.sh
+
+for u in "$USER_" root; do
+	# Inside: its own hostname, only its processes, a private /tmp, exit 3 -> 3:0.
+	id=$(submit "$u" --checkpoint=5m -w "$NODE1" -o "in-$u.out" inside.sh "$WORK/in-$u")
+	wait_done "$id"
+	[ "$(job_field "$id" ExitCode)" = 3:0 ] || fail "$u: exit 3 gave ExitCode=$(job_field "$id" ExitCode)"
+	[ "$(cat "in-$u.host")" = "job$id-slot0" ] || fail "$u: hostname $(cat "in-$u.host")"
+	comms=$(awk '{print $2}' "in-$u.ps" | sort | paste -sd' ')
+	[ "$comms" = "cr-init ps slurm_script" ] || fail "$u: ps -e inside shows: $(cat "in-$u.ps")"
+	[ "$(awk '$2 == "cr-init" {print $1}' "in-$u.ps")" = 1 ] || fail "$u: init is not pid 1"
+	grep -q "cr-host-marker" "in-$u.tmp" && fail "$u: the host's /tmp is visible in the job"
+	[ ! -e "/tmp/cr-job-private.$id" ] || fail "$u: the job's /tmp file is on the host"
+	[ "$(cat "in-$u.env")" = 300 ] || fail "$u: SLURM_CHECKPOINT=$(cat "in-$u.env")"
+	ok "$u: container hostname, pid namespace, private /tmp, ExitCode=3:0"
+
+	# A death by signal is reported as without --checkpoint.
+	id=$(submit "$u" --checkpoint -w "$NODE1" -o /dev/null killed.sh)
+	id2=$(submit "$u" -w "$NODE1" -o /dev/null killed.sh)
+	wait_done "$id"
+	wait_done "$id2"
+	[ "$(job_field "$id" ExitCode)" = "$(job_field "$id2" ExitCode)" ] ||
+		fail "$u: SIGKILL death: ExitCode=$(job_field "$id" ExitCode), without --checkpoint $(job_field "$id2" ExitCode)"
+	[ "$(job_field "$id" ExitCode)" = 0:9 ] || fail "$u: SIGKILL death: ExitCode=$(job_field "$id" ExitCode)"
+	ok "$u: signal death reported as without --checkpoint ($(job_field "$id" ExitCode))"
+
+	# srun inside is refused, with the reason.
+	id=$(submit "$u" --checkpoint -w "$NODE1" -o "srun-$u.out" srun.sh)
+	wait_done "$id"
+	grep -q "srun inside a --checkpoint job is not supported yet; use mpirun" "srun-$u.out" ||
+		fail "$u: srun inside: $(cat "srun-$u.out")"
+	grep -q "srun=[1-9]" "srun-$u.out" || fail "$u: srun inside did not fail: $(cat "srun-$u.out")"
+	ok "$u: srun inside a --checkpoint job refused"
+
+	# scancel --signal=USR1 --batch reaches the script's trap exactly once.
+	rm -f "go-$u"
+	id=$(submit "$u" --checkpoint -w "$NODE1" -o "usr1-$u.out" usr1.sh "$WORK/go-$u")
+	until_ok 30 "usr1 job to start" has_line "usr1-$u.out" started
+	as "$u" scancel --signal=USR1 --batch "$id"
+	until_ok 10 "the USR1 trap" has_line "usr1-$u.out" "USR1 1"
+	touch "go-$u"
+	wait_done "$id"
+	grep -q "traps=1" "usr1-$u.out" || fail "$u: USR1 trap count: $(cat "usr1-$u.out")"
+	[ "$(job_field "$id" ExitCode)" = 0:0 ] || fail "$u: usr1 job ExitCode=$(job_field "$id" ExitCode)"
+	ok "$u: scancel --signal=USR1 --batch reached the trap once"
+done
+
+# Two checkpointable jobs share a node, each in its own container.
+rm -f go2
+a=$(submit "$USER_" --checkpoint -w "$NODE1" -n1 -o /dev/null hold.sh "$WORK/a" "$WORK/go2")
+b=$(submit "$USER_" --checkpoint -w "$NODE1" -n1 -o /dev/null hold.sh "$WORK/b" "$WORK/go2")
+both() { job_running "$a" && job_running "$b" && [ -s a.host ] && [ -s b.host ]; }
+until_ok 30 "two jobs running on $NODE1" both
+[ "$(cat a.host)" = "job$a-slot0" ] && [ "$(cat b.host)" = "job$b-slot0" ] ||
+	fail "shared node: hostnames $(cat a.host) $(cat b.host)"
+touch go2
+wait_done "$a"
+wait_done "$b"
+[ "$(job_field "$a" ExitCode)" = 0:0 ] && [ "$(job_field "$b" ExitCode)" = 0:0 ] ||
+	fail "shared node: ExitCodes $(job_field "$a" ExitCode) $(job_field "$b" ExitCode)"
+ok "two checkpointable jobs shared $NODE1"
+
+# A job without --checkpoint sees the node as usual.
+cat >plain.sh <<'EOS'
+#!/bin/bash
+hostname >"$1.host"
+ps -e -o comm= >"$1.ps"
+EOS
+chmod 755 plain.sh
+id=$(submit "$USER_" -w "$NODE1" -o /dev/null plain.sh "$WORK/plain")
+wait_done "$id"
+[ "$(cat plain.host)" = "$NODE1" ] || fail "plain job hostname $(cat plain.host)"
+grep -qx slurmd plain.ps || fail "plain job does not see the node's processes"
+grep -qx cr-init plain.ps && fail "plain job runs under cr-init"
+ok "a job without --checkpoint is untouched"
+
+# Bad intervals are refused at submit time, with the reason.
+for bad in 5x abc 1:2:3:4 -5 1-25; do
+	if out=$(sbatch --checkpoint="$bad" --wrap true 2>&1); then
+		jobs_started+=("${out##* }")
+		fail "--checkpoint=$bad was accepted"
+	fi
+	grep -q "invalid checkpoint interval" <<<"$out" || fail "--checkpoint=$bad: $out"
+done
+ok "bad intervals refused at submit time"
