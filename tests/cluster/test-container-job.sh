@@ -1,59 +1,41 @@
 #!/usr/bin/env bash
 # Job containers on the cluster in a box: what runs inside a --checkpoint job, exit codes, signals, srun, jobs without --checkpoint
-# Runs as root; starts a 2-node cluster unless one is up, and stops what it started.
 set -euo pipefail
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-CLUSTER=${CR_CLUSTER_SH:-$HERE/cluster.sh}
-PROG=${0##*/}
+# shellcheck source=tests/cluster/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
-fail() { echo "$PROG: FAIL: $*" >&2; exit 1; }
-ok() { echo "$PROG: ok: $*"; }
-# until_ok SECONDS WHAT CMD...: poll CMD until it succeeds, or fail at the deadline.
-until_ok() {
-	local secs=$1 what=$2 end
-	shift 2
-	end=$(($(now_ms) + secs * 1000))
-	until "$@"; do
-		(($(now_ms) < end)) || fail "timed out after ${secs}s: $what"
-		sleep 0.1
-	done
-}
-
-exec 8>/run/lock/slurm-cr-container-tests.lock
-flock -w 600 8 || fail "another container test holds the lock"
-own=0
-jobs_started=()
-cleanup() {
-	local rc=$?
-	set +e
-	((${#jobs_started[@]})) && scancel "${jobs_started[@]}" 2>/dev/null
-	if ((rc)); then "$CLUSTER" logs 30 >&2 2>/dev/null; fi
-	((own)) && "$CLUSTER" down >/dev/null 2>&1
-	rm -rf "${WORK:-/nonexistent}"
-	exit $rc
-}
-trap cleanup EXIT
-if ! "$CLUSTER" status >/dev/null 2>&1; then
-	"$CLUSTER" up --nodes 2 --replace >/dev/null
-	own=1
-fi
-eval "$("$CLUSTER" env)"
+cluster_begin --nodes 2
 [ -x "$CR_BUILD_DIR/agent/crd" ] && [ -f "$CR_BUILD_DIR/spank/spank_cr.so" ] ||
 	fail "crd and spank_cr.so are not built in $CR_BUILD_DIR"
+
+ok() { log "ok: $*"; }
+jobs_started=()
+on_exit=()
+_container_end() {
+	local rc=$? f
+	((${#jobs_started[@]})) && scancel "${jobs_started[@]}" 2>/dev/null
+	for f in "${on_exit[@]}"; do eval "$f" || true; done
+	(exit $rc)
+	_cluster_end
+}
+trap _container_end EXIT
 NODE1=${CR_CLUSTER_NODES%% *}
 USER_=$CR_CLUSTER_USER
 WORK=$(mktemp -d "$CR_CLUSTER_WORK/container.XXXXXX")
 chmod 1777 "$WORK"
 cd "$WORK"
 
-# as USER CMD...: run a Slurm command as USER (root or the test user).
+# as USER CMD...: run CMD as USER (root or the test user) with the cluster's env.
 as() {
 	local u=$1
 	shift
-	if [ "$u" = root ]; then "$@"; else runuser -u "$u" -- env "PATH=$PATH" "SLURM_CONF=$SLURM_CONF" "CR_CONF=$CR_CONF" "$@"; fi
+	if [ "$u" = root ]; then
+		"$@"
+	else
+		runuser -u "$u" -- env "PATH=$PATH" "SLURM_CONF=$SLURM_CONF" "CR_CONF=$CR_CONF" "$@"
+	fi
 }
-# submit USER SBATCH-ARGS...: prints the job id.
+# submit USER SBATCH-ARGS...: prints the job id; the job is cancelled on exit.
 submit() {
 	local u=$1 id
 	shift
@@ -62,19 +44,12 @@ submit() {
 	jobs_started+=("$id")
 	echo "$id"
 }
-job_field() { scontrol -o show job "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
-job_done() {
-	local s
-	s=$(job_field "$1" JobState)
-	case $s in COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | PREEMPTED) return 0 ;; esac
-	return 1
-}
-job_running() { [ "$(job_field "$1" JobState)" = RUNNING ]; }
-wait_done() { until_ok "${2:-60}" "job $1 to end" job_done "$1"; }
+job_running() { job_in_state "$1" RUNNING; }
+wait_done() { wait_job_done "$1" "${2:-60}"; }
 has_line() { [ -f "$1" ] && grep -q -- "$2" "$1"; }
 
 touch /tmp/cr-host-marker.$$
-trap 'rm -f /tmp/cr-host-marker.$$; cleanup' EXIT
+on_exit+=('rm -f /tmp/cr-host-marker.$$')
 
 cat >inside.sh <<'EOS'
 #!/bin/bash
@@ -144,9 +119,9 @@ for u in "$USER_" root; do
 	# scancel --signal=USR1 --batch reaches the script's trap exactly once.
 	rm -f "go-$u"
 	id=$(submit "$u" --checkpoint -w "$NODE1" -o "usr1-$u.out" usr1.sh "$WORK/go-$u")
-	until_ok 30 "usr1 job to start" has_line "usr1-$u.out" started
+	wait_until 30 "usr1 job to start" has_line "usr1-$u.out" started
 	as "$u" scancel --signal=USR1 --batch "$id"
-	until_ok 10 "the USR1 trap" has_line "usr1-$u.out" "USR1 1"
+	wait_until 10 "the USR1 trap" has_line "usr1-$u.out" "USR1 1"
 	touch "go-$u"
 	wait_done "$id"
 	grep -q "traps=1" "usr1-$u.out" || fail "$u: USR1 trap count: $(cat "usr1-$u.out")"
@@ -159,7 +134,7 @@ rm -f go2
 a=$(submit "$USER_" --checkpoint -w "$NODE1" -n1 -o /dev/null hold.sh "$WORK/a" "$WORK/go2")
 b=$(submit "$USER_" --checkpoint -w "$NODE1" -n1 -o /dev/null hold.sh "$WORK/b" "$WORK/go2")
 both() { job_running "$a" && job_running "$b" && [ -s a.host ] && [ -s b.host ]; }
-until_ok 30 "two jobs running on $NODE1" both
+wait_until 30 "two jobs running on $NODE1" both
 [ "$(cat a.host)" = "job$a-slot0" ] && [ "$(cat b.host)" = "job$b-slot0" ] ||
 	fail "shared node: hostnames $(cat a.host) $(cat b.host)"
 touch go2
