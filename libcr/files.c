@@ -283,9 +283,8 @@ int files_check(struct cr_frozen *f, struct cr_task *t)
 		if (de->d_name[0] == '.' || (t->pid == f->root && fd <= 2))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, fd);
-		if (stat(path, &st) < 0 || readlink(path, link, sizeof(link) - 1) < 0)
+		if (stat(path, &st) < 0 || proc_readlink(link, sizeof(link), "%s", path))
 			continue; /* closed meanwhile */
-		link[sizeof(link) - 1] = '\0';
 		ok = (S_ISFIFO(st.st_mode) && !strncmp(link, "pipe:[", 6)) ||
 		     ((S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) && link[0] == '/' &&
 		      !strstr(link, " (deleted)"));

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #undef LOG_PREFIX
 #define LOG_PREFIX "memory: "
@@ -432,9 +433,11 @@ uint64_t memory_premap_size(const struct rst_img_task *t)
 	return size;
 }
 
-static int read_full(int fd, void *buf, size_t len, uint64_t off, const char *what)
+static int read_full(int fd, void *buf, size_t len, uint64_t off, const char *what,
+		     XXH64_state_t *hash)
 {
 	char *p = buf;
+
 
 	while (len) {
 		ssize_t n = pread(fd, p, len, off);
@@ -446,11 +449,37 @@ static int read_full(int fd, void *buf, size_t len, uint64_t off, const char *wh
 			       n ? strerror(errno) : "file too short");
 			return -EIO;
 		}
+		if (hash)
+			XXH64_update(hash, p, n);
 		p += n;
 		off += n;
 		len -= n;
 	}
 	return 0;
+}
+
+/* A data file must be exactly what its PAGEFILE record says, read to the end. */
+static int check_datafile(struct rst_image *img, const char *name, uint64_t size,
+			  XXH64_state_t *hash)
+{
+	for (size_t i = 0; i < img->npagefiles; i++) {
+		const struct cr_pagefile_rec *pf = &img->pagefiles[i];
+
+		if (strcmp(pf->name, name))
+			continue;
+		if (pf->size != size) {
+			pr_err("%s: %llu bytes used, the image says %llu\n", name,
+			       (unsigned long long)size, (unsigned long long)pf->size);
+			return -EBADMSG;
+		}
+		if (XXH64_digest(hash) != pf->csum) {
+			pr_err("%s: checksum mismatch (corrupt page data)\n", name);
+			return -EBADMSG;
+		}
+		return 0;
+	}
+	pr_err("%s is not described in the image\n", name);
+	return -EBADMSG;
 }
 
 /* In the restarter: each shared anonymous object, made and filled once. */
@@ -476,7 +505,13 @@ int memory_prepare(struct rst_image *img)
 			pr_perror("Can't open %s", name);
 			ret = -errno;
 		} else {
-			ret = read_full(fd, p, s->rec.size, 0, name);
+			XXH64_state_t *h = XXH64_createState();
+
+			XXH64_reset(h, 0);
+			ret = read_full(fd, p, s->rec.size, 0, name, h);
+			if (!ret)
+				ret = check_datafile(img, name, s->rec.size, h);
+			XXH64_freeState(h);
 			close(fd);
 		}
 		snprintf(name, sizeof(name), "/proc/self/map_files/%lx-%lx", (unsigned long)p,
@@ -552,14 +587,19 @@ static int premap_one(struct rst_image *img, const struct cr_vma_rec *v, uint64_
 
 static int fill_pages(struct rst_image *img, struct rst_img_task *t, const uint64_t *at)
 {
+	XXH64_state_t *hash = XXH64_createState();
 	char name[64];
 	uint64_t off = 0;
 	int fd, ret = 0;
 
+	if (!hash)
+		return -ENOMEM;
+	XXH64_reset(hash, 0);
 	snprintf(name, sizeof(name), "pages-%d.img", t->rec->pid);
 	fd = openat(img->dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		pr_perror("Can't open %s", name);
+		XXH64_freeState(hash);
 		return -errno;
 	}
 	for (size_t r = 0; r < t->pagemap->nruns && !ret; r++) {
@@ -580,13 +620,17 @@ static int fill_pages(struct rst_image *img, struct rst_img_task *t, const uint6
 				break;
 			}
 			n = t->vmas[i]->end - addr < left ? t->vmas[i]->end - addr : left;
-			ret = read_full(fd, (void *)(at[i] + addr - t->vmas[i]->start), n, off, name);
+			ret = read_full(fd, (void *)(at[i] + addr - t->vmas[i]->start), n, off, name,
+					hash);
 			addr += n;
 			off += n;
 			left -= n;
 		}
 	}
 	close(fd);
+	if (!ret)
+		ret = check_datafile(img, name, off, hash);
+	XXH64_freeState(hash);
 	return ret;
 }
 

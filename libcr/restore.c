@@ -161,8 +161,11 @@ static pid_t run_plan(struct cr_restored *r, pid_t me)
 		const struct pstree_step *st;
 		pid_t got = 0;
 
-		if (ctl->plan_error)
+		if (ctl->plan_error) {
+			if (me != 0)
+				_exit(1); /* a task being built: never return into the restarter */
 			return -ECANCELED;
+		}
 		if ((size_t)s >= r->plan.nsteps)
 			return me;
 		st = &r->plan.steps[s];
@@ -187,6 +190,8 @@ static pid_t run_plan(struct cr_restored *r, pid_t me)
 					       "(--pidns) or free it\n",
 					       st->pid);
 				plan_fail(ctl, errno ? -errno : -EEXIST);
+				if (me != 0)
+					_exit(1);
 				return -EEXIST;
 			}
 			break;
@@ -208,6 +213,8 @@ static pid_t run_plan(struct cr_restored *r, pid_t me)
 			pr_err("Task %d: tree step %d (kind %d) failed: %s\n", me, s, st->kind,
 			       strerror(-got));
 			plan_fail(ctl, got);
+			if (me != 0)
+				_exit(1);
 			return got;
 		}
 		__atomic_store_n(&ctl->plan_step, s + 1, __ATOMIC_SEQ_CST);
