@@ -164,9 +164,11 @@ static int add_inherit(struct cr_inherit_fd **inh, size_t *n, char *arg)
 static int cmd_restart(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"pidns", no_argument, NULL, 'p'},   {"detach", no_argument, NULL, 'd'},
+		{"pidns", no_argument, NULL, 'p'},
+		{"detach", no_argument, NULL, 'd'},
 		{"inherit-fd", required_argument, NULL, 'i'},
-		{"skip", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
+		{"skip", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	struct cr_restore_opts ro = {0};

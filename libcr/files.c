@@ -39,8 +39,8 @@ struct files_ctx {
 
 static const char *const std_keys[] = {"stdin", "stdout", "stderr"};
 
-static const char *const plain_chardevs[] = {"/dev/null", "/dev/zero", "/dev/full",
-					     "/dev/random", "/dev/urandom"};
+static const char *const plain_chardevs[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+					     "/dev/urandom"};
 
 static struct files_ctx *files_ctx(struct dump_ctx *ctx)
 {
@@ -288,7 +288,8 @@ int files_check(struct cr_frozen *f, struct cr_task *t)
 		ok = (S_ISFIFO(st.st_mode) && !strncmp(link, "pipe:[", 6)) ||
 		     ((S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) && link[0] == '/' &&
 		      !strstr(link, " (deleted)"));
-		for (size_t i = 0; !ok && S_ISCHR(st.st_mode) && i < ARRAY_SIZE(plain_chardevs); i++)
+		for (size_t i = 0; !ok && S_ISCHR(st.st_mode) && i < ARRAY_SIZE(plain_chardevs);
+		     i++)
 			ok = !strcmp(link, plain_chardevs[i]);
 		/* a file shared with the root's stdio is inherited too */
 		for (int k = 0; !ok && k <= 2; k++)
@@ -346,7 +347,8 @@ static int open_one_file(struct rst_image *img, const struct cr_restore_opts *op
 	case CR_FILE_PIPE:
 		for (size_t i = 0; i < img->npipes; i++)
 			if (img->pipes[i].rec->id == rec->pipe_id)
-				fd = img->pipes[i].ends[(rec->flags & O_ACCMODE) == O_RDONLY ? 0 : 1];
+				fd = img->pipes[i]
+					     .ends[(rec->flags & O_ACCMODE) == O_RDONLY ? 0 : 1];
 		if (fd < 0) {
 			pr_err("Pipe %llu of file %u is missing from the image\n",
 			       (unsigned long long)rec->pipe_id, rec->id);

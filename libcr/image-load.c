@@ -11,12 +11,12 @@
 #include "log.h"
 #include "restore.h"
 
-#define GROW(arr, n)                                                                       \
-	({                                                                                 \
-		void *_p = realloc((arr), ((n) + 1) * sizeof(*(arr)));                     \
-		if (_p)                                                                    \
-			(arr) = _p;                                                        \
-		_p ? &(arr)[(n)++] : NULL;                                                 \
+#define GROW(arr, n)                                                                               \
+	({                                                                                         \
+		void *_p = realloc((arr), ((n) + 1) * sizeof(*(arr)));                             \
+		if (_p)                                                                            \
+			(arr) = _p;                                                                \
+		_p ? &(arr)[(n)++] : NULL;                                                         \
 	})
 
 static struct rst_img_task *find_task(struct rst_image *img, pid_t pid)
@@ -31,8 +31,8 @@ static struct rst_img_task *find_task(struct rst_image *img, pid_t pid)
 static int need(const struct cr_img *img, const struct cr_rec_hdr *h, size_t fixed, size_t tail)
 {
 	if (h->len != fixed + tail) {
-		pr_err("%s: record type %u at offset %llu has length %u, expected %zu\n",
-		       img->path, h->type, (unsigned long long)img->off, h->len, fixed + tail);
+		pr_err("%s: record type %u at offset %llu has length %u, expected %zu\n", img->path,
+		       h->type, (unsigned long long)img->off, h->len, fixed + tail);
 		return -EBADMSG;
 	}
 	return 0;
@@ -49,8 +49,7 @@ static int owner(struct rst_image *ri, struct cr_img *img, pid_t pid, struct rst
 	return 0;
 }
 
-static int take_task_record(struct rst_image *ri, struct cr_img *img, struct cr_rec_hdr *h,
-			    void *p)
+static int take_task_record(struct rst_image *ri, struct cr_img *img, struct cr_rec_hdr *h, void *p)
 {
 	struct rst_img_task *t;
 	int ret = 0;

@@ -93,7 +93,8 @@ int cr_img_write2(struct cr_img *img, uint32_t type, const void *a, uint32_t ale
 	hdr.csum = XXH64_digest(st);
 	XXH64_freeState(st);
 
-	if (fwrite(&hdr, sizeof(hdr), 1, img->f) != 1 || (alen && fwrite(a, alen, 1, img->f) != 1) ||
+	if (fwrite(&hdr, sizeof(hdr), 1, img->f) != 1 ||
+	    (alen && fwrite(a, alen, 1, img->f) != 1) ||
 	    (blen && fwrite(b, blen, 1, img->f) != 1)) {
 		pr_perror("Can't write record %u to %s", type, img->path);
 		return -EIO;

@@ -56,7 +56,7 @@ struct cr_header_rec {
 	uint32_t ntasks;
 	uint64_t time_ns; /* CLOCK_REALTIME at dump */
 	int32_t root_pid;
-	int32_t root_sid;  /* root's sid/pgid at dump: the "outside" ones */
+	int32_t root_sid; /* root's sid/pgid at dump: the "outside" ones */
 	int32_t root_pgid;
 	int32_t root_is_init; /* root was pid 1 of its pid namespace */
 };
@@ -102,7 +102,6 @@ struct cr_pagefile_rec {
 	uint64_t csum;
 };
 
-
 /* ---- records, one per kind of state; the owning file in brackets ---- */
 
 #define CR_MAX_GROUPS 64
@@ -112,7 +111,7 @@ struct cr_pagefile_rec {
 /* [task.c] One process: identity, credentials, limits, fs context. */
 struct cr_task_rec {
 	int32_t pid, ppid, pgid, sid;
-	uint32_t flags; /* CR_TASK_* */
+	uint32_t flags;	     /* CR_TASK_* */
 	int32_t exit_status; /* zombie: wait status */
 	uint32_t nthreads;
 	uint32_t umask;
@@ -244,8 +243,8 @@ struct cr_fd_rec {
 
 /* [pipes.c] A pipe: its buffer size and the bytes queued in it. */
 struct cr_pipe_rec {
-	uint64_t id; /* inode */
-	uint32_t size; /* F_GETPIPE_SZ */
+	uint64_t id;	/* inode */
+	uint32_t size;	/* F_GETPIPE_SZ */
 	uint32_t ndata; /* bytes following */
 };
 

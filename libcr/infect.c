@@ -98,7 +98,7 @@ int infect_syscall(pid_t tid, uint64_t ip, long nr, const long args[6], long *re
 	regs.r8 = args[4];
 	regs.r9 = args[5];
 	regs.rip = ip;
-	regs.orig_rax = -1; /* not in a syscall: nothing to restart */
+	regs.orig_rax = -1;		     /* not in a syscall: nothing to restart */
 	regs.eflags &= ~(0x100UL | 0x400UL); /* TF, DF */
 
 	err = -EIO;
@@ -136,8 +136,7 @@ int task_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
 
 	if (n != (ssize_t)len) {
-		pr_perror("Can't read %zu bytes at %#lx of task %d", len, (unsigned long)addr,
-			  pid);
+		pr_perror("Can't read %zu bytes at %#lx of task %d", len, (unsigned long)addr, pid);
 		return n < 0 ? -errno : -EIO;
 	}
 	return 0;

@@ -10,9 +10,12 @@
 #include "restore.h"
 
 static const char *const vma_kinds[] = {
-	[CR_VMA_ANON] = "anon",		 [CR_VMA_FILE_PRIVATE] = "file-private",
-	[CR_VMA_FILE_SHARED] = "file-shared", [CR_VMA_SHMEM] = "shmem",
-	[CR_VMA_VDSO] = "vdso",		 [CR_VMA_VVAR] = "vvar",
+	[CR_VMA_ANON] = "anon",
+	[CR_VMA_FILE_PRIVATE] = "file-private",
+	[CR_VMA_FILE_SHARED] = "file-shared",
+	[CR_VMA_SHMEM] = "shmem",
+	[CR_VMA_VDSO] = "vdso",
+	[CR_VMA_VVAR] = "vvar",
 	[CR_VMA_VVAR_VCLOCK] = "vvar_vclock",
 };
 
@@ -32,8 +35,8 @@ static json_t *describe_vmas(const struct rst_img_task *t)
 				v->prot & 4 ? 'x' : '-', 0};
 
 		json_array_append_new(
-			arr, json_pack("{s:I,s:I,s:s,s:s,s:s}", "start", (json_int_t)v->start, "end",
-				       (json_int_t)v->end, "prot", prot, "kind",
+			arr, json_pack("{s:I,s:I,s:s,s:s,s:s}", "start", (json_int_t)v->start,
+				       "end", (json_int_t)v->end, "prot", prot, "kind",
 				       v->kind < sizeof(vma_kinds) / sizeof(*vma_kinds) &&
 						       vma_kinds[v->kind]
 					       ? vma_kinds[v->kind]
@@ -71,10 +74,11 @@ static json_t *describe_files(const struct rst_image *img)
 		const struct cr_file_rec *f = img->files[i].rec;
 
 		json_array_append_new(
-			arr, json_pack("{s:i,s:s,s:s,s:I,s:i}", "id", (int)f->id, "kind",
-				       f->kind < 4 && file_kinds[f->kind] ? file_kinds[f->kind] : "?",
-				       "path", f->path, "pos", (json_int_t)f->pos, "flags",
-				       (int)f->flags));
+			arr,
+			json_pack("{s:i,s:s,s:s,s:I,s:i}", "id", (int)f->id, "kind",
+				  f->kind < 4 && file_kinds[f->kind] ? file_kinds[f->kind] : "?",
+				  "path", f->path, "pos", (json_int_t)f->pos, "flags",
+				  (int)f->flags));
 	}
 	return arr;
 }

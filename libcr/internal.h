@@ -13,7 +13,7 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #undef PAGE_SIZE
-#define PAGE_SIZE     4096UL
+#define PAGE_SIZE 4096UL
 
 struct cr_thread {
 	pid_t tid;
@@ -53,7 +53,8 @@ int proc_status_field(const char *status, const char *key, char *out, size_t out
 int proc_children(pid_t pid, pid_t **pids, size_t *npids);
 /* Thread ids of @pid. */
 int proc_threads(pid_t pid, pid_t **tids, size_t *ntids);
-int proc_readlink(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int proc_readlink(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* freeze.c / infect.c: ptrace */
 int seize_wait_stop(pid_t tid);
@@ -77,9 +78,9 @@ struct dump_ctx {
 };
 
 /* The per-kind dump entry points: each writes its records for one task. */
-int dump_task(struct cr_img *img, struct cr_frozen *f, struct cr_task *t);	   /* task.c */
-int dump_threads(struct cr_img *img, struct cr_task *t);			   /* threads.c */
-int dump_signals(struct cr_img *img, struct cr_task *t);			   /* signals.c */
+int dump_task(struct cr_img *img, struct cr_frozen *f, struct cr_task *t);    /* task.c */
+int dump_threads(struct cr_img *img, struct cr_task *t);		      /* threads.c */
+int dump_signals(struct cr_img *img, struct cr_task *t);		      /* signals.c */
 int dump_memory(struct cr_img *img, struct dump_ctx *ctx, struct cr_task *t); /* memory.c */
 int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f,
 	     struct cr_task *t); /* files.c */

@@ -22,11 +22,11 @@
 #include "restore.h"
 #include "restorer/restorer.h"
 
-#define PME_PRESENT   (1ULL << 63)
-#define PME_SWAP      (1ULL << 62)
-#define PME_FILE      (1ULL << 61)
-#define PME_PFN_MASK  ((1ULL << 55) - 1)
-#define COPY_CHUNK    (4UL << 20)
+#define PME_PRESENT  (1ULL << 63)
+#define PME_SWAP     (1ULL << 62)
+#define PME_FILE     (1ULL << 61)
+#define PME_PFN_MASK ((1ULL << 55) - 1)
+#define COPY_CHUNK   (4UL << 20)
 
 /* The PFN of the shared zero page: present pages mapping it need no saving. */
 int memory_zero_pfn(uint64_t *pfn)
@@ -128,8 +128,8 @@ static int add_run(struct page_dump *pd, uint64_t vaddr, uint64_t npages)
 {
 	struct cr_page_run *nr;
 
-	if (pd->nruns && pd->runs[pd->nruns - 1].vaddr + pd->runs[pd->nruns - 1].npages * PAGE_SIZE ==
-				 vaddr) {
+	if (pd->nruns &&
+	    pd->runs[pd->nruns - 1].vaddr + pd->runs[pd->nruns - 1].npages * PAGE_SIZE == vaddr) {
 		pd->runs[pd->nruns - 1].npages += npages;
 		return 0;
 	}
@@ -438,7 +438,6 @@ static int read_full(int fd, void *buf, size_t len, uint64_t off, const char *wh
 {
 	char *p = buf;
 
-
 	while (len) {
 		ssize_t n = pread(fd, p, len, off);
 
@@ -494,7 +493,8 @@ int memory_prepare(struct rst_image *img)
 		int fd, ret = 0;
 
 		s->svc_fd = -1;
-		p = mmap(NULL, s->rec.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		p = mmap(NULL, s->rec.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+			 0);
 		if (p == MAP_FAILED) {
 			pr_perror("Can't create shared memory %llu", (unsigned long long)s->rec.id);
 			return -errno;
@@ -620,8 +620,8 @@ static int fill_pages(struct rst_image *img, struct rst_img_task *t, const uint6
 				break;
 			}
 			n = t->vmas[i]->end - addr < left ? t->vmas[i]->end - addr : left;
-			ret = read_full(fd, (void *)(at[i] + addr - t->vmas[i]->start), n, off, name,
-					hash);
+			ret = read_full(fd, (void *)(at[i] + addr - t->vmas[i]->start), n, off,
+					name, hash);
 			addr += n;
 			off += n;
 			left -= n;

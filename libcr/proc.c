@@ -175,7 +175,8 @@ int proc_children(pid_t pid, pid_t **pids, size_t *npids)
 
 		if (!buf)
 			continue; /* the thread exited */
-		for (tok = strtok_r(buf, " \n", &save); tok && !ret; tok = strtok_r(NULL, " \n", &save))
+		for (tok = strtok_r(buf, " \n", &save); tok && !ret;
+		     tok = strtok_r(NULL, " \n", &save))
 			ret = pids_append(pids, npids, atoi(tok));
 		free(buf);
 	}

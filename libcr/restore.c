@@ -37,7 +37,7 @@
 
 extern const char cr_restorer_blob[], cr_restorer_blob_end[];
 
-#define THREAD_STACK (64UL << 10)
+#define THREAD_STACK   (64UL << 10)
 #define ALIGN_UP(x, a) (((x) + (a)-1) & ~((uint64_t)(a)-1))
 #define TASK_TOP       0x7ff000000000ULL
 #define WAIT_MS	       60000
@@ -186,7 +186,8 @@ static pid_t run_plan(struct cr_restored *r, pid_t me)
 			if (got < 0 || (got != st->pid && !(r->new_pidns && st->pid == 1))) {
 				pr_perror("Can't create task %d (got %d)", st->pid, got);
 				if (errno == EEXIST)
-					pr_err("Pid %d is in use: restore into a fresh pid namespace "
+					pr_err("Pid %d is in use: restore into a fresh pid "
+					       "namespace "
 					       "(--pidns) or free it\n",
 					       st->pid);
 				plan_fail(ctl, errno ? -errno : -EEXIST);
@@ -405,8 +406,8 @@ static void fill_sigframe(struct rst_sigframe *f, uint8_t *xsave, const struct c
 		sw[0] = 0x46505853;
 		*(uint64_t *)(xsave + 472) = xcr0;
 	}
-	sw[1] = th->xsave_size + 4; /* extended_size */
-	sw[4] = th->xsave_size;	    /* xstate_size */
+	sw[1] = th->xsave_size + 4;			    /* extended_size */
+	sw[4] = th->xsave_size;				    /* xstate_size */
 	*(uint32_t *)(xsave + th->xsave_size) = 0x46505845; /* FP_XSTATE_MAGIC2 */
 }
 
@@ -489,9 +490,13 @@ static int fill_vdso(struct cr_restored *r, struct rst_img_task *t, struct rst_t
 			if (t->vmas[k]->kind == kinds[i])
 				v = t->vmas[k];
 		if ((v ? v->end - v->start : 0) != want) {
-			pr_err("Task %d: its %s was %llu bytes, this kernel's is %llu: can't restore "
+			pr_err("Task %d: its %s was %llu bytes, this kernel's is %llu: can't "
+			       "restore "
 			       "on this kernel\n",
-			       t->rec->pid, i == 2 ? "[vdso]" : i ? "[vvar_vclock]" : "[vvar]",
+			       t->rec->pid,
+			       i == 2 ? "[vdso]"
+			       : i    ? "[vvar_vclock]"
+				      : "[vvar]",
 			       (unsigned long long)(v ? v->end - v->start : 0),
 			       (unsigned long long)want);
 			return -ENOEXEC;
@@ -710,11 +715,16 @@ static int count_threads(struct rst_image *img)
 }
 
 static const char *const step_names[] = {
-	[0] = "preparing the task",	[RST_ERR_UNMAP] = "unmapping",
-	[RST_ERR_VDSO] = "moving the vDSO", [RST_ERR_REMAP] = "mapping memory",
-	[RST_ERR_PROTECT] = "protecting memory", [RST_ERR_MM] = "PR_SET_MM_MAP",
-	[RST_ERR_CLONE] = "creating threads", [RST_ERR_THREAD] = "thread state",
-	[RST_ERR_SIGNALS] = "signals",	[RST_ERR_CREDS] = "credentials",
+	[0] = "preparing the task",
+	[RST_ERR_UNMAP] = "unmapping",
+	[RST_ERR_VDSO] = "moving the vDSO",
+	[RST_ERR_REMAP] = "mapping memory",
+	[RST_ERR_PROTECT] = "protecting memory",
+	[RST_ERR_MM] = "PR_SET_MM_MAP",
+	[RST_ERR_CLONE] = "creating threads",
+	[RST_ERR_THREAD] = "thread state",
+	[RST_ERR_SIGNALS] = "signals",
+	[RST_ERR_CREDS] = "credentials",
 };
 
 static int wait_checkins(struct cr_restored *r)
@@ -732,7 +742,7 @@ static int wait_checkins(struct cr_restored *r)
 
 			pr_err("Restore of task %d failed while %s: %s\n", ctl->err_pid,
 			       step >= 0 && step < (int)ARRAY_SIZE(step_names) ? step_names[step]
-									: "?",
+									       : "?",
 			       strerror(-ctl->err_code));
 			return ctl->err_code ? ctl->err_code : -EIO;
 		}

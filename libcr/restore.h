@@ -59,7 +59,7 @@ struct rst_image {
 	size_t nshmem;
 	struct cr_pagefile_rec *pagefiles;
 	size_t npagefiles;
-	int max_fd; /* highest fd number any task uses */
+	int max_fd;	   /* highest fd number any task uses */
 	unsigned int skip; /* CR_SKIP_* */
 };
 

@@ -46,7 +46,8 @@ static int dump_sigactions(struct cr_img *img, struct cr_task *t)
 
 static int dump_pending(struct cr_img *img, pid_t pid, pid_t tid, bool shared)
 {
-	struct __ptrace_peeksiginfo_args a = {.off = 0, .flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0};
+	struct __ptrace_peeksiginfo_args a = {.off = 0,
+					      .flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0};
 	struct cr_siginfo_rec rec = {.pid = pid, .tid = shared ? 0 : tid};
 	char *buf = NULL;
 	int n;

@@ -53,8 +53,8 @@ static int parse_status(pid_t pid, struct cr_task_rec *rec)
 		}
 		rec->groups[rec->ngroups++] = strtoul(tok, NULL, 10);
 	}
-#define CAP(key, field)                                                                    \
-	if (!proc_status_field(status, key, val, sizeof(val)))                             \
+#define CAP(key, field)                                                                            \
+	if (!proc_status_field(status, key, val, sizeof(val)))                                     \
 		rec->field = strtoull(val, NULL, 16);
 	CAP("CapInh", cap_inh);
 	CAP("CapPrm", cap_prm);

@@ -54,8 +54,7 @@ struct cr_freeze_opts {
 	unsigned int timeout_ms; /* give up freezing after this; 0: 10 s */
 };
 
-__must_check int cr_freeze(pid_t root, const struct cr_freeze_opts *opts,
-			   struct cr_frozen **out);
+__must_check int cr_freeze(pid_t root, const struct cr_freeze_opts *opts, struct cr_frozen **out);
 
 /* Write the image of a frozen tree into @dir (created, must not exist). */
 __must_check int cr_dump(struct cr_frozen *f, const char *dir);

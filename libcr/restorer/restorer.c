@@ -31,18 +31,18 @@
 #define NR_rseq		     334
 #define NR_clone3	     435
 
-#define MREMAP_MAYMOVE 1
-#define MREMAP_FIXED   2
-#define PR_SET_NAME    15
-#define PR_SET_PDEATHSIG 1
-#define PR_SET_MM      35
-#define PR_SET_MM_MAP  14
-#define ARCH_SET_GS    0x1001
-#define ARCH_SET_FS    0x1002
-#define FUTEX_WAIT     0
-#define FUTEX_WAKE     1
+#define MREMAP_MAYMOVE	     1
+#define MREMAP_FIXED	     2
+#define PR_SET_NAME	     15
+#define PR_SET_PDEATHSIG     1
+#define PR_SET_MM	     35
+#define PR_SET_MM_MAP	     14
+#define ARCH_SET_GS	     0x1001
+#define ARCH_SET_FS	     0x1002
+#define FUTEX_WAIT	     0
+#define FUTEX_WAKE	     1
 #define RSEQ_FLAG_UNREGISTER 1
-#define TASK_SIZE      0x7ffffffff000ULL
+#define TASK_SIZE	     0x7ffffffff000ULL
 
 #define CLONE_VM      0x00000100
 #define CLONE_FS      0x00000200
@@ -67,11 +67,11 @@ static inline long sys6(long nr, long a, long b, long c, long d, long e, long f)
 	return ret;
 }
 
-#define sys1(n, a)		 sys6(n, (long)(a), 0, 0, 0, 0, 0)
-#define sys2(n, a, b)		 sys6(n, (long)(a), (long)(b), 0, 0, 0, 0)
-#define sys3(n, a, b, c)	 sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
-#define sys4(n, a, b, c, d)	 sys6(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
-#define sys5(n, a, b, c, d, e)	 sys6(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+#define sys1(n, a)	       sys6(n, (long)(a), 0, 0, 0, 0, 0)
+#define sys2(n, a, b)	       sys6(n, (long)(a), (long)(b), 0, 0, 0, 0)
+#define sys3(n, a, b, c)       sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define sys4(n, a, b, c, d)    sys6(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define sys5(n, a, b, c, d, e) sys6(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
 
 struct clone_args {
 	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
@@ -277,8 +277,8 @@ static long clone_thread(struct clone_args *ca, struct rst_thread *th)
 			 "ud2\n"
 			 "1:\n"
 			 : "=a"(ret)
-			 : "a"(NR_clone3), "D"(ca), "S"(sizeof(*ca)), [th] "r"(th),
-			   [fn] "r"(restore_thread)
+			 : "a"(NR_clone3), "D"(ca),
+			   "S"(sizeof(*ca)), [th] "r"(th), [fn] "r"(restore_thread)
 			 : "rcx", "r11", "memory");
 	return ret;
 }

@@ -94,8 +94,8 @@ struct rst_thread {
 struct rst_task {
 	int32_t pid; /* tgid, in the task's own pid namespace */
 	int32_t skip;
-	struct rst_range keep[3]; /* bootstrap, premap, runtime vDSO span: not unmapped */
-	uint64_t ctl;		  /* struct rst_ctl * */
+	struct rst_range keep[3];     /* bootstrap, premap, runtime vDSO span: not unmapped */
+	uint64_t ctl;		      /* struct rst_ctl * */
 	struct rst_range vdso_rt[3];  /* [vvar] [vvar_vclock] [vdso] of this kernel (0 = absent) */
 	struct rst_range vdso_img[3]; /* where the image had them */
 	uint64_t vdso_tmp;	      /* scratch span inside bootstrap for the move */
