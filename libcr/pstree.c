@@ -793,6 +793,8 @@ static int collect_members(struct plan_ctx *c)
 	for (k = ROOT; k <= (int)c->ntasks; k++) {
 		if (c->p[k].leader)
 			continue;
+		c->p[k].bs = c->p[k].sid;
+		c->p[k].bs_set = true;
 		s = sess_of(c, c->p[k].sid);
 		c->memb[s->first + s->count++] = k;
 		if (s->leader > 0 && c->p[s->leader].zombie) {

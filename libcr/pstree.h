@@ -83,7 +83,7 @@ struct pstree_step {
 	pid_t pid;  /* FORK: the new pid; REAP: the ghost reaped */
 	pid_t pgid; /* SETPGID */
 	bool clone_parent;
-	bool ghost; /* FORK: the new process is a ghost, not an image task */
+	bool ghost;	  /* FORK: the new process is a ghost, not an image task */
 	bool placeholder; /* FORK of a ghost whose pid is no id of the image */
 };
 
@@ -116,8 +116,8 @@ struct pstree_env {
  * without a pid namespace, a pgid in another session, a cycle, duplicate
  * pids). @plan->steps is malloc'ed; free it with pstree_plan_free().
  */
-int pstree_plan_build(const struct pstree_task *tasks, size_t ntasks,
-		      const struct pstree_env *env, struct pstree_plan *plan);
+int pstree_plan_build(const struct pstree_task *tasks, size_t ntasks, const struct pstree_env *env,
+		      struct pstree_plan *plan);
 void pstree_plan_free(struct pstree_plan *plan);
 
 /*
@@ -131,7 +131,7 @@ void pstree_plan_free(struct pstree_plan *plan);
  * illegal step or mismatch. Used by the unit tests, by pstree_plan_build()
  * on its own result and, cheaply, before every restore.
  */
-int pstree_plan_verify(const struct pstree_task *tasks, size_t ntasks,
-		       const struct pstree_env *env, const struct pstree_plan *plan);
+int pstree_plan_verify(const struct pstree_task *tasks, size_t ntasks, const struct pstree_env *env,
+		       const struct pstree_plan *plan);
 
 #endif /* CR_PSTREE_H */
