@@ -1,0 +1,735 @@
+#!/usr/bin/env bash
+# cluster.sh — a real Slurm cluster on this one machine, for slurm-cr's tests.
+#
+# munge and slurmctld run in the root network namespace on a private bridge;
+# every node is a holder process owning its own network (veth on the bridge),
+# uts and mount namespaces, in which its slurmd (and crd, when built) run.
+# Each node's processes live in one cgroup2 cgroup, so `kill-node` is a crash.
+# See `cluster.sh --help` and docs/slurm-setup.md.
+set -euo pipefail
+
+PROG=${0##*/}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRCDIR=$(cd "$HERE/../.." && pwd)
+
+DIR=${CR_CLUSTER_DIR:-/var/lib/slurm-cr-cluster}
+BUILD=${CR_BUILD_DIR:-$SRCDIR/build}
+SPANK_SO=${CR_SPANK_SO:-$BUILD/spank/spank_cr.so}
+CRD_BIN=${CR_CRD_BIN:-$BUILD/agent/crd}
+SHIM_DIR=${CR_SHIM_DIR:-$BUILD/scripts/shim}
+TEST_USER=${CR_CLUSTER_USER:-crtest}
+CLUSTER_NAME=crbox
+
+BRIDGE=crbr0
+NET=10.231.0			# /24, ours alone
+CTL_ADDR=$NET.1
+NODE_ADDR_BASE=10		# nodeK gets $NET.(10+K)
+CTLD_PORT=6817
+SLURMD_PORT_BASE=6900		# nodeK's slurmd listens on 6900+K
+CRD_PORT=${CR_CRD_PORT:-7070}	# same on every node, as on a real cluster
+CG2=/sys/fs/cgroup/unified/slurm-cr-cluster
+CG1=/sys/fs/cgroup		# v1 hierarchies: $CG1/<controller>
+HOSTS_BEGIN="# BEGIN slurm-cr-cluster, written by tests/cluster/cluster.sh"
+HOSTS_END="# END slurm-cr-cluster"
+LOCK=/run/lock/slurm-cr-cluster.lock
+MARKER=.slurm-cr-cluster
+UP_TIMEOUT=${CR_CLUSTER_UP_TIMEOUT:-60}
+export SLURM_CONF=$DIR/etc/slurm.conf
+
+usage() {
+	cat <<EOF
+Usage: $PROG COMMAND [ARGS]
+
+A Slurm cluster on this machine: munge + slurmctld on bridge $BRIDGE ($CTL_ADDR),
+one slurmd per node, each node in its own net/uts/mount namespace and cgroup.
+
+Commands:
+  up [--nodes N] [--spares M] [--replace]
+                     start N nodes (default 3) named node1..nodeN, then M spare
+                     nodes after them; wait until all are idle. Refuses if a
+                     cluster is running, unless --replace (then: down first).
+  down               stop and remove everything 'up' made (processes, netns,
+                     bridge, veths, cgroups, mounts, /etc/hosts lines, state
+                     dir); safe after a failed 'up', idempotent
+  status             daemons, nodes and their processes
+  env                export lines for scripts:  eval "\$($PROG env)"
+  kill-node NODE     crash NODE: SIGKILL every process of it at once
+                     (slurmd, slurmstepd, jobs, job containers, crd)
+  revive-node NODE   start NODE's daemons again; it returns to service
+  restart-crd NODE   stop NODE's crd (SIGTERM) and start it again
+  exec NODE CMD...   run CMD inside NODE's namespaces and cgroup
+  logs [LINES]       print the tail of every log (default 40 lines each)
+  -h, --help         this text
+
+Environment:
+  CR_CLUSTER_DIR     state directory (default /var/lib/slurm-cr-cluster;
+                     must not be under /tmp: job containers have a private /tmp)
+  CR_BUILD_DIR       slurm-cr build dir (default $SRCDIR/build)
+  CR_SPANK_SO        spank plugin   (default \$CR_BUILD_DIR/spank/spank_cr.so)
+  CR_CRD_BIN         node agent     (default \$CR_BUILD_DIR/agent/crd)
+  CR_SHIM_DIR        scontrol shim  (default \$CR_BUILD_DIR/scripts/shim)
+  CR_CLUSTER_NO_SPANK=1, CR_CLUSTER_NO_CRD=1   ignore the built plugin/agent
+  CR_CLUSTER_USER    non-root test user (default crtest)
+  CR_CLUSTER_KEEP_LOGS=DIR   'down' copies the logs to DIR first
+
+Every path that crd and spank_cr.so rely on is listed in docs/slurm-setup.md.
+EOF
+}
+
+die() { echo "$PROG: $*" >&2; exit 1; }
+say() { echo "$PROG: $*" >&2; }
+
+# --- small helpers ---------------------------------------------------------
+
+now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
+
+# wait_for SECONDS WHAT CMD...: poll CMD until it succeeds or the deadline.
+wait_for() {
+	local secs=$1 what=$2 end
+	shift 2
+	end=$(($(now_ms) + secs * 1000))
+	until "$@"; do
+		if (($(now_ms) > end)); then
+			say "timed out after ${secs}s waiting for $what"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+alive() { [ -n "${1:-}" ] && [ -d "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
+pidfile_pid() { [ -r "$1" ] && tr -dc 0-9 <"$1"; }
+
+node_dir() { echo "$DIR/nodes/$1"; }
+node_index() { echo "${1#node}"; }
+node_addr() { echo "$NET.$((NODE_ADDR_BASE + $(node_index "$1")))"; }
+node_port() { echo "$((SLURMD_PORT_BASE + $(node_index "$1")))"; }
+node_cg() { echo "$CG2/$1"; }
+
+valid_node() {
+	[[ $1 =~ ^node[1-9][0-9]?$ ]] || die "bad node name '$1' (node1..node99)"
+	[ -d "$(node_dir "$1")" ] || die "$1 is not a node of this cluster"
+}
+
+all_nodes() { [ -r "$DIR/nodes.list" ] && cat "$DIR/nodes.list"; true; }
+
+have_crd() { [ -z "${CR_CLUSTER_NO_CRD:-}" ] && [ -x "$CRD_BIN" ]; }
+have_spank() { [ -z "${CR_CLUSTER_NO_SPANK:-}" ] && [ -f "$SPANK_SO" ]; }
+
+# spawn CGROUP OUTFILE CMD...: start CMD detached (own session, no inherited
+# fds but stdio, stdin from /dev/null) inside cgroup2 CGROUP; prints its pid.
+spawn() {
+	local cg=$1 out=$2
+	shift 2
+	(
+		echo "$BASHPID" >"$cg/cgroup.procs"
+		for fd in "/proc/$BASHPID/fd"/*; do
+			fd=${fd##*/}
+			[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"
+		done
+		exec setsid "$@" </dev/null >>"$out" 2>&1
+	) &
+	echo $!
+	disown $!
+}
+
+lock() {
+	mkdir -p "${LOCK%/*}"
+	exec 9>"$LOCK"
+	flock -w 300 9 || die "another $PROG holds $LOCK"
+}
+
+# --- configuration files ---------------------------------------------------
+
+write_slurm_conf() {
+	local nodes=("$@") n host
+	host=$(hostname)
+	{
+		cat <<EOF
+# Written by tests/cluster/cluster.sh; explained key by key in docs/slurm-setup.md.
+ClusterName=$CLUSTER_NAME
+SlurmctldHost=$host($CTL_ADDR)
+SlurmctldPort=$CTLD_PORT
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$DIR/munge/run/munge.socket.2,cred_expire=10
+
+StateSaveLocation=$DIR/ctld/state
+SlurmctldPidFile=$DIR/ctld/slurmctld.pid
+SlurmctldLogFile=$DIR/log/slurmctld.log
+SlurmctldDebug=info
+SlurmdSpoolDir=$DIR/nodes/%n/spool
+SlurmdPidFile=$DIR/nodes/%n/slurmd.pid
+SlurmdLogFile=$DIR/nodes/%n/slurmd.log
+SlurmdDebug=info
+TmpFS=$DIR/nodes/%n/tmp
+PlugStackConfig=$DIR/etc/plugstack.conf
+
+# Process tracking and containment: every process of a job in its cgroups.
+ProctrackType=proctrack/cgroup
+TaskPlugin=task/cgroup,task/affinity
+JobAcctGatherType=jobacct_gather/cgroup
+JobAcctGatherFrequency=30
+PrologFlags=Alloc,Contain
+
+# Failures: noticed in seconds, jobs requeued, nodes back by themselves.
+JobRequeue=1
+ReturnToService=2
+SlurmdTimeout=5
+MessageTimeout=5
+KillWait=5
+InactiveLimit=0
+MinJobAge=3600
+SchedulerType=sched/backfill
+SchedulerParameters=bf_interval=1,sched_interval=2
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+MpiDefault=none
+
+EOF
+		for n in "${nodes[@]}"; do
+			echo "NodeName=$n NodeAddr=$(node_addr "$n") Port=$(node_port "$n") Sockets=1 CoresPerSocket=2 ThreadsPerCore=1 RealMemory=2048 State=UNKNOWN"
+		done
+		echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP"
+	} >"$DIR/etc/slurm.conf"
+
+	cat >"$DIR/etc/cgroup.conf" <<EOF
+CgroupPlugin=cgroup/v1
+CgroupAutomount=no
+CgroupMountpoint=/sys/fs/cgroup
+ConstrainCores=yes
+ConstrainRAMSpace=no
+ConstrainDevices=no
+EOF
+
+	{
+		echo "# Written by tests/cluster/cluster.sh"
+		if have_spank; then
+			echo "required $SPANK_SO"
+		fi
+	} >"$DIR/etc/plugstack.conf"
+}
+
+# The node agent's configuration (Key=Value, slurm.conf style). Inside the
+# node's mount namespace it is also /etc/slurm/cr.conf.
+write_cr_conf() {
+	local n=$1 d
+	d=$(node_dir "$n")
+	cat >"$d/etc/cr.conf" <<EOF
+# crd on $n, written by tests/cluster/cluster.sh
+NodeName=$n
+CheckpointDir=$DIR/ckpt
+Port=$CRD_PORT
+SocketPath=$d/crd/crd.sock
+StateDir=$d/crd
+LogFile=$d/crd.log
+EOF
+}
+
+# The "login node" view (root namespace): for crctl.
+write_login_cr_conf() {
+	cat >"$DIR/etc/cr.conf" <<EOF
+# crctl on the login node (root namespace), written by tests/cluster/cluster.sh
+CheckpointDir=$DIR/ckpt
+Port=$CRD_PORT
+EOF
+}
+
+# --- munge and slurmctld ---------------------------------------------------
+
+munge_sock() { echo "$DIR/munge/run/munge.socket.2"; }
+
+munge_ok() { munge -n -S "$(munge_sock)" 2>/dev/null | unmunge -S "$(munge_sock)" >/dev/null 2>&1; }
+
+start_munge() {
+	local m=$DIR/munge
+	mkdir -p "$m/etc" "$m/run" "$m/lib" "$m/log"
+	chmod 0700 "$m/etc" "$m/lib" "$m/log"
+	chmod 0755 "$m" "$m/run"
+	if [ ! -s "$m/etc/munge.key" ]; then
+		(umask 077 && dd if=/dev/urandom of="$m/etc/munge.key" bs=1024 count=1 status=none)
+	fi
+	spawn "$CG2/ctl" "$DIR/log/munged.out" munged --force \
+		--key-file="$m/etc/munge.key" --socket="$(munge_sock)" \
+		--pid-file="$m/run/munged.pid" --seed-file="$m/lib/munged.seed" \
+		--log-file="$m/log/munged.log" >/dev/null
+	wait_for 10 munged munge_ok || die "munged did not start: $(tail -n 5 "$DIR/log/munged.out" "$m/log/munged.log" 2>&1)"
+}
+
+start_slurmctld() {
+	spawn "$CG2/ctl" "$DIR/log/slurmctld.out" slurmctld -D -f "$DIR/etc/slurm.conf" >/dev/null
+}
+
+# --- nodes ---------------------------------------------------------------
+
+make_node_net() {
+	local n=$1 veth=crv-$1
+	ip netns add "$n"
+	ip link add "$veth" type veth peer name eth0 netns "$n"
+	ip link set "$veth" master "$BRIDGE" up
+	ip -n "$n" addr add "$(node_addr "$n")/24" dev eth0
+	ip -n "$n" link set lo up
+	ip -n "$n" link set eth0 up
+}
+
+make_node_dirs() {
+	local n=$1 d
+	d=$(node_dir "$n")
+	mkdir -p "$d/spool" "$d/tmp" "$d/etc" "$d/crd"
+	chmod 1777 "$d/tmp"
+	ln -sf ../../../etc/slurm.conf "$d/etc/slurm.conf"
+	ln -sf ../../../etc/cgroup.conf "$d/etc/cgroup.conf"
+	ln -sf ../../../etc/plugstack.conf "$d/etc/plugstack.conf"
+	write_cr_conf "$n"
+	mkdir -p "$(node_cg "$n")"
+}
+
+# nsenter into the node's holder: its net, uts and mount namespaces.
+node_enter() {
+	local n=$1 h
+	shift
+	h=$(pidfile_pid "$(node_dir "$n")/holder.pid") || true
+	alive "$h" || die "$n is down (no holder process)"
+	nsenter --target "$h" --net --uts --mount -- "$@"
+}
+
+# The holder owns the node's uts and mount namespaces (the netns is pinned by
+# /run/netns/NODE). Inside: hostname NODE, a private /dev/shm, and
+# /etc/slurm = the node's etc dir (slurm.conf, cgroup.conf, plugstack.conf,
+# cr.conf), so everything on the node finds its config at the default paths.
+start_holder() {
+	local n=$1 d pid
+	d=$(node_dir "$n")
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	pid=$(spawn "$(node_cg "$n")" "$d/holder.out" \
+		nsenter --net="/run/netns/$n" \
+		unshare --uts --mount --propagation private \
+		sh -c 'hostname "$1" && mount -t tmpfs -o mode=1777 tmpfs /dev/shm &&
+			mount --bind "$2" /etc/slurm && exec sleep infinity' holder "$n" "$d/etc")
+	echo "$pid" >"$d/holder.pid"
+	holder_ready() {
+		alive "$pid" && [ "$(readlink "/proc/$pid/ns/uts")" != "$(readlink /proc/self/ns/uts)" ] &&
+			[ "$(readlink "/proc/$pid/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] &&
+			[ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/self/ns/net)" ] &&
+			[ "$(nsenter --target "$pid" --uts hostname 2>/dev/null)" = "$n" ] &&
+			nsenter --target "$pid" --mount test -e /etc/slurm/cr.conf
+	}
+	wait_for 10 "$n holder" holder_ready || die "$n: holder did not start: $(cat "$d/holder.out")"
+	# Remember the namespaces, to find stray node processes after a crash.
+	local ns
+	for ns in net mnt uts; do readlink "/proc/$pid/ns/$ns"; done >"$d/ns"
+}
+
+start_slurmd() {
+	local n=$1 d h
+	d=$(node_dir "$n")
+	h=$(pidfile_pid "$d/holder.pid")
+	rm -f "$d/slurmd.pid"
+	spawn "$(node_cg "$n")" "$d/slurmd.out" \
+		nsenter --target "$h" --net --uts --mount -- \
+		slurmd -D -N "$n" -f "$DIR/etc/slurm.conf" >/dev/null
+}
+
+crd_ready() { [ -S "$(node_dir "$1")/crd/crd.sock" ]; }
+
+start_crd() {
+	local n=$1 d h pid
+	have_crd || return 0
+	d=$(node_dir "$n")
+	h=$(pidfile_pid "$d/holder.pid")
+	rm -f "$d/crd/crd.sock"
+	pid=$(spawn "$(node_cg "$n")" "$d/crd.out" \
+		nsenter --target "$h" --net --uts --mount -- \
+		"$CRD_BIN" -f "$d/etc/cr.conf")
+	echo "$pid" >"$d/crd.pid"
+}
+
+start_node() {
+	local n=$1
+	mkdir -p "$(node_cg "$n")"
+	start_holder "$n"
+	start_slurmd "$n"
+	start_crd "$n"
+}
+
+node_state() { sinfo -h -N -n "$1" -o '%T' 2>/dev/null | head -1; }
+
+nodes_idle() {
+	local n s
+	for n in "$@"; do
+		s=$(node_state "$n")
+		[ "$s" = idle ] || return 1
+	done
+}
+
+# --- finding and killing a node's processes --------------------------------
+
+# Every process of NODE: its cgroup2 tree, Slurm's v1 cgroups for it
+# (every hierarchy, <ctrl>/slurm_NODE/...), anything in its recorded net/mnt/uts
+# namespaces, and every descendant of those; never this script itself.
+node_pids() {
+	local n=$1 d f
+	d=$(node_dir "$n")
+	{
+		if [ -d "$(node_cg "$n")" ]; then
+			find "$(node_cg "$n")" -name cgroup.procs -exec cat {} + 2>/dev/null
+		fi
+		for f in "$CG1"/*/slurm_"$n"; do
+			[ -d "$f" ] && find "$f" -name cgroup.procs -exec cat {} + 2>/dev/null
+		done
+		if [ -s "$d/ns" ]; then
+			find /proc/[0-9]*/ns -maxdepth 1 \( -name net -o -name mnt -o -name uts \) \
+				-printf '%l %h\n' 2>/dev/null |
+				awk 'NR == FNR { want[$1] = 1; next }
+				     ($1 in want) { split($2, a, "/"); print a[3] }' "$d/ns" -
+		fi
+		true
+	} | closure
+}
+
+# stdin: pids; stdout: those and all their descendants that are alive
+# (zombies are dead), minus this script and its ancestors.
+closure() {
+	{
+		cat
+		echo --
+		cat /proc/[0-9]*/stat 2>/dev/null || true
+	} | awk -v self="$BASHPID" '
+		!stats && $0 == "--" { stats = 1; next }
+		!stats { if ($1 != "") seed[$1] = 1; next }
+		{
+			pid = $1; s = $0; sub(/.*\) /, "", s); split(s, f, " ")
+			state[pid] = f[1]; ppid[pid] = f[2]
+		}
+		END {
+			for (p = self; p > 1 && (p in ppid); p = ppid[p]) mine[p] = 1
+			do {
+				changed = 0
+				for (p in ppid)
+					if (!(p in seed) && (ppid[p] in seed)) { seed[p] = 1; changed = 1 }
+			} while (changed)
+			for (p in seed)
+				if ((p in state) && state[p] != "Z" && !(p in mine)) print p
+		}'
+}
+
+v1_freezer_set() { # NODE STATE: every freezer cgroup of the node's slurm tree
+	local f
+	[ -d "$CG1/freezer/slurm_$1" ] || return 0
+	while read -r f; do
+		echo "$2" >"$f" 2>/dev/null || true
+	done < <(find "$CG1/freezer/slurm_$1" -name freezer.state)
+}
+
+rmdir_tree() { [ -d "$1" ] && find "$1" -depth -type d -exec rmdir {} + 2>/dev/null; true; }
+
+# A crash: freeze everything of the node (cgroup2 tree and Slurm's v1 freezer
+# tree), SIGKILL it all, thaw so the kills land, repeat until nothing is left.
+crash_node() {
+	local n=$1 cg pids end
+	cg=$(node_cg "$n")
+	[ -e "$cg/cgroup.freeze" ] && echo 1 >"$cg/cgroup.freeze"
+	[ -e "$CG1/freezer/slurm_$n/freezer.state" ] && echo FROZEN >"$CG1/freezer/slurm_$n/freezer.state" 2>/dev/null
+	end=$(($(now_ms) + 15000))
+	while :; do
+		[ -e "$cg/cgroup.kill" ] && echo 1 >"$cg/cgroup.kill"
+		pids=$(node_pids "$n")
+		# shellcheck disable=SC2086
+		[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+		[ -e "$cg/cgroup.freeze" ] && echo 0 >"$cg/cgroup.freeze"
+		v1_freezer_set "$n" THAWED
+		pids=$(node_pids "$n")
+		[ -z "$pids" ] && break
+		(($(now_ms) < end)) || { say "$n: processes survive: $pids"; return 1; }
+		sleep 0.05
+	done
+	# Slurm's leftover (empty) cgroups of the node, in every v1 hierarchy.
+	local f
+	for f in "$CG1"/*/slurm_"$n"; do rmdir_tree "$f"; done
+	rm -f "$(node_dir "$n")"/{holder,crd,slurmd}.pid
+}
+
+# --- subcommands ---------------------------------------------------------
+
+cluster_alive() {
+	local p
+	p=$(pidfile_pid "$DIR/ctld/slurmctld.pid") || true
+	alive "$p" && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = slurmctld ]
+}
+
+leftovers() {
+	[ -e "$DIR" ] || [ -d "$CG2" ] || ip link show "$BRIDGE" >/dev/null 2>&1 ||
+		grep -qF "$HOSTS_BEGIN" /etc/hosts
+}
+
+cmd_up() {
+	local nnodes=3 spares=0 replace=0
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--nodes) nnodes=${2:?}; shift 2 ;;
+		--nodes=*) nnodes=${1#*=}; shift ;;
+		--spares) spares=${2:?}; shift 2 ;;
+		--spares=*) spares=${1#*=}; shift ;;
+		--replace) replace=1; shift ;;
+		*) die "up: unknown argument '$1'" ;;
+		esac
+	done
+	[[ $nnodes =~ ^[0-9]+$ && $spares =~ ^[0-9]+$ ]] || die "up: counts must be numbers"
+	((nnodes >= 1 && nnodes + spares <= 99)) || die "up: need 1 <= nodes, nodes + spares <= 99"
+	case $DIR in /tmp | /tmp/*) die "CR_CLUSTER_DIR must not be under /tmp (job containers have a private /tmp)" ;; esac
+
+	local t0 list=() i
+	t0=$(now_ms)
+	if cluster_alive; then
+		((replace)) || die "a cluster is already up ($DIR); '$PROG down' first, or 'up --replace'"
+	fi
+	if leftovers; then
+		do_down
+	fi
+	for ((i = 1; i <= nnodes + spares; i++)); do list+=("node$i"); done
+
+	trap 'rc=$?; if ((rc)); then say "up failed; cleaning up"; do_down; fi' EXIT
+	mkdir -p "$DIR"
+	touch "$DIR/$MARKER"
+	chmod 0755 "$DIR"
+	printf '%s\n' "${list[@]}" >"$DIR/nodes.list"
+	printf '%s\n' "${list[@]:nnodes}" >"$DIR/spares.list"
+	mkdir -p "$DIR/etc" "$DIR/log" "$DIR/ctld/state" "$DIR/ckpt" "$DIR/work"
+	chmod 1777 "$DIR/ckpt" "$DIR/work"
+	mkdir -p "$CG2/ctl"
+
+	ensure_user
+	write_slurm_conf "${list[@]}"
+	write_login_cr_conf
+	hosts_add "${list[@]}"
+
+	ip link add "$BRIDGE" type bridge
+	ip addr add "$CTL_ADDR/24" dev "$BRIDGE"
+	ip link set "$BRIDGE" up
+	for i in "${list[@]}"; do
+		make_node_dirs "$i"
+		make_node_net "$i"
+	done
+
+	start_munge
+	start_slurmctld
+	for i in "${list[@]}"; do start_node "$i"; done
+	wait_for "$UP_TIMEOUT" "all nodes idle" nodes_idle "${list[@]}" || {
+		sinfo -N 2>&1 | sed 's/^/  /' >&2
+		false
+	}
+	if have_crd; then
+		for i in "${list[@]}"; do wait_for 20 "crd on $i" crd_ready "$i" || false; done
+	fi
+	trap - EXIT
+	say "up: ${#list[@]} nodes idle in $(($(now_ms) - t0)) ms" \
+		"(spank: $(have_spank && echo yes || echo no), crd: $(have_crd && echo yes || echo no))"
+}
+
+ensure_user() {
+	if ! id "$TEST_USER" >/dev/null 2>&1; then
+		useradd --create-home --home-dir "/home/$TEST_USER" --shell /bin/bash "$TEST_USER"
+	fi
+}
+
+hosts_remove() {
+	grep -qF "$HOSTS_BEGIN" /etc/hosts || return 0
+	local kept
+	kept=$(awk -v b="$HOSTS_BEGIN" -v e="$HOSTS_END" '$0 == b { skip = 1 } !skip { print } $0 == e { skip = 0 }' /etc/hosts)
+	# Rewrite in place: /etc/hosts may be a bind mount.
+	printf '%s\n' "$kept" >/etc/hosts
+}
+
+hosts_add() {
+	local n
+	hosts_remove
+	[ -z "$(tail -c 1 /etc/hosts)" ] || echo >>/etc/hosts
+	{
+		echo "$HOSTS_BEGIN"
+		for n in "$@"; do echo "$(node_addr "$n") $n"; done
+		echo "$HOSTS_END"
+	} >>/etc/hosts
+}
+
+do_down() {
+	local n nodes=() l p
+	# Nodes: the recorded list, plus anything that looks like ours.
+	mapfile -t nodes < <({
+		all_nodes
+		ip -o link show 2>/dev/null | sed -n 's/^[0-9]*: crv-\(node[0-9]*\)[@:].*/\1/p'
+		[ -d "$CG2" ] && find "$CG2" -mindepth 1 -maxdepth 1 -name 'node*' -printf '%f\n'
+	} | sort -u)
+	for n in "${nodes[@]}"; do
+		[ -d "$(node_dir "$n")" ] || mkdir -p "$(node_dir "$n")"
+		crash_node "$n" || true
+	done
+	# munged, slurmctld and anything else in our cgroup2 tree.
+	if [ -d "$CG2" ]; then
+		wait_for 10 "cluster processes to die" cg2_empty_after_kill || true
+	fi
+	for p in "$DIR/ctld/slurmctld.pid:slurmctld" "$DIR/munge/run/munged.pid:munged"; do
+		l=$(pidfile_pid "${p%%:*}") || true
+		if alive "$l" && [ "$(cat "/proc/$l/comm" 2>/dev/null)" = "${p##*:}" ]; then
+			kill -KILL "$l" 2>/dev/null || true
+		fi
+	done
+	rmdir_tree "$CG2"
+	for n in "${nodes[@]}"; do
+		for l in "$CG1"/*/slurm_"$n"; do rmdir_tree "$l"; done
+		ip netns del "$n" 2>/dev/null || true
+		ip link del "crv-$n" 2>/dev/null || true
+	done
+	ip link del "$BRIDGE" 2>/dev/null || true
+	hosts_remove
+	if [ -d "$DIR" ]; then
+		{ findmnt -rn -o TARGET | grep -F "$DIR/" || true; } | sort -r |
+			while read -r l; do umount -l "$l" || true; done
+		if [ -n "${CR_CLUSTER_KEEP_LOGS:-}" ]; then
+			mkdir -p "$CR_CLUSTER_KEEP_LOGS"
+			(cd "$DIR" && find . \( -name '*.log' -o -name '*.out' -o -name '*.conf' \) -type f \
+				-exec cp --parents -t "$CR_CLUSTER_KEEP_LOGS" {} +) || true
+		fi
+		if [ -e "$DIR/$MARKER" ] || [ -z "$(ls -A "$DIR")" ]; then
+			rm -rf --one-file-system "$DIR"
+		else
+			say "not removing $DIR: no $MARKER in it"
+		fi
+	fi
+}
+
+cg2_empty_after_kill() {
+	[ -e "$CG2/cgroup.kill" ] && echo 1 >"$CG2/cgroup.kill"
+	! grep -q 'populated 1' "$CG2/cgroup.events" 2>/dev/null
+}
+
+cmd_down() {
+	local t0
+	t0=$(now_ms)
+	do_down
+	say "down: clean in $(($(now_ms) - t0)) ms"
+}
+
+cmd_env() {
+	[ -e "$DIR/etc/slurm.conf" ] || die "no cluster in $DIR"
+	local path=$PATH d
+	for d in "$BUILD/scripts" "$BUILD/agent"; do
+		[ -x "$d/crctl" ] && path=$d:$path
+	done
+	[ -d "$SHIM_DIR" ] && path=$SHIM_DIR:$path
+	printf 'export %s=%q\n' \
+		SLURM_CONF "$DIR/etc/slurm.conf" \
+		PATH "$path" \
+		CR_CONF "$DIR/etc/cr.conf" \
+		CR_CLUSTER_DIR "$DIR" \
+		CR_BUILD_DIR "$BUILD" \
+		CR_CKPT_DIR "$DIR/ckpt" \
+		CR_CLUSTER_WORK "$DIR/work" \
+		CR_CLUSTER_USER "$TEST_USER" \
+		CR_CLUSTER_NODES "$(all_nodes | paste -sd' ')" \
+		CR_CLUSTER_SPARES "$(paste -sd' ' "$DIR/spares.list" 2>/dev/null || true)"
+}
+
+cmd_status() {
+	[ -e "$DIR/nodes.list" ] || { echo "no cluster ($DIR)"; return 1; }
+	local p n d
+	p=$(pidfile_pid "$DIR/munge/run/munged.pid") || true
+	printf '%-10s %s\n' munged "$(alive "$p" && echo "running ($p)" || echo dead)"
+	p=$(pidfile_pid "$DIR/ctld/slurmctld.pid") || true
+	printf '%-10s %s\n' slurmctld "$(alive "$p" && echo "running ($p)" || echo dead)"
+	for n in $(all_nodes); do
+		d=$(node_dir "$n")
+		local s=() x
+		for x in holder slurmd crd; do
+			p=$(pidfile_pid "$d/$x.pid") || true
+			alive "$p" && s+=("$x=$p")
+		done
+		printf '%-10s %-15s state=%-14s procs=%-4s %s\n' "$n" "$(node_addr "$n")" \
+			"$(node_state "$n" || true)" "$(node_pids "$n" | wc -l)" "${s[*]:-down}"
+	done
+	squeue 2>/dev/null || true
+}
+
+cmd_kill_node() {
+	local n=${1:?kill-node NODE}
+	valid_node "$n"
+	local t0
+	t0=$(now_ms)
+	crash_node "$n"
+	say "kill-node $n: dead in $(($(now_ms) - t0)) ms"
+}
+
+cmd_revive_node() {
+	local n=${1:?revive-node NODE}
+	valid_node "$n"
+	local h
+	h=$(pidfile_pid "$(node_dir "$n")/holder.pid") || true
+	alive "$h" && die "$n is running; kill-node it first"
+	crash_node "$n" # stragglers, stale cgroups
+	start_node "$n"
+	if have_crd; then wait_for 20 "crd on $n" crd_ready "$n"; fi
+	say "revive-node $n: daemons started"
+}
+
+cmd_restart_crd() {
+	local n=${1:?restart-crd NODE} d p
+	valid_node "$n"
+	have_crd || die "no crd ($CRD_BIN)"
+	d=$(node_dir "$n")
+	p=$(pidfile_pid "$d/crd.pid") || true
+	if alive "$p"; then
+		kill -TERM "$p"
+		crd_gone() { ! alive "$p"; }
+		wait_for 10 "crd on $n to stop" crd_gone || kill -KILL "$p"
+	fi
+	start_crd "$n"
+	wait_for 20 "crd on $n" crd_ready "$n"
+}
+
+cmd_exec() {
+	local n=${1:?exec NODE CMD...}
+	shift
+	valid_node "$n"
+	[ $# -gt 0 ] || die "exec: no command"
+	echo $$ >"$(node_cg "$n")/cgroup.procs"
+	node_enter "$n" "$@"
+}
+
+cmd_logs() {
+	local lines=${1:-40} f
+	[ -d "$DIR" ] || return 0
+	while read -r f; do
+		[ -s "$f" ] || continue
+		echo "===== $f"
+		tail -n "$lines" "$f"
+	done < <(find "$DIR" \( -name '*.log' -o -name '*.out' \) -type f | sort)
+}
+
+main() {
+	local cmd=${1:-}
+	[ $# -gt 0 ] && shift
+	case $cmd in
+	-h | --help | help) usage; return 0 ;;
+	env) cmd_env; return ;;
+	logs) cmd_logs "$@"; return ;;
+	esac
+	[ "$(id -u)" = 0 ] || die "must run as root"
+	case $cmd in
+	up) lock; cmd_up "$@" ;;
+	down) lock; cmd_down ;;
+	status) cmd_status ;;
+	kill-node) lock; cmd_kill_node "$@" ;;
+	revive-node) lock; cmd_revive_node "$@" ;;
+	restart-crd) lock; cmd_restart_crd "$@" ;;
+	exec) cmd_exec "$@" ;;
+	"") usage >&2; return 2 ;;
+	*) die "unknown command '$cmd' (see --help)" ;;
+	esac
+}
+
+main "$@"

@@ -1,0 +1,120 @@
+# shellcheck shell=bash
+# Helpers for tests/cluster/test-*.sh. Source it, then call cluster_begin.
+#
+#   . "$(dirname "$0")/lib.sh"
+#   cluster_begin [up args...]   # lock, fresh cluster, env, cleanup on any exit
+#   jid=$(submit_as crtest --wrap 'echo hi')
+#   wait_job_done "$jid" 60
+#   [ "$(job_field "$jid" ExitCode)" = 0:0 ] || fail "..."
+#
+# Tests exit 0 (pass), 1 (fail) or 77 (skipped: not root, no Slurm).
+
+CLUSTER_SH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/cluster.sh
+TEST_NAME=$(basename "$0" .sh)
+SESSION_LOCK=/run/lock/slurm-cr-cluster.session
+
+log() { echo "[$TEST_NAME $(date +%T)] $*"; }
+fail() {
+	echo "[$TEST_NAME] FAIL: $*" >&2
+	exit 1
+}
+skip() {
+	echo "[$TEST_NAME] SKIP: $*"
+	exit 77
+}
+
+now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
+
+# wait_until SECONDS WHAT CMD...: poll CMD until it succeeds; fail at the deadline.
+wait_until() {
+	local secs=$1 what=$2 end
+	shift 2
+	end=$(($(now_ms) + secs * 1000))
+	until "$@"; do
+		(($(now_ms) <= end)) || fail "timed out after ${secs}s waiting for $what"
+		sleep 0.1
+	done
+}
+
+_cluster_end() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if ((rc != 0 && rc != 77)); then
+		echo "[$TEST_NAME] failed (rc=$rc); cluster state and logs:" >&2
+		"$CLUSTER_SH" status >&2 || true
+		"$CLUSTER_SH" logs 30 >&2 || true
+	fi
+	if [ -z "${CR_CLUSTER_REUSE:-}" ]; then
+		"$CLUSTER_SH" down || true
+	fi
+	exit "$rc"
+}
+
+# cluster_begin [up args...]: one test at a time on this machine (a lock held
+# until this test process ends, however it ends), a fresh cluster, its env,
+# and 'down' on exit. CR_CLUSTER_REUSE=1: use the running cluster, keep it.
+cluster_begin() {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	command -v slurmctld >/dev/null || skip "Slurm is not installed (scripts/install-deps.sh)"
+	mkdir -p "${SESSION_LOCK%/*}"
+	exec {CLUSTER_LOCK_FD}>"$SESSION_LOCK"
+	flock -w 1200 "$CLUSTER_LOCK_FD" || fail "another cluster test holds $SESSION_LOCK"
+	trap _cluster_end EXIT
+	trap 'exit 143' TERM
+	trap 'exit 130' INT
+	if [ -z "${CR_CLUSTER_REUSE:-}" ]; then
+		"$CLUSTER_SH" up --replace "$@" || fail "cluster up failed"
+	fi
+	eval "$("$CLUSTER_SH" env)"
+}
+
+# job_field JOBID KEY: one field of `scontrol show job` (empty if unknown).
+job_field() {
+	scontrol -o show job "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1
+}
+
+node_field() {
+	scontrol -o show node "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1
+}
+
+job_state() { job_field "$1" JobState; }
+
+job_is_done() {
+	case $(job_state "$1") in
+	COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE | PREEMPTED) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
+job_in_state() { [ "$(job_state "$1")" = "$2" ]; }
+
+wait_job_done() { wait_until "${2:-60}" "job $1 to end (state $(job_state "$1"))" job_is_done "$1"; }
+wait_job_state() { wait_until "${3:-60}" "job $1 to be $2" job_in_state "$1" "$2"; }
+
+# user_dir USER: a working directory for USER's jobs, on shared storage.
+user_dir() {
+	local d=$CR_CLUSTER_WORK/$1
+	mkdir -p "$d"
+	chown "$1:" "$d"
+	echo "$d"
+}
+
+# run_as USER CMD...: CMD as USER in user_dir USER, with the cluster's env.
+run_as() {
+	local u=$1 d
+	shift
+	d=$(user_dir "$u")
+	if [ "$u" = root ]; then
+		(cd "$d" && "$@")
+	else
+		(cd "$d" && runuser -u "$u" -- env SLURM_CONF="$SLURM_CONF" PATH="$PATH" \
+			CR_CONF="$CR_CONF" HOME="$(getent passwd "$u" | cut -d: -f6)" "$@")
+	fi
+}
+
+# submit_as USER SBATCH-ARGS...: prints the job id.
+submit_as() {
+	local u=$1
+	shift
+	run_as "$u" sbatch --parsable "$@" | cut -d';' -f1
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The cluster in a box itself: jobs run as the test user and as root with
+# exact output and exit codes; kill-node is a crash that Slurm notices (node
+# down, job requeued) and revive-node brings the node back; down leaves
+# nothing behind.
+set -euo pipefail
+# shellcheck source=tests/cluster/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+cluster_begin --nodes 3
+
+# --- plain jobs, as the test user and as root --------------------------------
+
+check_plain_job() {
+	local u=$1 d jid out want node
+	d=$(user_dir "$u")
+	# shellcheck disable=SC2016 # expanded by the job
+	jid=$(submit_as "$u" -o "$d/plain.%j" --wrap 'echo "hello from $(hostname) as $(id -un)"; exit 3')
+	wait_job_done "$jid" 60
+	node=$(job_field "$jid" BatchHost)
+	want="hello from $node as $u"
+	out=$(cat "$d/plain.$jid")
+	[ "$out" = "$want" ] || fail "job $jid ($u): output '$out', want '$want'"
+	[ "$(job_field "$jid" ExitCode)" = 3:0 ] || fail "job $jid ($u): ExitCode=$(job_field "$jid" ExitCode), want 3:0"
+	[ "$(job_state "$jid")" = FAILED ] || fail "job $jid ($u): state $(job_state "$jid"), want FAILED"
+	[ "$(job_field "$jid" UserId)" = "$u($(id -u "$u"))" ] || fail "job $jid: UserId=$(job_field "$jid" UserId)"
+
+	jid=$(submit_as "$u" -o "$d/ok.%j" --wrap 'printf "%s\n" one two')
+	wait_job_done "$jid" 60
+	[ "$(cat "$d/ok.$jid")" = $'one\ntwo' ] || fail "job $jid ($u): output '$(cat "$d/ok.$jid")'"
+	[ "$(job_state "$jid") $(job_field "$jid" ExitCode)" = "COMPLETED 0:0" ] ||
+		fail "job $jid ($u): $(job_state "$jid") $(job_field "$jid" ExitCode), want COMPLETED 0:0"
+	log "plain jobs as $u: ok (ran on $node)"
+}
+
+check_plain_job "$CR_CLUSTER_USER"
+check_plain_job root
+
+# --- kill-node: a crash that Slurm notices ----------------------------------
+
+alive_pid() { [ -d "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
+job_started() { [ "$(job_state "$1")" = RUNNING ] && [ -s "$2" ] && [ "$(wc -l <"$2")" -ge 3 ]; }
+node_noticed() { case $(node_field "$1" State) in *DOWN* | *NOT_RESPONDING*) return 0 ;; esac; return 1; }
+job_requeued() { [ "$(job_field "$1" Restarts)" -ge 1 ]; }
+job_runs_elsewhere() { job_in_state "$1" RUNNING && [ "$(job_field "$1" BatchHost)" != "$2" ]; }
+node_back() { case $(node_field "$1" State) in IDLE | MIXED | ALLOCATED) return 0 ;; esac; return 1; }
+
+d=$(user_dir "$CR_CLUSTER_USER")
+pids=$d/long.pids
+rm -f "$pids"
+jid=$(submit_as "$CR_CLUSTER_USER" -o "$d/long.%j" --wrap "
+	echo \$\$ >>$pids
+	setsid sleep 1000 & echo \$! >>$pids
+	sleep 1000 & echo \$! >>$pids
+	wait")
+wait_until 60 "job $jid to start its processes" job_started "$jid" "$pids"
+node=$(job_field "$jid" BatchHost)
+mapfile -t victims <"$pids"
+for p in "${victims[@]}"; do alive_pid "$p" || fail "job process $p is not running before the crash"; done
+log "job $jid runs on $node (pids ${victims[*]}); crashing $node"
+
+t0=$(now_ms)
+"$CLUSTER_SH" kill-node "$node"
+for p in "${victims[@]}"; do
+	! alive_pid "$p" || fail "job process $p survived kill-node $node"
+done
+left=$(cat /sys/fs/cgroup/*/slurm_"$node"/cgroup.procs 2>/dev/null || true)
+[ -z "$left" ] || fail "processes left in $node's Slurm cgroups: $left"
+[ -z "$(cat "/sys/fs/cgroup/unified/slurm-cr-cluster/$node/cgroup.procs" 2>/dev/null)" ] ||
+	fail "processes left in $node's cgroup"
+log "kill-node $node: every process dead in $(($(now_ms) - t0)) ms"
+
+wait_until 60 "slurmctld to notice $node is gone" node_noticed "$node"
+log "slurmctld: $node $(node_field "$node" State) after $(($(now_ms) - t0)) ms"
+wait_until 60 "job $jid to be requeued" job_requeued "$jid"
+log "job $jid requeued: $(job_state "$jid") after $(($(now_ms) - t0)) ms"
+wait_until 60 "job $jid to run again on another node" job_runs_elsewhere "$jid" "$node"
+log "job $jid runs again on $(job_field "$jid" BatchHost) after $(($(now_ms) - t0)) ms"
+
+t0=$(now_ms)
+"$CLUSTER_SH" revive-node "$node"
+wait_until 60 "$node to return to service" node_back "$node"
+log "revive-node $node: $(node_field "$node" State) after $(($(now_ms) - t0)) ms"
+scancel "$jid"
+wait_job_done "$jid" 30
+
+# --- down leaves nothing behind ---------------------------------------------
+
+leftovers() {
+	local what=()
+	ps -eo stat=,comm= | awk '$1 !~ /^Z/ && $2 ~ /^(munged|slurmctld|slurmd|slurmstepd|crd)$/' | grep -q . &&
+		what+=("processes: $(ps -eo pid=,stat=,comm= | awk '$2 !~ /^Z/ && $3 ~ /^(munged|slurmctld|slurmd|slurmstepd|crd)$/' | paste -sd,)")
+	ip netns list | grep -q '^node[0-9]' && what+=("netns: $(ip netns list | paste -sd,)")
+	ip -o link show | grep -qE ': (crbr0|crv-node[0-9]+)[@:]' && what+=("links")
+	[ -e /sys/fs/cgroup/unified/slurm-cr-cluster ] && what+=("cgroup2 tree")
+	compgen -G '/sys/fs/cgroup/*/slurm_node*' >/dev/null && what+=("v1 cgroups: $(echo /sys/fs/cgroup/*/slurm_node*)")
+	grep -q slurm-cr-cluster /etc/hosts && what+=("/etc/hosts lines")
+	grep -q "$CR_CLUSTER_DIR" /proc/self/mountinfo && what+=("mounts")
+	[ -e "$CR_CLUSTER_DIR" ] && what+=("$CR_CLUSTER_DIR")
+	[ ${#what[@]} -eq 0 ] || { echo "${what[*]}"; return 1; }
+}
+
+if [ -z "${CR_CLUSTER_REUSE:-}" ]; then
+	t0=$(now_ms)
+	"$CLUSTER_SH" down
+	left=$(leftovers) || fail "down left: $left"
+	log "down: nothing left after $(($(now_ms) - t0)) ms"
+	"$CLUSTER_SH" down # idempotent
+fi
+log PASS
