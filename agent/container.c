@@ -77,7 +77,7 @@ out:
 	return ret;
 }
 
-static int _unpack_strv(struct cr_msg *m, char ***out, const char *extra)
+static int _unpack_strv(struct cr_msg *m, char ***out)
 {
 	uint32_t n;
 	const char *s;
@@ -85,7 +85,7 @@ static int _unpack_strv(struct cr_msg *m, char ***out, const char *extra)
 
 	if (cr_unpack_u32(m, &n) || n > MAX_STRS)
 		return -EPROTO;
-	v = calloc(n + 2, sizeof(*v));
+	v = calloc(n + 1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++) {
@@ -95,8 +95,6 @@ static int _unpack_strv(struct cr_msg *m, char ***out, const char *extra)
 		}
 		v[i] = (char *)s;
 	}
-	if (extra)
-		v[n] = (char *)extra;
 	*out = v;
 	return 0;
 }
@@ -152,14 +150,40 @@ static void _exec_script(struct spawn_req *r, struct cr_msg *m)
 }
 
 /* SPAWN from the monitor: uid gid umask groups cpumask rlimits argv envp; 5 fds. */
-static pid_t _spawn(struct cr_msg *m, const char *hostname)
+/* The job sees its resolved settings, not what it asked for. */
+static char **_job_env(char **envp, const struct cr_job *ji)
+{
+	static char host[128], interval[64], dir[PATH_MAX + 32];
+	size_t n = 0, o = 0;
+	char **v;
+
+	while (envp[n])
+		n++;
+	v = calloc(n + 4, sizeof(*v));
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(envp[i], "SLURM_CHECKPOINT=", 17) &&
+		    strncmp(envp[i], "SLURM_CHECKPOINT_DIR=", 21) &&
+		    strncmp(envp[i], "SLURM_CR_CONTAINER=", 19))
+			v[o++] = envp[i];
+	snprintf(host, sizeof(host), "SLURM_CR_CONTAINER=%s", ji->hostname);
+	snprintf(interval, sizeof(interval), "SLURM_CHECKPOINT=%lds", ji->interval);
+	snprintf(dir, sizeof(dir), "SLURM_CHECKPOINT_DIR=%s", ji->ckpt_dir);
+	v[o++] = host;
+	v[o++] = interval;
+	v[o++] = dir;
+	return v;
+}
+
+static pid_t _spawn(struct cr_msg *m, const struct cr_job *ji)
 {
 	struct spawn_req r = {0};
 	const void *p;
 	uint32_t len, nrlim, u;
 	uint64_t x;
 	size_t rlim_pos;
-	char env_host[128];
+	char **envp;
 	pid_t pid = -1;
 
 	if (m->nfds != 5 || cr_unpack_u32(m, &r.uid) || cr_unpack_u32(m, &r.gid) ||
@@ -176,12 +200,17 @@ static pid_t _spawn(struct cr_msg *m, const char *hostname)
 	for (uint32_t i = 0; i < nrlim; i++)
 		if (cr_unpack_u32(m, &u) || cr_unpack_u64(m, &x) || cr_unpack_u64(m, &x))
 			return -EPROTO;
-	snprintf(env_host, sizeof(env_host), "SLURM_CR_CONTAINER=%s", hostname);
-	if (_unpack_strv(m, &r.argv, NULL))
+	if (_unpack_strv(m, &r.argv))
 		return -EPROTO;
-	if (!r.argv[0] || _unpack_strv(m, &r.envp, env_host) || cr_unpack_done(m)) {
+	if (!r.argv[0] || _unpack_strv(m, &envp) || cr_unpack_done(m)) {
 		free(r.argv);
 		return -EPROTO;
+	}
+	r.envp = _job_env(envp, ji);
+	free(envp);
+	if (!r.envp) {
+		free(r.argv);
+		return -ENOMEM;
 	}
 	memcpy(r.fds, m->fds, sizeof(r.fds));
 	if (_copy_script(r.fds[3], r.uid, r.gid) < 0) {
@@ -209,7 +238,7 @@ static void _send_u32(int fd, uint32_t type, uint32_t v)
 	cr_buf_free(&b);
 }
 
-static void _init_main(int ctl, const char *hostname)
+static void _init_main(int ctl, const struct cr_job *ji)
 {
 	struct signalfd_siginfo si;
 	struct pollfd pfd[2];
@@ -255,7 +284,7 @@ static void _init_main(int ctl, const char *hostname)
 			if (cr_recv(ctl, &m))
 				_exit(0); /* the monitor is gone: so is the container */
 			if (m.hdr.type == CR_MSG_SPAWN && script == 0) {
-				script = _spawn(&m, hostname);
+				script = _spawn(&m, ji);
 				if (script < 0)
 					_send_u32(ctl, CR_MSG_EXIT, 127 << 8), _exit(0);
 				_send_u32(ctl, CR_MSG_STARTED, script);
@@ -296,7 +325,7 @@ static void _helper_main(const struct cr_job *ji, int ctl, int report)
 	}
 	if (pid == 0) {
 		close(report);
-		_init_main(ctl, ji->hostname);
+		_init_main(ctl, ji);
 	}
 	if (write(report, &pid, sizeof(pid)) != sizeof(pid))
 		_exit(1);

@@ -38,6 +38,7 @@
 struct cr_conf conf;
 
 static struct {
+	int slurm_ok; /* libslurm initialised: slurmctld reachable */
 	uid_t slurm_uid;
 	char munge_socket[PATH_MAX];
 	volatile sig_atomic_t quit;
@@ -87,8 +88,11 @@ static void _load_slurm_conf(const char *cfile)
 			snprintf(crd.munge_socket, sizeof(crd.munge_socket), "%.*s",
 				 (int)strcspn(p + 7, ","), p + 7);
 	}
-	if (f)
+	if (f) {
 		fclose(f);
+		slurm_init(path);
+		crd.slurm_ok = 1;
+	}
 	if (env)
 		snprintf(crd.munge_socket, sizeof(crd.munge_socket), "%s", env);
 	log_info("%s: SlurmUser uid %u, munge socket %s", path, crd.slurm_uid,
@@ -149,6 +153,34 @@ static uint32_t _slot_of(const char *nodelist, const char *node)
 	return i < 0 ? 0 : i;
 }
 
+/*
+ * A --checkpoint job must be requeueable (a node failure requeues it and it
+ * restarts from its checkpoint): make it so, as the DESIGN says.
+ */
+static void _ensure_requeue(uint32_t jobid)
+{
+	job_info_msg_t *jobs = NULL;
+	job_desc_msg_t desc;
+	int requeue = -1;
+
+	if (!crd.slurm_ok)
+		return;
+	if (slurm_load_job(&jobs, jobid, SHOW_ALL) == 0 && jobs && jobs->record_count == 1)
+		requeue = jobs->job_array[0].requeue;
+	if (jobs)
+		slurm_free_job_info_msg(jobs);
+	if (requeue != 0)
+		return;
+	slurm_init_job_desc_msg(&desc);
+	desc.job_id = jobid;
+	desc.requeue = 1;
+	if (slurm_update_job(&desc) != 0)
+		log_warnx("job %u: cannot make it requeueable: %s", jobid,
+			  slurm_strerror(slurm_get_errno()));
+	else
+		log_info("job %u: made requeueable (--checkpoint jobs are)", jobid);
+}
+
 static void _job_start(int fd, struct cr_msg *m)
 {
 	struct cr_job ji = {0};
@@ -184,6 +216,8 @@ static void _job_start(int fd, struct cr_msg *m)
 	}
 	log_info("job %u: container %s created for uid %u", ji.jobid, ji.hostname, ji.uid);
 	cr_send_ok(fd, ji.hostname);
+	if (ji.batch)
+		_ensure_requeue(ji.jobid);
 }
 
 static void _job_end(int fd, struct cr_msg *m)
@@ -493,5 +527,7 @@ int main(int argc, char **argv)
 	}
 	log_info("exiting; job monitors keep running");
 	unlink(conf.socket_path);
+	if (crd.slurm_ok)
+		slurm_fini();
 	return 0;
 }

@@ -110,5 +110,5 @@ void cr_interval_format(long secs, char *buf, size_t len)
 	if (secs < 0)
 		snprintf(buf, len, "default");
 	else
-		snprintf(buf, len, "%ld", secs);
+		snprintf(buf, len, "%lds", secs);
 }

@@ -18,7 +18,7 @@
 
 /* Returns 0 and sets *secs, or -EINVAL with a reason in err. */
 int cr_interval_parse(const char *s, long *secs, char *err, size_t errlen);
-/* "1d2h3m4s"-free canonical form: seconds as a decimal string, or "default". */
+/* Canonical form that parses back to itself: "<seconds>s", or "default". */
 void cr_interval_format(long secs, char *buf, size_t len);
 
 #endif /* CR_INTERVAL_H */

@@ -95,7 +95,7 @@ for u in "$USER_" root; do
 	[ "$(awk '$2 == "cr-init" {print $1}' "in-$u.ps")" = 1 ] || fail "$u: init is not pid 1"
 	grep -q "cr-host-marker" "in-$u.tmp" && fail "$u: the host's /tmp is visible in the job"
 	[ ! -e "/tmp/cr-job-private.$id" ] || fail "$u: the job's /tmp file is on the host"
-	[ "$(cat "in-$u.env")" = 300 ] || fail "$u: SLURM_CHECKPOINT=$(cat "in-$u.env")"
+	[ "$(cat "in-$u.env")" = 300s ] || fail "$u: SLURM_CHECKPOINT=$(cat "in-$u.env")"
 	ok "$u: container hostname, pid namespace, private /tmp, ExitCode=3:0"
 
 	# A death by signal is reported as without --checkpoint.
@@ -157,6 +157,20 @@ wait_done "$id"
 grep -qx slurmd plain.ps || fail "plain job does not see the node's processes"
 grep -qx cr-init plain.ps && fail "plain job runs under cr-init"
 ok "a job without --checkpoint is untouched"
+
+# SLURM_CHECKPOINT and SLURM_CHECKPOINT_DIR act as the options; a --checkpoint
+# job is made requeueable; the job sees its resolved settings.
+cat >envjob.sh <<'EOS'
+#!/bin/bash
+env | grep -E '^SLURM_(CHECKPOINT|CR_CONTAINER)' | sort >"$1"
+EOS
+chmod 755 envjob.sh
+id=$(SLURM_CHECKPOINT=10m SLURM_CHECKPOINT_DIR=$WORK/ck submit "$USER_" --no-requeue -w "$NODE1" -o /dev/null envjob.sh "$WORK/env.out")
+wait_done "$id"
+want=$(printf '%s\n' "SLURM_CHECKPOINT=600s" "SLURM_CHECKPOINT_DIR=$WORK/ck" "SLURM_CR_CONTAINER=job$id-slot0")
+[ "$(cat env.out)" = "$want" ] || fail "job environment: $(cat env.out)"
+[ "$(job_field "$id" Requeue)" = 1 ] || fail "--no-requeue --checkpoint job: Requeue=$(job_field "$id" Requeue)"
+ok "SLURM_CHECKPOINT(_DIR) from the environment; --no-requeue made requeueable"
 
 # Bad intervals are refused at submit time, with the reason.
 for bad in 5x abc 1:2:3:4 -5 1-25; do

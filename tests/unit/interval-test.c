@@ -95,9 +95,10 @@ static void test_format(void **state)
 	cr_interval_format(CR_INTERVAL_DEFAULT, buf, sizeof(buf));
 	assert_string_equal(buf, "default");
 	cr_interval_format(0, buf, sizeof(buf));
-	assert_string_equal(buf, "0");
+	assert_string_equal(buf, "0s");
 	cr_interval_format(3723, buf, sizeof(buf));
-	assert_string_equal(buf, "3723");
+	assert_string_equal(buf, "3723s");
+	expect_secs(buf, 3723); /* round trip */
 }
 
 int main(void)
