@@ -211,7 +211,7 @@ EOF
 	{
 		echo "# Written by tests/cluster/cluster.sh"
 		if have_spank; then
-			echo "required $SPANK_SO"
+			echo "required $SPANK_SO socket=$DIR/nodes/%n/crd/crd.sock"
 		fi
 	} >"$DIR/etc/plugstack.conf"
 }
