@@ -9,6 +9,7 @@ pkgs=(
 	libmunge-dev munge
 	slurm-wlm slurmctld slurmd libslurm-dev
 	libmnl-dev libhwloc-dev
+	libpmix-dev  # slurm's mpi/pmix plugin dlopens libpmix.so (srun --mpi=pmix)
 	python3 gawk procps iproute2 util-linux psmisc
 )
 
