@@ -253,8 +253,8 @@ static int sim_init(struct sim *s, const struct pstree_task *tasks, size_t ntask
 	})
 
 static const char *const step_names[] = {
-	[PSTREE_FORK] = "fork",	  [PSTREE_SETSID] = "setsid", [PSTREE_SETPGID] = "setpgid",
-	[PSTREE_EXIT] = "exit",	  [PSTREE_REAP] = "reap",
+	[PSTREE_FORK] = "fork", [PSTREE_SETSID] = "setsid", [PSTREE_SETPGID] = "setpgid",
+	[PSTREE_EXIT] = "exit", [PSTREE_REAP] = "reap",
 };
 
 static int sim_fork(struct sim *s, size_t i, struct sim_proc *a, const struct pstree_step *st,
@@ -314,11 +314,11 @@ static int sim_setpgid(struct sim *s, size_t i, struct sim_proc *a, pid_t pgid, 
 	if (pgid != a->pid) {
 		g = sim_group(s, pgid);
 		if (!g)
-			return sim_err(q, "step %zu: %d joins group %d, which does not exist\n",
-				       i, a->pid, pgid);
+			return sim_err(q, "step %zu: %d joins group %d, which does not exist\n", i,
+				       a->pid, pgid);
 		if (g->sid != a->sid)
-			return sim_err(q, "step %zu: %d joins group %d of session %d from %d\n",
-				       i, a->pid, pgid, g->sid, a->sid);
+			return sim_err(q, "step %zu: %d joins group %d of session %d from %d\n", i,
+				       a->pid, pgid, g->sid, a->sid);
 	}
 	sim_leave(s, a->pgid);
 	a->pgid = pgid;
@@ -431,8 +431,8 @@ static int sim_check_end(const struct sim *s, const struct pstree_env *env)
 	return 0;
 }
 
-int pstree_plan_verify(const struct pstree_task *tasks, size_t ntasks,
-		       const struct pstree_env *env, const struct pstree_plan *plan)
+int pstree_plan_verify(const struct pstree_task *tasks, size_t ntasks, const struct pstree_env *env,
+		       const struct pstree_plan *plan)
 {
 	struct sim s;
 	size_t i, nforks = 0;
@@ -494,9 +494,9 @@ struct proc {
 
 struct sess {
 	pid_t sid;
-	int leader; /* proc index: task, ghost or actor 0 */
-	int top;    /* the leader's parent: CLONE_PARENT from the leader lands there */
-	int helper; /* K_HELPER, made on demand */
+	int leader;	  /* proc index: task, ghost or actor 0 */
+	int top;	  /* the leader's parent: CLONE_PARENT from the leader lands there */
+	int helper;	  /* K_HELPER, made on demand */
 	int first, count; /* members (non-leader tasks) in plan_ctx.memb */
 };
 
@@ -732,8 +732,8 @@ static int check_one_group(struct plan_ctx *c, const struct proc *m, int first)
 		return -EINVAL;
 	}
 	if (l > 0 && c->p[l].sid != m->sid) {
-		pr_err("pid %d: in group %d of session %d, but task %d is in session %d\n",
-		       m->pid, m->pgid, m->sid, m->pgid, c->p[l].sid);
+		pr_err("pid %d: in group %d of session %d, but task %d is in session %d\n", m->pid,
+		       m->pgid, m->sid, m->pgid, c->p[l].sid);
 		return -EINVAL;
 	}
 	if (sess_of(c, m->pgid) && m->sid != m->pgid) {
@@ -742,8 +742,8 @@ static int check_one_group(struct plan_ctx *c, const struct proc *m, int first)
 		return -EINVAL;
 	}
 	if (m->pgid == c->a0_pgid && m->sid != c->a0_sid) {
-		pr_err("pid %d: in the restarter's group %d but in session %d\n", m->pid,
-		       m->pgid, m->sid);
+		pr_err("pid %d: in the restarter's group %d but in session %d\n", m->pid, m->pgid,
+		       m->sid);
 		return -EINVAL;
 	}
 	if (l < 0 && m->pgid == c->a0_sid && m->pgid != c->a0_pgid) {
@@ -881,8 +881,7 @@ static int via_reaper(struct plan_ctx *c, int x, struct sess *s)
 		return 0;
 	}
 	if (s->leader == 0) {
-		pr_err("pid %d: no process of the restarter's session can adopt it\n",
-		       c->p[x].pid);
+		pr_err("pid %d: no process of the restarter's session can adopt it\n", c->p[x].pid);
 		return -EINVAL;
 	}
 	if (s->helper < 0) {
@@ -929,8 +928,7 @@ static int born_in(struct plan_ctx *c, int x, struct sess *s)
 		}
 		c->p[q].bs = s->sid;
 		c->p[q].bs_set = true;
-		pr_debug("pid %d: born in session %d, setsid after forking\n", c->p[q].pid,
-			 s->sid);
+		pr_debug("pid %d: born in session %d, setsid after forking\n", c->p[q].pid, s->sid);
 		set_creator(c, x, q, false);
 		x = q;
 	}
@@ -1318,8 +1316,8 @@ static void report_stuck(struct plan_ctx *c)
 		act_step(c, a, &st);
 		if (act_ready(c, a) && sim_step(&c->sim, c->nsteps, &st, false))
 			return;
-		pr_err("pid %d: its %s step can never run (it waits on others)\n",
-		       c->p[a->x].pid, step_names[st.kind]);
+		pr_err("pid %d: its %s step can never run (it waits on others)\n", c->p[a->x].pid,
+		       step_names[st.kind]);
 		return;
 	}
 }
@@ -1375,8 +1373,8 @@ static int plan_checks(struct plan_ctx *c)
 	return ret;
 }
 
-int pstree_plan_build(const struct pstree_task *tasks, size_t ntasks,
-		      const struct pstree_env *env, struct pstree_plan *plan)
+int pstree_plan_build(const struct pstree_task *tasks, size_t ntasks, const struct pstree_env *env,
+		      struct pstree_plan *plan)
 {
 	struct plan_ctx c = {.tasks = tasks, .ntasks = ntasks, .env = env};
 	int ret;

