@@ -98,6 +98,7 @@ static int add_task(struct cr_frozen *f, pid_t pid)
 	nt->pgid = st.pgid;
 	nt->sid = st.sid;
 	nt->zombie = st.state == 'Z' || st.state == 'X';
+	nt->stopped = st.state == 'T';
 	nt->exit_status = st.exit_code;
 	return 0;
 }
@@ -336,9 +337,13 @@ int cr_release(struct cr_frozen *f, enum cr_release_mode mode)
 			ret = -errno;
 		}
 		for (size_t k = 0; k < t->nthreads; k++) {
+			/* a task that was stopped goes back to its stop */
+			int sig = t->stopped && t->threads[k].tid == t->pid ? SIGSTOP : 0;
+
 			if (!t->threads[k].seized)
 				continue;
-			if (ptrace(PTRACE_DETACH, t->threads[k].tid, 0, 0) < 0 && errno != ESRCH) {
+			if (ptrace(PTRACE_DETACH, t->threads[k].tid, 0, sig) < 0 &&
+			    errno != ESRCH) {
 				pr_perror("Can't release thread %d", t->threads[k].tid);
 				ret = -errno;
 			}

@@ -125,10 +125,17 @@ struct cr_task_rec {
 		uint64_t cur, max;
 	} rlim[CR_NRLIMITS];
 	uint32_t personality;
+	int32_t dumpable;
+	uint32_t no_new_privs;
+	uint32_t securebits;
+	uint32_t pad;
+	uint64_t itimer[3][4]; /* REAL, VIRTUAL, PROF: interval s/us, value s/us */
 	char comm[16];
 	char cwd[CR_PATH_LEN];
+	char root[CR_PATH_LEN];
 };
-#define CR_TASK_ZOMBIE 0x1
+#define CR_TASK_ZOMBIE	0x1
+#define CR_TASK_STOPPED 0x2 /* in group stop (SIGSTOP) at checkpoint */
 
 /* [memory.c] The mm: fields for PR_SET_MM_MAP, then auxv words. */
 struct cr_mm_rec {
@@ -160,9 +167,15 @@ struct cr_vma_rec {
 	uint32_t flags; /* MAP_PRIVATE/MAP_SHARED/MAP_GROWSDOWN */
 	uint64_t shmem_id;
 	uint32_t file_flags; /* O_RDONLY/O_RDWR to reopen the file with */
-	uint32_t pad;
+	uint32_t madv;	     /* CR_MADV_* advice to apply again */
 	char path[CR_PATH_LEN];
 };
+
+#define CR_MADV_DONTFORK   0x1
+#define CR_MADV_WIPEONFORK 0x2
+#define CR_MADV_HUGEPAGE   0x4
+#define CR_MADV_NOHUGEPAGE 0x8
+#define CR_MADV_DONTDUMP   0x10
 
 /* [memory.c] The pages of a task saved in pages-<pid>.img, in this order. */
 struct cr_pagemap_rec {
@@ -193,6 +206,7 @@ struct cr_thread_rec {
 	int32_t altstack_flags;
 	uint32_t xsave_size; /* bytes following the struct */
 	char comm[16];
+	uint64_t cpumask[16]; /* CPU affinity, 1024 CPUs */
 };
 
 /* [signals.c] Signal dispositions of a process (kernel struct sigaction). */

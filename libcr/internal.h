@@ -23,6 +23,7 @@ struct cr_thread {
 struct cr_task {
 	pid_t pid, ppid, pgid, sid;
 	bool zombie;
+	bool stopped; /* in group stop when frozen: left stopped after release */
 	int exit_status;
 	size_t nthreads;
 	struct cr_thread *threads;

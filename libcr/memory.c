@@ -334,20 +334,19 @@ static int open_task_files(struct page_dump *pd, struct cr_img *img, pid_t pid)
 	return cr_datafile_create(&pd->df, img->dirfd, name);
 }
 
-static int dump_vmas(struct cr_img *img, struct dump_ctx *ctx, struct page_dump *pd, char *maps)
-{
-	struct maps_line *m = malloc(sizeof(*m));
-	struct cr_vma_rec *v = malloc(sizeof(*v));
-	char *line, *save = NULL;
-	int ret = m && v ? 0 : -ENOMEM;
+static int collect_vmas(pid_t pid, struct cr_vma_rec **out, size_t *nout);
 
-	for (line = strtok_r(maps, "\n", &save); line && !ret; line = strtok_r(NULL, "\n", &save)) {
-		ret = parse_maps_line(line, m);
-		if (ret || !strcmp(m->path, "[vsyscall]"))
-			continue;
-		ret = classify_vma(pd->pid, m, v);
-		if (ret)
-			break;
+static int dump_vmas(struct cr_img *img, struct dump_ctx *ctx, struct page_dump *pd)
+{
+	struct cr_vma_rec *vmas;
+	size_t n;
+	int ret = collect_vmas(pd->pid, &vmas, &n);
+
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n && !ret; i++) {
+		struct cr_vma_rec *v = &vmas[i];
+
 		if (v->kind == CR_VMA_ANON || v->kind == CR_VMA_FILE_PRIVATE)
 			ret = dump_vma_pages(pd, v);
 		else if (v->kind == CR_VMA_SHMEM)
@@ -355,26 +354,89 @@ static int dump_vmas(struct cr_img *img, struct dump_ctx *ctx, struct page_dump 
 		if (!ret)
 			ret = cr_img_write(img, CR_REC_VMA, v, sizeof(*v));
 	}
-	free(m);
-	free(v);
+	free(vmas);
 	return ret;
+}
+
+static const struct {
+	const char *flag;
+	uint32_t madv;
+} vm_advice[] = {
+	{"dc", CR_MADV_DONTFORK},   {"wf", CR_MADV_WIPEONFORK}, {"hg", CR_MADV_HUGEPAGE},
+	{"nh", CR_MADV_NOHUGEPAGE}, {"dd", CR_MADV_DONTDUMP},
+};
+
+/* Apply one "VmFlags:" line of smaps to the mapping it follows. */
+static int apply_vmflags(pid_t pid, const char *line, struct cr_vma_rec *v)
+{
+	char buf[256], *tok, *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", line + 8);
+	for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		if (!strcmp(tok, "gd"))
+			v->flags |= MAP_GROWSDOWN;
+		if (!strcmp(tok, "lo")) {
+			pr_err("Task %d: mapping %#llx-%#llx is mlock()ed: not supported yet\n",
+			       pid, (unsigned long long)v->start, (unsigned long long)v->end);
+			return -ENOTSUP;
+		}
+		for (size_t i = 0; i < ARRAY_SIZE(vm_advice); i++)
+			if (!strcmp(tok, vm_advice[i].flag))
+				v->madv |= vm_advice[i].madv;
+	}
+	return 0;
+}
+
+/* Every mapping of a task, classified, from /proc/PID/smaps. */
+static int collect_vmas(pid_t pid, struct cr_vma_rec **out, size_t *nout)
+{
+	char *smaps = proc_read_file("/proc/%d/smaps", pid), *line, *save = NULL;
+	struct maps_line *m = malloc(sizeof(*m));
+	struct cr_vma_rec *v = NULL, *cur = NULL;
+	size_t n = 0;
+	int ret = smaps && m ? 0 : -ENOMEM;
+
+	for (line = smaps ? strtok_r(smaps, "\n", &save) : NULL; line && !ret;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "VmFlags:", 8)) {
+			if (cur)
+				ret = apply_vmflags(pid, line, cur);
+			continue;
+		}
+		if (parse_maps_line(line, m))
+			continue; /* a "Key: value" line of the mapping above */
+		cur = NULL;
+		if (!strcmp(m->path, "[vsyscall]"))
+			continue;
+		cur = realloc(v, (n + 1) * sizeof(*v));
+		if (!cur) {
+			ret = -ENOMEM;
+			break;
+		}
+		v = cur;
+		cur = &v[n++];
+		ret = classify_vma(pid, m, cur);
+	}
+	free(smaps);
+	free(m);
+	if (ret) {
+		free(v);
+		return ret;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
 }
 
 /* Before anything is written: every mapping must be one we can restore. */
 int memory_check(struct cr_task *t)
 {
-	char *maps = proc_read_file("/proc/%d/maps", t->pid), *line, *save = NULL;
-	struct maps_line *m = malloc(sizeof(*m));
-	struct cr_vma_rec *v = malloc(sizeof(*v));
-	int ret = maps && m && v ? 0 : -ENOMEM;
+	struct cr_vma_rec *v;
+	size_t n;
+	int ret = collect_vmas(t->pid, &v, &n);
 
-	for (line = maps ? strtok_r(maps, "\n", &save) : NULL; line && !ret;
-	     line = strtok_r(NULL, "\n", &save))
-		if (!parse_maps_line(line, m) && strcmp(m->path, "[vsyscall]"))
-			ret = classify_vma(t->pid, m, v);
-	free(maps);
-	free(m);
-	free(v);
+	if (!ret)
+		free(v);
 	return ret;
 }
 
@@ -382,12 +444,11 @@ int dump_memory(struct cr_img *img, struct dump_ctx *ctx, struct cr_task *t)
 {
 	struct page_dump pd = {.pid = t->pid, .pagemap_fd = -1, .mem_fd = -1, .df.fd = -1};
 	struct cr_pagemap_rec pm = {.pid = t->pid};
-	char *maps = proc_read_file("/proc/%d/maps", t->pid);
 	int ret;
 
 	pd.zero_pfn = ctx->zero_pfn;
 	pd.buf = malloc(COPY_CHUNK);
-	if (!maps || !pd.buf) {
+	if (!pd.buf) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -395,7 +456,7 @@ int dump_memory(struct cr_img *img, struct dump_ctx *ctx, struct cr_task *t)
 	if (!ret)
 		ret = open_task_files(&pd, img, t->pid);
 	if (!ret)
-		ret = dump_vmas(img, ctx, &pd, maps);
+		ret = dump_vmas(img, ctx, &pd);
 	if (!ret)
 		ret = cr_datafile_finish(&pd.df, img);
 	pm.nruns = pd.nruns;
@@ -411,7 +472,6 @@ out:
 		close(pd.mem_fd);
 	free(pd.runs);
 	free(pd.buf);
-	free(maps);
 	return ret;
 }
 
@@ -549,7 +609,7 @@ static int premap_one(struct rst_image *img, const struct cr_vma_rec *v, uint64_
 
 	switch (v->kind) {
 	case CR_VMA_ANON:
-		flags |= MAP_PRIVATE | MAP_ANONYMOUS;
+		flags |= MAP_PRIVATE | MAP_ANONYMOUS | (v->flags & MAP_GROWSDOWN);
 		break;
 	case CR_VMA_FILE_PRIVATE:
 	case CR_VMA_FILE_SHARED:
@@ -658,6 +718,7 @@ int memory_premap(struct rst_image *img, struct rst_img_task *t, uint64_t premap
 		mv[n].start = v->start;
 		mv[n].len = v->end - v->start;
 		mv[n].prot = v->prot;
+		mv[n].madv = v->madv;
 		n++;
 		cur += v->end - v->start;
 	}

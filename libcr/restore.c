@@ -459,6 +459,7 @@ static int fill_threads(struct cr_restored *r, struct rst_img_task *t, struct rs
 		th[i].rseq_sig = tr->rseq_sig;
 		th[i].task = (uint64_t)rt;
 		memcpy(th[i].comm, tr->comm, sizeof(th[i].comm));
+		memcpy(th[i].cpumask, tr->cpumask, sizeof(th[i].cpumask));
 		for (size_t k = 0; k < t->nsigsets; k++) {
 			void *si;
 
@@ -517,6 +518,16 @@ static void fill_task_creds(struct cr_restored *r, struct rst_img_task *t, struc
 	memcpy(rt->groups, tr->groups, sizeof(rt->groups));
 	rt->pdeathsig = tr->pdeathsig;
 	rt->set_creds = !(r->img.skip & CR_SKIP_CREDS);
+	rt->cap_inh = tr->cap_inh;
+	rt->cap_prm = tr->cap_prm;
+	rt->cap_eff = tr->cap_eff;
+	rt->cap_bnd = tr->cap_bnd;
+	rt->cap_amb = tr->cap_amb;
+	rt->securebits = tr->securebits;
+	rt->no_new_privs = tr->no_new_privs;
+	rt->dumpable = tr->dumpable;
+	if (!(r->img.skip & CR_SKIP_MISC))
+		memcpy(rt->itimer, tr->itimer, sizeof(rt->itimer));
 }
 
 static int fill_mm(struct rst_img_task *t, struct rst_task *rt, struct arg_area *a, int exe_fd)
@@ -974,11 +985,43 @@ static unsigned int parse_skip(const char *s)
 	return skip;
 }
 
+_Static_assert(RST_MADV_DONTFORK == CR_MADV_DONTFORK && RST_MADV_DONTDUMP == CR_MADV_DONTDUMP,
+	       "madvise bits");
+
+/* Before any task exists: limits this machine can't grant are refused. */
+static int check_rlimits(struct rst_image *img)
+{
+	for (size_t i = 0; i < img->ntasks; i++) {
+		const struct cr_task_rec *t = img->tasks[i].rec;
+
+		for (int res = 0; !(t->flags & CR_TASK_ZOMBIE) && res < CR_NRLIMITS; res++) {
+			struct rlimit now;
+
+			if (getrlimit(res, &now) || t->rlim[res].max <= now.rlim_max)
+				continue;
+			pr_err("Task %d had rlimit %d up to %llu, above this machine's %llu "
+			       "(raising "
+			       "it needs CAP_SYS_RESOURCE)\n",
+			       t->pid, res, (unsigned long long)t->rlim[res].max,
+			       (unsigned long long)now.rlim_max);
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
 static int prepare_restarter(struct cr_restored *r, const struct cr_restore_opts *opts)
 {
 	struct rlimit nofile;
 	int ret;
 
+	if (geteuid() != 0) {
+		pr_err("Restart needs root: restoring as another user is not supported yet\n");
+		return -EPERM;
+	}
+	ret = check_rlimits(&r->img);
+	if (ret)
+		return ret;
 	if (r->img.hdr.root_is_init && !r->new_pidns) {
 		pr_err("Task %d was the init of its pid namespace: restore it with a new one\n",
 		       r->img.hdr.root_pid);
@@ -1101,11 +1144,15 @@ int cr_resume(struct cr_restored *r)
 	for (size_t i = 0; i < r->img.ntasks; i++) {
 		struct rst_img_task *t = &r->img.tasks[i];
 
-		for (size_t k = 0; t->outer_tids && k < t->nthreads; k++)
-			if (ptrace(PTRACE_DETACH, t->outer_tids[k], 0, 0) < 0) {
+		for (size_t k = 0; t->outer_tids && k < t->nthreads; k++) {
+			/* a task stopped at checkpoint goes back to its group stop */
+			int sig = (t->rec->flags & CR_TASK_STOPPED) && k == 0 ? SIGSTOP : 0;
+
+			if (ptrace(PTRACE_DETACH, t->outer_tids[k], 0, sig) < 0) {
 				pr_perror("Can't release restored thread %d", t->outer_tids[k]);
 				ret = -errno;
 			}
+		}
 	}
 	restored_free(r);
 	return ret;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/time.h>
 #include <sys/resource.h>
 #include <sys/personality.h>
 #include <sys/stat.h>
@@ -62,6 +63,8 @@ static int parse_status(pid_t pid, struct cr_task_rec *rec)
 	CAP("CapBnd", cap_bnd);
 	CAP("CapAmb", cap_amb);
 #undef CAP
+	if (!proc_status_field(status, "NoNewPrivs", val, sizeof(val)))
+		rec->no_new_privs = atoi(val);
 	ret = 0;
 out:
 	if (ret)
@@ -70,12 +73,47 @@ out:
 	return ret;
 }
 
-static int dump_task_misc(struct cr_task *t, struct cr_task_rec *rec)
+/* What only the task itself can tell: asked by injected syscalls. */
+static int dump_task_injected(struct cr_task *t, struct cr_task_rec *rec)
 {
 	long args[6] = {PR_GET_PDEATHSIG}, sret;
-	char *s;
-	uint64_t ip;
+	uint64_t ip, itv[4];
 	int ret, sig = 0;
+
+	ret = infect_find_ip(t->pid, &ip);
+	if (!ret)
+		ret = infect_syscall_out(t->pid, ip, SYS_prctl, args, 1, &sig, sizeof(sig), &sret);
+	if (ret || sret < 0)
+		goto err;
+	rec->pdeathsig = sig;
+	args[0] = PR_GET_DUMPABLE;
+	ret = infect_syscall(t->pid, ip, SYS_prctl, args, &sret);
+	if (ret || sret < 0)
+		goto err;
+	rec->dumpable = sret;
+	args[0] = PR_GET_SECUREBITS;
+	ret = infect_syscall(t->pid, ip, SYS_prctl, args, &sret);
+	if (ret || sret < 0)
+		goto err;
+	rec->securebits = sret;
+	for (int which = 0; which < 3; which++) {
+		args[0] = which;
+		ret = infect_syscall_out(t->pid, ip, SYS_getitimer, args, 1, itv, sizeof(itv),
+					 &sret);
+		if (ret || sret < 0)
+			goto err;
+		memcpy(rec->itimer[which], itv, sizeof(itv));
+	}
+	return 0;
+err:
+	pr_err("Task %d: can't read its process state (%ld)\n", t->pid, ret ? ret : sret);
+	return ret ? ret : (int)sret;
+}
+
+static int dump_task_misc(struct cr_task *t, struct cr_task_rec *rec)
+{
+	char *s;
+	int ret;
 
 	for (int r = 0; r < CR_NRLIMITS; r++) {
 		struct rlimit rl;
@@ -88,8 +126,10 @@ static int dump_task_misc(struct cr_task *t, struct cr_task_rec *rec)
 		rec->rlim[r].max = rl.rlim_max;
 	}
 	ret = proc_readlink(rec->cwd, sizeof(rec->cwd), "/proc/%d/cwd", t->pid);
+	if (!ret)
+		ret = proc_readlink(rec->root, sizeof(rec->root), "/proc/%d/root", t->pid);
 	if (ret) {
-		pr_err("Can't read cwd of task %d\n", t->pid);
+		pr_err("Can't read cwd and root of task %d\n", t->pid);
 		return ret;
 	}
 	s = proc_read_file("/proc/%d/comm", t->pid);
@@ -103,15 +143,7 @@ static int dump_task_misc(struct cr_task *t, struct cr_task_rec *rec)
 		rec->personality = strtoul(s, NULL, 16);
 		free(s);
 	}
-	ret = infect_find_ip(t->pid, &ip);
-	if (!ret)
-		ret = infect_syscall_out(t->pid, ip, SYS_prctl, args, 1, &sig, sizeof(sig), &sret);
-	if (ret || sret < 0) {
-		pr_err("Can't get the parent-death signal of task %d\n", t->pid);
-		return ret ? ret : (int)sret;
-	}
-	rec->pdeathsig = sig;
-	return 0;
+	return dump_task_injected(t, rec);
 }
 
 int dump_task(struct cr_img *img, struct cr_frozen *f, struct cr_task *t)
@@ -127,6 +159,8 @@ int dump_task(struct cr_img *img, struct cr_frozen *f, struct cr_task *t)
 	rec->pgid = t->pgid;
 	rec->sid = t->sid;
 	rec->nthreads = t->nthreads;
+	if (t->stopped)
+		rec->flags |= CR_TASK_STOPPED;
 	if (t->zombie) {
 		rec->flags |= CR_TASK_ZOMBIE;
 		rec->exit_status = t->exit_status;
@@ -164,6 +198,10 @@ int task_restore_misc(struct rst_image *img, struct rst_img_task *t)
 	if (img->skip & CR_SKIP_MISC)
 		return 0;
 	umask(t->rec->umask);
+	if (t->rec->root[0] && strcmp(t->rec->root, "/") && chroot(t->rec->root) < 0) {
+		pr_perror("Task %d: can't change root to %s", t->rec->pid, t->rec->root);
+		return -errno;
+	}
 	if (chdir(t->rec->cwd) < 0) {
 		pr_perror("Task %d: can't change directory to %s", t->rec->pid, t->rec->cwd);
 		return -errno;

@@ -5,6 +5,7 @@
  * The restore side of this state is done by the restorer (restorer/).
  */
 #include <elf.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +157,11 @@ static int dump_one_thread(struct cr_img *img, pid_t pid, pid_t tid, uint64_t ip
 		goto out;
 	}
 	rec.xsave_size = iov.iov_len;
+	if (sched_getaffinity(tid, sizeof(rec.cpumask), (cpu_set_t *)rec.cpumask) < 0) {
+		pr_perror("Can't read the CPU affinity of thread %d", tid);
+		ret = -errno;
+		goto out;
+	}
 	ret = dump_thread_kernel_state(tid, ip, &rec);
 	if (ret)
 		goto out;

@@ -30,6 +30,10 @@
 #define NR_rt_sigqueueinfo   129
 #define NR_rseq		     334
 #define NR_clone3	     435
+#define NR_madvise	     28
+#define NR_setitimer	     38
+#define NR_capset	     126
+#define NR_sched_setaffinity 203
 
 #define MREMAP_MAYMOVE	     1
 #define MREMAP_FIXED	     2
@@ -42,6 +46,14 @@
 #define FUTEX_WAIT	     0
 #define FUTEX_WAKE	     1
 #define RSEQ_FLAG_UNREGISTER 1
+#define PR_SET_DUMPABLE	     4
+#define PR_SET_KEEPCAPS	     8
+#define PR_CAPBSET_DROP	     24
+#define PR_SET_SECUREBITS    28
+#define PR_SET_NO_NEW_PRIVS  38
+#define PR_CAP_AMBIENT	     47
+#define PR_CAP_AMBIENT_RAISE 2
+#define SECBIT_KEEP_CAPS     0x10
 #define TASK_SIZE	     0x7ffffffff000ULL
 
 #define CLONE_VM      0x00000100
@@ -179,15 +191,30 @@ static long remap_vmas(struct rst_task *t)
 			return ret < 0 ? ret : -1;
 	}
 	for (uint32_t i = 0; i < t->nvmas; i++) {
+		static const int advice[] = {10, 18, 14, 15, 16}; /* in RST_MADV_* bit order */
+
 		ret = sys3(NR_mprotect, v[i].start, v[i].len, v[i].prot);
+		for (int b = 0; !ret && b < 5; b++)
+			if (v[i].madv & (1u << b))
+				ret = sys3(NR_madvise, v[i].start, v[i].len, advice[b]);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
+/* Credentials of the calling thread, last: after them it may no longer be root. */
 static void set_creds(struct rst_task *t)
 {
+	struct {
+		uint32_t version;
+		int32_t pid;
+	} hdr = {0x20080522, 0}; /* _LINUX_CAPABILITY_VERSION_3 */
+	struct {
+		uint32_t eff, prm, inh;
+	} data[2] = {{(uint32_t)t->cap_eff, (uint32_t)t->cap_prm, (uint32_t)t->cap_inh},
+		     {(uint32_t)(t->cap_eff >> 32), (uint32_t)(t->cap_prm >> 32),
+		      (uint32_t)(t->cap_inh >> 32)}};
 	long ret;
 
 	if (!t->set_creds)
@@ -195,10 +222,49 @@ static void set_creds(struct rst_task *t)
 	ret = sys2(NR_setgroups, t->ngroups, t->groups);
 	if (!ret)
 		ret = sys3(NR_setresgid, t->gid[0], t->gid[1], t->gid[2]);
+	for (int cap = 0; !ret && cap < 64; cap++)
+		if (!(t->cap_bnd & (1ULL << cap)) && sys2(NR_prctl, PR_CAPBSET_DROP, cap) == -22)
+			break; /* EINVAL: past the kernel's last capability */
+	if (!ret)
+		ret = sys2(NR_prctl, PR_SET_SECUREBITS, t->securebits | SECBIT_KEEP_CAPS);
 	if (!ret)
 		ret = sys3(NR_setresuid, t->uid[0], t->uid[1], t->uid[2]);
+	if (!ret)
+		ret = sys2(NR_capset, &hdr, data);
+	for (int cap = 0; !ret && cap < 64; cap++)
+		if (t->cap_amb & (1ULL << cap))
+			ret = sys5(NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+	if (!ret && !(t->securebits & SECBIT_KEEP_CAPS))
+		ret = sys2(NR_prctl, PR_SET_KEEPCAPS, 0);
+	if (!ret && t->no_new_privs)
+		ret = sys5(NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	if (ret)
 		fail(t, RST_ERR_CREDS, ret);
+}
+
+/* Process-wide state that credential changes reset: dumpable, timers. */
+static void set_task_final(struct rst_task *t)
+{
+	long ret = 0;
+
+	if (t->pdeathsig)
+		ret = sys2(NR_prctl, PR_SET_PDEATHSIG, t->pdeathsig);
+	if (!ret)
+		ret = sys2(NR_prctl, PR_SET_DUMPABLE, t->dumpable);
+	for (int which = 0; !ret && which < 3; which++) {
+		uint64_t *it = t->itimer[which];
+
+		/* a periodic timer whose signal is still pending reads 0: the kernel
+		 * rearms it when the signal is taken; keep it periodic */
+		if (!it[2] && !it[3] && (it[0] || it[1])) {
+			it[2] = it[0];
+			it[3] = it[1];
+		}
+		if (it[2] || it[3])
+			ret = sys3(NR_setitimer, which, it, 0);
+	}
+	if (ret)
+		fail(t, RST_ERR_THREAD, ret);
 }
 
 static void queue_signals(struct rst_task *t, struct rst_thread *th, int leader)
@@ -243,9 +309,11 @@ static __attribute__((noreturn)) void restore_thread(struct rst_thread *th)
 		fail(t, RST_ERR_THREAD, ret);
 	if (!(t->skip & RST_SKIP_SIGS))
 		queue_signals(t, th, leader);
+	/* best effort: the CPUs of the checkpointing node may not exist here */
+	sys3(NR_sched_setaffinity, 0, sizeof(th->cpumask), th->cpumask);
 	set_creds(t);
-	if (leader && t->pdeathsig)
-		sys2(NR_prctl, PR_SET_PDEATHSIG, t->pdeathsig);
+	if (leader)
+		set_task_final(t);
 
 	__atomic_fetch_add(&ctl->nchecked, 1, __ATOMIC_SEQ_CST);
 	sys6(NR_futex, (long)&ctl->nchecked, FUTEX_WAKE, 1 << 30, 0, 0, 0);

@@ -70,7 +70,7 @@ struct rst_vma {
 	uint64_t start;
 	uint64_t len;
 	uint32_t prot;
-	uint32_t pad;
+	uint32_t madv; /* CR_MADV_* */
 };
 
 struct rst_thread {
@@ -89,6 +89,7 @@ struct rst_thread {
 	uint32_t pad2;
 	uint64_t task; /* struct rst_task * */
 	char comm[16];
+	uint64_t cpumask[16];
 };
 
 struct rst_task {
@@ -114,7 +115,20 @@ struct rst_task {
 	uint32_t groups[64];
 	int32_t pdeathsig;
 	uint32_t set_creds;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	uint32_t securebits;
+	uint32_t no_new_privs;
+	int32_t dumpable;
+	uint32_t pad;
+	uint64_t itimer[3][4];
 };
+
+/* Same values as CR_MADV_* in image.h. */
+#define RST_MADV_DONTFORK   0x1
+#define RST_MADV_WIPEONFORK 0x2
+#define RST_MADV_HUGEPAGE   0x4
+#define RST_MADV_NOHUGEPAGE 0x8
+#define RST_MADV_DONTDUMP   0x10
 
 #define RST_SKIP_CREDS 0x1
 #define RST_SKIP_RSEQ  0x2
