@@ -87,7 +87,7 @@ done
 [ -z "$fr" ] || fr=$(readlink -f "$fr")
 
 failures=0
-bg=() # every process started in the background, for cleanup
+declare -A started=() # pid -> start time of every process we may kill
 
 say() { printf '[%s] %s\n' "$name" "$*"; }
 fail() { # KIND RUN MESSAGE
@@ -124,10 +124,29 @@ tree_pids() {
 	echo "${out[*]}"
 }
 
+# STIME: the start time of a process (a pid alone may have been reused).
+stime() {
+	local line f
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+	read -r -a f <<<"${line##*) }"
+	STIME=${f[19]}
+}
+
+# Remember a process we started (or restored) for kill_trees.
+reg() {
+	stime "$1" && started[$1]=$STIME
+	return 0
+}
+
+# SIGKILL the trees rooted at the given processes, those of them that are
+# still the very processes reg() saw.
 kill_trees() {
-	local pids
-	[ $# -gt 0 ] || return 0
-	pids=$(tree_pids "$@")
+	local p roots=() pids
+	for p in "$@"; do
+		stime "$p" && [ "${started[$p]:-}" = "$STIME" ] && roots+=("$p")
+	done
+	[ ${#roots[@]} -gt 0 ] || return 0
+	pids=$(tree_pids "${roots[@]}")
 	# shellcheck disable=SC2086
 	[ -z "$pids" ] || kill -KILL $pids 2>/dev/null
 	return 0
@@ -136,7 +155,7 @@ kill_trees() {
 cleanup() {
 	local st=$?
 	trap - EXIT INT TERM HUP
-	kill_trees "${bg[@]}"
+	kill_trees "${!started[@]}"
 	if [ -z "$inside" ] && [ -n "$tmp" ]; then
 		if [ -n "${CR_TEST_KEEP:-}" ]; then
 			echo "[$name] kept $tmp"
@@ -229,7 +248,7 @@ start_fresh() {
 	(cd "$r/work" && CR_START_LOG=$r/startlog exec "${cmd[@]//@WORK@/$r/work}") \
 		</dev/null >>"$r/out" 2>>"$r/err" &
 	PID=$!
-	bg+=("$PID")
+	reg "$PID"
 }
 
 # run_cr RUN LOGNAME ARG...: run cr with a timeout; STATUS is its status.
@@ -237,7 +256,7 @@ run_cr() {
 	local r=$tmp/$1 log=$2
 	shift 2
 	"$cr" "$@" </dev/null >"$r/$log.out" 2>"$r/$log.err" &
-	bg+=($!)
+	reg $!
 	if ! wait_exit $! 60; then
 		fail timeout "$(basename "$r")" "cr $* did not finish within 60 s (killed)"
 		show "$r/$log.err"
@@ -316,7 +335,7 @@ check_info() { # RUN IMG
 restart_fg() {
 	local r=$tmp/$1
 	"$cr" restart $pidns_flag "$2" </dev/null >>"$r/out" 2>>"$r/err" &
-	bg+=($!)
+	reg $!
 	if ! wait_exit $! "$timeout"; then
 		fail timeout "$1" "cr restart${pidns_flag:+ $pidns_flag} $2 did not finish within $timeout s (killed)"
 		show "$r/err"
@@ -374,6 +393,7 @@ find_root() { # RESTARTER ORIG
 	while alive "$1"; do
 		for p in $(tree_pids "$1"); do
 			[ "$p" != "$1" ] || continue
+			reg "$p" # the restored init, with --pidns, too
 			line=$(grep '^NSpid:' "/proc/$p/status" 2>/dev/null) || continue
 			if [ "${line##*[[:space:]]}" = "$2" ]; then
 				ROOT=$p
@@ -399,7 +419,7 @@ case_rr() { # P1 P2
 	wait_killed "$run" "$pid" || return
 	"$cr" restart $pidns_flag "$r/img1" </dev/null >>"$r/out" 2>>"$r/err" &
 	rpid=$!
-	bg+=("$rpid")
+	reg "$rpid"
 	if ! find_root "$rpid" "$pid"; then
 		fail pid "$run" "no restored task with pid $pid (in its namespace) under cr restart${pidns_flag:+ $pidns_flag} (pid $rpid)"
 		show "$r/err"
@@ -474,7 +494,7 @@ case_freeze() { # POINT
 		return
 	fi
 	"$fr" -n 4 -h 150 -g 50 -w "$r/out" "$pid" >"$r/fr.out" 2>&1 &
-	bg+=($!)
+	reg $!
 	if ! wait_exit $! 60; then
 		fail timeout "$run" "freeze-release did not finish within 60 s"
 	elif [ "$STATUS" -ne 0 ]; then

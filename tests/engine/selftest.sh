@@ -21,8 +21,12 @@ py=$3
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cr-engine-selftest.XXXXXX") || exit 2
 pids=()
 cleanup() {
-	local st=$?
-	[ ${#pids[@]} -eq 0 ] || kill -KILL "${pids[@]}" 2>/dev/null
+	local st=$? p line f
+	for p in "${pids[@]}"; do # only those still our children: pids get reused
+		{ read -r line <"/proc/$p/stat"; } 2>/dev/null || continue
+		read -r -a f <<<"${line##*) }"
+		[ "${f[1]}" != $$ ] || kill -TERM "$p" 2>/dev/null
+	done
 	wait 2>/dev/null
 	rm -rf "$tmp"
 	exit "$st"
