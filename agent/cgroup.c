@@ -138,3 +138,27 @@ int cgroup_move_like(pid_t pid, pid_t ref)
 	fclose(f);
 	return ret;
 }
+
+/*
+ * Move pid into the step cgroup at relative path rel (as seen in the freezer
+ * hierarchy, e.g. /slurm_n1/uid_0/job_5/step_extern) in every v1 hierarchy
+ * that has it; the freezer must succeed.
+ */
+int cgroup_move_to_step(pid_t pid, const char *rel)
+{
+	static const char *const ctrls[] = {"freezer", "cpuset",      "memory",
+					    "devices", "cpu,cpuacct", "cpu",
+					    "cpuacct", "pids",	      "blkio"};
+	char dir[PATH_MAX];
+	int ret;
+
+	for (size_t i = 0; i < sizeof(ctrls) / sizeof(ctrls[0]); i++) {
+		if (snprintf(dir, sizeof(dir), CGROUP_ROOT "/%s%s", ctrls[i], rel) >=
+		    (int)sizeof(dir))
+			return -ENAMETOOLONG;
+		ret = _write_pid(dir, pid);
+		if (ret && i == 0)
+			return ret;
+	}
+	return 0;
+}

@@ -154,31 +154,43 @@ static uint32_t _slot_of(const char *nodelist, const char *node)
 }
 
 /*
- * A --checkpoint job must be requeueable (a node failure requeues it and it
- * restarts from its checkpoint): make it so, as the DESIGN says.
+ * The job's nodes and batch host, from slurmctld (the prolog's environment
+ * does not have them everywhere). A --checkpoint job must also be
+ * requeueable: a node failure requeues it and it resumes from its checkpoint.
  */
-static void _ensure_requeue(uint32_t jobid)
+static void _job_layout(struct cr_job *ji, const char *node)
 {
 	job_info_msg_t *jobs = NULL;
 	job_desc_msg_t desc;
+	job_info_t *j;
 	int requeue = -1;
 
 	if (!crd.slurm_ok)
 		return;
-	if (slurm_load_job(&jobs, jobid, SHOW_ALL) == 0 && jobs && jobs->record_count == 1)
-		requeue = jobs->job_array[0].requeue;
+	if (slurm_load_job(&jobs, ji->jobid, SHOW_ALL) != 0 || !jobs || jobs->record_count != 1) {
+		log_warnx("job %u: slurmctld: %s; slot from the prolog's node list", ji->jobid,
+			  slurm_strerror(slurm_get_errno()));
+		goto out;
+	}
+	j = &jobs->job_array[0];
+	if (j->nodes && strlen(j->nodes) < sizeof(ji->nodelist))
+		snprintf(ji->nodelist, sizeof(ji->nodelist), "%s", j->nodes);
+	ji->slot = _slot_of(ji->nodelist, node);
+	ji->batch = j->batch_host && !strcmp(j->batch_host, node);
+	requeue = j->requeue;
+out:
 	if (jobs)
 		slurm_free_job_info_msg(jobs);
-	if (requeue != 0)
+	if (requeue != 0 || !ji->batch)
 		return;
 	slurm_init_job_desc_msg(&desc);
-	desc.job_id = jobid;
+	desc.job_id = ji->jobid;
 	desc.requeue = 1;
 	if (slurm_update_job(&desc) != 0)
-		log_warnx("job %u: cannot make it requeueable: %s", jobid,
+		log_warnx("job %u: cannot make it requeueable: %s", ji->jobid,
 			  slurm_strerror(slurm_get_errno()));
 	else
-		log_info("job %u: made requeueable (--checkpoint jobs are)", jobid);
+		log_info("job %u: made requeueable (--checkpoint jobs are)", ji->jobid);
 }
 
 static void _job_start(int fd, struct cr_msg *m)
@@ -208,6 +220,7 @@ static void _job_start(int fd, struct cr_msg *m)
 	snprintf(ji.nodelist, sizeof(ji.nodelist), "%s", nodelist);
 	ji.slot = _slot_of(nodelist, node);
 	ji.batch = ji.slot == 0;
+	_job_layout(&ji, node);
 	snprintf(ji.hostname, sizeof(ji.hostname), "job%u-slot%u", ji.jobid, ji.slot);
 	if (monitor_spawn(&ji, err, sizeof(err))) {
 		log_warnx("job %u: %s", ji.jobid, err);
@@ -216,8 +229,6 @@ static void _job_start(int fd, struct cr_msg *m)
 	}
 	log_info("job %u: container %s created for uid %u", ji.jobid, ji.hostname, ji.uid);
 	cr_send_ok(fd, ji.hostname);
-	if (ji.batch)
-		_ensure_requeue(ji.jobid);
 }
 
 static void _job_end(int fd, struct cr_msg *m)

@@ -48,5 +48,6 @@ void ctl_request(int fd, const char *munge_socket, uid_t slurm_uid);
 /* cgroup.c */
 int cgroup_check_step(pid_t pid, uint32_t jobid, const char *step, char *why, size_t len);
 int cgroup_move_like(pid_t pid, pid_t ref);
+int cgroup_move_to_step(pid_t pid, const char *rel);
 
 #endif

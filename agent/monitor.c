@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <jansson.h>
 #include <poll.h>
 #include <sched.h>
@@ -54,6 +55,7 @@ static struct monitor {
 	int enabled;
 	int exit_status;
 	time_t started;
+	int in_step; /* the init sits in a step's cgroups (extern or batch) */
 } mon;
 
 void monitor_sock_path(uint32_t jobid, char *buf, size_t len)
@@ -333,6 +335,35 @@ static void _reap(void)
 	}
 }
 
+/*
+ * Until a relay takes the container into the batch step, keep it in the job's
+ * extern step (PrologFlags=Contain), which slurmd creates right after the
+ * prolog: then Slurm owns it on every node and kills it at the job's end even
+ * if the epilog cannot reach us. Returns the poll timeout to use.
+ */
+static int _join_extern(void)
+{
+	char pattern[128], dir[PATH_MAX];
+	glob_t g;
+	int ret;
+
+	if (mon.in_step || mon.init_pid <= 0 || time(NULL) - mon.started > 60)
+		return -1;
+	snprintf(pattern, sizeof(pattern), "/sys/fs/cgroup/freezer/*/uid_%u/job_%u/step_extern",
+		 mon.ji.uid, mon.ji.jobid);
+	if (glob(pattern, GLOB_NOSORT, NULL, &g) != 0)
+		return 100;
+	snprintf(dir, sizeof(dir), "%s", g.gl_pathv[0]);
+	globfree(&g);
+	ret = cgroup_move_to_step(mon.init_pid, dir + strlen("/sys/fs/cgroup/freezer"));
+	if (ret == 0) {
+		mon.in_step = 1;
+		log_info("job %u: container in the extern step's cgroups", mon.ji.jobid);
+		return -1;
+	}
+	return 100;
+}
+
 static void _adopt(int cfd, struct cr_msg *m)
 {
 	uint32_t pid;
@@ -353,6 +384,7 @@ static void _adopt(int cfd, struct cr_msg *m)
 		cr_send_err(cfd, CR_E_FAILED, "cgroup");
 		return;
 	}
+	mon.in_step = 1;
 	mon.relay_fd = m->fds[0];
 	m->nfds = 0;
 	mon.relay_pid = pid;
@@ -448,7 +480,7 @@ static void _monitor_loop(void)
 		pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
 		pfd[2] = (struct pollfd){.fd = mon.ctl_fd, .events = POLLIN};
 		pfd[3] = (struct pollfd){.fd = mon.relay_fd, .events = POLLIN};
-		if (poll(pfd, 4, -1) < 0) {
+		if (poll(pfd, 4, _join_extern()) < 0) {
 			if (errno == EINTR)
 				continue;
 			fatal("monitor: poll");

@@ -144,6 +144,34 @@ wait_done "$b"
 	fail "shared node: ExitCodes $(job_field "$a" ExitCode) $(job_field "$b" ExitCode)"
 ok "two checkpointable jobs shared $NODE1"
 
+# Containers exist on every node of the allocation from the start (in the
+# job's extern step until a relay takes them), and are gone at the end.
+state_file() { echo "$(sed -n 's/^StateDir=//p' "$CR_CLUSTER_DIR/nodes/$1/etc/cr.conf")/job$2.json"; }
+json_get() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+in_extern() {
+	local f pid
+	f=$(state_file "$1" "$2")
+	[ -s "$f" ] || return 1
+	pid=$(json_get "$f" init_pid)
+	grep -q "freezer:.*/job_$2/step_extern" "/proc/$pid/cgroup"
+}
+rm -f go3
+read -r -a nodes <<<"$CR_CLUSTER_NODES"
+id=$(submit "$USER_" --checkpoint -N2 -w "${nodes[0]},${nodes[1]}" -o /dev/null hold.sh "$WORK/mn" "$WORK/go3")
+wait_until 30 "job $id to run" job_running "$id"
+other=${nodes[1]}
+[ "$(job_field "$id" BatchHost)" = "${nodes[1]}" ] && other=${nodes[0]}
+wait_until 30 "the container on $other to join the extern step" in_extern "$other" "$id"
+[ "$(json_get "$(state_file "$other" "$id")" hostname)" = "job$id-slot1" ] ||
+	fail "container on $other: $(cat "$(state_file "$other" "$id")")"
+wait_until 30 "the batch script" test -s mn.host
+[ "$(cat mn.host)" = "job$id-slot0" ] || fail "2-node job: batch hostname $(cat mn.host)"
+touch go3
+wait_done "$id"
+gone() { [ ! -e "$(state_file "${nodes[0]}" "$id")" ] && [ ! -e "$(state_file "${nodes[1]}" "$id")" ]; }
+wait_until 30 "the containers of job $id to be removed" gone
+ok "a 2-node job had a container on each node from its start; both removed at its end"
+
 # A job without --checkpoint sees the node as usual.
 cat >plain.sh <<'EOS'
 #!/bin/bash
