@@ -57,17 +57,45 @@ wait_until 60 "job $jid to start its processes" job_started "$jid" "$pids"
 node=$(job_field "$jid" BatchHost)
 mapfile -t victims <"$pids"
 for p in "${victims[@]}"; do alive_pid "$p" || fail "job process $p is not running before the crash"; done
-log "job $jid runs on $node (pids ${victims[*]}); crashing $node"
+log "job $jid runs on $node (pids ${victims[*]})"
 
+# With crd and spank_cr.so: a --checkpoint job's container on the same node
+# (its own pid namespace) must die too, and so must crd.
+pidns_procs() {
+	{ find /proc/[0-9]*/ns -maxdepth 1 -name pid -printf '%l %h\n' 2>/dev/null || true; } |
+		awk -v ns="$1" '$1 == ns { split($2, a, "/"); print a[3] }'
+}
+cjid='' cns='' crd_pid=''
+if [ -z "${CR_CLUSTER_NO_CRD:-}${CR_CLUSTER_NO_SPANK:-}" ] && [ -x "$CR_BUILD_DIR/agent/crd" ] &&
+	[ -f "$CR_BUILD_DIR/spank/spank_cr.so" ]; then
+	crd_pid=$(cat "$CR_CLUSTER_DIR/nodes/$node/crd.pid")
+	alive_pid "$crd_pid" || fail "crd is not running on $node"
+	rm -f "$d/cont.ns"
+	cjid=$(submit_as "$CR_CLUSTER_USER" --checkpoint=0 -w "$node" -o "$d/cont.%j" --wrap "
+		setsid sleep 1000 & sleep 1000 &
+		readlink /proc/self/ns/pid >$d/cont.ns
+		wait")
+	wait_until 60 "container job $cjid to start" test -s "$d/cont.ns"
+	cns=$(cat "$d/cont.ns")
+	[ "$cns" != "$(readlink /proc/self/ns/pid)" ] || fail "--checkpoint job $cjid is not in its own pid namespace"
+	n=$(pidns_procs "$cns" | wc -l)
+	((n >= 3)) || fail "container of job $cjid: $n processes, want at least 3"
+	log "container job $cjid on $node: $n processes in $cns; crd $crd_pid"
+fi
+
+log "crashing $node"
 t0=$(now_ms)
 "$CLUSTER_SH" kill-node "$node"
-for p in "${victims[@]}"; do
-	! alive_pid "$p" || fail "job process $p survived kill-node $node"
+for p in "${victims[@]}" $crd_pid; do
+	! alive_pid "$p" || fail "process $p ($(cat "/proc/$p/comm")) survived kill-node $node"
 done
-left=$(cat /sys/fs/cgroup/*/slurm_"$node"/cgroup.procs 2>/dev/null || true)
-[ -z "$left" ] || fail "processes left in $node's Slurm cgroups: $left"
-[ -z "$(cat "/sys/fs/cgroup/unified/slurm-cr-cluster/$node/cgroup.procs" 2>/dev/null)" ] ||
-	fail "processes left in $node's cgroup"
+if [ -n "$cns" ]; then
+	left=$(pidns_procs "$cns" | while read -r p; do if alive_pid "$p"; then echo "$p"; fi; done)
+	[ -z "$left" ] || fail "container processes survived kill-node $node: $left"
+fi
+left=$(find /sys/fs/cgroup/*/slurm_"$node" "/sys/fs/cgroup/unified/slurm-cr-cluster/$node" \
+	-name cgroup.procs -exec cat {} + 2>/dev/null || true)
+[ -z "$left" ] || fail "processes left in $node's cgroups: $left"
 log "kill-node $node: every process dead in $(($(now_ms) - t0)) ms"
 
 wait_until 60 "slurmctld to notice $node is gone" node_noticed "$node"
@@ -81,8 +109,9 @@ t0=$(now_ms)
 "$CLUSTER_SH" revive-node "$node"
 wait_until 60 "$node to return to service" node_back "$node"
 log "revive-node $node: $(node_field "$node" State) after $(($(now_ms) - t0)) ms"
-scancel "$jid"
+scancel "$jid" ${cjid:+"$cjid"}
 wait_job_done "$jid" 30
+[ -z "$cjid" ] || wait_job_done "$cjid" 60
 
 # --- down leaves nothing behind ---------------------------------------------
 
