@@ -979,9 +979,9 @@ static int choose_top(struct plan_ctx *c, struct sess *s, int stamp)
 			break;
 		}
 		if (!can_commit(c, u)) {
-			pr_err("pid %d: session %d's dead leader cannot be placed where all its "
-			       "members' parents can reach it\n",
-			       c->p[first].pid, s->sid);
+			pr_err("pid %d: session %d's dead leader cannot be both a sibling of "
+			       "its parent %d and of the other members' parents\n",
+			       c->p[first].pid, s->sid, c->p[c->p[first].par].pid);
 			return -EINVAL;
 		}
 	}
@@ -1314,10 +1314,10 @@ static void report_stuck(struct plan_ctx *c)
 		if (a->done)
 			continue;
 		act_step(c, a, &st);
-		if (act_ready(c, a) && sim_step(&c->sim, c->nsteps, &st, false))
-			return;
-		pr_err("pid %d: its %s step can never run (it waits on others)\n", c->p[a->x].pid,
-		       step_names[st.kind]);
+		/* When only the kernel's rules stop it, the model says which. */
+		if (!act_ready(c, a) || !sim_step(&c->sim, c->nsteps, &st, false))
+			pr_err("pid %d: no order of the steps lets its %s run\n", c->p[a->x].pid,
+			       step_names[st.kind]);
 		return;
 	}
 }

@@ -450,6 +450,30 @@ static void test_pgid_other_session(void **state)
 	log_has("203", "230", NULL);
 }
 
+/* Trees no history of fork/setsid/setpgid/exit can make. */
+static void test_unreachable(void **state)
+{
+	/* A dead leader would have to be the child of both 110 and 120. */
+	struct pstree_task two[] = {
+		T(100, 50, OPGID, OSID), T(110, 100, OPGID, OSID), T(120, 100, OPGID, OSID),
+		T(111, 110, 250, 250),	 T(121, 120, 250, 250),
+	};
+	/* 200 leads its session, but 111's parent never was in it. */
+	struct pstree_task live[] = {
+		T(100, 50, OPGID, OSID),
+		T(200, 100, 200, 200),
+		T(110, 100, OPGID, OSID),
+		T(111, 110, 200, 200),
+	};
+
+	(void)state;
+	refused(two, ARRAY_SIZE(two), &host);
+	log_has("250", NULL);
+	refused(live, ARRAY_SIZE(live), &host);
+	log_has("111", "200", "110", NULL);
+	refused(live, ARRAY_SIZE(live), &pidns);
+}
+
 static void test_bad_images(void **state)
 {
 	struct pstree_task dup[] = {
@@ -931,6 +955,7 @@ int main(void)
 		cmocka_unit_test(test_orphans),
 		cmocka_unit_test(test_reaper_helper),
 		cmocka_unit_test(test_pgid_other_session),
+		cmocka_unit_test(test_unreachable),
 		cmocka_unit_test(test_bad_images),
 		cmocka_unit_test(test_root_in_dead_session),
 		cmocka_unit_test(test_two_sessions_one_parent),
