@@ -32,6 +32,7 @@ CG1=/sys/fs/cgroup		# v1 hierarchies: $CG1/<controller>
 HOSTS_BEGIN="# BEGIN slurm-cr-cluster, written by tests/cluster/cluster.sh"
 HOSTS_END="# END slurm-cr-cluster"
 LOCK=/run/lock/slurm-cr-cluster.lock
+SESSION_LOCK=/run/lock/slurm-cr-cluster.session	# held by a running cluster test (lib.sh)
 MARKER=.slurm-cr-cluster
 UP_TIMEOUT=${CR_CLUSTER_UP_TIMEOUT:-60}
 export SLURM_CONF=$DIR/etc/slurm.conf
@@ -134,7 +135,20 @@ spawn() {
 	disown $!
 }
 
+# A cluster test holds SESSION_LOCK for its whole run; commands that change
+# the cluster are refused from outside it (we hold it if a test started us).
+session_guard() {
+	local fd
+	for fd in "/proc/$$/fd"/*; do
+		[ "$(readlink "$fd")" = "$SESSION_LOCK" ] && return 0
+	done
+	[ -e "$SESSION_LOCK" ] || return 0
+	flock -n "$SESSION_LOCK" true ||
+		die "a cluster test is running (it holds $SESSION_LOCK); try again when it has ended"
+}
+
 lock() {
+	session_guard
 	mkdir -p "${LOCK%/*}"
 	exec 9>"$LOCK"
 	flock -w 300 9 || die "another $PROG holds $LOCK"
