@@ -41,6 +41,9 @@ extern const char cr_restorer_blob[], cr_restorer_blob_end[];
 #define ALIGN_UP(x, a) (((x) + (a)-1) & ~((uint64_t)(a)-1))
 #define TASK_TOP       0x7ff000000000ULL
 #define WAIT_MS	       60000
+/* Stand-ins for ids outside our pid namespace: above any pid_max (2^22). */
+#define OUTSIDE_SID  ((1 << 22) + 1)
+#define OUTSIDE_PGID ((1 << 22) + 2)
 
 struct cr_restored {
 	struct rst_image img;
@@ -49,6 +52,8 @@ struct cr_restored {
 	uint64_t boot, boot_size, premap_size;
 	struct rst_range vdso_rt[3];
 	pid_t child; /* our direct child: the root, or the pid namespace's init */
+	pid_t outside_pgid;   /* the plan's id for the restarter's process group */
+	pid_t restarter_pgid; /* which it really is */
 	bool new_pidns;
 	bool seized;
 };
@@ -86,37 +91,23 @@ static int build_plan(struct cr_restored *r)
 
 	if (!pt)
 		return -ENOMEM;
+	/*
+	 * A session or group whose leader lives outside our pid namespace reads
+	 * as 0: give it a stand-in id no pid can have; it is the restarter's.
+	 */
+	if (!env.outside_sid)
+		env.outside_sid = OUTSIDE_SID;
+	if (!env.outside_pgid)
+		env.outside_pgid = OUTSIDE_PGID;
+	r->outside_pgid = env.outside_pgid;
 	for (size_t i = 0; i < img->ntasks; i++) {
 		const struct cr_task_rec *t = img->tasks[i].rec;
 
-		pt[i] = (struct pstree_task){t->pid, t->ppid, t->pgid, t->sid,
+		pt[i] = (struct pstree_task){t->pid, t->ppid, t->pgid ? t->pgid : OUTSIDE_PGID,
+					     t->sid ? t->sid : OUTSIDE_SID,
 					     !!(t->flags & CR_TASK_ZOMBIE)};
 	}
 	ret = pstree_plan_build(pt, img->ntasks, &env, &r->plan);
-	if (ret == -ENOSYS) { /* TEMP until the planner lands */
-		r->plan.steps = calloc(img->ntasks * 3, sizeof(struct pstree_step));
-		r->plan.nsteps = 0;
-		for (size_t i = 0; i < img->ntasks; i++) {
-			struct pstree_step *st = &r->plan.steps[r->plan.nsteps++];
-			bool parent_in = img_task(img, pt[i].ppid) != NULL;
-
-			st->kind = PSTREE_FORK;
-			st->actor = i && parent_in ? pt[i].ppid : 0;
-			st->pid = pt[i].pid;
-			if (pt[i].sid == pt[i].pid) {
-				st = &r->plan.steps[r->plan.nsteps++];
-				st->kind = PSTREE_SETSID;
-				st->actor = pt[i].pid;
-			} else if (pt[i].pgid == pt[i].pid || img_task(img, pt[i].pgid)) {
-				st = &r->plan.steps[r->plan.nsteps++];
-				st->kind = PSTREE_SETPGID;
-				st->actor = pt[i].pid;
-				st->pgid = pt[i].pgid;
-			}
-		}
-		free(pt);
-		return 0;
-	}
 	if (!ret)
 		ret = pstree_plan_verify(pt, img->ntasks, &env, &r->plan);
 	free(pt);
@@ -134,11 +125,30 @@ static pid_t clone_pid(pid_t pid, bool clone_parent, bool new_pidns)
 	memset(&ca, 0, sizeof(ca));
 	ca.flags = (clone_parent ? CLONE_PARENT : 0) | (new_pidns ? CLONE_NEWPID : 0);
 	ca.exit_signal = SIGCHLD;
-	if (!new_pidns) {
+	if (!new_pidns && pid > 0) {
 		ca.set_tid = (uint64_t)&tid;
 		ca.set_tid_size = 1;
 	}
 	return syscall(SYS_clone3, &ca, sizeof(ca));
+}
+
+/* Placeholder ghosts: their real pid, by plan pid, for whoever reaps them. */
+static void placeholder_note(struct rst_ctl *ctl, pid_t plan_pid, pid_t real)
+{
+	for (int i = 0; i < RST_MAX_PLACEHOLDERS; i++)
+		if (!ctl->placeholders[i][0]) {
+			ctl->placeholders[i][1] = real;
+			__atomic_store_n(&ctl->placeholders[i][0], plan_pid, __ATOMIC_SEQ_CST);
+			return;
+		}
+}
+
+static pid_t placeholder_pid(struct rst_ctl *ctl, pid_t plan_pid)
+{
+	for (int i = 0; i < RST_MAX_PLACEHOLDERS; i++)
+		if (ctl->placeholders[i][0] == plan_pid)
+			return ctl->placeholders[i][1];
+	return plan_pid;
 }
 
 static void plan_fail(struct rst_ctl *ctl, int code)
@@ -164,7 +174,7 @@ static pid_t run_plan(struct cr_restored *r, pid_t me)
 		if (ctl->plan_error) {
 			if (me != 0)
 				_exit(1); /* a task being built: never return into the restarter */
-			return -ECANCELED;
+			return ctl->plan_error;
 		}
 		if ((size_t)s >= r->plan.nsteps)
 			return me;
@@ -175,7 +185,8 @@ static pid_t run_plan(struct cr_restored *r, pid_t me)
 		}
 		switch (st->kind) {
 		case PSTREE_FORK:
-			got = clone_pid(st->pid, st->clone_parent,
+			/* a placeholder ghost takes any free pid: its plan pid is a label */
+			got = clone_pid(st->placeholder ? 0 : st->pid, st->clone_parent,
 					r->new_pidns && me == 0 && st->pid == 1);
 			if (got == 0) {
 				me = st->pid; /* the child: wait for its own steps */
@@ -183,7 +194,10 @@ static pid_t run_plan(struct cr_restored *r, pid_t me)
 			}
 			if (me == 0 && got > 0)
 				r->child = got;
-			if (got < 0 || (got != st->pid && !(r->new_pidns && st->pid == 1))) {
+			if (got > 0 && st->placeholder)
+				placeholder_note(ctl, st->pid, got);
+			if (got < 0 ||
+			    (got != st->pid && !st->placeholder && !(r->new_pidns && st->pid == 1))) {
 				pr_perror("Can't create task %d (got %d)", st->pid, got);
 				if (errno == EEXIST)
 					pr_err("Pid %d is in use: restore into a fresh pid "
@@ -200,14 +214,15 @@ static pid_t run_plan(struct cr_restored *r, pid_t me)
 			got = setsid() < 0 ? -errno : 0;
 			break;
 		case PSTREE_SETPGID:
-			got = setpgid(0, st->pgid) < 0 ? -errno : 0;
+			got = setpgid(0, st->pgid == r->outside_pgid ? r->restarter_pgid : st->pgid);
+			got = got < 0 ? -errno : 0;
 			break;
 		case PSTREE_EXIT:
 			__atomic_store_n(&ctl->plan_step, s + 1, __ATOMIC_SEQ_CST);
 			futex(&ctl->plan_step, FUTEX_WAKE, INT32_MAX, NULL);
 			_exit(0);
 		case PSTREE_REAP:
-			got = waitpid(st->pid, NULL, 0) < 0 ? -errno : 0;
+			got = waitpid(placeholder_pid(ctl, st->pid), NULL, 0) < 0 ? -errno : 0;
 			break;
 		}
 		if (got < 0 && st->kind != PSTREE_FORK) {
@@ -1027,6 +1042,7 @@ static int prepare_restarter(struct cr_restored *r, const struct cr_restore_opts
 		       r->img.hdr.root_pid);
 		return -EINVAL;
 	}
+	r->restarter_pgid = getpgrp();
 	ret = build_plan(r);
 	if (!ret)
 		ret = plan_layout(r);
@@ -1173,7 +1189,8 @@ int cr_abort(struct cr_restored *r)
 	} else if (r->ctl) {
 		/* only what the plan really created: a pid in use is someone else's */
 		for (int32_t s = 0; s < r->ctl->plan_step && (size_t)s < r->plan.nsteps; s++)
-			if (r->plan.steps[s].kind == PSTREE_FORK && r->plan.steps[s].pid > 1)
+			if (r->plan.steps[s].kind == PSTREE_FORK && !r->plan.steps[s].placeholder &&
+			    r->plan.steps[s].pid > 1)
 				kill(r->plan.steps[s].pid, SIGKILL);
 	}
 	if (r->child > 0)

@@ -13,6 +13,8 @@
 #define RST_STAGE_GO	1
 #define RST_STAGE_ABORT 2
 
+#define RST_MAX_PLACEHOLDERS 64
+
 /* The control page, MAP_SHARED between the restarter and every task. */
 struct rst_ctl {
 	int32_t stage;	  /* futex: RST_STAGE_* */
@@ -23,6 +25,7 @@ struct rst_ctl {
 	int32_t err_code;
 	int32_t plan_step; /* futex: the tree-building step now running */
 	int32_t plan_error;
+	int32_t placeholders[RST_MAX_PLACEHOLDERS][2]; /* {plan pid, real pid} */
 };
 
 /* x86_64 kernel signal frame (arch/x86/include/uapi/asm/sigcontext.h). */
