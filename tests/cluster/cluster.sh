@@ -129,6 +129,7 @@ spawn() {
 			fd=${fd##*/}
 			[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"
 		done
+		export CR_CLUSTER_DAEMON=$DIR # marks every daemon of this cluster
 		exec setsid "$@" </dev/null >>"$out" 2>&1
 	) &
 	echo $!

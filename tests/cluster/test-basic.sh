@@ -115,10 +115,29 @@ wait_job_done "$jid" 30
 
 # --- down leaves nothing behind ---------------------------------------------
 
+# Processes of this cluster: its daemons carry CR_CLUSTER_DAEMON=<dir> in
+# their environment; everything a node runs is in that node's namespaces
+# (recorded before 'down' removes the state dir).
+node_namespaces=()
+cluster_procs() {
+	local p
+	for p in /proc/[0-9]*; do
+		grep -q '^State:[[:space:]]*Z' "$p/status" 2>/dev/null && continue
+		if grep -qzxF "CR_CLUSTER_DAEMON=$CR_CLUSTER_DIR" "$p/environ" 2>/dev/null; then
+			echo "${p#/proc/}:$(cat "$p/comm" 2>/dev/null)"
+			continue
+		fi
+		case " ${node_namespaces[*]} " in
+		*" $(readlink "$p/ns/mnt" 2>/dev/null) "* | *" $(readlink "$p/ns/net" 2>/dev/null) "*)
+			echo "${p#/proc/}:$(cat "$p/comm" 2>/dev/null)" ;;
+		esac
+	done
+}
+
 leftovers() {
-	local what=()
-	ps -eo stat=,comm= | awk '$1 !~ /^Z/ && $2 ~ /^(munged|slurmctld|slurmd|slurmstepd|crd)$/' | grep -q . &&
-		what+=("processes: $(ps -eo pid=,stat=,comm= | awk '$2 !~ /^Z/ && $3 ~ /^(munged|slurmctld|slurmd|slurmstepd|crd)$/' | paste -sd,)")
+	local what=() procs
+	procs=$(cluster_procs | paste -sd,)
+	[ -z "$procs" ] || what+=("processes: $procs")
 	ip netns list | grep -q '^node[0-9]' && what+=("netns: $(ip netns list | paste -sd,)")
 	ip -o link show | grep -qE ': (crbr0|crv-node[0-9]+)[@:]' && what+=("links")
 	[ -e /sys/fs/cgroup/unified/slurm-cr-cluster ] && what+=("cgroup2 tree")
@@ -130,6 +149,9 @@ leftovers() {
 }
 
 if [ -z "${CR_CLUSTER_REUSE:-}" ]; then
+	mapfile -t node_namespaces < <(cat "$CR_CLUSTER_DIR"/nodes/*/ns)
+	[ ${#node_namespaces[@]} -gt 0 ] || fail "no node namespaces recorded"
+	[ -n "$(cluster_procs)" ] || fail "cluster_procs finds nothing before down"
 	t0=$(now_ms)
 	"$CLUSTER_SH" down
 	left=$(leftovers) || fail "down left: $left"
