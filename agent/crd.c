@@ -386,8 +386,58 @@ out:
 
 static void _signal(int sig)
 {
-	(void)sig;
-	crd.quit = 1;
+	if (sig != SIGCHLD)
+		crd.quit = 1;
+}
+
+#define MAX_WORKERS 128
+
+static int nworkers;
+
+static void _reap_workers(void)
+{
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		nworkers--;
+}
+
+/*
+ * One request per connection, served by a forked worker: a slow or bad
+ * client never blocks crd or other jobs, and a crash takes only the worker.
+ */
+static void _serve(int lfd, int ufd, int tfd, int tcp)
+{
+	int cfd;
+	pid_t pid;
+
+	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (cfd < 0)
+		return;
+	if (nworkers >= MAX_WORKERS) {
+		log_warnx("%d requests in progress: refusing a %s connection", nworkers,
+			  tcp ? "crctl" : "local");
+		close(cfd);
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_warn("fork");
+		close(cfd);
+		return;
+	}
+	if (pid == 0) {
+		signal(SIGCHLD, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		close(ufd);
+		close(tfd);
+		if (tcp)
+			ctl_request(cfd, crd.munge_socket, crd.slurm_uid);
+		else
+			_unix_client(cfd);
+		_exit(0);
+	}
+	nworkers++;
+	close(cfd);
 }
 
 /* Re-adopt: every monitor in StateDir that answers is kept; stale files go. */
@@ -462,7 +512,7 @@ int main(int argc, char **argv)
 	const char *cfile = CR_CONF_DEFAULT;
 	char err[512], sockdir[PATH_MAX];
 	struct pollfd pfd[2];
-	int c, debug = 0, ufd, tfd, cfd;
+	int c, debug = 0, ufd, tfd;
 
 	static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
@@ -494,9 +544,9 @@ int main(int argc, char **argv)
 	if (log_init("crd", conf.log_file, debug))
 		fatal("cannot open LogFile %s", conf.log_file);
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGCHLD, SIG_DFL);
 	sigaction(SIGTERM, &(struct sigaction){.sa_handler = _signal}, NULL);
 	sigaction(SIGINT, &(struct sigaction){.sa_handler = _signal}, NULL);
+	sigaction(SIGCHLD, &(struct sigaction){.sa_handler = _signal}, NULL);
 	_mkdirs(conf.state_dir, 0700);
 	snprintf(sockdir, sizeof(sockdir), "%s", conf.socket_path);
 	*strrchr(sockdir, '/') = '\0';
@@ -519,22 +569,13 @@ int main(int argc, char **argv)
 	while (!crd.quit) {
 		pfd[0] = (struct pollfd){.fd = ufd, .events = POLLIN};
 		pfd[1] = (struct pollfd){.fd = tfd, .events = POLLIN};
-		if (poll(pfd, 2, -1) < 0)
+		_reap_workers();
+		if (poll(pfd, 2, 1000) <= 0)
 			continue;
-		if (pfd[0].revents & POLLIN) {
-			cfd = accept4(ufd, NULL, NULL, SOCK_CLOEXEC);
-			if (cfd >= 0) {
-				_unix_client(cfd);
-				close(cfd);
-			}
-		}
-		if (pfd[1].revents & POLLIN) {
-			cfd = accept4(tfd, NULL, NULL, SOCK_CLOEXEC);
-			if (cfd >= 0) {
-				ctl_request(cfd, crd.munge_socket, crd.slurm_uid);
-				close(cfd);
-			}
-		}
+		if (pfd[0].revents & POLLIN)
+			_serve(ufd, ufd, tfd, 0);
+		if (pfd[1].revents & POLLIN)
+			_serve(tfd, ufd, tfd, 1);
 	}
 	log_info("exiting; job monitors keep running");
 	unlink(conf.socket_path);

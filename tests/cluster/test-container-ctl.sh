@@ -13,6 +13,7 @@ jobs_started=()
 on_exit=()
 _container_end() {
 	local rc=$? f
+	set +e
 	((${#jobs_started[@]})) && scancel "${jobs_started[@]}" 2>/dev/null
 	for f in "${on_exit[@]}"; do eval "$f" || true; done
 	(exit $rc)
@@ -123,5 +124,51 @@ a=$(echo "show job $held" | scontrol 2>&1)
 b=$(echo "show job $held" | /usr/bin/scontrol 2>&1)
 [ "$a" = "$b" ] || fail "shim changed interactive scontrol"
 ok "the scontrol shim: checkpoint -> crctl, the rest passed through unchanged"
+# Malformed requests and a forged relay close their connection and are logged;
+# crd goes on serving.
+addr=$(getent hosts "$NODE1" | awk '{print $1; exit}')
+port=$(sed -n 's/^Port=//p' "$CR_CONF")
+sock=$(sed -n 's/^SocketPath=//p' "$CR_CLUSTER_DIR/nodes/$NODE1/etc/cr.conf")
+crd_pid=$(cat "$CR_CLUSTER_DIR/nodes/$NODE1/crd.pid")
+python3 - "$addr" "$port" "$sock" "$id" <<'EOP' || fail "malformed requests: crd misbehaved"
+import socket, struct, sys
+addr, port, path, jobid = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+hdr = lambda t, n: struct.pack("<IIII", t, 16 + n, 0, 0)
+bad = [b"garbage\n", hdr(13, 0), hdr(13, 84) + b"x" * 10, hdr(99, 0),
+       struct.pack("<IIII", 13, 1 << 30, 0, 0), hdr(13, 8) + struct.pack("<I", 1000) + b"abcd",
+       hdr(3, 4) + b"abcd", hdr(4, 12) + b"\0" * 12, hdr(5, 4) + b"\1\0\0\0"]
+def talk(fam, a, data):
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(15)
+    s.connect(a)
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+    r = b""
+    try:
+        while True:
+            c = s.recv(4096)
+            if not c:
+                break
+            r += c
+    except OSError:
+        pass
+    s.close()
+    return r
+for p in bad:
+    talk(socket.AF_INET, (addr, port), p)
+    talk(socket.AF_UNIX, path, p)
+# A relay that is not the job's batch task (not in its cgroup, wrong parent).
+r = talk(socket.AF_UNIX, path, hdr(5, 12) + struct.pack("<III", 1, jobid, 0xfffffffb))
+assert r[:4] == struct.pack("<I", 2), r
+assert b"not this job's batch task" in r, r
+EOP
+[ "$(cat "$CR_CLUSTER_DIR/nodes/$NODE1/crd.pid")" = "$crd_pid" ] && [ -d "/proc/$crd_pid" ] ||
+	fail "crd died on malformed requests"
+grep -q "refusing relay" "$CR_CLUSTER_DIR/nodes/$NODE1/crd.log" || fail "the forged relay was not logged"
+grep -q "bad\|malformed" "$CR_CLUSTER_DIR/nodes/$NODE1/crd.log" || fail "malformed requests were not logged"
+expect_rc 0 crctl able "$id"
+job_running "$id" || fail "job $id: $(job_state "$id")"
+ok "malformed requests and a forged relay refused and logged; crd and the job go on"
+
 touch go
 wait_done "$id"

@@ -13,6 +13,7 @@ jobs_started=()
 on_exit=()
 _container_end() {
 	local rc=$? f
+	set +e
 	((${#jobs_started[@]})) && scancel "${jobs_started[@]}" 2>/dev/null
 	for f in "${on_exit[@]}"; do eval "$f" || true; done
 	(exit $rc)
