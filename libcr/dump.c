@@ -132,7 +132,7 @@ int cr_dump(struct cr_frozen *f, const char *dir)
 		ret = -errno;
 	cr_img_close(&img);
 	files_dump_free(&ctx);
-	free(ctx.shmem_ids);
+	free(ctx.shmem);
 	if (ret) {
 		pr_err("Checkpoint of tree %d failed; removing %s\n", f->root, dir);
 		remove_tree(dir);

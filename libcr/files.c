@@ -105,21 +105,31 @@ static bool pipe_seen(struct files_ctx *fc, uint64_t id)
 }
 
 /* Decide how a new open file is restored; -ENOTSUP names what is not supported. */
-static int classify_file(struct cr_img *img, struct files_ctx *fc, pid_t pid, int fd,
+static int classify_file(struct cr_img *img, struct dump_ctx *ctx, pid_t pid, int fd,
 			 const struct stat *st, struct cr_file_rec *rec)
 {
+	struct files_ctx *fc = ctx->files;
+	uint32_t kind = S_ISREG(st->st_mode) ? shmem_kind_of(rec->path, false) : 0;
+
+	if (kind) {
+		char link[64];
+
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", pid, fd);
+		rec->kind = CR_FILE_SHMEM;
+		return shmem_dump_object(img, ctx, link, kind, rec->path, &rec->obj_id);
+	}
 	if (S_ISFIFO(st->st_mode) && !strncmp(rec->path, "pipe:[", 6)) {
 		rec->kind = CR_FILE_PIPE;
-		rec->pipe_id = st->st_ino;
-		if (!pipe_seen(fc, rec->pipe_id)) {
+		rec->obj_id = st->st_ino;
+		if (!pipe_seen(fc, rec->obj_id)) {
 			uint64_t *np = realloc(fc->pipes, (fc->npipes + 1) * sizeof(*np));
 			int ret;
 
 			if (!np)
 				return -ENOMEM;
 			fc->pipes = np;
-			np[fc->npipes++] = rec->pipe_id;
-			ret = pipes_dump_one(img, pid, fd, rec->pipe_id);
+			np[fc->npipes++] = rec->obj_id;
+			ret = pipes_dump_one(img, pid, fd, rec->obj_id);
 			if (ret)
 				return ret;
 		}
@@ -141,10 +151,11 @@ static int classify_file(struct cr_img *img, struct files_ctx *fc, pid_t pid, in
 	return -ENOTSUP;
 }
 
-static int add_file(struct cr_img *img, struct files_ctx *fc, pid_t pid, int fd,
+static int add_file(struct cr_img *img, struct dump_ctx *ctx, pid_t pid, int fd,
 		    const struct stat *st, const char *inherit_key, uint32_t *id)
 {
 	struct cr_file_rec *rec = calloc(1, sizeof(*rec));
+	struct files_ctx *fc = ctx->files;
 	struct file_obj *no;
 	int ret;
 
@@ -163,7 +174,7 @@ static int add_file(struct cr_img *img, struct files_ctx *fc, pid_t pid, int fd,
 		rec->kind = CR_FILE_INHERIT;
 		snprintf(rec->path, sizeof(rec->path), "%s", inherit_key);
 	} else {
-		ret = classify_file(img, fc, pid, fd, st, rec);
+		ret = classify_file(img, ctx, pid, fd, st, rec);
 		if (ret)
 			goto out;
 	}
@@ -183,8 +194,9 @@ out:
 	return ret;
 }
 
-static int dump_one_fd(struct cr_img *img, struct files_ctx *fc, bool is_root, pid_t pid, int fd)
+static int dump_one_fd(struct cr_img *img, struct dump_ctx *ctx, bool is_root, pid_t pid, int fd)
 {
+	struct files_ctx *fc = ctx->files;
 	struct cr_fd_rec rec = {.pid = pid, .fd = fd};
 	struct file_obj *same = NULL;
 	uint64_t pos;
@@ -207,7 +219,7 @@ static int dump_one_fd(struct cr_img *img, struct files_ctx *fc, bool is_root, p
 	if (same) {
 		rec.file_id = same->id;
 	} else {
-		ret = add_file(img, fc, pid, fd, &st, is_root && fd <= 2 ? std_keys[fd] : NULL,
+		ret = add_file(img, ctx, pid, fd, &st, is_root && fd <= 2 ? std_keys[fd] : NULL,
 			       &rec.file_id);
 		if (ret)
 			return ret;
@@ -256,7 +268,7 @@ int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f, stru
 				fds[j] = tmp;
 			}
 	for (size_t i = 0; i < nfds && !ret; i++)
-		ret = dump_one_fd(img, fc, t->pid == f->root, t->pid, fds[i]);
+		ret = dump_one_fd(img, ctx, t->pid == f->root, t->pid, fds[i]);
 	free(fds);
 	return ret;
 }
@@ -287,7 +299,8 @@ int files_check(struct cr_frozen *f, struct cr_task *t)
 			continue; /* closed meanwhile */
 		ok = (S_ISFIFO(st.st_mode) && !strncmp(link, "pipe:[", 6)) ||
 		     ((S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) && link[0] == '/' &&
-		      !strstr(link, " (deleted)"));
+		      !strstr(link, " (deleted)")) ||
+		     (S_ISREG(st.st_mode) && shmem_kind_of(link, false));
 		for (size_t i = 0; !ok && S_ISCHR(st.st_mode) && i < ARRAY_SIZE(plain_chardevs);
 		     i++)
 			ok = !strcmp(link, plain_chardevs[i]);
@@ -344,19 +357,31 @@ static int open_one_file(struct rst_image *img, const struct cr_restore_opts *op
 			return -EBADF;
 		}
 		return fcntl(fd, F_DUPFD_CLOEXEC, base);
+	case CR_FILE_SHMEM:
+		/* its own open file description: own flags and offset */
+		snprintf(buf, sizeof(buf), "/proc/self/fd/%d", shmem_fd(img, rec->obj_id));
+		nfd = open(buf,
+			   (rec->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY)) | O_CLOEXEC);
+		if (nfd < 0 || lseek(nfd, rec->pos, SEEK_SET) < 0) {
+			pr_perror("Can't reopen %s (file %u)", rec->path, rec->id);
+			if (nfd >= 0)
+				close(nfd);
+			return -errno;
+		}
+		break;
 	case CR_FILE_PIPE:
 		for (size_t i = 0; i < img->npipes; i++)
-			if (img->pipes[i].rec->id == rec->pipe_id)
+			if (img->pipes[i].rec->id == rec->obj_id)
 				fd = img->pipes[i]
 					     .ends[(rec->flags & O_ACCMODE) == O_RDONLY ? 0 : 1];
 		if (fd < 0) {
 			pr_err("Pipe %llu of file %u is missing from the image\n",
-			       (unsigned long long)rec->pipe_id, rec->id);
+			       (unsigned long long)rec->obj_id, rec->id);
 			return -EINVAL;
 		}
 		nfd = fcntl(fd, F_DUPFD_CLOEXEC, base);
 		if (nfd < 0 || fcntl(nfd, F_SETFL, rec->flags & O_NONBLOCK) < 0) {
-			pr_perror("Can't set up pipe %llu", (unsigned long long)rec->pipe_id);
+			pr_perror("Can't set up pipe %llu", (unsigned long long)rec->obj_id);
 			return -errno;
 		}
 		return nfd;

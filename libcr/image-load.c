@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #undef LOG_PREFIX
 #define LOG_PREFIX "image: "
@@ -263,6 +264,29 @@ static int read_records(struct rst_image *ri, struct cr_img *img)
 		}
 	}
 	return ret;
+}
+
+/* A data file must be exactly what its PAGEFILE record says, read to the end. */
+int image_check_datafile(struct rst_image *img, const char *name, uint64_t size, void *xxh64)
+{
+	for (size_t i = 0; i < img->npagefiles; i++) {
+		const struct cr_pagefile_rec *pf = &img->pagefiles[i];
+
+		if (strcmp(pf->name, name))
+			continue;
+		if (pf->size != size) {
+			pr_err("%s: %llu bytes used, the image says %llu\n", name,
+			       (unsigned long long)size, (unsigned long long)pf->size);
+			return -EBADMSG;
+		}
+		if (XXH64_digest(xxh64) != pf->csum) {
+			pr_err("%s: checksum mismatch (corrupt data)\n", name);
+			return -EBADMSG;
+		}
+		return 0;
+	}
+	pr_err("%s is not described in the image\n", name);
+	return -EBADMSG;
 }
 
 int image_load(const char *dir, struct rst_image *ri)

@@ -26,7 +26,7 @@ enum cr_rec_type {
 	CR_REC_MM,	 /* struct cr_mm_rec + auxv (memory.c) */
 	CR_REC_VMA,	 /* struct cr_vma_rec (memory.c) */
 	CR_REC_PAGEMAP,	 /* struct cr_pagemap_rec + runs (memory.c) */
-	CR_REC_SHMEM,	 /* struct cr_shmem_rec (memory.c) */
+	CR_REC_SHMEM,	 /* struct cr_shmem_rec (shmem.c) */
 	CR_REC_THREAD,	 /* struct cr_thread_rec + xsave (threads.c) */
 	CR_REC_SIGACTS,	 /* struct cr_sigacts_rec (signals.c) */
 	CR_REC_SIGINFO,	 /* struct cr_siginfo_rec + siginfos (signals.c) */
@@ -151,6 +151,7 @@ enum cr_vma_kind {
 	CR_VMA_ANON = 1,     /* private anonymous (heap, stacks, malloc arenas) */
 	CR_VMA_FILE_PRIVATE, /* private file mapping: only COW'ed pages saved */
 	CR_VMA_FILE_SHARED,  /* shared file mapping: data lives in the file */
+			     /* (with shmem_id: the file is that memfd/deleted object) */
 	CR_VMA_SHMEM,	     /* shared anonymous: one cr_shmem_rec object */
 	CR_VMA_VDSO,	     /* [vdso]: the restoring kernel's is used */
 	CR_VMA_VVAR,	     /* [vvar] */
@@ -187,10 +188,23 @@ struct cr_page_run {
 	uint64_t npages;
 };
 
-/* [memory.c] A shared anonymous object, saved whole in shmem-<id>.img. */
+enum cr_shmem_kind {
+	CR_SHMEM_ANON = 1, /* MAP_SHARED|MAP_ANONYMOUS memory ("/dev/zero (deleted)") */
+	CR_SHMEM_MEMFD,	   /* memfd_create(): path is its name */
+	CR_SHMEM_DELETED,  /* an unlinked file still open or mapped: path was its name */
+};
+
+/*
+ * [shmem.c] A file-like object whose contents live in the image, saved whole
+ * in shmem-<id>.img once, whoever maps or opens it.
+ */
 struct cr_shmem_rec {
-	uint64_t id; /* inode of the shmem file */
+	uint64_t id; /* numbered from 1 in this image */
 	uint64_t size;
+	uint32_t kind; /* enum cr_shmem_kind */
+	uint32_t mode;
+	uint64_t dev, ino; /* at dump, for messages */
+	char path[CR_PATH_LEN];
 };
 
 /* [threads.c] One thread: registers, FPU/xsave, per-thread kernel state. */
@@ -231,7 +245,8 @@ struct cr_siginfo_rec {
 
 enum cr_file_kind {
 	CR_FILE_REG = 1, /* reopened by path: regular files, dirs, /dev/null... */
-	CR_FILE_PIPE,	 /* one end of a pipe: pipe_id */
+	CR_FILE_PIPE,	 /* one end of a pipe: obj_id is the pipe's inode */
+	CR_FILE_SHMEM,	 /* a memfd or deleted file: obj_id is its cr_shmem_rec */
 	CR_FILE_INHERIT, /* stands for an fd the restarter provides: path is the key */
 };
 
@@ -242,7 +257,7 @@ struct cr_file_rec {
 	uint32_t flags; /* O_* status flags, access mode included */
 	uint32_t mode;	/* st_mode */
 	uint64_t pos;
-	uint64_t pipe_id;
+	uint64_t obj_id;
 	uint64_t size; /* regular files: size at dump */
 	char path[CR_PATH_LEN];
 };

@@ -23,6 +23,7 @@ static const char *const file_kinds[] = {
 	[CR_FILE_REG] = "file",
 	[CR_FILE_PIPE] = "pipe",
 	[CR_FILE_INHERIT] = "inherited",
+	[CR_FILE_SHMEM] = "shmem",
 };
 
 static json_t *describe_vmas(const struct rst_img_task *t)
@@ -76,7 +77,7 @@ static json_t *describe_files(const struct rst_image *img)
 		json_array_append_new(
 			arr,
 			json_pack("{s:i,s:s,s:s,s:I,s:i}", "id", (int)f->id, "kind",
-				  f->kind < 4 && file_kinds[f->kind] ? file_kinds[f->kind] : "?",
+				  f->kind < 5 && file_kinds[f->kind] ? file_kinds[f->kind] : "?",
 				  "path", f->path, "pos", (json_int_t)f->pos, "flags",
 				  (int)f->flags));
 	}

@@ -71,8 +71,14 @@ int infect_syscall_out(pid_t tid, uint64_t ip, long nr, long args[6], int outarg
 int task_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 
 /* What a dump remembers across tasks: objects written once. */
+struct dump_shmem {
+	dev_t dev;
+	ino_t ino;
+	uint64_t id;
+};
+
 struct dump_ctx {
-	uint64_t *shmem_ids;
+	struct dump_shmem *shmem;
 	size_t nshmem;
 	uint64_t zero_pfn;
 	void *files; /* files.c */
@@ -88,6 +94,10 @@ int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f,
 int files_dump_finish(struct cr_img *img, struct dump_ctx *ctx);
 void files_dump_free(struct dump_ctx *ctx);
 int memory_zero_pfn(uint64_t *pfn);
+/* shmem.c */
+uint32_t shmem_kind_of(const char *path, bool anon_shared);
+int shmem_dump_object(struct cr_img *img, struct dump_ctx *ctx, const char *open_path,
+		      uint32_t kind, const char *path, uint64_t *id);
 /* Refuse what can't be restored, naming it, before anything is written. */
 int memory_check(struct cr_task *t);
 int files_check(struct cr_frozen *f, struct cr_task *t);

@@ -22,11 +22,12 @@
 #include "restore.h"
 #include "restorer/restorer.h"
 
-#define PME_PRESENT  (1ULL << 63)
-#define PME_SWAP     (1ULL << 62)
-#define PME_FILE     (1ULL << 61)
-#define PME_PFN_MASK ((1ULL << 55) - 1)
-#define COPY_CHUNK   (4UL << 20)
+#define PME_PRESENT   (1ULL << 63)
+#define PME_SWAP      (1ULL << 62)
+#define PME_FILE      (1ULL << 61)
+#define PME_PFN_MASK  ((1ULL << 55) - 1)
+#define COPY_CHUNK    (4UL << 20)
+#define SHMEM_PENDING UINT64_MAX /* saved as a shmem object once dumped */
 
 /* The PFN of the shared zero page: present pages mapping it need no saving. */
 int memory_zero_pfn(uint64_t *pfn)
@@ -92,20 +93,17 @@ static int classify_vma(pid_t pid, const struct maps_line *m, struct cr_vma_rec 
 		v->kind = CR_VMA_VVAR;
 	else if (!strcmp(p, "[vvar_vclock]"))
 		v->kind = CR_VMA_VVAR_VCLOCK;
-	else if (shared && !strcmp(p, "/dev/zero (deleted)")) {
+	else if (shmem_kind_of(p, shared && (!*p || !strncmp(p, "[anon:", 6))) == CR_SHMEM_ANON) {
 		v->kind = CR_VMA_SHMEM;
-		v->shmem_id = m->ino;
+		v->shmem_id = SHMEM_PENDING;
 	} else if (!*p || !strcmp(p, "[heap]") || !strcmp(p, "[stack]") ||
 		   !strncmp(p, "[anon:", 6)) {
-		if (shared) {
-			v->kind = CR_VMA_SHMEM;
-			v->shmem_id = m->ino;
-		} else {
-			v->kind = CR_VMA_ANON;
-		}
-	} else if (*p == '/' && !strstr(p, " (deleted)") && strncmp(p, "/SYSV", 5)) {
+		v->kind = CR_VMA_ANON;
+	} else if (*p == '/' && strncmp(p, "/SYSV", 5)) {
 		v->kind = shared ? CR_VMA_FILE_SHARED : CR_VMA_FILE_PRIVATE;
 		v->file_flags = shared && (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
+		if (shmem_kind_of(p, false))
+			v->shmem_id = SHMEM_PENDING; /* memfd or deleted: saved whole */
 	} else {
 		pr_err("Task %d: mapping %#llx-%#llx (%s) is not supported yet\n", pid,
 		       (unsigned long long)m->start, (unsigned long long)m->end, *p ? p : "?");
@@ -208,62 +206,6 @@ static int dump_vma_pages(struct page_dump *pd, const struct cr_vma_rec *v)
 	return ret;
 }
 
-static bool shmem_seen(struct dump_ctx *ctx, uint64_t id)
-{
-	for (size_t i = 0; i < ctx->nshmem; i++)
-		if (ctx->shmem_ids[i] == id)
-			return true;
-	return false;
-}
-
-/* A shared anonymous object is written once, whole, whoever maps it. */
-static int dump_shmem(struct cr_img *img, struct dump_ctx *ctx, pid_t pid,
-		      const struct cr_vma_rec *v, char *buf)
-{
-	struct cr_shmem_rec rec = {.id = v->shmem_id};
-	struct cr_datafile df;
-	char name[64];
-	struct stat st;
-	uint64_t *ids, off;
-	int fd, ret;
-
-	if (shmem_seen(ctx, v->shmem_id))
-		return 0;
-	snprintf(name, sizeof(name), "/proc/%d/map_files/%llx-%llx", pid,
-		 (unsigned long long)v->start, (unsigned long long)v->end);
-	fd = open(name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		pr_perror("Can't open shared memory %s", name);
-		if (fd >= 0)
-			close(fd);
-		return -errno;
-	}
-	rec.size = st.st_size;
-	snprintf(name, sizeof(name), "shmem-%llu.img", (unsigned long long)rec.id);
-	ret = cr_datafile_create(&df, img->dirfd, name);
-	for (off = 0; !ret && off < rec.size; off += COPY_CHUNK) {
-		size_t n = rec.size - off < COPY_CHUNK ? rec.size - off : COPY_CHUNK;
-
-		if (pread(fd, buf, n, off) != (ssize_t)n) {
-			pr_perror("Can't read shared memory %llu", (unsigned long long)rec.id);
-			ret = -EIO;
-		} else {
-			ret = cr_datafile_write(&df, buf, n);
-		}
-	}
-	close(fd);
-	if (!ret)
-		ret = cr_datafile_finish(&df, img);
-	if (!ret)
-		ret = cr_img_write(img, CR_REC_SHMEM, &rec, sizeof(rec));
-	ids = ret ? NULL : realloc(ctx->shmem_ids, (ctx->nshmem + 1) * sizeof(*ids));
-	if (ids) {
-		ctx->shmem_ids = ids;
-		ids[ctx->nshmem++] = rec.id;
-	}
-	return ret ? ret : (ids ? 0 : -ENOMEM);
-}
-
 static int dump_mm(struct cr_img *img, struct cr_task *t)
 {
 	struct cr_mm_rec *mm = calloc(1, sizeof(*mm));
@@ -347,10 +289,17 @@ static int dump_vmas(struct cr_img *img, struct dump_ctx *ctx, struct page_dump 
 	for (size_t i = 0; i < n && !ret; i++) {
 		struct cr_vma_rec *v = &vmas[i];
 
-		if (v->kind == CR_VMA_ANON || v->kind == CR_VMA_FILE_PRIVATE)
+		if (v->shmem_id == SHMEM_PENDING) {
+			char link[64];
+
+			snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", pd->pid,
+				 (unsigned long long)v->start, (unsigned long long)v->end);
+			ret = shmem_dump_object(img, ctx, link,
+						shmem_kind_of(v->path, v->kind == CR_VMA_SHMEM),
+						v->path, &v->shmem_id);
+		}
+		if (!ret && (v->kind == CR_VMA_ANON || v->kind == CR_VMA_FILE_PRIVATE))
 			ret = dump_vma_pages(pd, v);
-		else if (v->kind == CR_VMA_SHMEM)
-			ret = dump_shmem(img, ctx, pd->pid, v, pd->buf);
 		if (!ret)
 			ret = cr_img_write(img, CR_REC_VMA, v, sizeof(*v));
 	}
@@ -517,90 +466,6 @@ static int read_full(int fd, void *buf, size_t len, uint64_t off, const char *wh
 	return 0;
 }
 
-/* A data file must be exactly what its PAGEFILE record says, read to the end. */
-static int check_datafile(struct rst_image *img, const char *name, uint64_t size,
-			  XXH64_state_t *hash)
-{
-	for (size_t i = 0; i < img->npagefiles; i++) {
-		const struct cr_pagefile_rec *pf = &img->pagefiles[i];
-
-		if (strcmp(pf->name, name))
-			continue;
-		if (pf->size != size) {
-			pr_err("%s: %llu bytes used, the image says %llu\n", name,
-			       (unsigned long long)size, (unsigned long long)pf->size);
-			return -EBADMSG;
-		}
-		if (XXH64_digest(hash) != pf->csum) {
-			pr_err("%s: checksum mismatch (corrupt page data)\n", name);
-			return -EBADMSG;
-		}
-		return 0;
-	}
-	pr_err("%s is not described in the image\n", name);
-	return -EBADMSG;
-}
-
-/* In the restarter: each shared anonymous object, made and filled once. */
-int memory_prepare(struct rst_image *img)
-{
-	int base = img->max_fd + 16;
-
-	for (size_t i = 0; i < img->nshmem; i++) {
-		struct rst_img_shmem *s = &img->shmem[i];
-		char name[80];
-		void *p;
-		int fd, ret = 0;
-
-		s->svc_fd = -1;
-		p = mmap(NULL, s->rec.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
-			 0);
-		if (p == MAP_FAILED) {
-			pr_perror("Can't create shared memory %llu", (unsigned long long)s->rec.id);
-			return -errno;
-		}
-		snprintf(name, sizeof(name), "shmem-%llu.img", (unsigned long long)s->rec.id);
-		fd = openat(img->dirfd, name, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			pr_perror("Can't open %s", name);
-			ret = -errno;
-		} else {
-			XXH64_state_t *h = XXH64_createState();
-
-			XXH64_reset(h, 0);
-			ret = read_full(fd, p, s->rec.size, 0, name, h);
-			if (!ret)
-				ret = check_datafile(img, name, s->rec.size, h);
-			XXH64_freeState(h);
-			close(fd);
-		}
-		snprintf(name, sizeof(name), "/proc/self/map_files/%lx-%lx", (unsigned long)p,
-			 (unsigned long)p + s->rec.size);
-		fd = ret ? -1 : open(name, O_RDWR | O_CLOEXEC);
-		munmap(p, s->rec.size);
-		if (ret)
-			return ret;
-		if (fd < 0) {
-			pr_perror("Can't get a handle on shared memory %llu",
-				  (unsigned long long)s->rec.id);
-			return -errno;
-		}
-		s->svc_fd = fcntl(fd, F_DUPFD_CLOEXEC, base);
-		close(fd);
-		if (s->svc_fd < 0)
-			return -EMFILE;
-	}
-	return 0;
-}
-
-static int shmem_fd(struct rst_image *img, uint64_t id)
-{
-	for (size_t i = 0; i < img->nshmem; i++)
-		if (img->shmem[i].rec.id == id)
-			return img->shmem[i].svc_fd;
-	return -1;
-}
-
 static int premap_one(struct rst_image *img, const struct cr_vma_rec *v, uint64_t at)
 {
 	uint64_t len = v->end - v->start;
@@ -613,7 +478,8 @@ static int premap_one(struct rst_image *img, const struct cr_vma_rec *v, uint64_
 		break;
 	case CR_VMA_FILE_PRIVATE:
 	case CR_VMA_FILE_SHARED:
-		fd = open(v->path, v->file_flags | O_CLOEXEC);
+		fd = v->shmem_id ? dup(shmem_fd(img, v->shmem_id))
+				 : open(v->path, v->file_flags | O_CLOEXEC);
 		if (fd < 0) {
 			pr_perror("Task %d: can't open %s to map it", v->pid, v->path);
 			return -errno;
@@ -689,7 +555,7 @@ static int fill_pages(struct rst_image *img, struct rst_img_task *t, const uint6
 	}
 	close(fd);
 	if (!ret)
-		ret = check_datafile(img, name, off, hash);
+		ret = image_check_datafile(img, name, off, hash);
 	XXH64_freeState(hash);
 	return ret;
 }

@@ -51,7 +51,7 @@ struct cr_restored {
 	struct rst_ctl *ctl;
 	uint64_t boot, boot_size, premap_size;
 	struct rst_range vdso_rt[3];
-	pid_t child; /* our direct child: the root, or the pid namespace's init */
+	pid_t child;	      /* our direct child: the root, or the pid namespace's init */
 	pid_t outside_pgid;   /* the plan's id for the restarter's process group */
 	pid_t restarter_pgid; /* which it really is */
 	bool new_pidns;
@@ -196,8 +196,8 @@ static pid_t run_plan(struct cr_restored *r, pid_t me)
 				r->child = got;
 			if (got > 0 && st->placeholder)
 				placeholder_note(ctl, st->pid, got);
-			if (got < 0 ||
-			    (got != st->pid && !st->placeholder && !(r->new_pidns && st->pid == 1))) {
+			if (got < 0 || (got != st->pid && !st->placeholder &&
+					!(r->new_pidns && st->pid == 1))) {
 				pr_perror("Can't create task %d (got %d)", st->pid, got);
 				if (errno == EEXIST)
 					pr_err("Pid %d is in use: restore into a fresh pid "
@@ -214,7 +214,8 @@ static pid_t run_plan(struct cr_restored *r, pid_t me)
 			got = setsid() < 0 ? -errno : 0;
 			break;
 		case PSTREE_SETPGID:
-			got = setpgid(0, st->pgid == r->outside_pgid ? r->restarter_pgid : st->pgid);
+			got = setpgid(0,
+				      st->pgid == r->outside_pgid ? r->restarter_pgid : st->pgid);
 			got = got < 0 ? -errno : 0;
 			break;
 		case PSTREE_EXIT:
@@ -1054,19 +1055,10 @@ static int prepare_restarter(struct cr_restored *r, const struct cr_restore_opts
 		nofile.rlim_cur = nofile.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
-	ret = memory_prepare(&r->img);
+	ret = shmem_prepare(&r->img);
 	if (!ret)
 		ret = files_prepare(&r->img, opts);
 	return ret;
-}
-
-static void close_shmem(struct rst_image *img)
-{
-	for (size_t i = 0; i < img->nshmem; i++)
-		if (img->shmem[i].svc_fd >= 0) {
-			close(img->shmem[i].svc_fd);
-			img->shmem[i].svc_fd = -1;
-		}
 }
 
 /* Fork the tree: we are actor 0, or an init in a new pid namespace is. */
@@ -1114,7 +1106,7 @@ int cr_restore(const char *dir, const struct cr_restore_opts *opts, struct cr_re
 	if (!ret)
 		ret = fork_tree(r);
 	files_close_service(&r->img);
-	close_shmem(&r->img);
+	shmem_close_service(&r->img);
 	if (!ret)
 		ret = wait_checkins(r);
 	if (!ret)

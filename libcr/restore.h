@@ -81,8 +81,13 @@ int files_restore_task(struct rst_image *img, struct rst_img_task *t);
 void files_close_service(struct rst_image *img);
 /* pipes.c */
 int pipes_restore_one(const struct cr_pipe_rec *rec, const void *data, int ends[2]);
+/* image-load.c */
+int image_check_datafile(struct rst_image *img, const char *name, uint64_t size, void *xxh64);
+/* shmem.c */
+int shmem_prepare(struct rst_image *img);
+int shmem_fd(struct rst_image *img, uint64_t id);
+void shmem_close_service(struct rst_image *img);
 /* memory.c */
-int memory_prepare(struct rst_image *img);
 /* Map every VMA of @t into [premap, premap+len) and fill it; fills @moves. */
 int memory_premap(struct rst_image *img, struct rst_img_task *t, uint64_t premap, uint64_t len,
 		  void *moves);
