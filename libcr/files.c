@@ -118,8 +118,10 @@ static int classify_file(struct cr_img *img, struct dump_ctx *ctx, pid_t pid, in
 		rec->kind = CR_FILE_SHMEM;
 		return shmem_dump_object(img, ctx, link, kind, rec->path, &rec->obj_id);
 	}
-	if (S_ISFIFO(st->st_mode) && !strncmp(rec->path, "pipe:[", 6)) {
-		rec->kind = CR_FILE_PIPE;
+	if (S_ISFIFO(st->st_mode) && (!strncmp(rec->path, "pipe:[", 6) || rec->path[0] == '/')) {
+		bool fifo = rec->path[0] == '/';
+
+		rec->kind = fifo ? CR_FILE_FIFO : CR_FILE_PIPE;
 		rec->obj_id = st->st_ino;
 		if (!pipe_seen(fc, rec->obj_id)) {
 			uint64_t *np = realloc(fc->pipes, (fc->npipes + 1) * sizeof(*np));
@@ -129,7 +131,7 @@ static int classify_file(struct cr_img *img, struct dump_ctx *ctx, pid_t pid, in
 				return -ENOMEM;
 			fc->pipes = np;
 			np[fc->npipes++] = rec->obj_id;
-			ret = pipes_dump_one(img, pid, fd, rec->obj_id);
+			ret = pipes_dump_one(img, pid, fd, rec->obj_id, fifo ? rec->path : NULL);
 			if (ret)
 				return ret;
 		}
@@ -273,6 +275,15 @@ int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f, stru
 	return ret;
 }
 
+static bool fd_has_lock(pid_t pid, int fd)
+{
+	char *s = proc_read_file("/proc/%d/fdinfo/%d", pid, fd);
+	bool locked = s && strstr(s, "\nlock:");
+
+	free(s);
+	return locked;
+}
+
 /* Before anything is written: every fd must be one we can restore. */
 int files_check(struct cr_frozen *f, struct cr_task *t)
 {
@@ -297,7 +308,7 @@ int files_check(struct cr_frozen *f, struct cr_task *t)
 		snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, fd);
 		if (stat(path, &st) < 0 || proc_readlink(link, sizeof(link), "%s", path))
 			continue; /* closed meanwhile */
-		ok = (S_ISFIFO(st.st_mode) && !strncmp(link, "pipe:[", 6)) ||
+		ok = (S_ISFIFO(st.st_mode) && (!strncmp(link, "pipe:[", 6) || link[0] == '/')) ||
 		     ((S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) && link[0] == '/' &&
 		      !strstr(link, " (deleted)")) ||
 		     (S_ISREG(st.st_mode) && shmem_kind_of(link, false));
@@ -309,6 +320,10 @@ int files_check(struct cr_frozen *f, struct cr_task *t)
 			ok = syscall(SYS_kcmp, f->root, t->pid, KCMP_FILE, k, fd) == 0;
 		if (!ok) {
 			pr_err("Task %d fd %d (%s) is not supported yet\n", t->pid, fd, link);
+			ret = -ENOTSUP;
+		} else if (fd_has_lock(t->pid, fd)) {
+			pr_err("Task %d fd %d (%s) holds a file lock or lease: not supported yet\n",
+			       t->pid, fd, link);
 			ret = -ENOTSUP;
 		}
 	}
@@ -366,6 +381,15 @@ static int open_one_file(struct rst_image *img, const struct cr_restore_opts *op
 			pr_perror("Can't reopen %s (file %u)", rec->path, rec->id);
 			if (nfd >= 0)
 				close(nfd);
+			return -errno;
+		}
+		break;
+	case CR_FILE_FIFO:
+		/* the restarter holds it open read-write: this open cannot block */
+		nfd = open(remap_path(opts, rec->path, buf, sizeof(buf)),
+			   (rec->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NONBLOCK | O_CLOEXEC);
+		if (nfd < 0 || fcntl(nfd, F_SETFL, rec->flags & O_NONBLOCK) < 0) {
+			pr_perror("Can't reopen FIFO %s", rec->path);
 			return -errno;
 		}
 		break;

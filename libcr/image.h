@@ -247,6 +247,7 @@ enum cr_file_kind {
 	CR_FILE_REG = 1, /* reopened by path: regular files, dirs, /dev/null... */
 	CR_FILE_PIPE,	 /* one end of a pipe: obj_id is the pipe's inode */
 	CR_FILE_SHMEM,	 /* a memfd or deleted file: obj_id is its cr_shmem_rec */
+	CR_FILE_FIFO,	 /* a named FIFO reopened by path: obj_id is its inode */
 	CR_FILE_INHERIT, /* stands for an fd the restarter provides: path is the key */
 };
 
@@ -275,6 +276,9 @@ struct cr_pipe_rec {
 	uint64_t id;	/* inode */
 	uint32_t size;	/* F_GETPIPE_SZ */
 	uint32_t ndata; /* bytes following */
+	uint32_t fifo;	/* a named FIFO at path, not an anonymous pipe */
+	uint32_t pad;
+	char path[CR_PATH_LEN];
 };
 
 #endif /* CR_IMAGE_H */

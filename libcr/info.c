@@ -20,10 +20,8 @@ static const char *const vma_kinds[] = {
 };
 
 static const char *const file_kinds[] = {
-	[CR_FILE_REG] = "file",
-	[CR_FILE_PIPE] = "pipe",
-	[CR_FILE_INHERIT] = "inherited",
-	[CR_FILE_SHMEM] = "shmem",
+	[CR_FILE_REG] = "file",	   [CR_FILE_PIPE] = "pipe", [CR_FILE_INHERIT] = "inherited",
+	[CR_FILE_SHMEM] = "shmem", [CR_FILE_FIFO] = "fifo",
 };
 
 static json_t *describe_vmas(const struct rst_img_task *t)
@@ -77,7 +75,7 @@ static json_t *describe_files(const struct rst_image *img)
 		json_array_append_new(
 			arr,
 			json_pack("{s:i,s:s,s:s,s:I,s:i}", "id", (int)f->id, "kind",
-				  f->kind < 5 && file_kinds[f->kind] ? file_kinds[f->kind] : "?",
+				  f->kind < 6 && file_kinds[f->kind] ? file_kinds[f->kind] : "?",
 				  "path", f->path, "pos", (json_int_t)f->pos, "flags",
 				  (int)f->flags));
 	}

@@ -101,6 +101,7 @@ int shmem_dump_object(struct cr_img *img, struct dump_ctx *ctx, const char *open
 /* Refuse what can't be restored, naming it, before anything is written. */
 int memory_check(struct cr_task *t);
 int files_check(struct cr_frozen *f, struct cr_task *t);
-int pipes_dump_one(struct cr_img *img, pid_t pid, int fd, uint64_t id); /* pipes.c */
+/* pipes.c: @fifo_path is NULL for an anonymous pipe */
+int pipes_dump_one(struct cr_img *img, pid_t pid, int fd, uint64_t id, const char *fifo_path);
 
 #endif /* CR_INTERNAL_H */

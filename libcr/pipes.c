@@ -49,34 +49,43 @@ err:
 	return -EIO;
 }
 
-int pipes_dump_one(struct cr_img *img, pid_t pid, int fd, uint64_t id)
+int pipes_dump_one(struct cr_img *img, pid_t pid, int fd, uint64_t id, const char *fifo_path)
 {
-	struct cr_pipe_rec rec = {.id = id};
+	struct cr_pipe_rec *rec = calloc(1, sizeof(*rec));
 	char path[64], *buf;
 	int rfd, sz, ret;
 
+	if (!rec)
+		return -ENOMEM;
+	rec->id = id;
+	rec->fifo = fifo_path != NULL;
+	if (fifo_path)
+		snprintf(rec->path, sizeof(rec->path), "%s", fifo_path);
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
 	rfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (rfd < 0) {
 		pr_perror("Can't open pipe %llu of task %d (fd %d)", (unsigned long long)id, pid,
 			  fd);
+		free(rec);
 		return -errno;
 	}
 	sz = fcntl(rfd, F_GETPIPE_SZ);
 	buf = sz > 0 ? malloc(sz) : NULL;
 	if (!buf) {
 		close(rfd);
+		free(rec);
 		return -ENOMEM;
 	}
-	rec.size = sz;
-	ret = read_queued(rfd, sz, buf, &rec.ndata);
+	rec->size = sz;
+	ret = read_queued(rfd, sz, buf, &rec->ndata);
 	close(rfd);
 	if (ret)
 		pr_err("Can't read the data of pipe %llu (task %d fd %d)\n", (unsigned long long)id,
 		       pid, fd);
 	else
-		ret = cr_img_write2(img, CR_REC_PIPE, &rec, sizeof(rec), buf, rec.ndata);
+		ret = cr_img_write2(img, CR_REC_PIPE, rec, sizeof(*rec), buf, rec->ndata);
 	free(buf);
+	free(rec);
 	return ret;
 }
 
@@ -85,7 +94,17 @@ int pipes_restore_one(const struct cr_pipe_rec *rec, const void *data, int ends[
 {
 	int p[2];
 
-	if (pipe2(p, O_CLOEXEC) < 0) {
+	if (rec->fifo) {
+		/* read-write: opening never blocks and holds the data for the real opens */
+		p[0] = open(rec->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		p[1] = p[0] < 0 ? -1 : dup(p[0]);
+		if (p[1] < 0) {
+			pr_perror("Can't open FIFO %s", rec->path);
+			if (p[0] >= 0)
+				close(p[0]);
+			return -errno;
+		}
+	} else if (pipe2(p, O_CLOEXEC) < 0) {
 		pr_perror("Can't create pipe %llu", (unsigned long long)rec->id);
 		return -errno;
 	}
