@@ -95,6 +95,8 @@ static int dump_one_task(struct cr_img *img, struct dump_ctx *ctx, struct cr_fro
 	if (!ret)
 		ret = dump_signals(img, t);
 	if (!ret)
+		ret = dump_timers(img, t);
+	if (!ret)
 		ret = dump_fds(img, ctx, f, t);
 	return ret;
 }

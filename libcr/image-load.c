@@ -117,6 +117,16 @@ static int take_thread_record(struct rst_image *ri, struct cr_img *img, struct c
 		*slot = th;
 		return 1;
 	}
+	case CR_REC_TIMERS: {
+		struct cr_timers_rec *tr = p;
+
+		if (h->len < sizeof(*tr) ||
+		    (ret = need(img, h, sizeof(*tr), tr->ntimers * sizeof(struct cr_timer))) ||
+		    (ret = owner(ri, img, tr->pid, &t)))
+			return ret ? ret : -EBADMSG;
+		t->timers = tr;
+		return 1;
+	}
 	case CR_REC_SIGACTS: {
 		struct cr_sigacts_rec *sa = p;
 
@@ -339,6 +349,7 @@ void image_free(struct rst_image *ri)
 			free(t->threads[k]);
 		free(t->threads);
 		free(t->sigacts);
+		free(t->timers);
 		for (size_t k = 0; k < t->nsigsets; k++)
 			free((struct cr_siginfo_rec *)t->sigsets[k].info - 1);
 		free(t->sigsets);

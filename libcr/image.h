@@ -35,6 +35,7 @@ enum cr_rec_type {
 	CR_REC_PIPE,	 /* struct cr_pipe_rec + data (pipes.c) */
 	CR_REC_PAGEFILE, /* struct cr_pagefile_rec: size and checksum of a data file */
 	CR_REC_END,	 /* last record; its absence means a truncated image */
+	CR_REC_TIMERS,	 /* struct cr_timers_rec + timers (timers.c) */
 	CR_REC_MAX,
 };
 
@@ -221,6 +222,22 @@ struct cr_thread_rec {
 	uint32_t xsave_size; /* bytes following the struct */
 	char comm[16];
 	uint64_t cpumask[16]; /* CPU affinity, 1024 CPUs */
+};
+
+/* [timers.c] POSIX timers of a process, re-created with their ids. */
+struct cr_timer {
+	int32_t id;
+	int32_t clockid;
+	int32_t signo;
+	int32_t notify; /* SIGEV_* (with SIGEV_THREAD_ID) */
+	int32_t tid;
+	int32_t pad;
+	uint64_t sival;
+	int64_t its[4]; /* interval s/ns, value (time left) s/ns */
+};
+struct cr_timers_rec {
+	int32_t pid;
+	uint32_t ntimers; /* struct cr_timer following */
 };
 
 /* [signals.c] Signal dispositions of a process (kernel struct sigaction). */

@@ -85,9 +85,10 @@ struct dump_ctx {
 };
 
 /* The per-kind dump entry points: each writes its records for one task. */
-int dump_task(struct cr_img *img, struct cr_frozen *f, struct cr_task *t);    /* task.c */
-int dump_threads(struct cr_img *img, struct cr_task *t);		      /* threads.c */
-int dump_signals(struct cr_img *img, struct cr_task *t);		      /* signals.c */
+int dump_task(struct cr_img *img, struct cr_frozen *f, struct cr_task *t); /* task.c */
+int dump_threads(struct cr_img *img, struct cr_task *t);		   /* threads.c */
+int dump_signals(struct cr_img *img, struct cr_task *t);
+int dump_timers(struct cr_img *img, struct cr_task *t); /* timers.c */	      /* signals.c */
 int dump_memory(struct cr_img *img, struct dump_ctx *ctx, struct cr_task *t); /* memory.c */
 int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f,
 	     struct cr_task *t); /* files.c */

@@ -318,6 +318,7 @@ static uint64_t boot_size_of(const struct rst_img_task *t, uint64_t vdso_span)
 	size += ALIGN_UP(sizeof(struct rst_task) + t->nthreads * sizeof(struct rst_thread) +
 				 t->nvmas * sizeof(struct rst_vma) + nsig * 128 +
 				 (t->mm ? t->mm->nauxv * 8 : 0) + t->nthreads * (8192 + 1024) +
+				 (t->timers ? t->timers->ntimers * sizeof(struct cr_timer) : 0) +
 				 4096,
 			 PAGE_SIZE);
 	size += ALIGN_UP(vdso_span, PAGE_SIZE);
@@ -623,6 +624,16 @@ static int build_args(struct cr_restored *r, struct rst_img_task *t, struct rst_
 		memcpy(p, t->sigsets[k].info, t->sigsets[k].nsig * 128);
 		rt->shared_siginfo = (uint64_t)p;
 		rt->nshared_siginfo = t->sigsets[k].nsig;
+	}
+	if (!ret && t->timers && t->timers->ntimers && !(r->img.skip & CR_SKIP_MISC)) {
+		size_t len = t->timers->ntimers * sizeof(struct cr_timer);
+
+		p = area_take(&a, len, 8);
+		if (!p)
+			return -ENOSPC;
+		memcpy(p, t->timers + 1, len);
+		rt->timers = (uint64_t)p;
+		rt->ntimers = t->timers->ntimers;
 	}
 	fill_task_creds(r, t, rt);
 	*out = rt;
@@ -1001,6 +1012,7 @@ static unsigned int parse_skip(const char *s)
 	return skip;
 }
 
+_Static_assert(sizeof(struct rst_timer) == sizeof(struct cr_timer), "timer layout");
 _Static_assert(RST_MADV_DONTFORK == CR_MADV_DONTFORK && RST_MADV_DONTDUMP == CR_MADV_DONTDUMP,
 	       "madvise bits");
 

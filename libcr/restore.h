@@ -26,7 +26,8 @@ struct rst_img_task {
 	size_t nsigsets;
 	struct cr_fd_rec *fds;
 	size_t nfds;
-	pid_t outer_pid; /* the task's pid in the restarter's namespace */
+	struct cr_timers_rec *timers; /* NULL: none */
+	pid_t outer_pid;	      /* the task's pid in the restarter's namespace */
 	pid_t *outer_tids;
 };
 

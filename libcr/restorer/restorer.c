@@ -34,27 +34,30 @@
 #define NR_setitimer	     38
 #define NR_capset	     126
 #define NR_sched_setaffinity 203
+#define NR_timer_create	     222
+#define NR_timer_settime     223
 
-#define MREMAP_MAYMOVE	     1
-#define MREMAP_FIXED	     2
-#define PR_SET_NAME	     15
-#define PR_SET_PDEATHSIG     1
-#define PR_SET_MM	     35
-#define PR_SET_MM_MAP	     14
-#define ARCH_SET_GS	     0x1001
-#define ARCH_SET_FS	     0x1002
-#define FUTEX_WAIT	     0
-#define FUTEX_WAKE	     1
-#define RSEQ_FLAG_UNREGISTER 1
-#define PR_SET_DUMPABLE	     4
-#define PR_SET_KEEPCAPS	     8
-#define PR_CAPBSET_DROP	     24
-#define PR_SET_SECUREBITS    28
-#define PR_SET_NO_NEW_PRIVS  38
-#define PR_CAP_AMBIENT	     47
-#define PR_CAP_AMBIENT_RAISE 2
-#define SECBIT_KEEP_CAPS     0x10
-#define TASK_SIZE	     0x7ffffffff000ULL
+#define MREMAP_MAYMOVE		    1
+#define MREMAP_FIXED		    2
+#define PR_SET_NAME		    15
+#define PR_SET_PDEATHSIG	    1
+#define PR_SET_MM		    35
+#define PR_SET_MM_MAP		    14
+#define ARCH_SET_GS		    0x1001
+#define ARCH_SET_FS		    0x1002
+#define FUTEX_WAIT		    0
+#define FUTEX_WAKE		    1
+#define RSEQ_FLAG_UNREGISTER	    1
+#define PR_SET_DUMPABLE		    4
+#define PR_SET_KEEPCAPS		    8
+#define PR_CAPBSET_DROP		    24
+#define PR_SET_SECUREBITS	    28
+#define PR_SET_NO_NEW_PRIVS	    38
+#define PR_CAP_AMBIENT		    47
+#define PR_CAP_AMBIENT_RAISE	    2
+#define SECBIT_KEEP_CAPS	    0x10
+#define PR_TIMER_CREATE_RESTORE_IDS 77
+#define TASK_SIZE		    0x7ffffffff000ULL
 
 #define CLONE_VM      0x00000100
 #define CLONE_FS      0x00000200
@@ -242,6 +245,44 @@ static void set_creds(struct rst_task *t)
 		fail(t, RST_ERR_CREDS, ret);
 }
 
+/* POSIX timers with their old ids, armed with the time they had left. */
+static long create_timers(struct rst_task *t)
+{
+	struct rst_timer *tm = (struct rst_timer *)t->timers;
+	long ret;
+
+	if (!t->ntimers)
+		return 0;
+	ret = sys2(NR_prctl, PR_TIMER_CREATE_RESTORE_IDS, 1);
+	for (uint32_t i = 0; !ret && i < t->ntimers; i++) {
+		struct {
+			uint64_t value;
+			int32_t signo, notify, tid;
+			int32_t pad[11];
+		} sev;
+		int32_t id = tm[i].id;
+		int64_t *its = tm[i].its;
+
+		memset(&sev, 0, sizeof(sev));
+		sev.value = tm[i].sival;
+		sev.signo = tm[i].signo;
+		sev.notify = tm[i].notify;
+		sev.tid = tm[i].tid;
+		ret = sys3(NR_timer_create, tm[i].clockid, &sev, &id);
+		if (!ret && id != tm[i].id)
+			ret = -1;
+		if (!ret && !its[2] && !its[3] && (its[0] || its[1])) {
+			its[2] = its[0]; /* expired, signal pending: keep it periodic */
+			its[3] = its[1];
+		}
+		if (!ret && (its[2] || its[3]))
+			ret = sys4(NR_timer_settime, id, 0, its, 0);
+	}
+	if (!ret)
+		ret = sys2(NR_prctl, PR_TIMER_CREATE_RESTORE_IDS, 0);
+	return ret;
+}
+
 /* Process-wide state that credential changes reset: dumpable, timers. */
 static void set_task_final(struct rst_task *t)
 {
@@ -263,6 +304,8 @@ static void set_task_final(struct rst_task *t)
 		if (it[2] || it[3])
 			ret = sys3(NR_setitimer, which, it, 0);
 	}
+	if (!ret)
+		ret = create_timers(t);
 	if (ret)
 		fail(t, RST_ERR_THREAD, ret);
 }

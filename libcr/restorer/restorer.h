@@ -124,6 +124,16 @@ struct rst_task {
 	int32_t dumpable;
 	uint32_t pad;
 	uint64_t itimer[3][4];
+	uint64_t timers; /* struct rst_timer[] */
+	uint32_t ntimers;
+	uint32_t pad2;
+};
+
+/* Same layout as struct cr_timer in image.h. */
+struct rst_timer {
+	int32_t id, clockid, signo, notify, tid, pad;
+	uint64_t sival;
+	int64_t its[4];
 };
 
 /* Same values as CR_MADV_* in image.h. */

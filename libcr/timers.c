@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * POSIX timers: read from /proc/PID/timers with the time left asked from
+ * inside the task; re-created by the restorer with the same ids
+ * (PR_TIMER_CREATE_RESTORE_IDS) and armed with the time they had left.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#undef LOG_PREFIX
+#define LOG_PREFIX "timers: "
+#include "log.h"
+#include "internal.h"
+#include "restore.h"
+
+#ifndef SIGEV_THREAD_ID
+#define SIGEV_THREAD_ID 4
+#endif
+
+static int parse_notify(const char *v, struct cr_timer *t)
+{
+	char how[16];
+	int id;
+
+	if (sscanf(v, "%15[^/]/%*[^.].%d", how, &id) != 2)
+		return -EINVAL;
+	if (!strcmp(how, "signal"))
+		t->notify = SIGEV_SIGNAL;
+	else if (!strcmp(how, "thread")) {
+		t->notify = SIGEV_SIGNAL | SIGEV_THREAD_ID;
+		t->tid = id;
+	} else if (!strcmp(how, "none"))
+		t->notify = SIGEV_NONE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_timers(pid_t pid, char *s, struct cr_timer **out, uint32_t *n)
+{
+	char *line, *save = NULL;
+	struct cr_timer *t = NULL, *cur = NULL;
+	int ret = 0;
+
+	*n = 0;
+	for (line = strtok_r(s, "\n", &save); line && !ret; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long sival;
+
+		if (!strncmp(line, "ID: ", 4)) {
+			cur = realloc(t, (*n + 1) * sizeof(*t));
+			if (!cur) {
+				ret = -ENOMEM;
+				break;
+			}
+			t = cur;
+			cur = &t[(*n)++];
+			memset(cur, 0, sizeof(*cur));
+			cur->id = atoi(line + 4);
+		} else if (cur && !strncmp(line, "signal: ", 8)) {
+			if (sscanf(line + 8, "%d/%llx", &cur->signo, &sival) != 2)
+				ret = -EINVAL;
+			cur->sival = sival;
+		} else if (cur && !strncmp(line, "notify: ", 8)) {
+			ret = parse_notify(line + 8, cur);
+		} else if (cur && !strncmp(line, "ClockID: ", 9)) {
+			cur->clockid = atoi(line + 9);
+		}
+	}
+	if (ret) {
+		pr_err("Can't parse the POSIX timers of task %d\n", pid);
+		free(t);
+		return ret;
+	}
+	*out = t;
+	return 0;
+}
+
+int dump_timers(struct cr_img *img, struct cr_task *t)
+{
+	struct cr_timers_rec rec = {.pid = t->pid};
+	char *s = proc_read_file("/proc/%d/timers", t->pid);
+	struct cr_timer *timers = NULL;
+	uint64_t ip;
+	int ret;
+
+	if (!s)
+		return 0;
+	ret = parse_timers(t->pid, s, &timers, &rec.ntimers);
+	free(s);
+	if (ret || !rec.ntimers)
+		return ret;
+	ret = infect_find_ip(t->pid, &ip);
+	for (uint32_t i = 0; i < rec.ntimers && !ret; i++) {
+		long args[6] = {timers[i].id}, sret;
+
+		ret = infect_syscall_out(t->pid, ip, SYS_timer_gettime, args, 1, timers[i].its,
+					 sizeof(timers[i].its), &sret);
+		if (!ret && sret < 0) {
+			pr_err("Task %d: can't read timer %d (%ld)\n", t->pid, timers[i].id, sret);
+			ret = (int)sret;
+		}
+	}
+	if (!ret)
+		ret = cr_img_write2(img, CR_REC_TIMERS, &rec, sizeof(rec), timers,
+				    rec.ntimers * sizeof(*timers));
+	free(timers);
+	return ret;
+}
