@@ -197,9 +197,10 @@ static void _job_start(int fd, struct cr_msg *m)
 {
 	struct cr_job ji = {0};
 	const char *dir, *node, *nodelist;
-	uint32_t version, interval;
+	uint32_t version, interval, code;
+	const char *state;
+	json_t *st;
 	char err[512];
-	int mfd;
 
 	if (cr_unpack_u32(m, &version) || version != CR_PROTO_VERSION ||
 	    cr_unpack_u32(m, &ji.jobid) || cr_unpack_u32(m, &ji.uid) || cr_unpack_u32(m, &ji.gid) ||
@@ -209,11 +210,18 @@ static void _job_start(int fd, struct cr_msg *m)
 		log_warnx("bad JOB_START request (%u bytes): closing", m->hdr.len);
 		return;
 	}
-	mfd = monitor_connect(ji.jobid);
-	if (mfd >= 0) {
-		close(mfd);
-		cr_send_ok(fd, "exists");
-		return;
+	if (job_status(ji.jobid, &st) == 0) {
+		state = json_string_value(json_object_get(st, "state"));
+		if (state && !strcmp(state, "idle")) {
+			json_decref(st);
+			cr_send_ok(fd, "exists");
+			return;
+		}
+		/* A previous run's (requeued job, missed epilog): replace it. */
+		log_info("job %u: replacing the container of a previous run (%s)", ji.jobid,
+			 state ? state : "?");
+		json_decref(st);
+		ask_monitor(ji.jobid, CR_MSG_JOB_END, NULL, NULL, 0, &code, err, sizeof(err));
 	}
 	ji.interval = (int32_t)interval < 0 ? conf.default_interval : (long)interval;
 	snprintf(ji.ckpt_dir, sizeof(ji.ckpt_dir), "%s", *dir ? dir : conf.checkpoint_dir);

@@ -57,6 +57,7 @@ cat >inside.sh <<'EOS'
 hostname >"$1.host"
 ps -e -o pid=,comm= >"$1.ps"
 ls -A /tmp >"$1.tmp"
+for ns in pid mnt ipc uts time net; do echo "$ns $(readlink /proc/self/ns/$ns)"; done >"$1.ns"
 touch /tmp/cr-job-private.$SLURM_JOB_ID
 echo "$SLURM_CHECKPOINT" >"$1.env"
 exit 3
@@ -179,6 +180,7 @@ cat >plain.sh <<'EOS'
 hostname >"$1.host"
 ps -e -o comm= >"$1.ps"
 ps -o comm= -p $PPID >"$1.parent"
+for ns in pid mnt ipc uts time net; do echo "$ns $(readlink /proc/self/ns/$ns)"; done >"$1.ns"
 EOS
 chmod 755 plain.sh
 id=$(submit "$USER_" -w "$NODE1" -o /dev/null plain.sh "$WORK/plain")
@@ -187,6 +189,19 @@ wait_done "$id"
 grep -qx slurmd plain.ps || fail "plain job does not see the node's processes"
 [ "$(cat plain.parent)" = slurmstepd ] || fail "plain job's parent is $(cat plain.parent)"
 ok "a job without --checkpoint is untouched"
+
+# The container's namespaces: new pid, mount, ipc, uts and time; the node's network.
+for ns in pid mnt ipc uts time net; do
+	c=$(awk -v n=$ns '$1 == n {print $2}' "in-$USER_.ns")
+	h=$(awk -v n=$ns '$1 == n {print $2}' plain.ns)
+	[ -n "$c" ] && [ -n "$h" ] || fail "namespace $ns: container '$c', node '$h'"
+	if [ "$ns" = net ]; then
+		[ "$c" = "$h" ] || fail "the container has its own network namespace already"
+	else
+		[ "$c" != "$h" ] || fail "the container shares the node's $ns namespace ($c)"
+	fi
+done
+ok "container namespaces: pid, mnt, ipc, uts, time new; net the node's"
 
 # SLURM_CHECKPOINT and SLURM_CHECKPOINT_DIR act as the options; a --checkpoint
 # job is made requeueable; the job sees its resolved settings.
