@@ -374,14 +374,10 @@ static int _parse_jobid(const char *s, uint32_t *jobid)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Returns -1 to go on, or the exit code. */
+static int _parse_args(int argc, char **argv, int *ci, uint32_t *jobid, const char **cfile)
 {
-	static char buf[CR_MSG_MAX];
-	const char *cfile = getenv("CR_CONF");
-	struct cr_conf c;
-	char err[512];
-	uint32_t jobid = 0;
-	int ci = -1, ret, ch;
+	int ch;
 
 	static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
 						 {"json", no_argument, NULL, 'j'},
@@ -389,7 +385,7 @@ int main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "+f:hj", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
-			cfile = optarg;
+			*cfile = optarg;
 			break;
 		case 'h':
 			_usage(stdout);
@@ -408,8 +404,8 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[optind], cmds[i].name))
-			ci = i;
-	if (ci < 0) {
+			*ci = i;
+	if (*ci < 0) {
 		fprintf(stderr, "crctl: unknown subcommand \"%s\" (see crctl --help)\n",
 			argv[optind]);
 		return EX_USAGE;
@@ -420,18 +416,31 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			_usage(stdout);
 			return EX_OK;
-		} else if (!jobid && !_parse_jobid(argv[i], &jobid)) {
-			continue;
-		} else {
-			fprintf(stderr, "crctl: %s: unexpected argument \"%s\"\n", cmds[ci].name,
+		} else if (*jobid || _parse_jobid(argv[i], jobid)) {
+			fprintf(stderr, "crctl: %s: unexpected argument \"%s\"\n", cmds[*ci].name,
 				argv[i]);
 			return EX_USAGE;
 		}
 	}
-	if (cmds[ci].needs_job && !jobid) {
-		fprintf(stderr, "crctl: %s needs a JOBID\n", cmds[ci].name);
+	if (cmds[*ci].needs_job && !*jobid) {
+		fprintf(stderr, "crctl: %s needs a JOBID\n", cmds[*ci].name);
 		return EX_USAGE;
 	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static char buf[CR_MSG_MAX];
+	const char *cfile = getenv("CR_CONF");
+	struct cr_conf c;
+	char err[512];
+	uint32_t jobid = 0;
+	int ci = -1, ret;
+
+	ret = _parse_args(argc, argv, &ci, &jobid, &cfile);
+	if (ret >= 0)
+		return ret;
 	cr_conf_defaults(&c);
 	if (cfile && cr_conf_load(&c, cfile, err, sizeof(err))) {
 		fprintf(stderr, "crctl: %s\n", err);

@@ -97,3 +97,21 @@ wait_done "$id"
 [ "$(job_field "$id" ExitCode)" = 7:0 ] || fail "job $id after crd restart: ExitCode=$(job_field "$id" ExitCode)"
 grep -q '^done$' hold.out || fail "job $id output: $(cat hold.out)"
 ok "crd restarted under a running job; the job ran on and was re-adopted"
+
+# A requeued --checkpoint job runs again in a fresh container (no checkpoint
+# yet, so from the start), and ends normally.
+cat >again.sh <<'EOS'
+#!/bin/bash
+echo "run ${SLURM_RESTART_COUNT:-0} $(hostname) $$"
+while [ ! -e "$1" ]; do sleep 0.1; done
+EOS
+chmod 755 again.sh
+rm -f go2
+id=$(submit "$USER_" --checkpoint -w "$NODE1" --open-mode=append -o again.out again.sh "$WORK/go2")
+wait_until 30 "job $id to start" has_line again.out "run 0 job$id-slot0 2"
+scontrol requeue "$id"
+wait_until 90 "job $id to run again" has_line again.out "run 1 job$id-slot0 2"
+touch go2
+wait_done "$id"
+[ "$(job_field "$id" ExitCode)" = 0:0 ] || fail "requeued job $id: ExitCode=$(job_field "$id" ExitCode)"
+ok "a requeued --checkpoint job ran again in a fresh container"
