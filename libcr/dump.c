@@ -15,12 +15,15 @@
 #include "log.h"
 #include "internal.h"
 
-static uint64_t read_xcr0(void)
+/* The xsave features this CPU enables (XCR0) and the size of their area. */
+void cpu_xsave_info(uint64_t *xcr0, uint32_t *size)
 {
+	unsigned int a, b, c, d;
 	uint32_t lo, hi;
 
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	return ((uint64_t)hi << 32) | lo;
+	*xcr0 = ((uint64_t)hi << 32) | lo;
+	*size = __get_cpuid_count(0xd, 0, &a, &b, &c, &d) ? b : 0;
 }
 
 static bool task_is_ns_init(pid_t pid)
@@ -40,7 +43,6 @@ static bool task_is_ns_init(pid_t pid)
 static int write_header(struct cr_img *img, struct cr_frozen *f)
 {
 	struct cr_header_rec h;
-	unsigned int a, b, c, d;
 	struct utsname u;
 	struct timespec ts;
 
@@ -51,9 +53,7 @@ static int write_header(struct cr_img *img, struct cr_frozen *f)
 	uname(&u);
 	snprintf(h.arch, sizeof(h.arch), "%.15s", u.machine);
 	snprintf(h.kernel, sizeof(h.kernel), "%.64s", u.release);
-	h.xfeatures = read_xcr0();
-	if (__get_cpuid_count(0xd, 0, &a, &b, &c, &d))
-		h.xsave_size = b;
+	cpu_xsave_info(&h.xfeatures, &h.xsave_size);
 	h.ntasks = f->ntasks;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h.time_ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;

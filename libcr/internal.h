@@ -95,6 +95,7 @@ int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f,
 int files_dump_finish(struct cr_img *img, struct dump_ctx *ctx);
 void files_dump_free(struct dump_ctx *ctx);
 int memory_zero_pfn(uint64_t *pfn);
+void cpu_xsave_info(uint64_t *xcr0, uint32_t *size); /* dump.c */
 /* shmem.c */
 uint32_t shmem_kind_of(const char *path, bool anon_shared);
 int shmem_dump_object(struct cr_img *img, struct dump_ctx *ctx, const char *open_path,

@@ -377,6 +377,29 @@ static int collect_vmas(pid_t pid, struct cr_vma_rec **out, size_t *nout)
 	return 0;
 }
 
+/* A NUMA memory policy other than the default is not restored yet. */
+static int check_mempolicy(pid_t pid)
+{
+	char *s = proc_read_file("/proc/%d/numa_maps", pid), *line, *save = NULL;
+	int ret = 0;
+
+	for (line = s ? strtok_r(s, "\n", &save) : NULL; line && !ret;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *pol = strchr(line, ' ');
+
+		if (pol && strncmp(pol + 1, "default", 7) == 0 && (!pol[8] || pol[8] == ' '))
+			continue;
+		if (pol) {
+			pr_err("Task %d: mapping at %.*s has a memory policy (%.*s): not "
+			       "supported yet\n",
+			       pid, (int)(pol - line), line, (int)strcspn(pol + 1, " "), pol + 1);
+			ret = -ENOTSUP;
+		}
+	}
+	free(s);
+	return ret;
+}
+
 /* Before anything is written: every mapping must be one we can restore. */
 int memory_check(struct cr_task *t)
 {
@@ -386,7 +409,7 @@ int memory_check(struct cr_task *t)
 
 	if (!ret)
 		free(v);
-	return ret;
+	return ret ? ret : check_mempolicy(t->pid);
 }
 
 int dump_memory(struct cr_img *img, struct dump_ctx *ctx, struct cr_task *t)

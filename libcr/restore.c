@@ -1016,6 +1016,27 @@ _Static_assert(sizeof(struct rst_timer) == sizeof(struct cr_timer), "timer layou
 _Static_assert(RST_MADV_DONTFORK == CR_MADV_DONTFORK && RST_MADV_DONTDUMP == CR_MADV_DONTDUMP,
 	       "madvise bits");
 
+/* glibc picked its code paths for the dumping CPU's features: demand them all. */
+static int check_cpu(const struct cr_header_rec *h)
+{
+	uint64_t xcr0;
+	uint32_t size;
+
+	cpu_xsave_info(&xcr0, &size);
+	if (h->xfeatures & ~xcr0) {
+		pr_err("The image needs xsave features %#llx this CPU does not enable (it has "
+		       "%#llx)\n",
+		       (unsigned long long)(h->xfeatures & ~xcr0), (unsigned long long)xcr0);
+		return -ENOEXEC;
+	}
+	if (h->xsave_size != size) {
+		pr_err("The image's xsave area is %u bytes, this CPU's is %u\n", h->xsave_size,
+		       size);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
 /* Before any task exists: limits this machine can't grant are refused. */
 static int check_rlimits(struct rst_image *img)
 {
@@ -1047,7 +1068,9 @@ static int prepare_restarter(struct cr_restored *r, const struct cr_restore_opts
 		pr_err("Restart needs root: restoring as another user is not supported yet\n");
 		return -EPERM;
 	}
-	ret = check_rlimits(&r->img);
+	ret = check_cpu(&r->img.hdr);
+	if (!ret)
+		ret = check_rlimits(&r->img);
 	if (ret)
 		return ret;
 	if (r->img.hdr.root_is_init && !r->new_pidns) {
