@@ -24,7 +24,7 @@ BRIDGE=crbr0
 NET=10.231.0			# /24, ours alone
 CTL_ADDR=$NET.1
 NODE_ADDR_BASE=10		# nodeK gets $NET.(10+K)
-CTLD_PORT=6817
+CTLD_PORT=${CR_CLUSTER_CTLD_PORT:-6880}	# not 6817: a site's or a developer's slurmctld may have it
 SLURMD_PORT_BASE=6900		# nodeK's slurmd listens on 6900+K
 CRD_PORT=${CR_CRD_PORT:-7070}	# same on every node, as on a real cluster
 CG2=/sys/fs/cgroup/unified/slurm-cr-cluster
@@ -89,7 +89,10 @@ wait_for() {
 	local secs=$1 what=$2 end
 	shift 2
 	end=$(($(now_ms) + secs * 1000))
-	until "$@"; do
+	WAIT_ABORT=0 # a condition sets it when it can no longer become true
+	while :; do
+		"$@" && return 0
+		((WAIT_ABORT)) && return 1
 		if (($(now_ms) > end)); then
 			say "timed out after ${secs}s waiting for $what"
 			return 1
@@ -278,7 +281,7 @@ start_munge() {
 }
 
 start_slurmctld() {
-	spawn "$CG2/ctl" "$DIR/log/slurmctld.out" slurmctld -D -f "$DIR/etc/slurm.conf" >/dev/null
+	spawn "$CG2/ctl" "$DIR/log/slurmctld.out" slurmctld -D -f "$DIR/etc/slurm.conf" >"$DIR/ctld/slurmctld.pid"
 }
 
 # --- nodes ---------------------------------------------------------------
@@ -345,10 +348,11 @@ start_slurmd() {
 	local n=$1 d h
 	d=$(node_dir "$n")
 	h=$(pidfile_pid "$d/holder.pid")
-	rm -f "$d/slurmd.pid"
+	# slurmd -D keeps the pid we start (nsenter execs it); it rewrites the
+	# same pid into SlurmdPidFile.
 	spawn "$(node_cg "$n")" "$d/slurmd.out" \
 		nsenter --target "$h" --net --uts --mount -- \
-		slurmd -D -N "$n" -f "$DIR/etc/slurm.conf" >/dev/null
+		slurmd -D -N "$n" -f "$DIR/etc/slurm.conf" >"$d/slurmd.pid"
 }
 
 crd_ready() { [ -S "$(node_dir "$1")/crd/crd.sock" ]; }
@@ -374,6 +378,26 @@ start_node() {
 }
 
 node_state() { sinfo -h -N -n "$1" -o '%T' 2>/dev/null | head -1; }
+
+# Nodes idle; give up at once if a daemon died.
+up_ready() {
+	local n p
+	p=$(pidfile_pid "$DIR/ctld/slurmctld.pid") || true
+	if [ -n "$p" ] && ! alive "$p"; then
+		say "slurmctld died: $(tail -n 5 "$DIR/log/slurmctld.out" 2>&1)"
+		WAIT_ABORT=1
+		return 1
+	fi
+	for n in "$@"; do
+		p=$(pidfile_pid "$(node_dir "$n")/slurmd.pid") || true
+		if [ -n "$p" ] && ! alive "$p"; then
+			say "slurmd on $n died: $(tail -n 5 "$(node_dir "$n")/slurmd.out" 2>&1)"
+			WAIT_ABORT=1
+			return 1
+		fi
+	done
+	nodes_idle "$@"
+}
 
 nodes_idle() {
 	local n s
@@ -532,10 +556,13 @@ cmd_up() {
 		make_node_net "$i"
 	done
 
+	if [ -n "$(ss -Hltn "sport = :$CTLD_PORT" 2>/dev/null)" ]; then
+		die "port $CTLD_PORT is in use (another slurmctld?); set CR_CLUSTER_CTLD_PORT"
+	fi
 	start_munge
 	start_slurmctld
 	for i in "${list[@]}"; do start_node "$i"; done
-	wait_for "$UP_TIMEOUT" "all nodes idle" nodes_idle "${list[@]}" || {
+	wait_for "$UP_TIMEOUT" "all nodes idle" up_ready "${list[@]}" || {
 		sinfo -N 2>&1 | sed 's/^/  /' >&2
 		false
 	}
