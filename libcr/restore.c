@@ -396,7 +396,7 @@ static void task_fail(struct cr_restored *r, pid_t pid, int step, int code)
 }
 
 static void fill_sigframe(struct rst_sigframe *f, uint8_t *xsave, const struct cr_thread_rec *th,
-			  uint64_t xcr0)
+			  uint64_t xcr0, unsigned int skip)
 {
 	const uint8_t *src = (const uint8_t *)(th + 1);
 	struct user_regs_struct g;
@@ -416,7 +416,11 @@ static void fill_sigframe(struct rst_sigframe *f, uint8_t *xsave, const struct c
 	sc->rdx = g.rdx, sc->rax = g.rax, sc->rcx = g.rcx, sc->rsp = g.rsp;
 	sc->rip = g.rip, sc->eflags = g.eflags;
 	sc->cs = g.cs, sc->ss = g.ss;
-	sc->fpstate = (uint64_t)xsave;
+	sc->fpstate = skip & RST_SKIP_FPU ? 0 : (uint64_t)xsave;
+	if (skip & RST_SKIP_ALTSTACK)
+		f->uc.uc_stack.ss_flags = SS_DISABLE;
+	if (skip & RST_SKIP_SIGMASK)
+		f->uc.uc_sigmask = 0;
 
 	memcpy(xsave, src, th->xsave_size);
 	if (sw[0] != 0x46505853) { /* FP_XSTATE_MAGIC1 */
@@ -460,7 +464,7 @@ static int fill_threads(struct cr_restored *r, struct rst_img_task *t, struct rs
 		if (!f || !xs)
 			return -ENOSPC;
 		memcpy(&g, tr->regs, sizeof(g));
-		fill_sigframe(f, xs, tr, r->img.hdr.xfeatures);
+		fill_sigframe(f, xs, tr, r->img.hdr.xfeatures, r->img.skip);
 		memset(&th[i], 0, sizeof(th[i]));
 		th[i].tid = tr->tid;
 		th[i].sigframe = (uint64_t)f;
@@ -543,7 +547,7 @@ static void fill_task_creds(struct cr_restored *r, struct rst_img_task *t, struc
 	rt->securebits = tr->securebits;
 	rt->no_new_privs = tr->no_new_privs;
 	rt->dumpable = tr->dumpable;
-	if (!(r->img.skip & CR_SKIP_MISC))
+	if (!(r->img.skip & RST_SKIP_ITIMERS))
 		memcpy(rt->itimer, tr->itimer, sizeof(rt->itimer));
 }
 
@@ -597,8 +601,7 @@ static int build_args(struct cr_restored *r, struct rst_img_task *t, struct rst_
 	rt->keep[0] = (struct rst_range){r->boot, end};
 	rt->keep[1] = (struct rst_range){end, end + r->premap_size};
 	rt->keep[2] = (struct rst_range){r->vdso_rt[0].start, r->vdso_rt[2].end};
-	rt->skip = (r->img.skip & CR_SKIP_RSEQ ? RST_SKIP_RSEQ : 0) |
-		   (r->img.skip & CR_SKIP_SIGNALS ? RST_SKIP_SIGS : 0);
+	rt->skip = r->img.skip;
 	if (__rseq_size) {
 		rt->engine_rseq = (uint64_t)__builtin_thread_pointer() + __rseq_offset;
 		rt->engine_rseq_len = 32;
@@ -625,7 +628,7 @@ static int build_args(struct cr_restored *r, struct rst_img_task *t, struct rst_
 		rt->shared_siginfo = (uint64_t)p;
 		rt->nshared_siginfo = t->sigsets[k].nsig;
 	}
-	if (!ret && t->timers && t->timers->ntimers && !(r->img.skip & CR_SKIP_MISC)) {
+	if (!ret && t->timers && t->timers->ntimers && !(r->img.skip & RST_SKIP_TIMERS)) {
 		size_t len = t->timers->ntimers * sizeof(struct cr_timer);
 
 		p = area_take(&a, len, 8);
@@ -999,16 +1002,36 @@ static unsigned int parse_skip(const char *s)
 		const char *name;
 		unsigned int flag;
 	} names[] = {
-		{"sigactions", CR_SKIP_SIGACTS}, {"fds", CR_SKIP_FDS},
-		{"creds", CR_SKIP_CREDS},	 {"rseq", CR_SKIP_RSEQ},
-		{"signals", CR_SKIP_SIGNALS},	 {"memory", CR_SKIP_MEMORY},
-		{"misc", CR_SKIP_MISC},
+		{"sigactions", RST_SKIP_SIGACTS},
+		{"fds", RST_SKIP_FDS},
+		{"creds", RST_SKIP_CREDS},
+		{"rseq", RST_SKIP_RSEQ},
+		{"signals", RST_SKIP_SIGNALS},
+		{"memory", RST_SKIP_MEMORY},
+		{"misc", RST_SKIP_MISC},
+		{"timers", RST_SKIP_TIMERS},
+		{"itimers", RST_SKIP_ITIMERS},
+		{"affinity", RST_SKIP_AFFINITY},
+		{"altstack", RST_SKIP_ALTSTACK},
+		{"sigmask", RST_SKIP_SIGMASK},
+		{"pdeathsig", RST_SKIP_PDEATHSIG},
+		{"dumpable", RST_SKIP_DUMPABLE},
+		{"madvise", RST_SKIP_MADVISE},
+		{"stopped", RST_SKIP_STOPPED},
+		{"comm", RST_SKIP_COMM},
+		{"robust", RST_SKIP_ROBUST},
+		{"tidaddr", RST_SKIP_TIDADDR},
+		{"fpu", RST_SKIP_FPU},
+		{"nnp", RST_SKIP_NNP},
 	};
 	unsigned int skip = 0;
+	char *copy = s ? strdup(s) : NULL, *tok, *save = NULL;
 
-	for (size_t i = 0; s && i < ARRAY_SIZE(names); i++)
-		if (strstr(s, names[i].name))
-			skip |= names[i].flag;
+	for (tok = copy ? strtok_r(copy, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save))
+		for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+			if (!strcmp(tok, names[i].name))
+				skip |= names[i].flag;
+	free(copy);
 	return skip;
 }
 
@@ -1189,7 +1212,10 @@ int cr_resume(struct cr_restored *r)
 
 		for (size_t k = 0; t->outer_tids && k < t->nthreads; k++) {
 			/* a task stopped at checkpoint goes back to its group stop */
-			int sig = (t->rec->flags & CR_TASK_STOPPED) && k == 0 ? SIGSTOP : 0;
+			int sig = (t->rec->flags & CR_TASK_STOPPED) && k == 0 &&
+						  !(r->img.skip & RST_SKIP_STOPPED)
+					  ? SIGSTOP
+					  : 0;
 
 			if (ptrace(PTRACE_DETACH, t->outer_tids[k], 0, sig) < 0) {
 				pr_perror("Can't release restored thread %d", t->outer_tids[k]);

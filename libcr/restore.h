@@ -4,6 +4,7 @@
 #define CR_RESTORE_H
 
 #include "internal.h"
+#include "restorer/restorer.h"
 
 struct rst_sigset {
 	pid_t tid; /* 0: shared */
@@ -65,13 +66,11 @@ struct rst_image {
 };
 
 /* Debug switches: kinds of state deliberately not restored (tests). */
-#define CR_SKIP_SIGACTS 0x01
-#define CR_SKIP_FDS	0x02
-#define CR_SKIP_CREDS	0x04
-#define CR_SKIP_RSEQ	0x08
-#define CR_SKIP_SIGNALS 0x10
-#define CR_SKIP_MEMORY	0x20
-#define CR_SKIP_MISC	0x40
+#define CR_SKIP_SIGACTS RST_SKIP_SIGACTS
+#define CR_SKIP_FDS	RST_SKIP_FDS
+#define CR_SKIP_CREDS	RST_SKIP_CREDS
+#define CR_SKIP_MEMORY	RST_SKIP_MEMORY
+#define CR_SKIP_MISC	RST_SKIP_MISC
 
 int image_load(const char *dir, struct rst_image *img);
 void image_free(struct rst_image *img);

@@ -198,7 +198,7 @@ static long remap_vmas(struct rst_task *t)
 
 		ret = sys3(NR_mprotect, v[i].start, v[i].len, v[i].prot);
 		for (int b = 0; !ret && b < 5; b++)
-			if (v[i].madv & (1u << b))
+			if ((v[i].madv & (1u << b)) && !(t->skip & RST_SKIP_MADVISE))
 				ret = sys3(NR_madvise, v[i].start, v[i].len, advice[b]);
 		if (ret)
 			return ret;
@@ -239,7 +239,7 @@ static void set_creds(struct rst_task *t)
 			ret = sys5(NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
 	if (!ret && !(t->securebits & SECBIT_KEEP_CAPS))
 		ret = sys2(NR_prctl, PR_SET_KEEPCAPS, 0);
-	if (!ret && t->no_new_privs)
+	if (!ret && t->no_new_privs && !(t->skip & RST_SKIP_NNP))
 		ret = sys5(NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	if (ret)
 		fail(t, RST_ERR_CREDS, ret);
@@ -288,9 +288,9 @@ static void set_task_final(struct rst_task *t)
 {
 	long ret = 0;
 
-	if (t->pdeathsig)
+	if (t->pdeathsig && !(t->skip & RST_SKIP_PDEATHSIG))
 		ret = sys2(NR_prctl, PR_SET_PDEATHSIG, t->pdeathsig);
-	if (!ret)
+	if (!ret && !(t->skip & RST_SKIP_DUMPABLE))
 		ret = sys2(NR_prctl, PR_SET_DUMPABLE, t->dumpable);
 	for (int which = 0; !ret && which < 3; which++) {
 		uint64_t *it = t->itimer[which];
@@ -338,9 +338,11 @@ static __attribute__((noreturn)) void restore_thread(struct rst_thread *th)
 	int leader = th->tid == t->pid;
 	long ret;
 
-	sys2(NR_prctl, PR_SET_NAME, th->comm);
-	sys1(NR_set_tid_address, th->clear_child_tid);
-	if (th->robust_head && (ret = sys2(NR_set_robust_list, th->robust_head, th->robust_len)))
+	if (!(t->skip & RST_SKIP_COMM))
+		sys2(NR_prctl, PR_SET_NAME, th->comm);
+	sys1(NR_set_tid_address, t->skip & RST_SKIP_TIDADDR ? 0 : th->clear_child_tid);
+	if (th->robust_head && !(t->skip & RST_SKIP_ROBUST) &&
+	    (ret = sys2(NR_set_robust_list, th->robust_head, th->robust_len)))
 		fail(t, RST_ERR_THREAD, ret);
 	ret = sys2(NR_arch_prctl, ARCH_SET_FS, th->fs_base);
 	if (!ret)
@@ -350,10 +352,11 @@ static __attribute__((noreturn)) void restore_thread(struct rst_thread *th)
 	if (th->rseq_ptr && !(t->skip & RST_SKIP_RSEQ) &&
 	    (ret = sys4(NR_rseq, th->rseq_ptr, th->rseq_len, 0, th->rseq_sig)))
 		fail(t, RST_ERR_THREAD, ret);
-	if (!(t->skip & RST_SKIP_SIGS))
+	if (!(t->skip & RST_SKIP_SIGNALS))
 		queue_signals(t, th, leader);
 	/* best effort: the CPUs of the checkpointing node may not exist here */
-	sys3(NR_sched_setaffinity, 0, sizeof(th->cpumask), th->cpumask);
+	if (!(t->skip & RST_SKIP_AFFINITY))
+		sys3(NR_sched_setaffinity, 0, sizeof(th->cpumask), th->cpumask);
 	set_creds(t);
 	if (leader)
 		set_task_final(t);

@@ -143,9 +143,31 @@ struct rst_timer {
 #define RST_MADV_NOHUGEPAGE 0x8
 #define RST_MADV_DONTDUMP   0x10
 
-#define RST_SKIP_CREDS 0x1
-#define RST_SKIP_RSEQ  0x2
-#define RST_SKIP_SIGS  0x4
+/*
+ * Debug switches (cr restart --skip): kinds of state deliberately not
+ * restored, so each test can prove it sees the loss of what it checks.
+ */
+#define RST_SKIP_SIGACTS   0x000001
+#define RST_SKIP_FDS	   0x000002
+#define RST_SKIP_CREDS	   0x000004
+#define RST_SKIP_RSEQ	   0x000008
+#define RST_SKIP_SIGNALS   0x000010 /* pending signals */
+#define RST_SKIP_MEMORY	   0x000020 /* page contents */
+#define RST_SKIP_MISC	   0x000040 /* umask, cwd, root, personality, rlimits */
+#define RST_SKIP_TIMERS	   0x000080 /* POSIX timers */
+#define RST_SKIP_ITIMERS   0x000100
+#define RST_SKIP_AFFINITY  0x000200
+#define RST_SKIP_ALTSTACK  0x000400
+#define RST_SKIP_SIGMASK   0x000800
+#define RST_SKIP_PDEATHSIG 0x001000
+#define RST_SKIP_DUMPABLE  0x002000
+#define RST_SKIP_MADVISE   0x004000
+#define RST_SKIP_STOPPED   0x008000
+#define RST_SKIP_COMM	   0x010000
+#define RST_SKIP_ROBUST	   0x020000 /* robust futex list */
+#define RST_SKIP_TIDADDR   0x040000 /* clear_child_tid */
+#define RST_SKIP_FPU	   0x080000 /* xsave area */
+#define RST_SKIP_NNP	   0x100000 /* no_new_privs */
 
 /* Steps named in rst_ctl.err_step, for messages. */
 enum rst_step {
