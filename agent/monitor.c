@@ -145,6 +145,57 @@ static void _drop_relay(const char *why)
 	mon.relay_fd = -1;
 }
 
+static int _limit_value(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (!strncmp(s, "unlimited", 9)) {
+		*v = RLIM_INFINITY;
+		return 0;
+	}
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return errno || end == s ? -1 : 0;
+}
+
+/*
+ * The relay's resource limits. Not with prlimit(2): without CAP_SYS_RESOURCE
+ * root cannot read another user's. /proc/PID/limits lists them in RLIMIT_*
+ * order, soft limit at column 26, hard limit at column 47.
+ */
+static int _pack_limits(struct cr_buf *b, pid_t pid)
+{
+	uint64_t cur[RLIMIT_NLIMITS], max[RLIMIT_NLIMITS];
+	char path[64], line[256];
+	uint32_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/limits", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f)) /* the header */
+		n = RLIMIT_NLIMITS;
+	while (n < RLIMIT_NLIMITS && fgets(line, sizeof(line), f)) {
+		if (strlen(line) < 48 || _limit_value(line + 26, &cur[n]) ||
+		    _limit_value(line + 47, &max[n]))
+			break;
+		n++;
+	}
+	fclose(f);
+	if (n != RLIMIT_NLIMITS) {
+		log_warnx("job %u: cannot read %s", mon.ji.jobid, path);
+		return -EIO;
+	}
+	cr_pack_u32(b, n);
+	for (uint32_t i = 0; i < n; i++) {
+		cr_pack_u32(b, i);
+		cr_pack_u64(b, cur[i]);
+		cr_pack_u64(b, max[i]);
+	}
+	return 0;
+}
+
 /* Read what the kernel says about the relay: it is the truth, not its claims. */
 static int _pack_creds(struct cr_buf *b, pid_t pid)
 {
@@ -153,7 +204,6 @@ static int _pack_creds(struct cr_buf *b, pid_t pid)
 	gid_t groups[1024];
 	int ng = 0, r;
 	cpu_set_t cpus;
-	struct rlimit rl;
 	FILE *f;
 	char *p, *end;
 
@@ -188,15 +238,7 @@ static int _pack_creds(struct cr_buf *b, pid_t pid)
 	CPU_ZERO(&cpus);
 	r = sched_getaffinity(pid, sizeof(cpus), &cpus);
 	cr_pack_bytes(b, &cpus, r < 0 ? 0 : sizeof(cpus));
-	cr_pack_u32(b, RLIMIT_NLIMITS);
-	for (int i = 0; i < RLIMIT_NLIMITS; i++) {
-		if (prlimit(pid, i, NULL, &rl) < 0)
-			rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
-		cr_pack_u32(b, i);
-		cr_pack_u64(b, rl.rlim_cur);
-		cr_pack_u64(b, rl.rlim_max);
-	}
-	return 0;
+	return _pack_limits(b, pid);
 }
 
 static void _relay_spawn(struct cr_msg *m)

@@ -67,15 +67,62 @@ int cr_job_notify(const char *sock, int start, uint32_t jobid, uint32_t uid, uin
 	return 0;
 }
 
-static void _pack_strv(struct cr_buf *b, char **v)
+/*
+ * slurmstepd applies the propagated limits (SLURM_RLIMIT_*) and removes them
+ * from the environment right before it execs the task, after task_init: the
+ * relay does the same to itself, so that the container gets them.
+ */
+static const struct {
+	const char *name;
+	int resource;
+} rlimits[] = {
+	{"CPU", RLIMIT_CPU},	 {"FSIZE", RLIMIT_FSIZE},   {"DATA", RLIMIT_DATA},
+	{"STACK", RLIMIT_STACK}, {"CORE", RLIMIT_CORE},	    {"RSS", RLIMIT_RSS},
+	{"NPROC", RLIMIT_NPROC}, {"NOFILE", RLIMIT_NOFILE}, {"MEMLOCK", RLIMIT_MEMLOCK},
+	{"AS", RLIMIT_AS},
+};
+
+static void _apply_rlimits(char **envp)
 {
-	uint32_t n = 0;
+	char name[32], *end;
+	const char *val;
+	unsigned long v;
+	struct rlimit rl;
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(rlimits) / sizeof(rlimits[0]); i++) {
+		n = snprintf(name, sizeof(name), "SLURM_RLIMIT_%s=", rlimits[i].name);
+		for (char **e = envp; e && *e; e++) {
+			if (strncmp(*e, name, n))
+				continue;
+			val = *e + n;
+			if (*val == 'U')
+				val++;
+			v = strtoul(val, &end, 10);
+			if (*end || end == val || getrlimit(rlimits[i].resource, &rl) < 0)
+				break;
+			rl.rlim_cur = v;
+			if (rl.rlim_max < rl.rlim_cur)
+				rl.rlim_max = rl.rlim_cur;
+			setrlimit(rlimits[i].resource, &rl);
+			break;
+		}
+	}
+}
+
+static void _pack_strv(struct cr_buf *b, char **v, const char *skip)
+{
+	uint32_t n = 0, k = 0;
 
 	while (v && v[n])
 		n++;
-	cr_pack_u32(b, n);
 	for (uint32_t i = 0; i < n; i++)
-		cr_pack_str(b, v[i]);
+		if (!skip || strncmp(v[i], skip, strlen(skip)))
+			k++;
+	cr_pack_u32(b, k);
+	for (uint32_t i = 0; i < n; i++)
+		if (!skip || strncmp(v[i], skip, strlen(skip)))
+			cr_pack_str(b, v[i]);
 }
 
 /* End as the script ended. */
@@ -140,6 +187,7 @@ int cr_relay_run(const char *sock, uint32_t jobid, uint32_t stepid, char **argv,
 	uint32_t v;
 	int fd, fds[5], sfd, ret;
 
+	_apply_rlimits(envp);
 	fd = _connect(sock, err, errlen);
 	if (fd < 0)
 		return fd;
@@ -164,8 +212,8 @@ int cr_relay_run(const char *sock, uint32_t jobid, uint32_t stepid, char **argv,
 	}
 	cr_buf_init(&b);
 	cr_pack_u32(&b, CR_PROTO_VERSION);
-	_pack_strv(&b, argv);
-	_pack_strv(&b, envp);
+	_pack_strv(&b, argv, NULL);
+	_pack_strv(&b, envp, "SLURM_RLIMIT_");
 	ret = cr_send(fd, CR_MSG_SPAWN, &b, fds, 5);
 	cr_buf_free(&b);
 	if (ret) {

@@ -203,6 +203,31 @@ for ns in pid mnt ipc uts time net; do
 done
 ok "container namespaces: pid, mnt, ipc, uts, time new; net the node's"
 
+# The script gets what it would get without a container: limits, umask, CPU
+# binding, groups, working directory, arguments and environment.
+cat >same.sh <<'EOS'
+#!/bin/bash
+{
+	echo "nofile $(ulimit -S -n) $(ulimit -H -n) stack $(ulimit -S -s) core $(ulimit -S -c)"
+	echo "umask $(umask)"
+	grep Cpus_allowed_list /proc/self/status
+	echo "groups $(id -G) user $(id -un)"
+	echo "cwd $(pwd) args ${*:2}"
+	echo "env $(env | grep -E '^(SLURM_JOB_ID|SLURM_SUBMIT_DIR|SLURM_RLIMIT_[A-Z]*|SLURM_UMASK|HOME|USER|PATH|FOO)=' | sed "s/$SLURM_JOB_ID/ID/" | sort | paste -sd' ')"
+} >"$1"
+EOS
+chmod 755 same.sh
+mkdir -p sub && chmod 1777 sub
+for ck in --checkpoint ""; do
+	id=$(cd sub && FOO="a b" as "$USER_" bash -c "ulimit -S -n 300; ulimit -S -c 0; umask 027; exec sbatch --parsable $ck -w $NODE1 -n1 -o /dev/null ../same.sh '$WORK/same${ck:+-ck}.out' x 'y z'")
+	jobs_started+=("${id%%;*}")
+	wait_done "${id%%;*}"
+done
+diff same.out same-ck.out >&2 || fail "the container changed the job's settings (above: without, with --checkpoint)"
+grep -q "nofile 300 " same-ck.out && grep -q "umask 0027" same-ck.out && grep -q "args x y z" same-ck.out ||
+	fail "settings: $(cat same-ck.out)"
+ok "limits, umask, CPU binding, groups, cwd, args and environment as without --checkpoint"
+
 # SLURM_CHECKPOINT and SLURM_CHECKPOINT_DIR act as the options; a --checkpoint
 # job is made requeueable; the job sees its resolved settings.
 cat >envjob.sh <<'EOS'
