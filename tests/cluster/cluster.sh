@@ -12,7 +12,15 @@ PROG=${0##*/}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRCDIR=$(cd "$HERE/../.." && pwd)
 
-DIR=${CR_CLUSTER_DIR:-/var/lib/slurm-cr-cluster}
+# Instance 0 (the tests') and 1 (a developer's, alongside) share nothing:
+# bridge, half of 10.231.0.0/24, node names, ports, cgroups, locks, state dir.
+INSTANCE=${CR_CLUSTER_INSTANCE:-0}
+case $INSTANCE in
+0) SFX='' NODE_PREFIX=node ;;
+1) SFX=-1 NODE_PREFIX=c1node ;;
+*) echo "${0##*/}: CR_CLUSTER_INSTANCE must be 0 or 1" >&2; exit 1 ;;
+esac
+DIR=${CR_CLUSTER_DIR:-/var/lib/slurm-cr-cluster$SFX}
 BUILD=${CR_BUILD_DIR:-$SRCDIR/build}
 SPANK_SO=${CR_SPANK_SO:-$BUILD/spank/spank_cr.so}
 CRD_BIN=${CR_CRD_BIN:-$BUILD/agent/crd}
@@ -20,19 +28,21 @@ SHIM_DIR=${CR_SHIM_DIR:-$BUILD/scripts/shim}
 TEST_USER=${CR_CLUSTER_USER:-crtest}
 CLUSTER_NAME=crbox
 
-BRIDGE=crbr0
-NET=10.231.0			# /24, ours alone
-CTL_ADDR=$NET.1
-NODE_ADDR_BASE=10		# nodeK gets $NET.(10+K)
-CTLD_PORT=${CR_CLUSTER_CTLD_PORT:-6880}	# not 6817: a site's or a developer's slurmctld may have it
+BRIDGE=crbr$INSTANCE
+NET=10.231.0			# 10.231.0.0/24 is ours alone; instance I has .(128*I)/25
+PREFIXLEN=25
+CTL_ADDR=$NET.$((128 * INSTANCE + 1))
+NODE_ADDR_BASE=$((128 * INSTANCE + 10))	# nodeK gets $NET.(base+K)
+# not 6817: a site's or a developer's slurmctld may have it
+CTLD_PORT=${CR_CLUSTER_CTLD_PORT:-$((6880 + INSTANCE))}
 SLURMD_PORT_BASE=6900		# nodeK's slurmd listens on 6900+K
 CRD_PORT=${CR_CRD_PORT:-7070}	# same on every node, as on a real cluster
-CG2=/sys/fs/cgroup/unified/slurm-cr-cluster
+CG2=/sys/fs/cgroup/unified/slurm-cr-cluster$SFX
 CG1=/sys/fs/cgroup		# v1 hierarchies: $CG1/<controller>
-HOSTS_BEGIN="# BEGIN slurm-cr-cluster, written by tests/cluster/cluster.sh"
-HOSTS_END="# END slurm-cr-cluster"
-LOCK=/run/lock/slurm-cr-cluster.lock
-SESSION_LOCK=/run/lock/slurm-cr-cluster.session	# held by a running cluster test (lib.sh)
+HOSTS_BEGIN="# BEGIN slurm-cr-cluster$SFX, written by tests/cluster/cluster.sh"
+HOSTS_END="# END slurm-cr-cluster$SFX"
+LOCK=/run/lock/slurm-cr-cluster$SFX.lock
+SESSION_LOCK=/run/lock/slurm-cr-cluster$SFX.session	# held by a running cluster test (lib.sh)
 MARKER=.slurm-cr-cluster
 UP_TIMEOUT=${CR_CLUSTER_UP_TIMEOUT:-60}
 export SLURM_CONF=$DIR/etc/slurm.conf
@@ -43,10 +53,11 @@ Usage: $PROG COMMAND [ARGS]
 
 A Slurm cluster on this machine: munge + slurmctld on bridge $BRIDGE ($CTL_ADDR),
 one slurmd per node, each node in its own net/uts/mount namespace and cgroup.
+Nodes are named ${NODE_PREFIX}1, ${NODE_PREFIX}2, ... (instance $INSTANCE).
 
 Commands:
   up [--nodes N] [--spares M] [--replace]
-                     start N nodes (default 3) named node1..nodeN, then M spare
+                     start N nodes (default 3) named ${NODE_PREFIX}1..${NODE_PREFIX}N, then M spare
                      nodes after them; wait until all are idle. Refuses if a
                      cluster is running, unless --replace (then: down first).
   down               stop and remove everything 'up' made (processes, netns,
@@ -71,6 +82,10 @@ Environment:
   CR_SHIM_DIR        scontrol shim  (default \$CR_BUILD_DIR/scripts/shim)
   CR_CLUSTER_NO_SPANK=1, CR_CLUSTER_NO_CRD=1   ignore the built plugin/agent
   CR_CLUSTER_USER    non-root test user (default crtest)
+  CR_CLUSTER_INSTANCE=1   a second, independent cluster next to the tests'
+                     (nodes c1node1.., bridge crbr1, 10.231.0.128/25, state
+                     dir /var/lib/slurm-cr-cluster-1, slurmctld port 6881)
+  CR_CLUSTER_CTLD_PORT    slurmctld's port (default 6880, instance 1: 6881)
   CR_CLUSTER_KEEP_LOGS=DIR   'down' copies the logs to DIR first
 
 Every path that crd and spank_cr.so rely on is listed in docs/slurm-setup.md.
@@ -106,13 +121,13 @@ alive() { [ -n "${1:-}" ] && [ -d "/proc/$1" ] && ! grep -q '^State:[[:space:]]*
 pidfile_pid() { [ -r "$1" ] && tr -dc 0-9 <"$1"; }
 
 node_dir() { echo "$DIR/nodes/$1"; }
-node_index() { echo "${1#node}"; }
+node_index() { echo "${1#"$NODE_PREFIX"}"; }
 node_addr() { echo "$NET.$((NODE_ADDR_BASE + $(node_index "$1")))"; }
 node_port() { echo "$((SLURMD_PORT_BASE + $(node_index "$1")))"; }
 node_cg() { echo "$CG2/$1"; }
 
 valid_node() {
-	[[ $1 =~ ^node[1-9][0-9]?$ ]] || die "bad node name '$1' (node1..node99)"
+	[[ $1 =~ ^${NODE_PREFIX}[1-9][0-9]?$ ]] || die "bad node name '$1' (${NODE_PREFIX}1..${NODE_PREFIX}99)"
 	[ -d "$(node_dir "$1")" ] || die "$1 is not a node of this cluster"
 }
 
@@ -291,7 +306,7 @@ make_node_net() {
 	ip netns add "$n"
 	ip link add "$veth" type veth peer name eth0 netns "$n"
 	ip link set "$veth" master "$BRIDGE" up
-	ip -n "$n" addr add "$(node_addr "$n")/24" dev eth0
+	ip -n "$n" addr add "$(node_addr "$n")/$PREFIXLEN" dev eth0
 	ip -n "$n" link set lo up
 	ip -n "$n" link set eth0 up
 }
@@ -531,7 +546,7 @@ cmd_up() {
 	if leftovers; then
 		do_down
 	fi
-	for ((i = 1; i <= nnodes + spares; i++)); do list+=("node$i"); done
+	for ((i = 1; i <= nnodes + spares; i++)); do list+=("$NODE_PREFIX$i"); done
 
 	trap 'rc=$?; if ((rc)); then say "up failed; cleaning up"; do_down; fi' EXIT
 	mkdir -p "$DIR"
@@ -549,7 +564,7 @@ cmd_up() {
 	hosts_add "${list[@]}"
 
 	ip link add "$BRIDGE" type bridge
-	ip addr add "$CTL_ADDR/24" dev "$BRIDGE"
+	ip addr add "$CTL_ADDR/$PREFIXLEN" dev "$BRIDGE"
 	ip link set "$BRIDGE" up
 	for i in "${list[@]}"; do
 		make_node_dirs "$i"
@@ -604,8 +619,8 @@ do_down() {
 	# Nodes: the recorded list, plus anything that looks like ours.
 	mapfile -t nodes < <({
 		all_nodes
-		ip -o link show 2>/dev/null | sed -n 's/^[0-9]*: crv-\(node[0-9]*\)[@:].*/\1/p'
-		[ -d "$CG2" ] && find "$CG2" -mindepth 1 -maxdepth 1 -name 'node*' -printf '%f\n'
+		ip -o link show 2>/dev/null | sed -n "s/^[0-9]*: crv-\(${NODE_PREFIX}[0-9]*\)[@:].*/\1/p"
+		[ -d "$CG2" ] && find "$CG2" -mindepth 1 -maxdepth 1 -name "$NODE_PREFIX*" -printf '%f\n'
 	} | sort -u)
 	for n in "${nodes[@]}"; do
 		[ -d "$(node_dir "$n")" ] || mkdir -p "$(node_dir "$n")"
@@ -673,6 +688,10 @@ cmd_env() {
 		CR_CKPT_DIR "$DIR/ckpt" \
 		CR_CLUSTER_WORK "$DIR/work" \
 		CR_CLUSTER_USER "$TEST_USER" \
+		CR_CLUSTER_INSTANCE "$INSTANCE" \
+		CR_CLUSTER_BRIDGE "$BRIDGE" \
+		CR_CLUSTER_CGROUP "$CG2" \
+		CR_CLUSTER_NODE_PREFIX "$NODE_PREFIX" \
 		CR_CLUSTER_NODES "$(all_nodes | paste -sd' ')" \
 		CR_CLUSTER_SPARES "$(paste -sd' ' "$DIR/spares.list" 2>/dev/null || true)"
 }

@@ -11,7 +11,10 @@
 
 CLUSTER_SH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/cluster.sh
 TEST_NAME=$(basename "$0" .sh)
-SESSION_LOCK=/run/lock/slurm-cr-cluster.session
+case ${CR_CLUSTER_INSTANCE:-0} in
+0) SESSION_LOCK=/run/lock/slurm-cr-cluster.session ;;
+*) SESSION_LOCK=/run/lock/slurm-cr-cluster-$CR_CLUSTER_INSTANCE.session ;;
+esac
 
 log() { echo "[$TEST_NAME $(date +%T)] $*"; }
 fail() {

@@ -93,7 +93,7 @@ if [ -n "$cns" ]; then
 	left=$(pidns_procs "$cns" | while read -r p; do if alive_pid "$p"; then echo "$p"; fi; done)
 	[ -z "$left" ] || fail "container processes survived kill-node $node: $left"
 fi
-left=$(find /sys/fs/cgroup/*/slurm_"$node" "/sys/fs/cgroup/unified/slurm-cr-cluster/$node" \
+left=$(find /sys/fs/cgroup/*/slurm_"$node" "$CR_CLUSTER_CGROUP/$node" \
 	-name cgroup.procs -exec cat {} + 2>/dev/null || true)
 [ -z "$left" ] || fail "processes left in $node's cgroups: $left"
 log "kill-node $node: every process dead in $(($(now_ms) - t0)) ms"
@@ -134,15 +134,18 @@ cluster_procs() {
 	done
 }
 
+node_addr_re() { echo '10\.231\.0\.[0-9]+'; }
+
 leftovers() {
 	local what=() procs
 	procs=$(cluster_procs | paste -sd,)
 	[ -z "$procs" ] || what+=("processes: $procs")
-	ip netns list | grep -q '^node[0-9]' && what+=("netns: $(ip netns list | paste -sd,)")
-	ip -o link show | grep -qE ': (crbr0|crv-node[0-9]+)[@:]' && what+=("links")
-	[ -e /sys/fs/cgroup/unified/slurm-cr-cluster ] && what+=("cgroup2 tree")
-	compgen -G '/sys/fs/cgroup/*/slurm_node*' >/dev/null && what+=("v1 cgroups: $(echo /sys/fs/cgroup/*/slurm_node*)")
-	grep -q slurm-cr-cluster /etc/hosts && what+=("/etc/hosts lines")
+	ip netns list | grep -q "^${CR_CLUSTER_NODE_PREFIX}[0-9]" && what+=("netns: $(ip netns list | paste -sd,)")
+	ip -o link show | grep -qE ": ($CR_CLUSTER_BRIDGE|crv-${CR_CLUSTER_NODE_PREFIX}[0-9]+)[@:]" && what+=("links")
+	[ -e "$CR_CLUSTER_CGROUP" ] && what+=("cgroup2 tree $CR_CLUSTER_CGROUP")
+	compgen -G "/sys/fs/cgroup/*/slurm_${CR_CLUSTER_NODE_PREFIX}[0-9]*" >/dev/null &&
+		what+=("v1 cgroups: $(echo /sys/fs/cgroup/*/slurm_"${CR_CLUSTER_NODE_PREFIX}"[0-9]*)")
+	grep -qE "^$(node_addr_re) ${CR_CLUSTER_NODE_PREFIX}[0-9]+\$" /etc/hosts && what+=("/etc/hosts lines")
 	grep -q "$CR_CLUSTER_DIR" /proc/self/mountinfo && what+=("mounts")
 	[ -e "$CR_CLUSTER_DIR" ] && what+=("$CR_CLUSTER_DIR")
 	[ ${#what[@]} -eq 0 ] || { echo "${what[*]}"; return 1; }
