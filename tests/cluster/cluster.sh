@@ -414,6 +414,13 @@ up_ready() {
 	nodes_idle "$@"
 }
 
+node_in_service() {
+	case $(node_state "$1") in
+	idle | mixed | allocated | completing) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
 nodes_idle() {
 	local n s
 	for n in "$@"; do
@@ -559,6 +566,7 @@ cmd_up() {
 	mkdir -p "$CG2/ctl"
 
 	ensure_user
+	mkdir -p /etc/slurm # each node bind-mounts its own etc dir there
 	write_slurm_conf "${list[@]}"
 	write_login_cr_conf
 	hosts_add "${list[@]}"
@@ -732,9 +740,13 @@ cmd_revive_node() {
 	h=$(pidfile_pid "$(node_dir "$n")/holder.pid") || true
 	alive "$h" && die "$n is running; kill-node it first"
 	crash_node "$n" # stragglers, stale cgroups
+	local t0
+	t0=$(now_ms)
 	start_node "$n"
 	if have_crd; then wait_for 20 "crd on $n" crd_ready "$n"; fi
-	say "revive-node $n: daemons started"
+	wait_for 60 "$n to return to service" node_in_service "$n" ||
+		die "$n: $(node_state "$n"): see $(node_dir "$n")/slurmd.log"
+	say "revive-node $n: $(node_state "$n") in $(($(now_ms) - t0)) ms"
 }
 
 cmd_restart_crd() {
