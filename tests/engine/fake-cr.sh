@@ -39,7 +39,7 @@ tree() { # pids of the tree rooted at $1, via ppid links
 checkpoint() {
 	local how=leave pid dir pids
 	case "$1" in
-	--kill) how=kill; shift ;;
+	--kill) how="kill"; shift ;;
 	--leave-running) shift ;;
 	esac
 	pid=$1 dir=$2

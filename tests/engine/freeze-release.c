@@ -151,9 +151,9 @@ static int check_tree(pid_t root, int held, int round)
 			tracer = tracer_of(pids[i], tid);
 			seen++;
 			if (held && (st != 't' || tracer != getpid()))
-				bad("freeze %d: thread %d of process %d is in state %c, traced by %d, "
-				    "not in ptrace-stop under us (%d)\n",
-				    round, tid, pids[i], st, tracer, getpid());
+				bad("freeze %d: thread %d (process %d) not in ptrace-stop "
+				    "under us (%d): state %c, tracer %d\n",
+				    round, tid, pids[i], getpid(), st, tracer);
 			if (!held && tracer > 0)
 				bad("release %d: thread %d of process %d is still traced by %d "
 				    "(state %c)\n",
@@ -189,8 +189,8 @@ static int one_round(pid_t pid, int round, long hold_ms, const char *watch)
 	msleep(hold_ms);
 	after = file_size(watch);
 	if (before != after)
-		bad("freeze %d: %s grew from %lld to %lld bytes while the tree was frozen\n",
-		    round, watch, (long long)before, (long long)after);
+		bad("freeze %d: %s grew from %lld to %lld bytes while the tree was frozen\n", round,
+		    watch, (long long)before, (long long)after);
 	if (ntasks < 1)
 		bad("freeze %d: cr_frozen_ntasks() is %zu\n", round, ntasks);
 	r = cr_release(f, CR_RESUME);
@@ -211,11 +211,20 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "n:h:g:w:")) != -1) {
 		switch (c) {
-		case 'n': times = atoi(optarg); break;
-		case 'h': hold = atol(optarg); break;
-		case 'g': gap = atol(optarg); break;
-		case 'w': watch = optarg; break;
-		default: goto usage;
+		case 'n':
+			times = atoi(optarg);
+			break;
+		case 'h':
+			hold = atol(optarg);
+			break;
+		case 'g':
+			gap = atol(optarg);
+			break;
+		case 'w':
+			watch = optarg;
+			break;
+		default:
+			goto usage;
 		}
 	}
 	if (optind != argc - 1 || (pid = atoi(argv[optind])) <= 0 || times < 1)

@@ -69,7 +69,7 @@ while [ $# -gt 0 ]; do
 	*) usage ;;
 	esac
 done
-[ -n "$cr" ] && [ -n "$points" ] && [ ${#cmd[@]} -gt 0 ] || usage
+if [ -z "$cr" ] || [ -z "$points" ] || [ ${#cmd[@]} -eq 0 ]; then usage; fi
 case "$mode" in
 restart | restart-pidns | leave-running) ;;
 freeze) [ -n "$fr" ] || usage ;;
@@ -152,6 +152,7 @@ kill_trees() {
 	return 0
 }
 
+# shellcheck disable=SC2317 # (called by the EXIT trap)
 cleanup() {
 	local st=$?
 	trap - EXIT INT TERM HUP

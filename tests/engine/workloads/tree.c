@@ -29,8 +29,8 @@
  * A fresh start appends one line to the file named by $CR_START_LOG.
  *
  * Test hook: CR_TREE_LOSE=KIND makes the program drop one kind of state
- * (at step LOSE_STEP where that applies), as a restore that forgot it would; tests/engine/selftest.sh
- * uses it to prove the output shows each loss. Never set in engine tests.
+ * (at step LOSE_STEP where that applies), as a restore that forgot it would;
+ *tests/engine/selftest.sh uses it to prove the output shows each loss. Never set in engine tests.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -635,11 +635,11 @@ static void finish(struct parent *p)
 	fsum = file_sum(p->fd, &size);
 	printf("summary w=%08" PRIx32 " a=%08" PRIx32 " b=%08" PRIx32 " file=%08" PRIx32
 	       "/%lld usr1=%d/%d usr2=%d zombie=%d A=%d B=%d join=%s,%s robust=%s\n",
-	       p->sum_w, p->sum_a, p->sum_b, fsum, (long long)size, (int)n_usr1,
-	       (int)n_usr1_alt, (int)n_usr2, zst_reaped, sa, sb, j0 ? "ETIMEDOUT" : "ok",
-	       j1 ? "ETIMEDOUT" : "ok", rob);
-	failed |= j0 || j1 || sa != A_EXIT || sb != B_EXIT || zst_reaped != Z_EXIT ||
-		  n_usr2 != 1 || n_usr1 != n_usr1_alt;
+	       p->sum_w, p->sum_a, p->sum_b, fsum, (long long)size, (int)n_usr1, (int)n_usr1_alt,
+	       (int)n_usr2, zst_reaped, sa, sb, j0 ? "ETIMEDOUT" : "ok", j1 ? "ETIMEDOUT" : "ok",
+	       rob);
+	failed |= j0 || j1 || sa != A_EXIT || sb != B_EXIT || zst_reaped != Z_EXIT || n_usr2 != 1 ||
+		  n_usr1 != n_usr1_alt;
 }
 
 static pid_t fork_or_die(void)
@@ -658,10 +658,11 @@ static void setup_children(struct parent *p, const char *dir)
 	pthread_mutexattr_t ma;
 	int to_a[2], from_a[2], from_b[2];
 	char path[4096];
+	siginfo_t si;
 	uint32_t s;
 
-	p->shm = mmap(NULL, sizeof(*p->shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-		      -1, 0);
+	p->shm = mmap(NULL, sizeof(*p->shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+		      0);
 	if (p->shm == MAP_FAILED)
 		die("mmap");
 	pthread_mutexattr_init(&ma);
@@ -675,6 +676,8 @@ static void setup_children(struct parent *p, const char *dir)
 	p->z = fork_or_die();
 	if (!p->z)
 		_exit(Z_EXIT);
+	if (waitid(P_PID, p->z, &si, WEXITED | WNOWAIT)) /* a zombie from step 0 on */
+		die("waitid");
 	if (pipe(to_a) || pipe(from_a) || pipe(from_b))
 		die("pipe");
 	p->a = fork_or_die();
