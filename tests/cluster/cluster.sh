@@ -301,8 +301,12 @@ start_slurmctld() {
 
 # --- nodes ---------------------------------------------------------------
 
+link_gone() { ! ip link show "$1" >/dev/null 2>&1; }
+
 make_node_net() {
 	local n=$1 veth=crv-$1
+	# A deleted netns is destroyed asynchronously, its veth with it.
+	wait_for 10 "old $veth to go" link_gone "$veth"
 	ip netns add "$n"
 	ip link add "$veth" type veth peer name eth0 netns "$n"
 	ip link set "$veth" master "$BRIDGE" up
@@ -555,7 +559,10 @@ cmd_up() {
 	fi
 	for ((i = 1; i <= nnodes + spares; i++)); do list+=("$NODE_PREFIX$i"); done
 
-	trap 'rc=$?; if ((rc)); then say "up failed; cleaning up"; do_down; fi' EXIT
+	FAILED_AT=
+	set -E
+	trap '[ -n "$FAILED_AT" ] || FAILED_AT="line $LINENO: $BASH_COMMAND"' ERR
+	trap 'rc=$?; if ((rc)); then say "up failed${FAILED_AT:+ at $FAILED_AT}; cleaning up"; do_down; fi' EXIT
 	mkdir -p "$DIR"
 	touch "$DIR/$MARKER"
 	chmod 0755 "$DIR"
@@ -592,7 +599,7 @@ cmd_up() {
 	if have_crd; then
 		for i in "${list[@]}"; do wait_for 20 "crd on $i" crd_ready "$i" || false; done
 	fi
-	trap - EXIT
+	trap - EXIT ERR
 	say "up: ${#list[@]} nodes idle in $(($(now_ms) - t0)) ms" \
 		"(spank: $(have_spank && echo yes || echo no), crd: $(have_crd && echo yes || echo no))"
 }
