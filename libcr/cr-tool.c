@@ -190,6 +190,7 @@ static int cmd_restart(int argc, char **argv)
 		case 'i':
 			if (add_inherit(&inh, &ninh, optarg)) {
 				fprintf(stderr, "cr: --inherit-fd takes KEY=FD\n");
+				free(inh);
 				return EXIT_USAGE;
 			}
 			break;
@@ -197,13 +198,16 @@ static int cmd_restart(int argc, char **argv)
 			ro.skip = optarg;
 			break;
 		case 'h':
+			free(inh);
 			usage(stdout);
 			return 0;
 		default:
+			free(inh);
 			return EXIT_USAGE;
 		}
 	}
 	if (argc - optind != 1) {
+		free(inh);
 		usage(stderr);
 		return EXIT_USAGE;
 	}

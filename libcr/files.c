@@ -74,7 +74,7 @@ static int read_fdinfo(pid_t pid, int fd, uint64_t *pos, uint32_t *flags)
 	char *p;
 
 	if (!s)
-		return -errno;
+		return errno ? -errno : -EIO;
 	p = strstr(s, "pos:");
 	*pos = p ? strtoull(p + 4, NULL, 10) : 0;
 	p = strstr(s, "flags:");
@@ -201,8 +201,8 @@ static int dump_one_fd(struct cr_img *img, struct dump_ctx *ctx, bool is_root, p
 	struct files_ctx *fc = ctx->files;
 	struct cr_fd_rec rec = {.pid = pid, .fd = fd};
 	struct file_obj *same = NULL;
-	uint64_t pos;
-	uint32_t flags;
+	uint64_t pos = 0;
+	uint32_t flags = 0;
 	char path[64];
 	struct stat st;
 	int ret;

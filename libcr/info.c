@@ -62,7 +62,8 @@ static json_t *describe_task(const struct rst_img_task *t)
 			 r->ppid, "pgid", r->pgid, "sid", r->sid, "zombie",
 			 !!(r->flags & CR_TASK_ZOMBIE), "comm", r->comm, "exe",
 			 t->mm ? t->mm->exe : "", "threads", threads, "pages_bytes",
-			 (json_int_t)(pages * PAGE_SIZE), "mappings", describe_vmas(t), "fds", fds);
+			 (json_int_t)pages * (json_int_t)PAGE_SIZE, "mappings", describe_vmas(t),
+			 "fds", fds);
 }
 
 static json_t *describe_files(const struct rst_image *img)

@@ -157,6 +157,11 @@ int proc_threads(pid_t pid, pid_t **tids, size_t *ntids)
 		ret = pids_append(tids, ntids, atoi(de->d_name));
 	}
 	closedir(d);
+	if (ret) {
+		free(*tids);
+		*tids = NULL;
+		*ntids = 0;
+	}
 	return ret;
 }
 

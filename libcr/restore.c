@@ -164,7 +164,7 @@ static void plan_fail(struct rst_ctl *ctl, int code)
 static pid_t run_plan(struct cr_restored *r, pid_t me)
 {
 	struct rst_ctl *ctl = r->ctl;
-	struct timespec tick = {0, 100 * 1000 * 1000};
+	struct timespec tick = {0, 100L * 1000 * 1000};
 
 	for (;;) {
 		int32_t s = __atomic_load_n(&ctl->plan_step, __ATOMIC_SEQ_CST);
@@ -295,7 +295,8 @@ static uint64_t find_gap(struct range_list *l, uint64_t size)
 {
 	uint64_t top = TASK_TOP;
 
-	qsort(l->r, l->n, sizeof(*l->r), cmp_range);
+	if (l->n)
+		qsort(l->r, l->n, sizeof(*l->r), cmp_range);
 	for (size_t i = l->n; i-- > 0;) {
 		if (l->r[i].start >= top)
 			continue;
