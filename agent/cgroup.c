@@ -38,6 +38,17 @@ static int _in_step(const char *path, uint32_t jobid, const char *step)
 	return 0;
 }
 
+/* Slurm's cgroup root on this node: /slurm, or /slurm_<node> (several slurmd per host). */
+static int _this_node(const char *path)
+{
+	size_t n = strlen(conf.node_name);
+
+	if (!strncmp(path, "/slurm/", 7))
+		return 1;
+	return !strncmp(path, "/slurm_", 7) && !strncmp(path + 7, conf.node_name, n) &&
+	       path[7 + n] == '/';
+}
+
 int cgroup_check_step(pid_t pid, uint32_t jobid, const char *step, char *why, size_t len)
 {
 	char path[64], line[4096], *ctrls, *cg;
@@ -68,7 +79,7 @@ int cgroup_check_step(pid_t pid, uint32_t jobid, const char *step, char *why, si
 		}
 		if (!strcmp(ctrls, "freezer")) {
 			seen_freezer = 1;
-			if (!_in_step(cg, jobid, step)) {
+			if (!_in_step(cg, jobid, step) || !_this_node(cg)) {
 				snprintf(why, len,
 					 "pid %d is in freezer cgroup %s, not job %u step %s", pid,
 					 cg, jobid, step);

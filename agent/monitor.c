@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <jansson.h>
 #include <poll.h>
 #include <sched.h>
@@ -385,19 +384,24 @@ static void _reap(void)
  */
 static int _join_extern(void)
 {
-	char pattern[128], dir[PATH_MAX];
-	glob_t g;
+	char path[PATH_MAX + 32], rel[PATH_MAX];
+	struct stat st;
 	int ret;
 
 	if (mon.in_step || mon.init_pid <= 0 || time(NULL) - mon.started > 60)
 		return -1;
-	snprintf(pattern, sizeof(pattern), "/sys/fs/cgroup/freezer/*/uid_%u/job_%u/step_extern",
+	/* This node's Slurm cgroups: slurm_<node> with several slurmd per host. */
+	snprintf(rel, sizeof(rel), "/slurm_%s/uid_%u/job_%u/step_extern", conf.node_name,
 		 mon.ji.uid, mon.ji.jobid);
-	if (glob(pattern, GLOB_NOSORT, NULL, &g) != 0)
-		return 100;
-	snprintf(dir, sizeof(dir), "%s", g.gl_pathv[0]);
-	globfree(&g);
-	ret = cgroup_move_to_step(mon.init_pid, dir + strlen("/sys/fs/cgroup/freezer"));
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/freezer%s", rel);
+	if (stat(path, &st) < 0) {
+		snprintf(rel, sizeof(rel), "/slurm/uid_%u/job_%u/step_extern", mon.ji.uid,
+			 mon.ji.jobid);
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/freezer%s", rel);
+		if (stat(path, &st) < 0)
+			return 100;
+	}
+	ret = cgroup_move_to_step(mon.init_pid, rel);
 	if (ret == 0) {
 		mon.in_step = 1;
 		log_info("job %u: container in the extern step's cgroups", mon.ji.jobid);
