@@ -14,6 +14,7 @@
 #                   log looks right; FAKE_CR_SKEW=N then drops N more lines
 #                   (N<0 repeats them): only stdout differs.
 #   FAKE_CR_EXIT=N  replay modes: the restart exits N, not the program's status.
+#   FAKE_CR_KILL=root  checkpoint --kill kills the root only.
 #   FAKE_CR_LEAVE=stopped  checkpoint --leave-running leaves the tree stopped.
 set -u
 
@@ -53,7 +54,14 @@ checkpoint() {
 	wc -l <"/proc/$pid/fd/1" >"$dir/lines"
 	# shellcheck disable=SC2086
 	case "$how" in
-	kill) kill -KILL $pids ;;
+	kill)
+		if [ "${FAKE_CR_KILL:-}" = root ]; then
+			kill -KILL "$pid"
+			kill -CONT $pids
+		else
+			kill -KILL $pids
+		fi
+		;;
 	*) [ "${FAKE_CR_LEAVE:-}" = stopped ] || kill -CONT $pids ;;
 	esac
 	exit 0

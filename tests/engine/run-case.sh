@@ -290,7 +290,11 @@ check_run() {
 # checkpoint_kill RUN PID IMG: cr checkpoint --kill; the root must die of
 # SIGKILL and (in our namespace) every pid must be free again.
 checkpoint_kill() {
-	local run=$1 pid=$2 img=$3
+	local run=$1 pid=$2 img=$3 p deadline
+	local -A before=()
+	for p in $(tree_pids "$pid"); do # every process of the tree must die
+		stime "$p" && before[$p]=$STIME
+	done
 	run_cr "$run" "ckpt-$(basename "$img")" checkpoint --kill "$pid" "$img" || return 1
 	if [ "$STATUS" -ne 0 ]; then
 		fail checkpoint "$run" "cr checkpoint --kill $pid $img exited with $STATUS"
@@ -298,6 +302,18 @@ checkpoint_kill() {
 		kill_trees "$pid"
 		return 1
 	fi
+	now_ms
+	deadline=$((NOW + 5000))
+	for p in "${!before[@]}"; do
+		while alive "$p" && stime "$p" && [ "$STIME" = "${before[$p]}" ]; do
+			now_ms
+			if [ "$NOW" -ge "$deadline" ]; then
+				fail kill "$run" "process $p ($(cat "/proc/$p/comm" 2>/dev/null)) of the tree still runs 5 s after cr checkpoint --kill returned"
+				break
+			fi
+			sleep 0.02
+		done
+	done
 	return 0
 }
 

@@ -131,6 +131,10 @@ drive "wrong exit status" "status" FAKE_CR=replay-nolog FAKE_CR_EXIT=3 \
 	-- --mode restart --points 4 "${t[@]}"
 drive "restart of restart under a new pid" "pid" FAKE_CR=replay-nolog \
 	-- --mode restart --points 4 --rr "4 12" "${t[@]}"
+# shellcheck disable=SC2016 # a workload with a child that outlives its parent
+orphan=(-- bash -c 'echo x >>"$CR_START_LOG"; sleep 30 & for i in {1..20}; do echo $i; sleep 0.1; done; kill $!')
+drive "kill that spares a child" "kill leftover" FAKE_CR=replay-nolog FAKE_CR_KILL=root \
+	-- --mode restart --points 4 "${orphan[@]}"
 drive "leave-running" "" \
 	-- --mode leave-running --points "4 12" "${t[@]}"
 drive "leave-running leaves it stopped" "running timeout" FAKE_CR_LEAVE=stopped \
