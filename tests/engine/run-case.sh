@@ -14,11 +14,14 @@
 # First an uninterrupted run gives the reference stdout and exit status, then:
 #   restart        (in a pid namespace this script creates, itself as pid 1 and
 #                  reaper, so that pids freed by the kill really are free)
-#                  for each point: start fresh, `cr checkpoint --kill`, wait
+#                  for each point: start fresh, `cr checkpoint --kill` (every
+#                  process of the tree must be gone, the root dead of SIGKILL;
+#                  `cr info [--json]` of the first image must work), wait
 #                  until every pid is free, `cr restart DIR` appending to the
 #                  same stdout; and a restart of a restart (--rr): restart,
 #                  find the restored root under its old pid, checkpoint it
-#                  again at the second point, kill, restart.
+#                  again at the second point, kill (the first restarter
+#                  must exit 137), restart.
 #   restart-pidns  the same with `cr restart --pidns`, in the root namespace.
 #   leave-running  (pid namespace) for each point: `cr checkpoint
 #                  [--leave-running]` (the first point without the flag: it
