@@ -320,9 +320,10 @@ make_node_dirs() {
 	d=$(node_dir "$n")
 	mkdir -p "$d/spool" "$d/tmp" "$d/etc" "$d/crd"
 	chmod 1777 "$d/tmp"
-	ln -sf ../../../etc/slurm.conf "$d/etc/slurm.conf"
-	ln -sf ../../../etc/cgroup.conf "$d/etc/cgroup.conf"
-	ln -sf ../../../etc/plugstack.conf "$d/etc/plugstack.conf"
+	# Absolute: inside the node the dir is seen as /etc/slurm.
+	ln -sf "$DIR/etc/slurm.conf" "$d/etc/slurm.conf"
+	ln -sf "$DIR/etc/cgroup.conf" "$d/etc/cgroup.conf"
+	ln -sf "$DIR/etc/plugstack.conf" "$d/etc/plugstack.conf"
 	write_cr_conf "$n"
 	mkdir -p "$(node_cg "$n")"
 }

@@ -9,6 +9,20 @@ set -euo pipefail
 
 cluster_begin --nodes 3
 
+# --- what a node looks like from inside ------------------------------------
+
+n2=$(echo "$CR_CLUSTER_NODES" | cut -d' ' -f2)
+# shellcheck disable=SC2016 # expanded inside the node
+inside=$("$CLUSTER_SH" exec "$n2" env -u SLURM_CONF sh -c '
+	hostname
+	sed -n "s/^NodeName=//p" /etc/slurm/cr.conf
+	scontrol -o show node "$(hostname)" | grep -o "NodeName=[^ ]*"
+	touch /dev/shm/cr-cluster-probe && echo shm-private')
+want=$(printf '%s\n%s\nNodeName=%s\nshm-private' "$n2" "$n2" "$n2")
+[ "$inside" = "$want" ] || fail "inside $n2: got '$inside', want '$want'"
+[ ! -e /dev/shm/cr-cluster-probe ] || fail "$n2's /dev/shm is the host's"
+log "inside $n2: hostname, /etc/slurm (slurm.conf, cr.conf), private /dev/shm: ok"
+
 # --- plain jobs, as the test user and as root --------------------------------
 
 check_plain_job() {
