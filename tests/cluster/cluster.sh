@@ -639,7 +639,6 @@ do_down() {
 		[ -d "$CG2" ] && find "$CG2" -mindepth 1 -maxdepth 1 -name "$NODE_PREFIX*" -printf '%f\n'
 	} | sort -u)
 	for n in "${nodes[@]}"; do
-		[ -d "$(node_dir "$n")" ] || mkdir -p "$(node_dir "$n")"
 		crash_node "$n" || true
 	done
 	# munged, slurmctld and anything else in our cgroup2 tree.
