@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Run one zdtm-style state test in one mode.
+#
+#   zdtm.sh --cr CR --mode pidns|nopidns|skip-proof|refuse [--skip KIND]
+#           [--name NAME] [--timeout SEC] -- PROG [ARG...]
+#
+# The whole run happens in a pid and mount namespace this script creates
+# (unshare --pid --fork --mount-proc), itself as pid 1 and reaper: pids freed
+# by the kill really are free for a restart without --pidns, every process
+# left over dies with the namespace, and a test's mounts vanish with it.
+#
+# PROG runs with $ZDTM_DIR (its scratch directory, also its cwd) and $ZDTM_GO
+# (a file in it that does not exist yet). It sets its state up, prints
+# "READY", and polls for $ZDTM_GO; then checks its state and prints "PASS" or
+# "FAIL: <what differed>". The modes:
+#   nopidns     `cr checkpoint --kill`, wait until every pid is free,
+#               `cr restart --detach` (stdout: a file), create $ZDTM_GO:
+#               the restored program must print PASS, and exit, leaving
+#               nothing behind.
+#   pidns       the same with `cr restart --pidns --detach`.
+#   skip-proof  the same as nopidns with `cr restart --skip KIND`: the
+#               program must NOT pass (FAIL, a crash or a hang all count),
+#               proving that it sees the loss of KIND.
+#   refuse      `cr checkpoint --kill` must exit 3, name what it refuses
+#               (each "EXPECT: <text>" line the program printed before READY
+#               must appear in its messages), leave no image directory and
+#               the tree running: the original gets $ZDTM_GO and must PASS.
+# Prints "ok ..." and exits 0, or prints "FAIL(mode) name: why" with the
+# logs and exits 1; 2 on a usage or set-up error. Every exit path kills what
+# it started and removes its temporary directory (ZDTM_KEEP=1 keeps it).
+set -u
+
+me=$(readlink -f "$0")
+cr=
+mode=
+skip=
+name=
+timeout=20
+cmd=()
+
+usage() {
+	echo "usage: $0 --cr CR --mode pidns|nopidns|skip-proof|refuse [--skip KIND]" \
+		"[--name NAME] [--timeout SEC] -- PROG [ARG...]" >&2
+	exit 2
+}
+
+args=("$@")
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--cr) cr=$2; shift 2 ;;
+	--mode) mode=$2; shift 2 ;;
+	--skip) skip=$2; shift 2 ;;
+	--name) name=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--) shift; cmd=("$@"); break ;;
+	*) usage ;;
+	esac
+done
+[ -n "$cr" ] && [ ${#cmd[@]} -gt 0 ] || usage
+case "$mode" in
+pidns | nopidns | refuse) ;;
+skip-proof) [ -n "$skip" ] || usage ;;
+*) usage ;;
+esac
+[ -n "$name" ] || name=$(basename "${cmd[0]}")
+cr=$(readlink -f "$cr")
+cmd[0]=$(readlink -f "${cmd[0]}")
+
+if [ -z "${ZDTM_INSIDE:-}" ]; then
+	[ "$(id -u)" = 0 ] || { echo "zdtm.sh: must run as root" >&2; exit 2; }
+	# --kill-child: if we are killed (ctest timeout), the namespace dies too
+	exec unshare --pid --fork --mount-proc --kill-child \
+		env ZDTM_INSIDE=1 bash "$me" "${args[@]}"
+fi
+
+# ---- inside the namespace, as pid 1 ----
+tmp=
+rc_final=1
+t0=$(date +%s%N)
+
+cleanup() {
+	trap - EXIT INT TERM HUP
+	cd /
+	kill -KILL -1 2>/dev/null # everything in our namespace but us
+	if [ -n "$tmp" ]; then
+		# mounts a test made below its directory (private to our namespace)
+		awk -v t="$tmp/" 'index($2, t) == 1 { print $2 }' /proc/self/mounts |
+			sort -r | while read -r m; do umount -l "$m"; done
+		if [ -n "${ZDTM_KEEP:-}" ]; then
+			echo "kept $tmp" >&2
+		else
+			rm -rf "$tmp"
+		fi
+	fi
+	exit "$rc_final"
+}
+trap cleanup EXIT
+trap 'rc_final=2; exit' INT TERM HUP
+
+tmp=$(mktemp -d /tmp/zdtm.XXXXXX) || { rc_final=2; exit; }
+chmod 755 "$tmp" # tests that drop root still reach $ZDTM_GO
+mkdir -m 777 "$tmp/work"
+export ZDTM_DIR=$tmp/work ZDTM_GO=$tmp/work/go
+
+show() {
+	local f
+	for f in "$@"; do
+		[ -s "$tmp/$f" ] || continue
+		echo "---- $f"
+		head -c 4000 "$tmp/$f"
+	done
+}
+
+# fail WHY: report with the logs, and exit 1
+fail() {
+	echo "FAIL($mode) $name: $*"
+	show out.1 err.1 ck.err out.2 rst.err
+	rc_final=1
+	exit
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# pause ~10 ms without a fork when possible
+tick() { read -r -t 0.01 <>"$tmp/tick" 2>/dev/null || true; }
+mkfifo "$tmp/tick"
+
+# Every process of the namespace but us (pid 1) is gone.
+ns_empty() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "${p#/proc/}" = 1 ] || return 1
+	done
+	return 0
+}
+
+# wait_for SEC CMD...: poll CMD until it succeeds; 1 after SEC seconds
+wait_for() {
+	local end=$(($(now_ms) + $1 * 1000))
+	shift
+	until "$@"; do
+		[ "$(now_ms)" -lt "$end" ] || return 1
+		tick
+	done
+}
+
+alive() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+ready() { grep -qx READY "$tmp/out.1" 2>/dev/null || ! alive "$pid"; }
+verdict() { grep -qE '^(PASS|FAIL)' "$tmp/$1" 2>/dev/null; }
+done_restored() { ! alive "$rpid"; }
+
+cd "$ZDTM_DIR"
+"${cmd[@]}" </dev/null >"$tmp/out.1" 2>"$tmp/err.1" &
+pid=$!
+wait_for 20 ready || fail "no READY in 20 s"
+alive "$pid" || fail "exited before it was checkpointed"
+
+if [ "$mode" = refuse ]; then
+	"$cr" checkpoint --kill "$pid" "$tmp/img" >"$tmp/ck.out" 2>"$tmp/ck.err"
+	rc=$?
+	[ $rc -eq 3 ] || fail "cr checkpoint exited $rc, want 3 (unsupported)"
+	[ ! -e "$tmp/img" ] || fail "the refused checkpoint left $tmp/img behind"
+	n=0
+	while IFS= read -r line; do
+		want=${line#EXPECT: }
+		n=$((n + 1))
+		grep -qF -- "$want" "$tmp/ck.err" || fail "the refusal does not say \"$want\""
+	done < <(grep '^EXPECT: ' "$tmp/out.1")
+	[ $n -gt 0 ] || fail "the program printed no EXPECT: line"
+	alive "$pid" || fail "the tree died after the refusal"
+	: >"$ZDTM_GO"
+	wait_for "$timeout" verdict out.1 || fail "no verdict in $timeout s after the refusal"
+	wait "$pid"
+	st=$?
+	grep -qx PASS "$tmp/out.1" && [ $st -eq 0 ] ||
+		fail "the tree did not run on fine after the refusal (exit $st)"
+else
+	"$cr" checkpoint --kill "$pid" "$tmp/img" >"$tmp/ck.out" 2>"$tmp/ck.err"
+	rc=$?
+	[ $rc -eq 0 ] || fail "cr checkpoint exited $rc"
+	wait "$pid" 2>/dev/null
+	wait_for 10 ns_empty || fail "the checkpointed tree is still there 10 s after --kill"
+	flags=(--detach)
+	[ "$mode" != pidns ] || flags+=(--pidns)
+	[ "$mode" != skip-proof ] || flags+=(--skip "$skip")
+	"$cr" restart "${flags[@]}" "$tmp/img" </dev/null >>"$tmp/out.2" 2>"$tmp/rst.err"
+	rc=$?
+	[ $rc -eq 0 ] || fail "cr restart ${flags[*]} exited $rc"
+	rpid=$(head -n1 "$tmp/out.2")
+	case "$rpid" in
+	'' | *[!0-9]*) fail "cr restart --detach printed no pid" ;;
+	esac
+	: >"$ZDTM_GO"
+	if [ "$mode" = skip-proof ]; then
+		# a FAIL, a crash or a hang: anything but a pass
+		wait_for "$timeout" done_restored
+		if grep -qx PASS "$tmp/out.2"; then
+			fail "passed although --skip $skip dropped its state"
+		fi
+	else
+		wait_for "$timeout" done_restored ||
+			fail "the restored root $rpid did not exit in $timeout s"
+		verdict out.2 || fail "the restored program printed no verdict"
+		grep -qx PASS "$tmp/out.2" && ! grep -qE '^(FAIL|child )' "$tmp/out.2" ||
+			fail "the restored program did not pass"
+		wait_for 5 ns_empty || fail "processes left behind: $(ls -d /proc/[0-9]* | tr '\n' ' ')"
+	fi
+fi
+[ ! -s "$tmp/err.1" ] || [ "$mode" = skip-proof ] || fail "the program wrote to stderr"
+echo "ok $name $mode${skip:+ (--skip $skip)} $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+rc_final=0
+exit
