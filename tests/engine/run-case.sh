@@ -350,8 +350,8 @@ check_info() { # RUN IMG
 	fi
 }
 
-# restart RUN IMG [&]: cr restart (with --pidns in that mode), stdio of the
-# run; in the foreground STATUS is the restarter's status.
+# restart_fg RUN IMG: cr restart (with --pidns in that mode), stdio of the
+# run; STATUS is the restarter's status.
 restart_fg() {
 	local r=$tmp/$1
 	"$cr" restart $pidns_flag "$2" </dev/null >>"$r/out" 2>>"$r/err" &
