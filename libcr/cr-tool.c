@@ -48,7 +48,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: cr checkpoint [--leave-running | --kill] [--cgroup DIR] PID DIR\n"
-		"       cr restart [--pidns] [--detach] [--inherit-fd KEY=FD]... DIR\n"
+		"       cr restart [--pidns] [--detach] [--rollback-files] [--inherit-fd KEY=FD]...\n"
+		"                  DIR\n"
 		"       cr info [--json] DIR\n"
 		"\n"
 		"checkpoint  freeze the tree rooted at PID, write its image into DIR (new),\n"
@@ -59,6 +60,8 @@ static void usage(FILE *f)
 		"            namespace. --detach: print the root pid once it runs and exit.\n"
 		"            --inherit-fd KEY=FD: FD stands for the image's file KEY\n"
 		"            (stdin, stdout, stderr: default the restarter's 0, 1, 2).\n"
+		"            --rollback-files: files open for writing that grew since the\n"
+		"            checkpoint are truncated back; shrunk or missing ones refused.\n"
 		"info        describe an image (--json: machine-readable).\n"
 		"\n"
 		"Common options: -v (more messages, repeatable), -h/--help.\n"
@@ -169,6 +172,7 @@ static int cmd_restart(int argc, char **argv)
 		{"inherit-fd", required_argument, NULL, 'i'},
 		{"skip", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
+		{"rollback-files", no_argument, NULL, 'r'},
 		{0},
 	};
 	struct cr_restore_opts ro = {0};
@@ -179,13 +183,16 @@ static int cmd_restart(int argc, char **argv)
 	size_t ninh = 0;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "pdi:s:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "pdi:s:hr", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			ro.new_pidns = true;
 			break;
 		case 'd':
 			detach = true;
+			break;
+		case 'r':
+			ro.rollback_files = true;
 			break;
 		case 'i':
 			if (add_inherit(&inh, &ninh, optarg)) {

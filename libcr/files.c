@@ -358,10 +358,35 @@ static int inherited_fd(const struct cr_restore_opts *opts, const char *key)
 	return -1;
 }
 
+/* A file written after the checkpoint goes back to its size then. */
+static int rollback_file(int fd, const struct cr_file_rec *rec)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size < rec->size) {
+		pr_err("%s is %llu bytes, shorter than the %llu it had at checkpoint: refusing to "
+		       "restore over a lost file\n",
+		       rec->path, (unsigned long long)st.st_size, (unsigned long long)rec->size);
+		return -ESTALE;
+	}
+	if ((uint64_t)st.st_size > rec->size) {
+		pr_info("%s grew since the checkpoint: truncating it from %llu back to %llu bytes\n",
+			rec->path, (unsigned long long)st.st_size, (unsigned long long)rec->size);
+		if (ftruncate(fd, rec->size) < 0) {
+			pr_perror("Can't truncate %s back to %llu bytes", rec->path,
+				  (unsigned long long)rec->size);
+			return -errno;
+		}
+	}
+	return 0;
+}
+
 static int open_one_file(struct rst_image *img, const struct cr_restore_opts *opts,
 			 const struct cr_file_rec *rec, int base)
 {
-	int fd = -1, nfd, flags;
+	int fd = -1, nfd, flags, ret;
 	char buf[CR_PATH_LEN];
 
 	switch (rec->kind) {
@@ -415,6 +440,11 @@ static int open_one_file(struct rst_image *img, const struct cr_restore_opts *op
 		if (nfd < 0) {
 			pr_perror("Can't reopen %s (file %u)", rec->path, rec->id);
 			return -errno;
+		}
+		if (opts && opts->rollback_files && S_ISREG(rec->mode) &&
+		    (rec->flags & O_ACCMODE) != O_RDONLY && (ret = rollback_file(nfd, rec))) {
+			close(nfd);
+			return ret;
 		}
 		if (S_ISREG(rec->mode) && lseek(nfd, rec->pos, SEEK_SET) < 0) {
 			pr_perror("Can't seek %s to %llu", rec->path, (unsigned long long)rec->pos);

@@ -92,6 +92,14 @@ struct cr_restore_opts {
 	const struct cr_path_remap *remap;
 	size_t nremap;
 	/*
+	 * Files the tree held open for writing: with rollback_files, one that
+	 * grew since the checkpoint is truncated back to its size then, and one
+	 * that shrank or vanished is refused (naming it) before any task
+	 * exists; the files are then exactly as the checkpointed tree left them.
+	 * Without it they are reopened as they are now.
+	 */
+	bool rollback_files;
+	/*
 	 * Debug switch for tests: a comma-separated list of kinds of state not
 	 * to restore ("sigactions,fds,..."), to prove the tests see the loss.
 	 */
