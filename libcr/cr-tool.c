@@ -48,7 +48,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: cr checkpoint [--leave-running | --kill] [--cgroup DIR] PID DIR\n"
-		"       cr restart [--pidns] [--detach] [--rollback-files] [--inherit-fd KEY=FD]...\n"
+		"       cr restart [--pidns] [--detach] [--rollback-files] [--inherit-fd "
+		"KEY=FD]...\n"
 		"                  DIR\n"
 		"       cr info [--json] DIR\n"
 		"\n"

@@ -57,9 +57,9 @@ static int write_header(struct cr_img *img, struct cr_frozen *f)
 	h.ntasks = f->ntasks;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h.time_ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-	h.root_pid = f->root;
-	h.root_sid = f->tasks[0].sid;
-	h.root_pgid = f->tasks[0].pgid;
+	h.root_pid = f->tasks[0].ns_pid;
+	h.root_sid = f->tasks[0].ns_sid;
+	h.root_pgid = f->tasks[0].ns_pgid;
 	h.root_is_init = task_is_ns_init(f->root);
 	return cr_img_write(img, CR_REC_HEADER, &h, sizeof(h));
 }

@@ -196,10 +196,11 @@ out:
 	return ret;
 }
 
-static int dump_one_fd(struct cr_img *img, struct dump_ctx *ctx, bool is_root, pid_t pid, int fd)
+static int dump_one_fd(struct cr_img *img, struct dump_ctx *ctx, bool is_root, pid_t pid,
+		       pid_t ns_pid, int fd)
 {
 	struct files_ctx *fc = ctx->files;
-	struct cr_fd_rec rec = {.pid = pid, .fd = fd};
+	struct cr_fd_rec rec = {.pid = ns_pid, .fd = fd};
 	struct file_obj *same = NULL;
 	uint64_t pos = 0;
 	uint32_t flags = 0;
@@ -270,7 +271,7 @@ int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f, stru
 				fds[j] = tmp;
 			}
 	for (size_t i = 0; i < nfds && !ret; i++)
-		ret = dump_one_fd(img, ctx, t->pid == f->root, t->pid, fds[i]);
+		ret = dump_one_fd(img, ctx, t->pid == f->root, t->pid, t->ns_pid, fds[i]);
 	free(fds);
 	return ret;
 }
@@ -372,7 +373,8 @@ static int rollback_file(int fd, const struct cr_file_rec *rec)
 		return -ESTALE;
 	}
 	if ((uint64_t)st.st_size > rec->size) {
-		pr_info("%s grew since the checkpoint: truncating it from %llu back to %llu bytes\n",
+		pr_info("%s grew since the checkpoint: truncating it from %llu back to %llu "
+			"bytes\n",
 			rec->path, (unsigned long long)st.st_size, (unsigned long long)rec->size);
 		if (ftruncate(fd, rec->size) < 0) {
 			pr_perror("Can't truncate %s back to %llu bytes", rec->path,

@@ -79,6 +79,70 @@ static bool has_thread(const struct cr_task *t, pid_t tid)
 	return false;
 }
 
+/* Field @level of an "NSpid:"-style line of /proc/PID/status (0 if absent). */
+static pid_t ns_field(const char *status, const char *key, int level)
+{
+	char val[256], *tok, *save = NULL;
+	int i = 0;
+
+	if (proc_status_field(status, key, val, sizeof(val)))
+		return 0;
+	for (tok = strtok_r(val, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save), i++)
+		if (i == level)
+			return atoi(tok);
+	return 0;
+}
+
+static int ns_level_of(const char *status)
+{
+	char val[256], *tok, *save = NULL;
+	int n = 0;
+
+	if (proc_status_field(status, "NSpid", val, sizeof(val)))
+		return 0;
+	for (tok = strtok_r(val, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save))
+		n++;
+	return n ? n - 1 : 0;
+}
+
+/* The ids of @t as its tree sees them: the image is in those terms. */
+static int read_ns_ids(struct cr_frozen *f, struct cr_task *t)
+{
+	char *st = proc_read_file("/proc/%d/status", t->pid), *pst;
+	struct cr_task *parent = NULL;
+
+	if (!st) {
+		pr_perror("Can't read status of task %d", t->pid);
+		return -ESRCH;
+	}
+	if (t->pid == f->root)
+		f->ns_level = ns_level_of(st);
+	t->ns_pid = ns_field(st, "NSpid", f->ns_level);
+	t->ns_pgid = ns_field(st, "NSpgid", f->ns_level);
+	t->ns_sid = ns_field(st, "NSsid", f->ns_level);
+	free(st);
+	for (size_t i = 0; i < f->ntasks; i++)
+		if (f->tasks[i].pid == t->ppid)
+			parent = &f->tasks[i];
+	if (parent) {
+		t->ns_ppid = parent->ns_pid;
+	} else {
+		pst = proc_read_file("/proc/%d/status", t->ppid);
+		t->ns_ppid = pst ? ns_field(pst, "NSpid", f->ns_level) : 0;
+		free(pst);
+	}
+	return t->ns_pid ? 0 : -ESRCH;
+}
+
+static pid_t ns_tid_of(struct cr_frozen *f, pid_t pid, pid_t tid)
+{
+	char *st = proc_read_file("/proc/%d/task/%d/status", pid, tid);
+	pid_t ns = st ? ns_field(st, "NSpid", f->ns_level) : 0;
+
+	free(st);
+	return ns;
+}
+
 static int add_task(struct cr_frozen *f, pid_t pid)
 {
 	struct cr_task *nt = realloc(f->tasks, (f->ntasks + 1) * sizeof(*nt));
@@ -100,11 +164,11 @@ static int add_task(struct cr_frozen *f, pid_t pid)
 	nt->zombie = st.state == 'Z' || st.state == 'X';
 	nt->stopped = st.state == 'T';
 	nt->exit_status = st.exit_code;
-	return 0;
+	return read_ns_ids(f, nt);
 }
 
 /* Seize threads of @t not seized yet; @wait: wait for each stop now. */
-static int seize_new_threads(struct cr_task *t, bool wait, bool *changed)
+static int seize_new_threads(struct cr_frozen *f, struct cr_task *t, bool wait, bool *changed)
 {
 	pid_t *tids;
 	size_t ntids;
@@ -137,6 +201,7 @@ static int seize_new_threads(struct cr_task *t, bool wait, bool *changed)
 			break;
 		}
 		t->threads = nth;
+		t->threads[t->nthreads].ns_tid = ns_tid_of(f, t->pid, tids[i]);
 		t->threads[t->nthreads].tid = tids[i];
 		t->threads[t->nthreads++].seized = true;
 		*changed = true;
@@ -154,7 +219,7 @@ static int walk_once(struct cr_frozen *f, bool wait, bool *changed)
 		pid_t *kids = NULL;
 		size_t nkids = 0;
 
-		ret = seize_new_threads(&f->tasks[i], wait, changed);
+		ret = seize_new_threads(f, &f->tasks[i], wait, changed);
 		if (ret || f->tasks[i].zombie)
 			continue;
 		ret = proc_children(f->tasks[i].pid, &kids, &nkids);

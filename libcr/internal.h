@@ -17,11 +17,14 @@
 
 struct cr_thread {
 	pid_t tid;
+	pid_t ns_tid; /* in the root task's pid namespace: what the image records */
 	bool seized;
 };
 
 struct cr_task {
-	pid_t pid, ppid, pgid, sid;
+	pid_t pid, ppid, pgid, sid; /* as we see them: for /proc and ptrace */
+	/* as the tree sees them, in its root's pid namespace (0: outside it) */
+	pid_t ns_pid, ns_ppid, ns_pgid, ns_sid;
 	bool zombie;
 	bool stopped; /* in group stop when frozen: left stopped after release */
 	int exit_status;
@@ -31,6 +34,7 @@ struct cr_task {
 
 struct cr_frozen {
 	pid_t root;
+	int ns_level; /* index of the root's pid namespace in NSpid lines */
 	size_t ntasks;
 	struct cr_task *tasks; /* tasks[0] is the root; parents before children */
 };

@@ -218,7 +218,7 @@ static int dump_mm(struct cr_img *img, struct cr_task *t)
 
 	if (!mm)
 		return -ENOMEM;
-	mm->pid = t->pid;
+	mm->pid = t->ns_pid;
 	ret = proc_read_stat(t->pid, &st);
 	if (!ret)
 		ret = infect_find_ip(t->pid, &ip);
@@ -260,7 +260,7 @@ out:
 	return ret;
 }
 
-static int open_task_files(struct page_dump *pd, struct cr_img *img, pid_t pid)
+static int open_task_files(struct page_dump *pd, struct cr_img *img, pid_t pid, pid_t ns_pid)
 {
 	char name[64];
 
@@ -272,13 +272,13 @@ static int open_task_files(struct page_dump *pd, struct cr_img *img, pid_t pid)
 		pr_perror("Can't open the memory of task %d", pid);
 		return -errno;
 	}
-	snprintf(name, sizeof(name), "pages-%d.img", pid);
+	snprintf(name, sizeof(name), "pages-%d.img", ns_pid);
 	return cr_datafile_create(&pd->df, img->dirfd, name);
 }
 
 static int collect_vmas(pid_t pid, struct cr_vma_rec **out, size_t *nout);
 
-static int dump_vmas(struct cr_img *img, struct dump_ctx *ctx, struct page_dump *pd)
+static int dump_vmas(struct cr_img *img, struct dump_ctx *ctx, struct page_dump *pd, pid_t ns_pid)
 {
 	struct cr_vma_rec *vmas;
 	size_t n;
@@ -300,6 +300,7 @@ static int dump_vmas(struct cr_img *img, struct dump_ctx *ctx, struct page_dump 
 		}
 		if (!ret && (v->kind == CR_VMA_ANON || v->kind == CR_VMA_FILE_PRIVATE))
 			ret = dump_vma_pages(pd, v);
+		v->pid = ns_pid;
 		if (!ret)
 			ret = cr_img_write(img, CR_REC_VMA, v, sizeof(*v));
 	}
@@ -415,7 +416,7 @@ int memory_check(struct cr_task *t)
 int dump_memory(struct cr_img *img, struct dump_ctx *ctx, struct cr_task *t)
 {
 	struct page_dump pd = {.pid = t->pid, .pagemap_fd = -1, .mem_fd = -1, .df.fd = -1};
-	struct cr_pagemap_rec pm = {.pid = t->pid};
+	struct cr_pagemap_rec pm = {.pid = t->ns_pid};
 	int ret;
 
 	pd.zero_pfn = ctx->zero_pfn;
@@ -426,9 +427,9 @@ int dump_memory(struct cr_img *img, struct dump_ctx *ctx, struct cr_task *t)
 	}
 	ret = dump_mm(img, t);
 	if (!ret)
-		ret = open_task_files(&pd, img, t->pid);
+		ret = open_task_files(&pd, img, t->pid, t->ns_pid);
 	if (!ret)
-		ret = dump_vmas(img, ctx, &pd);
+		ret = dump_vmas(img, ctx, &pd, t->ns_pid);
 	if (!ret)
 		ret = cr_datafile_finish(&pd.df, img);
 	pm.nruns = pd.nruns;

@@ -24,7 +24,7 @@ static int dump_sigactions(struct cr_img *img, struct cr_task *t)
 	int ret;
 
 	memset(&rec, 0, sizeof(rec));
-	rec.pid = t->pid;
+	rec.pid = t->ns_pid;
 	ret = infect_find_ip(t->pid, &ip);
 	if (ret)
 		return ret;
@@ -44,11 +44,14 @@ static int dump_sigactions(struct cr_img *img, struct cr_task *t)
 	return cr_img_write(img, CR_REC_SIGACTS, &rec, sizeof(rec));
 }
 
-static int dump_pending(struct cr_img *img, pid_t pid, pid_t tid, bool shared)
+/* @tid is ours (for ptrace), the record gets the tree's own ids */
+static int dump_pending(struct cr_img *img, const struct cr_task *t, const struct cr_thread *th,
+			bool shared)
 {
+	pid_t tid = th->tid;
 	struct __ptrace_peeksiginfo_args a = {.off = 0,
 					      .flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0};
-	struct cr_siginfo_rec rec = {.pid = pid, .tid = shared ? 0 : tid};
+	struct cr_siginfo_rec rec = {.pid = t->ns_pid, .tid = shared ? 0 : th->ns_tid};
 	char *buf = NULL;
 	int n;
 
@@ -84,9 +87,9 @@ int dump_signals(struct cr_img *img, struct cr_task *t)
 	int ret = dump_sigactions(img, t);
 
 	if (!ret)
-		ret = dump_pending(img, t->pid, t->pid, true);
+		ret = dump_pending(img, t, &t->threads[0], true);
 	for (size_t i = 0; i < t->nthreads && !ret; i++)
-		ret = dump_pending(img, t->pid, t->threads[i].tid, false);
+		ret = dump_pending(img, t, &t->threads[i], false);
 	return ret;
 }
 

@@ -154,10 +154,10 @@ int dump_task(struct cr_img *img, struct cr_frozen *f, struct cr_task *t)
 	(void)f;
 	if (!rec)
 		return -ENOMEM;
-	rec->pid = t->pid;
-	rec->ppid = t->ppid;
-	rec->pgid = t->pgid;
-	rec->sid = t->sid;
+	rec->pid = t->ns_pid;
+	rec->ppid = t->ns_ppid;
+	rec->pgid = t->ns_pgid;
+	rec->sid = t->ns_sid;
 	rec->nthreads = t->nthreads;
 	if (t->stopped)
 		rec->flags |= CR_TASK_STOPPED;

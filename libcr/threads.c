@@ -128,8 +128,10 @@ static int dump_thread_kernel_state(pid_t tid, uint64_t ip, struct cr_thread_rec
 	return 0;
 }
 
-static int dump_one_thread(struct cr_img *img, pid_t pid, pid_t tid, uint64_t ip)
+static int dump_one_thread(struct cr_img *img, const struct cr_task *t, const struct cr_thread *th,
+			   uint64_t ip)
 {
+	pid_t pid = t->pid, tid = th->tid;
 	struct cr_thread_rec rec;
 	struct user_regs_struct regs;
 	_Static_assert(sizeof(regs) == sizeof(rec.regs), "user_regs_struct layout");
@@ -139,8 +141,8 @@ static int dump_one_thread(struct cr_img *img, pid_t pid, pid_t tid, uint64_t ip
 	int ret;
 
 	memset(&rec, 0, sizeof(rec));
-	rec.pid = pid;
-	rec.tid = tid;
+	rec.pid = t->ns_pid;
+	rec.tid = th->ns_tid;
 	if (ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0 ||
 	    ptrace(PTRACE_GETSIGMASK, tid, sizeof(rec.sigmask), &rec.sigmask) < 0) {
 		pr_perror("Can't read registers of thread %d of task %d", tid, pid);
@@ -192,12 +194,13 @@ int dump_threads(struct cr_img *img, struct cr_task *t)
 		return ret;
 	/* the thread group leader first: restore makes the others from it */
 	for (size_t i = 0; i < t->nthreads; i++)
-		if (t->threads[i].tid == t->pid && (ret = dump_one_thread(img, t->pid, t->pid, ip)))
+		if (t->threads[i].tid == t->pid &&
+		    (ret = dump_one_thread(img, t, &t->threads[i], ip)))
 			return ret;
 	for (size_t i = 0; i < t->nthreads; i++) {
 		if (t->threads[i].tid == t->pid)
 			continue;
-		ret = dump_one_thread(img, t->pid, t->threads[i].tid, ip);
+		ret = dump_one_thread(img, t, &t->threads[i], ip);
 		if (ret)
 			return ret;
 	}

@@ -81,7 +81,7 @@ static int parse_timers(pid_t pid, char *s, struct cr_timer **out, uint32_t *n)
 
 int dump_timers(struct cr_img *img, struct cr_task *t)
 {
-	struct cr_timers_rec rec = {.pid = t->pid};
+	struct cr_timers_rec rec = {.pid = t->ns_pid};
 	char *s = proc_read_file("/proc/%d/timers", t->pid);
 	struct cr_timer *timers = NULL;
 	uint64_t ip;
@@ -104,6 +104,13 @@ int dump_timers(struct cr_img *img, struct cr_task *t)
 			ret = (int)sret;
 		}
 	}
+	/* a thread target is named as we see it: the tree knows it by its own id */
+	for (uint32_t i = 0; i < rec.ntimers; i++)
+		for (size_t k = 0; timers[i].tid && k < t->nthreads; k++)
+			if (t->threads[k].tid == timers[i].tid) {
+				timers[i].tid = t->threads[k].ns_tid;
+				break;
+			}
 	if (!ret)
 		ret = cr_img_write2(img, CR_REC_TIMERS, &rec, sizeof(rec), timers,
 				    rec.ntimers * sizeof(*timers));
