@@ -72,12 +72,13 @@ cluster_begin() {
 }
 
 # job_field JOBID KEY: one field of `scontrol show job` (empty if unknown).
+# Never fails: safe in assignments under set -e.
 job_field() {
-	scontrol -o show job "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1
+	{ scontrol -o show job "$1" 2>/dev/null || true; } | tr ' ' '\n' | sed -n "s/^$2=//p" | sed -n 1p
 }
 
 node_field() {
-	scontrol -o show node "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1
+	{ scontrol -o show node "$1" 2>/dev/null || true; } | tr ' ' '\n' | sed -n "s/^$2=//p" | sed -n 1p
 }
 
 job_state() { job_field "$1" JobState; }
@@ -115,9 +116,10 @@ run_as() {
 	fi
 }
 
-# submit_as USER SBATCH-ARGS...: prints the job id.
+# submit_as USER SBATCH-ARGS...: prints the job id; fails the test if sbatch does.
 submit_as() {
-	local u=$1
+	local u=$1 out
 	shift
-	run_as "$u" sbatch --parsable "$@" | cut -d';' -f1
+	out=$(run_as "$u" sbatch --parsable "$@") || fail "sbatch as $u failed: sbatch $*"
+	echo "${out%%;*}"
 }
