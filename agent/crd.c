@@ -288,7 +288,7 @@ static int _check_parent(pid_t pid, uint32_t jobid, char *why, size_t len)
 	buf[n > 0 ? n : 0] = '\0';
 	snprintf(want, sizeof(want), "slurmstepd: [%u.batch]", jobid);
 	if (strcmp(buf, want)) {
-		snprintf(why, len, "parent %d of pid %d is \"%s\", not \"%s\"", ppid, pid, buf,
+		snprintf(why, len, "parent %d of pid %d is \"%.64s\", not \"%s\"", ppid, pid, buf,
 			 want);
 		return -EPERM;
 	}

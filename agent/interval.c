@@ -48,7 +48,7 @@ static int _suffixed(const char *s, long n, char suffix, long *secs, char *err, 
 
 int cr_interval_parse(const char *s, long *secs, char *err, size_t errlen)
 {
-	long f[4] = {0}, days = 0, total;
+	long f[4] = {0}, days = 0, total = 0;
 	const char *p;
 	int n = 0, has_days = 0;
 

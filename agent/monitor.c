@@ -59,12 +59,14 @@ static struct monitor {
 
 void monitor_sock_path(uint32_t jobid, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/job%u.sock", conf.state_dir, jobid);
+	if (snprintf(buf, len, "%s/job%u.sock", conf.state_dir, jobid) >= (int)len)
+		buf[0] = '\0';
 }
 
 void monitor_state_path(uint32_t jobid, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/job%u.json", conf.state_dir, jobid);
+	if (snprintf(buf, len, "%s/job%u.json", conf.state_dir, jobid) >= (int)len)
+		buf[0] = '\0';
 }
 
 int monitor_connect(uint32_t jobid)
