@@ -213,6 +213,7 @@ cat >same.sh <<'EOS'
 	grep Cpus_allowed_list /proc/self/status
 	echo "groups $(id -G) user $(id -un)"
 	echo "cwd $(pwd) args ${*:2}"
+	sed "s/job_$SLURM_JOB_ID/job_ID/" /proc/self/cgroup
 	echo "env $(env | grep -E '^(SLURM_JOB_ID|SLURM_SUBMIT_DIR|SLURM_RLIMIT_[A-Z]*|SLURM_UMASK|HOME|USER|PATH|FOO)=' | sed "s/$SLURM_JOB_ID/ID/" | sort | paste -sd' ')"
 } >"$1"
 EOS
@@ -226,7 +227,8 @@ done
 diff same.out same-ck.out >&2 || fail "the container changed the job's settings (above: without, with --checkpoint)"
 grep -q "nofile 300 " same-ck.out && grep -q "umask 0027" same-ck.out && grep -q "args x y z" same-ck.out ||
 	fail "settings: $(cat same-ck.out)"
-ok "limits, umask, CPU binding, groups, cwd, args and environment as without --checkpoint"
+grep -q "freezer:.*/job_ID/step_batch" same-ck.out || fail "cgroups: $(cat same-ck.out)"
+ok "limits, umask, CPU binding, groups, cgroups, cwd, args and environment as without --checkpoint"
 
 # SLURM_CHECKPOINT and SLURM_CHECKPOINT_DIR act as the options; a --checkpoint
 # job is made requeueable; the job sees its resolved settings.
