@@ -88,6 +88,7 @@ cleanup() {
 		# mounts a test made below its directory (private to our namespace)
 		awk -v t="$tmp/" 'index($2, t) == 1 { print $2 }' /proc/self/mounts |
 			sort -r | while read -r m; do umount -l "$m"; done
+		rm -f /dev/shm/*"${tmp##*/}"*
 		if [ -n "${ZDTM_KEEP:-}" ]; then
 			echo "kept $tmp" >&2
 		else
@@ -116,7 +117,7 @@ show() {
 # fail WHY: report with the logs, and exit 1
 fail() {
 	echo "FAIL($mode) $name: $*"
-	show out.1 err.1 ck.err out.2 rst.err
+	show out.1 err.1 ck.err out.2 rst.err driver.err
 	rc_final=1
 	exit
 }
@@ -151,6 +152,8 @@ ready() { grep -qx READY "$tmp/out.1" 2>/dev/null || ! alive "$pid"; }
 verdict() { grep -qE '^(PASS|FAIL)' "$tmp/$1" 2>/dev/null; }
 done_restored() { ! alive "$rpid"; }
 
+# bash's own notices (a job "Killed" by the checkpoint) go to a log
+exec 2>>"$tmp/driver.err"
 cd "$ZDTM_DIR"
 "${cmd[@]}" </dev/null >"$tmp/out.1" 2>"$tmp/err.1" &
 pid=$!

@@ -54,6 +54,26 @@ const char *test_path(const char *name)
 	return b;
 }
 
+const char *test_uniq(void)
+{
+	static char u[64];
+	const char *d = test_dir(), *e = d + strlen(d), *b;
+
+	if (!u[0]) {
+		while (e > d && e[-1] == '/')
+			e--;
+		while (e > d && e[-1] != '/')
+			e--; /* "work" */
+		b = e > d ? e - 1 : e;
+		while (b > d && b[-1] != '/')
+			b--; /* "zdtm.XXXXXX" */
+		snprintf(u, sizeof(u), "%.*s", (int)(e > b ? e - b - 1 : 0), b);
+		if (!u[0])
+			snprintf(u, sizeof(u), "zdtm.%d", getpid());
+	}
+	return u;
+}
+
 void test_ready(void)
 {
 	test_go_path(); /* fail early if it is missing */
@@ -238,8 +258,7 @@ ssize_t read_text(const char *path, char *buf, size_t len)
 	return n;
 }
 
-/* Find the smaps entry of @addr; copy the line starting with @key (or the header). */
-static int smaps_field(const void *addr, const char *key, char *out, size_t len)
+int smaps_value(const void *addr, const char *key, char *out, size_t len)
 {
 	static char buf[1 << 20];
 	char *line, *save = NULL;
@@ -268,7 +287,7 @@ static int smaps_field(const void *addr, const char *key, char *out, size_t len)
 
 int vm_flags(const void *addr, char *out, size_t len)
 {
-	return smaps_field(addr, "VmFlags:", out, len);
+	return smaps_value(addr, "VmFlags:", out, len);
 }
 
 bool has_vm_flag(const void *addr, const char *flag)
@@ -289,7 +308,7 @@ int maps_line(const void *addr, char *out, size_t len)
 	unsigned long s, e;
 	char perms[8];
 
-	if (smaps_field(addr, NULL, l, sizeof(l)))
+	if (smaps_value(addr, NULL, l, sizeof(l)))
 		return -1;
 	if (sscanf(l, "%lx-%lx %7s", &s, &e, perms) != 3)
 		return -1;

@@ -37,6 +37,10 @@ const char *test_dir(void);
 const char *test_go_path(void);
 /* $ZDTM_DIR/name in a static buffer (one of 8, reused in turn). */
 const char *test_path(const char *name);
+/* A word unique to this run (from $ZDTM_DIR), for names in shared places such
+ * as /dev/shm: pids repeat across the drivers' pid namespaces. The driver
+ * removes /dev/shm/ *<word>* when the run ends. */
+const char *test_uniq(void);
 
 void test_ready(void);
 /* Poll for the go file (or for @alt too, if not NULL); FAIL after 60 s. */
@@ -79,6 +83,9 @@ void barrier_wait(struct barrier *b, int n); /* parent: n bytes, closes both end
 
 /* Read a whole small file into @buf (NUL-terminated); -1 on error. */
 ssize_t read_text(const char *path, char *buf, size_t len);
+/* The value of field @key ("Rss:") of the mapping holding @addr in
+ * /proc/self/smaps, or its header line (range, perms...) if @key is NULL. */
+int smaps_value(const void *addr, const char *key, char *out, size_t len);
 /* The VmFlags line of the mapping holding @addr, from /proc/self/smaps. */
 int vm_flags(const void *addr, char *out, size_t len);
 bool has_vm_flag(const void *addr, const char *flag);
