@@ -168,9 +168,14 @@ static int _local_post_opt(spank_t sp)
 	}
 	if (!cr.requested)
 		return 0;
-	if (spank_context() == S_CTX_LOCAL) {
-		slurm_error("--checkpoint is supported for batch jobs (sbatch) only; %s",
-			    getenv("SLURM_JOB_ID") ? SRUN_REFUSED : "submit the job with sbatch");
+	if (spank_context() == S_CTX_LOCAL && getenv("SLURM_JOB_ID")) {
+		slurm_error(SRUN_REFUSED);
+		return -1;
+	}
+	if (spank_context() == S_CTX_LOCAL || strcmp(program_invocation_short_name, "sbatch")) {
+		/* An interactive allocation or step runs outside any container. */
+		slurm_error("--checkpoint is supported for batch jobs only: submit the job with "
+			    "sbatch");
 		return -1;
 	}
 	if (!cr.have_dir && (env = getenv("SLURM_CHECKPOINT_DIR")) && _set_dir(env))

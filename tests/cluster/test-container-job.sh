@@ -253,3 +253,13 @@ for bad in 5x abc 1:2:3:4 -5 1-25; do
 	grep -q "invalid checkpoint interval" <<<"$out" || fail "--checkpoint=$bad: $out"
 done
 ok "bad intervals refused at submit time"
+
+# Interactive allocations and steps cannot be checkpointable: refused, with the reason.
+for cmd in "salloc --checkpoint -N1 true" "srun --checkpoint -N1 true"; do
+	# shellcheck disable=SC2086
+	if out=$(timeout 60 $cmd 2>&1); then
+		fail "'$cmd' was accepted"
+	fi
+	grep -q "checkpoint is supported for batch jobs only" <<<"$out" || fail "$cmd: $out"
+done
+ok "salloc/srun --checkpoint refused"
