@@ -412,6 +412,38 @@ static int _join_extern(void)
 	return 100;
 }
 
+/*
+ * Does Slurm still have the job on this node (its freezer cgroup)? When this
+ * node's Slurm cgroup root is not there, we cannot tell: say yes.
+ */
+static int _job_alive(void)
+{
+	const char *fz = "/sys/fs/cgroup/freezer";
+	char root[PATH_MAX], path[PATH_MAX + 64];
+	struct stat st;
+
+	snprintf(root, sizeof(root), "%s/slurm_%s", fz, conf.node_name);
+	if (stat(root, &st) < 0)
+		snprintf(root, sizeof(root), "%s/slurm", fz);
+	if (stat(root, &st) < 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/uid_%u/job_%u", root, mon.ji.uid, mon.ji.jobid);
+	return stat(path, &st) == 0;
+}
+
+/*
+ * The poll timeout: short while the container waits for the extern step;
+ * then a slow check that the job is still on this node (its cgroups: with
+ * PrologFlags=Contain they live as long as the job), so that a missed epilog
+ * (crd or slurmd down at the job's end) does not leave the container behind.
+ */
+static int _timeout(void)
+{
+	int t = _join_extern();
+
+	return t >= 0 ? t : 30000;
+}
+
 static void _adopt(int cfd, struct cr_msg *m)
 {
 	uint32_t pid;
@@ -512,7 +544,7 @@ static void _monitor_loop(void)
 	struct signalfd_siginfo si;
 	struct pollfd pfd[4];
 	sigset_t set;
-	int sfd, cfd;
+	int sfd, cfd, n;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -528,10 +560,16 @@ static void _monitor_loop(void)
 		pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
 		pfd[2] = (struct pollfd){.fd = mon.ctl_fd, .events = POLLIN};
 		pfd[3] = (struct pollfd){.fd = mon.relay_fd, .events = POLLIN};
-		if (poll(pfd, 4, _join_extern()) < 0) {
+		n = poll(pfd, 4, _timeout());
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			fatal("monitor: poll");
+		}
+		if (n == 0 && time(NULL) - mon.started > 60 && !_job_alive()) {
+			log_info("job %u: no longer on this node and no epilog came", mon.ji.jobid);
+			_finish(-1);
+			return;
 		}
 		if (pfd[2].revents)
 			_init_msg();
