@@ -93,7 +93,7 @@ cleanup() {
 			sort -r | while read -r m; do umount -l "$m"; done
 		rm -f /dev/shm/*"${tmp##*/}"*
 		if [ -n "${ZDTM_KEEP:-}" ]; then
-			echo "kept $tmp" >&2
+			echo "kept $tmp"
 		else
 			rm -rf "$tmp"
 		fi
