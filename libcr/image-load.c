@@ -227,6 +227,16 @@ static int take_shared_record(struct rst_image *ri, struct cr_img *img, struct c
 	return 0;
 }
 
+/* "6.18.44-fc" -> 6 * 1000 + 18 */
+static int kernel_version(const char *release)
+{
+	int major = 0, minor = 0;
+
+	if (sscanf(release, "%d.%d", &major, &minor) < 1)
+		return -1;
+	return major * 1000 + minor;
+}
+
 static int check_header(struct cr_img *img, const struct cr_rec_hdr *h,
 			const struct cr_header_rec *hdr)
 {
@@ -245,6 +255,13 @@ static int check_header(struct cr_img *img, const struct cr_rec_hdr *h,
 	if (strcmp(hdr->arch, u.machine) || hdr->page_size != PAGE_SIZE) {
 		pr_err("%s was made on %s with %u-byte pages; this is %s\n", img->path, hdr->arch,
 		       hdr->page_size, u.machine);
+		return -EPROTO;
+	}
+	/* an image from a newer kernel may hold state this one cannot make */
+	if (kernel_version(hdr->kernel) < 0 ||
+	    kernel_version(hdr->kernel) > kernel_version(u.release)) {
+		pr_err("%s was made on kernel %s; this kernel (%s) is older\n", img->path,
+		       hdr->kernel, u.release);
 		return -EPROTO;
 	}
 	return 0;

@@ -479,7 +479,7 @@ static int read_full(int fd, void *buf, size_t len, uint64_t off, const char *wh
 				continue;
 			pr_err("Can't read %s at offset %llu: %s\n", what, (unsigned long long)off,
 			       n ? strerror(errno) : "file too short");
-			return -EIO;
+			return n ? -EIO : -EBADMSG; /* short: the image is damaged */
 		}
 		if (hash)
 			XXH64_update(hash, p, n);
@@ -548,9 +548,11 @@ static int fill_pages(struct rst_image *img, struct rst_img_task *t, const uint6
 	snprintf(name, sizeof(name), "pages-%d.img", t->rec->pid);
 	fd = openat(img->dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		pr_perror("Can't open %s", name);
+		int err = errno == ENOENT ? -EBADMSG : -errno;
+
+		pr_perror("Can't open %s of the image", name);
 		XXH64_freeState(hash);
-		return -errno;
+		return err;
 	}
 	for (size_t r = 0; r < t->pagemap->nruns && !ret; r++) {
 		uint64_t addr = t->runs[r].vaddr, left = t->runs[r].npages * PAGE_SIZE;

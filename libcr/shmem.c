@@ -178,8 +178,8 @@ static int fill_object(struct rst_image *img, const struct cr_shmem_rec *rec, in
 	snprintf(name, sizeof(name), "shmem-%llu.img", (unsigned long long)rec->id);
 	src = ret ? -1 : openat(img->dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (!ret && src < 0) {
-		pr_perror("Can't open %s", name);
-		ret = -errno;
+		pr_perror("Can't open %s of the image", name);
+		ret = errno == ENOENT ? -EBADMSG : -errno;
 	}
 	if (!ret && ftruncate(fd, rec->size) < 0)
 		ret = -errno;
@@ -188,10 +188,11 @@ static int fill_object(struct rst_image *img, const struct cr_shmem_rec *rec, in
 	for (uint64_t off = 0; !ret && off < rec->size; off += COPY_CHUNK) {
 		size_t n = rec->size - off < COPY_CHUNK ? rec->size - off : COPY_CHUNK;
 
-		if (pread(src, buf, n, off) != (ssize_t)n ||
-		    pwrite(fd, buf, n, off) != (ssize_t)n) {
+		ssize_t got = pread(src, buf, n, off);
+
+		if (got != (ssize_t)n || pwrite(fd, buf, n, off) != (ssize_t)n) {
 			pr_perror("Can't refill %s from %s", rec->path, name);
-			ret = -EIO;
+			ret = got >= 0 && got < (ssize_t)n ? -EBADMSG : -EIO;
 		} else {
 			XXH64_update(h, buf, n);
 		}
