@@ -245,7 +245,8 @@ static void _job_end(int fd, struct cr_msg *m)
 	char buf[256];
 	int ret;
 
-	if (cr_unpack_u32(m, &version) || cr_unpack_u32(m, &jobid) || cr_unpack_done(m)) {
+	if (cr_unpack_u32(m, &version) || version != CR_PROTO_VERSION || cr_unpack_u32(m, &jobid) ||
+	    cr_unpack_done(m)) {
 		log_warnx("bad JOB_END request (%u bytes): closing", m->hdr.len);
 		return;
 	}
