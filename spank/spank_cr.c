@@ -308,7 +308,7 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 {
 	uint32_t jobid = 0, stepid = 0;
 	char **argv = NULL, **envp = NULL, err[512];
-	int argc = 0, ret;
+	int argc = 0;
 
 	(void)ac;
 	(void)av;
@@ -321,11 +321,11 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 		return -1;
 	}
 	_resolve_sock(sp);
-	ret = cr_relay_run(cr.sock, jobid, stepid, argv, envp, err, sizeof(err));
 	/* Only failures come back: the relay otherwise ends as the script does. */
+	cr_relay_run(cr.sock, jobid, stepid, argv, envp, err, sizeof(err));
 	slurm_error("spank_cr: job %u: cannot run the batch script in its container: %s", jobid,
 		    err);
 	dprintf(2, "slurm-cr: job %u: cannot run the batch script in its container: %s\n", jobid,
 		err);
-	return ret ? -1 : -1;
+	return -1;
 }
