@@ -4,7 +4,7 @@
 # Run one zdtm-style state test in one mode.
 #
 #   zdtm.sh --cr CR --mode plain|pidns|nopidns|skip-proof|refuse [--skip KIND]
-#           [--name NAME] [--timeout SEC] -- PROG [ARG...]
+#           [--pidns-only] [--name NAME] [--timeout SEC] -- PROG [ARG...]
 #
 # The whole run happens in a pid and mount namespace this script creates
 # (unshare --pid --fork --mount-proc), itself as pid 1 and reaper: pids freed
@@ -41,11 +41,12 @@ mode=
 skip=
 name=
 timeout=20
+pidns_only=
 cmd=()
 
 usage() {
 	echo "usage: $0 --cr CR --mode plain|pidns|nopidns|skip-proof|refuse [--skip KIND]" \
-		"[--name NAME] [--timeout SEC] -- PROG [ARG...]" >&2
+		"[--pidns-only] [--name NAME] [--timeout SEC] -- PROG [ARG...]" >&2
 	exit 2
 }
 
@@ -57,6 +58,7 @@ while [ $# -gt 0 ]; do
 	--skip) skip=$2; shift 2 ;;
 	--name) name=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
+	--pidns-only) pidns_only=1; shift ;;
 	--) shift; cmd=("$@"); break ;;
 	*) usage ;;
 	esac
@@ -196,7 +198,7 @@ else
 	wait "$pid" 2>/dev/null
 	wait_for 10 ns_empty || fail "the checkpointed tree is still there 10 s after --kill"
 	flags=(--detach)
-	[ "$mode" != pidns ] || flags+=(--pidns)
+	[ "$mode" != pidns ] && [ -z "$pidns_only" ] || flags+=(--pidns)
 	[ "$mode" != skip-proof ] || flags+=(--skip "$skip")
 	"$cr" restart "${flags[@]}" "$tmp/img" </dev/null >>"$tmp/out.2" 2>"$tmp/rst.err"
 	rc=$?
