@@ -244,7 +244,10 @@ EOF
 	{
 		echo "# Written by tests/cluster/cluster.sh"
 		if have_spank; then
-			echo "required $SPANK_SO socket=$DIR/nodes/%n/crd/crd.sock"
+			# a copy the job users can read, wherever the build lives
+			# (a clone under a 0700 home must still work for crtest)
+			install -D -m 0755 "$SPANK_SO" "$DIR/lib/spank_cr.so"
+			echo "required $DIR/lib/spank_cr.so socket=$DIR/nodes/%n/crd/crd.sock"
 		fi
 	} >"$DIR/etc/plugstack.conf"
 }
@@ -449,10 +452,12 @@ node_pids() {
 		for f in "$CG1"/*/slurm_"$n"; do
 			[ -d "$f" ] && find "$f" -name cgroup.procs -exec cat {} + 2>/dev/null
 		done
-		if [ -s "$d/ns" ]; then
-			find /proc/[0-9]*/ns -maxdepth 1 \( -name net -o -name mnt -o -name uts \) \
-				-printf '%l %h\n' 2>/dev/null |
-				awk 'NR == FNR { want[$1] = 1; next }
+		# Only the network namespace: /run/netns pins it, so its inode
+		# cannot be reused by another cluster's namespaces, as the freed
+		# inodes of a dead node's mount and uts namespaces can.
+		if [ -s "$d/ns" ] && [ -e "/run/netns/$n" ]; then
+			find /proc/[0-9]*/ns -maxdepth 1 -name net -printf '%l %h\n' 2>/dev/null |
+				awk 'NR == FNR { if ($1 ~ /^net:/) want[$1] = 1; next }
 				     ($1 in want) { split($2, a, "/"); print a[3] }' "$d/ns" -
 		fi
 		true
