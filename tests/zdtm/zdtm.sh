@@ -14,7 +14,9 @@
 # PROG runs with $ZDTM_DIR (its scratch directory, also its cwd) and $ZDTM_GO
 # (a file in it that does not exist yet). It sets its state up, prints
 # "READY", and polls for $ZDTM_GO; then checks its state and prints "PASS" or
-# "FAIL: <what differed>". The modes:
+# "FAIL: <what differed>". A line "ROOT: <pid>" before READY names the tree
+# to checkpoint instead of PROG (a child of it, e.g. the init of a pid
+# namespace); PROG then just waits for it. The modes:
 #   plain       no checkpoint: $ZDTM_GO at once; the program must PASS (the
 #               test checks what it should on an uninterrupted run).
 #   nopidns     `cr checkpoint --kill`, wait until every pid is free,
@@ -164,6 +166,8 @@ cd "$ZDTM_DIR"
 pid=$!
 wait_for 20 ready || fail "no READY in 20 s"
 alive "$pid" || fail "exited before it was checkpointed"
+root=$(sed -n 's/^ROOT: \([0-9][0-9]*\)$/\1/p' "$tmp/out.1" | head -n1)
+root=${root:-$pid}
 
 if [ "$mode" = plain ]; then
 	: >"$ZDTM_GO"
@@ -173,7 +177,7 @@ if [ "$mode" = plain ]; then
 	grep -qx PASS "$tmp/out.1" && [ $st -eq 0 ] || fail "did not pass (exit $st)"
 	wait_for 5 ns_empty || fail "processes left behind: $(ls -d /proc/[0-9]* | tr '\n' ' ')"
 elif [ "$mode" = refuse ]; then
-	"$cr" checkpoint --kill "$pid" "$tmp/img" >"$tmp/ck.out" 2>"$tmp/ck.err"
+	"$cr" checkpoint --kill "$root" "$tmp/img" >"$tmp/ck.out" 2>"$tmp/ck.err"
 	rc=$?
 	[ $rc -eq 3 ] || fail "cr checkpoint exited $rc, want 3 (unsupported)"
 	[ ! -e "$tmp/img" ] || fail "the refused checkpoint left $tmp/img behind"
@@ -192,7 +196,7 @@ elif [ "$mode" = refuse ]; then
 	grep -qx PASS "$tmp/out.1" && [ $st -eq 0 ] ||
 		fail "the tree did not run on fine after the refusal (exit $st)"
 else
-	"$cr" checkpoint --kill "$pid" "$tmp/img" >"$tmp/ck.out" 2>"$tmp/ck.err"
+	"$cr" checkpoint --kill "$root" "$tmp/img" >"$tmp/ck.out" 2>"$tmp/ck.err"
 	rc=$?
 	[ $rc -eq 0 ] || fail "cr checkpoint exited $rc"
 	wait "$pid" 2>/dev/null
