@@ -1,9 +1,9 @@
 /*
- * fpu_x87: the legacy FPU and SSE control state: x87 control word (rounding
- * toward zero, 64-bit precision, some exceptions unmasked), four values on
- * the x87 register stack (so its top and tag word), a pending-free status
- * word, MXCSR (flush-to-zero, denormals-are-zero, round up) and xmm8-xmm15,
- * held through the checkpoint in a loop of raw syscalls.
+ * fpu_x87: the legacy FPU and SSE state: x87 control word (rounding toward
+ * zero, 53-bit precision), four values on the x87 register stack (so its
+ * top and tag word), the status word, MXCSR (flush-to-zero,
+ * denormals-are-zero, round up) and xmm8-xmm15, held through the
+ * checkpoint in a loop of raw syscalls.
  * Checks: all of it reads back the same as in an uninterrupted run of the
  * same code (done first, without waiting).
  * Skip proof: fpu (the FPU is reset to its initial state).

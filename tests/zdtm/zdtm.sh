@@ -87,6 +87,7 @@ tmp=
 rc_final=1
 t0=$(date +%s%N)
 
+# shellcheck disable=SC2317 # (called by the EXIT trap)
 cleanup() {
 	trap - EXIT INT TERM HUP
 	cd /
@@ -161,7 +162,7 @@ done_restored() { ! alive "$rpid"; }
 
 # bash's own notices (a job "Killed" by the checkpoint) go to a log
 exec 2>>"$tmp/driver.err"
-cd "$ZDTM_DIR"
+cd "$ZDTM_DIR" || fail "no $ZDTM_DIR"
 "${cmd[@]}" </dev/null >"$tmp/out.1" 2>"$tmp/err.1" &
 pid=$!
 wait_for 20 ready || fail "no READY in 20 s"
@@ -224,6 +225,8 @@ else
 		if grep -qx PASS "$tmp/out.2"; then
 			fail "passed although --skip $skip dropped its state"
 		fi
+		how=$(grep -m1 -E '^(FAIL|child )' "$tmp/out.2" | cut -c1-150)
+		skip="$skip: ${how:-no verdict (crashed or hung)}"
 	else
 		wait_for "$timeout" done_restored ||
 			fail "the restored root $rpid did not exit in $timeout s"

@@ -2,6 +2,7 @@
 /* Helpers for the per-kind C/R state tests: see zdtm.h. */
 #include "zdtm.h"
 
+#include <dirent.h>
 #include <pthread.h>
 
 #define GO_TIMEOUT_MS 60000
@@ -316,16 +317,59 @@ int maps_line(const void *addr, char *out, size_t len)
 	return 0;
 }
 
+/* The syscall thread @dir (/proc/self/task/N) sits in, or -1. */
+static long task_syscall(const char *dir)
+{
+	char path[320], buf[256];
+
+	snprintf(path, sizeof(path), "%.300s/syscall", dir);
+	return read_text(path, buf, sizeof(buf)) > 0 ? strtol(buf, NULL, 10) : -1;
+}
+
+/* Is some thread of ours but the caller in syscall @nr or @nr2? (For a
+ * restored copy in a new pid namespace: /proc is the restarter's, where our
+ * tids have other numbers.) */
+static bool other_in_syscall(long nr, long nr2)
+{
+	char self[64] = "", path[300];
+	struct dirent *de;
+	bool found = false;
+	ssize_t n;
+	DIR *d;
+
+	n = readlink("/proc/thread-self", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	d = opendir("/proc/self/task");
+	while (d && !found && (de = readdir(d))) {
+		long cur;
+
+		if (de->d_name[0] == '.' ||
+		    (strrchr(self, '/') && !strcmp(strrchr(self, '/') + 1, de->d_name)))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%.200s", de->d_name);
+		cur = task_syscall(path);
+		found = cur == nr || cur == nr2;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 int wait_in_syscall2(pid_t tid, long nr, long nr2)
 {
-	char path[64], buf[256];
+	char path[64], self[32] = "";
 	uint64_t end = now_ms() + 2000;
+	bool same_ns;
+	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	n = readlink("/proc/self", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	same_ns = atoi(self) == getpid();
+	snprintf(path, sizeof(path), "/proc/self/task/%d", tid);
 	while (now_ms() < end) {
-		long cur = read_text(path, buf, sizeof(buf)) > 0 ? strtol(buf, NULL, 10) : -1;
+		long cur = same_ns ? task_syscall(path) : -1;
 
-		if (cur == nr || cur == nr2)
+		if (cur == nr || cur == nr2 || (!same_ns && other_in_syscall(nr, nr2)))
 			return 0;
 		msleep(1);
 	}

@@ -92,7 +92,8 @@ bool has_vm_flag(const void *addr, const char *flag);
 /* The /proc/self/maps line of the mapping holding @addr (without the path). */
 int maps_line(const void *addr, char *out, size_t len);
 /* Wait until thread @tid of this process sits in syscall @nr or @nr2 (or 2 s
- * pass); -1 on timeout. */
+ * pass); -1 on timeout. Restored in a new pid namespace (/proc is then the
+ * restarter's), any other thread of ours in that syscall will do. */
 int wait_in_syscall2(pid_t tid, long nr, long nr2);
 #define wait_in_syscall(tid, nr) wait_in_syscall2(tid, nr, nr)
 
