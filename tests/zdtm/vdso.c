@@ -5,7 +5,7 @@
  * Checks: after the restart they are mapped at the same addresses with the
  * same sizes and permissions, AT_SYSINFO_EHDR still points at [vdso], and
  * the vDSO calls work and agree with the raw syscalls (CLOCK_MONOTONIC and
- * CLOCK_REALTIME within 50 ms, getcpu the CPU the thread is bound to).
+ * CLOCK_REALTIME within 1 s, getcpu the CPU the thread is bound to).
  * Skip proof: memory.
  */
 #include "zdtm.h"
@@ -86,8 +86,8 @@ int main(void)
 		if (!strcmp(after[i].name, "[vdso]"))
 			CHECK(strtoul(after[i].line, NULL, 16) == ehdr,
 			      "[vdso] is not at AT_SYSINFO_EHDR %#lx", ehdr);
-	CHECK(diff_ms(CLOCK_MONOTONIC) < 50, "vDSO CLOCK_MONOTONIC is off");
-	CHECK(diff_ms(CLOCK_REALTIME) < 50, "vDSO CLOCK_REALTIME is off");
+	CHECK(diff_ms(CLOCK_MONOTONIC) < 1000, "vDSO CLOCK_MONOTONIC is off");
+	CHECK(diff_ms(CLOCK_REALTIME) < 1000, "vDSO CLOCK_REALTIME is off");
 	CHECK(gettimeofday(&tv, NULL) == 0 && llabs(tv.tv_sec - time(NULL)) <= 1,
 	      "gettimeofday/time disagree");
 	CHECK(getcpu(&cpu, &node) == 0 && cpu == 1, "getcpu says CPU %u on CPU 1", cpu);

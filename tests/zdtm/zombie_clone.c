@@ -100,7 +100,6 @@ int main(void)
 	live = raw_clone(SIGUSR2, -1);
 	sa.sa_handler = on_chld;
 	sigaction(SIGCHLD, &sa, NULL);
-	usr2 = 0;
 	for (int i = 0; i < NZ; i++) {
 		if (z[i] < 0)
 			test_fatal("fork %s", names[i]);
@@ -110,6 +109,7 @@ int main(void)
 			msleep(1);
 		}
 	}
+	usr2 = 0; /* Z4's came before */
 	test_ready();
 	test_wait_go();
 
