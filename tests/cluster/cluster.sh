@@ -582,6 +582,7 @@ cmd_up() {
 	mkdir -p /etc/slurm # each node bind-mounts its own etc dir there
 	write_slurm_conf "${list[@]}"
 	write_login_cr_conf
+	install_tools
 	hosts_add "${list[@]}"
 
 	ip link add "$BRIDGE" type bridge
@@ -692,13 +693,25 @@ cmd_down() {
 	say "down: clean in $(($(now_ms) - t0)) ms"
 }
 
+# Copies of the user-facing tools that every user can run, wherever the
+# build lives (a clone under a 0700 home must still work for the test user).
+install_tools() {
+	local d
+	rm -rf "$DIR/bin"
+	for d in "$BUILD/scripts" "$BUILD/agent"; do
+		[ -x "$d/crctl" ] && install -D -m 0755 "$d/crctl" "$DIR/bin/crctl" && break
+	done
+	if [ -d "$SHIM_DIR" ]; then
+		install -d -m 0755 "$DIR/bin/shim"
+		install -m 0755 "$SHIM_DIR"/* "$DIR/bin/shim/"
+	fi
+}
+
 cmd_env() {
 	[ -e "$DIR/etc/slurm.conf" ] || die "no cluster in $DIR"
-	local path=$PATH d
-	for d in "$BUILD/scripts" "$BUILD/agent"; do
-		[ -x "$d/crctl" ] && path=$d:$path
-	done
-	[ -d "$SHIM_DIR" ] && path=$SHIM_DIR:$path
+	local path=$PATH
+	[ -x "$DIR/bin/crctl" ] && path=$DIR/bin:$path
+	[ -d "$DIR/bin/shim" ] && path=$DIR/bin/shim:$path
 	printf 'export %s=%q\n' \
 		SLURM_CONF "$DIR/etc/slurm.conf" \
 		PATH "$path" \
