@@ -75,15 +75,35 @@ esac
 cr=$(readlink -f "$cr")
 cmd[0]=$(readlink -f "${cmd[0]}")
 
+# The scratch directory, removed here too when the namespace's pid 1 was
+# killed before its own clean-up.
+scrub() {
+	rm -f /dev/shm/*"${1##*/}"*
+	if [ -n "${ZDTM_KEEP:-}" ]; then
+		echo "kept $1"
+	else
+		rm -rf "$1"
+	fi
+}
+
 if [ -z "${ZDTM_INSIDE:-}" ]; then
 	[ "$(id -u)" = 0 ] || { echo "zdtm.sh: must run as root" >&2; exit 2; }
-	# --kill-child: if we are killed (ctest timeout), the namespace dies too
-	exec unshare --pid --fork --mount-proc --kill-child \
-		env ZDTM_INSIDE=1 bash "$me" "${args[@]}"
+	tmp=$(mktemp -d /tmp/zdtm.XXXXXX) || exit 2
+	# --kill-child: if unshare is killed, the namespace dies too
+	unshare --pid --fork --mount-proc --kill-child \
+		env ZDTM_INSIDE=1 ZDTM_TMP="$tmp" bash "$me" "${args[@]}" &
+	child=$!
+	# interrupted: unshare's death kills the whole namespace (--kill-child)
+	trap 'kill -KILL $child 2>/dev/null' INT TERM HUP
+	wait $child
+	rc=$?
+	[ $rc -lt 128 ] || wait $child
+	[ -d "$tmp" ] && [ -z "${ZDTM_KEEP:-}" ] && scrub "$tmp"
+	exit $rc
 fi
 
 # ---- inside the namespace, as pid 1 ----
-tmp=
+tmp=$ZDTM_TMP
 rc_final=1
 t0=$(date +%s%N)
 
@@ -96,19 +116,13 @@ cleanup() {
 		# mounts a test made below its directory (private to our namespace)
 		awk -v t="$tmp/" 'index($2, t) == 1 { print $2 }' /proc/self/mounts |
 			sort -r | while read -r m; do umount -l "$m"; done
-		rm -f /dev/shm/*"${tmp##*/}"*
-		if [ -n "${ZDTM_KEEP:-}" ]; then
-			echo "kept $tmp"
-		else
-			rm -rf "$tmp"
-		fi
+		scrub "$tmp"
 	fi
 	exit "$rc_final"
 }
 trap cleanup EXIT
 trap 'rc_final=2; exit' INT TERM HUP
 
-tmp=$(mktemp -d /tmp/zdtm.XXXXXX) || { rc_final=2; exit; }
 chmod 755 "$tmp" # tests that drop root still reach $ZDTM_GO
 mkdir -m 777 "$tmp/work"
 export ZDTM_DIR=$tmp/work ZDTM_GO=$tmp/work/go
