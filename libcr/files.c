@@ -111,6 +111,11 @@ static int classify_file(struct cr_img *img, struct dump_ctx *ctx, pid_t pid, in
 	struct files_ctx *fc = ctx->files;
 	uint32_t kind = S_ISREG(st->st_mode) ? shmem_kind_of(rec->path, false) : 0;
 
+	/* an O_PATH fd is only a name: reopened by it, whatever it names */
+	if ((rec->flags & O_PATH) && rec->path[0] == '/' && !strstr(rec->path, " (deleted)")) {
+		rec->kind = CR_FILE_REG;
+		return 0;
+	}
 	if (kind) {
 		char link[64];
 
@@ -276,6 +281,14 @@ int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f, stru
 	return ret;
 }
 
+static bool fd_is_opath(pid_t pid, int fd)
+{
+	uint64_t pos;
+	uint32_t flags = 0;
+
+	return !read_fdinfo(pid, fd, &pos, &flags) && (flags & O_PATH);
+}
+
 static bool fd_has_lock(pid_t pid, int fd)
 {
 	char *s = proc_read_file("/proc/%d/fdinfo/%d", pid, fd);
@@ -309,7 +322,8 @@ int files_check(struct cr_frozen *f, struct cr_task *t)
 		snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, fd);
 		if (stat(path, &st) < 0 || proc_readlink(link, sizeof(link), "%s", path))
 			continue; /* closed meanwhile */
-		ok = (S_ISFIFO(st.st_mode) && (!strncmp(link, "pipe:[", 6) || link[0] == '/')) ||
+		ok = (fd_is_opath(t->pid, fd) && link[0] == '/' && !strstr(link, " (deleted)")) ||
+		     (S_ISFIFO(st.st_mode) && (!strncmp(link, "pipe:[", 6) || link[0] == '/')) ||
 		     ((S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) && link[0] == '/' &&
 		      !strstr(link, " (deleted)")) ||
 		     (S_ISREG(st.st_mode) && shmem_kind_of(link, false));
@@ -448,7 +462,8 @@ static int open_one_file(struct rst_image *img, const struct cr_restore_opts *op
 			close(nfd);
 			return ret;
 		}
-		if (S_ISREG(rec->mode) && lseek(nfd, rec->pos, SEEK_SET) < 0) {
+		if (S_ISREG(rec->mode) && !(rec->flags & O_PATH) &&
+		    lseek(nfd, rec->pos, SEEK_SET) < 0) {
 			pr_perror("Can't seek %s to %llu", rec->path, (unsigned long long)rec->pos);
 			close(nfd);
 			return -errno;

@@ -164,6 +164,7 @@ static int add_task(struct cr_frozen *f, pid_t pid)
 	nt->zombie = st.state == 'Z' || st.state == 'X';
 	nt->stopped = st.state == 'T';
 	nt->exit_status = st.exit_code;
+	nt->exit_signal = st.exit_signal;
 	return read_ns_ids(f, nt);
 }
 

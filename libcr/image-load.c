@@ -203,11 +203,19 @@ static int take_shared_record(struct rst_image *ri, struct cr_img *img, struct c
 	case CR_REC_SHMEM: {
 		struct rst_img_shmem *s;
 
-		if ((ret = need(img, h, sizeof(struct cr_shmem_rec), 0)))
-			return ret;
+		struct cr_shmem_rec *sr = p;
+
+		if (h->len < sizeof(*sr) ||
+		    (ret = need(img, h, sizeof(*sr), sr->nextents * sizeof(struct cr_extent))))
+			return ret ? ret : -EBADMSG;
 		if (!(s = GROW(ri->shmem, ri->nshmem)))
 			return -ENOMEM;
 		memcpy(&s->rec, p, sizeof(s->rec));
+		s->svc_fd = -1;
+		s->extents = malloc(sr->nextents * sizeof(struct cr_extent) + 1);
+		if (!s->extents)
+			return -ENOMEM;
+		memcpy(s->extents, sr + 1, sr->nextents * sizeof(struct cr_extent));
 		s->svc_fd = -1;
 		free(p);
 		return 3;
@@ -380,6 +388,8 @@ void image_free(struct rst_image *ri)
 	for (size_t i = 0; i < ri->npipes; i++)
 		free(ri->pipes[i].rec);
 	free(ri->pipes);
+	for (size_t i = 0; i < ri->nshmem; i++)
+		free(ri->shmem[i].extents);
 	free(ri->shmem);
 	free(ri->pagefiles);
 	if (ri->dirfd >= 0)

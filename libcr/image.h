@@ -129,6 +129,8 @@ struct cr_task_rec {
 	int32_t dumpable;
 	uint32_t no_new_privs;
 	uint32_t securebits;
+	int32_t exit_signal; /* sent to the parent at exit (clone's exit_signal) */
+	uint32_t child_subreaper;
 	uint32_t pad;
 	uint64_t itimer[3][4]; /* REAL, VIRTUAL, PROF: interval s/us, value s/us */
 	char comm[16];
@@ -204,8 +206,13 @@ struct cr_shmem_rec {
 	uint64_t size;
 	uint32_t kind; /* enum cr_shmem_kind */
 	uint32_t mode;
+	uint32_t seals;	   /* memfd: F_GET_SEALS (F_SEAL_SEAL alone: sealing not allowed) */
+	uint32_t nextents; /* struct cr_extent following: the data; the rest is holes */
 	uint64_t dev, ino; /* at dump, for messages */
 	char path[CR_PATH_LEN];
+};
+struct cr_extent {
+	uint64_t off, len;
 };
 
 /* [threads.c] One thread: registers, FPU/xsave, per-thread kernel state. */

@@ -28,6 +28,7 @@ struct cr_task {
 	bool zombie;
 	bool stopped; /* in group stop when frozen: left stopped after release */
 	int exit_status;
+	int exit_signal;
 	size_t nthreads;
 	struct cr_thread *threads;
 };
@@ -48,6 +49,7 @@ struct proc_stat {
 	uint64_t start_data, end_data, start_brk;
 	uint64_t arg_start, arg_end, env_start, env_end;
 	int exit_code;
+	int exit_signal;
 };
 int proc_read_stat(pid_t pid, struct proc_stat *st);
 /* Read a whole /proc file (or any small file) into a malloc'ed, NUL-terminated buffer. */

@@ -108,7 +108,7 @@ int pipes_restore_one(const struct cr_pipe_rec *rec, const void *data, int ends[
 		pr_perror("Can't create pipe %llu", (unsigned long long)rec->id);
 		return -errno;
 	}
-	if (fcntl(p[1], F_GETPIPE_SZ) < (int)rec->size &&
+	if (fcntl(p[1], F_GETPIPE_SZ) != (int)rec->size &&
 	    fcntl(p[1], F_SETPIPE_SZ, rec->size) < 0) {
 		pr_perror("Can't size pipe %llu to %u bytes", (unsigned long long)rec->id,
 			  rec->size);

@@ -97,6 +97,7 @@ int proc_read_stat(pid_t pid, struct proc_stat *st)
 	st->env_start = v[50];
 	st->env_end = v[51];
 	st->exit_code = (int)v[52];
+	st->exit_signal = (int)v[38];
 	return 0;
 }
 

@@ -114,7 +114,7 @@ static int build_plan(struct cr_restored *r)
 	return ret;
 }
 
-static pid_t clone_pid(pid_t pid, bool clone_parent, bool new_pidns)
+static pid_t clone_pid(pid_t pid, bool clone_parent, bool new_pidns, int exit_signal)
 {
 	struct {
 		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
@@ -124,7 +124,8 @@ static pid_t clone_pid(pid_t pid, bool clone_parent, bool new_pidns)
 
 	memset(&ca, 0, sizeof(ca));
 	ca.flags = (clone_parent ? CLONE_PARENT : 0) | (new_pidns ? CLONE_NEWPID : 0);
-	ca.exit_signal = SIGCHLD;
+	/* with CLONE_PARENT the kernel takes the caller's own and wants 0 here */
+	ca.exit_signal = clone_parent ? 0 : exit_signal;
 	if (!new_pidns && pid > 0) {
 		ca.set_tid = (uint64_t)&tid;
 		ca.set_tid_size = 1;
@@ -149,6 +150,25 @@ static pid_t placeholder_pid(struct rst_ctl *ctl, pid_t plan_pid)
 		if (ctl->placeholders[i][0] == plan_pid)
 			return ctl->placeholders[i][1];
 	return plan_pid;
+}
+
+/* Before ghosts exit: orphans must find their subreaper already in place. */
+static void set_subreaper(struct cr_restored *r, pid_t me)
+{
+	const struct rst_img_task *t = img_task(&r->img, me);
+
+	if (t && t->rec->child_subreaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
+
+/* What the new process's parent will be told at its exit (not SIGCHLD for all). */
+static int exit_signal_of(struct cr_restored *r, const struct pstree_step *st)
+{
+	const struct rst_img_task *t =
+		st->ghost || st->placeholder ? NULL : img_task(&r->img, st->pid);
+
+	return t && t->rec->exit_signal >= 0 && t->rec->exit_signal < 65 ? t->rec->exit_signal
+									 : SIGCHLD;
 }
 
 static void plan_fail(struct rst_ctl *ctl, int code)
@@ -187,9 +207,11 @@ static pid_t run_plan(struct cr_restored *r, pid_t me)
 		case PSTREE_FORK:
 			/* a placeholder ghost takes any free pid: its plan pid is a label */
 			got = clone_pid(st->placeholder ? 0 : st->pid, st->clone_parent,
-					r->new_pidns && me == 0 && st->pid == 1);
+					r->new_pidns && me == 0 && st->pid == 1,
+					exit_signal_of(r, st));
 			if (got == 0) {
 				me = st->pid; /* the child: wait for its own steps */
+				set_subreaper(r, me);
 				continue;
 			}
 			if (me == 0 && got > 0)
@@ -659,32 +681,43 @@ static __attribute__((noreturn)) void jump_to_restorer(struct cr_restored *r, st
 	__builtin_unreachable();
 }
 
-/* Children that are zombies in the image must be dead before we go on. */
+static bool signal_pending_in_image(const struct rst_img_task *t, int sig)
+{
+	for (size_t k = 0; t && k < t->nsigsets; k++)
+		for (uint32_t n = 0; n < t->sigsets[k].nsig; n++)
+			if (*(int32_t *)((char *)t->sigsets[k].info + n * 128) == sig)
+				return true;
+	return false;
+}
+
+/*
+ * Children that are zombies in the image must be dead before we go on, and
+ * the signals their deaths (and reaped ghosts') sent us are not the
+ * image's: take them back unless the image had them pending.
+ */
 static void settle_zombie_children(struct cr_restored *r, pid_t me)
 {
-	bool sigchld_pending = false;
 	struct rst_img_task *t = img_task(&r->img, me);
+	struct timespec zero = {0, 0};
 	siginfo_t si;
 	sigset_t set;
 
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
 	for (size_t i = 0; i < r->img.ntasks; i++) {
 		const struct cr_task_rec *c = r->img.tasks[i].rec;
 
-		if (c->ppid == me && (c->flags & CR_TASK_ZOMBIE))
-			waitid(P_PID, c->pid, &si, WEXITED | WNOWAIT);
+		if (c->ppid != me || !(c->flags & CR_TASK_ZOMBIE))
+			continue;
+		waitid(P_PID, c->pid, &si, WEXITED | WNOWAIT | __WALL);
+		if (c->exit_signal > 0 && c->exit_signal < 65)
+			sigaddset(&set, c->exit_signal);
 	}
-	for (size_t k = 0; t && k < t->nsigsets; k++)
-		for (uint32_t n = 0; n < t->sigsets[k].nsig; n++)
-			if (*(int32_t *)((char *)t->sigsets[k].info + n * 128) == SIGCHLD)
-				sigchld_pending = true;
-	if (!sigchld_pending) {
-		struct timespec zero = {0, 0};
-
-		sigemptyset(&set);
-		sigaddset(&set, SIGCHLD);
-		while (sigtimedwait(&set, NULL, &zero) == SIGCHLD)
-			;
-	}
+	for (int sig = 1; sig < 65; sig++)
+		if (sigismember(&set, sig) == 1 && signal_pending_in_image(t, sig))
+			sigdelset(&set, sig);
+	while (sigtimedwait(&set, NULL, &zero) > 0)
+		;
 }
 
 static __attribute__((noreturn)) void become_zombie(const struct cr_task_rec *tr)
@@ -1028,10 +1061,20 @@ static unsigned int parse_skip(const char *s)
 	unsigned int skip = 0;
 	char *copy = s ? strdup(s) : NULL, *tok, *save = NULL;
 
-	for (tok = copy ? strtok_r(copy, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save))
-		for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+	for (tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(names); i++)
 			if (!strcmp(tok, names[i].name))
-				skip |= names[i].flag;
+				break;
+		if (i == ARRAY_SIZE(names)) {
+			pr_err("Unknown kind of state to skip: %s\n", tok);
+			skip = ~0u;
+			break;
+		}
+		skip |= names[i].flag;
+	}
 	free(copy);
 	return skip;
 }
@@ -1127,7 +1170,7 @@ static int fork_tree(struct cr_restored *r)
 	pid_t me;
 
 	if (own_init) {
-		r->child = clone_pid(0, false, true);
+		r->child = clone_pid(0, false, true, SIGCHLD);
 		if (r->child < 0) {
 			pr_perror("Can't create a pid namespace");
 			return -errno;
@@ -1159,6 +1202,11 @@ int cr_restore(const char *dir, const struct cr_restore_opts *opts, struct cr_re
 		return ret;
 	}
 	r->img.skip = parse_skip(opts ? opts->skip : NULL);
+	if (r->img.skip == ~0u) {
+		image_free(&r->img);
+		free(r);
+		return -EINVAL;
+	}
 	ret = prepare_restarter(r, opts);
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);

@@ -45,6 +45,7 @@ struct rst_img_pipe {
 
 struct rst_img_shmem {
 	struct cr_shmem_rec rec;
+	struct cr_extent *extents; /* nextents of them, malloc'ed */
 	int svc_fd;
 };
 

@@ -46,7 +46,38 @@ uint32_t shmem_kind_of(const char *path, bool anon_shared)
 	return 0;
 }
 
-static int copy_contents(struct cr_img *img, int fd, struct cr_shmem_rec *rec, char *buf)
+/* The data extents of the object: only they are saved, holes stay holes. */
+static int find_extents(int fd, uint64_t size, struct cr_extent **out, uint32_t *n)
+{
+	struct cr_extent *e = NULL;
+	off_t data, hole = 0;
+
+	*n = 0;
+	while ((uint64_t)hole < size) {
+		struct cr_extent *ne;
+
+		data = lseek(fd, hole, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break;
+		hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
+		if (data < 0 || hole < 0) {
+			free(e);
+			return -errno;
+		}
+		ne = realloc(e, (*n + 1) * sizeof(*e));
+		if (!ne) {
+			free(e);
+			return -ENOMEM;
+		}
+		e = ne;
+		e[(*n)++] = (struct cr_extent){data, hole - data};
+	}
+	*out = e;
+	return 0;
+}
+
+static int copy_contents(struct cr_img *img, int fd, struct cr_shmem_rec *rec,
+			 const struct cr_extent *ext, char *buf)
 {
 	struct cr_datafile df;
 	char name[64];
@@ -54,14 +85,16 @@ static int copy_contents(struct cr_img *img, int fd, struct cr_shmem_rec *rec, c
 
 	snprintf(name, sizeof(name), "shmem-%llu.img", (unsigned long long)rec->id);
 	ret = cr_datafile_create(&df, img->dirfd, name);
-	for (uint64_t off = 0; !ret && off < rec->size; off += COPY_CHUNK) {
-		size_t n = rec->size - off < COPY_CHUNK ? rec->size - off : COPY_CHUNK;
+	for (uint32_t i = 0; !ret && i < rec->nextents; i++) {
+		for (uint64_t done = 0; !ret && done < ext[i].len; done += COPY_CHUNK) {
+			size_t n = ext[i].len - done < COPY_CHUNK ? ext[i].len - done : COPY_CHUNK;
 
-		if (pread(fd, buf, n, off) != (ssize_t)n) {
-			pr_perror("Can't read %s %s", kind_names[rec->kind], rec->path);
-			ret = -EIO;
-		} else {
-			ret = cr_datafile_write(&df, buf, n);
+			if (pread(fd, buf, n, ext[i].off + done) != (ssize_t)n) {
+				pr_perror("Can't read %s %s", kind_names[rec->kind], rec->path);
+				ret = -EIO;
+			} else {
+				ret = cr_datafile_write(&df, buf, n);
+			}
 		}
 	}
 	if (!ret)
@@ -78,6 +111,7 @@ static int copy_contents(struct cr_img *img, int fd, struct cr_shmem_rec *rec, c
 int shmem_dump_object(struct cr_img *img, struct dump_ctx *ctx, const char *open_path,
 		      uint32_t kind, const char *path, uint64_t *id)
 {
+	struct cr_extent *ext = NULL;
 	struct cr_shmem_rec *rec;
 	struct dump_shmem *ns;
 	struct stat st;
@@ -110,11 +144,22 @@ int shmem_dump_object(struct cr_img *img, struct dump_ctx *ctx, const char *open
 		rec->mode = st.st_mode;
 		rec->dev = st.st_dev;
 		rec->ino = st.st_ino;
+		if (kind == CR_SHMEM_MEMFD) {
+			int seals = fcntl(fd, F_GET_SEALS);
+
+			rec->seals = seals < 0 ? F_SEAL_SEAL : (uint32_t)seals;
+		}
 		snprintf(rec->path, sizeof(rec->path), "%s", path);
-		ret = copy_contents(img, fd, rec, buf);
+		ret = find_extents(fd, rec->size, &ext, &rec->nextents);
+		if (ret)
+			pr_err("Can't find the data of %s %s\n", kind_names[kind], path);
 	}
 	if (!ret)
-		ret = cr_img_write(img, CR_REC_SHMEM, rec, sizeof(*rec));
+		ret = copy_contents(img, fd, rec, ext, buf);
+	if (!ret)
+		ret = cr_img_write2(img, CR_REC_SHMEM, rec, sizeof(*rec), ext,
+				    rec->nextents * sizeof(*ext));
+	free(ext);
 	if (!ret) {
 		ctx->shmem[ctx->nshmem++] = (struct dump_shmem){st.st_dev, st.st_ino, rec->id};
 		*id = rec->id;
@@ -158,7 +203,8 @@ static int make_object(const struct cr_shmem_rec *rec)
 		return fd < 0 ? -errno : fd;
 	case CR_SHMEM_MEMFD:
 		bare_name(rec->path, 7, name, sizeof(name));
-		fd = memfd_create(name, MFD_CLOEXEC);
+		fd = memfd_create(
+			name, MFD_CLOEXEC | (rec->seals == F_SEAL_SEAL ? 0 : MFD_ALLOW_SEALING));
 		return fd < 0 ? -errno : fd;
 	case CR_SHMEM_DELETED:
 		bare_name(rec->path, 0, name, sizeof(name));
@@ -169,11 +215,13 @@ static int make_object(const struct cr_shmem_rec *rec)
 	return -EINVAL;
 }
 
-static int fill_object(struct rst_image *img, const struct cr_shmem_rec *rec, int fd)
+static int fill_object(struct rst_image *img, const struct rst_img_shmem *s, int fd)
 {
+	const struct cr_shmem_rec *rec = &s->rec;
 	char name[64], *buf = malloc(COPY_CHUNK);
 	XXH64_state_t *h = XXH64_createState();
 	int src, ret = buf && h ? 0 : -ENOMEM;
+	uint64_t in = 0;
 
 	snprintf(name, sizeof(name), "shmem-%llu.img", (unsigned long long)rec->id);
 	src = ret ? -1 : openat(img->dirfd, name, O_RDONLY | O_CLOEXEC);
@@ -185,20 +233,25 @@ static int fill_object(struct rst_image *img, const struct cr_shmem_rec *rec, in
 		ret = -errno;
 	if (h)
 		XXH64_reset(h, 0);
-	for (uint64_t off = 0; !ret && off < rec->size; off += COPY_CHUNK) {
-		size_t n = rec->size - off < COPY_CHUNK ? rec->size - off : COPY_CHUNK;
+	for (uint32_t i = 0; !ret && i < rec->nextents; i++) {
+		const struct cr_extent *e = &s->extents[i];
 
-		ssize_t got = pread(src, buf, n, off);
+		for (uint64_t done = 0; !ret && done < e->len; done += COPY_CHUNK) {
+			size_t n = e->len - done < COPY_CHUNK ? e->len - done : COPY_CHUNK;
+			ssize_t got = pread(src, buf, n, in);
 
-		if (got != (ssize_t)n || pwrite(fd, buf, n, off) != (ssize_t)n) {
-			pr_perror("Can't refill %s from %s", rec->path, name);
-			ret = got >= 0 && got < (ssize_t)n ? -EBADMSG : -EIO;
-		} else {
-			XXH64_update(h, buf, n);
+			if (got != (ssize_t)n || e->off + done + n > rec->size ||
+			    pwrite(fd, buf, n, e->off + done) != (ssize_t)n) {
+				pr_perror("Can't refill %s from %s", rec->path, name);
+				ret = got >= 0 && got < (ssize_t)n ? -EBADMSG : -EIO;
+			} else {
+				XXH64_update(h, buf, n);
+				in += n;
+			}
 		}
 	}
 	if (!ret)
-		ret = image_check_datafile(img, name, rec->size, h);
+		ret = image_check_datafile(img, name, in, h);
 	if (src >= 0)
 		close(src);
 	XXH64_freeState(h);
@@ -224,7 +277,13 @@ int shmem_prepare(struct rst_image *img)
 		}
 		if (s->rec.kind != CR_SHMEM_ANON)
 			fchmod(fd, s->rec.mode & 07777);
-		ret = fill_object(img, &s->rec, fd);
+		ret = fill_object(img, s, fd);
+		/* seals last: they may forbid the writes that refilled it */
+		if (!ret && s->rec.kind == CR_SHMEM_MEMFD && s->rec.seals != F_SEAL_SEAL &&
+		    s->rec.seals && fcntl(fd, F_ADD_SEALS, s->rec.seals) < 0) {
+			pr_perror("Can't seal memfd %s with %#x", s->rec.path, s->rec.seals);
+			ret = -errno;
+		}
 		if (!ret) {
 			s->svc_fd = fcntl(fd, F_DUPFD_CLOEXEC, base);
 			if (s->svc_fd < 0)

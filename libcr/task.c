@@ -91,6 +91,11 @@ static int dump_task_injected(struct cr_task *t, struct cr_task_rec *rec)
 	if (ret || sret < 0)
 		goto err;
 	rec->dumpable = sret;
+	args[0] = PR_GET_CHILD_SUBREAPER;
+	ret = infect_syscall_out(t->pid, ip, SYS_prctl, args, 1, &sig, sizeof(sig), &sret);
+	if (ret || sret < 0)
+		goto err;
+	rec->child_subreaper = sig;
 	args[0] = PR_GET_SECUREBITS;
 	ret = infect_syscall(t->pid, ip, SYS_prctl, args, &sret);
 	if (ret || sret < 0)
@@ -110,21 +115,52 @@ err:
 	return ret ? ret : (int)sret;
 }
 
+/* "unlimited" or a number */
+static uint64_t limit_value(const char *s)
+{
+	return strncmp(s, "unlimited", 9) ? strtoull(s, NULL, 10) : RLIM_INFINITY;
+}
+
+/*
+ * From /proc/PID/limits, whose rows are in RLIMIT_* order: prlimit() on
+ * another user's task would need CAP_SYS_RESOURCE, which we may not have.
+ */
+static int read_limits(pid_t pid, struct cr_task_rec *rec)
+{
+	char *s = proc_read_file("/proc/%d/limits", pid), *line, *save = NULL;
+	int r = 0;
+
+	if (!s) {
+		pr_perror("Can't read the limits of task %d", pid);
+		return -ESRCH;
+	}
+	line = strtok_r(s, "\n", &save); /* the heading */
+	for (line = strtok_r(NULL, "\n", &save); line && r < CR_NRLIMITS;
+	     line = strtok_r(NULL, "\n", &save), r++) {
+		char soft[32], hard[32];
+
+		/* the name column is 26 wide, then soft and hard limits */
+		if (strlen(line) < 27 || sscanf(line + 26, "%31s %31s", soft, hard) != 2)
+			break;
+		rec->rlim[r].cur = limit_value(soft);
+		rec->rlim[r].max = limit_value(hard);
+	}
+	free(s);
+	if (r != CR_NRLIMITS) {
+		pr_err("Can't parse the limits of task %d (row %d)\n", pid, r);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int dump_task_misc(struct cr_task *t, struct cr_task_rec *rec)
 {
 	char *s;
 	int ret;
 
-	for (int r = 0; r < CR_NRLIMITS; r++) {
-		struct rlimit rl;
-
-		if (prlimit(t->pid, r, NULL, &rl) < 0) {
-			pr_perror("Can't read rlimit %d of task %d", r, t->pid);
-			return -errno;
-		}
-		rec->rlim[r].cur = rl.rlim_cur;
-		rec->rlim[r].max = rl.rlim_max;
-	}
+	ret = read_limits(t->pid, rec);
+	if (ret)
+		return ret;
 	ret = proc_readlink(rec->cwd, sizeof(rec->cwd), "/proc/%d/cwd", t->pid);
 	if (!ret)
 		ret = proc_readlink(rec->root, sizeof(rec->root), "/proc/%d/root", t->pid);
@@ -159,6 +195,7 @@ int dump_task(struct cr_img *img, struct cr_frozen *f, struct cr_task *t)
 	rec->pgid = t->ns_pgid;
 	rec->sid = t->ns_sid;
 	rec->nthreads = t->nthreads;
+	rec->exit_signal = t->exit_signal;
 	if (t->stopped)
 		rec->flags |= CR_TASK_STOPPED;
 	if (t->zombie) {
@@ -198,12 +235,13 @@ int task_restore_misc(struct rst_image *img, struct rst_img_task *t)
 	if (img->skip & CR_SKIP_MISC)
 		return 0;
 	umask(t->rec->umask);
-	if (t->rec->root[0] && strcmp(t->rec->root, "/") && chroot(t->rec->root) < 0) {
-		pr_perror("Task %d: can't change root to %s", t->rec->pid, t->rec->root);
-		return -errno;
-	}
+	/* both paths are as seen from our root: cwd first, then the root */
 	if (chdir(t->rec->cwd) < 0) {
 		pr_perror("Task %d: can't change directory to %s", t->rec->pid, t->rec->cwd);
+		return -errno;
+	}
+	if (t->rec->root[0] && strcmp(t->rec->root, "/") && chroot(t->rec->root) < 0) {
+		pr_perror("Task %d: can't change root to %s", t->rec->pid, t->rec->root);
 		return -errno;
 	}
 	if (personality(t->rec->personality) < 0) {

@@ -43,7 +43,11 @@ struct rseq_config {
 /*
  * A thread stopped inside a syscall resumes through rt_sigreturn after
  * restore, which does not restart syscalls: rewind to the syscall
- * instruction now, as the kernel would have.
+ * instruction now, as the kernel would have. A syscall the kernel would
+ * have continued through its restart block (poll, nanosleep, futex with a
+ * timeout...) is run again with its own arguments: exact for infinite and
+ * absolute timeouts, a longer wait for relative ones, never a spurious EINTR
+ * a program may not expect.
  */
 static void fixup_syscall_restart(struct user_regs_struct *r)
 {
@@ -53,11 +57,9 @@ static void fixup_syscall_restart(struct user_regs_struct *r)
 	case -ERESTARTSYS:
 	case -ERESTARTNOINTR:
 	case -ERESTARTNOHAND:
+	case -ERESTART_RESTARTBLOCK:
 		r->rax = r->orig_rax;
 		r->rip -= 2;
-		break;
-	case -ERESTART_RESTARTBLOCK:
-		r->rax = -EINTR;
 		break;
 	}
 }

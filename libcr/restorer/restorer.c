@@ -32,7 +32,10 @@
 #define NR_clone3	     435
 #define NR_madvise	     28
 #define NR_setitimer	     38
+#define NR_capget	     125
 #define NR_capset	     126
+#define NR_setfsuid	     122
+#define NR_setfsgid	     123
 #define NR_sched_setaffinity 203
 #define NR_timer_create	     222
 #define NR_timer_settime     223
@@ -207,7 +210,7 @@ static long remap_vmas(struct rst_task *t)
 }
 
 /* Credentials of the calling thread, last: after them it may no longer be root. */
-static void set_creds(struct rst_task *t)
+static long capset3(uint64_t eff, uint64_t prm, uint64_t inh)
 {
 	struct {
 		uint32_t version;
@@ -215,9 +218,36 @@ static void set_creds(struct rst_task *t)
 	} hdr = {0x20080522, 0}; /* _LINUX_CAPABILITY_VERSION_3 */
 	struct {
 		uint32_t eff, prm, inh;
-	} data[2] = {{(uint32_t)t->cap_eff, (uint32_t)t->cap_prm, (uint32_t)t->cap_inh},
-		     {(uint32_t)(t->cap_eff >> 32), (uint32_t)(t->cap_prm >> 32),
-		      (uint32_t)(t->cap_inh >> 32)}};
+	} data[2] = {{(uint32_t)eff, (uint32_t)prm, (uint32_t)inh},
+		     {(uint32_t)(eff >> 32), (uint32_t)(prm >> 32), (uint32_t)(inh >> 32)}};
+
+	return sys2(NR_capset, &hdr, data);
+}
+
+static long permitted_caps(uint64_t *prm)
+{
+	struct {
+		uint32_t version;
+		int32_t pid;
+	} hdr = {0x20080522, 0};
+	struct {
+		uint32_t eff, prm, inh;
+	} data[2];
+	long ret = sys2(NR_capget, &hdr, data);
+
+	*prm = data[0].prm | ((uint64_t)data[1].prm << 32);
+	return ret;
+}
+
+/*
+ * Credentials of the calling thread, last: after them it may no longer be
+ * root. The permitted set is kept across the uid change (KEEP_CAPS) and
+ * made effective to finish: fs ids, ambient set, securebits, then the
+ * image's capability sets.
+ */
+static void set_creds(struct rst_task *t)
+{
+	uint64_t prm = 0;
 	long ret;
 
 	if (!t->set_creds)
@@ -225,20 +255,28 @@ static void set_creds(struct rst_task *t)
 	ret = sys2(NR_setgroups, t->ngroups, t->groups);
 	if (!ret)
 		ret = sys3(NR_setresgid, t->gid[0], t->gid[1], t->gid[2]);
+	if (!ret)
+		sys1(NR_setfsgid, t->gid[3]);
 	for (int cap = 0; !ret && cap < 64; cap++)
 		if (!(t->cap_bnd & (1ULL << cap)) && sys2(NR_prctl, PR_CAPBSET_DROP, cap) == -22)
 			break; /* EINVAL: past the kernel's last capability */
 	if (!ret)
-		ret = sys2(NR_prctl, PR_SET_SECUREBITS, t->securebits | SECBIT_KEEP_CAPS);
+		ret = sys2(NR_prctl, PR_SET_SECUREBITS, SECBIT_KEEP_CAPS);
 	if (!ret)
 		ret = sys3(NR_setresuid, t->uid[0], t->uid[1], t->uid[2]);
 	if (!ret)
-		ret = sys2(NR_capset, &hdr, data);
+		ret = permitted_caps(&prm);
+	if (!ret)
+		ret = capset3(prm, prm, t->cap_inh);
+	if (!ret)
+		sys1(NR_setfsuid, t->uid[3]);
 	for (int cap = 0; !ret && cap < 64; cap++)
 		if (t->cap_amb & (1ULL << cap))
 			ret = sys5(NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
-	if (!ret && !(t->securebits & SECBIT_KEEP_CAPS))
-		ret = sys2(NR_prctl, PR_SET_KEEPCAPS, 0);
+	if (!ret)
+		ret = sys2(NR_prctl, PR_SET_SECUREBITS, t->securebits);
+	if (!ret)
+		ret = capset3(t->cap_eff, t->cap_prm, t->cap_inh);
 	if (!ret && t->no_new_privs && !(t->skip & RST_SKIP_NNP))
 		ret = sys5(NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	if (ret)
