@@ -22,10 +22,18 @@
 #include "log.h"
 #include "internal.h"
 
+/* ptrace refuses a thread that is exiting with EPERM: tell that from a real refusal */
+static bool thread_exiting(pid_t tid)
+{
+	struct proc_stat st;
+
+	return proc_read_stat(tid, &st) || st.state == 'Z' || st.state == 'X';
+}
+
 static int seize_thread(pid_t tid)
 {
 	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
-		if (errno == ESRCH)
+		if (errno == ESRCH || (errno == EPERM && thread_exiting(tid)))
 			return -ESRCH; /* exited meanwhile */
 		pr_perror("Can't seize thread %d", tid);
 		return -errno;
@@ -153,6 +161,8 @@ static int add_task(struct cr_frozen *f, pid_t pid)
 		return -ENOMEM;
 	f->tasks = nt;
 	ret = proc_read_stat(pid, &st);
+	if (ret == -ESRCH)
+		return 0; /* reaped since its parent listed it */
 	if (ret)
 		return ret;
 	nt = &f->tasks[f->ntasks++];
@@ -166,6 +176,31 @@ static int add_task(struct cr_frozen *f, pid_t pid)
 	nt->exit_status = st.exit_code;
 	nt->exit_signal = st.exit_signal;
 	return read_ns_ids(f, nt);
+}
+
+/*
+ * A task whose leader could not be seized exited while we walked: it is a
+ * zombie now, or gone (reaped). A leader that exited while its other threads
+ * run cannot be restored.
+ */
+static int settle_unseized(struct cr_task *t)
+{
+	struct proc_stat st;
+
+	if (t->zombie || has_thread(t, t->pid))
+		return 0;
+	if (t->nthreads) {
+		pr_err("Task %d: its main thread exited while others run: not supported\n",
+		       t->pid);
+		return -ENOTSUP;
+	}
+	if (proc_read_stat(t->pid, &st)) {
+		t->gone = true;
+	} else if (st.state == 'Z' || st.state == 'X') {
+		t->zombie = true;
+		t->exit_status = st.exit_code;
+	}
+	return 0;
 }
 
 /* Seize threads of @t not seized yet; @wait: wait for each stop now. */
@@ -208,7 +243,7 @@ static int seize_new_threads(struct cr_frozen *f, struct cr_task *t, bool wait, 
 		*changed = true;
 	}
 	free(tids);
-	return ret;
+	return ret ? ret : settle_unseized(t);
 }
 
 /* One pass over the tree: seize what is new, add children. */
@@ -221,7 +256,7 @@ static int walk_once(struct cr_frozen *f, bool wait, bool *changed)
 		size_t nkids = 0;
 
 		ret = seize_new_threads(f, &f->tasks[i], wait, changed);
-		if (ret || f->tasks[i].zombie)
+		if (ret || f->tasks[i].zombie || f->tasks[i].gone)
 			continue;
 		ret = proc_children(f->tasks[i].pid, &kids, &nkids);
 		for (size_t k = 0; k < nkids && !ret; k++) {
@@ -337,9 +372,11 @@ static int freeze_by_walking(struct cr_frozen *f, unsigned int timeout_ms)
 	return ret;
 }
 
-/* A thread that exited while the tree was being seized leaves a hole. */
+/* Threads and tasks that exited while the tree was being seized leave holes. */
 static void drop_dead_threads(struct cr_frozen *f)
 {
+	size_t n = 0;
+
 	for (size_t i = 0; i < f->ntasks; i++) {
 		struct cr_task *t = &f->tasks[i];
 		size_t k = 0;
@@ -348,7 +385,13 @@ static void drop_dead_threads(struct cr_frozen *f)
 			if (t->threads[j].seized)
 				t->threads[k++] = t->threads[j];
 		t->nthreads = k;
+		if (t->gone) {
+			free(t->threads);
+			continue;
+		}
+		f->tasks[n++] = *t;
 	}
+	f->ntasks = n;
 }
 
 int cr_freeze(pid_t root, const struct cr_freeze_opts *opts, struct cr_frozen **out)

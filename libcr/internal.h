@@ -27,6 +27,7 @@ struct cr_task {
 	pid_t ns_pid, ns_ppid, ns_pgid, ns_sid;
 	bool zombie;
 	bool stopped; /* in group stop when frozen: left stopped after release */
+	bool gone;    /* reaped while the tree was walked */
 	int exit_status;
 	int exit_signal;
 	size_t nthreads;

@@ -67,8 +67,9 @@ int proc_read_stat(pid_t pid, struct proc_stat *st)
 	int i = 4;
 
 	if (!buf) {
-		pr_perror("Can't read /proc/%d/stat", pid);
-		return -ESRCH;
+		if (errno != ENOENT && errno != ESRCH)
+			pr_perror("Can't read /proc/%d/stat", pid);
+		return -ESRCH; /* the caller knows whether a vanished task is an error */
 	}
 	/* comm may hold spaces and parentheses: fields start after the last ')' */
 	p = strrchr(buf, ')');

@@ -570,6 +570,8 @@ static void fill_task_creds(struct cr_restored *r, struct rst_img_task *t, struc
 	rt->securebits = tr->securebits;
 	rt->no_new_privs = tr->no_new_privs;
 	rt->dumpable = tr->dumpable;
+	_Static_assert(sizeof(rt->rlim) == sizeof(tr->rlim), "rlimits layout");
+	memcpy(rt->rlim, tr->rlim, sizeof(rt->rlim));
 	if (!(r->img.skip & RST_SKIP_ITIMERS))
 		memcpy(rt->itimer, tr->itimer, sizeof(rt->itimer));
 }

@@ -215,19 +215,6 @@ int dump_task(struct cr_img *img, struct cr_frozen *f, struct cr_task *t)
 
 /* ---- restore ---- */
 
-static int restore_rlimits(struct rst_img_task *t)
-{
-	for (int r = 0; r < CR_NRLIMITS; r++) {
-		struct rlimit rl = {t->rec->rlim[r].cur, t->rec->rlim[r].max};
-
-		if (setrlimit(r, &rl) < 0) {
-			pr_perror("Task %d: can't set rlimit %d to %llu/%llu", t->rec->pid, r,
-				  (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
-			return -errno;
-		}
-	}
-	return 0;
-}
 
 /* In the task, before the restorer: fs context and limits. */
 int task_restore_misc(struct rst_image *img, struct rst_img_task *t)
@@ -248,5 +235,5 @@ int task_restore_misc(struct rst_image *img, struct rst_img_task *t)
 		pr_perror("Task %d: can't set personality %#x", t->rec->pid, t->rec->personality);
 		return -errno;
 	}
-	return restore_rlimits(t);
+	return 0; /* rlimits: the restorer sets them last, when nothing more is mapped */
 }

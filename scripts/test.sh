@@ -12,7 +12,7 @@ cmake --build build -j"$jobs"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCR_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 
-# Sanitized build: everything but the tests that need the real, unsanitized
-# restore path (labelled "nosan").
+# Sanitized build: cr and the agents under ASan/UBSan (the restorer blob and
+# the test workloads never are); tests labelled "nosan" run once, below.
 (cd build-asan && ctest --output-on-failure -LE nosan -j"$jobs")
 (cd build && ctest --output-on-failure)

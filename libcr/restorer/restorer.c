@@ -37,6 +37,7 @@
 #define NR_setfsuid	     122
 #define NR_setfsgid	     123
 #define NR_sched_setaffinity 203
+#define NR_prlimit64	     302
 #define NR_timer_create	     222
 #define NR_timer_settime     223
 
@@ -344,6 +345,8 @@ static void set_task_final(struct rst_task *t)
 	}
 	if (!ret)
 		ret = create_timers(t);
+	for (int res = 0; !ret && !(t->skip & RST_SKIP_MISC) && res < 16; res++)
+		ret = sys4(NR_prlimit64, 0, res, t->rlim[res], 0);
 	if (ret)
 		fail(t, RST_ERR_THREAD, ret);
 }

@@ -49,12 +49,15 @@ page=$(cd "$tmp/good" && ls pages-*.img | head -n 1)
 
 # case NAME EXPECTED_EXIT GREP_MESSAGE MUTATION...
 case_() {
-	local name=$1 want=$2 msg=$3 rc
+	local name=$1 want=$2 msg=$3 rc sid
 	shift 3
 	rm -rf "$tmp/bad"
 	cp -a "$tmp/good" "$tmp/bad"
 	(cd "$tmp/bad" && eval "$*") || { fail "$name: could not damage the image"; return; }
-	"$cr" restart --pidns "$tmp/bad" >"$tmp/bad.out" 2>"$tmp/bad.err"
+	# in a session of its own, so whatever it leaves behind can be found
+	setsid "$cr" restart --pidns "$tmp/bad" >"$tmp/bad.out" 2>"$tmp/bad.err" &
+	sid=$!
+	wait "$sid"
 	rc=$?
 	if [ "$rc" -ne "$want" ]; then
 		fail "$name: exit $rc, want $want"
@@ -67,9 +70,9 @@ case_() {
 	if [ -s "$tmp/bad.out" ]; then
 		fail "$name: a restored task wrote output"
 	fi
-	# nothing of the image may run: a restore's pid namespace has cr-init
-	if pgrep -x cr-init >/dev/null; then
-		fail "$name: a restore's init is left running"
+	# nothing of the image may run: nothing is left in the restart's session
+	if pgrep -s "$sid" >/dev/null; then
+		fail "$name: the failed restart left processes: $(pgrep -s "$sid" | tr '\n' ' ')"
 	fi
 	echo "ok: $name (exit $rc)"
 }
