@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -144,9 +145,19 @@ static int copy_pages(struct page_dump *pd, uint64_t addr, uint64_t len)
 {
 	while (len) {
 		size_t n = len < COPY_CHUNK ? len : COPY_CHUNK;
-		ssize_t got = pread(pd->mem_fd, pd->buf, n, addr);
+		struct iovec local = {pd->buf, n}, remote = {(void *)addr, n};
+		/* one copy less than /proc/PID/mem; that one still reads what
+		 * process_vm_readv cannot (PROT_NONE pages) */
+		ssize_t got = process_vm_readv(pd->pid, &local, 1, &remote, 1, 0);
 		int ret;
 
+		if (got < 0)
+			got = 0;
+		if (got < (ssize_t)n) {
+			ssize_t more = pread(pd->mem_fd, pd->buf + got, n - got, addr + got);
+
+			got = more < 0 ? -1 : got + more;
+		}
 		if (got != (ssize_t)n) {
 			pr_perror("Can't read memory of task %d at %#llx", pd->pid,
 				  (unsigned long long)addr);
