@@ -1,6 +1,6 @@
 /*
  * pipe_sizes: pipes of several buffer sizes (the default 64 KiB, and
- * F_SETPIPE_SZ 256 KiB and 1 MiB; smaller ones: pipe_small) holding data:
+ * F_SETPIPE_SZ 4, 8, 16 and 256 KiB and 1 MiB) holding data:
  * one empty, some partly filled, a 64 KiB and the 256 KiB one full; one with its write end
  * O_NONBLOCK, one with both ends close-on-exec; a pipe whose write end is
  * held by a child process only.
@@ -25,6 +25,9 @@ static struct spec spec[] = {
 	{65536, 1000, O_NONBLOCK, {0}},	  /* write end non-blocking */
 	{262144, 262144, O_CLOEXEC, {0}}, /* full, close-on-exec */
 	{1 << 20, 300000, 0, {0}},
+	{4096, 4096, 0, {0}},	       /* smaller than the default: full */
+	{8192, 4000, O_NONBLOCK, {0}}, /* write end non-blocking */
+	{16384, 0, O_CLOEXEC, {0}},    /* empty */
 };
 
 static uint8_t pat(int i, int k)
