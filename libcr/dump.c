@@ -26,20 +26,6 @@ void cpu_xsave_info(uint64_t *xcr0, uint32_t *size)
 	*size = __get_cpuid_count(0xd, 0, &a, &b, &c, &d) ? b : 0;
 }
 
-static bool task_is_ns_init(pid_t pid)
-{
-	char *s = proc_read_file("/proc/%d/status", pid), val[256], *last;
-	bool init = false;
-
-	if (s && !proc_status_field(s, "NSpid", val, sizeof(val))) {
-		last = strrchr(val, '\t');
-		last = last ? last + 1 : val;
-		init = atoi(last) == 1;
-	}
-	free(s);
-	return init;
-}
-
 static int write_header(struct cr_img *img, struct cr_frozen *f)
 {
 	struct cr_header_rec h;
@@ -60,7 +46,7 @@ static int write_header(struct cr_img *img, struct cr_frozen *f)
 	h.root_pid = f->tasks[0].ns_pid;
 	h.root_sid = f->tasks[0].ns_sid;
 	h.root_pgid = f->tasks[0].ns_pgid;
-	h.root_is_init = task_is_ns_init(f->root);
+	h.root_is_init = f->tasks[0].ns_pid == 1; /* pid 1 of its own namespace */
 	return cr_img_write(img, CR_REC_HEADER, &h, sizeof(h));
 }
 
@@ -85,8 +71,10 @@ static int remove_tree(const char *dir)
 static int dump_one_task(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f,
 			 struct cr_task *t)
 {
-	int ret = dump_task(img, f, t);
+	int ret = t->zombie ? 0 : infect_find_ip(t->pid, &t->inject_ip);
 
+	if (!ret)
+		ret = dump_task(img, f, t);
 	if (ret || t->zombie)
 		return ret;
 	ret = dump_memory(img, ctx, t);

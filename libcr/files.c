@@ -281,21 +281,18 @@ int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f, stru
 	return ret;
 }
 
-static bool fd_is_opath(pid_t pid, int fd)
+/* One read of fdinfo: is the fd O_PATH, does it hold a lock or lease? */
+static int fd_kind_info(pid_t pid, int fd, bool *opath, bool *locked)
 {
-	uint64_t pos;
-	uint32_t flags = 0;
+	char *s = proc_read_file("/proc/%d/fdinfo/%d", pid, fd), *p;
 
-	return !read_fdinfo(pid, fd, &pos, &flags) && (flags & O_PATH);
-}
-
-static bool fd_has_lock(pid_t pid, int fd)
-{
-	char *s = proc_read_file("/proc/%d/fdinfo/%d", pid, fd);
-	bool locked = s && strstr(s, "\nlock:");
-
+	if (!s)
+		return -ENOENT;
+	p = strstr(s, "flags:");
+	*opath = p && (strtoul(p + 6, NULL, 8) & O_PATH);
+	*locked = strstr(s, "\nlock:") != NULL;
 	free(s);
-	return locked;
+	return 0;
 }
 
 /* Before anything is written: every fd must be one we can restore. */
@@ -315,14 +312,15 @@ int files_check(struct cr_frozen *f, struct cr_task *t)
 	}
 	while ((de = readdir(d)) && !ret) {
 		int fd = atoi(de->d_name);
-		bool ok = false;
+		bool ok = false, opath, locked;
 
 		if (de->d_name[0] == '.' || (t->pid == f->root && fd <= 2))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, fd);
-		if (stat(path, &st) < 0 || proc_readlink(link, sizeof(link), "%s", path))
+		if (stat(path, &st) < 0 || proc_readlink(link, sizeof(link), "%s", path) ||
+		    fd_kind_info(t->pid, fd, &opath, &locked))
 			continue; /* closed meanwhile */
-		ok = (fd_is_opath(t->pid, fd) && link[0] == '/' && !strstr(link, " (deleted)")) ||
+		ok = (opath && link[0] == '/' && !strstr(link, " (deleted)")) ||
 		     (S_ISFIFO(st.st_mode) && (!strncmp(link, "pipe:[", 6) || link[0] == '/')) ||
 		     ((S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) && link[0] == '/' &&
 		      !strstr(link, " (deleted)")) ||
@@ -336,7 +334,7 @@ int files_check(struct cr_frozen *f, struct cr_task *t)
 		if (!ok) {
 			pr_err("Task %d fd %d (%s) is not supported yet\n", t->pid, fd, link);
 			ret = -ENOTSUP;
-		} else if (fd_has_lock(t->pid, fd)) {
+		} else if (locked) {
 			pr_err("Task %d fd %d (%s) holds a file lock or lease: not supported yet\n",
 			       t->pid, fd, link);
 			ret = -ENOTSUP;

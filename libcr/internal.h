@@ -26,8 +26,9 @@ struct cr_task {
 	/* as the tree sees them, in its root's pid namespace (0: outside it) */
 	pid_t ns_pid, ns_ppid, ns_pgid, ns_sid;
 	bool zombie;
-	bool stopped; /* in group stop when frozen: left stopped after release */
-	bool gone;    /* reaped while the tree was walked */
+	bool stopped;	    /* in group stop when frozen: left stopped after release */
+	bool gone;	    /* reaped while the tree was walked */
+	uint64_t inject_ip; /* where injected syscalls run in it (dump.c finds it once) */
 	int exit_status;
 	int exit_signal;
 	size_t nthreads;

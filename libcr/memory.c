@@ -223,7 +223,6 @@ static int dump_mm(struct cr_img *img, struct cr_task *t)
 	long args[6] = {0}, brk = 0;
 	struct proc_stat st;
 	char *auxv = NULL;
-	uint64_t ip;
 	int ret, fd;
 	ssize_t n;
 
@@ -232,9 +231,7 @@ static int dump_mm(struct cr_img *img, struct cr_task *t)
 	mm->pid = t->ns_pid;
 	ret = proc_read_stat(t->pid, &st);
 	if (!ret)
-		ret = infect_find_ip(t->pid, &ip);
-	if (!ret)
-		ret = infect_syscall(t->pid, ip, SYS_brk, args, &brk);
+		ret = infect_syscall(t->pid, t->inject_ip, SYS_brk, args, &brk);
 	if (!ret)
 		ret = proc_readlink(mm->exe, sizeof(mm->exe), "/proc/%d/exe", t->pid);
 	if (ret) {

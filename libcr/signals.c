@@ -25,9 +25,7 @@ static int dump_sigactions(struct cr_img *img, struct cr_task *t)
 
 	memset(&rec, 0, sizeof(rec));
 	rec.pid = t->ns_pid;
-	ret = infect_find_ip(t->pid, &ip);
-	if (ret)
-		return ret;
+	ip = t->inject_ip;
 	for (int sig = 1; sig <= 64; sig++) {
 		long args[6] = {sig, 0, 0, 8, 0, 0}, sret;
 

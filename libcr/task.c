@@ -80,9 +80,8 @@ static int dump_task_injected(struct cr_task *t, struct cr_task_rec *rec)
 	uint64_t ip, itv[4];
 	int ret, sig = 0;
 
-	ret = infect_find_ip(t->pid, &ip);
-	if (!ret)
-		ret = infect_syscall_out(t->pid, ip, SYS_prctl, args, 1, &sig, sizeof(sig), &sret);
+	ip = t->inject_ip;
+	ret = infect_syscall_out(t->pid, ip, SYS_prctl, args, 1, &sig, sizeof(sig), &sret);
 	if (ret || sret < 0)
 		goto err;
 	rec->pdeathsig = sig;
@@ -214,7 +213,6 @@ int dump_task(struct cr_img *img, struct cr_frozen *f, struct cr_task *t)
 }
 
 /* ---- restore ---- */
-
 
 /* In the task, before the restorer: fs context and limits. */
 int task_restore_misc(struct rst_image *img, struct rst_img_task *t)

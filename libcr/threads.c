@@ -191,9 +191,7 @@ int dump_threads(struct cr_img *img, struct cr_task *t)
 	uint64_t ip;
 	int ret;
 
-	ret = infect_find_ip(t->pid, &ip);
-	if (ret)
-		return ret;
+	ip = t->inject_ip;
 	/* the thread group leader first: restore makes the others from it */
 	for (size_t i = 0; i < t->nthreads; i++)
 		if (t->threads[i].tid == t->pid &&

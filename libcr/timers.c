@@ -93,7 +93,7 @@ int dump_timers(struct cr_img *img, struct cr_task *t)
 	free(s);
 	if (ret || !rec.ntimers)
 		return ret;
-	ret = infect_find_ip(t->pid, &ip);
+	ip = t->inject_ip;
 	for (uint32_t i = 0; i < rec.ntimers && !ret; i++) {
 		long args[6] = {timers[i].id}, sret;
 
