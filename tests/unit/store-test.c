@@ -1,0 +1,945 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * agent/store.c: commit/load and the MAC, tree digests, planted symlinks,
+ * seq numbering, pruning, the job's saved output, the key file and (as root)
+ * the job user's fs credentials. Each test gets a fresh mkdtemp'd ckdir.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <pwd.h>
+#include <setjmp.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+
+#define JOBID 42
+
+struct fx {
+	char dir[64]; /* the ckdir */
+	int jobfd;
+	uint8_t key[STORE_KEY_LEN];
+	char err[1024];
+};
+
+/* A call that must succeed; its message is shown when it does not. */
+#define OK(fx, call)                                                                               \
+	do {                                                                                       \
+		int _r = (call);                                                                   \
+		if (_r < 0)                                                                        \
+			fail_msg("%s = %d (%s): %s", #call, _r, strerror(-_r), (fx)->err);         \
+	} while (0)
+
+/* A call that must fail with want and a message holding what. */
+#define REFUSED(fx, call, want, what)                                                              \
+	do {                                                                                       \
+		(fx)->err[0] = '\0';                                                               \
+		int _r = (call);                                                                   \
+		if (_r != (want))                                                                  \
+			fail_msg("%s = %d, want %d (%s)", #call, _r, (want), (fx)->err);           \
+		if (!strstr((fx)->err, (what)))                                                    \
+			fail_msg("%s: message \"%s\" does not name \"%s\"", #call, (fx)->err,      \
+				 (what));                                                          \
+	} while (0)
+
+static int _rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	if (!fx || sodium_init() < 0)
+		return -1;
+	strcpy(fx->dir, "/tmp/store-test.XXXXXX");
+	if (!mkdtemp(fx->dir))
+		return -1;
+	fx->jobfd = store_job_open(fx->dir, JOBID, 1, fx->err, sizeof(fx->err));
+	if (fx->jobfd < 0) {
+		fprintf(stderr, "store_job_open: %s\n", fx->err);
+		return -1;
+	}
+	randombytes_buf(fx->key, sizeof(fx->key));
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	/* A failed assertion in test_user_fs may leave the job user's fs credentials on. */
+	if (geteuid() == 0)
+		user_fs_leave();
+	close(fx->jobfd);
+	nftw(fx->dir, _rm, 16, FTW_DEPTH | FTW_PHYS);
+	free(fx);
+	return 0;
+}
+
+static void _put(int dirfd, const char *rel, const void *data, size_t len)
+{
+	int fd = openat(dirfd, rel, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		fail_msg("create %s: %s", rel, strerror(errno));
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+static void _puts(int dirfd, const char *rel, const char *s)
+{
+	_put(dirfd, rel, s, strlen(s));
+}
+
+/* The file's whole content, malloc'ed and NUL-terminated. */
+static char *_get(int dirfd, const char *rel, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	int fd;
+
+	fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail_msg("open %s: %s", rel, strerror(errno));
+	assert_int_equal(fstat(fd, &st), 0);
+	buf = malloc(st.st_size + 1);
+	assert_non_null(buf);
+	assert_int_equal(read(fd, buf, st.st_size), st.st_size);
+	buf[st.st_size] = '\0';
+	close(fd);
+	if (len)
+		*len = st.st_size;
+	return buf;
+}
+
+static int _exists(int dirfd, const char *rel, mode_t type)
+{
+	struct stat st;
+
+	return fstatat(dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && (st.st_mode & S_IFMT) == type;
+}
+
+static void _hex(const void *p, size_t len, char hex[STORE_DIGEST_HEX])
+{
+	uint8_t md[32];
+
+	crypto_generichash(md, sizeof(md), p, len, NULL, 0);
+	sodium_bin2hex(hex, STORE_DIGEST_HEX, md, sizeof(md));
+}
+
+/* A checkpoint as the nodes write it: two node dirs, one nested, a file beyond one IO chunk. */
+static void _fill(struct fx *fx, int dfd)
+{
+	size_t big = 600 * 1024 + 17;
+	uint8_t *data = malloc(big);
+	int fd;
+
+	assert_non_null(data);
+	randombytes_buf(data, big);
+	fd = store_open_dir(dfd, "node-0", 1, fx->err, sizeof(fx->err));
+	OK(fx, fd);
+	close(fd);
+	fd = store_open_dir(dfd, "node-0/sub", 1, fx->err, sizeof(fx->err));
+	OK(fx, fd);
+	close(fd);
+	fd = store_open_dir(dfd, "node-1", 1, fx->err, sizeof(fx->err));
+	OK(fx, fd);
+	close(fd);
+	_put(dfd, "node-0/pages.img", data, big);
+	_puts(dfd, "node-0/sub/core.img", "core of task 1\n");
+	_put(dfd, "node-1/empty.img", "", 0);
+	free(data);
+}
+
+/* Commits checkpoint seq; returns its manifest as committed. */
+static json_t *_checkpoint(struct fx *fx, uint32_t seq)
+{
+	json_t *files, *m;
+	uint64_t bytes;
+	int dfd;
+
+	dfd = store_begin(fx->jobfd, seq, fx->err, sizeof(fx->err));
+	OK(fx, dfd);
+	_fill(fx, dfd);
+	OK(fx, store_digest_tree(dfd, &files, &bytes, fx->err, sizeof(fx->err)));
+	close(dfd);
+	m = json_pack("{s:i, s:o, s:I, s:[s, s]}", "version", 1, "files", files, "bytes",
+		      (json_int_t)bytes, "nodes", "n0", "n1");
+	assert_non_null(m);
+	OK(fx, store_commit(fx->jobfd, seq, m, fx->key, fx->err, sizeof(fx->err)));
+	return m;
+}
+
+static void _expect_list(struct fx *fx, const uint32_t *want, size_t nwant)
+{
+	uint32_t *seqs;
+	size_t n;
+
+	OK(fx, store_list(fx->jobfd, &seqs, &n));
+	assert_int_equal(n, nwant);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(seqs[i], want[i]);
+	free(seqs);
+}
+
+static void test_commit_load(void **state)
+{
+	struct fx *fx = *state;
+	char hex[STORE_DIGEST_HEX], *text;
+	json_t *m, *loaded, *e;
+	struct stat st;
+	uint32_t seq;
+	size_t len;
+	int dfd;
+
+	m = _checkpoint(fx, 1);
+	assert_int_equal(json_integer_value(json_object_get(m, "seq")), 1);
+	assert_int_equal(strlen(json_string_value(json_object_get(m, "mac"))), 64);
+	assert_false(_exists(fx->jobfd, ".tmp-1", S_IFDIR));
+	assert_int_equal(fstatat(fx->jobfd, "1", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(fstatat(fx->jobfd, "1/manifest.json", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_false(_exists(fx->jobfd, "latest.tmp", S_IFREG));
+	text = _get(fx->jobfd, "latest", NULL);
+	assert_string_equal(text, "1\n");
+	free(text);
+
+	OK(fx, store_load(fx->jobfd, 1, fx->key, &loaded, fx->err, sizeof(fx->err)));
+	assert_true(json_equal(loaded, m));
+	/* The digest is BLAKE2b-256 of the content, the size its length. */
+	text = _get(fx->jobfd, "1/node-0/sub/core.img", &len);
+	_hex(text, len, hex);
+	free(text);
+	e = json_object_get(json_object_get(loaded, "files"), "node-0/sub/core.img");
+	assert_string_equal(json_string_value(json_object_get(e, "blake2b")), hex);
+	assert_int_equal(json_integer_value(json_object_get(e, "size")), len);
+	assert_int_equal(json_object_size(json_object_get(loaded, "files")), 3);
+	assert_int_equal(json_integer_value(json_object_get(loaded, "bytes")),
+			 600 * 1024 + 17 + 15);
+	dfd = store_open_dir(fx->jobfd, "1", 0, fx->err, sizeof(fx->err));
+	OK(fx, dfd);
+	OK(fx, store_check_tree(dfd, json_object_get(loaded, "files"), fx->err, sizeof(fx->err)));
+	close(dfd);
+	json_decref(loaded);
+	json_decref(m);
+
+	json_decref(_checkpoint(fx, 2));
+	OK(fx, store_latest(fx->jobfd, &seq));
+	assert_int_equal(seq, 2);
+	_expect_list(fx, (uint32_t[]){1, 2}, 2);
+	OK(fx, store_next_seq(fx->jobfd, &seq));
+	assert_int_equal(seq, 3);
+}
+
+static void _expect_refused(struct fx *fx, uint32_t seq, const uint8_t *key, const char *what)
+{
+	json_t *m = (json_t *)1;
+
+	REFUSED(fx, store_load(fx->jobfd, seq, key, &m, fx->err, sizeof(fx->err)), -EBADMSG, what);
+	assert_null(m);
+}
+
+static void test_manifest_refused(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t other[STORE_KEY_LEN];
+	char path[256], *text;
+	json_t *m, *loaded;
+	int dfd;
+
+	json_decref(_checkpoint(fx, 1));
+	snprintf(path, sizeof(path), "%s/%u/1/manifest.json", fx->dir, JOBID);
+	text = _get(fx->jobfd, "1/manifest.json", NULL);
+
+	/* A value changed, still valid JSON, the mac kept. */
+	m = json_load_file(path, 0, NULL);
+	assert_non_null(m);
+	json_object_set_new(m, "bytes", json_integer(1));
+	assert_int_equal(json_dump_file(m, path, JSON_INDENT(2)), 0);
+	json_decref(m);
+	_expect_refused(fx, 1, fx->key, "checkpoint 1: manifest MAC does not verify (edited?)");
+
+	/* The mac removed. */
+	m = json_loads(text, 0, NULL);
+	json_object_del(m, "mac");
+	assert_int_equal(json_dump_file(m, path, 0), 0);
+	json_decref(m);
+	_expect_refused(fx, 1, fx->key, "manifest MAC does not verify");
+
+	/* Not JSON. */
+	_puts(fx->jobfd, "1/manifest.json", "{\"seq\": 1,");
+	_expect_refused(fx, 1, fx->key, "checkpoint 1");
+
+	/* Back as committed: verifies, but not under another key. */
+	_puts(fx->jobfd, "1/manifest.json", text);
+	OK(fx, store_load(fx->jobfd, 1, fx->key, &loaded, fx->err, sizeof(fx->err)));
+	json_decref(loaded);
+	memcpy(other, fx->key, sizeof(other));
+	other[5] ^= 1;
+	_expect_refused(fx, 1, other, "manifest MAC does not verify");
+
+	/* A genuine manifest of checkpoint 1 copied into checkpoint 2. */
+	assert_int_equal(mkdirat(fx->jobfd, "2", 0700), 0);
+	_puts(fx->jobfd, "2/manifest.json", text);
+	_expect_refused(fx, 2, fx->key, "checkpoint 2");
+	free(text);
+
+	/* A manifest that is not an object is not committed. */
+	dfd = store_begin(fx->jobfd, 3, fx->err, sizeof(fx->err));
+	OK(fx, dfd);
+	close(dfd);
+	m = json_array();
+	REFUSED(fx, store_commit(fx->jobfd, 3, m, fx->key, fx->err, sizeof(fx->err)), -EINVAL,
+		"checkpoint 3");
+	json_decref(m);
+	OK(fx, store_abort(fx->jobfd, 3));
+	assert_false(_exists(fx->jobfd, ".tmp-3", S_IFDIR));
+	OK(fx, store_abort(fx->jobfd, 3));
+}
+
+static void test_check_tree(void **state)
+{
+	struct fx *fx = *state;
+	char *pages;
+	size_t len;
+	uint8_t c;
+	json_t *files;
+	uint64_t bytes;
+	int dfd, fd;
+
+	dfd = store_begin(fx->jobfd, 1, fx->err, sizeof(fx->err));
+	OK(fx, dfd);
+	_fill(fx, dfd);
+	OK(fx, store_digest_tree(dfd, &files, &bytes, fx->err, sizeof(fx->err)));
+	assert_int_equal(bytes, 600 * 1024 + 17 + 15);
+	OK(fx, store_check_tree(dfd, files, fx->err, sizeof(fx->err)));
+	/* Extra files are not the manifest's business. */
+	_puts(dfd, "node-1/extra", "x");
+	OK(fx, store_check_tree(dfd, files, fx->err, sizeof(fx->err)));
+
+	/* A flipped byte deep in the big file. */
+	fd = openat(dfd, "node-0/pages.img", O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &c, 1, 500000), 1);
+	c ^= 0x40;
+	assert_int_equal(pwrite(fd, &c, 1, 500000), 1);
+	REFUSED(fx, store_check_tree(dfd, files, fx->err, sizeof(fx->err)), -EBADMSG,
+		"node-0/pages.img");
+	c ^= 0x40;
+	assert_int_equal(pwrite(fd, &c, 1, 500000), 1);
+	OK(fx, store_check_tree(dfd, files, fx->err, sizeof(fx->err)));
+
+	/* Truncated. */
+	pages = _get(dfd, "node-0/pages.img", &len);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	REFUSED(fx, store_check_tree(dfd, files, fx->err, sizeof(fx->err)), -EBADMSG,
+		"node-0/pages.img");
+	close(fd);
+	_put(dfd, "node-0/pages.img", pages, len);
+	free(pages);
+	OK(fx, store_check_tree(dfd, files, fx->err, sizeof(fx->err)));
+
+	/* Missing. */
+	assert_int_equal(unlinkat(dfd, "node-0/sub/core.img", 0), 0);
+	REFUSED(fx, store_check_tree(dfd, files, fx->err, sizeof(fx->err)), -ENOENT,
+		"node-0/sub/core.img");
+
+	/* Replaced by a symlink to a file with the right content. */
+	_puts(dfd, "node-1/good-core", "core of task 1\n");
+	assert_int_equal(symlinkat("../../node-1/good-core", dfd, "node-0/sub/core.img"), 0);
+	REFUSED(fx, store_check_tree(dfd, files, fx->err, sizeof(fx->err)), -ELOOP,
+		"node-0/sub/core.img");
+	assert_int_equal(unlinkat(dfd, "node-0/sub/core.img", 0), 0);
+	_puts(dfd, "node-0/sub/core.img", "core of task 1\n");
+
+	/* A symlinked directory on the way. */
+	assert_int_equal(renameat(dfd, "node-0/sub", dfd, "node-0/sub.real"), 0);
+	assert_int_equal(symlinkat("sub.real", dfd, "node-0/sub"), 0);
+	REFUSED(fx, store_check_tree(dfd, files, fx->err, sizeof(fx->err)), -ELOOP,
+		"node-0/sub/core.img");
+
+	/* ... and the digest walk refuses it, and a fifo, by name. */
+	json_decref(files);
+	REFUSED(fx, store_digest_tree(dfd, &files, &bytes, fx->err, sizeof(fx->err)), -ELOOP,
+		"node-0/sub");
+	assert_null(files);
+	assert_int_equal(unlinkat(dfd, "node-0/sub", 0), 0);
+	assert_int_equal(mkfifoat(dfd, "node-1/fifo", 0600), 0);
+	REFUSED(fx, store_digest_tree(dfd, &files, &bytes, fx->err, sizeof(fx->err)), -EINVAL,
+		"node-1/fifo");
+	close(dfd);
+}
+
+/* A committed checkpoint of another job, as a target to plant links to. */
+static int _other_job(struct fx *fx, char *path, size_t len)
+{
+	struct fx other = *fx;
+
+	other.jobfd = store_job_open(fx->dir, JOBID + 1, 1, fx->err, sizeof(fx->err));
+	OK(fx, other.jobfd);
+	json_decref(_checkpoint(&other, 1));
+	snprintf(path, len, "%s/%u/1", fx->dir, JOBID + 1);
+	return other.jobfd;
+}
+
+static void test_symlink_seq(void **state)
+{
+	struct fx *fx = *state;
+	char target[256];
+	uint32_t *seqs;
+	json_t *m = NULL, *theirs;
+	size_t n;
+	int ofd, dfd;
+
+	ofd = _other_job(fx, target, sizeof(target));
+	assert_int_equal(symlinkat(target, fx->jobfd, "1"), 0);
+	/* Same key and a genuine manifest for seq 1 behind the link: still refused. */
+	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &m, fx->err, sizeof(fx->err)), -ELOOP,
+		"1/manifest.json");
+	assert_null(m);
+	OK(fx, store_list(fx->jobfd, &seqs, &n));
+	assert_int_equal(n, 0);
+	free(seqs);
+	REFUSED(fx, store_open_dir(fx->jobfd, "1/node-0", 0, fx->err, sizeof(fx->err)), -ELOOP,
+		"1/node-0");
+	REFUSED(fx, store_open_dir(fx->jobfd, "1/node-2", 1, fx->err, sizeof(fx->err)), -ELOOP,
+		"1");
+	assert_false(_exists(ofd, "1/node-2", S_IFDIR));
+
+	/* Committing over it neither follows nor replaces it. */
+	dfd = store_begin(fx->jobfd, 1, fx->err, sizeof(fx->err));
+	OK(fx, dfd);
+	close(dfd);
+	m = json_object();
+	REFUSED(fx, store_commit(fx->jobfd, 1, m, fx->key, fx->err, sizeof(fx->err)), -EEXIST,
+		"checkpoint 1");
+	json_decref(m);
+	assert_true(_exists(fx->jobfd, "1", S_IFLNK));
+	OK(fx, store_load(ofd, 1, fx->key, &theirs, fx->err, sizeof(fx->err)));
+	assert_int_equal(json_integer_value(json_object_get(theirs, "version")), 1);
+	json_decref(theirs);
+
+	/* Marking it bad renames the link, not its target. */
+	OK(fx, store_mark_bad(fx->jobfd, 1));
+	assert_true(_exists(fx->jobfd, "1.bad", S_IFLNK));
+	assert_true(_exists(ofd, "1", S_IFDIR));
+	close(ofd);
+}
+
+static void test_symlink_tmp(void **state)
+{
+	struct fx *fx = *state;
+	char target[256];
+	json_t *m;
+	int ofd, dfd;
+
+	ofd = _other_job(fx, target, sizeof(target));
+	assert_int_equal(symlinkat(target, fx->jobfd, ".tmp-5"), 0);
+	REFUSED(fx, store_open_dir(fx->jobfd, ".tmp-5/node-3", 1, fx->err, sizeof(fx->err)), -ELOOP,
+		".tmp-5");
+	assert_false(_exists(ofd, "1/node-3", S_IFDIR));
+	m = json_object();
+	REFUSED(fx, store_commit(fx->jobfd, 5, m, fx->key, fx->err, sizeof(fx->err)), -ELOOP,
+		".tmp-5");
+	json_decref(m);
+	assert_true(_exists(ofd, "1/manifest.json", S_IFREG));
+	assert_false(_exists(fx->jobfd, "5", S_IFLNK) || _exists(fx->jobfd, "5", S_IFDIR));
+
+	/* abort and begin remove the link itself, and links inside a stale .tmp dir. */
+	OK(fx, store_abort(fx->jobfd, 5));
+	assert_false(_exists(fx->jobfd, ".tmp-5", S_IFLNK));
+	assert_int_equal(symlinkat(target, fx->jobfd, ".tmp-5"), 0);
+	assert_int_equal(mkdirat(fx->jobfd, ".tmp-4", 0700), 0);
+	assert_int_equal(symlinkat(target, fx->jobfd, ".tmp-4/node-0"), 0);
+	dfd = store_begin(fx->jobfd, 6, fx->err, sizeof(fx->err));
+	OK(fx, dfd);
+	close(dfd);
+	assert_false(_exists(fx->jobfd, ".tmp-5", S_IFLNK));
+	assert_false(_exists(fx->jobfd, ".tmp-4", S_IFDIR));
+	assert_true(_exists(fx->jobfd, ".tmp-6", S_IFDIR));
+	assert_true(_exists(ofd, "1/node-0/pages.img", S_IFREG));
+	assert_true(_exists(ofd, "1/manifest.json", S_IFREG));
+	close(ofd);
+}
+
+static void test_symlink_latest(void **state)
+{
+	struct fx *fx = *state;
+	char victim[256], *text;
+	uint32_t seq;
+	int dirfd;
+
+	dirfd = open(fx->dir, O_RDONLY | O_DIRECTORY);
+	assert_true(dirfd >= 0);
+	_puts(dirfd, "victim", "7\n");
+	snprintf(victim, sizeof(victim), "%s/victim", fx->dir);
+	assert_int_equal(symlinkat(victim, fx->jobfd, "latest"), 0);
+	assert_int_equal(store_latest(fx->jobfd, &seq), -ELOOP);
+	/* A planted latest.tmp too: both go, neither is written through. */
+	assert_int_equal(symlinkat(victim, fx->jobfd, "latest.tmp"), 0);
+	json_decref(_checkpoint(fx, 1));
+	OK(fx, store_latest(fx->jobfd, &seq));
+	assert_int_equal(seq, 1);
+	assert_true(_exists(fx->jobfd, "latest", S_IFREG));
+	text = _get(dirfd, "victim", NULL);
+	assert_string_equal(text, "7\n");
+	free(text);
+
+	/* Not a number. */
+	_puts(fx->jobfd, "latest", "1x\n");
+	assert_int_equal(store_latest(fx->jobfd, &seq), -EBADMSG);
+	_puts(fx->jobfd, "latest", "");
+	assert_int_equal(store_latest(fx->jobfd, &seq), -EBADMSG);
+	assert_int_equal(unlinkat(fx->jobfd, "latest", 0), 0);
+	assert_int_equal(store_latest(fx->jobfd, &seq), -ENOENT);
+	close(dirfd);
+}
+
+static void test_symlink_jobdir(void **state)
+{
+	struct fx *fx = *state;
+	char target[256], link[256];
+	int ofd;
+
+	ofd = _other_job(fx, target, sizeof(target));
+	snprintf(target, sizeof(target), "%s/%u", fx->dir, JOBID + 1);
+	snprintf(link, sizeof(link), "%s/77", fx->dir);
+	assert_int_equal(symlink(target, link), 0);
+	REFUSED(fx, store_job_open(fx->dir, 77, 0, fx->err, sizeof(fx->err)), -ELOOP, link);
+	REFUSED(fx, store_job_open(fx->dir, 77, 1, fx->err, sizeof(fx->err)), -ELOOP, link);
+	/* Removing the job removes the link; what it points to stays. */
+	OK(fx, store_remove_job(fx->dir, 77, fx->err, sizeof(fx->err)));
+	assert_int_equal(access(link, F_OK), -1);
+	assert_true(_exists(ofd, "1/manifest.json", S_IFREG));
+	OK(fx, store_remove_job(fx->dir, 77, fx->err, sizeof(fx->err)));
+
+	/* A real one goes entirely. */
+	OK(fx, store_remove_job(fx->dir, JOBID + 1, fx->err, sizeof(fx->err)));
+	assert_int_equal(access(target, F_OK), -1);
+	close(ofd);
+}
+
+static void test_next_seq(void **state)
+{
+	struct fx *fx = *state;
+	uint32_t seq;
+
+	OK(fx, store_next_seq(fx->jobfd, &seq));
+	assert_int_equal(seq, 1);
+	assert_int_equal(mkdirat(fx->jobfd, "3", 0700), 0);
+	OK(fx, store_next_seq(fx->jobfd, &seq));
+	assert_int_equal(seq, 4);
+	assert_int_equal(mkdirat(fx->jobfd, ".tmp-5", 0700), 0);
+	OK(fx, store_next_seq(fx->jobfd, &seq));
+	assert_int_equal(seq, 6);
+	assert_int_equal(mkdirat(fx->jobfd, "9.bad", 0700), 0);
+	OK(fx, store_next_seq(fx->jobfd, &seq));
+	assert_int_equal(seq, 10);
+	/* Names that are not seqs count for nothing. */
+	_puts(fx->jobfd, "latest", "99\n");
+	_puts(fx->jobfd, "stdout", "");
+	_puts(fx->jobfd, "0012", "");
+	_puts(fx->jobfd, "50.bak", "");
+	_puts(fx->jobfd, ".tmp-60x", "");
+	_puts(fx->jobfd, "99999999999", "");
+	OK(fx, store_next_seq(fx->jobfd, &seq));
+	assert_int_equal(seq, 10);
+}
+
+static void test_begin_removes_stale(void **state)
+{
+	struct fx *fx = *state;
+	struct stat st;
+	int dirfd, dfd, fd;
+
+	dirfd = open(fx->dir, O_RDONLY | O_DIRECTORY);
+	assert_true(dirfd >= 0);
+	_puts(dirfd, "outside", "not theirs\n");
+	dfd = store_begin(fx->jobfd, 2, fx->err, sizeof(fx->err));
+	OK(fx, dfd);
+	_fill(fx, dfd);
+	fd = store_open_dir(dfd, "node-0/sub/deeper", 1, fx->err, sizeof(fx->err));
+	OK(fx, fd);
+	_puts(fd, "f", "x");
+	close(fd);
+	assert_int_equal(symlinkat("/tmp", dfd, "node-1/tmp-link"), 0);
+	assert_int_equal(symlinkat("../../outside", fx->jobfd, ".tmp-2/node-1/outside-link"), 0);
+	close(dfd);
+	assert_int_equal(mkdirat(fx->jobfd, ".tmp-3", 0700), 0);
+	assert_int_equal(mkdirat(fx->jobfd, "keep", 0700), 0);
+
+	dfd = store_begin(fx->jobfd, 4, fx->err, sizeof(fx->err));
+	OK(fx, dfd);
+	assert_int_equal(fstat(dfd, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	close(dfd);
+	assert_false(_exists(fx->jobfd, ".tmp-2", S_IFDIR));
+	assert_false(_exists(fx->jobfd, ".tmp-3", S_IFDIR));
+	assert_true(_exists(fx->jobfd, ".tmp-4", S_IFDIR));
+	assert_true(_exists(fx->jobfd, "keep", S_IFDIR));
+	assert_true(_exists(dirfd, "outside", S_IFREG));
+	close(dirfd);
+}
+
+static void test_prune(void **state)
+{
+	struct fx *fx = *state;
+	uint32_t seq;
+
+	for (seq = 1; seq <= 5; seq++)
+		json_decref(_checkpoint(fx, seq));
+	REFUSED(fx, store_prune(fx->jobfd, 0, fx->err, sizeof(fx->err)), -EINVAL, "keep");
+	OK(fx, store_prune(fx->jobfd, 2, fx->err, sizeof(fx->err)));
+	_expect_list(fx, (uint32_t[]){4, 5}, 2);
+	assert_false(_exists(fx->jobfd, "1", S_IFDIR));
+	assert_false(_exists(fx->jobfd, "3", S_IFDIR));
+	OK(fx, store_prune(fx->jobfd, 5, fx->err, sizeof(fx->err)));
+	_expect_list(fx, (uint32_t[]){4, 5}, 2);
+
+	/* The checkpoint latest names stays whatever keep says. */
+	json_decref(_checkpoint(fx, 6));
+	json_decref(_checkpoint(fx, 7));
+	_puts(fx->jobfd, "latest", "4\n");
+	OK(fx, store_prune(fx->jobfd, 1, fx->err, sizeof(fx->err)));
+	_expect_list(fx, (uint32_t[]){4, 7}, 2);
+	OK(fx, store_latest(fx->jobfd, &seq));
+	assert_int_equal(seq, 4);
+
+	/* A bad one is no longer listed, and its seq is not reused. */
+	OK(fx, store_mark_bad(fx->jobfd, 7));
+	_expect_list(fx, (uint32_t[]){4}, 1);
+	assert_true(_exists(fx->jobfd, "7.bad", S_IFDIR));
+	OK(fx, store_next_seq(fx->jobfd, &seq));
+	assert_int_equal(seq, 8);
+	assert_int_equal(store_mark_bad(fx->jobfd, 7), -ENOENT);
+}
+
+/* The job's output file, appended as a job would, and a read-only fd to it. */
+struct job_out {
+	int wfd, rfd;
+	char *all;
+	size_t len;
+};
+
+static void _job_write(struct job_out *o, const void *p, size_t len)
+{
+	o->all = realloc(o->all, o->len + len);
+	assert_non_null(o->all);
+	memcpy(o->all + o->len, p, len);
+	o->len += len;
+	assert_int_equal(write(o->wfd, p, len), (ssize_t)len);
+}
+
+static void _save(struct fx *fx, struct job_out *o, uint64_t committed, uint64_t *len,
+		  char digest[STORE_DIGEST_HEX])
+{
+	char want[STORE_DIGEST_HEX], *saved;
+	size_t n;
+
+	OK(fx, store_output_save(fx->jobfd, "stdout", o->rfd, committed, len, digest, fx->err,
+				 sizeof(fx->err)));
+	assert_int_equal(*len, o->len);
+	_hex(o->all, o->len, want);
+	assert_string_equal(digest, want);
+	saved = _get(fx->jobfd, "stdout", &n);
+	assert_int_equal(n, o->len);
+	assert_memory_equal(saved, o->all, n);
+	free(saved);
+}
+
+static void _expect_restored(int dirfd, const void *want, size_t len)
+{
+	char *got;
+	size_t n;
+
+	got = _get(dirfd, "restored", &n);
+	assert_int_equal(n, len);
+	assert_memory_equal(got, want, len);
+	free(got);
+}
+
+static void test_output(void **state)
+{
+	struct fx *fx = *state;
+	char d1[STORE_DIGEST_HEX], d2[STORE_DIGEST_HEX], d3[STORE_DIGEST_HEX];
+	struct job_out o = {0};
+	uint64_t l1, l2, l3, l;
+	size_t big = 700 * 1024;
+	uint8_t *data = malloc(big);
+	int dirfd, dst;
+
+	assert_non_null(data);
+	randombytes_buf(data, big);
+	dirfd = open(fx->dir, O_RDONLY | O_DIRECTORY);
+	assert_true(dirfd >= 0);
+	o.wfd = openat(dirfd, "job.out", O_WRONLY | O_CREAT | O_APPEND, 0600);
+	o.rfd = openat(dirfd, "job.out", O_RDONLY);
+	assert_true(o.wfd >= 0 && o.rfd >= 0);
+
+	_job_write(&o, "round one\n", 10);
+	_save(fx, &o, 0, &l1, d1);
+	_job_write(&o, data, big);
+	_save(fx, &o, l1, &l2, d2);
+	/* A checkpoint that saved more, then was not committed: cut back to l2. */
+	_job_write(&o, "aborted\n", 8);
+	_save(fx, &o, l2, &l, d3);
+	_job_write(&o, "round three\n", 12);
+	_save(fx, &o, l2, &l3, d3);
+	assert_int_equal(l3, 10 + big + 8 + 12);
+
+	/* Restored byte-exact into an O_APPEND fd that held something else. */
+	_puts(dirfd, "restored", "the job's output after the checkpoint, to be replaced\n");
+	dst = openat(dirfd, "restored", O_WRONLY | O_APPEND);
+	assert_true(dst >= 0);
+	OK(fx, store_output_restore(fx->jobfd, "stdout", l2, d2, dst, fx->err, sizeof(fx->err)));
+	close(dst);
+	_expect_restored(dirfd, o.all, l2);
+	/* ... and into a plain fd positioned at its end. */
+	dst = openat(dirfd, "restored", O_WRONLY);
+	assert_true(dst >= 0);
+	assert_true(lseek(dst, 0, SEEK_END) > 0);
+	OK(fx, store_output_restore(fx->jobfd, "stdout", l1, d1, dst, fx->err, sizeof(fx->err)));
+	close(dst);
+	_expect_restored(dirfd, "round one\n", 10);
+
+	/* The job's output truncated behind our back: copied whole again. */
+	assert_int_equal(ftruncate(o.wfd, 0), 0);
+	o.len = 0;
+	_job_write(&o, "new\n", 4);
+	_save(fx, &o, l3, &l, d3);
+	/* Our copy shorter than committed (lost): copied whole again too. */
+	_job_write(&o, "more\n", 5);
+	_save(fx, &o, 6, &l, d3);
+	free(o.all);
+	free(data);
+	close(o.wfd);
+	close(o.rfd);
+	close(dirfd);
+}
+
+static void test_output_refused(void **state)
+{
+	struct fx *fx = *state;
+	char d[STORE_DIGEST_HEX], bad[STORE_DIGEST_HEX], victim[256], *text;
+	uint64_t len;
+	int dirfd, src, dst;
+
+	dirfd = open(fx->dir, O_RDONLY | O_DIRECTORY);
+	assert_true(dirfd >= 0);
+	_puts(dirfd, "job.err", "error: something\n");
+	src = openat(dirfd, "job.err", O_RDONLY);
+	assert_true(src >= 0);
+	OK(fx, store_output_save(fx->jobfd, "stderr", src, 0, &len, d, fx->err, sizeof(fx->err)));
+	_puts(dirfd, "restored", "untouched");
+	dst = openat(dirfd, "restored", O_WRONLY | O_APPEND);
+	assert_true(dst >= 0);
+
+	strcpy(bad, d);
+	bad[10] = bad[10] == '0' ? '1' : '0';
+	REFUSED(fx,
+		store_output_restore(fx->jobfd, "stderr", len, bad, dst, fx->err, sizeof(fx->err)),
+		-EBADMSG, "stderr");
+	REFUSED(fx,
+		store_output_restore(fx->jobfd, "stderr", len + 1, d, dst, fx->err,
+				     sizeof(fx->err)),
+		-EBADMSG, "stderr");
+	REFUSED(fx,
+		store_output_restore(fx->jobfd, "stderr", len, "abc", dst, fx->err,
+				     sizeof(fx->err)),
+		-EBADMSG, "stderr");
+	REFUSED(fx,
+		store_output_restore(fx->jobfd, "latest", len, d, dst, fx->err, sizeof(fx->err)),
+		-EINVAL, "latest");
+	REFUSED(fx, store_output_save(fx->jobfd, "../x", src, 0, &len, d, fx->err, sizeof(fx->err)),
+		-EINVAL, "../x");
+	_expect_restored(dirfd, "untouched", 9);
+
+	/* A symlink planted as the saved output is neither written nor read through. */
+	_puts(dirfd, "victim", "victim\n");
+	snprintf(victim, sizeof(victim), "%s/victim", fx->dir);
+	assert_int_equal(unlinkat(fx->jobfd, "stderr", 0), 0);
+	assert_int_equal(symlinkat(victim, fx->jobfd, "stderr"), 0);
+	REFUSED(fx,
+		store_output_save(fx->jobfd, "stderr", src, 0, &len, d, fx->err, sizeof(fx->err)),
+		-ELOOP, "stderr");
+	REFUSED(fx, store_output_restore(fx->jobfd, "stderr", 7, d, dst, fx->err, sizeof(fx->err)),
+		-ELOOP, "stderr");
+	text = _get(dirfd, "victim", NULL);
+	assert_string_equal(text, "victim\n");
+	free(text);
+	close(src);
+	close(dst);
+	close(dirfd);
+}
+
+static void test_key(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t key[STORE_KEY_LEN];
+	char path[256], link[256], *text, *again;
+	size_t n;
+	int dirfd, root = geteuid() == 0;
+
+	dirfd = open(fx->dir, O_RDONLY | O_DIRECTORY);
+	assert_true(dirfd >= 0);
+	snprintf(path, sizeof(path), "%s/cr.key", fx->dir);
+	OK(fx, store_key_create(path, fx->err, sizeof(fx->err)));
+	text = _get(dirfd, "cr.key", &n);
+	assert_int_equal(n, STORE_KEY_LEN);
+	/* Created once: a second call keeps it. */
+	OK(fx, store_key_create(path, fx->err, sizeof(fx->err)));
+	again = _get(dirfd, "cr.key", NULL);
+	assert_memory_equal(text, again, STORE_KEY_LEN);
+	free(again);
+	if (root) {
+		OK(fx, store_key_load(path, key, fx->err, sizeof(fx->err)));
+		assert_memory_equal(key, text, STORE_KEY_LEN);
+	} else {
+		REFUSED(fx, store_key_load(path, key, fx->err, sizeof(fx->err)), -EPERM,
+			"not root");
+	}
+	free(text);
+
+	assert_int_equal(chmod(path, 0640), 0);
+	REFUSED(fx, store_key_load(path, key, fx->err, sizeof(fx->err)), -EPERM,
+		root ? "group/other" : "not root");
+	assert_int_equal(chmod(path, 0604), 0);
+	REFUSED(fx, store_key_load(path, key, fx->err, sizeof(fx->err)), -EPERM, path);
+	assert_int_equal(chmod(path, 0600), 0);
+
+	_put(dirfd, "short.key", "0123456789012345678901234567890", 31);
+	snprintf(path, sizeof(path), "%s/short.key", fx->dir);
+	REFUSED(fx, store_key_load(path, key, fx->err, sizeof(fx->err)), root ? -EINVAL : -EPERM,
+		root ? "31 bytes" : "not root");
+	_put(dirfd, "long.key", "0123456789012345678901234567890123", 33);
+	snprintf(path, sizeof(path), "%s/long.key", fx->dir);
+	REFUSED(fx, store_key_load(path, key, fx->err, sizeof(fx->err)), root ? -EINVAL : -EPERM,
+		path);
+
+	snprintf(path, sizeof(path), "%s/cr.key", fx->dir);
+	snprintf(link, sizeof(link), "%s/link.key", fx->dir);
+	assert_int_equal(symlink(path, link), 0);
+	REFUSED(fx, store_key_load(link, key, fx->err, sizeof(fx->err)), -ELOOP, "symlink");
+	snprintf(path, sizeof(path), "%s/none.key", fx->dir);
+	REFUSED(fx, store_key_load(path, key, fx->err, sizeof(fx->err)), -ENOENT, path);
+	close(dirfd);
+}
+
+static void test_user_lookup(void **state)
+{
+	struct fx *fx = *state;
+	struct job_user u;
+	struct passwd *pw = getpwuid(getuid());
+
+	if (!pw)
+		skip();
+	OK(fx, user_lookup(pw->pw_uid, pw->pw_gid, &u, fx->err, sizeof(fx->err)));
+	assert_int_equal(u.uid, pw->pw_uid);
+	assert_int_equal(u.gid, pw->pw_gid);
+	assert_true(u.ngroups >= 1);
+	for (int i = 0;; i++) {
+		assert_true(i < u.ngroups);
+		if (u.groups[i] == pw->pw_gid)
+			break;
+	}
+	/* Without root, entering is refused and nothing changes. */
+	if (geteuid() != 0) {
+		REFUSED(fx, user_fs_enter(&u, fx->err, sizeof(fx->err)), -EPERM, "setgroups");
+		assert_int_equal(setfsuid(-1), geteuid());
+	}
+	/* An id no passwd has. */
+	REFUSED(fx, user_lookup(3999999999u, 3999999999u, &u, fx->err, sizeof(fx->err)), -ENOENT,
+		"3999999999");
+}
+
+static void test_user_fs(void **state)
+{
+	struct fx *fx = *state;
+	struct job_user u;
+	struct passwd *pw;
+	struct stat st;
+	json_t *m;
+	gid_t g;
+	int jfd, dfd;
+
+	pw = getpwnam("nobody");
+	if (geteuid() != 0 || !pw || pw->pw_uid == 0)
+		skip();
+	OK(fx, user_lookup(pw->pw_uid, pw->pw_gid, &u, fx->err, sizeof(fx->err)));
+	/* A shared ckdir, as a site sets one up. */
+	assert_int_equal(chmod(fx->dir, 01777), 0);
+	OK(fx, user_fs_enter(&u, fx->err, sizeof(fx->err)));
+	assert_int_equal(setfsuid(-1), pw->pw_uid);
+	assert_int_equal(setfsgid(-1), pw->pw_gid);
+	jfd = store_job_open(fx->dir, 500, 1, fx->err, sizeof(fx->err));
+	if (jfd < 0)
+		user_fs_leave();
+	OK(fx, jfd);
+	/* Root's job dir is not this user's. */
+	REFUSED(fx, store_job_open(fx->dir, JOBID, 0, fx->err, sizeof(fx->err)), -EPERM,
+		"owned by uid 0");
+	dfd = store_begin(jfd, 1, fx->err, sizeof(fx->err));
+	if (dfd >= 0) {
+		close(dfd);
+		m = json_object();
+		dfd = store_commit(jfd, 1, m, fx->key, fx->err, sizeof(fx->err));
+		json_decref(m);
+	}
+	user_fs_leave();
+	OK(fx, dfd);
+	assert_int_equal(setfsuid(-1), 0);
+	assert_int_equal(setfsgid(-1), 0);
+	assert_int_equal(getgroups(1, &g), 0);
+
+	/* Created with the user's fs credentials. */
+	assert_int_equal(fstatat(jfd, "1/manifest.json", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(st.st_uid, pw->pw_uid);
+	assert_int_equal(fstat(jfd, &st), 0);
+	assert_int_equal(st.st_uid, pw->pw_uid);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	close(jfd);
+	REFUSED(fx, store_job_open(fx->dir, 500, 0, fx->err, sizeof(fx->err)), -EPERM,
+		"not by uid 0");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_commit_load, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_manifest_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlink_seq, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlink_tmp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlink_latest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlink_jobdir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_next_seq, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_begin_removes_stale, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_output, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_output_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_lookup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_fs, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
