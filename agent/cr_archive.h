@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A job container's private tmpfs (/tmp, /dev/shm) as a pax restricted tar,
+ * uncompressed: saved into the checkpoint, re-created on restore.
+ *
+ * Include it as "archive.h" from agent/ only: the name shadows libarchive's
+ * <archive.h>, so agent/ must not be on a libarchive user's -I path.
+ */
+#ifndef CR_ARCHIVE_H
+#define CR_ARCHIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Archive everything below dirfd (entries relative to it, the directory itself
+ * excluded) into outfd: directories, regular files (holes kept sparse where
+ * libarchive can), symlinks stored as symlinks and never followed, fifos; mode,
+ * uid/gid, mtime (whole seconds). Hard links stay hard links. Sockets are
+ * skipped (*nskipped counts them). Device nodes are an error naming the path.
+ * The caller guarantees nothing changes the tree meanwhile.
+ * *nentries: how many entries were written.
+ * Returns 0 or a negative errno with a message naming what failed in err;
+ * after a failure outfd holds no valid archive.
+ */
+int archive_save_tree(int dirfd, int outfd, uint64_t *nentries, uint64_t *nskipped, char *err,
+		      size_t errlen);
+
+/*
+ * Extract an archive made by archive_save_tree into dirfd (which should be empty):
+ * refuse absolute paths, ".." components and extraction through symlinks, and
+ * any entry that is not a directory, regular file, hard link, symlink or fifo;
+ * restore permissions and mtimes; ownership only when keep_owner is set.
+ * infd is read to its end from where it stands: the archive must be all that follows.
+ * A truncated or corrupt archive is an error (nothing is promised about what was
+ * already extracted; the caller discards the directory's contents then).
+ * Changes the working directory (and, in libarchive, the umask) while it runs:
+ * call it from one thread only.
+ * Returns 0 or a negative errno with a message naming what failed in err.
+ */
+int archive_restore_tree(int dirfd, int infd, int keep_owner, char *err, size_t errlen);
+
+#endif /* CR_ARCHIVE_H */
