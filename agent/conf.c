@@ -45,6 +45,9 @@ static const struct conf_key conf_keys[] = {
 	{"DefaultInterval", CONF_INTERVAL, offsetof(struct cr_conf, default_interval), sizeof(long),
 	 0},
 	STR_KEY("Operators", operators),
+	STR_KEY("KeyFile", key_file),
+	UINT_KEY("MaxWait", max_wait, 86400),
+	STR_KEY("CompletedJobCheckpoints", completed),
 };
 
 void cr_conf_defaults(struct cr_conf *c)
@@ -58,6 +61,9 @@ void cr_conf_defaults(struct cr_conf *c)
 	snprintf(c->state_dir, sizeof(c->state_dir), "/run/slurm-cr/state");
 	c->keep_count = 2;
 	c->default_interval = 3600;
+	snprintf(c->key_file, sizeof(c->key_file), "/etc/slurm/cr.key");
+	c->max_wait = 300;
+	snprintf(c->completed, sizeof(c->completed), "remove");
 }
 
 static char *_trim(char *s)
@@ -154,6 +160,11 @@ int cr_conf_load(struct cr_conf *c, const char *path, char *err, size_t errlen)
 		}
 	}
 	fclose(f);
+	if (!ret && strcmp(c->completed, "remove") && strcmp(c->completed, "keep")) {
+		snprintf(err, errlen, "%s: CompletedJobCheckpoints: \"%s\" is not remove or keep", path,
+			 c->completed);
+		ret = -EINVAL;
+	}
 	return ret;
 }
 

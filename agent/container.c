@@ -26,11 +26,18 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <cr.h>
+#include <dirent.h>
+#include <jansson.h>
+
+#include "cr_archive.h"
 #include "crd.h"
 #include "log.h"
 #include "proto.h"
+#include "store.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -238,12 +245,181 @@ static void _send_u32(int fd, uint32_t type, uint32_t v)
 	cr_buf_free(&b);
 }
 
+/* Empty a directory of the container's (its tmpfs), never following a link. */
+static void _wipe(int dfd)
+{
+	struct dirent *d;
+	DIR *dir;
+	int sub;
+
+	dir = fdopendir(dfd);
+	if (!dir) {
+		close(dfd);
+		return;
+	}
+	while ((d = readdir(dir))) {
+		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+			continue;
+		if (unlinkat(dirfd(dir), d->d_name, 0) == 0 || errno != EISDIR)
+			continue;
+		sub = openat(dirfd(dir), d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub >= 0)
+			_wipe(sub);
+		unlinkat(dirfd(dir), d->d_name, AT_REMOVEDIR);
+	}
+	closedir(dir);
+}
+
+static void _wipe_tmpfs(void)
+{
+	const char *dirs[] = {"/tmp", "/dev/shm"};
+
+	for (size_t i = 0; i < 2; i++) {
+		int fd = open(dirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0)
+			_wipe(fd);
+	}
+}
+
+static int _extract(int nodefd, const char *name, const char *dir, char *err, size_t errlen)
+{
+	int in, dfd, ret;
+
+	in = openat(nodefd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", name, strerror(errno));
+		return ret;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		ret = -errno;
+		close(in);
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return ret;
+	}
+	ret = archive_restore_tree(dfd, in, 0, err, errlen);
+	close(dfd);
+	close(in);
+	return ret;
+}
+
+/*
+ * Restored tasks get a time namespace of their own whose offsets make
+ * CLOCK_MONOTONIC and CLOCK_BOOTTIME go on from their checkpointed values.
+ */
+static int _time_ns(json_t *clocks, char *err, size_t errlen)
+{
+	static const struct {
+		const char *name;
+		clockid_t id;
+	} clk[] = {{"monotonic", CLOCK_MONOTONIC}, {"boottime", CLOCK_BOOTTIME}};
+	char buf[128];
+	struct timespec now;
+	long long off;
+	int fd, n;
+
+	if (!json_is_object(clocks) || !json_object_get(clocks, "monotonic"))
+		return 0;
+	if (unshare(CLONE_NEWTIME) < 0) {
+		snprintf(err, errlen, "unshare(CLONE_NEWTIME): %s", strerror(errno));
+		return -errno;
+	}
+	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "/proc/self/timens_offsets: %s", strerror(errno));
+		return -errno;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		clock_gettime(clk[i].id, &now);
+		off = json_integer_value(json_object_get(clocks, clk[i].name)) -
+		      (now.tv_sec * 1000000000LL + now.tv_nsec);
+		/* seconds toward minus infinity, nanoseconds in [0, 1e9) */
+		n = snprintf(buf, sizeof(buf), "%s %lld %lld\n", clk[i].name,
+			     off >= 0 ? off / 1000000000LL : -((-off + 999999999LL) / 1000000000LL),
+			     ((off % 1000000000LL) + 1000000000LL) % 1000000000LL);
+		if (write(fd, buf, n) != n) {
+			snprintf(err, errlen, "time namespace offsets (%s): %s", clk[i].name,
+				 strerror(errno));
+			close(fd);
+			return -EIO;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+/* RESTORE: args; fds: the slot's image directory [, the relay's stdin, stdout, stderr]. */
+static int _restore(struct cr_msg *m, const struct cr_job *ji, struct cr_restored **r, char *err,
+		    size_t errlen)
+{
+	struct cr_inherit_fd inh[3] = {{"stdin", -1}, {"stdout", -1}, {"stderr", -1}};
+	struct cr_restore_opts ro = {.rollback_files = true};
+	const char *text, *host;
+	struct job_user u;
+	json_t *args;
+	char path[64];
+	int ret, logfd;
+
+	if (m->nfds < 1 || cr_unpack_str(m, &text) || cr_unpack_done(m) ||
+	    !(args = json_loads(text, 0, NULL))) {
+		snprintf(err, errlen, "bad RESTORE");
+		return -EPROTO;
+	}
+	host = json_string_value(json_object_get(args, "hostname"));
+	if (host && *host && sethostname(host, strlen(host)) < 0)
+		log_warn("container: sethostname %s", host);
+	ret = user_lookup(ji->uid, ji->gid, &u, err, errlen);
+	if (!ret)
+		ret = user_fs_enter(&u, err, errlen);
+	if (!ret)
+		ret = _extract(m->fds[0], "tmp.tar", "/tmp", err, errlen);
+	if (!ret)
+		ret = _extract(m->fds[0], "shm.tar", "/dev/shm", err, errlen);
+	user_fs_leave();
+	if (ret || json_integer_value(json_object_get(args, "ntasks")) == 0)
+		goto out;
+	if (m->nfds != 4) {
+		snprintf(err, errlen, "no stdio for the restored tasks");
+		ret = -EPROTO;
+		goto out;
+	}
+	ret = _time_ns(json_object_get(args, "clocks"), err, errlen);
+	if (ret)
+		goto out;
+	for (int i = 0; i < 3; i++)
+		inh[i].fd = m->fds[1 + i];
+	ro.inherit = inh;
+	ro.ninherit = 3;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/image", m->fds[0]);
+	ret = user_fs_enter(&u, err, errlen);
+	if (ret)
+		goto out;
+	logfd = libcr_log_begin();
+	ret = cr_restore(path, &ro, r);
+	libcr_log_end(logfd, err, errlen);
+	user_fs_leave();
+	if (ret && !*err)
+		snprintf(err, errlen, "restore failed: %s", strerror(-ret));
+out:
+	if (ret)
+		_wipe_tmpfs();
+	json_decref(args);
+	return ret;
+}
+
+static void _send_err_str(int ctl, const char *text)
+{
+	cr_send_err(ctl, CR_E_FAILED, "%s", text);
+}
+
 static void _init_main(int ctl, const struct cr_job *ji)
 {
 	struct signalfd_siginfo si;
 	struct pollfd pfd[2];
 	struct cr_msg m;
 	sigset_t all;
+	struct cr_restored *restored = NULL;
 	pid_t script = 0, pid;
 	uint32_t signo;
 	int sfd, status;
@@ -283,11 +459,40 @@ static void _init_main(int ctl, const struct cr_job *ji)
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			if (cr_recv(ctl, &m))
 				_exit(0); /* the monitor is gone: so is the container */
-			if (m.hdr.type == CR_MSG_SPAWN && script == 0) {
+			if (m.hdr.type == CR_MSG_SPAWN && script == 0 && !restored) {
 				script = _spawn(&m, ji);
 				if (script < 0)
 					_send_u32(ctl, CR_MSG_EXIT, 127 << 8), _exit(0);
 				_send_u32(ctl, CR_MSG_STARTED, script);
+			} else if (m.hdr.type == CR_MSG_RESTORE && script == 0 && !restored) {
+				char err[1024] = "";
+				if (_restore(&m, ji, &restored, err, sizeof(err)))
+					_send_err_str(ctl, err);
+				else
+					cr_send_ok(ctl, "restored");
+			} else if (m.hdr.type == CR_MSG_RESUME && script == 0 &&
+				   !cr_unpack_u32(&m, &signo) && !cr_unpack_done(&m)) {
+				/* signo: 1 resume, 0 abort */
+				if (!restored) {
+					if (!signo)
+						_wipe_tmpfs();
+					cr_send_ok(ctl, signo ? "nothing to resume" : "aborted");
+				} else if (!signo) {
+					cr_abort(restored);
+					restored = NULL;
+					_wipe_tmpfs();
+					cr_send_ok(ctl, "aborted");
+				} else {
+					pid_t root = cr_restored_root(restored);
+					if (cr_resume(restored)) {
+						restored = NULL;
+						_send_err_str(ctl, "cannot resume the restored tasks");
+					} else {
+						restored = NULL;
+						script = root;
+						_send_u32(ctl, CR_MSG_STARTED, script);
+					}
+				}
 			} else if (m.hdr.type == CR_MSG_SIGNAL && !cr_unpack_u32(&m, &signo) &&
 				   !cr_unpack_done(&m) && signo > 0 && signo < NSIG && script > 0) {
 				kill(script, signo);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,33 +47,37 @@ static struct {
 	int json;
 	uint32_t port;
 	char munge_socket[PATH_MAX];
+	json_t *args; /* ImageDir=, MaxWait=, StickToNodes, --exclude */
+	int tty;      /* progress on stderr */
 } opt;
 
 static void _usage(FILE *f)
 {
 	fprintf(f,
-		"usage: crctl [-f cr.conf] SUBCOMMAND JOBID\n"
-		"       crctl [-f cr.conf] list [JOBID] [--json]\n"
-		"       crctl [-f cr.conf] show JOBID [--json]\n"
+		"usage: crctl [-f cr.conf] [--json] SUBCOMMAND JOBID [OPTIONS]\n"
 		"subcommands:\n"
 		"  able JOBID     is the job checkpointable now (yes/no)\n"
 		"  disable JOBID  stop checkpoints of the job until enabled again\n"
 		"  enable JOBID   allow checkpoints of the job again\n"
-		"  create JOBID   checkpoint the job now (not yet supported)\n"
-		"  vacate JOBID   checkpoint, then end the job (not yet supported)\n"
-		"  requeue JOBID  checkpoint, then requeue the job (not yet supported)\n"
-		"  restart JOBID  restart an ended job from its last checkpoint (not yet "
-		"supported)\n"
-		"  error JOBID    last checkpoint error of the job (not yet supported)\n"
+		"  create JOBID   checkpoint the job now; it runs on\n"
+		"  vacate JOBID   checkpoint, then end the job (crctl restart brings it back)\n"
+		"  requeue JOBID  checkpoint, then requeue the job: it resumes from the checkpoint\n"
+		"  restart JOBID  a new job that resumes an ended one from its newest checkpoint\n"
+		"  error JOBID    the job's last checkpoint or restore error\n"
 		"  list [JOBID]   committed checkpoints (of your running jobs without JOBID)\n"
 		"  show JOBID     the job's container and checkpoint settings\n"
 		"options:\n"
+		"  ImageDir=DIR   create/vacate/requeue: write the checkpoint under DIR;\n"
+		"                 restart/list/error: read it from DIR\n"
+		"  MaxWait=SECS   create/vacate/requeue: abort a step that takes longer\n"
+		"  StickToNodes   restart: on the nodes the job had\n"
+		"  --exclude=NODES  restart: not on these nodes\n"
 		"  -f PATH        cr.conf to read Port from (default $CR_CONF or " CR_CONF_DEFAULT
 		")\n"
-		"  --json         machine-readable output (list, show)\n"
+		"  --json         machine-readable output\n"
 		"  -h, --help     this help\n"
-		"exit codes: 0 success, 1 failure, 2 usage, 3 not permitted, 4 not yet supported,\n"
-		"            5 job not checkpointable\n");
+		"exit codes: 0 success, 1 failure, 2 usage, 3 not permitted, 4 not supported,\n"
+		"            5 job not checkpointable (no container, no checkpoints)\n");
 }
 
 static int _err_exit(uint32_t code)
@@ -108,38 +113,72 @@ static void _slurm_conf(void)
 	slurm_free_ctl_conf(sc);
 }
 
-/* The job's batch host address; 0, or an exit code with a message printed. */
-static int _batch_addr(uint32_t jobid, char *addr, size_t len, int quiet)
+static int _node_addr(const char *node, char *addr, size_t len)
 {
-	job_info_msg_t *jobs = NULL;
 	node_info_msg_t *nodes = NULL;
-	job_info_t *j;
-	int ret = EX_FAIL;
 
-	if (slurm_load_job(&jobs, jobid, SHOW_ALL) != 0 || !jobs || jobs->record_count < 1) {
-		if (!quiet)
-			fprintf(stderr, "crctl: job %u: %s\n", jobid,
-				slurm_strerror(slurm_get_errno()));
-		goto out;
-	}
-	j = &jobs->job_array[0];
-	if ((j->job_state & JOB_STATE_BASE) != JOB_RUNNING || !j->batch_host) {
-		if (!quiet)
-			fprintf(stderr, "crctl: job %u is not running\n", jobid);
-		goto out;
-	}
-	if (slurm_load_node_single(&nodes, j->batch_host, SHOW_ALL) != 0 || !nodes ||
+	if (slurm_load_node_single(&nodes, (char *)node, SHOW_ALL) != 0 || !nodes ||
 	    nodes->record_count < 1) {
-		fprintf(stderr, "crctl: node %s: %s\n", j->batch_host,
-			slurm_strerror(slurm_get_errno()));
-		goto out;
+		fprintf(stderr, "crctl: node %s: %s\n", node, slurm_strerror(slurm_get_errno()));
+		if (nodes)
+			slurm_free_node_info_msg(nodes);
+		return EX_FAIL;
 	}
 	snprintf(addr, len, "%s",
-		 nodes->node_array[0].node_addr ? nodes->node_array[0].node_addr : j->batch_host);
-	ret = EX_OK;
-out:
-	if (nodes)
-		slurm_free_node_info_msg(nodes);
+		 nodes->node_array[0].node_addr ? nodes->node_array[0].node_addr : node);
+	slurm_free_node_info_msg(nodes);
+	return EX_OK;
+}
+
+/* A node whose crd can read the checkpoint directory, for a job that ended. */
+static int _any_addr(char *addr, size_t len)
+{
+	node_info_msg_t *nodes = NULL;
+	int ret = EX_FAIL;
+
+	if (slurm_load_node(0, &nodes, SHOW_ALL) != 0 || !nodes) {
+		fprintf(stderr, "crctl: %s\n", slurm_strerror(slurm_get_errno()));
+		return EX_FAIL;
+	}
+	for (uint32_t i = 0; i < nodes->record_count; i++) {
+		node_info_t *n = &nodes->node_array[i];
+		uint32_t base = n->node_state & NODE_STATE_BASE;
+		if (!n->name || base == NODE_STATE_DOWN || base == NODE_STATE_FUTURE ||
+		    (n->node_state & NODE_STATE_NO_RESPOND))
+			continue;
+		snprintf(addr, len, "%s", n->node_addr ? n->node_addr : n->name);
+		ret = EX_OK;
+		break;
+	}
+	if (ret)
+		fprintf(stderr, "crctl: no node is up to ask\n");
+	slurm_free_node_info_msg(nodes);
+	return ret;
+}
+
+/*
+ * The crd to ask: the job's batch host while it runs; for a job that ended
+ * (offline_ok: list, error, restart) any node's. 0, or an exit code with a
+ * message printed.
+ */
+static int _crd_addr(uint32_t jobid, char *addr, size_t len, int quiet, int offline_ok)
+{
+	job_info_msg_t *jobs = NULL;
+	job_info_t *j = NULL;
+	int ret = EX_FAIL, running = 0;
+
+	if (slurm_load_job(&jobs, jobid, SHOW_ALL) == 0 && jobs && jobs->record_count >= 1) {
+		j = &jobs->job_array[0];
+		running = (j->job_state & JOB_STATE_BASE) == JOB_RUNNING && j->batch_host;
+	}
+	if (running)
+		ret = _node_addr(j->batch_host, addr, len);
+	else if (offline_ok)
+		ret = _any_addr(addr, len);
+	else if (!quiet && !j)
+		fprintf(stderr, "crctl: job %u: %s\n", jobid, slurm_strerror(slurm_get_errno()));
+	else if (!quiet)
+		fprintf(stderr, "crctl: job %u is not running\n", jobid);
 	if (jobs)
 		slurm_free_job_info_msg(jobs);
 	return ret;
@@ -175,9 +214,18 @@ static int _connect(const char *host)
 	return fd;
 }
 
+static void _show_progress(const char *text, void *arg)
+{
+	(void)arg;
+	if (opt.tty)
+		fprintf(stderr, "\r\033[K%s ...", text);
+}
+
 /* One request; reply text in buf. Returns an exit code. */
 static int _request(uint32_t cmd, uint32_t jobid, char *buf, size_t len, int quiet)
 {
+	int offline_ok = cmd == CR_CTL_LIST || cmd == CR_CTL_ERROR || cmd == CR_CTL_RESTART;
+	char *args = json_dumps(opt.args, JSON_COMPACT);
 	char addr[256], *cred = NULL;
 	struct cr_buf req, msg;
 	munge_ctx_t ctx;
@@ -185,14 +233,18 @@ static int _request(uint32_t cmd, uint32_t jobid, char *buf, size_t len, int qui
 	uint32_t code;
 	int fd, ret;
 
-	ret = _batch_addr(jobid, addr, sizeof(addr), quiet);
-	if (ret)
+	ret = _crd_addr(jobid, addr, sizeof(addr), quiet, offline_ok);
+	if (ret) {
+		free(args);
 		return ret;
+	}
 	cr_buf_init(&req);
 	cr_pack_u32(&req, CR_PROTO_VERSION);
 	cr_pack_u32(&req, cmd);
 	cr_pack_u32(&req, jobid);
 	cr_pack_u32(&req, 0);
+	cr_pack_str(&req, args ? args : "{}");
+	free(args);
 	ctx = munge_ctx_create();
 	if (ctx && opt.munge_socket[0])
 		munge_ctx_set(ctx, MUNGE_OPT_SOCKET, opt.munge_socket);
@@ -214,8 +266,15 @@ static int _request(uint32_t cmd, uint32_t jobid, char *buf, size_t len, int qui
 	free(cred);
 	ret = cr_send(fd, CR_MSG_CTL, &msg, NULL, 0);
 	cr_buf_free(&msg);
-	if (!ret)
-		ret = cr_recv_reply(fd, &code, buf, len);
+	if (!ret) {
+		if (cmd == CR_CTL_CREATE || cmd == CR_CTL_VACATE || cmd == CR_CTL_REQUEUE ||
+		    cmd == CR_CTL_RESTART)
+			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){0, 0},
+				   sizeof(struct timeval));
+		ret = cr_recv_reply_progress(fd, &code, buf, len, _show_progress, NULL);
+		if (opt.tty)
+			fprintf(stderr, "\r\033[K");
+	}
 	close(fd);
 	if (ret) {
 		fprintf(stderr, "crctl: no answer from crd on %s: %s\n", addr, strerror(-ret));
@@ -254,10 +313,71 @@ static void _print_list(uint32_t jobid, json_t *arr)
 					"%s%s", k ? "," : "",
 					json_is_string(v) ? json_string_value(v) : "?");
 		}
+		if (json_is_false(json_object_get(e, "verified"))) {
+			printf("%-8u %-5lld refused: %s\n", jobid,
+			       (long long)json_integer_value(json_object_get(e, "seq")),
+			       json_string_value(json_object_get(e, "error")));
+			continue;
+		}
 		printf("%-8u %-5lld %-20s %14lld %s\n", jobid,
 		       (long long)json_integer_value(json_object_get(e, "seq")), ts,
 		       (long long)json_integer_value(json_object_get(e, "bytes")), nodes);
 	}
+}
+
+/* Human output of create/vacate/requeue/restart/error; 0 when text is not JSON. */
+static int _print_result(uint32_t cmd, uint32_t jobid, const char *text)
+{
+	json_t *o = json_loads(text, 0, NULL), *ph;
+	char ts[32];
+	time_t t;
+
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return 0;
+	}
+	ph = json_object_get(o, "phases");
+	switch (cmd) {
+	case CR_CTL_CREATE:
+	case CR_CTL_VACATE:
+	case CR_CTL_REQUEUE:
+		printf("Job %u: checkpoint %lld committed: %.1f MiB from %lld node(s) in %.2f s "
+		       "(freeze %.2f, dump %.2f, commit %.2f, %s %.2f)%s\n",
+		       jobid, (long long)json_integer_value(json_object_get(o, "seq")),
+		       json_integer_value(json_object_get(o, "bytes")) / 1048576.0,
+		       (long long)json_integer_value(json_object_get(o, "nodes")),
+		       json_real_value(json_object_get(o, "total")),
+		       json_real_value(json_object_get(ph, "freeze")),
+		       json_real_value(json_object_get(ph, "dump")),
+		       json_real_value(json_object_get(ph, "commit")),
+		       cmd == CR_CTL_CREATE ? "resume" : "end",
+		       json_real_value(json_object_get(ph, "release")),
+		       cmd == CR_CTL_VACATE    ? "; job vacated"
+		       : cmd == CR_CTL_REQUEUE ? "; job requeued"
+					       : "");
+		break;
+	case CR_CTL_RESTART:
+		printf("Submitted batch job %lld (restart of job %u from checkpoint %lld)\n",
+		       (long long)json_integer_value(json_object_get(o, "jobid")), jobid,
+		       (long long)json_integer_value(json_object_get(o, "seq")));
+		break;
+	case CR_CTL_ERROR:
+		if (!json_object_get(o, "error")) {
+			printf("Job %u: no checkpoint error\n", jobid);
+			break;
+		}
+		t = json_integer_value(json_object_get(o, "time"));
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", localtime(&t));
+		printf("Job %u: %s %s: %s\n", jobid, ts,
+		       json_string_value(json_object_get(o, "op")),
+		       json_string_value(json_object_get(o, "error")));
+		break;
+	default:
+		json_decref(o);
+		return 0;
+	}
+	json_decref(o);
+	return 1;
 }
 
 static int _show(const char *text)
@@ -411,8 +531,22 @@ static int _parse_args(int argc, char **argv, int *ci, uint32_t *jobid, const ch
 		return EX_USAGE;
 	}
 	for (int i = optind + 1; i < argc; i++) {
+		char *end;
 		if (!strcmp(argv[i], "--json")) {
 			opt.json = 1;
+		} else if (!strncasecmp(argv[i], "ImageDir=", 9) && argv[i][9] == '/') {
+			json_object_set_new(opt.args, "ImageDir", json_string(argv[i] + 9));
+		} else if (!strncasecmp(argv[i], "MaxWait=", 8) &&
+			   strtol(argv[i] + 8, &end, 10) > 0 && !*end) {
+			json_object_set_new(opt.args, "MaxWait",
+					    json_integer(strtol(argv[i] + 8, NULL, 10)));
+		} else if (!strcasecmp(argv[i], "StickToNodes")) {
+			json_object_set_new(opt.args, "StickToNodes", json_true());
+		} else if (!strncmp(argv[i], "--exclude=", 10) && argv[i][10]) {
+			json_object_set_new(opt.args, "exclude", json_string(argv[i] + 10));
+		} else if ((!strcmp(argv[i], "--exclude") || !strcmp(argv[i], "-x")) &&
+			   i + 1 < argc) {
+			json_object_set_new(opt.args, "exclude", json_string(argv[++i]));
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			_usage(stdout);
 			return EX_OK;
@@ -438,6 +572,8 @@ int main(int argc, char **argv)
 	uint32_t jobid = 0;
 	int ci = -1, ret;
 
+	opt.args = json_object();
+	opt.tty = isatty(2);
 	ret = _parse_args(argc, argv, &ci, &jobid, &cfile);
 	if (ret >= 0)
 		return ret;
@@ -463,7 +599,7 @@ int main(int argc, char **argv)
 		goto out;
 	if (cmds[ci].cmd == CR_CTL_SHOW)
 		ret = _show(buf);
-	else
+	else if (opt.json || !_print_result(cmds[ci].cmd, jobid, buf))
 		printf("%s\n", buf);
 out:
 	slurm_fini();

@@ -106,16 +106,28 @@ static int _peer(int fd, struct ucred *uc)
 	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, uc, &len);
 }
 
+const char *crd_munge_socket(void)
+{
+	return crd.munge_socket;
+}
+
 /* A request to a job's monitor; reply text copied to buf. */
 int ask_monitor(uint32_t jobid, uint32_t type, const struct cr_buf *b, const int *fds, int nfds,
 		uint32_t *code, char *buf, size_t len)
+{
+	return ask_monitor_timeout(jobid, type, b, fds, nfds, 10, code, buf, len);
+}
+
+int ask_monitor_timeout(uint32_t jobid, uint32_t type, const struct cr_buf *b, const int *fds,
+			int nfds, int timeout_s, uint32_t *code, char *buf, size_t len)
 {
 	int fd, ret;
 
 	fd = monitor_connect(jobid);
 	if (fd < 0)
 		return fd;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){10, 0}, sizeof(struct timeval));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){timeout_s, 0},
+		   sizeof(struct timeval));
 	ret = cr_send(fd, type, b, fds, nfds);
 	if (!ret)
 		ret = cr_recv_reply(fd, code, buf, len);
@@ -205,7 +217,7 @@ static void _job_start(int fd, struct cr_msg *m)
 	if (cr_unpack_u32(m, &version) || version != CR_PROTO_VERSION ||
 	    cr_unpack_u32(m, &ji.jobid) || cr_unpack_u32(m, &ji.uid) || cr_unpack_u32(m, &ji.gid) ||
 	    cr_unpack_u32(m, &interval) || cr_unpack_str(m, &dir) || cr_unpack_str(m, &node) ||
-	    cr_unpack_str(m, &nodelist) || cr_unpack_done(m) ||
+	    cr_unpack_str(m, &nodelist) || cr_unpack_u32(m, &ji.restart_from) || cr_unpack_done(m) ||
 	    strlen(dir) >= sizeof(ji.ckpt_dir) || strlen(nodelist) >= sizeof(ji.nodelist)) {
 		log_warnx("bad JOB_START request (%u bytes): closing", m->hdr.len);
 		return;

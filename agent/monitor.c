@@ -30,17 +30,26 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "coord.h"
 #include "crd.h"
 #include "log.h"
 #include "proto.h"
+#include "store.h"
 
 enum mon_state {
-	MON_IDLE,    /* container up, no script */
-	MON_RUNNING, /* the batch script runs in it */
-	MON_EXITED,  /* the script ended; the container is gone */
+	MON_IDLE,      /* container up, no script */
+	MON_RESTORING, /* the batch step came: resuming it from a checkpoint */
+	MON_RUNNING,   /* the batch script (or what was restored) runs in it */
+	MON_EXITED,    /* the script ended; the container is gone */
 };
 
-static const char *const state_names[] = {"idle", "running", "exited"};
+static const char *const state_names[] = {"idle", "restoring", "running", "exited"};
+
+enum coord_kind {
+	CO_NONE,
+	CO_RESTORE,  /* at the batch step's start */
+	CO_PERIODIC, /* at the job's interval */
+};
 
 static struct monitor {
 	struct cr_job ji;
@@ -55,6 +64,12 @@ static struct monitor {
 	int exit_status;
 	time_t started;
 	int in_step; /* the init sits in a step's cgroups (extern or batch) */
+	struct cr_msg spawn; /* the relay's SPAWN, kept while a restore is tried */
+	int have_spawn;
+	int pending_fd; /* a node request waiting for the init's answer */
+	pid_t coord_pid;
+	enum coord_kind coord_kind;
+	time_t last_ckpt; /* end of the last periodic checkpoint attempt (or the start) */
 } mon;
 
 void monitor_sock_path(uint32_t jobid, char *buf, size_t len)
@@ -86,14 +101,16 @@ static char *_status_json(void)
 	json_t *o;
 	char *s;
 
-	o = json_pack("{s:i, s:i, s:i, s:I, s:i, s:b, s:s, s:s, s:s, s:b, s:i, s:i, s:i, s:s, s:I}",
+	o = json_pack("{s:i, s:i, s:i, s:I, s:i, s:b, s:s, s:s, s:s, s:b, s:i, s:i, s:i, s:s, s:I, "
+		      "s:i, s:i}",
 		      "jobid", (int)mon.ji.jobid, "uid", (int)mon.ji.uid, "gid", (int)mon.ji.gid,
 		      "interval", (json_int_t)mon.ji.interval, "slot", (int)mon.ji.slot, "batch",
 		      (int)mon.ji.batch, "hostname", mon.ji.hostname, "checkpoint_dir",
 		      mon.ji.ckpt_dir, "nodelist", mon.ji.nodelist, "enabled", mon.enabled,
 		      "monitor_pid", (int)getpid(), "init_pid", (int)mon.init_pid, "relay_pid",
 		      (int)mon.relay_pid, "state", state_names[mon.state], "started",
-		      (json_int_t)mon.started);
+		      (json_int_t)mon.started, "script_pid", (int)mon.script_pid, "restart_from",
+		      (int)mon.ji.restart_from);
 	if (!o)
 		return NULL;
 	if (mon.state == MON_EXITED)
@@ -242,22 +259,12 @@ static int _pack_creds(struct cr_buf *b, pid_t pid)
 	return _pack_limits(b, pid);
 }
 
-static void _relay_spawn(struct cr_msg *m)
+/* Hand the relay's SPAWN to the init: the script starts from the top. */
+static void _forward_spawn(struct cr_msg *m)
 {
 	struct cr_buf b;
-	uint32_t version;
 	int ret;
 
-	if (mon.state != MON_IDLE) {
-		cr_send_err(mon.relay_fd, CR_E_FAILED, "the job's container already ran a script");
-		_drop_relay("second SPAWN");
-		return;
-	}
-	if (m->nfds != 5 || cr_unpack_u32(m, &version) || version != CR_PROTO_VERSION) {
-		cr_send_err(mon.relay_fd, CR_E_PROTO, "bad SPAWN request");
-		_drop_relay("bad SPAWN");
-		return;
-	}
 	cr_buf_init(&b);
 	ret = _pack_creds(&b, mon.relay_pid);
 	/* argv and env follow the version unchanged; init checks their framing. */
@@ -275,7 +282,38 @@ static void _relay_spawn(struct cr_msg *m)
 		return;
 	}
 	mon.state = MON_RUNNING;
+	mon.last_ckpt = time(NULL);
 	_save_state();
+}
+
+static void _start_coord(enum coord_kind kind);
+
+static void _relay_spawn(struct cr_msg *m)
+{
+	uint32_t version;
+
+	if (mon.state != MON_IDLE) {
+		cr_send_err(mon.relay_fd, CR_E_FAILED, "the job's container already ran a script");
+		_drop_relay("second SPAWN");
+		return;
+	}
+	if (m->nfds != 5 || cr_unpack_u32(m, &version) || version != CR_PROTO_VERSION) {
+		cr_send_err(mon.relay_fd, CR_E_PROTO, "bad SPAWN request");
+		_drop_relay("bad SPAWN");
+		return;
+	}
+	if (!mon.ji.batch) {
+		_forward_spawn(m);
+		return;
+	}
+	/* A requeued or restarted job resumes from its checkpoint, if it has one. */
+	mon.spawn = *m;
+	mon.have_spawn = 1;
+	m->data = NULL;
+	m->nfds = 0;
+	mon.state = MON_RESTORING;
+	_save_state();
+	_start_coord(CO_RESTORE);
 }
 
 static void _relay_msg(void)
@@ -286,7 +324,9 @@ static void _relay_msg(void)
 
 	ret = cr_recv(mon.relay_fd, &m);
 	if (ret) {
-		if (mon.state == MON_RUNNING) {
+		if (mon.state == MON_RESTORING && mon.coord_pid > 0)
+			kill(mon.coord_pid, SIGKILL);
+		if (mon.state == MON_RUNNING || mon.state == MON_RESTORING) {
 			/* The task slurmstepd waits on is gone: so goes the job. */
 			log_warnx("job %u: relay %d gone while the script runs: killing the "
 				  "container",
@@ -316,6 +356,25 @@ static void _relay_msg(void)
 	cr_msg_free(&m);
 }
 
+/* The init answered a node request (RESTORE, RESUME): pass it on. */
+static void _answer_pending(struct cr_msg *m)
+{
+	const char *text = "";
+	uint32_t code = 0;
+
+	if (mon.pending_fd < 0)
+		return;
+	if (m->hdr.type == CR_MSG_ERR)
+		cr_unpack_u32(m, &code);
+	cr_unpack_str(m, &text);
+	if (m->hdr.type == CR_MSG_ERR)
+		cr_send_err(mon.pending_fd, code ? code : CR_E_FAILED, "%s", text);
+	else
+		cr_send_ok(mon.pending_fd, text);
+	close(mon.pending_fd);
+	mon.pending_fd = -1;
+}
+
 static void _init_msg(void)
 {
 	struct cr_msg m;
@@ -324,6 +383,16 @@ static void _init_msg(void)
 	if (cr_recv(mon.ctl_fd, &m)) {
 		close(mon.ctl_fd);
 		mon.ctl_fd = -1;
+		if (mon.pending_fd >= 0) {
+			cr_send_err(mon.pending_fd, CR_E_FAILED, "the container's init is gone");
+			close(mon.pending_fd);
+			mon.pending_fd = -1;
+		}
+		return;
+	}
+	if (m.hdr.type == CR_MSG_OK || m.hdr.type == CR_MSG_ERR) {
+		_answer_pending(&m);
+		cr_msg_free(&m);
 		return;
 	}
 	if ((m.hdr.type != CR_MSG_STARTED && m.hdr.type != CR_MSG_EXIT) || cr_unpack_u32(&m, &v) ||
@@ -334,7 +403,22 @@ static void _init_msg(void)
 	}
 	if (m.hdr.type == CR_MSG_STARTED) {
 		mon.script_pid = v;
-		log_info("job %u: batch script started in %s", mon.ji.jobid, mon.ji.hostname);
+		if (mon.state == MON_RESTORING) {
+			/* What was restored runs: it is the script now. */
+			mon.state = MON_RUNNING;
+			mon.last_ckpt = time(NULL);
+			log_info("job %u: resumed from its checkpoint in %s", mon.ji.jobid,
+				 mon.ji.hostname);
+			if (mon.pending_fd >= 0) {
+				cr_send_ok(mon.pending_fd, "started");
+				close(mon.pending_fd);
+				mon.pending_fd = -1;
+			}
+			_save_state();
+		} else {
+			log_info("job %u: batch script started in %s", mon.ji.jobid,
+				 mon.ji.hostname);
+		}
 	} else {
 		mon.exit_status = v;
 		mon.state = MON_EXITED;
@@ -355,12 +439,109 @@ static void _report_exit(void)
 	_drop_relay("script ended");
 }
 
+static void _coord_child(enum coord_kind kind, int report)
+{
+	char msg[2048] = "";
+	json_t *result = NULL;
+	int ret;
+
+	close(mon.listen_fd);
+	if (mon.ctl_fd >= 0)
+		close(mon.ctl_fd);
+	if (mon.relay_fd >= 0)
+		close(mon.relay_fd);
+	if (kind == CO_RESTORE) {
+		struct coord_restore_opts o = {.ckdir = mon.ji.ckpt_dir,
+					       .src_jobid = mon.ji.restart_from,
+					       .uid = mon.ji.uid,
+					       .gid = mon.ji.gid};
+		ret = coord_restore(mon.ji.jobid, &o, msg, sizeof(msg));
+	} else {
+		struct coord_opts o = {.op = COORD_PERIODIC};
+		ret = coord_checkpoint(mon.ji.jobid, &o, &result, msg, sizeof(msg));
+		json_decref(result);
+	}
+	if (write(report, msg, strlen(msg)) < 0)
+		log_warn("monitor: coordinator report");
+	_exit(ret == 0 ? 0 : ret == COORD_FRESH ? 10 : 1);
+}
+
+static int coord_report = -1;
+
+static void _start_coord(enum coord_kind kind)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		log_warn("job %u: pipe", mon.ji.jobid);
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_warn("job %u: fork", mon.ji.jobid);
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		log_setproc(kind == CO_RESTORE ? "coord-restore" : "coord-periodic");
+		_coord_child(kind, p[1]);
+	}
+	close(p[1]);
+	coord_report = p[0];
+	mon.coord_pid = pid;
+	mon.coord_kind = kind;
+}
+
+static void _coord_done(int status)
+{
+	char msg[2048] = "";
+	ssize_t n;
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+
+	n = coord_report >= 0 ? read(coord_report, msg, sizeof(msg) - 1) : -1;
+	msg[n > 0 ? n : 0] = '\0';
+	if (coord_report >= 0)
+		close(coord_report);
+	coord_report = -1;
+	mon.coord_pid = 0;
+	if (mon.coord_kind == CO_PERIODIC) {
+		mon.last_ckpt = time(NULL);
+		if (code)
+			log_warnx("job %u: periodic checkpoint failed: %s", mon.ji.jobid, msg);
+		return;
+	}
+	if (code == 10 && mon.state == MON_RESTORING) {
+		mon.state = MON_IDLE;
+		_forward_spawn(&mon.spawn);
+	} else if (code == 0) {
+		log_info("job %u: %s", mon.ji.jobid, msg);
+	} else if (mon.state == MON_RESTORING) {
+		log_warnx("job %u: %s", mon.ji.jobid, msg);
+		if (mon.relay_fd >= 0)
+			cr_send_err(mon.relay_fd, CR_E_FAILED, "cannot resume job %u: %s",
+				    mon.ji.jobid, msg);
+		_drop_relay("restore failed");
+		mon.exit_status = 1 << 8;
+		mon.state = MON_EXITED;
+		_save_state();
+	}
+	cr_msg_free(&mon.spawn);
+	mon.have_spawn = 0;
+}
+
 static void _reap(void)
 {
 	int status;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == mon.coord_pid) {
+			_coord_done(status);
+			continue;
+		}
 		if (pid != mon.init_pid)
 			continue;
 		/* Whatever the init said before it went is still in the socket. */
@@ -440,8 +621,20 @@ static int _job_alive(void)
 static int _timeout(void)
 {
 	int t = _join_extern();
+	time_t due, now = time(NULL);
 
-	return t >= 0 ? t : 30000;
+	if (t < 0)
+		t = 30000;
+	/* Periodic checkpoints: from the batch host, while the script runs. */
+	if (mon.ji.batch && mon.state == MON_RUNNING && mon.enabled && mon.ji.interval > 0 &&
+	    !mon.coord_pid) {
+		due = mon.last_ckpt + mon.ji.interval;
+		if (now >= due)
+			_start_coord(CO_PERIODIC);
+		else if ((due - now) * 1000 < t)
+			t = (due - now) * 1000;
+	}
+	return t;
 }
 
 static void _adopt(int cfd, struct cr_msg *m)
@@ -474,7 +667,47 @@ static void _adopt(int cfd, struct cr_msg *m)
 	_save_state();
 }
 
-/* One request from crd per connection. Returns 1 when the job ends. */
+/*
+ * RESTORE and RESUME go to the init, which answers when it is done: the
+ * connection waits in pending_fd. RESTORE carries the image directory; on
+ * the batch host the relay's stdio goes along, for the restored root.
+ */
+static int _to_init(int cfd, struct cr_msg *m)
+{
+	int fds[4], nfds = 0, ret;
+	struct cr_buf b;
+
+	if (mon.pending_fd >= 0 || mon.ctl_fd < 0) {
+		cr_send_err(cfd, CR_E_BUSY, "the container is busy or gone");
+		return 0;
+	}
+	if (m->hdr.type == CR_MSG_RESTORE) {
+		if (m->nfds != 1) {
+			cr_send_err(cfd, CR_E_PROTO, "bad RESTORE");
+			return 0;
+		}
+		fds[nfds++] = m->fds[0];
+		if (mon.have_spawn)
+			for (int i = 0; i < 3; i++)
+				fds[nfds++] = mon.spawn.fds[i];
+	} else if (m->nfds) {
+		cr_send_err(cfd, CR_E_PROTO, "bad RESUME");
+		return 0;
+	}
+	cr_buf_init(&b);
+	cr_pack_raw(&b, m->data, m->hdr.len - CR_HDR_SIZE);
+	ret = cr_send(mon.ctl_fd, m->hdr.type, &b, fds, nfds);
+	cr_buf_free(&b);
+	if (ret) {
+		cr_send_err(cfd, CR_E_FAILED, "cannot reach the container's init: %s",
+			    strerror(-ret));
+		return 0;
+	}
+	mon.pending_fd = cfd;
+	return 2;
+}
+
+/* One request from crd per connection. Returns 1 when the job ends, 2 when cfd is kept. */
 static int _crd_request(int cfd)
 {
 	struct cr_msg m;
@@ -485,6 +718,10 @@ static int _crd_request(int cfd)
 	if (cr_recv(cfd, &m))
 		return 0;
 	switch (m.hdr.type) {
+	case CR_MSG_RESTORE:
+	case CR_MSG_RESUME:
+		done = _to_init(cfd, &m);
+		break;
 	case CR_MSG_ADOPT:
 		_adopt(cfd, &m);
 		break;
@@ -516,11 +753,43 @@ static int _crd_request(int cfd)
 	return done;
 }
 
+/* CompletedJobCheckpoints=remove: a job that ended well needs no checkpoint. */
+static void _remove_checkpoints(void)
+{
+	struct job_user u;
+	char err[512];
+	int ret;
+
+	if (!mon.ji.batch || mon.state != MON_EXITED || mon.exit_status != 0 ||
+	    strcmp(conf.completed, "remove"))
+		return;
+	if (user_lookup(mon.ji.uid, mon.ji.gid, &u, err, sizeof(err)) ||
+	    user_fs_enter(&u, err, sizeof(err))) {
+		log_warnx("job %u: %s", mon.ji.jobid, err);
+		user_fs_leave();
+		return;
+	}
+	ret = store_remove_job(mon.ji.ckpt_dir, mon.ji.jobid, err, sizeof(err));
+	if (ret && ret != -ENOENT)
+		log_warnx("job %u: removing its checkpoints: %s", mon.ji.jobid, err);
+	if (mon.ji.restart_from &&
+	    store_remove_job(mon.ji.ckpt_dir, mon.ji.restart_from, err, sizeof(err)))
+		log_warnx("job %u: removing job %u's checkpoints: %s", mon.ji.jobid,
+			  mon.ji.restart_from, err);
+	user_fs_leave();
+	log_info("job %u: completed, its checkpoints removed", mon.ji.jobid);
+}
+
 static void _finish(int cfd)
 {
 	char path[PATH_MAX];
 	int status;
 
+	if (mon.coord_pid > 0) {
+		kill(mon.coord_pid, SIGKILL);
+		waitpid(mon.coord_pid, &status, 0);
+		mon.coord_pid = 0;
+	}
 	_kill_container();
 	if (mon.init_pid > 0)
 		waitpid(mon.init_pid, &status, 0);
@@ -530,6 +799,7 @@ static void _finish(int cfd)
 		mon.state = MON_EXITED;
 	}
 	_report_exit();
+	_remove_checkpoints();
 	monitor_sock_path(mon.ji.jobid, path, sizeof(path));
 	unlink(path);
 	monitor_state_path(mon.ji.jobid, path, sizeof(path));
@@ -590,12 +860,16 @@ static void _monitor_loop(void)
 				continue;
 			setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){5, 0},
 				   sizeof(struct timeval));
-			if (_crd_request(cfd)) {
+			switch (_crd_request(cfd)) {
+			case 1:
 				_finish(cfd);
 				close(cfd);
 				return;
+			case 2:
+				break;
+			default:
+				close(cfd);
 			}
-			close(cfd);
 		}
 	}
 }
@@ -607,7 +881,7 @@ static void _monitor_main(const struct cr_job *ji, int ready)
 
 	memset(&mon, 0, sizeof(mon));
 	mon.ji = *ji;
-	mon.ctl_fd = mon.relay_fd = -1;
+	mon.ctl_fd = mon.relay_fd = mon.pending_fd = -1;
 	mon.enabled = 1;
 	mon.started = time(NULL);
 	snprintf(path, sizeof(path), "crd-job%u", ji->jobid);

@@ -26,6 +26,12 @@ static const char *const msg_names[CR_MSG_MAXTYPE] = {
 	[CR_MSG_STATUS] = "STATUS",
 	[CR_MSG_SET] = "SET",
 	[CR_MSG_CTL] = "CTL",
+	[CR_MSG_NODE] = "NODE",
+	[CR_MSG_DUMP] = "DUMP",
+	[CR_MSG_RELEASE] = "RELEASE",
+	[CR_MSG_RESTORE] = "RESTORE",
+	[CR_MSG_RESUME] = "RESUME",
+	[CR_MSG_PROGRESS] = "PROGRESS",
 };
 
 const char *cr_msg_name(uint32_t type)
@@ -354,6 +360,12 @@ void cr_msg_free(struct cr_msg *m)
 
 int cr_recv_reply(int fd, uint32_t *code, char *buf, size_t size)
 {
+	return cr_recv_reply_progress(fd, code, buf, size, NULL, NULL);
+}
+
+int cr_recv_reply_progress(int fd, uint32_t *code, char *buf, size_t size,
+			   void (*progress)(const char *text, void *arg), void *arg)
+{
 	struct cr_msg m;
 	const char *text = "";
 	int ret;
@@ -361,9 +373,16 @@ int cr_recv_reply(int fd, uint32_t *code, char *buf, size_t size)
 	*code = 0;
 	if (size)
 		buf[0] = '\0';
-	ret = cr_recv(fd, &m);
-	if (ret)
-		return ret;
+	for (;;) {
+		ret = cr_recv(fd, &m);
+		if (ret)
+			return ret;
+		if (m.hdr.type != CR_MSG_PROGRESS)
+			break;
+		if (!cr_unpack_str(&m, &text) && progress)
+			progress(text, arg);
+		cr_msg_free(&m);
+	}
 	ret = -EPROTO;
 	if (m.hdr.type == CR_MSG_ERR) {
 		if (cr_unpack_u32(&m, code) || cr_unpack_str(&m, &text) || cr_unpack_done(&m))

@@ -33,6 +33,12 @@ enum cr_msg_type {
 	CR_MSG_STATUS,	  /* crd -> monitor; reply OK with JSON text */
 	CR_MSG_SET,	  /* crd -> monitor: u32 enabled */
 	CR_MSG_CTL,	  /* crctl -> crd: str munge credential */
+	CR_MSG_NODE,	  /* coordinator -> crd: str munge credential (enum cr_node_op) */
+	CR_MSG_DUMP,	  /* coordinator -> node: str JSON; reply OK with JSON */
+	CR_MSG_RELEASE,	  /* coordinator -> node: u32 enum cr_release_how */
+	CR_MSG_RESTORE,	  /* node -> monitor -> init: str JSON; fds: image dir [, stdio] */
+	CR_MSG_RESUME,	  /* node -> monitor -> init: u32 1 resume / 0 abort; reply STARTED */
+	CR_MSG_PROGRESS,  /* crd -> crctl, before the reply: str text */
 	CR_MSG_MAXTYPE,
 };
 
@@ -51,6 +57,18 @@ enum cr_ctl_cmd {
 	CR_CTL_MAXCMD,
 };
 
+/* What a coordinator asks of a node's crd (the payload of CR_MSG_NODE). */
+enum cr_node_op {
+	CR_NODE_PREPARE = 1, /* freeze the job's container here and hold it */
+	CR_NODE_RESTORE,     /* restore a slot's image into the job's container here */
+};
+
+enum cr_release_how {
+	CR_REL_RESUME = 1, /* let it run (checkpoint done or aborted; restore committed) */
+	CR_REL_KILL,	   /* vacate/requeue: the job ends here */
+	CR_REL_ABORT,	   /* restore: undo, leave the container empty */
+};
+
 /* Error codes in CR_MSG_ERR; crctl maps them to its exit codes. */
 enum cr_err_code {
 	CR_E_FAILED = 1,
@@ -58,6 +76,8 @@ enum cr_err_code {
 	CR_E_NOTSUP,
 	CR_E_NOJOB,
 	CR_E_PROTO,
+	CR_E_BADIMG, /* a checkpoint that does not verify: fall back to an older one */
+	CR_E_BUSY,   /* another checkpoint of the job is in progress */
 };
 
 struct cr_hdr {
@@ -105,6 +125,9 @@ int cr_recv(int fd, struct cr_msg *m);
 void cr_msg_free(struct cr_msg *m);
 /* Receive one message and expect OK/ERR; the text is copied to buf. */
 int cr_recv_reply(int fd, uint32_t *code, char *buf, size_t size);
+/* The same, handing every PROGRESS message that comes first to progress(). */
+int cr_recv_reply_progress(int fd, uint32_t *code, char *buf, size_t size,
+			   void (*progress)(const char *text, void *arg), void *arg);
 
 const char *cr_msg_name(uint32_t type);
 

@@ -29,8 +29,8 @@ static int _connect(const char *sock, char *err, size_t errlen)
 }
 
 int cr_job_notify(const char *sock, int start, uint32_t jobid, uint32_t uid, uint32_t gid,
-		  long interval, const char *dir, const char *node, const char *nodelist, char *err,
-		  size_t errlen)
+		  long interval, const char *dir, const char *node, const char *nodelist,
+		  uint32_t restart_from, char *err, size_t errlen)
 {
 	struct cr_buf b;
 	uint32_t code;
@@ -50,6 +50,7 @@ int cr_job_notify(const char *sock, int start, uint32_t jobid, uint32_t uid, uin
 		cr_pack_str(&b, dir);
 		cr_pack_str(&b, node);
 		cr_pack_str(&b, nodelist);
+		cr_pack_u32(&b, restart_from);
 	}
 	ret = cr_send(fd, start ? CR_MSG_JOB_START : CR_MSG_JOB_END, &b, NULL, 0);
 	cr_buf_free(&b);
@@ -228,6 +229,8 @@ int cr_relay_run(const char *sock, uint32_t jobid, uint32_t stepid, char **argv,
 	sigdelset(&all, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	sfd = signalfd(-1, &all, SFD_CLOEXEC);
+	/* A job resumed from a checkpoint starts when its image is read back: no deadline. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){0, 0}, sizeof(struct timeval));
 	if ((ret = _expect(fd, CR_MSG_STARTED, &v, err, errlen)))
 		goto out_unblock;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){0, 0}, sizeof(struct timeval));

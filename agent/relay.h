@@ -16,9 +16,12 @@
 int cr_relay_run(const char *sock, uint32_t jobid, uint32_t stepid, char **argv, char **envp,
 		 char *err, size_t errlen);
 
-/* Ask crd to create (start) or remove (!start) the job's container here. */
+/*
+ * Ask crd to create (start) or remove (!start) the job's container here;
+ * restart_from: the ended job a `crctl restart` job resumes (0: none).
+ */
 int cr_job_notify(const char *sock, int start, uint32_t jobid, uint32_t uid, uint32_t gid,
-		  long interval, const char *dir, const char *node, const char *nodelist, char *err,
-		  size_t errlen);
+		  long interval, const char *dir, const char *node, const char *nodelist,
+		  uint32_t restart_from, char *err, size_t errlen);
 
 #endif

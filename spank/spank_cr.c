@@ -265,7 +265,7 @@ int slurm_spank_job_prolog(spank_t sp, int ac, char **av)
 	uid_t uid = 0;
 	gid_t gid = 0;
 	char node[256] = "", err[512];
-	const char *nodelist = getenv("SLURM_JOB_NODELIST");
+	const char *nodelist = getenv("SLURM_JOB_NODELIST"), *restart;
 
 	(void)ac;
 	(void)av;
@@ -281,8 +281,10 @@ int slurm_spank_job_prolog(spank_t sp, int ac, char **av)
 		 getenv("SLURMD_NODENAME") ? getenv("SLURMD_NODENAME") : "");
 	if (!node[0])
 		gethostname(node, sizeof(node) - 1);
+	restart = getenv("SPANK_SLURM_CHECKPOINT_RESTART");
 	if (cr_job_notify(cr.sock, 1, jobid, uid, gid, cr.interval, cr.dir, node,
-			  nodelist ? nodelist : node, err, sizeof(err))) {
+			  nodelist ? nodelist : node, restart ? strtoul(restart, NULL, 10) : 0, err,
+			  sizeof(err))) {
 		slurm_error("spank_cr: job %u: cannot create the job container: %s", jobid, err);
 		return -1;
 	}
@@ -299,7 +301,7 @@ int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 	if (!_script_requested(sp) || spank_get_item(sp, S_JOB_ID, &jobid))
 		return 0;
 	_resolve_sock(sp);
-	if (cr_job_notify(cr.sock, 0, jobid, 0, 0, 0, "", "", "", err, sizeof(err)))
+	if (cr_job_notify(cr.sock, 0, jobid, 0, 0, 0, "", "", "", 0, err, sizeof(err)))
 		slurm_error("spank_cr: job %u: removing the job container: %s", jobid, err);
 	return 0;
 }

@@ -265,6 +265,10 @@ Port=$CRD_PORT
 SocketPath=$d/crd/crd.sock
 StateDir=$d/crd
 LogFile=$d/crd.log
+KeyFile=$DIR/etc/cr.key
+MaxWait=${CR_CLUSTER_MAXWAIT:-60}
+# tests restart jobs that completed
+CompletedJobCheckpoints=keep
 EOF
 }
 
@@ -579,6 +583,8 @@ cmd_up() {
 	mkdir -p "$CG2/ctl"
 
 	ensure_user
+	# the manifest MAC key: root's alone, the same on every node
+	(umask 077 && head -c 32 /dev/urandom >"$DIR/etc/cr.key")
 	mkdir -p /etc/slurm # each node bind-mounts its own etc dir there
 	write_slurm_conf "${list[@]}"
 	write_login_cr_conf
@@ -612,9 +618,13 @@ cmd_up() {
 }
 
 ensure_user() {
-	if ! id "$TEST_USER" >/dev/null 2>&1; then
-		useradd --create-home --home-dir "/home/$TEST_USER" --shell /bin/bash "$TEST_USER"
-	fi
+	local u
+	# the test user, and another one who must not touch its jobs
+	for u in "$TEST_USER" "${TEST_USER}2"; do
+		if ! id "$u" >/dev/null 2>&1; then
+			useradd --create-home --home-dir "/home/$u" --shell /bin/bash "$u"
+		fi
+	done
 }
 
 hosts_remove() {

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The coordinator of job-wide checkpoints and restores (coord.c). */
+#ifndef CR_COORD_H
+#define CR_COORD_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum coord_op {
+	COORD_CREATE,	/* checkpoint, the job runs on */
+	COORD_VACATE,	/* checkpoint, then end the job */
+	COORD_REQUEUE,	/* checkpoint, then requeue the job: it resumes from it */
+	COORD_PERIODIC, /* as create, at the job's interval */
+};
+
+typedef void (*coord_progress_fn)(const char *text, void *arg);
+
+struct coord_opts {
+	enum coord_op op;
+	char image_dir[PATH_MAX]; /* ImageDir=: instead of the job's checkpoint directory */
+	int max_wait;		  /* MaxWait=: seconds per step; 0: cr.conf's */
+	coord_progress_fn progress;
+	void *arg;
+};
+
+/*
+ * A job-wide checkpoint; on the job's batch host. *result: JSON with the seq,
+ * bytes and the time of each phase. Returns 0 or -errno, err says why.
+ */
+int coord_checkpoint(uint32_t jobid, const struct coord_opts *o, json_t **result, char *err,
+		     size_t errlen);
+
+#define COORD_FRESH 1 /* coord_restore: nothing to resume, start the script */
+
+struct coord_restore_opts {
+	const char *ckdir;  /* where the checkpoints are */
+	uint32_t src_jobid; /* crctl restart: the ended job's; 0: this job's own (requeue) */
+	uid_t uid;
+	gid_t gid;
+};
+
+/*
+ * At the start of a requeued or restarted job, on its batch host: resume it
+ * on its new nodes from the newest checkpoint that verifies, setting aside
+ * those that do not. Returns 0 (running from a checkpoint, msg says which),
+ * COORD_FRESH, or -errno (msg says why).
+ */
+int coord_restore(uint32_t jobid, const struct coord_restore_opts *o, char *msg, size_t msglen);
+
+#endif

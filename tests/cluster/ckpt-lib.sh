@@ -1,0 +1,48 @@
+# Shared by the checkpoint tests: sourced after container-lib.sh.
+# shellcheck shell=bash
+# Every job runs workloads/ckjob.sh, once uninterrupted (the reference) and
+# once checkpointed, killed, requeued or restarted; their stdout/stderr files
+# and data files must be equal byte for byte, and a resumed job must not
+# have started again from the top (one line in its start log).
+install -m 0755 "$HERE/workloads/ckjob.sh" "$WORK/ckjob.sh"
+
+# ckjob NAME SBATCH-ARGS...: the workload as the test user, in $WORK/NAME; prints the job id.
+ckjob() {
+	local name=$1
+	shift
+	mkdir -p "$WORK/$name"
+	chown "$USER_:" "$WORK/$name"
+	submit "$USER_" -o "$WORK/$name.out" "$@" "$WORK/ckjob.sh" "$WORK/$name" "${STEPS:-50}"
+}
+
+# wait_output NAME PATTERN [SECS]: the job has written a line matching PATTERN.
+wait_output() { wait_until "${3:-60}" "$1 to print $2" has_line "$WORK/$1.out" "$2"; }
+
+# same_as_ref NAME REF: NAME's output and data equal REF's, and it started once.
+same_as_ref() {
+	local name=$1 ref=$2 n
+	cmp -s "$WORK/$ref.out" "$WORK/$name.out" ||
+		fail "$name: output differs from the uninterrupted run:
+$(diff "$WORK/$ref.out" "$WORK/$name.out" | head -20)"
+	cmp -s "$WORK/$ref/data" "$WORK/$name/data" ||
+		fail "$name: data file differs from the uninterrupted run:
+$(diff "$WORK/$ref/data" "$WORK/$name/data" | head -20)"
+	n=$(wc -l <"$WORK/$name/starts")
+	[ "$n" = 1 ] || fail "$name: started $n times from the top: $(cat "$WORK/$name/starts")"
+}
+
+# crctl_as USER ARGS...: crctl with the cluster's env; its output on stdout.
+crctl_as() {
+	local u=$1
+	shift
+	as "$u" crctl "$@"
+}
+
+# last_seq JOBID: the newest committed checkpoint of the job (empty if none).
+last_seq() {
+	crctl_as root list "$1" --json 2>/dev/null |
+		python3 -c 'import json,sys; a=[e["seq"] for e in json.load(sys.stdin) if e.get("verified")]; print(max(a) if a else "")'
+}
+
+# crd_log_has PATTERN: some node's crd log has a line matching PATTERN.
+crd_log_has() { cat "$CR_CLUSTER_DIR"/nodes/*/crd.log 2>/dev/null | grep -q -- "$1"; }

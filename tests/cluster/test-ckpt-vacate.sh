@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Issue 5, tests 2 and 4: `crctl vacate` ends a job after checkpointing it and
+# `crctl restart --exclude` brings it back on another node; `crctl requeue`
+# requeues a job that resumes from its checkpoint. Each ends as an
+# uninterrupted run does.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/cluster/lib.sh
+. "$HERE/lib.sh"
+cluster_begin --nodes 2
+# shellcheck source=tests/cluster/container-lib.sh
+. "$HERE/container-lib.sh"
+# shellcheck source=tests/cluster/ckpt-lib.sh
+. "$HERE/ckpt-lib.sh"
+NODE2=$(echo "$CR_CLUSTER_NODES" | cut -d' ' -f2)
+
+ref=$(ckjob ref)
+va=$(ckjob va --checkpoint=0 -w "$NODE1")
+wait_output va "awk: step 12"
+out=$(crctl_as "$USER_" vacate "$va") || fail "crctl vacate: $out"
+log "$out"
+echo "$out" | grep -q "checkpoint 1 committed.*job vacated" || fail "crctl vacate said: $out"
+wait_done "$va" 60
+log "vacated job $va: $(job_state "$va")"
+has_line "$WORK/va.out" "awk: total" && fail "the vacated job ran to its end"
+
+out=$(crctl_as "$USER_" restart "$va" --exclude="$NODE1") || fail "crctl restart: $out"
+log "$out"
+new=$(echo "$out" | sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p')
+[ -n "$new" ] || fail "crctl restart said: $out"
+jobs_started+=("$new")
+wait_job_state "$new" RUNNING 60
+[ "$(job_field "$new" BatchHost)" = "$NODE2" ] ||
+	fail "restart --exclude=$NODE1 runs on $(job_field "$new" BatchHost)"
+wait_done "$new" 120
+wait_done "$ref" 120
+[ "$(job_field "$new" ExitCode)" = 0:0 ] || fail "restarted job ended with $(job_field "$new" ExitCode)"
+same_as_ref va ref
+ok "vacate, then restart --exclude=$NODE1 on $NODE2: ended as the uninterrupted run"
+
+rq=$(ckjob rq --checkpoint=0)
+wait_output rq "awk: step 12"
+out=$(crctl_as "$USER_" requeue "$rq") || fail "crctl requeue: $out"
+log "$out"
+echo "$out" | grep -q "checkpoint 1 committed.*job requeued" || fail "crctl requeue said: $out"
+wait_done "$rq" 180
+[ "$(job_field "$rq" ExitCode)" = 0:0 ] || fail "requeued job ended with $(job_field "$rq" ExitCode)"
+[ "$(job_field "$rq" Restarts)" = 1 ] || fail "Restarts=$(job_field "$rq" Restarts)"
+same_as_ref rq ref
+ok "requeue: resumed from checkpoint 1 and ended as the uninterrupted run"
