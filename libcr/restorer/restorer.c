@@ -399,8 +399,16 @@ static __attribute__((noreturn)) void restore_thread(struct rst_thread *th)
 	if (!(t->skip & RST_SKIP_AFFINITY))
 		sys3(NR_sched_setaffinity, 0, sizeof(th->cpumask), th->cpumask);
 	set_creds(t);
-	if (leader)
+	/* Each thread's credential change resets the shared mm's dumpable flag. */
+	__atomic_fetch_add(&t->creds_done, 1, __ATOMIC_SEQ_CST);
+	sys6(NR_futex, (long)&t->creds_done, FUTEX_WAKE, 1 << 30, 0, 0, 0);
+	if (leader) {
+		uint32_t n;
+
+		while ((n = __atomic_load_n(&t->creds_done, __ATOMIC_SEQ_CST)) < t->nthreads)
+			sys6(NR_futex, (long)&t->creds_done, FUTEX_WAIT, n, 0, 0, 0);
 		set_task_final(t);
+	}
 
 	__atomic_fetch_add(&ctl->nchecked, 1, __ATOMIC_SEQ_CST);
 	sys6(NR_futex, (long)&ctl->nchecked, FUTEX_WAKE, 1 << 30, 0, 0, 0);

@@ -122,7 +122,7 @@ struct rst_task {
 	uint32_t securebits;
 	uint32_t no_new_privs;
 	int32_t dumpable;
-	uint32_t pad;
+	uint32_t creds_done; /* threads whose creds are set: dumpable waits for them all */
 	uint64_t itimer[3][4];
 	uint64_t rlim[16][2]; /* cur, max: set last, a low RLIMIT_AS must not stop us */
 	uint64_t timers; /* struct rst_timer[] */

@@ -40,9 +40,9 @@ crctl_as() {
 
 # last_seq JOBID: the newest committed checkpoint of the job (empty if none).
 last_seq() {
-	crctl_as root list "$1" --json 2>/dev/null |
+	{ crctl_as root list "$1" --json 2>/dev/null || echo '[]'; } |
 		python3 -c 'import json,sys; a=[e["seq"] for e in json.load(sys.stdin) if e.get("verified")]; print(max(a) if a else "")'
 }
 
 # crd_log_has PATTERN: some node's crd log has a line matching PATTERN.
-crd_log_has() { cat "$CR_CLUSTER_DIR"/nodes/*/crd.log 2>/dev/null | grep -q -- "$1"; }
+crd_log_has() { grep -q -- "$1" "$CR_CLUSTER_DIR"/nodes/*/crd.log 2>/dev/null; }

@@ -13,8 +13,10 @@ cluster_begin --nodes 3
 . "$HERE/ckpt-lib.sh"
 STEPS=400 # about 40 s: time for a periodic checkpoint, a node failure and a requeue
 
-ref=$(ckjob ref)
-id=$(ckjob nl --checkpoint=15s)
+NODE3=$(echo "$CR_CLUSTER_NODES" | cut -d' ' -f3)
+# The reference runs where no node is killed.
+ref=$(ckjob ref -w "$NODE3")
+id=$(ckjob nl --checkpoint=15s -x "$NODE3")
 wait_job_state "$id" RUNNING 60
 node=$(job_field "$id" BatchHost)
 has_ckpt() { [ -n "$(last_seq "$id")" ]; }
