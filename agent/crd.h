@@ -51,7 +51,7 @@ void ctl_request(int fd, const char *munge_socket, uid_t slurm_uid);
 
 /* node.c: this node's part of a checkpoint or restore (CR_MSG_NODE). */
 void node_request(int fd, uint32_t op, uint32_t jobid, const char *args);
-/* libcr's log goes to a memfd meanwhile; its last line becomes err (when empty). */
+/* libcr's log goes to a memfd meanwhile; its first line becomes err (when empty). */
 int libcr_log_begin(void);
 void libcr_log_end(int fd, char *err, size_t errlen);
 /* CR_FAULT=STEP[@NODE]: SIGKILL ourselves at STEP (tests of crashes mid-protocol). */

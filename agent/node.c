@@ -44,7 +44,7 @@ struct node_job {
 	char hostname[64];
 };
 
-/* libcr logs to a memfd while it works, so its last error can be sent back. */
+/* libcr logs to a memfd while it works, so its first error can be sent back. */
 int libcr_log_begin(void)
 {
 	int fd = memfd_create("libcr-log", MFD_CLOEXEC);
@@ -55,7 +55,7 @@ int libcr_log_begin(void)
 
 void libcr_log_end(int fd, char *err, size_t errlen)
 {
-	char buf[8192], *line, *last = NULL, *save;
+	char buf[8192], *line, *first = NULL, *save;
 	ssize_t n;
 
 	cr_log_setup(log_getfd(), CR_LOG_WARN);
@@ -68,10 +68,12 @@ void libcr_log_end(int fd, char *err, size_t errlen)
 	buf[n] = '\0';
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		log_warnx("libcr: %s", line);
-		last = line;
+		if (!first)
+			first = line;
 	}
-	if (last && err && !*err)
-		snprintf(err, errlen, "%s", last);
+	/* The first error is the cause; what follows reports the unwinding. */
+	if (first && err && !*err)
+		snprintf(err, errlen, "%s", first);
 }
 
 /* CR_FAULT=STEP[@NODE]: die at STEP, to test what a crash there leaves. */
