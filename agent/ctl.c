@@ -283,7 +283,16 @@ static void _offline(int fd, uid_t uid, uint32_t cmd, uint32_t jobid, uid_t slur
 		      : conf.checkpoint_dir);
 	snprintf(path, sizeof(path), "%s/%u", ckdir, jobid);
 	if (lstat(path, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
-		cr_send_err(fd, CR_E_NOJOB, "job %u has no checkpoints in %s", jobid, ckdir);
+		/* A running job that has none yet: nothing to list, no error. */
+		if (st && !_permitted(uid, json_integer_value(json_object_get(st, "uid")), slurm_uid))
+			cr_send_err(fd, CR_E_PERM, "uid %u is not permitted to %s job %u", uid,
+				    cmd_names[cmd], jobid);
+		else if (st && cmd == CR_CTL_RESTART)
+			cr_send_err(fd, CR_E_FAILED, "job %u is still running: vacate it first", jobid);
+		else if (st)
+			cr_send_ok(fd, cmd == CR_CTL_LIST ? "[]" : "{}");
+		else
+			cr_send_err(fd, CR_E_NOJOB, "job %u has no checkpoints in %s", jobid, ckdir);
 		return;
 	}
 	owner = st ? (uid_t)json_integer_value(json_object_get(st, "uid")) : sb.st_uid;

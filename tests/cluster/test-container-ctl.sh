@@ -46,15 +46,15 @@ for u in root "$USER_"; do
 	expect_rc 0 as "$u" crctl list "$id" --json
 	[ "$(cat out)" = "[]" ] || fail "$u: list --json: $(cat out)"
 	expect_rc 0 as "$u" crctl list "$id"
-	for sub in create vacate requeue restart error; do
-		expect_rc 4 as "$u" crctl "$sub" "$id"
-		grep -q "not yet supported" err || fail "$u: $sub: $(cat err)"
-	done
+	expect_rc 0 as "$u" crctl error "$id"
+	grep -q "no checkpoint error" out || fail "$u: error: $(cat out)"
+	expect_rc 1 as "$u" crctl restart "$id"
+	grep -q "still running" err || fail "$u: restart of a running job: $(cat err)"
 	expect_rc 5 as "$u" crctl show "$plain"
 	expect_rc 2 as "$u" crctl show
 	expect_rc 2 as "$u" crctl frobnicate "$id"
 	expect_rc 0 as "$u" crctl --help
-	ok "$u: crctl able/disable/enable/list/show, not-yet-supported and usage exit codes"
+	ok "$u: crctl able/disable/enable/list/show/error, restart refused while running, usage exit codes"
 done
 # Anyone else is refused, with its own exit code.
 expect_rc 3 as nobody crctl show "$id"
@@ -70,7 +70,8 @@ expect_rc 0 scontrol checkpoint able "$id"
 expect_rc 0 as "$USER_" scontrol checkpoint disable "$id"
 expect_rc 0 scontrol -o checkpoint list "$id" --json
 [ "$(cat out)" = "[]" ] || fail "scontrol -o checkpoint list --json: $(cat out)"
-expect_rc 4 scontrol checkpoint create "$id"
+expect_rc 1 scontrol checkpoint create "$id"
+grep -q "disabled" err || fail "create of a disabled job: $(cat err)"
 held=$(submit "$USER_" --hold -o /dev/null --wrap true)
 for args in "show job $held" "-o show job $held" "--details show job $held" "show partition" "ping"; do
 	# shellcheck disable=SC2086
