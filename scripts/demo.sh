@@ -2,8 +2,10 @@
 # The demo: install what is needed, build, then
 #  1-3. show a program checkpointed, killed and restarted, finishing exactly as
 #       an uninterrupted run does;
-#  4.   start a Slurm cluster on this machine (tests/cluster/cluster.sh) and
-#       show a --checkpoint batch job running in its job container.
+#  4-6. start a Slurm cluster on this machine (tests/cluster/cluster.sh),
+#       submit a --checkpoint=15s job, checkpoint it, kill its node, and show
+#       Slurm requeue it and the job resume from its last checkpoint on
+#       another node and end exactly as an uninterrupted run does.
 # Run as root on Debian 12.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,35 +56,69 @@ fi
 
 echo "== 4. a Slurm cluster on this machine: slurmctld, 3 slurmd nodes in their own namespaces, crd on each"
 export CR_BUILD_DIR=$repo/build
-bash "$cluster" up
+bash "$cluster" up --nodes 3
 cluster_up=1
 eval "$(bash "$cluster" env)"
 sinfo
-chmod 0755 "$work"
-cat >"$work/job.sh" <<'EOS'
-#!/bin/bash
-echo "hostname: $(hostname)"
-echo "what the job sees of the machine (ps -e):"
-ps -e -o pid,comm | sed 's/^/  /'
-echo "private /tmp: $(ls -A /tmp | tr '\n' ' ')"
-sleep 3
-echo "done"
-EOS
-chmod 755 "$work/job.sh"
-job=$(sbatch --parsable --checkpoint=30m -o "$work/job.out" "$work/job.sh")
-echo "   submitted job $job with --checkpoint=30m"
-deadline=$((SECONDS + 60))
-until scontrol show job "$job" | grep -q 'JobState=RUNNING'; do
-	[ $SECONDS -lt $deadline ] || { echo "job $job did not start" >&2; exit 1; }
-	sleep 0.2
-done
+user=$CR_CLUSTER_USER
+jobdir=$(mktemp -d "$CR_CLUSTER_WORK/demo.XXXXXX")
+chmod 0755 "$jobdir"
+install -m 0755 tests/cluster/workloads/ckjob.sh "$jobdir/ckjob.sh"
+mkdir "$jobdir/ref" "$jobdir/ck"
+chown -R "$user:" "$jobdir"
+as_user() { runuser -u "$user" -- env PATH="$PATH" SLURM_CONF="$SLURM_CONF" CR_CONF="$CR_CONF" "$@"; }
+state() { scontrol -o show job "$1" | grep -oE 'JobState=[A-Z_]+' | cut -d= -f2; }
+field() { scontrol -o show job "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+wait_state() { # JOB SECS STATE-REGEX
+	local end=$((SECONDS + $2))
+	until state "$1" | grep -qE "^($3)$"; do
+		[ $SECONDS -lt "$end" ] || { echo "demo: job $1 is $(state "$1"), not $3" >&2; exit 1; }
+		sleep 0.2
+	done
+}
+node3=$(sinfo -h -N -o %N | sort | tail -1)
+# The workload: python threads, a pipeline into awk, a file it appends to, bash
+# waiting on sleep; about 40 s. The reference runs uninterrupted on $node3.
+ref=$(as_user sbatch --parsable -w "$node3" -o "$jobdir/ref.out" "$jobdir/ckjob.sh" "$jobdir/ref" 400)
+job=$(as_user sbatch --parsable --checkpoint=15s -x "$node3" -o "$jobdir/ck.out" "$jobdir/ckjob.sh" "$jobdir/ck" 400)
+echo "   submitted job $job with --checkpoint=15s (and job $ref, the same work without, as the reference)"
+wait_state "$job" 60 RUNNING
+node=$(field "$job" BatchHost)
 crctl show "$job" | sed 's/^/   /'
-until scontrol show job "$job" | grep -qE 'JobState=(COMPLETED|FAILED|CANCELLED)'; do
-	[ $SECONDS -lt $deadline ] || { echo "job $job did not finish" >&2; exit 1; }
-	sleep 0.2
+sleep 3
+echo "== 5. an explicit checkpoint: scontrol checkpoint create $job"
+as_user scontrol checkpoint create "$job" | sed 's/^/   /'
+echo "   then periodic ones every 15 s; waiting for the next one"
+end=$((SECONDS + 60))
+until [ "$(crctl list "$job" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" -ge 2 ]; do
+	[ $SECONDS -lt "$end" ] || { echo "demo: no periodic checkpoint" >&2; exit 1; }
+	sleep 0.5
 done
-echo "   the job's output:"
-sed 's/^/   /' "$work/job.out"
-scontrol show job "$job" | grep -oE '(JobState|ExitCode)=[^ ]*' | tr '\n' ' ' | sed 's/^/   /'
-echo
-echo "== checkpointing a Slurm job (scontrol checkpoint, node loss) comes next: see the issues"
+crctl list "$job" | sed 's/^/   /'
+echo "   the job has printed $(wc -l <"$jobdir/ck.out") lines so far"
+echo "== 6. $node dies (every process of the node killed at once)"
+bash "$cluster" kill-node "$node"
+t0=$SECONDS
+last=
+until [ "$(state "$job")" = RUNNING ] && [ "$(field "$job" BatchHost)" != "$node" ]; do
+	s=$(state "$job")
+	[ "$s" = "$last" ] || echo "   +$((SECONDS - t0)) s: job $job is $s"
+	last=$s
+	[ $((SECONDS - t0)) -lt 240 ] || { echo "demo: job $job was not requeued" >&2; exit 1; }
+	sleep 0.5
+done
+echo "   +$((SECONDS - t0)) s: job $job runs again, on $(field "$job" BatchHost)"
+grep -h "job $job: restored checkpoint" "$CR_CLUSTER_DIR"/nodes/*/crd.log | sed 's/^/   crd: /'
+wait_state "$job" 240 "COMPLETED|FAILED|CANCELLED"
+wait_state "$ref" 240 "COMPLETED|FAILED|CANCELLED"
+echo "   job $job: $(field "$job" JobState), ExitCode=$(field "$job" ExitCode), Restarts=$(field "$job" Restarts)"
+echo "   started from the top $(wc -l <"$jobdir/ck/starts") time(s)"
+tail -n 3 "$jobdir/ck.out" | sed 's/^/   /'
+if cmp -s "$jobdir/ref.out" "$jobdir/ck.out" && cmp -s "$jobdir/ref/data" "$jobdir/ck/data" &&
+	[ "$(wc -l <"$jobdir/ck/starts")" = 1 ]; then
+	echo "== the job's output and data file are byte-for-byte those of the uninterrupted run"
+else
+	echo "== OUTPUT DIFFERS" >&2
+	diff "$jobdir/ref.out" "$jobdir/ck.out" >&2 || true
+	exit 1
+fi
