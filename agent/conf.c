@@ -161,8 +161,8 @@ int cr_conf_load(struct cr_conf *c, const char *path, char *err, size_t errlen)
 	}
 	fclose(f);
 	if (!ret && strcmp(c->completed, "remove") && strcmp(c->completed, "keep")) {
-		snprintf(err, errlen, "%s: CompletedJobCheckpoints: \"%s\" is not remove or keep", path,
-			 c->completed);
+		snprintf(err, errlen, "%s: CompletedJobCheckpoints: \"%s\" is not remove or keep",
+			 path, c->completed);
 		ret = -EINVAL;
 	}
 	return ret;

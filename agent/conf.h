@@ -18,8 +18,8 @@ struct cr_conf {
 	char state_dir[PATH_MAX];
 	char log_file[PATH_MAX];
 	uint32_t keep_count;
-	long default_interval; /* seconds */
-	char operators[1024];  /* comma-separated user names */
+	long default_interval;	 /* seconds */
+	char operators[1024];	 /* comma-separated user names */
 	char key_file[PATH_MAX]; /* the manifest MAC key: root-only, the same on every node */
 	uint32_t max_wait;	 /* seconds a checkpoint or restore may take before it aborts */
 	char completed[16];	 /* CompletedJobCheckpoints: "remove" or "keep" */

@@ -262,7 +262,8 @@ static void _wipe(int dfd)
 			continue;
 		if (unlinkat(dirfd(dir), d->d_name, 0) == 0 || errno != EISDIR)
 			continue;
-		sub = openat(dirfd(dir), d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		sub = openat(dirfd(dir), d->d_name,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub >= 0)
 			_wipe(sub);
 		unlinkat(dirfd(dir), d->d_name, AT_REMOVEDIR);
@@ -486,7 +487,8 @@ static void _init_main(int ctl, const struct cr_job *ji)
 					pid_t root = cr_restored_root(restored);
 					if (cr_resume(restored)) {
 						restored = NULL;
-						_send_err_str(ctl, "cannot resume the restored tasks");
+						_send_err_str(ctl,
+							      "cannot resume the restored tasks");
 					} else {
 						restored = NULL;
 						script = root;

@@ -308,8 +308,8 @@ static size_t _expand(const char *nodelist, char names[][128], size_t max)
 /* Failures are kept with the checkpoints, for `crctl error` from any node. */
 static void _record_error(int jobfd, uint32_t jobid, const char *op, const char *msg)
 {
-	json_t *o = json_pack("{s:I, s:s, s:s, s:I}", "jobid", (json_int_t)jobid, "op", op,
-			      "error", msg, "time", (json_int_t)time(NULL));
+	json_t *o = json_pack("{s:I, s:s, s:s, s:I}", "jobid", (json_int_t)jobid, "op", op, "error",
+			      msg, "time", (json_int_t)time(NULL));
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	int fd;
 
@@ -318,7 +318,8 @@ static void _record_error(int jobfd, uint32_t jobid, const char *op, const char 
 		fd = openat(jobfd, "error.json.tmp",
 			    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0) {
-			if (write(fd, s, strlen(s)) == (ssize_t)strlen(s) && write(fd, "\n", 1) == 1)
+			if (write(fd, s, strlen(s)) == (ssize_t)strlen(s) &&
+			    write(fd, "\n", 1) == 1)
 				renameat(jobfd, "error.json.tmp", jobfd, "error.json");
 			close(fd);
 		}
@@ -369,8 +370,7 @@ static json_int_t _committed(json_t *prev, const char *name)
 {
 	json_t *o = json_object_get(prev, name);
 
-	return o && !json_object_get(o, "same") ? json_integer_value(json_object_get(o, "len"))
-						: 0;
+	return o && !json_object_get(o, "same") ? json_integer_value(json_object_get(o, "len")) : 0;
 }
 
 /* The newest committed checkpoint whose manifest verifies (NULL when none). */
@@ -409,9 +409,10 @@ static int _lock(uint32_t jobid, char *err, size_t errlen)
 	return fd;
 }
 
-static const char *const op_names[] = {
-	[COORD_CREATE] = "create", [COORD_VACATE] = "vacate", [COORD_REQUEUE] = "requeue",
-	[COORD_PERIODIC] = "periodic"};
+static const char *const op_names[] = {[COORD_CREATE] = "create",
+				       [COORD_VACATE] = "vacate",
+				       [COORD_REQUEUE] = "requeue",
+				       [COORD_PERIODIC] = "periodic"};
 
 int coord_checkpoint(uint32_t jobid, const struct coord_opts *o, json_t **result, char *err,
 		     size_t errlen)
@@ -528,23 +529,21 @@ int coord_checkpoint(uint32_t jobid, const struct coord_opts *o, json_t **result
 	for (size_t i = 0; i < c->npeers; i++) {
 		json_t *r = c->peers[i].reply;
 		bytes += json_integer_value(json_object_get(r, "bytes"));
-		json_array_append_new(slots,
-				      json_pack("{s:s, s:O, s:I, s:O, s:s, s:O}", "node",
-						c->peers[i].node, "files",
-						json_object_get(r, "files") ?: json_object(), "ntasks",
-						json_integer_value(json_object_get(r, "ntasks")),
-						"clocks", json_object_get(r, "clocks") ?: json_null(),
-						"hostname",
-						json_string_value(json_object_get(r, "hostname"))
-							?: "",
-						"bytes", json_object_get(r, "bytes") ?: json_integer(0)));
+		json_array_append_new(
+			slots,
+			json_pack("{s:s, s:O, s:I, s:O, s:s, s:O}", "node", c->peers[i].node,
+				  "files", json_object_get(r, "files") ?: json_object(), "ntasks",
+				  json_integer_value(json_object_get(r, "ntasks")), "clocks",
+				  json_object_get(r, "clocks") ?: json_null(), "hostname",
+				  json_string_value(json_object_get(r, "hostname")) ?: "", "bytes",
+				  json_object_get(r, "bytes") ?: json_integer(0)));
 	}
 	r0 = c->peers[0].reply;
-	man = json_pack("{s:i, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:s, s:I}", "version", 1,
-			"jobid", (json_int_t)jobid, "time", (json_int_t)time(NULL), "uid",
-			(json_int_t)uid, "gid", (json_int_t)gid, "slots", slots, "job",
-			_job_desc(jobid), "bytes", (json_int_t)bytes, "checkpoint_dir", ckdir,
-			"interval", json_integer_value(json_object_get(st, "interval")));
+	man = json_pack("{s:i, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:s, s:I}", "version", 1, "jobid",
+			(json_int_t)jobid, "time", (json_int_t)time(NULL), "uid", (json_int_t)uid,
+			"gid", (json_int_t)gid, "slots", slots, "job", _job_desc(jobid), "bytes",
+			(json_int_t)bytes, "checkpoint_dir", ckdir, "interval",
+			json_integer_value(json_object_get(st, "interval")));
 	if (!man) {
 		ret = -ENOMEM;
 		snprintf(c->err, sizeof(c->err), "out of memory");
@@ -577,14 +576,14 @@ int coord_checkpoint(uint32_t jobid, const struct coord_opts *o, json_t **result
 		log_warnx("job %u: vacate: %s", jobid, slurm_strerror(slurm_get_errno()));
 	_progress(c, "checkpoint %u: %s", a.seq,
 		  o->op == COORD_CREATE || o->op == COORD_PERIODIC ? "resuming" : "ending the job");
-	_release_all(c, o->op == COORD_VACATE || o->op == COORD_REQUEUE ? CR_REL_KILL
-									: CR_REL_RESUME);
+	_release_all(c,
+		     o->op == COORD_VACATE || o->op == COORD_REQUEUE ? CR_REL_KILL : CR_REL_RESUME);
 	t4 = _now();
 	*result = json_pack("{s:I, s:s, s:I, s:I, s:i, s:{s:f, s:f, s:f, s:f}, s:f}", "jobid",
 			    (json_int_t)jobid, "op", op_names[o->op], "seq", (json_int_t)a.seq,
-			    "bytes", (json_int_t)bytes, "nodes", (int)c->npeers, "phases",
-			    "freeze", t1 - t0, "dump", t2 - t1, "commit", t3 - t2, "release",
-			    t4 - t3, "total", t4 - t0);
+			    "bytes", (json_int_t)bytes, "nodes", (int)c->npeers, "phases", "freeze",
+			    t1 - t0, "dump", t2 - t1, "commit", t3 - t2, "release", t4 - t3,
+			    "total", t4 - t0);
 	ret = 0;
 	goto out;
 abort:
@@ -628,8 +627,8 @@ static json_t *_restore_args(struct peer *p, void *arg)
 }
 
 /* Try one checkpoint on the new allocation; 0 when the job runs from it. */
-static int _restore_one(struct coord *c, json_t *man, struct restore_args *a,
-			char names[][128], size_t nnew, const char *batch_host)
+static int _restore_one(struct coord *c, json_t *man, struct restore_args *a, char names[][128],
+			size_t nnew, const char *batch_host)
 {
 	json_t *slots = json_object_get(man, "slots");
 	size_t nslots = json_array_size(slots), out[MAX_NODES];

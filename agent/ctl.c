@@ -96,7 +96,7 @@ static void _checkpoint(int fd, uint32_t cmd, uint32_t jobid, json_t *opts)
 	const char *dir = json_string_value(json_object_get(opts, "ImageDir"));
 	int ret;
 
-	o.op = cmd == CR_CTL_VACATE ? COORD_VACATE
+	o.op = cmd == CR_CTL_VACATE    ? COORD_VACATE
 	       : cmd == CR_CTL_REQUEUE ? COORD_REQUEUE
 				       : COORD_CREATE;
 	o.max_wait = json_integer_value(json_object_get(opts, "MaxWait"));
@@ -156,8 +156,8 @@ static char *_join_nodes(json_t *slots)
 	json_t *sl;
 	char *s;
 
-	json_array_foreach(slots, i, sl)
-		len += strlen(json_string_value(json_object_get(sl, "node")) ?: "") + 1;
+	json_array_foreach(slots, i, sl) len +=
+		strlen(json_string_value(json_object_get(sl, "node")) ?: "") + 1;
 	s = calloc(1, len);
 	json_array_foreach(slots, i, sl)
 	{
@@ -212,10 +212,10 @@ static void _restart(int fd, int jobfd, uint32_t jobid, const char *ckdir, json_
 	    json_integer_value(json_object_get(job, "time_limit")) < INFINITE)
 		d.time_limit = json_integer_value(json_object_get(job, "time_limit"));
 	d.work_dir = (char *)(json_string_value(json_object_get(job, "work_dir")) ?: "/");
-	d.std_out = (char *)json_string_value(json_object_get(json_object_get(man, "stdout"),
-							       "path"));
-	d.std_err = (char *)json_string_value(json_object_get(json_object_get(man, "stderr"),
-							       "path"));
+	d.std_out =
+		(char *)json_string_value(json_object_get(json_object_get(man, "stdout"), "path"));
+	d.std_err =
+		(char *)json_string_value(json_object_get(json_object_get(man, "stderr"), "path"));
 	d.user_id = json_integer_value(json_object_get(man, "uid"));
 	d.group_id = json_integer_value(json_object_get(man, "gid"));
 	d.requeue = 1;
@@ -253,9 +253,8 @@ static void _restart(int fd, int jobfd, uint32_t jobid, const char *ckdir, json_
 		char text[256];
 		log_info("job %u: restarted as job %u from checkpoint %u", jobid, resp->job_id,
 			 seq);
-		snprintf(text, sizeof(text),
-			 "{\"jobid\":%u,\"restarted_from\":%u,\"seq\":%u}", resp->job_id, jobid,
-			 seq);
+		snprintf(text, sizeof(text), "{\"jobid\":%u,\"restarted_from\":%u,\"seq\":%u}",
+			 resp->job_id, jobid, seq);
 		cr_send_ok(fd, text);
 	}
 	if (resp)
@@ -265,8 +264,8 @@ static void _restart(int fd, int jobfd, uint32_t jobid, const char *ckdir, json_
 }
 
 /* list, error and restart also serve jobs that have ended: no container, only checkpoints. */
-static void _offline(int fd, uid_t uid, uint32_t cmd, uint32_t jobid, uid_t slurm_uid,
-		     json_t *st, json_t *opts)
+static void _offline(int fd, uid_t uid, uint32_t cmd, uint32_t jobid, uid_t slurm_uid, json_t *st,
+		     json_t *opts)
 {
 	const char *dir = json_string_value(json_object_get(opts, "ImageDir"));
 	uint8_t key[STORE_KEY_LEN];
@@ -284,15 +283,18 @@ static void _offline(int fd, uid_t uid, uint32_t cmd, uint32_t jobid, uid_t slur
 	snprintf(path, sizeof(path), "%s/%u", ckdir, jobid);
 	if (lstat(path, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
 		/* A running job that has none yet: nothing to list, no error. */
-		if (st && !_permitted(uid, json_integer_value(json_object_get(st, "uid")), slurm_uid))
+		if (st &&
+		    !_permitted(uid, json_integer_value(json_object_get(st, "uid")), slurm_uid))
 			cr_send_err(fd, CR_E_PERM, "uid %u is not permitted to %s job %u", uid,
 				    cmd_names[cmd], jobid);
 		else if (st && cmd == CR_CTL_RESTART)
-			cr_send_err(fd, CR_E_FAILED, "job %u is still running: vacate it first", jobid);
+			cr_send_err(fd, CR_E_FAILED, "job %u is still running: vacate it first",
+				    jobid);
 		else if (st)
 			cr_send_ok(fd, cmd == CR_CTL_LIST ? "[]" : "{}");
 		else
-			cr_send_err(fd, CR_E_NOJOB, "job %u has no checkpoints in %s", jobid, ckdir);
+			cr_send_err(fd, CR_E_NOJOB, "job %u has no checkpoints in %s", jobid,
+				    ckdir);
 		return;
 	}
 	owner = st ? (uid_t)json_integer_value(json_object_get(st, "uid")) : sb.st_uid;
@@ -339,8 +341,7 @@ static void _offline(int fd, uid_t uid, uint32_t cmd, uint32_t jobid, uid_t slur
 	close(jobfd);
 }
 
-static void _handle(int fd, uid_t uid, uint32_t cmd, uint32_t jobid, uid_t slurm_uid,
-		    json_t *opts)
+static void _handle(int fd, uid_t uid, uint32_t cmd, uint32_t jobid, uid_t slurm_uid, json_t *opts)
 {
 	struct cr_buf b;
 	json_t *st = NULL;

@@ -63,7 +63,7 @@ static struct monitor {
 	int enabled;
 	int exit_status;
 	time_t started;
-	int in_step; /* the init sits in a step's cgroups (extern or batch) */
+	int in_step;	     /* the init sits in a step's cgroups (extern or batch) */
 	struct cr_msg spawn; /* the relay's SPAWN, kept while a restore is tried */
 	int have_spawn;
 	int pending_fd; /* a node request waiting for the init's answer */

@@ -160,8 +160,7 @@ static int _find_script(struct node_job *j, pid_t ns_script, char *err, size_t e
 	return 0;
 }
 
-static int _job_info(uint32_t jobid, struct node_job *j, pid_t *ns_script, char *err,
-		     size_t errlen)
+static int _job_info(uint32_t jobid, struct node_job *j, pid_t *ns_script, char *err, size_t errlen)
 {
 	json_t *st;
 	const char *s;
@@ -294,15 +293,16 @@ static int _save_output(int jobfd, int pathfd[2], json_t *args, json_t *rep, cha
 		target[n > 0 ? n : 0] = '\0';
 		if (i == 1 && pathfd[0] >= 0 && st[0].st_dev == st[1].st_dev &&
 		    st[0].st_ino == st[1].st_ino) {
-			json_object_set_new(rep, "stderr", json_pack("{s:s, s:s}", "same", "stdout",
-								     "path", target));
+			json_object_set_new(
+				rep, "stderr",
+				json_pack("{s:s, s:s}", "same", "stdout", "path", target));
 			continue;
 		}
 		fd = _reopen(pathfd[i], O_RDONLY);
 		if (fd < 0) {
 			ret = -errno;
-			snprintf(err, errlen, "cannot read the job's %s (%.500s): %s", names[i], target,
-				 strerror(errno));
+			snprintf(err, errlen, "cannot read the job's %s (%.500s): %s", names[i],
+				 target, strerror(errno));
 			return ret;
 		}
 		ret = store_output_save(jobfd, names[i], fd,
@@ -318,8 +318,8 @@ static int _save_output(int jobfd, int pathfd[2], json_t *args, json_t *rep, cha
 	return 0;
 }
 
-static int _dump(struct node_job *j, struct cr_frozen *frozen, json_t *args, json_t *rep,
-		 char *err, size_t errlen)
+static int _dump(struct node_job *j, struct cr_frozen *frozen, json_t *args, json_t *rep, char *err,
+		 size_t errlen)
 {
 	const char *ckdir = json_string_value(json_object_get(args, "ckdir"));
 	const char *tmp = json_string_value(json_object_get(args, "tmp"));
@@ -562,10 +562,9 @@ static int _restore_output(int jobfd, int pathfd[2], json_t *man, char *err, siz
 				 strerror(errno));
 			return ret;
 		}
-		ret = store_output_restore(jobfd, names[i],
-					   json_integer_value(json_object_get(o, "len")),
-					   json_string_value(json_object_get(o, "blake2b")), fd, err,
-					   errlen);
+		ret = store_output_restore(
+			jobfd, names[i], json_integer_value(json_object_get(o, "len")),
+			json_string_value(json_object_get(o, "blake2b")), fd, err, errlen);
 		close(fd);
 		if (ret)
 			return ret;

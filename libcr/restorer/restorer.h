@@ -125,7 +125,7 @@ struct rst_task {
 	uint32_t creds_done; /* threads whose creds are set: dumpable waits for them all */
 	uint64_t itimer[3][4];
 	uint64_t rlim[16][2]; /* cur, max: set last, a low RLIMIT_AS must not stop us */
-	uint64_t timers; /* struct rst_timer[] */
+	uint64_t timers;      /* struct rst_timer[] */
 	uint32_t ntimers;
 	uint32_t pad2;
 };

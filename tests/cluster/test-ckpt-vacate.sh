@@ -24,6 +24,7 @@ wait_done "$va" 60
 log "vacated job $va: $(job_state "$va")"
 has_line "$WORK/va.out" "awk: total" && fail "the vacated job ran to its end"
 
+sleep 5 # down time the job's monotonic clock must not see
 out=$(crctl_as "$USER_" restart "$va" --exclude="$NODE1") || fail "crctl restart: $out"
 log "$out"
 new=$(echo "$out" | sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p')
@@ -36,7 +37,11 @@ wait_done "$new" 120
 wait_done "$ref" 120
 [ "$(job_field "$new" ExitCode)" = 0:0 ] || fail "restarted job ended with $(job_field "$new" ExitCode)"
 same_as_ref va ref
-ok "vacate, then restart --exclude=$NODE1 on $NODE2: ended as the uninterrupted run"
+read -r mono wall <"$WORK/va/clocks"
+log "job's clocks advanced: monotonic ${mono} s, wall ${wall} s"
+python3 -c "import sys; m, w = $mono, $wall; sys.exit(0 if m >= ${STEPS:-50} * 0.1 and w - m >= 4 else 1)" ||
+	fail "CLOCK_MONOTONIC did not continue from the checkpoint: monotonic ${mono} s, wall ${wall} s"
+ok "vacate, then restart --exclude=$NODE1 on $NODE2: ended as the uninterrupted run, monotonic clock continued
 
 rq=$(ckjob rq --checkpoint=0)
 wait_output rq "awk: step 12"
