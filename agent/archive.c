@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cr_archive.h"
+#include "errmsg.h"
 
 #define DATA_CHUNK  (256 * 1024)
 #define BLOCK_BYTES (64 * 1024) /* output and input blocking, a multiple of 512 */
@@ -49,21 +50,6 @@ struct save_ctx {
 	size_t errlen;
 };
 
-static int _fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int _fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
 static const char *_here(const struct save_ctx *c)
 {
 	return c->len ? c->path : ".";
@@ -74,7 +60,7 @@ static int _sys_fail(struct save_ctx *c, const char *what)
 {
 	int e = errno ? errno : EIO;
 
-	return _fail(c->err, c->errlen, -e, "%s: %s: %s", _here(c), what, strerror(e));
+	return err_set(c->err, c->errlen, -e, "%s: %s: %s", _here(c), what, strerror(e));
 }
 
 static int _arc_fail(struct save_ctx *c, const char *what)
@@ -82,8 +68,8 @@ static int _arc_fail(struct save_ctx *c, const char *what)
 	const char *msg = archive_error_string(c->a);
 	int e = archive_errno(c->a);
 
-	return _fail(c->err, c->errlen, e > 0 ? -e : -EIO, "%s: %s: %s", _here(c), what,
-		     msg ? msg : "unknown error");
+	return err_set(c->err, c->errlen, e > 0 ? -e : -EIO, "%s: %s: %s", _here(c), what,
+		       msg ? msg : "unknown error");
 }
 
 /* Append @name to the current path; *old is what to cut it back to. */
@@ -97,8 +83,8 @@ static int _path_push(struct save_ctx *c, const char *name, size_t *old)
 			;
 		p = realloc(c->path, cap);
 		if (!p)
-			return _fail(c->err, c->errlen, -ENOMEM, "%s/%s: out of memory", _here(c),
-				     name);
+			return err_set(c->err, c->errlen, -ENOMEM, "%s/%s: out of memory", _here(c),
+				       name);
 		c->path = p;
 		c->cap = cap;
 	}
@@ -161,15 +147,15 @@ static int _list_dir(struct save_ctx *c, int dfd, char ***names, size_t *count)
 			cap = cap ? cap * 2 : 16;
 			nv = realloc(v, cap * sizeof(*v));
 			if (!nv) {
-				ret = _fail(c->err, c->errlen, -ENOMEM, "%s: out of memory",
-					    _here(c));
+				ret = err_set(c->err, c->errlen, -ENOMEM, "%s: out of memory",
+					      _here(c));
 				break;
 			}
 			v = nv;
 		}
 		v[n] = strdup(d->d_name);
 		if (!v[n]) {
-			ret = _fail(c->err, c->errlen, -ENOMEM, "%s: out of memory", _here(c));
+			ret = err_set(c->err, c->errlen, -ENOMEM, "%s: out of memory", _here(c));
 			break;
 		}
 		n++;
@@ -219,8 +205,8 @@ static int _write_data(struct save_ctx *c, const void *p, size_t n)
 	if (w < 0)
 		return _arc_fail(c, "archive data");
 	if ((size_t)w != n)
-		return _fail(c->err, c->errlen, -EIO, "%s: archive data: %zd of %zu bytes taken",
-			     _here(c), w, n);
+		return err_set(c->err, c->errlen, -EIO, "%s: archive data: %zd of %zu bytes taken",
+			       _here(c), w, n);
 	return 0;
 }
 
@@ -243,9 +229,9 @@ static int _copy_range(struct save_ctx *c, int fd, off_t from, off_t to, bool ho
 			if (n < 0)
 				return _sys_fail(c, "read");
 			if (n == 0)
-				return _fail(c->err, c->errlen, -EIO,
-					     "%s: changed while archiving (ends at %jd bytes)",
-					     _here(c), (intmax_t)from);
+				return err_set(c->err, c->errlen, -EIO,
+					       "%s: changed while archiving (ends at %jd bytes)",
+					       _here(c), (intmax_t)from);
 			ret = _write_data(c, c->buf, n);
 		}
 		if (ret)
@@ -287,8 +273,8 @@ static int _map_holes(struct save_ctx *c, int fd, off_t size)
 	}
 	/* Adding cannot report a failed allocation: count what was kept. */
 	if (archive_entry_sparse_count(c->entry) != n)
-		return _fail(c->err, c->errlen, -ENOMEM, "%s: out of memory for its sparse map",
-			     _here(c));
+		return err_set(c->err, c->errlen, -ENOMEM, "%s: out of memory for its sparse map",
+			       _here(c));
 	return 0;
 }
 
@@ -329,7 +315,7 @@ static int _save_file(struct save_ctx *c, int dfd, const char *name, const struc
 	}
 	if (!S_ISREG(fst.st_mode) || fst.st_ino != st->st_ino || fst.st_dev != st->st_dev ||
 	    fst.st_size != st->st_size) {
-		ret = _fail(c->err, c->errlen, -EIO, "%s: changed while archiving", _here(c));
+		ret = err_set(c->err, c->errlen, -EIO, "%s: changed while archiving", _here(c));
 		goto out;
 	}
 	ret = _map_holes(c, fd, st->st_size);
@@ -353,7 +339,7 @@ static int _save_symlink(struct save_ctx *c, int dfd, const char *name, const st
 		p = realloc(target, size);
 		if (!p) {
 			free(target);
-			return _fail(c->err, c->errlen, -ENOMEM, "%s: out of memory", _here(c));
+			return err_set(c->err, c->errlen, -ENOMEM, "%s: out of memory", _here(c));
 		}
 		target = p;
 		n = readlinkat(dfd, name, target, size);
@@ -414,11 +400,11 @@ static int _save_one(struct save_ctx *c, int dfd, const char *name)
 		return 0;
 	case S_IFCHR:
 	case S_IFBLK:
-		return _fail(c->err, c->errlen, -ENOTSUP,
-			     "%s: a device node, which a job's tmpfs may not hold", _here(c));
+		return err_set(c->err, c->errlen, -ENOTSUP,
+			       "%s: a device node, which a job's tmpfs may not hold", _here(c));
 	}
-	return _fail(c->err, c->errlen, -ENOTSUP, "%s: unknown file type %#o", _here(c),
-		     (unsigned)(st.st_mode & S_IFMT));
+	return err_set(c->err, c->errlen, -ENOTSUP, "%s: unknown file type %#o", _here(c),
+		       (unsigned)(st.st_mode & S_IFMT));
 }
 
 static int _save_dir(struct save_ctx *c, int dfd)
@@ -472,7 +458,7 @@ static int _save_open(struct save_ctx *c, int outfd)
 	c->buf = malloc(DATA_CHUNK);
 	c->zeros = calloc(1, DATA_CHUNK);
 	if (!c->a || !c->entry || !c->links || !c->path || !c->buf || !c->zeros)
-		return _fail(c->err, c->errlen, -ENOMEM, "archive: out of memory");
+		return err_set(c->err, c->errlen, -ENOMEM, "archive: out of memory");
 	archive_entry_linkresolver_set_strategy(c->links, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
 	/* Names are bytes: no conversion that depends on the locale. */
 	if (archive_write_set_format_pax_restricted(c->a) != ARCHIVE_OK ||
@@ -555,9 +541,10 @@ static int _in_fail(struct archive *in, const struct reader *rd, char *err, size
 {
 	const char *msg = archive_error_string(in);
 
-	return _fail(err, errlen, rd->err ? -rd->err : -EBADMSG, "archive%s%s: %s: %s",
-		     path ? " at " : "", path ? path : "",
-		     rd->err ? "cannot read" : "truncated or corrupt", msg ? msg : "unknown error");
+	return err_set(err, errlen, rd->err ? -rd->err : -EBADMSG, "archive%s%s: %s: %s",
+		       path ? " at " : "", path ? path : "",
+		       rd->err ? "cannot read" : "truncated or corrupt",
+		       msg ? msg : "unknown error");
 }
 
 static int _out_fail(struct archive *disk, char *err, size_t errlen, const char *path)
@@ -566,8 +553,8 @@ static int _out_fail(struct archive *disk, char *err, size_t errlen, const char 
 	int e = archive_errno(disk);
 
 	/* Refusals (.., absolute, through a symlink) come without an errno. */
-	return _fail(err, errlen, e > 0 ? -e : -EPERM, "%s: %s", path,
-		     msg ? msg : "cannot extract");
+	return err_set(err, errlen, e > 0 ? -e : -EPERM, "%s: %s", path,
+		       msg ? msg : "cannot extract");
 }
 
 /* Only what archive_save_tree writes: no device nodes, no sockets. */
@@ -597,8 +584,8 @@ static int _extract_one(struct archive *in, struct archive *disk, const struct r
 	if (!path)
 		path = "(no name)";
 	if (!_allowed(e))
-		return _fail(err, errlen, -EPERM, "%s: file type %#o refused", path,
-			     (unsigned)archive_entry_filetype(e));
+		return err_set(err, errlen, -EPERM, "%s: file type %#o refused", path,
+			       (unsigned)archive_entry_filetype(e));
 	if (archive_write_header(disk, e) != ARCHIVE_OK)
 		return _out_fail(disk, err, errlen, path);
 	while ((r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK)
@@ -637,8 +624,8 @@ static int _extract(struct archive *in, struct archive *disk, const struct reade
 	 */
 	pos = archive_filter_bytes(in, 0);
 	if (pos - end < TAR_BLOCK || rd->last_nz >= pos - TAR_BLOCK)
-		return _fail(err, errlen, -EBADMSG,
-			     "archive: truncated or corrupt: no end-of-archive block");
+		return err_set(err, errlen, -EBADMSG,
+			       "archive: truncated or corrupt: no end-of-archive block");
 	return 0;
 }
 
@@ -657,18 +644,18 @@ int archive_restore_tree(int dirfd, int infd, int keep_owner, char *err, size_t 
 	cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cwd < 0) {
 		e = errno;
-		return _fail(err, errlen, -e, "working directory: open: %s", strerror(e));
+		return err_set(err, errlen, -e, "working directory: open: %s", strerror(e));
 	}
 	if (fchdir(dirfd) < 0) {
 		e = errno;
 		close(cwd);
-		return _fail(err, errlen, -e, "target directory: fchdir: %s", strerror(e));
+		return err_set(err, errlen, -e, "target directory: fchdir: %s", strerror(e));
 	}
 	in = archive_read_new();
 	disk = archive_write_disk_new();
 	rd.buf = malloc(BLOCK_BYTES);
 	if (!in || !disk || !rd.buf) {
-		ret = _fail(err, errlen, -ENOMEM, "archive: out of memory");
+		ret = err_set(err, errlen, -ENOMEM, "archive: out of memory");
 		goto out;
 	}
 	if (archive_read_support_format_tar(in) != ARCHIVE_OK ||
@@ -688,7 +675,7 @@ out:
 	free(rd.buf);
 	if (fchdir(cwd) < 0 && !ret) {
 		e = errno;
-		ret = _fail(err, errlen, -e, "working directory: fchdir back: %s", strerror(e));
+		ret = err_set(err, errlen, -e, "working directory: fchdir back: %s", strerror(e));
 	}
 	close(cwd);
 	return ret;

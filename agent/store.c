@@ -23,6 +23,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "errmsg.h"
 #include "store.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -57,22 +58,8 @@ struct walk {
 	size_t errlen;
 };
 
-static int _fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 static int _syserr(char *err, size_t errlen, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-
-static int _fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 /* As _fail, with ": <strerror(-ret)>" appended. */
 static int _syserr(char *err, size_t errlen, int ret, const char *fmt, ...)
@@ -94,12 +81,12 @@ static int _syserr(char *err, size_t errlen, int ret, const char *fmt, ...)
 static int _open_err(char *err, size_t errlen, int ret, const char *path)
 {
 	if (ret == -ELOOP)
-		return _fail(err, errlen, ret, "%s: a symlink on the path, not followed", path);
+		return err_set(err, errlen, ret, "%s: a symlink on the path, not followed", path);
 	if (ret == -EXDEV)
-		return _fail(err, errlen, ret, "%s: leads out of its directory, refused", path);
+		return err_set(err, errlen, ret, "%s: leads out of its directory, refused", path);
 	if (ret == -ENOSYS)
-		return _fail(err, errlen, ret, "%s: openat2 not available (Linux >= 5.6 needed)",
-			     path);
+		return err_set(err, errlen, ret, "%s: openat2 not available (Linux >= 5.6 needed)",
+			       path);
 	return _syserr(err, errlen, ret, "%s", path);
 }
 
@@ -254,8 +241,8 @@ static int _push(struct walk *w, const char *name, size_t *saved)
 	size_t n = strlen(name), sep = w->len ? 1 : 0;
 
 	if (w->len + sep + n >= sizeof(w->path))
-		return _fail(w->err, w->errlen, -ENAMETOOLONG, "%s/%s: path too long", w->path,
-			     name);
+		return err_set(w->err, w->errlen, -ENAMETOOLONG, "%s/%s: path too long", w->path,
+			       name);
 	*saved = w->len;
 	if (sep)
 		w->path[w->len++] = '/';
@@ -434,7 +421,7 @@ static int _empty_dir(struct walk *w, int dirfd, const char *name, const char *p
 	int ret;
 
 	if (w->depth >= MAX_DEPTH)
-		return _fail(w->err, w->errlen, -ELOOP, "%s: nested too deep", _wpath(w));
+		return err_set(w->err, w->errlen, -ELOOP, "%s: nested too deep", _wpath(w));
 	ret = _opendir_beneath(dirfd, name, &d);
 	if (ret)
 		return ret == -ENOENT ? ret : _open_err(w->err, w->errlen, ret, _wpath(w));
@@ -489,7 +476,7 @@ int user_lookup(uid_t uid, gid_t gid, struct job_user *u, char *err, size_t errl
 		nbuf = realloc(buf, size);
 		if (!nbuf) {
 			free(buf);
-			return _fail(err, errlen, -ENOMEM, "uid %u: out of memory", uid);
+			return err_set(err, errlen, -ENOMEM, "uid %u: out of memory", uid);
 		}
 		buf = nbuf;
 		ret = getpwuid_r(uid, &pw, buf, size, &res);
@@ -501,13 +488,13 @@ int user_lookup(uid_t uid, gid_t gid, struct job_user *u, char *err, size_t errl
 		free(buf);
 		if (ret)
 			return _syserr(err, errlen, -ret, "uid %u: getpwuid_r", uid);
-		return _fail(err, errlen, -ENOENT, "uid %u: no such user", uid);
+		return err_set(err, errlen, -ENOENT, "uid %u: no such user", uid);
 	}
 	n = (int)ARRAY_SIZE(u->groups);
 	/* More groups than fit is refused rather than silently dropping some. */
 	if (getgrouplist(pw.pw_name, gid, u->groups, &n) < 0) {
-		ret = _fail(err, errlen, -E2BIG, "user %s: in %d groups, at most %zu supported",
-			    pw.pw_name, n, ARRAY_SIZE(u->groups));
+		ret = err_set(err, errlen, -E2BIG, "user %s: in %d groups, at most %zu supported",
+			      pw.pw_name, n, ARRAY_SIZE(u->groups));
 		free(buf);
 		return ret;
 	}
@@ -521,20 +508,20 @@ int user_lookup(uid_t uid, gid_t gid, struct job_user *u, char *err, size_t errl
 int user_fs_enter(const struct job_user *u, char *err, size_t errlen)
 {
 	if (u->ngroups < 0 || (size_t)u->ngroups > ARRAY_SIZE(u->groups))
-		return _fail(err, errlen, -EINVAL, "uid %u: bad group count %d", u->uid,
-			     u->ngroups);
+		return err_set(err, errlen, -EINVAL, "uid %u: bad group count %d", u->uid,
+			       u->ngroups);
 	if (setgroups((size_t)u->ngroups, u->groups) < 0)
 		return _syserr(err, errlen, -errno, "uid %u: setgroups", u->uid);
 	/* setfs[ug]id report no error: the second call returns what the first one left. */
 	setfsgid(u->gid);
 	if ((gid_t)setfsgid(u->gid) != u->gid) {
 		user_fs_leave();
-		return _fail(err, errlen, -EPERM, "setfsgid(%u) refused", u->gid);
+		return err_set(err, errlen, -EPERM, "setfsgid(%u) refused", u->gid);
 	}
 	setfsuid(u->uid);
 	if ((uid_t)setfsuid(u->uid) != u->uid) {
 		user_fs_leave();
-		return _fail(err, errlen, -EPERM, "setfsuid(%u) refused", u->uid);
+		return err_set(err, errlen, -EPERM, "setfsuid(%u) refused", u->uid);
 	}
 	return 0;
 }
@@ -556,22 +543,22 @@ int store_key_load(const char *path, uint8_t key[STORE_KEY_LEN], char *err, size
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 && errno == ELOOP)
-		return _fail(err, errlen, -ELOOP, "MAC key %s: a symlink, refused", path);
+		return err_set(err, errlen, -ELOOP, "MAC key %s: a symlink, refused", path);
 	if (fd < 0)
 		return _syserr(err, errlen, -errno, "MAC key %s", path);
 	if (fstat(fd, &st) < 0)
 		ret = _syserr(err, errlen, -errno, "MAC key %s: fstat", path);
 	else if (!S_ISREG(st.st_mode))
-		ret = _fail(err, errlen, -EINVAL, "MAC key %s: not a regular file", path);
+		ret = err_set(err, errlen, -EINVAL, "MAC key %s: not a regular file", path);
 	else if (st.st_uid != 0)
-		ret = _fail(err, errlen, -EPERM, "MAC key %s: owned by uid %u, not root", path,
-			    st.st_uid);
+		ret = err_set(err, errlen, -EPERM, "MAC key %s: owned by uid %u, not root", path,
+			      st.st_uid);
 	else if (st.st_mode & 077)
-		ret = _fail(err, errlen, -EPERM, "MAC key %s: mode %04o gives group/other access",
-			    path, st.st_mode & 07777);
+		ret = err_set(err, errlen, -EPERM, "MAC key %s: mode %04o gives group/other access",
+			      path, st.st_mode & 07777);
 	else if (st.st_size != STORE_KEY_LEN)
-		ret = _fail(err, errlen, -EINVAL, "MAC key %s: %lld bytes, not %d", path,
-			    (long long)st.st_size, STORE_KEY_LEN);
+		ret = err_set(err, errlen, -EINVAL, "MAC key %s: %lld bytes, not %d", path,
+			      (long long)st.st_size, STORE_KEY_LEN);
 	if (ret)
 		goto out;
 	do
@@ -580,7 +567,7 @@ int store_key_load(const char *path, uint8_t key[STORE_KEY_LEN], char *err, size
 	if (n < 0)
 		ret = _syserr(err, errlen, -errno, "MAC key %s: read", path);
 	else if (n != STORE_KEY_LEN)
-		ret = _fail(err, errlen, -EIO, "MAC key %s: short read", path);
+		ret = err_set(err, errlen, -EIO, "MAC key %s: short read", path);
 out:
 	close(fd);
 	if (ret)
@@ -596,7 +583,7 @@ static int _fsync_parent(const char *path, char *err, size_t errlen)
 	int fd, ret;
 
 	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-		return _fail(err, errlen, -ENAMETOOLONG, "MAC key %s: path too long", path);
+		return err_set(err, errlen, -ENAMETOOLONG, "MAC key %s: path too long", path);
 	slash = strrchr(dir, '/');
 	if (!slash)
 		strcpy(dir, ".");
@@ -620,7 +607,7 @@ int store_key_create(const char *path, char *err, size_t errlen)
 	int fd, ret;
 
 	if (sodium_init() < 0)
-		return _fail(err, errlen, -EIO, "libsodium initialisation failed");
+		return err_set(err, errlen, -EIO, "libsodium initialisation failed");
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == EEXIST)
 		return 0;
@@ -663,7 +650,7 @@ int store_job_open(const char *ckdir, uint32_t jobid, int create, char *err, siz
 	pfd = _open_beneath(ckfd, name, O_PATH | O_DIRECTORY, 0);
 	close(ckfd);
 	if (pfd == -ELOOP)
-		return _fail(err, errlen, pfd, "%s: a symlink, refused", path);
+		return err_set(err, errlen, pfd, "%s: a symlink, refused", path);
 	if (pfd < 0)
 		return _open_err(err, errlen, pfd, path);
 	/* setfsuid(-1) changes nothing and returns the current fsuid. */
@@ -671,8 +658,8 @@ int store_job_open(const char *ckdir, uint32_t jobid, int create, char *err, siz
 	if (fstat(pfd, &st) < 0)
 		fd = _syserr(err, errlen, -errno, "%s: fstat", path);
 	else if (st.st_uid != fsuid)
-		fd = _fail(err, errlen, -EPERM, "%s: owned by uid %u, not by uid %u", path,
-			   st.st_uid, fsuid);
+		fd = err_set(err, errlen, -EPERM, "%s: owned by uid %u, not by uid %u", path,
+			     st.st_uid, fsuid);
 	else if ((fd = _open_beneath(pfd, ".", O_RDONLY | O_DIRECTORY, 0)) < 0)
 		_open_err(err, errlen, fd, path);
 	close(pfd);
@@ -736,7 +723,7 @@ int store_open_dir(int jobfd, const char *rel, int create, char *err, size_t err
 	int pfd = jobfd, fd;
 
 	if (!rel || !*rel || strlen(rel) >= sizeof(parent) || rel[strlen(rel) - 1] == '/')
-		return _fail(err, errlen, -EINVAL, "bad directory path \"%s\"", rel ? rel : "");
+		return err_set(err, errlen, -EINVAL, "bad directory path \"%s\"", rel ? rel : "");
 	if (!create) {
 		fd = _open_beneath(jobfd, rel, O_RDONLY | O_DIRECTORY, 0);
 		return fd < 0 ? _open_err(err, errlen, fd, rel) : fd;
@@ -781,7 +768,7 @@ static int _digest_file(struct walk *w, int dfd, const char *name)
 		return _open_err(w->err, w->errlen, fd, w->path);
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return _fail(w->err, w->errlen, -EINVAL, "%s: no longer a regular file", w->path);
+		return err_set(w->err, w->errlen, -EINVAL, "%s: no longer a regular file", w->path);
 	}
 	ret = _hash_fd(fd, UINT64_MAX, -1, w->buf, hex, &size);
 	if (!ret && fsync(fd) < 0)
@@ -791,10 +778,10 @@ static int _digest_file(struct walk *w, int dfd, const char *name)
 		return _syserr(w->err, w->errlen, ret, "%s", w->path);
 	e = json_pack("{s:I, s:s}", "size", (json_int_t)size, "blake2b", hex);
 	if (!e)
-		return _fail(w->err, w->errlen, -ENOMEM, "%s: out of memory", w->path);
+		return err_set(w->err, w->errlen, -ENOMEM, "%s: out of memory", w->path);
 	/* jansson wants UTF-8 keys; a name that is not is refused with it. */
 	if (json_object_set_new(w->files, w->path, e))
-		return _fail(w->err, w->errlen, -EINVAL, "%s: file name is not UTF-8", w->path);
+		return err_set(w->err, w->errlen, -EINVAL, "%s: file name is not UTF-8", w->path);
 	w->bytes += size;
 	return 0;
 }
@@ -816,8 +803,8 @@ static int _digest_entry(int dfd, const char *name, void *arg)
 	else if (S_ISREG(st.st_mode))
 		ret = _digest_file(w, dfd, name);
 	else
-		ret = _fail(w->err, w->errlen, S_ISLNK(st.st_mode) ? -ELOOP : -EINVAL,
-			    "%s: %s, not a regular file", w->path, _kind(st.st_mode));
+		ret = err_set(w->err, w->errlen, S_ISLNK(st.st_mode) ? -ELOOP : -EINVAL,
+			      "%s: %s, not a regular file", w->path, _kind(st.st_mode));
 	_pop(w, saved);
 	return ret;
 }
@@ -828,7 +815,7 @@ static int _digest_dir(struct walk *w, int parentfd, const char *name)
 	int ret;
 
 	if (w->depth >= MAX_DEPTH)
-		return _fail(w->err, w->errlen, -ELOOP, "%s: nested too deep", _wpath(w));
+		return err_set(w->err, w->errlen, -ELOOP, "%s: nested too deep", _wpath(w));
 	ret = _opendir_beneath(parentfd, name, &d);
 	if (ret)
 		return _open_err(w->err, w->errlen, ret, _wpath(w));
@@ -851,13 +838,13 @@ int store_digest_tree(int dirfd, json_t **files, uint64_t *bytes, char *err, siz
 
 	*files = NULL;
 	if (sodium_init() < 0)
-		return _fail(err, errlen, -EIO, "libsodium initialisation failed");
+		return err_set(err, errlen, -EIO, "libsodium initialisation failed");
 	_walk_init(&w, "", err, errlen);
 	w.files = json_object();
 	w.buf = malloc(IO_CHUNK);
 	ret = -ENOMEM;
 	if (!w.files || !w.buf) {
-		_fail(err, errlen, ret, "digest: out of memory");
+		err_set(err, errlen, ret, "digest: out of memory");
 		goto out;
 	}
 	ret = _digest_dir(&w, dirfd, ".");
@@ -883,26 +870,26 @@ static int _check_file(int dirfd, const char *path, json_t *v, uint8_t *buf, cha
 	int fd, ret;
 
 	if (json_unpack(v, "{s:I, s:s}", "size", &size, "blake2b", &want) || size < 0)
-		return _fail(err, errlen, -EBADMSG, "%s: malformed manifest entry", path);
+		return err_set(err, errlen, -EBADMSG, "%s: malformed manifest entry", path);
 	fd = _open_beneath(dirfd, path, O_RDONLY | O_NONBLOCK, 0);
 	if (fd == -ENOENT)
-		return _fail(err, errlen, fd, "%s: missing", path);
+		return err_set(err, errlen, fd, "%s: missing", path);
 	if (fd < 0)
 		return _open_err(err, errlen, fd, path);
 	if (fstat(fd, &st) < 0) {
 		ret = _syserr(err, errlen, -errno, "%s: fstat", path);
 	} else if (!S_ISREG(st.st_mode)) {
-		ret = _fail(err, errlen, -EBADMSG, "%s: not a regular file", path);
+		ret = err_set(err, errlen, -EBADMSG, "%s: not a regular file", path);
 	} else if (st.st_size != size) {
-		ret = _fail(err, errlen, -EBADMSG, "%s: %lld bytes, the manifest says %lld", path,
-			    (long long)st.st_size, (long long)size);
+		ret = err_set(err, errlen, -EBADMSG, "%s: %lld bytes, the manifest says %lld", path,
+			      (long long)st.st_size, (long long)size);
 	} else {
 		ret = _hash_fd(fd, UINT64_MAX, -1, buf, hex, &got);
 		if (ret)
 			_syserr(err, errlen, ret, "%s: read", path);
 		else if (got != (uint64_t)size || strcmp(hex, want))
-			ret = _fail(err, errlen, -EBADMSG, "%s: content does not match its digest",
-				    path);
+			ret = err_set(err, errlen, -EBADMSG,
+				      "%s: content does not match its digest", path);
 	}
 	close(fd);
 	return ret;
@@ -916,12 +903,12 @@ int store_check_tree(int dirfd, json_t *files, char *err, size_t errlen)
 	int ret = 0;
 
 	if (!json_is_object(files))
-		return _fail(err, errlen, -EBADMSG, "manifest file list is not an object");
+		return err_set(err, errlen, -EBADMSG, "manifest file list is not an object");
 	if (sodium_init() < 0)
-		return _fail(err, errlen, -EIO, "libsodium initialisation failed");
+		return err_set(err, errlen, -EIO, "libsodium initialisation failed");
 	buf = malloc(IO_CHUNK);
 	if (!buf)
-		return _fail(err, errlen, -ENOMEM, "check: out of memory");
+		return err_set(err, errlen, -ENOMEM, "check: out of memory");
 	json_object_foreach(files, path, v)
 	{
 		ret = _check_file(dirfd, path, v, buf, err, errlen);
@@ -994,7 +981,7 @@ static int _write_manifest(int dfd, const char *dname, json_t *m, char *err, siz
 
 	text = json_dumps(m, JSON_INDENT(1) | JSON_SORT_KEYS);
 	if (!text)
-		return _fail(err, errlen, -ENOMEM, "%s/" MANIFEST ": out of memory", dname);
+		return err_set(err, errlen, -ENOMEM, "%s/" MANIFEST ": out of memory", dname);
 	fd = _open_beneath(dfd, MANIFEST, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	if (fd < 0) {
 		free(text);
@@ -1048,11 +1035,12 @@ int store_commit(int jobfd, uint32_t seq, json_t *manifest, const uint8_t key[ST
 	int dfd, ret;
 
 	if (sodium_init() < 0)
-		return _fail(err, errlen, -EIO, "libsodium initialisation failed");
+		return err_set(err, errlen, -EIO, "libsodium initialisation failed");
 	if (!json_is_object(manifest))
-		return _fail(err, errlen, -EINVAL, "checkpoint %u: manifest is not an object", seq);
+		return err_set(err, errlen, -EINVAL, "checkpoint %u: manifest is not an object",
+			       seq);
 	if (_seal(manifest, seq, key))
-		return _fail(err, errlen, -ENOMEM, "checkpoint %u: out of memory", seq);
+		return err_set(err, errlen, -ENOMEM, "checkpoint %u: out of memory", seq);
 	snprintf(tmp, sizeof(tmp), TMP_PREFIX "%u", seq);
 	snprintf(name, sizeof(name), "%u", seq);
 	dfd = _open_beneath(jobfd, tmp, O_RDONLY | O_DIRECTORY, 0);
@@ -1095,30 +1083,30 @@ int store_load(int jobfd, uint32_t seq, const uint8_t key[STORE_KEY_LEN], json_t
 
 	*manifest = NULL;
 	if (sodium_init() < 0)
-		return _fail(err, errlen, -EIO, "libsodium initialisation failed");
+		return err_set(err, errlen, -EIO, "libsodium initialisation failed");
 	snprintf(rel, sizeof(rel), "%u/" MANIFEST, seq);
 	ret = _read_file(jobfd, rel, MANIFEST_MAX, &text, &len);
 	if (ret == -EINVAL || ret == -EFBIG)
-		return _fail(err, errlen, ret, "%s: not a regular file of at most %u bytes", rel,
-			     MANIFEST_MAX);
+		return err_set(err, errlen, ret, "%s: not a regular file of at most %u bytes", rel,
+			       MANIFEST_MAX);
 	if (ret)
 		return _open_err(err, errlen, ret, rel);
 	m = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(text);
 	if (!m)
-		return _fail(err, errlen, -EBADMSG, "checkpoint %u: %s line %d: %s", seq, rel,
-			     jerr.line, jerr.text);
+		return err_set(err, errlen, -EBADMSG, "checkpoint %u: %s line %d: %s", seq, rel,
+			       jerr.line, jerr.text);
 	ret = _verify(m, key);
 	if (ret == -EBADMSG)
-		_fail(err, errlen, ret, "checkpoint %u: manifest MAC does not verify (edited?)",
-		      seq);
+		err_set(err, errlen, ret, "checkpoint %u: manifest MAC does not verify (edited?)",
+			seq);
 	else if (ret)
-		_fail(err, errlen, ret, "checkpoint %u: out of memory", seq);
+		err_set(err, errlen, ret, "checkpoint %u: out of memory", seq);
 	/* A genuine manifest of another checkpoint, copied here. */
 	s = json_object_get(m, "seq");
 	if (!ret && (!json_is_integer(s) || json_integer_value(s) != seq))
-		ret = _fail(err, errlen, -EBADMSG, "checkpoint %u: the manifest is not for it",
-			    seq);
+		ret = err_set(err, errlen, -EBADMSG, "checkpoint %u: the manifest is not for it",
+			      seq);
 	if (ret) {
 		json_decref(m);
 		return ret;
@@ -1263,7 +1251,7 @@ int store_prune(int jobfd, uint32_t keep, char *err, size_t errlen)
 	size_t n, i;
 
 	if (keep < 1)
-		return _fail(err, errlen, -EINVAL, "prune: keep count must be at least 1");
+		return err_set(err, errlen, -EINVAL, "prune: keep count must be at least 1");
 	ret = store_list(jobfd, &seqs, &n);
 	if (ret)
 		return _syserr(err, errlen, ret, "prune: listing the checkpoints");
@@ -1344,12 +1332,12 @@ static int _output_append(int fd, const char *name, int srcfd, uint64_t committe
 	if (fstat(srcfd, &src) < 0)
 		return _syserr(err, errlen, -errno, "%s: the job's output", name);
 	if (!S_ISREG(src.st_mode))
-		return _fail(err, errlen, -EINVAL, "%s: the job's output is not a regular file",
-			     name);
+		return err_set(err, errlen, -EINVAL, "%s: the job's output is not a regular file",
+			       name);
 	if (fstat(fd, &dst) < 0)
 		return _syserr(err, errlen, -errno, "%s: fstat", name);
 	if (!S_ISREG(dst.st_mode))
-		return _fail(err, errlen, -EINVAL, "%s: not a regular file", name);
+		return err_set(err, errlen, -EINVAL, "%s: not a regular file", name);
 	/* The job's output was truncated, or our copy lost what was committed: start over. */
 	start = committed;
 	if ((uint64_t)src.st_size < committed || (uint64_t)dst.st_size < committed)
@@ -1367,7 +1355,7 @@ static int _output_append(int fd, const char *name, int srcfd, uint64_t committe
 	if (ret)
 		return _syserr(err, errlen, ret, "%s: read", name);
 	if (n != *len)
-		return _fail(err, errlen, -EIO, "%s: shrank while being saved", name);
+		return err_set(err, errlen, -EIO, "%s: shrank while being saved", name);
 	return 0;
 }
 
@@ -1378,13 +1366,13 @@ int store_output_save(int jobfd, const char *name, int srcfd, uint64_t committed
 	int fd, ret;
 
 	if (!_output_name(name))
-		return _fail(err, errlen, -EINVAL, "output \"%s\": not stdout or stderr",
-			     name ? name : "");
+		return err_set(err, errlen, -EINVAL, "output \"%s\": not stdout or stderr",
+			       name ? name : "");
 	if (sodium_init() < 0)
-		return _fail(err, errlen, -EIO, "libsodium initialisation failed");
+		return err_set(err, errlen, -EIO, "libsodium initialisation failed");
 	buf = malloc(IO_CHUNK);
 	if (!buf)
-		return _fail(err, errlen, -ENOMEM, "%s: out of memory", name);
+		return err_set(err, errlen, -ENOMEM, "%s: out of memory", name);
 	fd = _open_beneath(jobfd, name, O_RDWR | O_CREAT | O_NONBLOCK, 0600);
 	if (fd < 0) {
 		free(buf);
@@ -1424,16 +1412,17 @@ static int _output_copy(int fd, const char *name, uint64_t len, const char *dige
 	if (fstat(fd, &st) < 0)
 		return _syserr(err, errlen, -errno, "%s: fstat", name);
 	if (!S_ISREG(st.st_mode))
-		return _fail(err, errlen, -EBADMSG, "%s: not a regular file", name);
+		return err_set(err, errlen, -EBADMSG, "%s: not a regular file", name);
 	if ((uint64_t)st.st_size < len)
-		return _fail(err, errlen, -EBADMSG, "%s: %lld bytes saved, the checkpoint has %llu",
-			     name, (long long)st.st_size, (unsigned long long)len);
+		return err_set(err, errlen, -EBADMSG,
+			       "%s: %lld bytes saved, the checkpoint has %llu", name,
+			       (long long)st.st_size, (unsigned long long)len);
 	ret = _hash_fd(fd, len, -1, buf, hex, &got);
 	if (ret)
 		return _syserr(err, errlen, ret, "%s: read", name);
 	if (got != len || strcmp(hex, digest))
-		return _fail(err, errlen, -EBADMSG,
-			     "%s: saved output does not match the checkpoint's digest", name);
+		return err_set(err, errlen, -EBADMSG,
+			       "%s: saved output does not match the checkpoint's digest", name);
 	ret = _output_rewind(dstfd);
 	if (ret)
 		return _syserr(err, errlen, ret, "%s: truncating the job's output", name);
@@ -1442,8 +1431,8 @@ static int _output_copy(int fd, const char *name, uint64_t len, const char *dige
 	if (ret)
 		return _syserr(err, errlen, ret, "%s: restoring the job's output", name);
 	if (got != len || strcmp(hex, digest))
-		return _fail(err, errlen, -EBADMSG, "%s: saved output changed while restored",
-			     name);
+		return err_set(err, errlen, -EBADMSG, "%s: saved output changed while restored",
+			       name);
 	return 0;
 }
 
@@ -1454,18 +1443,18 @@ int store_output_restore(int jobfd, const char *name, uint64_t len, const char *
 	int fd, ret;
 
 	if (!_output_name(name))
-		return _fail(err, errlen, -EINVAL, "output \"%s\": not stdout or stderr",
-			     name ? name : "");
+		return err_set(err, errlen, -EINVAL, "output \"%s\": not stdout or stderr",
+			       name ? name : "");
 	if (!digest || strlen(digest) != STORE_DIGEST_HEX - 1)
-		return _fail(err, errlen, -EBADMSG, "%s: malformed digest", name);
+		return err_set(err, errlen, -EBADMSG, "%s: malformed digest", name);
 	if (sodium_init() < 0)
-		return _fail(err, errlen, -EIO, "libsodium initialisation failed");
+		return err_set(err, errlen, -EIO, "libsodium initialisation failed");
 	fd = _open_beneath(jobfd, name, O_RDONLY | O_NONBLOCK, 0);
 	if (fd < 0)
 		return _open_err(err, errlen, fd, name);
 	buf = malloc(IO_CHUNK);
 	if (!buf)
-		ret = _fail(err, errlen, -ENOMEM, "%s: out of memory", name);
+		ret = err_set(err, errlen, -ENOMEM, "%s: out of memory", name);
 	else
 		ret = _output_copy(fd, name, len, digest, dstfd, buf, err, errlen);
 	free(buf);
