@@ -180,6 +180,7 @@ static void _restart(int fd, int jobfd, uint32_t jobid, const char *ckdir, json_
 	json_t *man = NULL, *job;
 	job_desc_msg_t d;
 	submit_response_msg_t *resp = NULL;
+	struct stat sb;
 	char err[512], ival[32], e_ckpt[64], e_dir[PATH_MAX + 32], e_rs[64], e_env[64];
 	char *spank_env[3], *env[4], *nodes = NULL;
 	const char *s;
@@ -196,6 +197,13 @@ static void _restart(int fd, int jobfd, uint32_t jobid, const char *ckdir, json_
 	sodium_memzero(key, sizeof(key));
 	if (!man) {
 		cr_send_err(fd, CR_E_FAILED, "job %u has no checkpoint that verifies", jobid);
+		return;
+	}
+	/* The new job runs as the checkpoint's user: the directory must be theirs. */
+	if (fstat(jobfd, &sb) < 0 || sb.st_uid != json_integer_value(json_object_get(man, "uid"))) {
+		cr_send_err(fd, CR_E_PERM, "job %u: the checkpoint's user does not own its directory",
+			    jobid);
+		json_decref(man);
 		return;
 	}
 	job = json_object_get(man, "job");
