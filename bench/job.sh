@@ -44,6 +44,10 @@ done
 die() { echo "job.sh: $*" >&2; exit 1; }
 
 cluster=$repo/tests/cluster/cluster.sh
+# The cluster tests' lock: never two users of the cluster in a box at once.
+mkdir -p /run/lock
+exec {lockfd}>/run/lock/slurm-cr-cluster.session
+flock -w 1200 "$lockfd" || die "the cluster is in use (/run/lock/slurm-cr-cluster.session)"
 jobid= tmp=
 cleanup() {
 	set +e

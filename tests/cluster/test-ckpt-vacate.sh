@@ -41,7 +41,7 @@ read -r mono wall <"$WORK/va/clocks"
 log "job's clocks advanced: monotonic ${mono} s, wall ${wall} s"
 python3 -c "import sys; m, w = $mono, $wall; sys.exit(0 if m >= ${STEPS:-50} * 0.1 and w - m >= 4 else 1)" ||
 	fail "CLOCK_MONOTONIC did not continue from the checkpoint: monotonic ${mono} s, wall ${wall} s"
-ok "vacate, then restart --exclude=$NODE1 on $NODE2: ended as the uninterrupted run, monotonic clock continued
+ok "vacate, then restart --exclude=$NODE1 on $NODE2: ended as the uninterrupted run, monotonic clock continued"
 
 rq=$(ckjob rq --checkpoint=0)
 wait_output rq "awk: step 12"
