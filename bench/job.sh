@@ -66,10 +66,12 @@ eval "$(CR_BUILD_DIR=$build "$cluster" env)"
 tmp=$(mktemp -d "$CR_CLUSTER_WORK/bench.XXXXXX")
 chmod 755 "$tmp"
 cc -O2 -Wall -Wextra -o "$tmp/memhog" "$repo/bench/memhog.c" || die "can't build memhog"
+printf '#!/bin/sh\nexec %s %s 1\n' "$tmp/memhog" "$mib" >"$tmp/job.sh"
+chmod 755 "$tmp/job.sh"
 user=$CR_CLUSTER_USER
 chown "$user:" "$tmp"
 jobid=$(runuser -u "$user" -- env PATH="$PATH" SLURM_CONF="$SLURM_CONF" \
-	sbatch --parsable --checkpoint=0 -o "$tmp/job.out" "$tmp/memhog" "$mib" 1) ||
+	sbatch --parsable --checkpoint=0 -o "$tmp/job.out" "$tmp/job.sh") ||
 	die "sbatch failed"
 jobid=${jobid%%;*}
 for _ in $(seq 600); do
