@@ -56,6 +56,10 @@ fi
 
 echo "== 4. a Slurm cluster on this machine: slurmctld, 3 slurmd nodes in their own namespaces, crd on each"
 export CR_BUILD_DIR=$repo/build
+# The cluster tests' lock: the demo waits while a test run uses the cluster.
+mkdir -p /run/lock
+exec {lockfd}>/run/lock/slurm-cr-cluster.session
+flock -w 1200 "$lockfd" || { echo "demo: the cluster is in use" >&2; exit 1; }
 bash "$cluster" up --nodes 3
 cluster_up=1
 eval "$(bash "$cluster" env)"
