@@ -112,6 +112,11 @@ until [ "$(state "$job")" = RUNNING ] && [ "$(field "$job" BatchHost)" != "$node
 	sleep 0.5
 done
 echo "   +$((SECONDS - t0)) s: job $job runs again, on $(field "$job" BatchHost)"
+end=$((SECONDS + 60))
+until grep -qh "job $job: restored checkpoint" "$CR_CLUSTER_DIR"/nodes/*/crd.log 2>/dev/null; do
+	[ $SECONDS -lt "$end" ] || { echo "demo: job $job did not resume from a checkpoint" >&2; exit 1; }
+	sleep 0.2
+done
 grep -h "job $job: restored checkpoint" "$CR_CLUSTER_DIR"/nodes/*/crd.log | sed 's/^/   crd: /'
 wait_state "$job" 240 "COMPLETED|FAILED|CANCELLED"
 wait_state "$ref" 240 "COMPLETED|FAILED|CANCELLED"
