@@ -509,39 +509,12 @@ static void _checkpoint(int fd, uint32_t jobid, json_t *args)
 	json_decref(rep);
 }
 
-/* BLAKE2b of the first len bytes of <jobdir>/name, against the manifest's. */
+/* The saved output <jobdir>/name holds what the manifest says (checked, not copied). */
 static int _check_output(int jobfd, const char *name, json_t *o, char *err, size_t errlen)
 {
-	crypto_generichash_state st;
-	unsigned char h[32], buf[65536];
-	char hex[STORE_DIGEST_HEX];
-	uint64_t len = json_integer_value(json_object_get(o, "len")), off = 0;
-	const char *want = json_string_value(json_object_get(o, "blake2b"));
-	ssize_t n;
-	int fd;
-
-	fd = openat(jobfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "the saved %s: %s", name, strerror(errno));
-		return errno == ELOOP ? -EBADMSG : -errno;
-	}
-	crypto_generichash_init(&st, NULL, 0, sizeof(h));
-	while (off < len) {
-		n = pread(fd, buf, len - off < sizeof(buf) ? len - off : sizeof(buf), off);
-		if (n <= 0)
-			break;
-		crypto_generichash_update(&st, buf, n);
-		off += n;
-	}
-	close(fd);
-	crypto_generichash_final(&st, h, sizeof(h));
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	if (off != len || !want || strcmp(hex, want)) {
-		snprintf(err, errlen, "the saved %s does not match the checkpoint's (%s)", name,
-			 off != len ? "too short" : "digest");
-		return -EBADMSG;
-	}
-	return 0;
+	return store_output_restore(jobfd, name, json_integer_value(json_object_get(o, "len")),
+				    json_string_value(json_object_get(o, "blake2b")), -1, err,
+				    errlen);
 }
 
 /* Rewrite the job's stdout/stderr as they were at the checkpoint. */

@@ -139,7 +139,7 @@ int store_output_save(int jobfd, const char *name, int srcfd, uint64_t committed
 /*
  * Check <name> holds >= len bytes whose [0, len) digest is `digest` (-EBADMSG
  * otherwise), then ftruncate(dstfd, 0) and write those len bytes to dstfd
- * (which may be O_APPEND, write-only).
+ * (which may be O_APPEND, write-only). With dstfd -1, only the check.
  */
 int store_output_restore(int jobfd, const char *name, uint64_t len, const char *digest, int dstfd,
 			 char *err, size_t errlen);
