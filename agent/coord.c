@@ -17,7 +17,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <munge.h>
-#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <sodium.h>
@@ -98,35 +97,17 @@ static int _node_addr(const char *node, char *addr, size_t len)
 
 static int _connect(const char *node, char *err, size_t errlen)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
-	char addr[256], port[16];
-	int fd = -1, saved = 0;
+	char addr[256];
+	int fd;
 
 	_node_addr(node, addr, sizeof(addr));
-	snprintf(port, sizeof(port), "%u", conf.port);
-	if (getaddrinfo(addr, port, &hints, &res)) {
+	fd = cr_tcp_connect(addr, conf.port, 10);
+	if (fd == -EHOSTUNREACH)
 		snprintf(err, errlen, "cannot resolve node %s (%s)", node, addr);
-		return -EHOSTUNREACH;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			continue;
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &(struct timeval){10, 0},
-			   sizeof(struct timeval));
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		saved = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot reach crd on node %s (%s port %s): %s", node, addr,
-			 port, strerror(saved));
-		return -EHOSTUNREACH;
-	}
-	return fd;
+	else if (fd < 0)
+		snprintf(err, errlen, "cannot reach crd on node %s (%s port %u): %s", node, addr,
+			 conf.port, strerror(-fd));
+	return fd < 0 ? -EHOSTUNREACH : fd;
 }
 
 /* CR_MSG_NODE: the request travels inside a munge credential, so nodes know it is root's. */
@@ -373,23 +354,6 @@ static json_int_t _committed(json_t *prev, const char *name)
 	return o && !json_object_get(o, "same") ? json_integer_value(json_object_get(o, "len")) : 0;
 }
 
-/* The newest committed checkpoint whose manifest verifies (NULL when none). */
-static json_t *_newest_verified(int jobfd, const uint8_t *key, uint32_t *seq)
-{
-	uint32_t *seqs = NULL;
-	size_t n = 0;
-	json_t *man = NULL;
-	char err[512];
-
-	if (store_list(jobfd, &seqs, &n))
-		return NULL;
-	while (n-- > 0 && !man)
-		if (store_load(jobfd, seqs[n], key, &man, err, sizeof(err)) == 0)
-			*seq = seqs[n];
-	free(seqs);
-	return man;
-}
-
 static int _lock(uint32_t jobid, char *err, size_t errlen)
 {
 	char path[PATH_MAX + 32];
@@ -489,7 +453,8 @@ int coord_checkpoint(uint32_t jobid, const struct coord_opts *o, json_t **result
 		ret = jobfd;
 		goto out_user;
 	}
-	a.prev = _newest_verified(jobfd, key, &prev_seq);
+	if (store_load_newest(jobfd, key, &prev_seq, &a.prev))
+		a.prev = NULL;
 	if ((ret = store_next_seq(jobfd, &a.seq)))
 		goto out_user;
 	ret = store_begin(jobfd, a.seq, c->err, sizeof(c->err));

@@ -8,7 +8,6 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <munge.h>
-#include <netdb.h>
 #include <poll.h>
 #include <slurm/slurm.h>
 #include <stdio.h>
@@ -187,32 +186,19 @@ static int _crd_addr(uint32_t jobid, char *addr, size_t len, int quiet, int offl
 
 static int _connect(const char *host)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
-	char port[16];
-	int fd = -1;
+	int fd = cr_tcp_connect(host, opt.port, 0);
 
-	snprintf(port, sizeof(port), "%u", opt.port);
-	if (getaddrinfo(host, port, &hints, &res)) {
+	if (fd == -EHOSTUNREACH) {
 		fprintf(stderr, "crctl: cannot resolve %s\n", host);
-		return -1;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0)
-		fprintf(stderr, "crctl: cannot reach crd on %s port %s: %s\n", host, port,
-			strerror(errno));
-	else
+	} else if (fd < 0) {
+		fprintf(stderr, "crctl: cannot reach crd on %s port %u: %s\n", host, opt.port,
+			strerror(-fd));
+	} else {
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){30, 0},
 			   sizeof(struct timeval));
-	return fd;
+		return fd;
+	}
+	return -1;
 }
 
 static void _show_progress(const char *text, void *arg)

@@ -175,8 +175,7 @@ static char *_join_nodes(json_t *slots)
 static void _restart(int fd, int jobfd, uint32_t jobid, const char *ckdir, json_t *opts)
 {
 	uint8_t key[STORE_KEY_LEN];
-	uint32_t *seqs = NULL, seq = 0;
-	size_t n = 0;
+	uint32_t seq = 0;
 	json_t *man = NULL, *job;
 	job_desc_msg_t d;
 	submit_response_msg_t *resp = NULL;
@@ -189,11 +188,8 @@ static void _restart(int fd, int jobfd, uint32_t jobid, const char *ckdir, json_
 		cr_send_err(fd, CR_E_FAILED, "%s", err);
 		return;
 	}
-	store_list(jobfd, &seqs, &n);
-	while (n-- > 0 && !man)
-		if (store_load(jobfd, seqs[n], key, &man, err, sizeof(err)) == 0)
-			seq = seqs[n];
-	free(seqs);
+	if (store_load_newest(jobfd, key, &seq, &man))
+		man = NULL;
 	sodium_memzero(key, sizeof(key));
 	if (!man) {
 		cr_send_err(fd, CR_E_FAILED, "job %u has no checkpoint that verifies", jobid);
@@ -201,8 +197,8 @@ static void _restart(int fd, int jobfd, uint32_t jobid, const char *ckdir, json_
 	}
 	/* The new job runs as the checkpoint's user: the directory must be theirs. */
 	if (fstat(jobfd, &sb) < 0 || sb.st_uid != json_integer_value(json_object_get(man, "uid"))) {
-		cr_send_err(fd, CR_E_PERM, "job %u: the checkpoint's user does not own its directory",
-			    jobid);
+		cr_send_err(fd, CR_E_PERM,
+			    "job %u: the checkpoint's user does not own its directory", jobid);
 		json_decref(man);
 		return;
 	}

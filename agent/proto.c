@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Wire protocol: framing, fd passing, pack/unpack. No logging, no exit. */
 #include <errno.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,6 +402,34 @@ int cr_recv_reply_progress(int fd, uint32_t *code, char *buf, size_t size,
 out:
 	cr_msg_free(&m);
 	return ret;
+}
+
+int cr_tcp_connect(const char *host, uint32_t port, int send_timeout_s)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
+	char serv[16];
+	int fd = -1, ret = -ECONNREFUSED;
+
+	snprintf(serv, sizeof(serv), "%u", port);
+	if (getaddrinfo(host, serv, &hints, &res))
+		return -EHOSTUNREACH;
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			ret = -errno;
+			continue;
+		}
+		if (send_timeout_s > 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO,
+				   &(struct timeval){send_timeout_s, 0}, sizeof(struct timeval));
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		ret = -errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd >= 0 ? fd : ret;
 }
 
 int cr_unix_connect(const char *path)

@@ -133,6 +133,12 @@ const char *cr_msg_name(uint32_t type);
 
 /* Unix socket helpers. */
 int cr_unix_connect(const char *path);
+/*
+ * A TCP connection to host:port, any address family; send_timeout_s (if > 0)
+ * also bounds the connect. Returns the fd, -EHOSTUNREACH when the name does
+ * not resolve, or the -errno of the last connect.
+ */
+int cr_tcp_connect(const char *host, uint32_t port, int send_timeout_s);
 int cr_unix_listen(const char *path, mode_t mode);
 
 #endif /* CR_PROTO_H */

@@ -1161,6 +1161,24 @@ static int _cmp_seq(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+int store_load_newest(int jobfd, const uint8_t key[STORE_KEY_LEN], uint32_t *seq, json_t **manifest)
+{
+	uint32_t *seqs = NULL;
+	size_t n = 0;
+	char err[512];
+	int ret;
+
+	*manifest = NULL;
+	ret = store_list(jobfd, &seqs, &n);
+	if (ret)
+		return ret;
+	while (n-- > 0 && !*manifest)
+		if (store_load(jobfd, seqs[n], key, manifest, err, sizeof(err)) == 0)
+			*seq = seqs[n];
+	free(seqs);
+	return *manifest ? 0 : -ENOENT;
+}
+
 int store_list(int jobfd, uint32_t **seqs, size_t *n)
 {
 	struct seq_list l = {0};

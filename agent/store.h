@@ -108,6 +108,9 @@ int store_abort(int jobfd, uint32_t seq);
  */
 int store_load(int jobfd, uint32_t seq, const uint8_t key[STORE_KEY_LEN], json_t **manifest,
 	       char *err, size_t errlen);
+/* The newest committed checkpoint whose manifest verifies: its seq and manifest (-ENOENT: none). */
+int store_load_newest(int jobfd, const uint8_t key[STORE_KEY_LEN], uint32_t *seq,
+		      json_t **manifest);
 /*
  * Committed seqs (numeric dir names holding a manifest.json regular file),
  * ascending, malloc'ed (NULL when *n is 0).
