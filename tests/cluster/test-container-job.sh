@@ -173,7 +173,7 @@ cat >same.sh <<'EOS'
 	echo "groups $(id -G) user $(id -un)"
 	echo "cwd $(pwd) args ${*:2}"
 	sed "s/job_$SLURM_JOB_ID/job_ID/" /proc/self/cgroup
-	echo "env $(env | grep -E '^(SLURM_JOB_ID|SLURM_SUBMIT_DIR|SLURM_RLIMIT_[A-Z]*|SLURM_UMASK|HOME|USER|PATH|FOO)=' | sed "s/$SLURM_JOB_ID/ID/" | sort | paste -sd' ')"
+	echo "env $(env | grep -E '^(SLURM_JOB_ID|SLURM_SUBMIT_DIR|SLURM_RLIMIT_[A-Z]*|SLURM_UMASK|HOME|USER|PATH|FOO)=' | sed "s/^SLURM_JOB_ID=$SLURM_JOB_ID\$/SLURM_JOB_ID=ID/" | sort | paste -sd' ')"
 } >"$1"
 EOS
 chmod 755 same.sh
