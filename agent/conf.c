@@ -91,7 +91,7 @@ static int _set(struct cr_conf *c, const struct conf_key *k, const char *val, ch
 			snprintf(why, whylen, "value too long");
 			return -EINVAL;
 		}
-		strcpy((char *)c + k->off, val);
+		memcpy((char *)c + k->off, val, strlen(val) + 1);
 		return 0;
 	case CONF_UINT:
 		errno = 0;

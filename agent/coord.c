@@ -527,7 +527,6 @@ int coord_checkpoint(uint32_t jobid, const struct coord_opts *o, json_t **result
 		user_fs_leave();
 		goto abort;
 	}
-	begun = 0;
 	if (store_prune(jobfd, conf.keep_count ? conf.keep_count : 1, c->err, sizeof(c->err)))
 		log_warnx("job %u: pruning old checkpoints: %s", jobid, c->err);
 	c->err[0] = '\0';

@@ -152,18 +152,24 @@ static void _error(int fd, int jobfd, uint32_t jobid)
 
 static char *_join_nodes(json_t *slots)
 {
-	size_t i, len = 1;
+	size_t i, len = 1, at = 0;
 	json_t *sl;
 	char *s;
 
 	json_array_foreach(slots, i, sl) len +=
 		strlen(json_string_value(json_object_get(sl, "node")) ?: "") + 1;
 	s = calloc(1, len);
+	if (!s)
+		return NULL;
 	json_array_foreach(slots, i, sl)
 	{
+		const char *node = json_string_value(json_object_get(sl, "node")) ?: "";
+		size_t n = strlen(node);
+
 		if (i)
-			strcat(s, ",");
-		strcat(s, json_string_value(json_object_get(sl, "node")) ?: "");
+			s[at++] = ',';
+		memcpy(s + at, node, n + 1);
+		at += n;
 	}
 	return s;
 }

@@ -76,7 +76,7 @@ static void _vlog(const char *level, const char *fmt, va_list ap, const char *su
 		if (!(cond))                                                                       \
 			return;                                                                    \
 		va_start(ap, fmt);                                                                 \
-		_vlog(level, fmt, ap, witherr ? strerror(saved) : NULL);                           \
+		_vlog(level, fmt, ap, (witherr) ? strerror(saved) : NULL);                         \
 		va_end(ap);                                                                        \
 		errno = saved;                                                                     \
 	}

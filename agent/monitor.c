@@ -186,15 +186,16 @@ static int _pack_limits(struct cr_buf *b, pid_t pid)
 	uint64_t cur[RLIMIT_NLIMITS], max[RLIMIT_NLIMITS];
 	char path[64], line[256];
 	uint32_t n = 0;
+	int header;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/limits", pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	if (!fgets(line, sizeof(line), f)) /* the header */
-		n = RLIMIT_NLIMITS;
-	while (n < RLIMIT_NLIMITS && fgets(line, sizeof(line), f)) {
+	/* A header line, then one line per limit; no header leaves n at 0, an error. */
+	header = fgets(line, sizeof(line), f) != NULL;
+	while (header && n < RLIMIT_NLIMITS && fgets(line, sizeof(line), f)) {
 		if (strlen(line) < 48 || _limit_value(line + 26, &cur[n]) ||
 		    _limit_value(line + 47, &max[n]))
 			break;

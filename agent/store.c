@@ -61,7 +61,7 @@ struct walk {
 static int _syserr(char *err, size_t errlen, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* As _fail, with ": <strerror(-ret)>" appended. */
+/* As err_set, with ": <strerror(-ret)>" appended. */
 static int _syserr(char *err, size_t errlen, int ret, const char *fmt, ...)
 {
 	va_list ap;
@@ -392,7 +392,7 @@ struct rm_pass {
 static int _rm_entry(int dfd, const char *name, void *arg)
 {
 	struct rm_pass *p = arg;
-	size_t saved;
+	size_t saved = 0;
 	int ret;
 
 	if (p->prefix && strncmp(name, p->prefix, strlen(p->prefix)))
@@ -729,7 +729,7 @@ int store_open_dir(int jobfd, const char *rel, int create, char *err, size_t err
 		return fd < 0 ? _open_err(err, errlen, fd, rel) : fd;
 	}
 	/* mkdirat would follow symlinks in the leading components: open the parent safely first. */
-	strcpy(parent, rel);
+	memcpy(parent, rel, strlen(rel) + 1);
 	slash = strrchr(parent, '/');
 	if (slash) {
 		*slash = '\0';
@@ -790,7 +790,7 @@ static int _digest_entry(int dfd, const char *name, void *arg)
 {
 	struct walk *w = arg;
 	struct stat st;
-	size_t saved;
+	size_t saved = 0;
 	int ret;
 
 	ret = _push(w, name, &saved);
@@ -1130,9 +1130,10 @@ static int _list_entry(int dfd, const char *name, void *arg)
 	uint32_t seq, *v;
 	int fd, ok;
 
-	if (_name_seq(name, &seq) != SEQ_COMMITTED)
+	/* A committed seq's name is at most SEQ_NAME_LEN digits: rel holds it. */
+	if (_name_seq(name, &seq) != SEQ_COMMITTED ||
+	    snprintf(rel, sizeof(rel), "%s/" MANIFEST, name) >= (int)sizeof(rel))
 		return 0;
-	snprintf(rel, sizeof(rel), "%s/" MANIFEST, name);
 	fd = _open_beneath(dfd, rel, O_PATH, 0);
 	/* Not (or not yet, or no longer) a checkpoint, or one reached through a symlink. */
 	if (fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP || fd == -EXDEV)
@@ -1207,15 +1208,15 @@ int store_latest(int jobfd, uint32_t *seq)
 {
 	const char *end;
 	uint32_t v;
-	size_t len;
-	char *text;
+	size_t len = 0;
+	char *text = NULL;
 	int ret;
 
 	ret = _read_file(jobfd, "latest", SEQ_NAME_LEN, &text, &len);
 	if (ret == -EFBIG || ret == -EINVAL)
 		return -EBADMSG;
-	if (ret)
-		return ret;
+	if (ret || !text) /* clang 14's analyzer takes -errno for 0 */
+		return ret ?: -EIO;
 	ret = -EBADMSG;
 	/* "<seq>\n", or "<seq>" as an admin may write it; nothing else (no NUL either). */
 	if (!_parse_seq(text, &v, &end) &&
@@ -1344,7 +1345,7 @@ static int _output_append(int fd, const char *name, int srcfd, uint64_t committe
 			  char digest[STORE_DIGEST_HEX], uint8_t *buf, char *err, size_t errlen)
 {
 	struct stat src, dst;
-	uint64_t start, n;
+	uint64_t start, n = 0;
 	int ret;
 
 	if (fstat(srcfd, &src) < 0)
@@ -1424,7 +1425,7 @@ static int _output_copy(int fd, const char *name, uint64_t len, const char *dige
 {
 	char hex[STORE_DIGEST_HEX];
 	struct stat st;
-	uint64_t got;
+	uint64_t got = 0;
 	int ret;
 
 	if (fstat(fd, &st) < 0)

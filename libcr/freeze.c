@@ -190,8 +190,7 @@ static int settle_unseized(struct cr_task *t)
 	if (t->zombie || has_thread(t, t->pid))
 		return 0;
 	if (t->nthreads) {
-		pr_err("Task %d: its main thread exited while others run: not supported\n",
-		       t->pid);
+		pr_err("Task %d: its main thread exited while others run: not supported\n", t->pid);
 		return -ENOTSUP;
 	}
 	if (proc_read_stat(t->pid, &st)) {
@@ -410,7 +409,10 @@ int cr_freeze(pid_t root, const struct cr_freeze_opts *opts, struct cr_frozen **
 		return -ENOMEM;
 	f->root = root;
 	ret = add_task(f, root);
-	if (!ret && f->tasks[0].zombie) {
+	if (!ret && !f->ntasks) { /* gone since the caller named it */
+		pr_err("Task %d does not exist\n", root);
+		ret = -ESRCH;
+	} else if (!ret && f->tasks[0].zombie) {
 		pr_err("Task %d is a zombie\n", root);
 		ret = -ESRCH;
 	}

@@ -51,6 +51,7 @@ static int find_extents(int fd, uint64_t size, struct cr_extent **out, uint32_t 
 {
 	struct cr_extent *e = NULL;
 	off_t data, hole = 0;
+	uint32_t cnt = 0;
 
 	*n = 0;
 	while ((uint64_t)hole < size) {
@@ -64,15 +65,16 @@ static int find_extents(int fd, uint64_t size, struct cr_extent **out, uint32_t 
 			free(e);
 			return -errno;
 		}
-		ne = realloc(e, (*n + 1) * sizeof(*e));
+		ne = realloc(e, (cnt + 1) * sizeof(*e));
 		if (!ne) {
 			free(e);
 			return -ENOMEM;
 		}
 		e = ne;
-		e[(*n)++] = (struct cr_extent){data, hole - data};
+		e[cnt++] = (struct cr_extent){data, hole - data};
 	}
 	*out = e;
+	*n = cnt;
 	return 0;
 }
 

@@ -133,7 +133,7 @@ static int read_limits(pid_t pid, struct cr_task_rec *rec)
 		pr_perror("Can't read the limits of task %d", pid);
 		return -ESRCH;
 	}
-	line = strtok_r(s, "\n", &save); /* the heading */
+	(void)strtok_r(s, "\n", &save); /* the heading */
 	for (line = strtok_r(NULL, "\n", &save); line && r < CR_NRLIMITS;
 	     line = strtok_r(NULL, "\n", &save), r++) {
 		char soft[32], hard[32];

@@ -21,7 +21,14 @@ workload=$repo/build/tests/engine/cr-engine-tree
 work=$(mktemp -d /var/tmp/cr-demo.XXXXXX)
 cluster=$repo/tests/cluster/cluster.sh
 cluster_up=
+# On a failure, what the agents said about the job, before the cluster goes.
+crd_says() {
+	[ -n "${job:-}" ] && [ -n "$cluster_up" ] || return 0
+	echo "== the agents' log lines for job $job:" >&2
+	grep -h "job $job" "$CR_CLUSTER_DIR"/nodes/*/crd.log 2>/dev/null | tail -n 30 >&2 || true
+}
 cleanup() {
+	[ "$?" = 0 ] || crd_says
 	kill -9 "${pid:-0}" 2>/dev/null || true
 	[ -n "$cluster_up" ] && CR_BUILD_DIR=$repo/build bash "$cluster" down >/dev/null 2>&1
 	rm -rf "$work"
@@ -83,8 +90,8 @@ wait_state() { # JOB SECS STATE-REGEX
 node3=$(sinfo -h -N -o %N | sort | tail -1)
 # The workload: python threads, a pipeline into awk, a file it appends to, bash
 # waiting on sleep; about 40 s. The reference runs uninterrupted on $node3.
-ref=$(as_user sbatch --parsable -w "$node3" -o "$jobdir/ref.out" "$jobdir/ckjob.sh" "$jobdir/ref" 400)
-job=$(as_user sbatch --parsable --checkpoint=15s -x "$node3" -o "$jobdir/ck.out" "$jobdir/ckjob.sh" "$jobdir/ck" 400)
+ref=$(as_user sbatch --parsable -D "$jobdir" -w "$node3" -o "$jobdir/ref.out" "$jobdir/ckjob.sh" "$jobdir/ref" 400)
+job=$(as_user sbatch --parsable -D "$jobdir" --checkpoint=15s -x "$node3" -o "$jobdir/ck.out" "$jobdir/ckjob.sh" "$jobdir/ck" 400)
 echo "   submitted job $job with --checkpoint=15s (and job $ref, the same work without, as the reference)"
 wait_state "$job" 60 RUNNING
 node=$(field "$job" BatchHost)

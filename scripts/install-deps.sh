@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(
-	build-essential cmake pkg-config clang-format clang-tidy
+	build-essential cmake pkg-config clang clang-format clang-tidy
 	libjansson-dev libxxhash-dev libcmocka-dev
 	libmunge-dev munge
 	slurm-wlm slurmctld slurmd libslurm-dev

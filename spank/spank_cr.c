@@ -16,7 +16,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <slurm/spank.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +26,11 @@
 #include "interval.h"
 #include "relay.h"
 
+/* Built with hidden visibility: only what Slurm looks up is exported. */
+#pragma GCC visibility push(default)
+#include <slurm/spank.h>
 SPANK_PLUGIN(spank_cr, 1);
+#pragma GCC visibility pop
 
 #define BATCH_STEP    0xfffffffbU
 #define FIRST_SPECIAL 0xfffffff0U /* extern, batch, interactive, pending... */
@@ -69,7 +72,7 @@ static int _set_dir(const char *arg)
 		slurm_error("--checkpoint-dir: path too long");
 		return -1;
 	}
-	strcpy(cr.dir, arg);
+	memcpy(cr.dir, arg, strlen(arg) + 1);
 	cr.have_dir = 1;
 	return 0;
 }
