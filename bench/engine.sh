@@ -63,6 +63,8 @@ set -o pipefail
 
 repo=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 bench="$repo/bench"
+# shellcheck source=tests/lib.sh
+. "$repo/tests/lib.sh" # die, alive, stime, reg, ours, tree_pids
 reps=3
 workloads="1g 4g tree"
 storages="tmpfs disk"
@@ -108,81 +110,40 @@ done
 
 tmp=
 mnt=
-declare -A started=() # pid -> start time, of every process we may kill
+declare -A started=() # pid -> start time, of every process we may kill (reg, ours)
 
 # ---- processes ----
-
-stime() { # STIME := start time of pid $1 (a pid alone may have been reused)
-	local line f
-	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
-	read -r -a f <<<"${line##*) }"
-	STIME=${f[19]}
-}
-
-reg() { stime "$1" && started[$1]=$STIME; return 0; }
-
-alive() { # running: neither gone nor a zombie
-	local line
-	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
-	line=${line##*) }
-	[ "${line:0:1}" != Z ]
-}
-
-tree_pids() { # the pids of the trees rooted at the arguments, via ppid links
-	local -A kids=()
-	local d p line f
-	for d in /proc/[0-9]*; do
-		{ read -r line <"$d/stat"; } 2>/dev/null || continue
-		read -r -a f <<<"${line##*) }"
-		kids[${f[1]}]+=" ${d#/proc/}"
-	done
-	local queue=("$@") res=()
-	while [ ${#queue[@]} -gt 0 ]; do
-		p=${queue[0]}
-		queue=("${queue[@]:1}")
-		[ -e "/proc/$p" ] || continue
-		res+=("$p")
-		# shellcheck disable=SC2206
-		queue+=(${kids[$p]:-})
-	done
-	echo "${res[*]}"
-}
 
 # Kill the given pids (those still being the processes reg() saw) and wait
 # until none runs any more (zombies left to the machine's init are fine: their
 # memory is freed).
 kill_pids() {
-	local p mine=() i
+	local p mine=()
 	for p in "$@"; do
-		stime "$p" && [ "${started[$p]:-}" = "$STIME" ] && mine+=("$p")
+		ours "$p" && mine+=("$p")
 	done
 	[ ${#mine[@]} -gt 0 ] || return 0
 	kill -KILL "${mine[@]}" 2>/dev/null
-	for i in $(seq 600); do
-		for p in "${mine[@]}"; do alive "$p" && break; done
-		alive "$p" || break
-		sleep 0.05
-	done
+	wait_gone "${mine[@]}"
 	for p in "${mine[@]}"; do unset "started[$p]"; done
 	return 0
 }
 
-wait_gone() { # wait until the pids run no more (at most 30 s)
-	local p i
-	for i in $(seq 600); do
-		for p in "$@"; do alive "$p" && break; done
-		alive "${p:-0}" || return 0
-		sleep 0.05
+none_alive() { # PID...: 0 if none of them runs
+	local p
+	for p in "$@"; do
+		! alive "$p" || return 1
 	done
-	return 1
 }
+
+wait_gone() { wait_for 30 none_alive "$@"; } # until the pids run no more (at most 30 s)
 
 # shellcheck disable=SC2317 # (the EXIT trap)
 cleanup() {
 	local st=$? p
 	trap - EXIT INT TERM HUP
 	for p in "${!started[@]}"; do
-		stime "$p" && [ "${started[$p]}" = "$STIME" ] && kill -KILL "$p" 2>/dev/null
+		ours "$p" && kill -KILL "$p" 2>/dev/null
 	done
 	if [ -n "$mnt" ] && mountpoint -q "$mnt"; then
 		sleep 0.2
@@ -194,8 +155,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
-
-die() { echo "engine.sh: $*" >&2; exit 1; }
 
 # ---- set-up ----
 

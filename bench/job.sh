@@ -28,6 +28,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tests/lib.sh
+. "$repo/tests/lib.sh" # die, wait_for
 build=$repo/build reps=3 mib=1024 settle=8 out=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -41,7 +43,6 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ "$(id -u)" = 0 ] || { echo "job.sh: run as root" >&2; exit 1; }
-die() { echo "job.sh: $*" >&2; exit 1; }
 
 cluster=$repo/tests/cluster/cluster.sh
 # The cluster tests' lock: never two users of the cluster in a box at once.
@@ -74,11 +75,8 @@ jobid=$(runuser -u "$user" -- env PATH="$PATH" SLURM_CONF="$SLURM_CONF" \
 	sbatch --parsable --checkpoint=0 -o "$tmp/job.out" "$tmp/job.sh") ||
 	die "sbatch failed"
 jobid=${jobid%%;*}
-for _ in $(seq 600); do
-	grep -q '^ready' "$tmp/job.out" 2>/dev/null && break
-	sleep 0.1
-done
-grep -q '^ready' "$tmp/job.out" || die "the job did not get ready: $(cat "$tmp/job.out")"
+job_ready() { grep -q '^ready' "$tmp/job.out" 2>/dev/null; }
+WAIT_POLL=0.1 wait_for 60 job_ready || die "the job did not get ready: $(cat "$tmp/job.out")"
 ddfile=$CR_CKPT_DIR/bench-dd.$$
 
 quiet() { sync; sleep "$settle"; }

@@ -92,31 +92,22 @@ Every path that crd and spank_cr.so rely on is listed in docs/slurm-setup.md.
 EOF
 }
 
-die() { echo "$PROG: $*" >&2; exit 1; }
+# shellcheck source=tests/lib.sh
+. "$HERE/../lib.sh" # die, now_ms, wait_for, alive
+
 say() { echo "$PROG: $*" >&2; }
 
 # --- small helpers ---------------------------------------------------------
 
-now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
-
-# wait_for SECONDS WHAT CMD...: poll CMD until it succeeds or the deadline.
-wait_for() {
-	local secs=$1 what=$2 end
+# wait_or_say SECONDS WHAT CMD...: wait_for (tests/lib.sh), saying so when the
+# deadline passed (a condition that sets WAIT_ABORT=1 says why itself).
+wait_or_say() {
+	local secs=$1 what=$2
 	shift 2
-	end=$(($(now_ms) + secs * 1000))
-	WAIT_ABORT=0 # a condition sets it when it can no longer become true
-	while :; do
-		"$@" && return 0
-		((WAIT_ABORT)) && return 1
-		if (($(now_ms) > end)); then
-			say "timed out after ${secs}s waiting for $what"
-			return 1
-		fi
-		sleep 0.05
-	done
+	wait_for "$secs" "$@" && return 0
+	((WAIT_ABORT)) || say "timed out after ${secs}s waiting for $what"
+	return 1
 }
-
-alive() { [ -n "${1:-}" ] && [ -d "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 
 pidfile_pid() { [ -r "$1" ] && tr -dc 0-9 <"$1"; }
 
@@ -299,7 +290,7 @@ start_munge() {
 		--key-file="$m/etc/munge.key" --socket="$(munge_sock)" \
 		--pid-file="$m/run/munged.pid" --seed-file="$m/lib/munged.seed" \
 		--log-file="$m/log/munged.log" >/dev/null
-	wait_for 10 munged munge_ok || die "munged did not start: $(tail -n 5 "$DIR/log/munged.out" "$m/log/munged.log" 2>&1)"
+	wait_or_say 10 munged munge_ok || die "munged did not start: $(tail -n 5 "$DIR/log/munged.out" "$m/log/munged.log" 2>&1)"
 }
 
 start_slurmctld() {
@@ -313,7 +304,7 @@ link_gone() { ! ip link show "$1" >/dev/null 2>&1; }
 make_node_net() {
 	local n=$1 veth=crv-$1
 	# A deleted netns is destroyed asynchronously, its veth with it.
-	wait_for 10 "old $veth to go" link_gone "$veth"
+	wait_or_say 10 "old $veth to go" link_gone "$veth"
 	ip netns add "$n"
 	ip link add "$veth" type veth peer name eth0 netns "$n"
 	ip link set "$veth" master "$BRIDGE" up
@@ -365,7 +356,7 @@ start_holder() {
 			[ "$(nsenter --target "$pid" --uts hostname 2>/dev/null)" = "$n" ] &&
 			nsenter --target "$pid" --mount test -e /etc/slurm/cr.conf
 	}
-	wait_for 10 "$n holder" holder_ready || die "$n: holder did not start: $(cat "$d/holder.out")"
+	wait_or_say 10 "$n holder" holder_ready || die "$n: holder did not start: $(cat "$d/holder.out")"
 	# Remember the namespaces, to find stray node processes after a crash.
 	local ns
 	for ns in net mnt uts; do readlink "/proc/$pid/ns/$ns"; done >"$d/ns"
@@ -605,12 +596,12 @@ cmd_up() {
 	start_munge
 	start_slurmctld
 	for i in "${list[@]}"; do start_node "$i"; done
-	wait_for "$UP_TIMEOUT" "all nodes idle" up_ready "${list[@]}" || {
+	wait_or_say "$UP_TIMEOUT" "all nodes idle" up_ready "${list[@]}" || {
 		sinfo -N 2>&1 | sed 's/^/  /' >&2
 		false
 	}
 	if have_crd; then
-		for i in "${list[@]}"; do wait_for 20 "crd on $i" crd_ready "$i" || false; done
+		for i in "${list[@]}"; do wait_or_say 20 "crd on $i" crd_ready "$i" || false; done
 	fi
 	trap - EXIT ERR
 	say "up: ${#list[@]} nodes idle in $(($(now_ms) - t0)) ms" \
@@ -659,7 +650,7 @@ do_down() {
 	done
 	# munged, slurmctld and anything else in our cgroup2 tree.
 	if [ -d "$CG2" ]; then
-		wait_for 10 "cluster processes to die" cg2_empty_after_kill || true
+		wait_or_say 10 "cluster processes to die" cg2_empty_after_kill || true
 	fi
 	for p in "$DIR/ctld/slurmctld.pid:slurmctld" "$DIR/munge/run/munged.pid:munged"; do
 		l=$(pidfile_pid "${p%%:*}") || true
@@ -778,8 +769,8 @@ cmd_revive_node() {
 	local t0
 	t0=$(now_ms)
 	start_node "$n"
-	if have_crd; then wait_for 20 "crd on $n" crd_ready "$n"; fi
-	wait_for 60 "$n to return to service" node_in_service "$n" ||
+	if have_crd; then wait_or_say 20 "crd on $n" crd_ready "$n"; fi
+	wait_or_say 60 "$n to return to service" node_in_service "$n" ||
 		die "$n: $(node_state "$n"): see $(node_dir "$n")/slurmd.log"
 	say "revive-node $n: $(node_state "$n") in $(($(now_ms) - t0)) ms"
 }
@@ -793,10 +784,10 @@ cmd_restart_crd() {
 	if alive "$p"; then
 		kill -TERM "$p"
 		crd_gone() { ! alive "$p"; }
-		wait_for 10 "crd on $n to stop" crd_gone || kill -KILL "$p"
+		wait_or_say 10 "crd on $n to stop" crd_gone || kill -KILL "$p"
 	fi
 	start_crd "$n"
-	wait_for 20 "crd on $n" crd_ready "$n"
+	wait_or_say 20 "crd on $n" crd_ready "$n"
 }
 
 cmd_exec() {

@@ -10,6 +10,8 @@
 # Tests exit 0 (pass), 1 (fail) or 77 (skipped: not root, no Slurm).
 
 CLUSTER_SH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/cluster.sh
+# shellcheck source=tests/lib.sh
+. "${CLUSTER_SH%/*}/../lib.sh" # now_ms, wait_for, alive, ...
 TEST_NAME=$(basename "$0" .sh)
 case ${CR_CLUSTER_INSTANCE:-0} in
 0) SESSION_LOCK=/run/lock/slurm-cr-cluster.session ;;
@@ -26,17 +28,12 @@ skip() {
 	exit 77
 }
 
-now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
-
-# wait_until SECONDS WHAT CMD...: poll CMD until it succeeds; fail at the deadline.
+# wait_until SECONDS WHAT CMD...: poll CMD every 0.1 s until it succeeds
+# (wait_for); fail the test at the deadline.
 wait_until() {
-	local secs=$1 what=$2 end
+	local secs=$1 what=$2 WAIT_POLL=0.1
 	shift 2
-	end=$(($(now_ms) + secs * 1000))
-	until "$@"; do
-		(($(now_ms) <= end)) || fail "timed out after ${secs}s waiting for $what"
-		sleep 0.1
-	done
+	wait_for "$secs" "$@" || fail "timed out after ${secs}s waiting for $what"
 }
 
 _cluster_end() {

@@ -52,7 +52,6 @@ check_plain_job root
 
 # --- kill-node: a crash that Slurm notices ----------------------------------
 
-alive_pid() { [ -d "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
 job_started() { [ "$(job_state "$1")" = RUNNING ] && [ -s "$2" ] && [ "$(wc -l <"$2")" -ge 3 ]; }
 node_noticed() { case $(node_field "$1" State) in *DOWN* | *NOT_RESPONDING*) return 0 ;; esac; return 1; }
 job_requeued() { [ "$(job_field "$1" Restarts)" -ge 1 ]; }
@@ -70,7 +69,7 @@ jid=$(submit_as "$CR_CLUSTER_USER" -o "$d/long.%j" --wrap "
 wait_until 60 "job $jid to start its processes" job_started "$jid" "$pids"
 node=$(job_field "$jid" BatchHost)
 mapfile -t victims <"$pids"
-for p in "${victims[@]}"; do alive_pid "$p" || fail "job process $p is not running before the crash"; done
+for p in "${victims[@]}"; do alive "$p" || fail "job process $p is not running before the crash"; done
 log "job $jid runs on $node (pids ${victims[*]})"
 
 # With crd and spank_cr.so: a --checkpoint job's container on the same node
@@ -83,7 +82,7 @@ cjid='' cns='' crd_pid=''
 if [ -z "${CR_CLUSTER_NO_CRD:-}${CR_CLUSTER_NO_SPANK:-}" ] && [ -x "$CR_BUILD_DIR/agent/crd" ] &&
 	[ -f "$CR_BUILD_DIR/spank/spank_cr.so" ]; then
 	crd_pid=$(cat "$CR_CLUSTER_DIR/nodes/$node/crd.pid")
-	alive_pid "$crd_pid" || fail "crd is not running on $node"
+	alive "$crd_pid" || fail "crd is not running on $node"
 	rm -f "$d/cont.ns"
 	cjid=$(submit_as "$CR_CLUSTER_USER" --checkpoint=0 -w "$node" -o "$d/cont.%j" --wrap "
 		setsid sleep 1000 & sleep 1000 &
@@ -101,10 +100,10 @@ log "crashing $node"
 t0=$(now_ms)
 "$CLUSTER_SH" kill-node "$node"
 for p in "${victims[@]}" $crd_pid; do
-	! alive_pid "$p" || fail "process $p ($(cat "/proc/$p/comm")) survived kill-node $node"
+	! alive "$p" || fail "process $p ($(cat "/proc/$p/comm")) survived kill-node $node"
 done
 if [ -n "$cns" ]; then
-	left=$(pidns_procs "$cns" | while read -r p; do if alive_pid "$p"; then echo "$p"; fi; done)
+	left=$(pidns_procs "$cns" | while read -r p; do if alive "$p"; then echo "$p"; fi; done)
 	[ -z "$left" ] || fail "container processes survived kill-node $node: $left"
 fi
 left=$(find /sys/fs/cgroup/*/slurm_"$node" "$CR_CLUSTER_CGROUP/$node" \

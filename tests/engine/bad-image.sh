@@ -11,6 +11,8 @@
 # a newer kernel, another image version, another architecture.
 set -u
 set -o pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "$(readlink -f "$0")")/../lib.sh" # wait_for
 
 cr=$1
 edit=$2
@@ -35,11 +37,8 @@ mkdir "$tmp/ref" "$tmp/run"
 
 "$workload" "$tmp/run" >"$tmp/run.out" &
 pid=$!
-deadline=$((SECONDS + 20))
-until [ "$(wc -l <"$tmp/run.out")" -ge 8 ]; do
-	[ $SECONDS -lt $deadline ] || { echo "FAIL: workload never got going"; exit 1; }
-	sleep 0.02
-done
+going() { [ "$(wc -l <"$tmp/run.out")" -ge 8 ]; }
+WAIT_POLL=0.02 wait_for 20 going || { echo "FAIL: workload never got going"; exit 1; }
 "$cr" checkpoint --leave-running "$pid" "$tmp/good" || { echo "FAIL: checkpoint"; exit 1; }
 pids=$("$cr" info --json "$tmp/good" | python3 -c 'import json,sys; print(" ".join(str(t["pid"]) for t in json.load(sys.stdin)["tasks"]))')
 # Hold the tree while the bad restores run, so it is not done before we

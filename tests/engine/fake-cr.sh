@@ -17,25 +17,8 @@
 #   FAKE_CR_KILL=root  checkpoint --kill kills the root only.
 #   FAKE_CR_LEAVE=stopped  checkpoint --leave-running leaves the tree stopped.
 set -u
-
-tree() { # pids of the tree rooted at $1, via ppid links
-	local -A kids=()
-	local d line f p
-	for d in /proc/[0-9]*; do
-		{ read -r line <"$d/stat"; } 2>/dev/null || continue
-		read -r -a f <<<"${line##*) }"
-		kids[${f[1]}]+=" ${d#/proc/}"
-	done
-	local queue=("$1") out=()
-	while [ ${#queue[@]} -gt 0 ]; do
-		p=${queue[0]}
-		queue=("${queue[@]:1}")
-		out+=("$p")
-		# shellcheck disable=SC2206
-		queue+=(${kids[$p]:-})
-	done
-	echo "${out[*]}"
-}
+# shellcheck source=tests/lib.sh
+. "$(dirname "$(readlink -f "$0")")/../lib.sh" # tree_pids
 
 checkpoint() {
 	local how=leave pid dir pids
@@ -45,7 +28,7 @@ checkpoint() {
 	esac
 	pid=$1 dir=$2
 	mkdir "$dir" || exit 1
-	pids=$(tree "$pid")
+	pids=$(tree_pids "$pid")
 	# shellcheck disable=SC2086
 	kill -STOP $pids
 	cp "/proc/$pid/cmdline" "$dir/cmdline"

@@ -40,6 +40,8 @@ set -u
 set -o pipefail
 
 me=$(readlink -f "$0")
+# shellcheck source=tests/lib.sh
+. "${me%/*}/../lib.sh" # set_now, alive, stime, reg, ours, tree_pids
 cr=
 mode=
 points=
@@ -90,7 +92,7 @@ done
 [ -z "$fr" ] || fr=$(readlink -f "$fr")
 
 failures=0
-declare -A started=() # pid -> start time of every process we may kill
+declare -A started=() # pid -> start time of every process we may kill (reg, ours)
 
 say() { printf '[%s] %s\n' "$name" "$*"; }
 fail() { # KIND RUN MESSAGE
@@ -104,49 +106,12 @@ show() { # FILE [LINES]: the tail of a log, as evidence
 	tail -n "${2:-20}" "$1" | indent
 }
 
-now_ms() { NOW=${EPOCHREALTIME//[!0-9]/}; NOW=$((NOW / 1000)); }
-
-# pids of the trees rooted at the arguments (roots included), via ppid links.
-tree_pids() {
-	local -A kids=()
-	local d p line f
-	for d in /proc/[0-9]*; do
-		{ read -r line <"$d/stat"; } 2>/dev/null || continue
-		read -r -a f <<<"${line##*) }"
-		kids[${f[1]}]+=" ${d#/proc/}"
-	done
-	local queue=("$@") out=()
-	while [ ${#queue[@]} -gt 0 ]; do
-		p=${queue[0]}
-		queue=("${queue[@]:1}")
-		[ -e "/proc/$p" ] || continue
-		out+=("$p")
-		# shellcheck disable=SC2206
-		queue+=(${kids[$p]:-})
-	done
-	echo "${out[*]}"
-}
-
-# STIME: the start time of a process (a pid alone may have been reused).
-stime() {
-	local line f
-	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
-	read -r -a f <<<"${line##*) }"
-	STIME=${f[19]}
-}
-
-# Remember a process we started (or restored) for kill_trees.
-reg() {
-	stime "$1" && started[$1]=$STIME
-	return 0
-}
-
 # SIGKILL the trees rooted at the given processes, those of them that are
 # still the very processes reg() saw.
 kill_trees() {
 	local p roots=() pids
 	for p in "$@"; do
-		stime "$p" && [ "${started[$p]:-}" = "$STIME" ] && roots+=("$p")
+		ours "$p" && roots+=("$p")
 	done
 	[ ${#roots[@]} -gt 0 ] || return 0
 	pids=$(tree_pids "${roots[@]}")
@@ -172,24 +137,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-# Is the process running (not gone, not a zombie)?
-alive() {
-	local line
-	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
-	line=${line##*) }
-	[ "${line:0:1}" != Z ]
-}
-
 # wait_exit PID SECONDS: STATUS is its exit status, or 255 on timeout (the
 # tree is then killed).
 wait_exit() {
 	local deadline
-	now_ms
+	set_now
 	deadline=$((NOW + $2 * 1000))
 	# (bash reports "Killed" jobs on stderr when it reaps them: not here)
 	{
 		while alive "$1"; do
-			now_ms
+			set_now
 			if [ "$NOW" -ge "$deadline" ]; then
 				kill_trees "$1"
 				wait "$1"
@@ -208,13 +165,13 @@ wait_exit() {
 # the timeout passed.
 wait_lines() {
 	local deadline n
-	now_ms
+	set_now
 	deadline=$((NOW + timeout * 1000))
 	while :; do
 		n=$(wc -l <"$1")
 		[ "$n" -ge "$2" ] && return 0
 		alive "$3" || return 1
-		now_ms
+		set_now
 		[ "$NOW" -lt "$deadline" ] || return 1
 		sleep 0.01
 	done 2>/dev/null
@@ -225,7 +182,7 @@ wait_lines() {
 wait_pids_free() { # RUN
 	local d others deadline
 	[ -n "$inside" ] || return 0
-	now_ms
+	set_now
 	deadline=$((NOW + 10000))
 	while :; do
 		others=()
@@ -233,7 +190,7 @@ wait_pids_free() { # RUN
 			case "${d#/proc/}" in 1 | "$BASHPID") ;; *) others+=("${d#/proc/}") ;; esac
 		done
 		[ ${#others[@]} -eq 0 ] && return 0
-		now_ms
+		set_now
 		if [ "$NOW" -ge "$deadline" ]; then
 			fail leftover "$1" "processes still exist 10 s after the kill: $(for p in "${others[@]}"; do
 				printf '%s(%s) ' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"
@@ -305,11 +262,11 @@ checkpoint_kill() {
 		kill_trees "$pid"
 		return 1
 	fi
-	now_ms
+	set_now
 	deadline=$((NOW + 5000))
 	for p in "${!before[@]}"; do
 		while alive "$p" && stime "$p" && [ "$STIME" = "${before[$p]}" ]; do
-			now_ms
+			set_now
 			if [ "$NOW" -ge "$deadline" ]; then
 				fail kill "$run" "process $p ($(cat "/proc/$p/comm" 2>/dev/null)) of the tree still runs 5 s after cr checkpoint --kill returned"
 				break
@@ -408,7 +365,7 @@ case_kill() { # POINT
 # namespace is ORIG (the same number in ours without --pidns).
 find_root() { # RESTARTER ORIG
 	local p line deadline
-	now_ms
+	set_now
 	deadline=$((NOW + 20000))
 	while alive "$1"; do
 		for p in $(tree_pids "$1"); do
@@ -420,7 +377,7 @@ find_root() { # RESTARTER ORIG
 				return 0
 			fi
 		done
-		now_ms
+		set_now
 		[ "$NOW" -lt "$deadline" ] || break
 		sleep 0.02
 	done

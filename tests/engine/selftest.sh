@@ -15,17 +15,18 @@
 # Exit 0 if all of that holds, 1 otherwise (saying what did not).
 set -u
 here=$(dirname "$(readlink -f "$0")")
+# shellcheck source=tests/lib.sh
+. "$here/../lib.sh" # proc_stat
 tree=$(readlink -f "$1")
 frfake=$(readlink -f "$2")
 py=$3
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cr-engine-selftest.XXXXXX") || exit 2
 pids=()
 cleanup() {
-	local st=$? p line f
+	local st=$? p STAT
 	for p in "${pids[@]}"; do # only those still our children: pids get reused
-		{ read -r line <"/proc/$p/stat"; } 2>/dev/null || continue
-		read -r -a f <<<"${line##*) }"
-		[ "${f[1]}" != $$ ] || kill -TERM "$p" 2>/dev/null
+		proc_stat "$p" || continue
+		[ "${STAT[1]}" != $$ ] || kill -TERM "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
 	rm -rf "$tmp"

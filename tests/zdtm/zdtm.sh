@@ -38,6 +38,8 @@
 set -u
 
 me=$(readlink -f "$0")
+# shellcheck source=tests/lib.sh
+. "${me%/*}/../lib.sh" # now_ms, nap, wait_for, alive
 cr=
 mode=
 skip=
@@ -105,7 +107,7 @@ fi
 # ---- inside the namespace, as pid 1 ----
 tmp=$ZDTM_TMP
 rc_final=1
-t0=$(date +%s%N)
+t0=$(now_ms)
 
 # shellcheck disable=SC2317 # (called by the EXIT trap)
 cleanup() {
@@ -144,11 +146,10 @@ fail() {
 	exit
 }
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-# pause ~10 ms without a fork when possible
-tick() { read -r -t 0.01 <>"$tmp/tick" 2>/dev/null || true; }
-mkfifo "$tmp/tick"
+# wait_for polls every ~10 ms, without a fork (nap reads this fifo)
+NAP_FIFO=$tmp/tick
+WAIT_POLL=0.01
+mkfifo "$NAP_FIFO"
 
 # Every process of the namespace but us (pid 1) is gone.
 ns_empty() {
@@ -159,17 +160,6 @@ ns_empty() {
 	return 0
 }
 
-# wait_for SEC CMD...: poll CMD until it succeeds; 1 after SEC seconds
-wait_for() {
-	local end=$(($(now_ms) + $1 * 1000))
-	shift
-	until "$@"; do
-		[ "$(now_ms)" -lt "$end" ] || return 1
-		tick
-	done
-}
-
-alive() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 ready() { grep -qx READY "$tmp/out.1" 2>/dev/null || ! alive "$pid"; }
 verdict() { grep -qE '^(PASS|FAIL)' "$tmp/$1" 2>/dev/null; }
 done_restored() { ! alive "$rpid"; }
@@ -251,6 +241,6 @@ else
 	fi
 fi
 [ ! -s "$tmp/err.1" ] || [ "$mode" = skip-proof ] || fail "the program wrote to stderr"
-echo "ok $name $mode${skip:+ (--skip $skip)} $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+echo "ok $name $mode${skip:+ (--skip $skip)} $(($(now_ms) - t0)) ms"
 rc_final=0
 exit
