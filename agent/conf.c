@@ -103,9 +103,10 @@ static int _set(struct cr_conf *c, const struct conf_key *k, const char *val, ch
 		*(uint32_t *)((char *)c + k->off) = u;
 		return 0;
 	case CONF_INTERVAL:
-		if (cr_interval_parse(val, &secs, why, whylen) || secs < 0) {
-			if (secs < 0)
-				snprintf(why, whylen, "an interval is required");
+		if (cr_interval_parse(val, &secs, why, whylen))
+			return -EINVAL;
+		if (secs < 0) {
+			snprintf(why, whylen, "an interval is required");
 			return -EINVAL;
 		}
 		*(long *)((char *)c + k->off) = secs;
@@ -130,6 +131,13 @@ int cr_conf_load(struct cr_conf *c, const char *path, char *err, size_t errlen)
 	}
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
+		/* Never read a long line as two: its rest would be parsed as a line. */
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(err, errlen, "%s:%d: line longer than %zu bytes", path, lineno,
+				 sizeof(line) - 2);
+			ret = -EINVAL;
+			break;
+		}
 		if ((hash = strchr(line, '#')))
 			*hash = '\0';
 		key = _trim(line);

@@ -380,9 +380,12 @@ int cr_recv_reply_progress(int fd, uint32_t *code, char *buf, size_t size,
 			return ret;
 		if (m.hdr.type != CR_MSG_PROGRESS)
 			break;
-		if (!cr_unpack_str(&m, &text) && progress)
+		ret = cr_unpack_str(&m, &text) ?: cr_unpack_done(&m);
+		if (!ret && progress)
 			progress(text, arg);
 		cr_msg_free(&m);
+		if (ret)
+			return -EPROTO;
 	}
 	ret = -EPROTO;
 	if (m.hdr.type == CR_MSG_ERR) {

@@ -477,10 +477,9 @@ static void test_lenient(void **state)
 }
 
 /*
- * KNOWN BUG: a line longer than conf.c's 4095-byte buffer is read as two
- * lines: the rest of a long comment is parsed as a line of its own (here it
- * sets Port), and the line numbers after it are off by one. Skipped unless
- * CR_TEST_KNOWN_BUGS is set (conf.c is not ours to fix here).
+ * A line longer than conf.c's 4095-byte buffer was read as two lines: the
+ * rest of a long comment was parsed as a line of its own (here it set Port),
+ * and the line numbers after it were off by one. Now refused.
  */
 static void test_long_line(void **state)
 {
@@ -489,8 +488,6 @@ static void test_long_line(void **state)
 	char *text;
 
 	(void)state;
-	if (!getenv("CR_TEST_KNOWN_BUGS"))
-		skip();
 	text = malloc(8192);
 	assert_non_null(text);
 	text[0] = '#';
@@ -498,9 +495,9 @@ static void test_long_line(void **state)
 	strcpy(text + 4095, "Port=99\n");
 	int ret = _load(&c, text, err, sizeof(err));
 	free(text);
-	/* a comment is a comment: either refused as too long, or ignored */
-	if (ret == 0)
-		assert_int_equal(c.port, CR_PORT_DEFAULT);
+	assert_int_equal(ret, -EINVAL);
+	if (!strstr(err, ":1: line longer than"))
+		fail_msg("not refused as too long: \"%s\"", err);
 }
 
 /* Fill the stack below us with 0xff: a later callee's uninitialised locals read it. */
@@ -513,12 +510,9 @@ static void __attribute__((noinline)) _paint_stack(void)
 }
 
 /*
- * KNOWN BUG: a DefaultInterval that cr_interval_parse() refuses leaves
- * conf.c _set()'s `secs` uninitialised, and _set() then reads it (secs < 0):
- * with a negative garbage value the reason is replaced by "an interval is
- * required". Undefined behaviour; valgrind reports "Conditional jump or move
- * depends on uninitialised value(s)" in _set. Skipped unless
- * CR_TEST_KNOWN_BUGS is set.
+ * A DefaultInterval that cr_interval_parse() refuses left conf.c _set()'s
+ * `secs` uninitialised, and _set() then read it (secs < 0): with a negative
+ * garbage value the reason was replaced by "an interval is required".
  */
 static void test_interval_reason(void **state)
 {
@@ -526,8 +520,6 @@ static void test_interval_reason(void **state)
 	char err[512];
 
 	(void)state;
-	if (!getenv("CR_TEST_KNOWN_BUGS"))
-		skip();
 	_paint_stack();
 	assert_int_equal(_load(&c, "DefaultInterval=abc\n", err, sizeof(err)), -EINVAL);
 	if (!strstr(err, "invalid checkpoint interval \"abc\""))
