@@ -37,7 +37,7 @@
 #include "crd.h"
 #include "log.h"
 #include "proto.h"
-#include "store.h"
+#include "userfs.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080

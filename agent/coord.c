@@ -38,6 +38,7 @@
 #include "log.h"
 #include "proto.h"
 #include "store.h"
+#include "userfs.h"
 
 #define MAX_NODES 256
 

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "proto.h"
 #include "store.h"
+#include "userfs.h"
 
 static const char *const cmd_names[CR_CTL_MAXCMD] = {
 	[CR_CTL_ABLE] = "able",	      [CR_CTL_DISABLE] = "disable", [CR_CTL_ENABLE] = "enable",

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "proto.h"
 #include "store.h"
+#include "userfs.h"
 
 enum mon_state {
 	MON_IDLE,      /* container up, no script */

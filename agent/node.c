@@ -31,9 +31,12 @@
 
 #include "cr_archive.h"
 #include "crd.h"
+#include "digest.h"
 #include "log.h"
+#include "output.h"
 #include "proto.h"
 #include "store.h"
+#include "userfs.h"
 
 /* What the job's monitor says about its container here. */
 struct node_job {

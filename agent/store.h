@@ -12,8 +12,10 @@
  *
  * Nothing below <ckdir> is ever reached through a symlink: the tree belongs to
  * the job's user, and crd works in it with that user's fs credentials
- * (user_fs_enter) but root's other privileges. All functions return 0 (or an
- * fd) or a negative errno; those taking err/errlen write there what failed.
+ * (user_fs_enter, userfs.h) but root's other privileges. The digests of the
+ * nodes' files are in digest.h, the saved stdout/stderr in output.h. All
+ * functions return 0 (or an fd) or a negative errno; those taking err/errlen
+ * write there what failed.
  */
 #ifndef CR_STORE_H
 #define CR_STORE_H
@@ -23,27 +25,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define STORE_KEY_LEN	 32
-#define STORE_DIGEST_HEX 65 /* 64 hex digits + NUL */
-
-struct job_user {
-	uid_t uid;
-	gid_t gid;
-	int ngroups;
-	gid_t groups[256];
-};
-
-/* Supplementary groups of uid (getpwuid_r + getgrouplist), gid as primary. */
-int user_lookup(uid_t uid, gid_t gid, struct job_user *u, char *err, size_t errlen);
-/*
- * setgroups(u->groups), setfsgid(u->gid), setfsuid(u->uid), each checked
- * (setfsuid/setfsgid return the previous value: call twice to verify). Needs
- * root. On failure the root fs credentials are back. The fs ids are per
- * thread, the groups (glibc) per process.
- */
-int user_fs_enter(const struct job_user *u, char *err, size_t errlen);
-/* Back to root fs credentials and no supplementary groups. */
-void user_fs_leave(void);
+#define STORE_KEY_LEN 32
 
 /*
  * The root-only MAC key: a regular file (opened O_NOFOLLOW), owned by uid 0, no
@@ -76,21 +58,6 @@ int store_begin(int jobfd, uint32_t seq, char *err, size_t errlen);
  * the last component 0700 first. Returns fd or -errno.
  */
 int store_open_dir(int jobfd, const char *rel, int create, char *err, size_t errlen);
-/*
- * Every regular file below dirfd, recursively:
- * {"rel/path": {"size": N, "blake2b": "hex"}} (paths relative to dirfd,
- * '/'-separated), each file fsync'd and each directory fsync'd as it goes (this
- * is the commit's durability). *bytes = total size. A symlink, device, fifo or
- * socket below dirfd is an error naming it.
- */
-int store_digest_tree(int dirfd, json_t **files, uint64_t *bytes, char *err, size_t errlen);
-/*
- * Every file listed (as store_digest_tree makes them) exists below dirfd as a
- * regular file (no symlink on the way) with that size and digest. Extra files
- * are ignored. The first mismatch is named in err (-EBADMSG for a wrong
- * size/digest, -ENOENT missing, -ELOOP symlink).
- */
-int store_check_tree(int dirfd, json_t *files, char *err, size_t errlen);
 /*
  * Commit: set manifest "seq" (integer) and "mac"; write
  * .tmp-<seq>/manifest.json (O_EXCL), fsync it and .tmp-<seq>; renameat
@@ -127,24 +94,5 @@ int store_mark_bad(int jobfd, uint32_t seq);
 int store_prune(int jobfd, uint32_t keep, char *err, size_t errlen);
 /* Remove <ckdir>/<jobid> entirely (the finished-job policy). */
 int store_remove_job(const char *ckdir, uint32_t jobid, char *err, size_t errlen);
-
-/*
- * The job's stdout/stderr as written up to a checkpoint, kept in <jobdir>/<name>
- * ("stdout" or "stderr"), appended incrementally: truncate <name> to `committed`
- * (the length recorded by the last committed checkpoint; creating it when missing),
- * then append srcfd's bytes [committed, current size of srcfd) read with pread (srcfd
- * is a read-only fd of the job's output file), fdatasync. *len = new length,
- * digest = BLAKE2b-256 hex of <name>[0, len). If srcfd is shorter than committed
- * (someone truncated the job's output) copy it all from offset 0.
- */
-int store_output_save(int jobfd, const char *name, int srcfd, uint64_t committed, uint64_t *len,
-		      char digest[STORE_DIGEST_HEX], char *err, size_t errlen);
-/*
- * Check <name> holds >= len bytes whose [0, len) digest is `digest` (-EBADMSG
- * otherwise), then ftruncate(dstfd, 0) and write those len bytes to dstfd
- * (which may be O_APPEND, write-only). With dstfd -1, only the check.
- */
-int store_output_restore(int jobfd, const char *name, uint64_t len, const char *digest, int dstfd,
-			 char *err, size_t errlen);
 
 #endif /* CR_STORE_H */

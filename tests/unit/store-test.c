@@ -22,7 +22,10 @@
 
 #include <cmocka.h>
 
+#include "digest.h"
+#include "output.h"
 #include "store.h"
+#include "userfs.h"
 
 #define JOBID 42
 
