@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 for dir in "$@"; do
 	[ -d "$dir" ] || continue
-	git ls-files "$dir/*.c" "$dir/*.h" | while read -r f; do
+	git ls-files --cached --others --exclude-standard "$dir/*.c" "$dir/*.h" | while read -r f; do
 		from=${f%.*}
 		from=${from/\/include\//\/}
 		sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f" |
