@@ -100,7 +100,7 @@ int cr_dump(struct cr_frozen *f, const char *dir)
 			continue;
 		ret = memory_check(&f->tasks[i]);
 		if (!ret)
-			ret = files_check(f, &f->tasks[i]);
+			ret = check_fds(f, &f->tasks[i]);
 		if (ret)
 			return ret;
 	}
@@ -113,15 +113,13 @@ int cr_dump(struct cr_frozen *f, const char *dir)
 	for (size_t i = 0; i < f->ntasks && !ret; i++)
 		ret = dump_one_task(&img, &ctx, f, &f->tasks[i]);
 	if (!ret)
-		ret = files_dump_finish(&img, &ctx);
-	if (!ret)
 		ret = cr_img_write(&img, CR_REC_END, NULL, 0);
 	if (!ret && fflush(img.f))
 		ret = -EIO;
 	if (!ret && fsync(img.dirfd) < 0)
 		ret = -errno;
 	cr_img_close(&img);
-	files_dump_free(&ctx);
+	free_dump_fds(&ctx);
 	free(ctx.shmem);
 	if (ret) {
 		pr_err("Checkpoint of tree %d failed; removing %s\n", f->root, dir);

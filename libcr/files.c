@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * File descriptors and the open files behind them. An open file description
- * shared by several fds or tasks (same kcmp KCMP_FILE) is one object, made
- * once at restore by the restarter and inherited by every task, so offsets
- * stay shared. The root task's stdio is "inherited": the restarter's fds
- * stand in for it.
+ * The generic fd core: the walk over a task's fd table, fdinfo, flags and
+ * offsets, dup'd fds, and installing fds in a restored task. What an open
+ * file is, is up to its kind (struct file_ops, files.h), picked once here.
+ * An open file description shared by several fds or tasks (same kcmp
+ * KCMP_FILE) is one object, made once at restore by the restarter and
+ * inherited by every task, so offsets stay shared.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,15 +13,52 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #undef LOG_PREFIX
 #define LOG_PREFIX "files: "
 #include "log.h"
-#include "internal.h"
-#include "restore.h"
+#include "files.h"
+
+/*
+ * The registry of kinds of open file. To add a kind (eventfd, say): write
+ * libcr/<kind>.c with its struct file_ops (files.h says what each field
+ * does), give it an enum cr_file_kind value and, if it has shared objects,
+ * its own record type in image.h, declare its table in files.h and add one
+ * line here. Order matters only for recognise(): the first kind that says
+ * yes takes the fd, so a kind that claims an fd before a wider one
+ * (inherited stdio before anything) comes first.
+ */
+static const struct file_ops *const file_kinds[] = {
+	&inherit_file_ops, &reg_file_ops, &shmem_file_ops, &pipe_ops, &fifo_ops,
+};
+
+static const struct file_ops *find_kind(uint32_t kind)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(file_kinds); i++)
+		if (file_kinds[i]->kind == kind)
+			return file_kinds[i];
+	return NULL;
+}
+
+static const struct file_ops *find_obj_kind(uint32_t type)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(file_kinds); i++)
+		if (type && file_kinds[i]->obj_type == type)
+			return file_kinds[i];
+	return NULL;
+}
+
+static const struct file_ops *recognise_fd(const struct fd_info *fi)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(file_kinds); i++)
+		if (file_kinds[i]->recognise(fi))
+			return file_kinds[i];
+	return NULL;
+}
+
+/* ---- dump ---- */
 
 struct file_obj {
 	uint32_t id;
@@ -30,324 +68,301 @@ struct file_obj {
 	int fd;
 };
 
-struct files_ctx {
-	struct file_obj *objs;
-	size_t nobjs;
-	uint64_t *pipes;
-	size_t npipes;
+struct dumped_obj {
+	uint32_t type;
+	uint64_t id;
 };
 
-static const char *const std_keys[] = {"stdin", "stdout", "stderr"};
-
-static const char *const plain_chardevs[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random",
-					     "/dev/urandom"};
+struct files_ctx {
+	struct file_obj *objs; /* the open files written so far */
+	size_t nobjs;
+	struct dumped_obj *dumped; /* the kinds' shared objects written so far */
+	size_t ndumped;
+};
 
 static struct files_ctx *files_ctx(struct dump_ctx *ctx)
 {
 	if (!ctx->files)
 		ctx->files = calloc(1, sizeof(struct files_ctx));
+	if (!ctx->files)
+		pr_err("No memory for the dump's file table\n");
 	return ctx->files;
 }
 
-void files_dump_free(struct dump_ctx *ctx)
+void free_dump_fds(struct dump_ctx *ctx)
 {
 	struct files_ctx *fc = ctx->files;
 
 	if (fc) {
 		free(fc->objs);
-		free(fc->pipes);
+		free(fc->dumped);
 		free(fc);
 	}
 	ctx->files = NULL;
 }
 
-int files_dump_finish(struct cr_img *img, struct dump_ctx *ctx)
+int claim_dump_object(struct dump_ctx *ctx, uint32_t type, uint64_t id)
 {
-	(void)img;
-	(void)ctx;
-	return 0;
+	struct files_ctx *fc = ctx->files;
+	struct dumped_obj *nd;
+
+	for (size_t i = 0; i < fc->ndumped; i++)
+		if (fc->dumped[i].type == type && fc->dumped[i].id == id)
+			return 0;
+	nd = realloc(fc->dumped, (fc->ndumped + 1) * sizeof(*nd));
+	if (!nd) {
+		pr_err("No memory to note object %llu (record type %u)\n", (unsigned long long)id,
+		       type);
+		return -ENOMEM;
+	}
+	fc->dumped = nd;
+	nd[fc->ndumped++] = (struct dumped_obj){type, id};
+	return 1;
 }
 
-static int read_fdinfo(pid_t pid, int fd, uint64_t *pos, uint32_t *flags)
+/* stat, link and fdinfo of one fd; -errno, not logged (the fd may be gone). */
+static int read_fd_info(struct fd_info *fi, pid_t root, pid_t pid, int fd)
 {
-	char *s = proc_read_file("/proc/%d/fdinfo/%d", pid, fd);
-	char *p;
+	char path[64], *s, *p;
+	int ret;
 
+	memset(fi, 0, sizeof(*fi));
+	fi->root = root;
+	fi->pid = pid;
+	fi->fd = fd;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	if (stat(path, &fi->st) < 0)
+		return -errno;
+	ret = proc_readlink(fi->link, sizeof(fi->link), "%s", path);
+	if (ret)
+		return ret;
+	s = proc_read_file("/proc/%d/fdinfo/%d", pid, fd);
 	if (!s)
 		return errno ? -errno : -EIO;
 	p = strstr(s, "pos:");
-	*pos = p ? strtoull(p + 4, NULL, 10) : 0;
+	fi->pos = p ? strtoull(p + 4, NULL, 10) : 0;
 	p = strstr(s, "flags:");
-	*flags = p ? strtoul(p + 6, NULL, 8) : 0;
+	fi->flags = p ? strtoul(p + 6, NULL, 8) : 0;
+	fi->locked = strstr(s, "\nlock:") != NULL;
 	free(s);
 	return 0;
 }
 
-static struct file_obj *find_same_file(struct files_ctx *fc, const struct stat *st, pid_t pid,
-				       int fd)
+static bool is_root_stdio(const struct fd_info *fi)
+{
+	return fi->pid == fi->root && fi->fd <= 2;
+}
+
+static struct file_obj *find_same_file(struct files_ctx *fc, const struct fd_info *fi)
 {
 	for (size_t i = 0; i < fc->nobjs; i++) {
 		struct file_obj *o = &fc->objs[i];
 
-		if (o->dev == st->st_dev && o->ino == st->st_ino &&
-		    syscall(SYS_kcmp, o->pid, pid, KCMP_FILE, o->fd, fd) == 0)
+		if (o->dev == fi->st.st_dev && o->ino == fi->st.st_ino &&
+		    syscall(SYS_kcmp, o->pid, fi->pid, KCMP_FILE, o->fd, fi->fd) == 0)
 			return o;
 	}
 	return NULL;
 }
 
-static bool pipe_seen(struct files_ctx *fc, uint64_t id)
+/* A new open file: its kind dumps it, then its record is written. */
+static int add_file(struct cr_img *img, struct dump_ctx *ctx, const struct fd_info *fi,
+		    uint32_t *id)
 {
-	for (size_t i = 0; i < fc->npipes; i++)
-		if (fc->pipes[i] == id)
-			return true;
-	return false;
-}
-
-/* Decide how a new open file is restored; -ENOTSUP names what is not supported. */
-static int classify_file(struct cr_img *img, struct dump_ctx *ctx, pid_t pid, int fd,
-			 const struct stat *st, struct cr_file_rec *rec)
-{
+	const struct file_ops *ops = recognise_fd(fi);
 	struct files_ctx *fc = ctx->files;
-	uint32_t kind = S_ISREG(st->st_mode) ? shmem_kind_of(rec->path, false) : 0;
-
-	/* an O_PATH fd is only a name: reopened by it, whatever it names */
-	if ((rec->flags & O_PATH) && rec->path[0] == '/' && !strstr(rec->path, " (deleted)")) {
-		rec->kind = CR_FILE_REG;
-		return 0;
-	}
-	if (kind) {
-		char link[64];
-
-		snprintf(link, sizeof(link), "/proc/%d/fd/%d", pid, fd);
-		rec->kind = CR_FILE_SHMEM;
-		return shmem_dump_object(img, ctx, link, kind, rec->path, &rec->obj_id);
-	}
-	if (S_ISFIFO(st->st_mode) && (!strncmp(rec->path, "pipe:[", 6) || rec->path[0] == '/')) {
-		bool fifo = rec->path[0] == '/';
-
-		rec->kind = fifo ? CR_FILE_FIFO : CR_FILE_PIPE;
-		rec->obj_id = st->st_ino;
-		if (!pipe_seen(fc, rec->obj_id)) {
-			uint64_t *np = realloc(fc->pipes, (fc->npipes + 1) * sizeof(*np));
-			int ret;
-
-			if (!np)
-				return -ENOMEM;
-			fc->pipes = np;
-			np[fc->npipes++] = rec->obj_id;
-			ret = pipes_dump_one(img, pid, fd, rec->obj_id, fifo ? rec->path : NULL);
-			if (ret)
-				return ret;
-		}
-		return 0;
-	}
-	if ((S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) && rec->path[0] == '/' &&
-	    !strstr(rec->path, " (deleted)")) {
-		rec->kind = CR_FILE_REG;
-		rec->size = st->st_size;
-		return 0;
-	}
-	if (S_ISCHR(st->st_mode))
-		for (size_t i = 0; i < ARRAY_SIZE(plain_chardevs); i++)
-			if (!strcmp(rec->path, plain_chardevs[i])) {
-				rec->kind = CR_FILE_REG;
-				return 0;
-			}
-	pr_err("Task %d fd %d (%s) is not supported yet\n", pid, fd, rec->path);
-	return -ENOTSUP;
-}
-
-static int add_file(struct cr_img *img, struct dump_ctx *ctx, pid_t pid, int fd,
-		    const struct stat *st, const char *inherit_key, uint32_t *id)
-{
-	struct cr_file_rec *rec = calloc(1, sizeof(*rec));
-	struct files_ctx *fc = ctx->files;
+	struct cr_file_rec *rec;
 	struct file_obj *no;
 	int ret;
 
-	if (!rec)
+	if (!ops) {
+		pr_err("Task %d fd %d (%s) is not supported yet\n", fi->pid, fi->fd, fi->link);
+		return -ENOTSUP;
+	}
+	rec = calloc(1, sizeof(*rec));
+	if (!rec) {
+		pr_err("No memory for fd %d of task %d\n", fi->fd, fi->pid);
 		return -ENOMEM;
-	rec->id = fc->nobjs + 1;
-	rec->mode = st->st_mode;
-	ret = read_fdinfo(pid, fd, &rec->pos, &rec->flags);
+	}
+	*rec = (struct cr_file_rec){.id = fc->nobjs + 1,
+				    .kind = ops->kind,
+				    .flags = fi->flags,
+				    .mode = fi->st.st_mode,
+				    .pos = fi->pos};
+	snprintf(rec->path, sizeof(rec->path), "%s", fi->link);
+	ret = ops->dump(img, ctx, fi, rec);
 	if (!ret)
-		ret = proc_readlink(rec->path, sizeof(rec->path), "/proc/%d/fd/%d", pid, fd);
-	if (ret) {
-		pr_err("Can't inspect fd %d of task %d\n", fd, pid);
-		goto out;
-	}
-	if (inherit_key) {
-		rec->kind = CR_FILE_INHERIT;
-		snprintf(rec->path, sizeof(rec->path), "%s", inherit_key);
-	} else {
-		ret = classify_file(img, ctx, pid, fd, st, rec);
-		if (ret)
-			goto out;
-	}
-	ret = cr_img_write(img, CR_REC_FILE, rec, sizeof(*rec));
+		ret = cr_img_write(img, CR_REC_FILE, rec, sizeof(*rec));
 	if (ret)
 		goto out;
 	no = realloc(fc->objs, (fc->nobjs + 1) * sizeof(*no));
 	if (!no) {
+		pr_err("No memory for file %u of task %d\n", rec->id, fi->pid);
 		ret = -ENOMEM;
 		goto out;
 	}
 	fc->objs = no;
-	no[fc->nobjs++] = (struct file_obj){rec->id, st->st_dev, st->st_ino, pid, fd};
+	no[fc->nobjs++] = (struct file_obj){rec->id, fi->st.st_dev, fi->st.st_ino, fi->pid, fi->fd};
 	*id = rec->id;
 out:
 	free(rec);
 	return ret;
 }
 
-static int dump_one_fd(struct cr_img *img, struct dump_ctx *ctx, bool is_root, pid_t pid,
-		       pid_t ns_pid, int fd)
+static int dump_one_fd(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f,
+		       struct cr_task *t, int fd)
 {
-	struct files_ctx *fc = ctx->files;
-	struct cr_fd_rec rec = {.pid = ns_pid, .fd = fd};
+	struct cr_fd_rec rec = {.pid = t->ns_pid, .fd = fd};
 	struct file_obj *same = NULL;
-	uint64_t pos = 0;
-	uint32_t flags = 0;
-	char path[64];
-	struct stat st;
+	struct fd_info fi;
 	int ret;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
-	if (stat(path, &st) < 0) {
-		pr_perror("Can't stat fd %d of task %d", fd, pid);
-		return -errno;
+	ret = read_fd_info(&fi, f->root, t->pid, fd);
+	if (ret) {
+		errno = -ret;
+		pr_perror("Can't inspect fd %d of task %d", fd, t->pid);
+		return ret;
 	}
-	if (read_fdinfo(pid, fd, &pos, &flags))
-		return -EIO;
-	rec.cloexec = !!(flags & O_CLOEXEC);
+	rec.cloexec = !!(fi.flags & O_CLOEXEC);
 	/* the root's stdio always stands for the restarter's own */
-	if (!(is_root && fd <= 2))
-		same = find_same_file(fc, &st, pid, fd);
-	if (same) {
+	if (!is_root_stdio(&fi))
+		same = find_same_file(ctx->files, &fi);
+	if (same)
 		rec.file_id = same->id;
-	} else {
-		ret = add_file(img, ctx, pid, fd, &st, is_root && fd <= 2 ? std_keys[fd] : NULL,
-			       &rec.file_id);
-		if (ret)
-			return ret;
-	}
+	else if ((ret = add_file(img, ctx, &fi, &rec.file_id)))
+		return ret;
 	return cr_img_write(img, CR_REC_FD, &rec, sizeof(rec));
 }
 
-int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f, struct cr_task *t)
+static int cmp_fd(const void *a, const void *b)
 {
-	struct files_ctx *fc = files_ctx(ctx);
-	int *fds = NULL, ret = 0;
-	size_t nfds = 0;
+	return *(const int *)a - *(const int *)b;
+}
+
+/* The fd numbers of task @pid, ascending (so the root's 0, 1, 2 come first). */
+static int list_fds(pid_t pid, int **fds, size_t *nfds)
+{
 	struct dirent *de;
 	char path[64];
+	int ret = 0;
 	DIR *d;
 
-	if (!fc)
-		return -ENOMEM;
-	snprintf(path, sizeof(path), "/proc/%d/fd", t->pid);
+	*fds = NULL;
+	*nfds = 0;
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
 	d = opendir(path);
 	if (!d) {
-		pr_perror("Can't list fds of task %d", t->pid);
+		pr_perror("Can't list fds of task %d", pid);
 		return -errno;
 	}
-	while ((de = readdir(d))) {
+	while ((de = readdir(d)) && !ret) {
 		int *nf;
 
 		if (de->d_name[0] == '.')
 			continue;
-		nf = realloc(fds, (nfds + 1) * sizeof(*nf));
+		nf = realloc(*fds, (*nfds + 1) * sizeof(*nf));
 		if (!nf) {
+			pr_err("No memory for the fds of task %d\n", pid);
 			ret = -ENOMEM;
 			break;
 		}
-		fds = nf;
-		fds[nfds++] = atoi(de->d_name);
+		*fds = nf;
+		nf[(*nfds)++] = atoi(de->d_name);
 	}
 	closedir(d);
-	/* ascending, so the root's 0, 1, 2 come first */
-	for (size_t i = 0; i < nfds; i++)
-		for (size_t j = i + 1; j < nfds; j++)
-			if (fds[j] < fds[i]) {
-				int tmp = fds[i];
+	if (*nfds)
+		qsort(*fds, *nfds, sizeof(**fds), cmp_fd);
+	return ret;
+}
 
-				fds[i] = fds[j];
-				fds[j] = tmp;
-			}
+int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f, struct cr_task *t)
+{
+	size_t nfds;
+	int *fds, ret;
+
+	if (!files_ctx(ctx))
+		return -ENOMEM;
+	ret = list_fds(t->pid, &fds, &nfds);
 	for (size_t i = 0; i < nfds && !ret; i++)
-		ret = dump_one_fd(img, ctx, t->pid == f->root, t->pid, t->ns_pid, fds[i]);
+		ret = dump_one_fd(img, ctx, f, t, fds[i]);
 	free(fds);
 	return ret;
 }
 
-/* One read of fdinfo: is the fd O_PATH, does it hold a lock or lease? */
-static int fd_kind_info(pid_t pid, int fd, bool *opath, bool *locked)
+static int check_one_fd(const struct fd_info *fi)
 {
-	char *s = proc_read_file("/proc/%d/fdinfo/%d", pid, fd), *p;
+	const struct file_ops *ops = recognise_fd(fi);
+	int ret;
 
-	if (!s)
-		return -ENOENT;
-	p = strstr(s, "flags:");
-	*opath = p && (strtoul(p + 6, NULL, 8) & O_PATH);
-	*locked = strstr(s, "\nlock:") != NULL;
-	free(s);
+	if (!ops) {
+		pr_err("Task %d fd %d (%s) is not supported yet\n", fi->pid, fi->fd, fi->link);
+		return -ENOTSUP;
+	}
+	if (ops->check && (ret = ops->check(fi)))
+		return ret;
+	if (fi->locked) {
+		pr_err("Task %d fd %d (%s) holds a file lock or lease: not supported yet\n",
+		       fi->pid, fi->fd, fi->link);
+		return -ENOTSUP;
+	}
 	return 0;
 }
 
 /* Before anything is written: every fd must be one we can restore. */
-int files_check(struct cr_frozen *f, struct cr_task *t)
+int check_fds(struct cr_frozen *f, struct cr_task *t)
 {
-	char path[64], link[CR_PATH_LEN];
-	struct dirent *de;
-	struct stat st;
-	int ret = 0;
-	DIR *d;
+	struct fd_info fi;
+	size_t nfds;
+	int *fds, ret;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", t->pid);
-	d = opendir(path);
-	if (!d) {
-		pr_perror("Can't list fds of task %d", t->pid);
-		return -errno;
-	}
-	while ((de = readdir(d)) && !ret) {
-		int fd = atoi(de->d_name);
-		bool ok = false, opath, locked;
-
-		if (de->d_name[0] == '.' || (t->pid == f->root && fd <= 2))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, fd);
-		if (stat(path, &st) < 0 || proc_readlink(link, sizeof(link), "%s", path) ||
-		    fd_kind_info(t->pid, fd, &opath, &locked))
+	ret = list_fds(t->pid, &fds, &nfds);
+	for (size_t i = 0; i < nfds && !ret; i++) {
+		if (t->pid == f->root && fds[i] <= 2)
+			continue; /* inherited: whatever they are */
+		if (read_fd_info(&fi, f->root, t->pid, fds[i]))
 			continue; /* closed meanwhile */
-		ok = (opath && link[0] == '/' && !strstr(link, " (deleted)")) ||
-		     (S_ISFIFO(st.st_mode) && (!strncmp(link, "pipe:[", 6) || link[0] == '/')) ||
-		     ((S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) && link[0] == '/' &&
-		      !strstr(link, " (deleted)")) ||
-		     (S_ISREG(st.st_mode) && shmem_kind_of(link, false));
-		for (size_t i = 0; !ok && S_ISCHR(st.st_mode) && i < ARRAY_SIZE(plain_chardevs);
-		     i++)
-			ok = !strcmp(link, plain_chardevs[i]);
-		/* a file shared with the root's stdio is inherited too */
-		for (int k = 0; !ok && k <= 2; k++)
-			ok = syscall(SYS_kcmp, f->root, t->pid, KCMP_FILE, k, fd) == 0;
-		if (!ok) {
-			pr_err("Task %d fd %d (%s) is not supported yet\n", t->pid, fd, link);
-			ret = -ENOTSUP;
-		} else if (locked) {
-			pr_err("Task %d fd %d (%s) holds a file lock or lease: not supported yet\n",
-			       t->pid, fd, link);
-			ret = -ENOTSUP;
-		}
+		ret = check_one_fd(&fi);
 	}
-	closedir(d);
+	free(fds);
 	return ret;
 }
 
 /* ---- restore ---- */
 
-static const char *remap_path(const struct cr_restore_opts *opts, const char *path, char *buf,
-			      size_t len)
+/* image-load.c hands over every record type it doesn't take itself. */
+int collect_file_obj(struct rst_image *img, struct cr_img *ci, const struct cr_rec_hdr *h,
+		     void *payload)
+{
+	const struct file_ops *ops = find_obj_kind(h->type);
+	struct rst_file_obj *o;
+	int ret;
+
+	if (!ops)
+		return RST_REC_OTHER;
+	o = realloc(img->fobjs, (img->nfobjs + 1) * sizeof(*o));
+	if (!o) {
+		pr_err("No memory for a %s object\n", ops->name);
+		return -ENOMEM;
+	}
+	img->fobjs = o;
+	o = &img->fobjs[img->nfobjs];
+	*o = (struct rst_file_obj){.type = h->type, .rec = payload, .svc_fd = {-1, -1}};
+	ret = ops->collect ? ops->collect(ci, h, o) : 0;
+	if (ret)
+		return ret;
+	img->nfobjs++;
+	return RST_REC_KEPT;
+}
+
+struct rst_file_obj *find_file_obj(struct rst_image *img, uint32_t type, uint64_t id)
+{
+	for (size_t i = 0; i < img->nfobjs; i++)
+		if (img->fobjs[i].type == type && img->fobjs[i].id == id)
+			return &img->fobjs[i];
+	return NULL;
+}
+
+const char *remap_path(const struct cr_restore_opts *opts, const char *path, char *buf, size_t len)
 {
 	for (size_t i = 0; opts && i < opts->nremap; i++) {
 		size_t n = strlen(opts->remap[i].from);
@@ -360,152 +375,107 @@ static const char *remap_path(const struct cr_restore_opts *opts, const char *pa
 	return path;
 }
 
-static int inherited_fd(const struct cr_restore_opts *opts, const char *key)
+/* Service fds sit above every fd a task uses, so no task's fd lands on one. */
+static int move_service_fd(const struct rst_image *img, int *fd)
 {
-	for (size_t i = 0; opts && i < opts->ninherit; i++)
-		if (!strcmp(opts->inherit[i].key, key))
-			return opts->inherit[i].fd;
-	for (int i = 0; i < 3; i++)
-		if (!strcmp(key, std_keys[i]))
-			return i;
-	return -1;
-}
+	int nfd = fcntl(*fd, F_DUPFD_CLOEXEC, img->max_fd + 16), err = errno;
 
-/* A file written after the checkpoint goes back to its size then. */
-static int rollback_file(int fd, const struct cr_file_rec *rec)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if ((uint64_t)st.st_size < rec->size) {
-		pr_err("%s is %llu bytes, shorter than the %llu it had at checkpoint: refusing to "
-		       "restore over a lost file\n",
-		       rec->path, (unsigned long long)st.st_size, (unsigned long long)rec->size);
-		return -ESTALE;
-	}
-	if ((uint64_t)st.st_size > rec->size) {
-		pr_info("%s grew since the checkpoint: truncating it from %llu back to %llu "
-			"bytes\n",
-			rec->path, (unsigned long long)st.st_size, (unsigned long long)rec->size);
-		if (ftruncate(fd, rec->size) < 0) {
-			pr_perror("Can't truncate %s back to %llu bytes", rec->path,
-				  (unsigned long long)rec->size);
-			return -errno;
-		}
+	close(*fd);
+	*fd = nfd;
+	if (nfd < 0) {
+		errno = err;
+		pr_perror("Can't move a service fd above %d", img->max_fd + 16);
+		return -err;
 	}
 	return 0;
 }
 
-static int open_one_file(struct rst_image *img, const struct cr_restore_opts *opts,
-			 const struct cr_file_rec *rec, int base)
+static int prepare_one_obj(struct rst_image *img, const struct cr_restore_opts *opts, size_t i)
 {
-	int fd = -1, nfd, flags, ret;
-	char buf[CR_PATH_LEN];
+	struct rst_file_obj *o = &img->fobjs[i];
+	const struct file_ops *ops = find_obj_kind(o->type);
+	int ret = ops->prepare ? ops->prepare(img, opts, o) : 0;
 
-	switch (rec->kind) {
-	case CR_FILE_INHERIT:
-		fd = inherited_fd(opts, rec->path);
-		if (fd < 0 || fcntl(fd, F_GETFD) < 0) {
-			pr_err("No fd given for inherited file \"%s\"\n", rec->path);
-			return -EBADF;
-		}
-		return fcntl(fd, F_DUPFD_CLOEXEC, base);
-	case CR_FILE_SHMEM:
-		/* its own open file description: own flags and offset */
-		snprintf(buf, sizeof(buf), "/proc/self/fd/%d", shmem_fd(img, rec->obj_id));
-		nfd = open(buf,
-			   (rec->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY)) | O_CLOEXEC);
-		if (nfd < 0 || lseek(nfd, rec->pos, SEEK_SET) < 0) {
-			pr_perror("Can't reopen %s (file %u)", rec->path, rec->id);
-			if (nfd >= 0)
-				close(nfd);
-			return -errno;
-		}
-		break;
-	case CR_FILE_FIFO:
-		/* the restarter holds it open read-write: this open cannot block */
-		nfd = open(remap_path(opts, rec->path, buf, sizeof(buf)),
-			   (rec->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NONBLOCK | O_CLOEXEC);
-		if (nfd < 0 || fcntl(nfd, F_SETFL, rec->flags & O_NONBLOCK) < 0) {
-			pr_perror("Can't reopen FIFO %s", rec->path);
-			return -errno;
-		}
-		break;
-	case CR_FILE_PIPE:
-		for (size_t i = 0; i < img->npipes; i++)
-			if (img->pipes[i].rec->id == rec->obj_id)
-				fd = img->pipes[i]
-					     .ends[(rec->flags & O_ACCMODE) == O_RDONLY ? 0 : 1];
-		if (fd < 0) {
-			pr_err("Pipe %llu of file %u is missing from the image\n",
-			       (unsigned long long)rec->obj_id, rec->id);
-			return -EINVAL;
-		}
-		nfd = fcntl(fd, F_DUPFD_CLOEXEC, base);
-		if (nfd < 0 || fcntl(nfd, F_SETFL, rec->flags & O_NONBLOCK) < 0) {
-			pr_perror("Can't set up pipe %llu", (unsigned long long)rec->obj_id);
-			return -errno;
-		}
-		return nfd;
-	default:
-		flags = rec->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
-		nfd = open(remap_path(opts, rec->path, buf, sizeof(buf)), flags | O_CLOEXEC);
-		if (nfd < 0) {
-			pr_perror("Can't reopen %s (file %u)", rec->path, rec->id);
-			return -errno;
-		}
-		if (opts && opts->rollback_files && S_ISREG(rec->mode) &&
-		    (rec->flags & O_ACCMODE) != O_RDONLY && (ret = rollback_file(nfd, rec))) {
-			close(nfd);
-			return ret;
-		}
-		if (S_ISREG(rec->mode) && !(rec->flags & O_PATH) &&
-		    lseek(nfd, rec->pos, SEEK_SET) < 0) {
-			pr_perror("Can't seek %s to %llu", rec->path, (unsigned long long)rec->pos);
-			close(nfd);
-			return -errno;
-		}
-		break;
-	}
-	fd = fcntl(nfd, F_DUPFD_CLOEXEC, base);
-	close(nfd);
-	return fd;
+	for (int k = 0; !ret && k < 2; k++)
+		if (o->svc_fd[k] >= 0)
+			ret = move_service_fd(img, &o->svc_fd[k]);
+	return ret;
 }
 
-/* In the restarter, before anything forks: every pipe and file, once. */
-int files_prepare(struct rst_image *img, const struct cr_restore_opts *opts)
+static int open_one_file(struct rst_image *img, const struct cr_restore_opts *opts, size_t i)
 {
-	int base = img->max_fd + 16;
+	struct rst_img_file *f = &img->files[i];
+	const struct file_ops *ops = find_kind(f->rec->kind);
+	int fd = -1, ret;
 
-	for (size_t i = 0; i < img->npipes; i++) {
-		int ends[2], ret;
-
-		ret = pipes_restore_one(img->pipes[i].rec, img->pipes[i].data, ends);
-		if (ret)
-			return ret;
-		img->pipes[i].ends[0] = fcntl(ends[0], F_DUPFD_CLOEXEC, base);
-		img->pipes[i].ends[1] = fcntl(ends[1], F_DUPFD_CLOEXEC, base);
-		close(ends[0]);
-		close(ends[1]);
-		if (img->pipes[i].ends[0] < 0 || img->pipes[i].ends[1] < 0)
-			return -EMFILE;
+	if (!ops) {
+		pr_err("File %u (%s) has unknown kind %u\n", f->rec->id, f->rec->path,
+		       f->rec->kind);
+		return -EBADMSG;
 	}
-	for (size_t i = 0; i < img->nfiles; i++) {
-		img->files[i].svc_fd = open_one_file(img, opts, img->files[i].rec, base);
-		if (img->files[i].svc_fd < 0)
-			return img->files[i].svc_fd;
-	}
-	return 0;
+	ret = ops->open(img, opts, f->rec, &fd);
+	if (ret)
+		return ret;
+	ret = move_service_fd(img, &fd);
+	f->svc_fd = fd;
+	return ret;
 }
 
-void files_close_service(struct rst_image *img)
+/*
+ * Run @step on items 0..n-1 until each has returned 0. CR_AGAIN puts an item
+ * off to the next pass; a pass that makes no progress is a circle.
+ */
+static int run_passes(struct rst_image *img, const struct cr_restore_opts *opts, size_t n,
+		      int (*step)(struct rst_image *, const struct cr_restore_opts *, size_t),
+		      const char *what)
 {
-	for (size_t i = 0; i < img->npipes; i++)
+	bool *done = calloc(n + 1, sizeof(*done));
+	size_t left = n, before;
+	int ret = 0;
+
+	if (!done) {
+		pr_err("No memory to restore %zu %s\n", n, what);
+		return -ENOMEM;
+	}
+	while (left && !ret) {
+		before = left;
+		for (size_t i = 0; i < n && !ret; i++) {
+			if (done[i])
+				continue;
+			ret = step(img, opts, i);
+			if (ret == CR_AGAIN) {
+				ret = 0;
+			} else if (!ret) {
+				done[i] = true;
+				left--;
+			}
+		}
+		if (!ret && left == before) {
+			pr_err("%zu %s each wait for another: none can be made\n", left, what);
+			ret = -EDEADLK;
+		}
+	}
+	free(done);
+	return ret;
+}
+
+/* In the restarter, before anything forks: every shared object and file, once. */
+int prepare_files(struct rst_image *img, const struct cr_restore_opts *opts)
+{
+	int ret = run_passes(img, opts, img->nfobjs, prepare_one_obj, "shared file objects");
+
+	if (!ret)
+		ret = run_passes(img, opts, img->nfiles, open_one_file, "open files");
+	return ret;
+}
+
+void close_service_fds(struct rst_image *img)
+{
+	for (size_t i = 0; i < img->nfobjs; i++)
 		for (int k = 0; k < 2; k++)
-			if (img->pipes[i].ends[k] >= 0) {
-				close(img->pipes[i].ends[k]);
-				img->pipes[i].ends[k] = -1;
+			if (img->fobjs[i].svc_fd[k] >= 0) {
+				close(img->fobjs[i].svc_fd[k]);
+				img->fobjs[i].svc_fd[k] = -1;
 			}
 	for (size_t i = 0; i < img->nfiles; i++)
 		if (img->files[i].svc_fd >= 0) {
@@ -523,7 +493,7 @@ static bool task_has_fd(const struct rst_img_task *t, int fd)
 }
 
 /* In a task, before the restorer: exactly its fds, nothing else. */
-int files_restore_task(struct rst_image *img, struct rst_img_task *t)
+int install_fds(struct rst_image *img, struct rst_img_task *t)
 {
 	for (size_t i = 0; i < t->nfds; i++) {
 		const struct cr_fd_rec *fr = &t->fds[i];
@@ -537,7 +507,7 @@ int files_restore_task(struct rst_image *img, struct rst_img_task *t)
 			return -EBADF;
 		}
 	}
-	files_close_service(img);
+	close_service_fds(img);
 	for (int fd = 0; fd <= img->max_fd; fd++)
 		if (!task_has_fd(t, fd))
 			close(fd);

@@ -28,8 +28,7 @@ static struct rst_img_task *find_task(struct rst_image *img, pid_t pid)
 	return NULL;
 }
 
-/* Check that a record's payload is at least the fixed struct (+ its tail). */
-static int need(const struct cr_img *img, const struct cr_rec_hdr *h, size_t fixed, size_t tail)
+int image_check_len(const struct cr_img *img, const struct cr_rec_hdr *h, size_t fixed, size_t tail)
 {
 	if (h->len != fixed + tail) {
 		pr_err("%s: record type %u at offset %llu has length %u, expected %zu\n", img->path,
@@ -50,6 +49,7 @@ static int owner(struct rst_image *ri, struct cr_img *img, pid_t pid, struct rst
 	return 0;
 }
 
+/* The takers: each returns enum rst_rec_take (restore.h) or -errno. */
 static int take_task_record(struct rst_image *ri, struct cr_img *img, struct cr_rec_hdr *h, void *p)
 {
 	struct rst_img_task *t;
@@ -57,46 +57,49 @@ static int take_task_record(struct rst_image *ri, struct cr_img *img, struct cr_
 
 	switch (h->type) {
 	case CR_REC_TASK:
-		if ((ret = need(img, h, sizeof(struct cr_task_rec), 0)))
+		if ((ret = image_check_len(img, h, sizeof(struct cr_task_rec), 0)))
 			return ret;
 		if (!(t = GROW(ri->tasks, ri->ntasks)))
 			return -ENOMEM;
 		memset(t, 0, sizeof(*t));
 		t->rec = p;
-		return 1;
+		return RST_REC_KEPT;
 	case CR_REC_MM: {
 		struct cr_mm_rec *mm = p;
 
-		if (h->len < sizeof(*mm) || (ret = need(img, h, sizeof(*mm), mm->nauxv * 8ULL)) ||
+		if (h->len < sizeof(*mm) ||
+		    (ret = image_check_len(img, h, sizeof(*mm), mm->nauxv * 8ULL)) ||
 		    (ret = owner(ri, img, mm->pid, &t)))
 			return ret ? ret : -EBADMSG;
 		t->mm = mm;
 		t->auxv = (uint64_t *)(mm + 1);
-		return 1;
+		return RST_REC_KEPT;
 	}
 	case CR_REC_VMA: {
 		struct cr_vma_rec *v = p, **slot;
 
-		if ((ret = need(img, h, sizeof(*v), 0)) || (ret = owner(ri, img, v->pid, &t)))
+		if ((ret = image_check_len(img, h, sizeof(*v), 0)) ||
+		    (ret = owner(ri, img, v->pid, &t)))
 			return ret;
 		if (!(slot = GROW(t->vmas, t->nvmas)))
 			return -ENOMEM;
 		*slot = v;
-		return 1;
+		return RST_REC_KEPT;
 	}
 	case CR_REC_PAGEMAP: {
 		struct cr_pagemap_rec *pm = p;
 
 		if (h->len < sizeof(*pm) ||
-		    (ret = need(img, h, sizeof(*pm), pm->nruns * sizeof(struct cr_page_run))) ||
+		    (ret = image_check_len(img, h, sizeof(*pm),
+					   pm->nruns * sizeof(struct cr_page_run))) ||
 		    (ret = owner(ri, img, pm->pid, &t)))
 			return ret ? ret : -EBADMSG;
 		t->pagemap = pm;
 		t->runs = (struct cr_page_run *)(pm + 1);
-		return 1;
+		return RST_REC_KEPT;
 	}
 	}
-	return 0;
+	return RST_REC_OTHER;
 }
 
 static int take_thread_record(struct rst_image *ri, struct cr_img *img, struct cr_rec_hdr *h,
@@ -109,37 +112,41 @@ static int take_thread_record(struct rst_image *ri, struct cr_img *img, struct c
 	case CR_REC_THREAD: {
 		struct cr_thread_rec *th = p, **slot;
 
-		if (h->len < sizeof(*th) || (ret = need(img, h, sizeof(*th), th->xsave_size)) ||
+		if (h->len < sizeof(*th) ||
+		    (ret = image_check_len(img, h, sizeof(*th), th->xsave_size)) ||
 		    (ret = owner(ri, img, th->pid, &t)))
 			return ret ? ret : -EBADMSG;
 		if (!(slot = GROW(t->threads, t->nthreads)))
 			return -ENOMEM;
 		*slot = th;
-		return 1;
+		return RST_REC_KEPT;
 	}
 	case CR_REC_TIMERS: {
 		struct cr_timers_rec *tr = p;
 
 		if (h->len < sizeof(*tr) ||
-		    (ret = need(img, h, sizeof(*tr), tr->ntimers * sizeof(struct cr_timer))) ||
+		    (ret = image_check_len(img, h, sizeof(*tr),
+					   tr->ntimers * sizeof(struct cr_timer))) ||
 		    (ret = owner(ri, img, tr->pid, &t)))
 			return ret ? ret : -EBADMSG;
 		t->timers = tr;
-		return 1;
+		return RST_REC_KEPT;
 	}
 	case CR_REC_SIGACTS: {
 		struct cr_sigacts_rec *sa = p;
 
-		if ((ret = need(img, h, sizeof(*sa), 0)) || (ret = owner(ri, img, sa->pid, &t)))
+		if ((ret = image_check_len(img, h, sizeof(*sa), 0)) ||
+		    (ret = owner(ri, img, sa->pid, &t)))
 			return ret;
 		t->sigacts = sa;
-		return 1;
+		return RST_REC_KEPT;
 	}
 	case CR_REC_SIGINFO: {
 		struct cr_siginfo_rec *si = p;
 		struct rst_sigset *set;
 
-		if (h->len < sizeof(*si) || (ret = need(img, h, sizeof(*si), si->nsig * 128ULL)) ||
+		if (h->len < sizeof(*si) ||
+		    (ret = image_check_len(img, h, sizeof(*si), si->nsig * 128ULL)) ||
 		    (ret = owner(ri, img, si->pid, &t)))
 			return ret ? ret : -EBADMSG;
 		if (!(set = GROW(t->sigsets, t->nsigsets)))
@@ -148,12 +155,17 @@ static int take_thread_record(struct rst_image *ri, struct cr_img *img, struct c
 		set->nsig = si->nsig;
 		set->info = si + 1;
 		/* the record stays allocated: kept through set->info */
-		return 2;
+		return RST_REC_KEPT;
 	}
 	}
-	return 0;
+	return RST_REC_OTHER;
 }
 
+/*
+ * Objects shared between tasks: open files, fds, shared memory, data files;
+ * any other record goes to the kind of open file whose objects it holds
+ * (collect_file_obj: a pipe...). Returns enum rst_rec_take or -errno.
+ */
 static int take_shared_record(struct rst_image *ri, struct cr_img *img, struct cr_rec_hdr *h,
 			      void *p)
 {
@@ -164,18 +176,19 @@ static int take_shared_record(struct rst_image *ri, struct cr_img *img, struct c
 	case CR_REC_FILE: {
 		struct rst_img_file *f;
 
-		if ((ret = need(img, h, sizeof(struct cr_file_rec), 0)))
+		if ((ret = image_check_len(img, h, sizeof(struct cr_file_rec), 0)))
 			return ret;
 		if (!(f = GROW(ri->files, ri->nfiles)))
 			return -ENOMEM;
 		f->rec = p;
 		f->svc_fd = -1;
-		return 1;
+		return RST_REC_KEPT;
 	}
 	case CR_REC_FD: {
 		struct cr_fd_rec *fd = p, *slot;
 
-		if ((ret = need(img, h, sizeof(*fd), 0)) || (ret = owner(ri, img, fd->pid, &t)))
+		if ((ret = image_check_len(img, h, sizeof(*fd), 0)) ||
+		    (ret = owner(ri, img, fd->pid, &t)))
 			return ret;
 		if (fd->fd < 0 || fd->fd > 1 << 20)
 			return -EBADMSG;
@@ -185,20 +198,7 @@ static int take_shared_record(struct rst_image *ri, struct cr_img *img, struct c
 		if (fd->fd > ri->max_fd)
 			ri->max_fd = fd->fd;
 		free(p);
-		return 3;
-	}
-	case CR_REC_PIPE: {
-		struct cr_pipe_rec *pr = p;
-		struct rst_img_pipe *pp;
-
-		if (h->len < sizeof(*pr) || (ret = need(img, h, sizeof(*pr), pr->ndata)))
-			return ret ? ret : -EBADMSG;
-		if (!(pp = GROW(ri->pipes, ri->npipes)))
-			return -ENOMEM;
-		pp->rec = pr;
-		pp->data = pr + 1;
-		pp->ends[0] = pp->ends[1] = -1;
-		return 1;
+		return RST_REC_COPIED;
 	}
 	case CR_REC_SHMEM: {
 		struct rst_img_shmem *s;
@@ -206,7 +206,8 @@ static int take_shared_record(struct rst_image *ri, struct cr_img *img, struct c
 		struct cr_shmem_rec *sr = p;
 
 		if (h->len < sizeof(*sr) ||
-		    (ret = need(img, h, sizeof(*sr), sr->nextents * sizeof(struct cr_extent))))
+		    (ret = image_check_len(img, h, sizeof(*sr),
+					   sr->nextents * sizeof(struct cr_extent))))
 			return ret ? ret : -EBADMSG;
 		if (!(s = GROW(ri->shmem, ri->nshmem)))
 			return -ENOMEM;
@@ -218,21 +219,21 @@ static int take_shared_record(struct rst_image *ri, struct cr_img *img, struct c
 		memcpy(s->extents, sr + 1, sr->nextents * sizeof(struct cr_extent));
 		s->svc_fd = -1;
 		free(p);
-		return 3;
+		return RST_REC_COPIED;
 	}
 	case CR_REC_PAGEFILE: {
 		struct cr_pagefile_rec *pf;
 
-		if ((ret = need(img, h, sizeof(*pf), 0)))
+		if ((ret = image_check_len(img, h, sizeof(*pf), 0)))
 			return ret;
 		if (!(pf = GROW(ri->pagefiles, ri->npagefiles)))
 			return -ENOMEM;
 		memcpy(pf, p, sizeof(*pf));
 		free(p);
-		return 3;
+		return RST_REC_COPIED;
 	}
 	}
-	return 0;
+	return collect_file_obj(ri, img, h, p);
 }
 
 /* "6.18.44-fc" -> 6 * 1000 + 18 */
@@ -288,7 +289,7 @@ static int read_records(struct rst_image *ri, struct cr_img *img)
 			ret = take_thread_record(ri, img, &h, p);
 		if (!ret)
 			ret = take_shared_record(ri, img, &h, p);
-		if (ret == 0) {
+		if (ret == RST_REC_OTHER) {
 			pr_err("%s: unexpected record type %u at offset %llu\n", img->path, h.type,
 			       (unsigned long long)img->off);
 			ret = -EBADMSG;
@@ -385,9 +386,9 @@ void image_free(struct rst_image *ri)
 	for (size_t i = 0; i < ri->nfiles; i++)
 		free(ri->files[i].rec);
 	free(ri->files);
-	for (size_t i = 0; i < ri->npipes; i++)
-		free(ri->pipes[i].rec);
-	free(ri->pipes);
+	for (size_t i = 0; i < ri->nfobjs; i++)
+		free(ri->fobjs[i].rec);
+	free(ri->fobjs);
 	for (size_t i = 0; i < ri->nshmem; i++)
 		free(ri->shmem[i].extents);
 	free(ri->shmem);

@@ -100,8 +100,7 @@ int dump_timers(struct cr_img *img, struct cr_task *t); /* timers.c */	      /* 
 int dump_memory(struct cr_img *img, struct dump_ctx *ctx, struct cr_task *t); /* memory.c */
 int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f,
 	     struct cr_task *t); /* files.c */
-int files_dump_finish(struct cr_img *img, struct dump_ctx *ctx);
-void files_dump_free(struct dump_ctx *ctx);
+void free_dump_fds(struct dump_ctx *ctx);
 int memory_zero_pfn(uint64_t *pfn);
 void cpu_xsave_info(uint64_t *xcr0, uint32_t *size); /* dump.c */
 /* shmem.c */
@@ -110,8 +109,6 @@ int shmem_dump_object(struct cr_img *img, struct dump_ctx *ctx, const char *open
 		      uint32_t kind, const char *path, uint64_t *id);
 /* Refuse what can't be restored, naming it, before anything is written. */
 int memory_check(struct cr_task *t);
-int files_check(struct cr_frozen *f, struct cr_task *t);
-/* pipes.c: @fifo_path is NULL for an anonymous pipe */
-int pipes_dump_one(struct cr_img *img, pid_t pid, int fd, uint64_t id, const char *fifo_path);
+int check_fds(struct cr_frozen *f, struct cr_task *t);
 
 #endif /* CR_INTERNAL_H */

@@ -760,7 +760,7 @@ static __attribute__((noreturn)) void restore_task(struct cr_restored *r, pid_t 
 		task_fail(r, me, RST_ERR_REMAP, n);
 	if (!(r->img.skip & CR_SKIP_SIGACTS) && (ret = signals_restore_actions(t)))
 		task_fail(r, me, RST_ERR_SIGNALS, ret);
-	if (!(r->img.skip & CR_SKIP_FDS) && (ret = files_restore_task(&r->img, t)))
+	if (!(r->img.skip & CR_SKIP_FDS) && (ret = install_fds(&r->img, t)))
 		task_fail(r, me, 0, ret);
 	cr_log_setup(-1, CR_LOG_ERROR); /* fd 2 is the task's own now */
 	exe_fd = open(t->mm->exe, O_RDONLY | O_CLOEXEC);
@@ -1019,7 +1019,7 @@ static __attribute__((noreturn)) void pidns_init(struct cr_restored *r)
 		_exit(1);
 	if (me != 0)
 		restore_task(r, me);
-	files_close_service(&r->img);
+	close_service_fds(&r->img);
 	prctl(PR_SET_NAME, "cr-init");
 	for (;;) {
 		pid = waitpid(-1, &status, 0);
@@ -1161,7 +1161,7 @@ static int prepare_restarter(struct cr_restored *r, const struct cr_restore_opts
 	}
 	ret = shmem_prepare(&r->img);
 	if (!ret)
-		ret = files_prepare(&r->img, opts);
+		ret = prepare_files(&r->img, opts);
 	return ret;
 }
 
@@ -1214,7 +1214,7 @@ int cr_restore(const char *dir, const struct cr_restore_opts *opts, struct cr_re
 	sigprocmask(SIG_SETMASK, &all, &old);
 	if (!ret)
 		ret = fork_tree(r);
-	files_close_service(&r->img);
+	close_service_fds(&r->img);
 	shmem_close_service(&r->img);
 	if (!ret)
 		ret = wait_checkins(r);

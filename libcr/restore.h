@@ -37,10 +37,12 @@ struct rst_img_file {
 	int svc_fd; /* the restarter's fd for it, inherited by every task */
 };
 
-struct rst_img_pipe {
-	struct cr_pipe_rec *rec;
-	void *data;
-	int ends[2];
+/* A shared object of a kind of open file (a pipe...), from its own record. */
+struct rst_file_obj {
+	uint32_t type; /* CR_REC_* of rec: picks the kind (struct file_ops in files.h) */
+	uint64_t id;   /* what the cr_file_rec records' obj_id name */
+	void *rec;     /* the record, payload included */
+	int svc_fd[2]; /* the restarter's fds for it, inherited by every task; -1: none */
 };
 
 struct rst_img_shmem {
@@ -56,8 +58,8 @@ struct rst_image {
 	size_t ntasks;
 	struct rst_img_file *files;
 	size_t nfiles;
-	struct rst_img_pipe *pipes;
-	size_t npipes;
+	struct rst_file_obj *fobjs;
+	size_t nfobjs;
 	struct rst_img_shmem *shmem;
 	size_t nshmem;
 	struct cr_pagefile_rec *pagefiles;
@@ -76,14 +78,30 @@ struct rst_image {
 int image_load(const char *dir, struct rst_image *img);
 void image_free(struct rst_image *img);
 
-/* files.c */
-int files_prepare(struct rst_image *img, const struct cr_restore_opts *opts);
-int files_restore_task(struct rst_image *img, struct rst_img_task *t);
-void files_close_service(struct rst_image *img);
-/* pipes.c */
-int pipes_restore_one(const struct cr_pipe_rec *rec, const void *data, int ends[2]);
+/*
+ * What the image loader's takers (image-load.c, collect_file_obj) did with a
+ * record: RST_REC_OTHER, not a type they take (ask the next taker);
+ * RST_REC_KEPT, the image holds the payload now (image_free frees it);
+ * RST_REC_COPIED, what it needed was copied and the payload freed.
+ * A bad record is -errno, logged; the caller frees the payload.
+ */
+enum rst_rec_take {
+	RST_REC_OTHER = 0,
+	RST_REC_KEPT,
+	RST_REC_COPIED,
+};
+
+/* files.c: the generic fd core */
+int collect_file_obj(struct rst_image *img, struct cr_img *ci, const struct cr_rec_hdr *h,
+		     void *payload);
+int prepare_files(struct rst_image *img, const struct cr_restore_opts *opts);
+int install_fds(struct rst_image *img, struct rst_img_task *t);
+void close_service_fds(struct rst_image *img);
 /* image-load.c */
 int image_check_datafile(struct rst_image *img, const char *name, uint64_t size, void *xxh64);
+/* 0 if record @h is @fixed + @tail bytes long, else -EBADMSG, logged. */
+int image_check_len(const struct cr_img *img, const struct cr_rec_hdr *h, size_t fixed,
+		    size_t tail);
 /* shmem.c */
 int shmem_prepare(struct rst_image *img);
 int shmem_fd(struct rst_image *img, uint64_t id);

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Kinds of open file: what files.c (the generic fd core) asks of each kind,
+ * and what it offers them. The registry of kinds is the one array in files.c.
+ */
+#ifndef CR_FILES_H
+#define CR_FILES_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+#include "restore.h"
+
+/* Returned by prepare or open: another object must be made first; ask again. */
+#define CR_AGAIN 1
+
+/* What the core reads once about one fd of a frozen task. */
+struct fd_info {
+	pid_t pid;  /* the task, as we see it (for /proc) */
+	pid_t root; /* the tree's root task */
+	int fd;
+	struct stat st;		/* of /proc/<pid>/fd/<fd> */
+	uint64_t pos;		/* fdinfo "pos:" */
+	uint32_t flags;		/* fdinfo "flags:": O_* with the access mode and O_CLOEXEC */
+	bool locked;		/* fdinfo has a "lock:" line (a lock or a lease) */
+	char link[CR_PATH_LEN]; /* readlink of /proc/<pid>/fd/<fd> */
+};
+
+/*
+ * One kind of open file. The core picks the kind once, with the first
+ * recognise() that says yes in registry order, and from then on calls only
+ * through its table. Optional fields may be NULL.
+ *   name      as `cr info` and messages call it
+ *   kind      the enum cr_file_kind its cr_file_rec records carry
+ *   obj_type  CR_REC_* of its shared objects (a pipe...), 0 if it has none
+ *   recognise does this fd belong to this kind? (stat, link, fdinfo only)
+ *   check     optional: refuse, logging task and fd, what this kind can't
+ *             restore (-ENOTSUP); called before anything is written
+ *   dump      fill @rec (kind, id, mode, pos, flags, path preset) and write
+ *             the kind's shared object records; the core writes @rec after
+ *   collect   optional: validate an obj_type record the image hands in and
+ *             set obj->id; the image keeps the record in obj->rec
+ *   prepare   optional: in the restarter before any fork, make one shared
+ *             object; its fds go in obj->svc_fd (the core moves them high)
+ *   open      in the restarter, after prepare: a new fd (O_CLOEXEC) for
+ *             @rec in *fd; the core places it and every task dup()s it
+ * prepare and open return 0, -errno (logged) or CR_AGAIN when another
+ * object must come first (epoll targets, socket peers): the core asks again
+ * after a pass over the others, and fails on a pass that makes no progress.
+ */
+struct file_ops {
+	const char *name;
+	uint32_t kind;
+	uint32_t obj_type;
+	bool (*recognise)(const struct fd_info *fi);
+	int (*check)(const struct fd_info *fi);
+	int (*dump)(struct cr_img *img, struct dump_ctx *ctx, const struct fd_info *fi,
+		    struct cr_file_rec *rec);
+	int (*collect)(struct cr_img *img, const struct cr_rec_hdr *h, struct rst_file_obj *obj);
+	int (*prepare)(struct rst_image *img, const struct cr_restore_opts *opts,
+		       struct rst_file_obj *obj);
+	int (*open)(struct rst_image *img, const struct cr_restore_opts *opts,
+		    const struct cr_file_rec *rec, int *fd);
+};
+
+/* The kinds, each in its own file; files.c lists them in its registry. */
+extern const struct file_ops inherit_file_ops; /* files-inherit.c */
+extern const struct file_ops reg_file_ops;     /* files-reg.c */
+extern const struct file_ops shmem_file_ops;   /* files-shmem.c */
+extern const struct file_ops pipe_ops;	       /* pipes.c */
+extern const struct file_ops fifo_ops;	       /* pipes.c */
+
+/* For the kinds, from the core (files.c). */
+/* Dump: 1 if this object is new (the caller writes it now), 0 if written already. */
+int claim_dump_object(struct dump_ctx *ctx, uint32_t type, uint64_t id);
+/* Restore: the collected shared object of @type and @id, or NULL. */
+struct rst_file_obj *find_file_obj(struct rst_image *img, uint32_t type, uint64_t id);
+/* @path with the restore options' path remapping applied (may be @buf). */
+const char *remap_path(const struct cr_restore_opts *opts, const char *path, char *buf, size_t len);
+
+#endif /* CR_FILES_H */
