@@ -3,9 +3,11 @@
  * scattered pages written, 512 pages only read (mapped to the zero page),
  * the rest never touched.
  * Checks: after the restart the 16 pages hold their data and every other
- * byte of the 64 MiB reads zero; before that scan, the mapping's Rss is at
- * most the 16 written pages plus 64 KiB (read or untouched pages were not
- * restored as data: zero pages are not written).
+ * byte of the 64 MiB reads zero; before that scan, the mapping's Rss is no
+ * larger than before the checkpoint, plus 64 KiB (read or untouched pages
+ * were not restored as data: zero pages are not written). Before, not a
+ * fixed figure: some kernels (6.18 in a Firecracker VM, seen here) back a
+ * read fault with a real page instead of the shared zero page.
  * Skip proof: memory.
  */
 #include "zdtm.h"
@@ -15,7 +17,7 @@
 int main(void)
 {
 	long ps = sysconf(_SC_PAGESIZE);
-	unsigned long npages = SIZE / ps, rss;
+	unsigned long npages = SIZE / ps, rss, rss_before = 0;
 	volatile uint8_t sink = 0;
 	char l[64];
 	uint8_t *p;
@@ -30,13 +32,18 @@ int main(void)
 	for (unsigned long i = 0; i < 512; i++)
 		sink += p[(i * 31 + 7) % npages * ps + 100];
 	(void)sink;
+	if (smaps_value(p, "Rss:", l, sizeof(l)) == 0)
+		rss_before = strtoul(l, NULL, 10);
+	else
+		test_fatal("no Rss for the mapping");
 	test_ready();
 	test_wait_go();
 
 	if (smaps_value(p, "Rss:", l, sizeof(l)) == 0) {
 		rss = strtoul(l, NULL, 10);
-		CHECK(rss <= (unsigned long)(16 * ps / 1024 + 64),
-		      "Rss %lu kB after the restart: zero pages restored", rss);
+		CHECK(rss <= rss_before + 64,
+		      "Rss %lu kB after the restart, %lu kB before: zero pages restored", rss,
+		      rss_before);
 	} else
 		fail("no Rss for the mapping");
 	for (unsigned long pg = 0; pg < npages; pg++) {
