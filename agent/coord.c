@@ -36,6 +36,7 @@
 #include "coord.h"
 #include "crd.h"
 #include "log.h"
+#include "placement.h"
 #include "proto.h"
 #include "store.h"
 #include "userfs.h"

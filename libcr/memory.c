@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Memory: the mm fields, every mapping, the private pages of each task and
- * shared anonymous objects (once each). Restore: mem_premap() builds every
+ * shared anonymous objects (once each). Restore: premap_memory() builds every
  * mapping of a task in a scratch area of the restoring process, filled with
  * its pages; the restorer then moves each into place with mremap.
  */
@@ -464,7 +464,7 @@ static bool vma_premapped(const struct cr_vma_rec *v)
 	       v->kind == CR_VMA_FILE_SHARED || v->kind == CR_VMA_SHMEM;
 }
 
-uint64_t memory_premap_size(const struct rst_img_task *t)
+uint64_t premap_size_of(const struct rst_img_task *t)
 {
 	uint64_t size = 0;
 
@@ -594,7 +594,7 @@ static int fill_pages(struct rst_image *img, struct rst_img_task *t, const uint6
 	return ret;
 }
 
-int memory_premap(struct rst_image *img, struct rst_img_task *t, uint64_t premap, uint64_t len,
+int premap_memory(struct rst_image *img, struct rst_img_task *t, uint64_t premap, uint64_t len,
 		  void *moves)
 {
 	struct rst_vma *mv = moves;
@@ -626,4 +626,62 @@ int memory_premap(struct rst_image *img, struct rst_img_task *t, uint64_t premap
 		ret = fill_pages(img, t, at);
 	free(at);
 	return ret ? ret : n;
+}
+
+/* The mm fields and auxv, for PR_SET_MM_MAP in the restorer. */
+int fill_mm(struct rst_img_task *t, struct rst_task *rt, struct arg_area *a, int exe_fd)
+{
+	const struct cr_mm_rec *mm = t->mm;
+	uint64_t *auxv = area_take(a, mm->nauxv * 8, 8);
+
+	if (!auxv)
+		return -ENOSPC;
+	memcpy(auxv, t->auxv, mm->nauxv * 8);
+	rt->mm_map[0] = mm->start_code;
+	rt->mm_map[1] = mm->end_code;
+	rt->mm_map[2] = mm->start_data;
+	rt->mm_map[3] = mm->end_data;
+	rt->mm_map[4] = mm->start_brk;
+	rt->mm_map[5] = mm->brk;
+	rt->mm_map[6] = mm->start_stack;
+	rt->mm_map[7] = mm->arg_start;
+	rt->mm_map[8] = mm->arg_end;
+	rt->mm_map[9] = mm->env_start;
+	rt->mm_map[10] = mm->env_end;
+	rt->mm_map[11] = (uint64_t)auxv;
+	rt->mm_map[12] = (uint64_t)(mm->nauxv * 8) | ((uint64_t)(uint32_t)exe_fd << 32);
+	rt->exe_fd = exe_fd;
+	return 0;
+}
+
+int fill_vdso(const struct rst_range vdso_rt[3], struct rst_img_task *t, struct rst_task *rt,
+	      uint64_t tmp)
+{
+	static const uint32_t kinds[3] = {CR_VMA_VVAR, CR_VMA_VVAR_VCLOCK, CR_VMA_VDSO};
+
+	memcpy(rt->vdso_rt, vdso_rt, sizeof(rt->vdso_rt));
+	rt->vdso_tmp = tmp;
+	for (int i = 0; i < 3; i++) {
+		const struct cr_vma_rec *v = NULL;
+		uint64_t want = vdso_rt[i].end - vdso_rt[i].start;
+
+		for (size_t k = 0; k < t->nvmas; k++)
+			if (t->vmas[k]->kind == kinds[i])
+				v = t->vmas[k];
+		if ((v ? v->end - v->start : 0) != want) {
+			pr_err("Task %d: its %s was %llu bytes, this kernel's is %llu: can't "
+			       "restore "
+			       "on this kernel\n",
+			       t->rec->pid,
+			       i == 2 ? "[vdso]"
+			       : i    ? "[vvar_vclock]"
+				      : "[vvar]",
+			       (unsigned long long)(v ? v->end - v->start : 0),
+			       (unsigned long long)want);
+			return -ENOEXEC;
+		}
+		if (v)
+			rt->vdso_img[i] = (struct rst_range){v->start, v->end};
+	}
+	return 0;
 }

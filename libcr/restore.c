@@ -12,7 +12,6 @@
  */
 #include <fcntl.h>
 #include <linux/futex.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +22,6 @@
 #include <sys/resource.h>
 #include <sys/rseq.h>
 #include <sys/syscall.h>
-#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,228 +35,15 @@
 
 extern const char cr_restorer_blob[], cr_restorer_blob_end[];
 
-#define THREAD_STACK   (64UL << 10)
-#define ALIGN_UP(x, a) (((x) + (a)-1) & ~((uint64_t)(a)-1))
-#define TASK_TOP       0x7ff000000000ULL
-#define WAIT_MS	       60000
-/* Stand-ins for ids outside our pid namespace: above any pid_max (2^22). */
-#define OUTSIDE_SID  ((1 << 22) + 1)
-#define OUTSIDE_PGID ((1 << 22) + 2)
+#define TASK_TOP 0x7ff000000000ULL
+#define WAIT_MS	 60000
 
-struct cr_restored {
-	struct rst_image img;
-	struct pstree_plan plan;
-	struct rst_ctl *ctl;
-	uint64_t boot, boot_size, premap_size;
-	struct rst_range vdso_rt[3];
-	pid_t child;	      /* our direct child: the root, or the pid namespace's init */
-	pid_t outside_pgid;   /* the plan's id for the restarter's process group */
-	pid_t restarter_pgid; /* which it really is */
-	bool new_pidns;
-	bool seized;
-};
-
-struct restore_ctx {
-	struct cr_restored *r;
-	const struct cr_restore_opts *opts;
-};
-
-static long futex(int32_t *uaddr, int op, int val, const struct timespec *ts)
-{
-	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
-}
-
-static struct rst_img_task *img_task(struct rst_image *img, pid_t pid)
+struct rst_img_task *find_img_task(struct rst_image *img, pid_t pid)
 {
 	for (size_t i = 0; i < img->ntasks; i++)
 		if (img->tasks[i].rec->pid == pid)
 			return &img->tasks[i];
 	return NULL;
-}
-
-/* ---- the tree-building plan ---- */
-
-static int build_plan(struct cr_restored *r)
-{
-	struct rst_image *img = &r->img;
-	struct pstree_task *pt = calloc(img->ntasks, sizeof(*pt));
-	struct pstree_env env = {
-		.outside_sid = img->hdr.root_sid,
-		.outside_pgid = img->hdr.root_pgid,
-		.new_pidns = r->new_pidns,
-	};
-	int ret;
-
-	if (!pt)
-		return -ENOMEM;
-	/*
-	 * A session or group whose leader lives outside our pid namespace reads
-	 * as 0: give it a stand-in id no pid can have; it is the restarter's.
-	 */
-	if (!env.outside_sid)
-		env.outside_sid = OUTSIDE_SID;
-	if (!env.outside_pgid)
-		env.outside_pgid = OUTSIDE_PGID;
-	r->outside_pgid = env.outside_pgid;
-	for (size_t i = 0; i < img->ntasks; i++) {
-		const struct cr_task_rec *t = img->tasks[i].rec;
-
-		pt[i] = (struct pstree_task){t->pid, t->ppid, t->pgid ? t->pgid : OUTSIDE_PGID,
-					     t->sid ? t->sid : OUTSIDE_SID,
-					     !!(t->flags & CR_TASK_ZOMBIE)};
-	}
-	ret = pstree_plan_build(pt, img->ntasks, &env, &r->plan);
-	if (!ret)
-		ret = pstree_plan_verify(pt, img->ntasks, &env, &r->plan);
-	free(pt);
-	return ret;
-}
-
-static pid_t clone_pid(pid_t pid, bool clone_parent, bool new_pidns, int exit_signal)
-{
-	struct {
-		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
-		uint64_t set_tid, set_tid_size, cgroup;
-	} ca;
-	uint64_t tid = pid;
-
-	memset(&ca, 0, sizeof(ca));
-	ca.flags = (clone_parent ? CLONE_PARENT : 0) | (new_pidns ? CLONE_NEWPID : 0);
-	/* with CLONE_PARENT the kernel takes the caller's own and wants 0 here */
-	ca.exit_signal = clone_parent ? 0 : exit_signal;
-	if (!new_pidns && pid > 0) {
-		ca.set_tid = (uint64_t)&tid;
-		ca.set_tid_size = 1;
-	}
-	return syscall(SYS_clone3, &ca, sizeof(ca));
-}
-
-/* Placeholder ghosts: their real pid, by plan pid, for whoever reaps them. */
-static void placeholder_note(struct rst_ctl *ctl, pid_t plan_pid, pid_t real)
-{
-	for (int i = 0; i < RST_MAX_PLACEHOLDERS; i++)
-		if (!ctl->placeholders[i][0]) {
-			ctl->placeholders[i][1] = real;
-			__atomic_store_n(&ctl->placeholders[i][0], plan_pid, __ATOMIC_SEQ_CST);
-			return;
-		}
-}
-
-static pid_t placeholder_pid(struct rst_ctl *ctl, pid_t plan_pid)
-{
-	for (int i = 0; i < RST_MAX_PLACEHOLDERS; i++)
-		if (ctl->placeholders[i][0] == plan_pid)
-			return ctl->placeholders[i][1];
-	return plan_pid;
-}
-
-/* Before ghosts exit: orphans must find their subreaper already in place. */
-static void set_subreaper(struct cr_restored *r, pid_t me)
-{
-	const struct rst_img_task *t = img_task(&r->img, me);
-
-	if (t && t->rec->child_subreaper)
-		prctl(PR_SET_CHILD_SUBREAPER, 1);
-}
-
-/* What the new process's parent will be told at its exit (not SIGCHLD for all). */
-static int exit_signal_of(struct cr_restored *r, const struct pstree_step *st)
-{
-	const struct rst_img_task *t =
-		st->ghost || st->placeholder ? NULL : img_task(&r->img, st->pid);
-
-	return t && t->rec->exit_signal >= 0 && t->rec->exit_signal < 65 ? t->rec->exit_signal
-									 : SIGCHLD;
-}
-
-static void plan_fail(struct rst_ctl *ctl, int code)
-{
-	__atomic_store_n(&ctl->plan_error, code, __ATOMIC_SEQ_CST);
-}
-
-/*
- * Run the plan's steps whose actor is @me, in order, waiting for the
- * others'. Returns the pid the caller now is (after a FORK the child goes
- * on as the new pid), or -errno.
- */
-static pid_t run_plan(struct cr_restored *r, pid_t me)
-{
-	struct rst_ctl *ctl = r->ctl;
-	struct timespec tick = {0, 100L * 1000 * 1000};
-
-	for (;;) {
-		int32_t s = __atomic_load_n(&ctl->plan_step, __ATOMIC_SEQ_CST);
-		const struct pstree_step *st;
-		pid_t got = 0;
-
-		if (ctl->plan_error) {
-			if (me != 0)
-				_exit(1); /* a task being built: never return into the restarter */
-			return ctl->plan_error;
-		}
-		if ((size_t)s >= r->plan.nsteps)
-			return me;
-		st = &r->plan.steps[s];
-		if (st->actor != me) {
-			futex(&ctl->plan_step, FUTEX_WAIT, s, &tick);
-			continue;
-		}
-		switch (st->kind) {
-		case PSTREE_FORK:
-			/* a placeholder ghost takes any free pid: its plan pid is a label */
-			got = clone_pid(st->placeholder ? 0 : st->pid, st->clone_parent,
-					r->new_pidns && me == 0 && st->pid == 1,
-					exit_signal_of(r, st));
-			if (got == 0) {
-				me = st->pid; /* the child: wait for its own steps */
-				set_subreaper(r, me);
-				continue;
-			}
-			if (me == 0 && got > 0)
-				r->child = got;
-			if (got > 0 && st->placeholder)
-				placeholder_note(ctl, st->pid, got);
-			if (got < 0 || (got != st->pid && !st->placeholder &&
-					!(r->new_pidns && st->pid == 1))) {
-				pr_perror("Can't create task %d (got %d)", st->pid, got);
-				if (errno == EEXIST)
-					pr_err("Pid %d is in use: restore into a fresh pid "
-					       "namespace "
-					       "(--pidns) or free it\n",
-					       st->pid);
-				plan_fail(ctl, errno ? -errno : -EEXIST);
-				if (me != 0)
-					_exit(1);
-				return -EEXIST;
-			}
-			break;
-		case PSTREE_SETSID:
-			got = setsid() < 0 ? -errno : 0;
-			break;
-		case PSTREE_SETPGID:
-			got = setpgid(0,
-				      st->pgid == r->outside_pgid ? r->restarter_pgid : st->pgid);
-			got = got < 0 ? -errno : 0;
-			break;
-		case PSTREE_EXIT:
-			__atomic_store_n(&ctl->plan_step, s + 1, __ATOMIC_SEQ_CST);
-			futex(&ctl->plan_step, FUTEX_WAKE, INT32_MAX, NULL);
-			_exit(0);
-		case PSTREE_REAP:
-			got = waitpid(placeholder_pid(ctl, st->pid), NULL, 0) < 0 ? -errno : 0;
-			break;
-		}
-		if (got < 0 && st->kind != PSTREE_FORK) {
-			pr_err("Task %d: tree step %d (kind %d) failed: %s\n", me, s, st->kind,
-			       strerror(-got));
-			plan_fail(ctl, got);
-			if (me != 0)
-				_exit(1);
-			return got;
-		}
-		__atomic_store_n(&ctl->plan_step, s + 1, __ATOMIC_SEQ_CST);
-		futex(&ctl->plan_step, FUTEX_WAKE, INT32_MAX, NULL);
-	}
 }
 
 /* ---- address space layout ---- */
@@ -360,7 +145,7 @@ static int plan_layout(struct cr_restored *r)
 	vdso_span = r->vdso_rt[2].end - r->vdso_rt[0].start;
 	for (size_t i = 0; i < img->ntasks && !ret; i++) {
 		struct rst_img_task *t = &img->tasks[i];
-		uint64_t b = boot_size_of(t, vdso_span), p = memory_premap_size(t);
+		uint64_t b = boot_size_of(t, vdso_span), p = premap_size_of(t);
 
 		if (b > r->boot_size)
 			r->boot_size = b;
@@ -418,48 +203,7 @@ static void task_fail(struct cr_restored *r, pid_t pid, int step, int code)
 	_exit(1);
 }
 
-static void fill_sigframe(struct rst_sigframe *f, uint8_t *xsave, const struct cr_thread_rec *th,
-			  uint64_t xcr0, unsigned int skip)
-{
-	const uint8_t *src = (const uint8_t *)(th + 1);
-	struct user_regs_struct g;
-	struct rst_sigcontext *sc = &f->uc.uc_mcontext;
-	uint32_t *sw = (uint32_t *)(xsave + 464);
-
-	memcpy(&g, th->regs, sizeof(g));
-	memset(f, 0, sizeof(*f));
-	f->uc.uc_flags = RST_UC_FP_XSTATE | RST_UC_SIGCONTEXT_SS | RST_UC_STRICT_RESTORE_SS;
-	f->uc.uc_stack.ss_sp = th->altstack_sp;
-	f->uc.uc_stack.ss_flags = th->altstack_flags;
-	f->uc.uc_stack.ss_size = th->altstack_size;
-	f->uc.uc_sigmask = th->sigmask;
-	sc->r8 = g.r8, sc->r9 = g.r9, sc->r10 = g.r10, sc->r11 = g.r11;
-	sc->r12 = g.r12, sc->r13 = g.r13, sc->r14 = g.r14, sc->r15 = g.r15;
-	sc->rdi = g.rdi, sc->rsi = g.rsi, sc->rbp = g.rbp, sc->rbx = g.rbx;
-	sc->rdx = g.rdx, sc->rax = g.rax, sc->rcx = g.rcx, sc->rsp = g.rsp;
-	sc->rip = g.rip, sc->eflags = g.eflags;
-	sc->cs = g.cs, sc->ss = g.ss;
-	sc->fpstate = skip & RST_SKIP_FPU ? 0 : (uint64_t)xsave;
-	if (skip & RST_SKIP_ALTSTACK)
-		f->uc.uc_stack.ss_flags = SS_DISABLE;
-	if (skip & RST_SKIP_SIGMASK)
-		f->uc.uc_sigmask = 0;
-
-	memcpy(xsave, src, th->xsave_size);
-	if (sw[0] != 0x46505853) { /* FP_XSTATE_MAGIC1 */
-		sw[0] = 0x46505853;
-		*(uint64_t *)(xsave + 472) = xcr0;
-	}
-	sw[1] = th->xsave_size + 4;			    /* extended_size */
-	sw[4] = th->xsave_size;				    /* xstate_size */
-	*(uint32_t *)(xsave + th->xsave_size) = 0x46505845; /* FP_XSTATE_MAGIC2 */
-}
-
-struct arg_area {
-	uint8_t *cur, *end;
-};
-
-static void *area_take(struct arg_area *a, size_t len, size_t align)
+void *area_take(struct arg_area *a, size_t len, size_t align)
 {
 	uint8_t *p = (uint8_t *)ALIGN_UP((uint64_t)a->cur, align);
 
@@ -467,138 +211,6 @@ static void *area_take(struct arg_area *a, size_t len, size_t align)
 		return NULL;
 	a->cur = p + len;
 	return p;
-}
-
-static int fill_threads(struct cr_restored *r, struct rst_img_task *t, struct rst_task *rt,
-			struct arg_area *a, uint64_t stacks)
-{
-	struct rst_thread *th = area_take(a, t->nthreads * sizeof(*th), 16);
-
-	if (!th)
-		return -ENOSPC;
-	rt->threads = (uint64_t)th;
-	rt->nthreads = t->nthreads;
-	for (size_t i = 0; i < t->nthreads; i++) {
-		const struct cr_thread_rec *tr = t->threads[i];
-		struct rst_sigframe *f = area_take(a, sizeof(*f), 64);
-		uint8_t *xs = area_take(a, tr->xsave_size + 4, 64);
-		struct user_regs_struct g;
-
-		if (!f || !xs)
-			return -ENOSPC;
-		memcpy(&g, tr->regs, sizeof(g));
-		fill_sigframe(f, xs, tr, r->img.hdr.xfeatures, r->img.skip);
-		memset(&th[i], 0, sizeof(th[i]));
-		th[i].tid = tr->tid;
-		th[i].sigframe = (uint64_t)f;
-		th[i].stack = stacks + i * THREAD_STACK;
-		th[i].stack_size = THREAD_STACK;
-		th[i].clear_child_tid = tr->clear_child_tid;
-		th[i].robust_head = tr->robust_head;
-		th[i].robust_len = tr->robust_len;
-		th[i].fs_base = g.fs_base;
-		th[i].gs_base = g.gs_base;
-		th[i].rseq_ptr = tr->rseq_ptr;
-		th[i].rseq_len = tr->rseq_len;
-		th[i].rseq_sig = tr->rseq_sig;
-		th[i].task = (uint64_t)rt;
-		memcpy(th[i].comm, tr->comm, sizeof(th[i].comm));
-		memcpy(th[i].cpumask, tr->cpumask, sizeof(th[i].cpumask));
-		for (size_t k = 0; k < t->nsigsets; k++) {
-			void *si;
-
-			if (t->sigsets[k].tid != tr->tid || !t->sigsets[k].nsig)
-				continue;
-			si = area_take(a, t->sigsets[k].nsig * 128, 8);
-			if (!si)
-				return -ENOSPC;
-			memcpy(si, t->sigsets[k].info, t->sigsets[k].nsig * 128);
-			th[i].siginfo = (uint64_t)si;
-			th[i].nsiginfo = t->sigsets[k].nsig;
-		}
-	}
-	return 0;
-}
-
-static int fill_vdso(struct cr_restored *r, struct rst_img_task *t, struct rst_task *rt,
-		     uint64_t tmp)
-{
-	static const uint32_t kinds[3] = {CR_VMA_VVAR, CR_VMA_VVAR_VCLOCK, CR_VMA_VDSO};
-
-	memcpy(rt->vdso_rt, r->vdso_rt, sizeof(rt->vdso_rt));
-	rt->vdso_tmp = tmp;
-	for (int i = 0; i < 3; i++) {
-		const struct cr_vma_rec *v = NULL;
-		uint64_t want = r->vdso_rt[i].end - r->vdso_rt[i].start;
-
-		for (size_t k = 0; k < t->nvmas; k++)
-			if (t->vmas[k]->kind == kinds[i])
-				v = t->vmas[k];
-		if ((v ? v->end - v->start : 0) != want) {
-			pr_err("Task %d: its %s was %llu bytes, this kernel's is %llu: can't "
-			       "restore "
-			       "on this kernel\n",
-			       t->rec->pid,
-			       i == 2 ? "[vdso]"
-			       : i    ? "[vvar_vclock]"
-				      : "[vvar]",
-			       (unsigned long long)(v ? v->end - v->start : 0),
-			       (unsigned long long)want);
-			return -ENOEXEC;
-		}
-		if (v)
-			rt->vdso_img[i] = (struct rst_range){v->start, v->end};
-	}
-	return 0;
-}
-
-static void fill_task_creds(struct cr_restored *r, struct rst_img_task *t, struct rst_task *rt)
-{
-	const struct cr_task_rec *tr = t->rec;
-
-	memcpy(rt->uid, tr->uid, sizeof(rt->uid));
-	memcpy(rt->gid, tr->gid, sizeof(rt->gid));
-	rt->ngroups = tr->ngroups;
-	memcpy(rt->groups, tr->groups, sizeof(rt->groups));
-	rt->pdeathsig = tr->pdeathsig;
-	rt->set_creds = !(r->img.skip & CR_SKIP_CREDS);
-	rt->cap_inh = tr->cap_inh;
-	rt->cap_prm = tr->cap_prm;
-	rt->cap_eff = tr->cap_eff;
-	rt->cap_bnd = tr->cap_bnd;
-	rt->cap_amb = tr->cap_amb;
-	rt->securebits = tr->securebits;
-	rt->no_new_privs = tr->no_new_privs;
-	rt->dumpable = tr->dumpable;
-	_Static_assert(sizeof(rt->rlim) == sizeof(tr->rlim), "rlimits layout");
-	memcpy(rt->rlim, tr->rlim, sizeof(rt->rlim));
-	if (!(r->img.skip & RST_SKIP_ITIMERS))
-		memcpy(rt->itimer, tr->itimer, sizeof(rt->itimer));
-}
-
-static int fill_mm(struct rst_img_task *t, struct rst_task *rt, struct arg_area *a, int exe_fd)
-{
-	const struct cr_mm_rec *mm = t->mm;
-	uint64_t *auxv = area_take(a, mm->nauxv * 8, 8);
-
-	if (!auxv)
-		return -ENOSPC;
-	memcpy(auxv, t->auxv, mm->nauxv * 8);
-	rt->mm_map[0] = mm->start_code;
-	rt->mm_map[1] = mm->end_code;
-	rt->mm_map[2] = mm->start_data;
-	rt->mm_map[3] = mm->end_data;
-	rt->mm_map[4] = mm->start_brk;
-	rt->mm_map[5] = mm->brk;
-	rt->mm_map[6] = mm->start_stack;
-	rt->mm_map[7] = mm->arg_start;
-	rt->mm_map[8] = mm->arg_end;
-	rt->mm_map[9] = mm->env_start;
-	rt->mm_map[10] = mm->env_end;
-	rt->mm_map[11] = (uint64_t)auxv;
-	rt->mm_map[12] = (uint64_t)(mm->nauxv * 8) | ((uint64_t)(uint32_t)exe_fd << 32);
-	rt->exe_fd = exe_fd;
-	return 0;
 }
 
 /* Build the restorer's arguments in this task's bootstrap area. */
@@ -638,32 +250,16 @@ static int build_args(struct cr_restored *r, struct rst_img_task *t, struct rst_
 	memcpy(p, moves, nmoves * sizeof(*moves));
 	rt->vmas = (uint64_t)p;
 	rt->nvmas = nmoves;
-	ret = fill_vdso(r, t, rt, stacks - vdso_span);
+	ret = fill_vdso(r->vdso_rt, t, rt, stacks - vdso_span);
 	if (!ret)
-		ret = fill_threads(r, t, rt, &a, stacks);
+		ret = fill_threads(&r->img, t, rt, &a, stacks);
 	if (!ret)
 		ret = fill_mm(t, rt, &a, exe_fd);
-	for (size_t k = 0; !ret && k < t->nsigsets; k++) {
-		if (t->sigsets[k].tid || !t->sigsets[k].nsig)
-			continue;
-		p = area_take(&a, t->sigsets[k].nsig * 128, 8);
-		if (!p)
-			return -ENOSPC;
-		memcpy(p, t->sigsets[k].info, t->sigsets[k].nsig * 128);
-		rt->shared_siginfo = (uint64_t)p;
-		rt->nshared_siginfo = t->sigsets[k].nsig;
-	}
-	if (!ret && t->timers && t->timers->ntimers && !(r->img.skip & RST_SKIP_TIMERS)) {
-		size_t len = t->timers->ntimers * sizeof(struct cr_timer);
-
-		p = area_take(&a, len, 8);
-		if (!p)
-			return -ENOSPC;
-		memcpy(p, t->timers + 1, len);
-		rt->timers = (uint64_t)p;
-		rt->ntimers = t->timers->ntimers;
-	}
-	fill_task_creds(r, t, rt);
+	if (!ret)
+		ret = fill_sigsets(t, rt, &a);
+	if (!ret)
+		ret = fill_timers(&r->img, t, rt, &a);
+	fill_creds(&r->img, t, rt);
 	*out = rt;
 	return ret;
 }
@@ -683,67 +279,9 @@ static __attribute__((noreturn)) void jump_to_restorer(struct cr_restored *r, st
 	__builtin_unreachable();
 }
 
-static bool signal_pending_in_image(const struct rst_img_task *t, int sig)
-{
-	for (size_t k = 0; t && k < t->nsigsets; k++)
-		for (uint32_t n = 0; n < t->sigsets[k].nsig; n++)
-			if (*(int32_t *)((char *)t->sigsets[k].info + n * 128) == sig)
-				return true;
-	return false;
-}
-
-/*
- * Children that are zombies in the image must be dead before we go on, and
- * the signals their deaths (and reaped ghosts') sent us are not the
- * image's: take them back unless the image had them pending.
- */
-static void settle_zombie_children(struct cr_restored *r, pid_t me)
-{
-	struct rst_img_task *t = img_task(&r->img, me);
-	struct timespec zero = {0, 0};
-	siginfo_t si;
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	for (size_t i = 0; i < r->img.ntasks; i++) {
-		const struct cr_task_rec *c = r->img.tasks[i].rec;
-
-		if (c->ppid != me || !(c->flags & CR_TASK_ZOMBIE))
-			continue;
-		waitid(P_PID, c->pid, &si, WEXITED | WNOWAIT | __WALL);
-		if (c->exit_signal > 0 && c->exit_signal < 65)
-			sigaddset(&set, c->exit_signal);
-	}
-	for (int sig = 1; sig < 65; sig++)
-		if (sigismember(&set, sig) == 1 && signal_pending_in_image(t, sig))
-			sigdelset(&set, sig);
-	while (sigtimedwait(&set, NULL, &zero) > 0)
-		;
-}
-
-static __attribute__((noreturn)) void become_zombie(const struct cr_task_rec *tr)
-{
-	int st = tr->exit_status;
-
-	if (WIFSIGNALED(st)) {
-		struct rlimit none = {0, 0};
-		sigset_t set;
-
-		setrlimit(RLIMIT_CORE, &none);
-		prctl(PR_SET_DUMPABLE, 0);
-		signal(WTERMSIG(st), SIG_DFL);
-		sigemptyset(&set);
-		sigaddset(&set, WTERMSIG(st));
-		sigprocmask(SIG_UNBLOCK, &set, NULL);
-		kill(getpid(), WTERMSIG(st));
-	}
-	_exit(WEXITSTATUS(st));
-}
-
 static __attribute__((noreturn)) void restore_task(struct cr_restored *r, pid_t me)
 {
-	struct rst_img_task *t = img_task(&r->img, me);
+	struct rst_img_task *t = find_img_task(&r->img, me);
 	struct rst_vma *moves;
 	struct rst_task *rt = NULL;
 	int n, ret, exe_fd = -1;
@@ -754,11 +292,11 @@ static __attribute__((noreturn)) void restore_task(struct cr_restored *r, pid_t 
 		become_zombie(t->rec);
 	settle_zombie_children(r, me);
 	moves = calloc(t->nvmas + 1, sizeof(*moves));
-	n = moves ? memory_premap(&r->img, t, r->boot + r->boot_size, r->premap_size, moves)
+	n = moves ? premap_memory(&r->img, t, r->boot + r->boot_size, r->premap_size, moves)
 		  : -ENOMEM;
 	if (n < 0)
 		task_fail(r, me, RST_ERR_REMAP, n);
-	if (!(r->img.skip & CR_SKIP_SIGACTS) && (ret = signals_restore_actions(t)))
+	if (!(r->img.skip & CR_SKIP_SIGACTS) && (ret = restore_sigactions(t)))
 		task_fail(r, me, RST_ERR_SIGNALS, ret);
 	if (!(r->img.skip & CR_SKIP_FDS) && (ret = install_fds(&r->img, t)))
 		task_fail(r, me, 0, ret);
@@ -770,7 +308,7 @@ static __attribute__((noreturn)) void restore_task(struct cr_restored *r, pid_t 
 		close(exe_fd);
 		exe_fd = hi;
 	}
-	ret = task_restore_misc(&r->img, t);
+	ret = restore_task_misc(&r->img, t);
 	if (ret)
 		task_fail(r, me, 0, ret);
 	ret = build_args(r, t, moves, n, exe_fd, &rt);
@@ -860,7 +398,7 @@ static int map_outer_pids(struct cr_restored *r)
 
 			if (s && !proc_status_field(s, "NSpid", val, sizeof(val))) {
 				last = strrchr(val, '\t');
-				t = img_task(&r->img, atoi(last ? last + 1 : val));
+				t = find_img_task(&r->img, atoi(last ? last + 1 : val));
 				if (t)
 					t->outer_pid = queue[q];
 			}
@@ -1106,28 +644,6 @@ static int check_cpu(const struct cr_header_rec *h)
 	return 0;
 }
 
-/* Before any task exists: limits this machine can't grant are refused. */
-static int check_rlimits(struct rst_image *img)
-{
-	for (size_t i = 0; i < img->ntasks; i++) {
-		const struct cr_task_rec *t = img->tasks[i].rec;
-
-		for (int res = 0; !(t->flags & CR_TASK_ZOMBIE) && res < CR_NRLIMITS; res++) {
-			struct rlimit now;
-
-			if (getrlimit(res, &now) || t->rlim[res].max <= now.rlim_max)
-				continue;
-			pr_err("Task %d had rlimit %d up to %llu, above this machine's %llu "
-			       "(raising "
-			       "it needs CAP_SYS_RESOURCE)\n",
-			       t->pid, res, (unsigned long long)t->rlim[res].max,
-			       (unsigned long long)now.rlim_max);
-			return -EPERM;
-		}
-	}
-	return 0;
-}
-
 static int prepare_restarter(struct cr_restored *r, const struct cr_restore_opts *opts)
 {
 	struct rlimit nofile;
@@ -1284,7 +800,7 @@ int cr_abort(struct cr_restored *r)
 		return 0;
 	if (r->ctl) {
 		__atomic_store_n(&r->ctl->stage, RST_STAGE_ABORT, __ATOMIC_SEQ_CST);
-		plan_fail(r->ctl, -ECANCELED);
+		fail_plan(r->ctl, -ECANCELED);
 		futex(&r->ctl->stage, FUTEX_WAKE, INT32_MAX, NULL);
 		futex(&r->ctl->plan_step, FUTEX_WAKE, INT32_MAX, NULL);
 	}

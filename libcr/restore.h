@@ -3,7 +3,12 @@
 #ifndef CR_RESTORE_H
 #define CR_RESTORE_H
 
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "internal.h"
+#include "pstree.h"
 #include "restorer/restorer.h"
 
 struct rst_sigset {
@@ -106,14 +111,64 @@ int image_check_len(const struct cr_img *img, const struct cr_rec_hdr *h, size_t
 int shmem_prepare(struct rst_image *img);
 int shmem_fd(struct rst_image *img, uint64_t id);
 void shmem_close_service(struct rst_image *img);
+/*
+ * The restarter's state, shared by restore.c, which drives the steps, and
+ * the restore halves of the kinds (task.c runs the tree's plan).
+ */
+struct cr_restored {
+	struct rst_image img;
+	struct pstree_plan plan;
+	struct rst_ctl *ctl;
+	uint64_t boot, boot_size, premap_size;
+	struct rst_range vdso_rt[3];
+	pid_t child;	      /* our direct child: the root, or the pid namespace's init */
+	pid_t outside_pgid;   /* the plan's id for the restarter's process group */
+	pid_t restarter_pgid; /* which it really is */
+	bool new_pidns;
+	bool seized;
+};
+
+#define THREAD_STACK   (64UL << 10)
+#define ALIGN_UP(x, a) (((x) + (a)-1) & ~((uint64_t)(a)-1))
+
+static inline long futex(int32_t *uaddr, int op, int val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
+}
+
+/* restore.c: the restorer's arguments, built in a task's bootstrap area */
+struct arg_area {
+	uint8_t *cur, *end;
+};
+void *area_take(struct arg_area *a, size_t len, size_t align);
+struct rst_img_task *find_img_task(struct rst_image *img, pid_t pid);
+
 /* memory.c */
 /* Map every VMA of @t into [premap, premap+len) and fill it; fills @moves. */
-int memory_premap(struct rst_image *img, struct rst_img_task *t, uint64_t premap, uint64_t len,
+int premap_memory(struct rst_image *img, struct rst_img_task *t, uint64_t premap, uint64_t len,
 		  void *moves);
-uint64_t memory_premap_size(const struct rst_img_task *t);
+uint64_t premap_size_of(const struct rst_img_task *t);
+int fill_mm(struct rst_img_task *t, struct rst_task *rt, struct arg_area *a, int exe_fd);
+int fill_vdso(const struct rst_range vdso_rt[3], struct rst_img_task *t, struct rst_task *rt,
+	      uint64_t tmp);
+/* threads.c */
+int fill_threads(struct rst_image *img, struct rst_img_task *t, struct rst_task *rt,
+		 struct arg_area *a, uint64_t stacks);
 /* signals.c */
-int signals_restore_actions(struct rst_img_task *t);
-/* task.c */
-int task_restore_misc(struct rst_image *img, struct rst_img_task *t);
+int restore_sigactions(struct rst_img_task *t);
+int fill_sigsets(struct rst_img_task *t, struct rst_task *rt, struct arg_area *a);
+/* timers.c */
+int fill_timers(struct rst_image *img, struct rst_img_task *t, struct rst_task *rt,
+		struct arg_area *a);
+/* task.c: the tree, zombies, credentials and the rest of a task's context */
+int build_plan(struct cr_restored *r);
+pid_t clone_pid(pid_t pid, bool clone_parent, bool new_pidns, int exit_signal);
+pid_t run_plan(struct cr_restored *r, pid_t me);
+void fail_plan(struct rst_ctl *ctl, int code);
+void settle_zombie_children(struct cr_restored *r, pid_t me);
+__attribute__((noreturn)) void become_zombie(const struct cr_task_rec *tr);
+int check_rlimits(struct rst_image *img);
+void fill_creds(struct rst_image *img, struct rst_img_task *t, struct rst_task *rt);
+int restore_task_misc(struct rst_image *img, struct rst_img_task *t);
 
 #endif /* CR_RESTORE_H */

@@ -95,7 +95,7 @@ int dump_signals(struct cr_img *img, struct cr_task *t)
 
 /* In the task, with every signal blocked: the handlers live in memory the
  * restorer maps, so nothing may be delivered before rt_sigreturn. */
-int signals_restore_actions(struct rst_img_task *t)
+int restore_sigactions(struct rst_img_task *t)
 {
 	if (!t->sigacts)
 		return 0;
@@ -107,6 +107,24 @@ int signals_restore_actions(struct rst_img_task *t)
 				  t->rec->pid);
 			return -errno;
 		}
+	}
+	return 0;
+}
+
+/* The task's shared pending signals, for the restorer to queue again. */
+int fill_sigsets(struct rst_img_task *t, struct rst_task *rt, struct arg_area *a)
+{
+	void *p;
+
+	for (size_t k = 0; k < t->nsigsets; k++) {
+		if (t->sigsets[k].tid || !t->sigsets[k].nsig)
+			continue;
+		p = area_take(a, t->sigsets[k].nsig * 128, 8);
+		if (!p)
+			return -ENOSPC;
+		memcpy(p, t->sigsets[k].info, t->sigsets[k].nsig * 128);
+		rt->shared_siginfo = (uint64_t)p;
+		rt->nshared_siginfo = t->sigsets[k].nsig;
 	}
 	return 0;
 }

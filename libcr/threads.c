@@ -2,7 +2,8 @@
 /*
  * Threads: registers (syscall restart applied), xsave, signal mask, rseq,
  * robust futex list, clear_child_tid, alternate signal stack, comm.
- * The restore side of this state is done by the restorer (restorer/).
+ * Restore: fill_threads() hands each thread's state to the restorer
+ * (restorer/), which creates the threads and sigreturns into the frames.
  */
 #include <elf.h>
 #include <sched.h>
@@ -21,6 +22,7 @@
 #define LOG_PREFIX "threads: "
 #include "log.h"
 #include "internal.h"
+#include "restore.h"
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
 #define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
@@ -203,6 +205,96 @@ int dump_threads(struct cr_img *img, struct cr_task *t)
 		ret = dump_one_thread(img, t, &t->threads[i], ip);
 		if (ret)
 			return ret;
+	}
+	return 0;
+}
+
+/* ---- restore ---- */
+
+static void fill_sigframe(struct rst_sigframe *f, uint8_t *xsave, const struct cr_thread_rec *th,
+			  uint64_t xcr0, unsigned int skip)
+{
+	const uint8_t *src = (const uint8_t *)(th + 1);
+	struct user_regs_struct g;
+	struct rst_sigcontext *sc = &f->uc.uc_mcontext;
+	uint32_t *sw = (uint32_t *)(xsave + 464);
+
+	memcpy(&g, th->regs, sizeof(g));
+	memset(f, 0, sizeof(*f));
+	f->uc.uc_flags = RST_UC_FP_XSTATE | RST_UC_SIGCONTEXT_SS | RST_UC_STRICT_RESTORE_SS;
+	f->uc.uc_stack.ss_sp = th->altstack_sp;
+	f->uc.uc_stack.ss_flags = th->altstack_flags;
+	f->uc.uc_stack.ss_size = th->altstack_size;
+	f->uc.uc_sigmask = th->sigmask;
+	sc->r8 = g.r8, sc->r9 = g.r9, sc->r10 = g.r10, sc->r11 = g.r11;
+	sc->r12 = g.r12, sc->r13 = g.r13, sc->r14 = g.r14, sc->r15 = g.r15;
+	sc->rdi = g.rdi, sc->rsi = g.rsi, sc->rbp = g.rbp, sc->rbx = g.rbx;
+	sc->rdx = g.rdx, sc->rax = g.rax, sc->rcx = g.rcx, sc->rsp = g.rsp;
+	sc->rip = g.rip, sc->eflags = g.eflags;
+	sc->cs = g.cs, sc->ss = g.ss;
+	sc->fpstate = skip & RST_SKIP_FPU ? 0 : (uint64_t)xsave;
+	if (skip & RST_SKIP_ALTSTACK)
+		f->uc.uc_stack.ss_flags = SS_DISABLE;
+	if (skip & RST_SKIP_SIGMASK)
+		f->uc.uc_sigmask = 0;
+
+	memcpy(xsave, src, th->xsave_size);
+	if (sw[0] != 0x46505853) { /* FP_XSTATE_MAGIC1 */
+		sw[0] = 0x46505853;
+		*(uint64_t *)(xsave + 472) = xcr0;
+	}
+	sw[1] = th->xsave_size + 4;			    /* extended_size */
+	sw[4] = th->xsave_size;				    /* xstate_size */
+	*(uint32_t *)(xsave + th->xsave_size) = 0x46505845; /* FP_XSTATE_MAGIC2 */
+}
+
+int fill_threads(struct rst_image *img, struct rst_img_task *t, struct rst_task *rt,
+		 struct arg_area *a, uint64_t stacks)
+{
+	struct rst_thread *th = area_take(a, t->nthreads * sizeof(*th), 16);
+
+	if (!th)
+		return -ENOSPC;
+	rt->threads = (uint64_t)th;
+	rt->nthreads = t->nthreads;
+	for (size_t i = 0; i < t->nthreads; i++) {
+		const struct cr_thread_rec *tr = t->threads[i];
+		struct rst_sigframe *f = area_take(a, sizeof(*f), 64);
+		uint8_t *xs = area_take(a, tr->xsave_size + 4, 64);
+		struct user_regs_struct g;
+
+		if (!f || !xs)
+			return -ENOSPC;
+		memcpy(&g, tr->regs, sizeof(g));
+		fill_sigframe(f, xs, tr, img->hdr.xfeatures, img->skip);
+		memset(&th[i], 0, sizeof(th[i]));
+		th[i].tid = tr->tid;
+		th[i].sigframe = (uint64_t)f;
+		th[i].stack = stacks + i * THREAD_STACK;
+		th[i].stack_size = THREAD_STACK;
+		th[i].clear_child_tid = tr->clear_child_tid;
+		th[i].robust_head = tr->robust_head;
+		th[i].robust_len = tr->robust_len;
+		th[i].fs_base = g.fs_base;
+		th[i].gs_base = g.gs_base;
+		th[i].rseq_ptr = tr->rseq_ptr;
+		th[i].rseq_len = tr->rseq_len;
+		th[i].rseq_sig = tr->rseq_sig;
+		th[i].task = (uint64_t)rt;
+		memcpy(th[i].comm, tr->comm, sizeof(th[i].comm));
+		memcpy(th[i].cpumask, tr->cpumask, sizeof(th[i].cpumask));
+		for (size_t k = 0; k < t->nsigsets; k++) {
+			void *si;
+
+			if (t->sigsets[k].tid != tr->tid || !t->sigsets[k].nsig)
+				continue;
+			si = area_take(a, t->sigsets[k].nsig * 128, 8);
+			if (!si)
+				return -ENOSPC;
+			memcpy(si, t->sigsets[k].info, t->sigsets[k].nsig * 128);
+			th[i].siginfo = (uint64_t)si;
+			th[i].nsiginfo = t->sigsets[k].nsig;
+		}
 	}
 	return 0;
 }

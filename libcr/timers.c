@@ -117,3 +117,24 @@ int dump_timers(struct cr_img *img, struct cr_task *t)
 	free(timers);
 	return ret;
 }
+
+/* ---- restore ---- */
+
+/* The task's timers, for the restorer to create with their ids. */
+int fill_timers(struct rst_image *img, struct rst_img_task *t, struct rst_task *rt,
+		struct arg_area *a)
+{
+	size_t len;
+	void *p;
+
+	if (!t->timers || !t->timers->ntimers || (img->skip & RST_SKIP_TIMERS))
+		return 0;
+	len = t->timers->ntimers * sizeof(struct cr_timer);
+	p = area_take(a, len, 8);
+	if (!p)
+		return -ENOSPC;
+	memcpy(p, t->timers + 1, len);
+	rt->timers = (uint64_t)p;
+	rt->ntimers = t->timers->ntimers;
+	return 0;
+}
