@@ -98,7 +98,7 @@ int cr_dump(struct cr_frozen *f, const char *dir)
 	for (size_t i = 0; i < f->ntasks; i++) {
 		if (f->tasks[i].zombie)
 			continue;
-		ret = memory_check(&f->tasks[i]);
+		ret = check_memory(&f->tasks[i]);
 		if (!ret)
 			ret = check_fds(f, &f->tasks[i]);
 		if (ret)
@@ -107,7 +107,7 @@ int cr_dump(struct cr_frozen *f, const char *dir)
 	ret = cr_img_create(&img, dir);
 	if (ret)
 		return ret;
-	if (memory_zero_pfn(&ctx.zero_pfn))
+	if (find_zero_pfn(&ctx.zero_pfn))
 		ctx.zero_pfn = 0; /* without it zero pages are saved: correct, larger */
 	ret = write_header(&img, f);
 	for (size_t i = 0; i < f->ntasks && !ret; i++)

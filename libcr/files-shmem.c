@@ -2,7 +2,7 @@
 /*
  * Fds on a file whose contents the image holds: a memfd, or a file deleted
  * while open. The object is saved once by shmem.c (a cr_shmem_rec, shared
- * with the mappings of it) and made again by shmem_prepare(); each open
+ * with the mappings of it) and made again by prepare_shmem(); each open
  * file reopens it through /proc/self/fd, with its own flags and offset.
  */
 #include <fcntl.h>
@@ -25,7 +25,7 @@ static int dump_shmem_file(struct cr_img *img, struct dump_ctx *ctx, const struc
 	char link[64];
 
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", fi->pid, fi->fd);
-	return shmem_dump_object(img, ctx, link, shmem_kind_of(fi->link, false), rec->path,
+	return dump_shmem_object(img, ctx, link, shmem_kind_of(fi->link, false), rec->path,
 				 &rec->obj_id);
 }
 

@@ -42,6 +42,13 @@ static const struct file_ops *find_kind(uint32_t kind)
 	return NULL;
 }
 
+const char *file_kind_name(uint32_t kind)
+{
+	const struct file_ops *ops = find_kind(kind);
+
+	return ops ? ops->name : "?";
+}
+
 static const struct file_ops *find_obj_kind(uint32_t type)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(file_kinds); i++)
@@ -502,9 +509,14 @@ int install_fds(struct rst_image *img, struct rst_img_task *t)
 		for (size_t k = 0; k < img->nfiles; k++)
 			if (img->files[k].rec->id == fr->file_id)
 				src = img->files[k].svc_fd;
-		if (src < 0 || dup3(src, fr->fd, fr->cloexec ? O_CLOEXEC : 0) < 0) {
-			pr_perror("Can't restore fd %d of task %d", fr->fd, t->rec->pid);
+		if (src < 0) {
+			pr_err("Task %d: fd %d refers to file %llu, which was not opened\n",
+			       t->rec->pid, fr->fd, (unsigned long long)fr->file_id);
 			return -EBADF;
+		}
+		if (dup3(src, fr->fd, fr->cloexec ? O_CLOEXEC : 0) < 0) {
+			pr_perror("Can't restore fd %d of task %d", fr->fd, t->rec->pid);
+			return -errno;
 		}
 	}
 	close_service_fds(img);

@@ -20,7 +20,7 @@
 		_p ? &(arr)[(n)++] : NULL;                                                         \
 	})
 
-static struct rst_img_task *find_task(struct rst_image *img, pid_t pid)
+struct rst_img_task *find_img_task(struct rst_image *img, pid_t pid)
 {
 	for (size_t i = 0; i < img->ntasks; i++)
 		if (img->tasks[i].rec->pid == pid)
@@ -40,7 +40,7 @@ int image_check_len(const struct cr_img *img, const struct cr_rec_hdr *h, size_t
 
 static int owner(struct rst_image *ri, struct cr_img *img, pid_t pid, struct rst_img_task **t)
 {
-	*t = find_task(ri, pid);
+	*t = find_img_task(ri, pid);
 	if (!*t) {
 		pr_err("%s: record at offset %llu refers to unknown task %d\n", img->path,
 		       (unsigned long long)img->off, pid);

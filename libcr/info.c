@@ -19,11 +19,6 @@ static const char *const vma_kinds[] = {
 	[CR_VMA_VVAR_VCLOCK] = "vvar_vclock",
 };
 
-static const char *const file_kinds[] = {
-	[CR_FILE_REG] = "file",	   [CR_FILE_PIPE] = "pipe", [CR_FILE_INHERIT] = "inherited",
-	[CR_FILE_SHMEM] = "shmem", [CR_FILE_FIFO] = "fifo",
-};
-
 static json_t *describe_vmas(const struct rst_img_task *t)
 {
 	json_t *arr = json_array();
@@ -73,12 +68,10 @@ static json_t *describe_files(const struct rst_image *img)
 	for (size_t i = 0; i < img->nfiles; i++) {
 		const struct cr_file_rec *f = img->files[i].rec;
 
-		json_array_append_new(
-			arr,
-			json_pack("{s:i,s:s,s:s,s:I,s:i}", "id", (int)f->id, "kind",
-				  f->kind < 6 && file_kinds[f->kind] ? file_kinds[f->kind] : "?",
-				  "path", f->path, "pos", (json_int_t)f->pos, "flags",
-				  (int)f->flags));
+		json_array_append_new(arr,
+				      json_pack("{s:i,s:s,s:s,s:I,s:i}", "id", (int)f->id, "kind",
+						file_kind_name(f->kind), "path", f->path, "pos",
+						(json_int_t)f->pos, "flags", (int)f->flags));
 	}
 	return arr;
 }

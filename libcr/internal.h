@@ -93,22 +93,22 @@ struct dump_ctx {
 };
 
 /* The per-kind dump entry points: each writes its records for one task. */
-int dump_task(struct cr_img *img, struct cr_frozen *f, struct cr_task *t); /* task.c */
-int dump_threads(struct cr_img *img, struct cr_task *t);		   /* threads.c */
-int dump_signals(struct cr_img *img, struct cr_task *t);
-int dump_timers(struct cr_img *img, struct cr_task *t); /* timers.c */	      /* signals.c */
+int dump_task(struct cr_img *img, struct cr_frozen *f, struct cr_task *t);    /* task.c */
+int dump_threads(struct cr_img *img, struct cr_task *t);		      /* threads.c */
+int dump_signals(struct cr_img *img, struct cr_task *t);		      /* signals.c */
+int dump_timers(struct cr_img *img, struct cr_task *t);			      /* timers.c */
 int dump_memory(struct cr_img *img, struct dump_ctx *ctx, struct cr_task *t); /* memory.c */
 int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f,
 	     struct cr_task *t); /* files.c */
 void free_dump_fds(struct dump_ctx *ctx);
-int memory_zero_pfn(uint64_t *pfn);
+int find_zero_pfn(uint64_t *pfn);
 void cpu_xsave_info(uint64_t *xcr0, uint32_t *size); /* dump.c */
 /* shmem.c */
 uint32_t shmem_kind_of(const char *path, bool anon_shared);
-int shmem_dump_object(struct cr_img *img, struct dump_ctx *ctx, const char *open_path,
+int dump_shmem_object(struct cr_img *img, struct dump_ctx *ctx, const char *open_path,
 		      uint32_t kind, const char *path, uint64_t *id);
 /* Refuse what can't be restored, naming it, before anything is written. */
-int memory_check(struct cr_task *t);
+int check_memory(struct cr_task *t);
 int check_fds(struct cr_frozen *f, struct cr_task *t);
 
 #endif /* CR_INTERNAL_H */

@@ -31,7 +31,7 @@
 #define SHMEM_PENDING UINT64_MAX /* saved as a shmem object once dumped */
 
 /* The PFN of the shared zero page: present pages mapping it need no saving. */
-int memory_zero_pfn(uint64_t *pfn)
+int find_zero_pfn(uint64_t *pfn)
 {
 	volatile char *p = mmap(NULL, PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	uint64_t pme = 0;
@@ -302,7 +302,7 @@ static int dump_vmas(struct cr_img *img, struct dump_ctx *ctx, struct page_dump 
 
 			snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", pd->pid,
 				 (unsigned long long)v->start, (unsigned long long)v->end);
-			ret = shmem_dump_object(img, ctx, link,
+			ret = dump_shmem_object(img, ctx, link,
 						shmem_kind_of(v->path, v->kind == CR_VMA_SHMEM),
 						v->path, &v->shmem_id);
 		}
@@ -410,7 +410,7 @@ static int check_mempolicy(pid_t pid)
 }
 
 /* Before anything is written: every mapping must be one we can restore. */
-int memory_check(struct cr_task *t)
+int check_memory(struct cr_task *t)
 {
 	struct cr_vma_rec *v;
 	size_t n;

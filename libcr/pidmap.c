@@ -12,8 +12,10 @@ int pidmap_init(struct pidmap *m, size_t n)
 	size_t cap = 16, i;
 
 	while (cap < 2 * n + 2) {
-		if (cap > SIZE_MAX / 4 / sizeof(pid_t))
+		if (cap > SIZE_MAX / 4 / sizeof(pid_t)) {
+			pr_err("Can't map %zu pids\n", n);
 			return -ENOMEM;
+		}
 		cap <<= 1;
 	}
 	m->keys = malloc(cap * sizeof(*m->keys));

@@ -144,15 +144,22 @@ static int collect_pipe(struct cr_img *img, const struct cr_rec_hdr *h, struct r
 	return 0;
 }
 
-/* The restarter's own open of a FIFO: read-write, so it never blocks. */
-static int open_fifo_ends(const struct cr_pipe_rec *rec, int p[2])
+/*
+ * The restarter's own open of a FIFO: read-write, so it never blocks; at the
+ * remapped path, as the tasks' opens (open_fifo) are.
+ */
+static int open_fifo_ends(const struct cr_restore_opts *opts, const struct cr_pipe_rec *rec,
+			  int p[2])
 {
-	p[0] = open(rec->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	char buf[CR_PATH_LEN];
+	const char *path = remap_path(opts, rec->path, buf, sizeof(buf));
+
+	p[0] = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	p[1] = p[0] < 0 ? -1 : fcntl(p[0], F_DUPFD_CLOEXEC, 0);
 	if (p[1] < 0) {
 		int err = errno;
 
-		pr_perror("Can't open FIFO %s", rec->path);
+		pr_perror("Can't open FIFO %s", path);
 		if (p[0] >= 0)
 			close(p[0]);
 		return -err;
@@ -168,9 +175,8 @@ static int prepare_pipe(struct rst_image *img, const struct cr_restore_opts *opt
 	int p[2], ret;
 
 	(void)img;
-	(void)opts;
 	if (rec->fifo) {
-		ret = open_fifo_ends(rec, p);
+		ret = open_fifo_ends(opts, rec, p);
 		if (ret)
 			return ret;
 	} else if (pipe2(p, O_CLOEXEC) < 0) {

@@ -38,14 +38,6 @@ extern const char cr_restorer_blob[], cr_restorer_blob_end[];
 #define TASK_TOP 0x7ff000000000ULL
 #define WAIT_MS	 60000
 
-struct rst_img_task *find_img_task(struct rst_image *img, pid_t pid)
-{
-	for (size_t i = 0; i < img->ntasks; i++)
-		if (img->tasks[i].rec->pid == pid)
-			return &img->tasks[i];
-	return NULL;
-}
-
 /* ---- address space layout ---- */
 
 struct range_list {
@@ -675,7 +667,7 @@ static int prepare_restarter(struct cr_restored *r, const struct cr_restore_opts
 		nofile.rlim_cur = nofile.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
-	ret = shmem_prepare(&r->img);
+	ret = prepare_shmem(&r->img);
 	if (!ret)
 		ret = prepare_files(&r->img, opts);
 	return ret;
@@ -731,7 +723,7 @@ int cr_restore(const char *dir, const struct cr_restore_opts *opts, struct cr_re
 	if (!ret)
 		ret = fork_tree(r);
 	close_service_fds(&r->img);
-	shmem_close_service(&r->img);
+	close_shmem_service(&r->img);
 	if (!ret)
 		ret = wait_checkins(r);
 	if (!ret)

@@ -100,6 +100,8 @@ enum rst_rec_take {
 int collect_file_obj(struct rst_image *img, struct cr_img *ci, const struct cr_rec_hdr *h,
 		     void *payload);
 int prepare_files(struct rst_image *img, const struct cr_restore_opts *opts);
+/* The name of a kind of open file (enum cr_file_kind), "?" if unknown. */
+const char *file_kind_name(uint32_t kind);
 int install_fds(struct rst_image *img, struct rst_img_task *t);
 void close_service_fds(struct rst_image *img);
 /* image-load.c */
@@ -108,9 +110,9 @@ int image_check_datafile(struct rst_image *img, const char *name, uint64_t size,
 int image_check_len(const struct cr_img *img, const struct cr_rec_hdr *h, size_t fixed,
 		    size_t tail);
 /* shmem.c */
-int shmem_prepare(struct rst_image *img);
+int prepare_shmem(struct rst_image *img);
 int shmem_fd(struct rst_image *img, uint64_t id);
-void shmem_close_service(struct rst_image *img);
+void close_shmem_service(struct rst_image *img);
 /*
  * The restarter's state, shared by restore.c, which drives the steps, and
  * the restore halves of the kinds (task.c runs the tree's plan).

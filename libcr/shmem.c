@@ -110,7 +110,7 @@ static int copy_contents(struct cr_img *img, int fd, struct cr_shmem_rec *rec,
  * Save the object behind @open_path (a map_files or fd link) once; *id is
  * its number in the image.
  */
-int shmem_dump_object(struct cr_img *img, struct dump_ctx *ctx, const char *open_path,
+int dump_shmem_object(struct cr_img *img, struct dump_ctx *ctx, const char *open_path,
 		      uint32_t kind, const char *path, uint64_t *id)
 {
 	struct cr_extent *ext = NULL;
@@ -262,7 +262,7 @@ static int fill_object(struct rst_image *img, const struct rst_img_shmem *s, int
 }
 
 /* In the restarter, before anything forks: every object, once, as a service fd. */
-int shmem_prepare(struct rst_image *img)
+int prepare_shmem(struct rst_image *img)
 {
 	int base = img->max_fd + 16;
 
@@ -306,7 +306,7 @@ int shmem_fd(struct rst_image *img, uint64_t id)
 	return -1;
 }
 
-void shmem_close_service(struct rst_image *img)
+void close_shmem_service(struct rst_image *img)
 {
 	for (size_t i = 0; i < img->nshmem; i++)
 		if (img->shmem[i].svc_fd >= 0) {
