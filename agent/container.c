@@ -33,8 +33,9 @@
 #include <dirent.h>
 #include <jansson.h>
 
+#include "container.h"
 #include "cr_archive.h"
-#include "crd.h"
+#include "glue.h"
 #include "log.h"
 #include "proto.h"
 #include "store.h"
@@ -156,7 +157,6 @@ static void _exec_script(struct spawn_req *r, struct cr_msg *m)
 	_exit(127);
 }
 
-/* SPAWN from the monitor: uid gid umask groups cpumask rlimits argv envp; 5 fds. */
 /* The job sees its resolved settings, not what it asked for. */
 static char **_job_env(char **envp, const struct cr_job *ji)
 {
@@ -183,6 +183,7 @@ static char **_job_env(char **envp, const struct cr_job *ji)
 	return v;
 }
 
+/* SPAWN from the monitor: uid gid umask groups cpumask rlimits argv envp; 5 fds. */
 static pid_t _spawn(struct cr_msg *m, const struct cr_job *ji)
 {
 	struct spawn_req r = {0};
@@ -233,16 +234,6 @@ out:
 	free(r.argv);
 	free(r.envp);
 	return pid;
-}
-
-static void _send_u32(int fd, uint32_t type, uint32_t v)
-{
-	struct cr_buf b;
-
-	cr_buf_init(&b);
-	cr_pack_u32(&b, v);
-	cr_send(fd, type, &b, NULL, 0);
-	cr_buf_free(&b);
 }
 
 /* Empty a directory of the container's (its tmpfs), never following a link. */
@@ -323,13 +314,15 @@ static int _time_ns(json_t *clocks, char *err, size_t errlen)
 	if (!json_is_object(clocks) || !json_object_get(clocks, "monotonic"))
 		return 0;
 	if (unshare(CLONE_NEWTIME) < 0) {
-		snprintf(err, errlen, "unshare(CLONE_NEWTIME): %s", strerror(errno));
-		return -errno;
+		fd = -errno;
+		snprintf(err, errlen, "unshare(CLONE_NEWTIME): %s", strerror(-fd));
+		return fd;
 	}
 	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errlen, "/proc/self/timens_offsets: %s", strerror(errno));
-		return -errno;
+		fd = -errno;
+		snprintf(err, errlen, "/proc/self/timens_offsets: %s", strerror(-fd));
+		return fd;
 	}
 	for (size_t i = 0; i < 2; i++) {
 		clock_gettime(clk[i].id, &now);
@@ -449,7 +442,7 @@ static void _init_main(int ctl, const struct cr_job *ji)
 				while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 					if (pid != script)
 						continue;
-					_send_u32(ctl, CR_MSG_EXIT, status);
+					cr_send_u32(ctl, CR_MSG_EXIT, status);
 					_exit(0);
 				}
 			} else if (script > 0 && si.ssi_pid != 0) {
@@ -463,8 +456,8 @@ static void _init_main(int ctl, const struct cr_job *ji)
 			if (m.hdr.type == CR_MSG_SPAWN && script == 0 && !restored) {
 				script = _spawn(&m, ji);
 				if (script < 0)
-					_send_u32(ctl, CR_MSG_EXIT, 127 << 8), _exit(0);
-				_send_u32(ctl, CR_MSG_STARTED, script);
+					cr_send_u32(ctl, CR_MSG_EXIT, 127 << 8), _exit(0);
+				cr_send_u32(ctl, CR_MSG_STARTED, script);
 			} else if (m.hdr.type == CR_MSG_RESTORE && script == 0 && !restored) {
 				char err[1024] = "";
 				if (_restore(&m, ji, &restored, err, sizeof(err)))
@@ -492,7 +485,7 @@ static void _init_main(int ctl, const struct cr_job *ji)
 					} else {
 						restored = NULL;
 						script = root;
-						_send_u32(ctl, CR_MSG_STARTED, script);
+						cr_send_u32(ctl, CR_MSG_STARTED, script);
 					}
 				}
 			} else if (m.hdr.type == CR_MSG_SIGNAL && !cr_unpack_u32(&m, &signo) &&

@@ -34,7 +34,8 @@
 #include <cr.h>
 
 #include "coord.h"
-#include "crd.h"
+#include "errmsg.h"
+#include "glue.h"
 #include "log.h"
 #include "proto.h"
 #include "store.h"
@@ -51,6 +52,7 @@ struct peer {
 };
 
 struct coord {
+	const struct crd_ctx *ctx;
 	uint32_t jobid;
 	struct peer peers[MAX_NODES];
 	size_t npeers;
@@ -95,23 +97,23 @@ static int _node_addr(const char *node, char *addr, size_t len)
 	return 0;
 }
 
-static int _connect(const char *node, char *err, size_t errlen)
+static int _connect(const struct crd_ctx *ctx, const char *node, char *err, size_t errlen)
 {
 	char addr[256];
 	int fd;
 
 	_node_addr(node, addr, sizeof(addr));
-	fd = cr_tcp_connect(addr, conf.port, 10);
+	fd = cr_tcp_connect(addr, ctx->conf.port, 10);
 	if (fd == -EHOSTUNREACH)
 		snprintf(err, errlen, "cannot resolve node %s (%s)", node, addr);
 	else if (fd < 0)
 		snprintf(err, errlen, "cannot reach crd on node %s (%s port %u): %s", node, addr,
-			 conf.port, strerror(-fd));
+			 ctx->conf.port, strerror(-fd));
 	return fd < 0 ? -EHOSTUNREACH : fd;
 }
 
 /* CR_MSG_NODE: the request travels inside a munge credential, so nodes know it is root's. */
-static int _send_node(int fd, uint32_t op, uint32_t jobid, json_t *args)
+static int _send_node(const struct crd_ctx *crd, int fd, uint32_t op, uint32_t jobid, json_t *args)
 {
 	struct cr_buf req, msg;
 	char *cred = NULL, *s;
@@ -129,8 +131,8 @@ static int _send_node(int fd, uint32_t op, uint32_t jobid, json_t *args)
 	cr_pack_str(&req, s);
 	free(s);
 	ctx = munge_ctx_create();
-	if (ctx && *crd_munge_socket())
-		munge_ctx_set(ctx, MUNGE_OPT_SOCKET, crd_munge_socket());
+	if (ctx && *crd->munge_socket)
+		munge_ctx_set(ctx, MUNGE_OPT_SOCKET, crd->munge_socket);
 	e = ctx ? munge_encode(&cred, ctx, req.data, req.len) : EMUNGE_NO_MEMORY;
 	if (ctx)
 		munge_ctx_destroy(ctx);
@@ -253,14 +255,14 @@ static int _start_all(struct coord *c, uint32_t op, json_t *(*args_for)(struct p
 
 	for (size_t i = 0; i < c->npeers; i++) {
 		struct peer *p = &c->peers[i];
-		fd = _connect(p->node, c->err, sizeof(c->err));
+		fd = _connect(c->ctx, p->node, c->err, sizeof(c->err));
 		if (fd < 0)
 			return fd;
 		p->fd = fd;
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){c->maxwait + 30, 0},
 			   sizeof(struct timeval));
 		a = args_for(p, arg);
-		ret = a ? _send_node(fd, op, c->jobid, a) : -ENOMEM;
+		ret = a ? _send_node(c->ctx, fd, op, c->jobid, a) : -ENOMEM;
 		json_decref(a);
 		if (ret) {
 			snprintf(c->err, sizeof(c->err), "cannot send to crd on node %s: %s",
@@ -354,16 +356,17 @@ static json_int_t _committed(json_t *prev, const char *name)
 	return o && !json_object_get(o, "same") ? json_integer_value(json_object_get(o, "len")) : 0;
 }
 
-static int _lock(uint32_t jobid, char *err, size_t errlen)
+static int _lock(const struct crd_ctx *ctx, uint32_t jobid, char *err, size_t errlen)
 {
 	char path[PATH_MAX + 32];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/job%u.lock", conf.state_dir, jobid);
+	snprintf(path, sizeof(path), "%s/job%u.lock", ctx->conf.state_dir, jobid);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-		return -errno;
+		fd = -errno;
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(-fd));
+		return fd;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		close(fd);
@@ -378,16 +381,17 @@ static const char *const op_names[] = {[COORD_CREATE] = "create",
 				       [COORD_REQUEUE] = "requeue",
 				       [COORD_PERIODIC] = "periodic"};
 
-int coord_checkpoint(uint32_t jobid, const struct coord_opts *o, json_t **result, char *err,
-		     size_t errlen)
+int coord_checkpoint(const struct crd_ctx *ctx, const struct job_status *st,
+		     const struct coord_opts *o, json_t **result, char *err, size_t errlen)
 {
+	const struct cr_conf *conf = &ctx->conf;
+	uint32_t jobid = st->ji.jobid;
 	struct coord *c = calloc(1, sizeof(*c));
 	struct ckpt_args a = {0};
 	uint8_t key[STORE_KEY_LEN];
 	char names[MAX_NODES][128], ckdir[PATH_MAX], tmp[32];
-	const char *s;
 	struct job_user u;
-	json_t *st = NULL, *man = NULL, *slots, *r0, *dargs;
+	json_t *man = NULL, *slots, *r0, *dargs;
 	uint32_t prev_seq = 0, uid, gid;
 	int lockfd, jobfd = -1, ret, begun = 0;
 	double t0 = _now(), t1 = 0, t2 = 0, t3 = 0, t4;
@@ -396,55 +400,48 @@ int coord_checkpoint(uint32_t jobid, const struct coord_opts *o, json_t **result
 	char *text;
 
 	if (!c)
-		return -ENOMEM;
+		return err_set(err, errlen, -ENOMEM, "out of memory");
+	c->ctx = ctx;
 	c->jobid = jobid;
 	c->progress = o->progress;
 	c->arg = o->arg;
-	c->maxwait = o->max_wait > 0 ? o->max_wait : (int)conf.max_wait;
-	lockfd = _lock(jobid, c->err, sizeof(c->err));
+	c->maxwait = o->max_wait > 0 ? o->max_wait : (int)conf->max_wait;
+	lockfd = _lock(ctx, jobid, c->err, sizeof(c->err));
 	if (lockfd < 0) {
 		ret = lockfd;
 		goto out;
 	}
-	if ((ret = job_status(jobid, &st))) {
-		snprintf(c->err, sizeof(c->err), "job %u has no container on node %s", jobid,
-			 conf.node_name);
-		goto out;
-	}
-	if (!json_is_true(json_object_get(st, "batch"))) {
+	if (!st->ji.batch) {
 		snprintf(c->err, sizeof(c->err), "node %s is not job %u's batch host",
-			 conf.node_name, jobid);
+			 conf->node_name, jobid);
 		ret = -EINVAL;
 		goto out;
 	}
-	s = json_string_value(json_object_get(st, "state"));
-	if (!s || strcmp(s, "running")) {
+	if (st->state != JS_RUNNING) {
 		snprintf(c->err, sizeof(c->err), "job %u is not running here (%s)", jobid,
-			 s ? s : "?");
+			 jobstat_state_name(st->state));
 		ret = -ESRCH;
 		goto out;
 	}
-	if (!json_is_true(json_object_get(st, "enabled"))) {
+	if (!st->enabled) {
 		snprintf(c->err, sizeof(c->err), "checkpoints of job %u are disabled", jobid);
 		ret = -EPERM;
 		goto out;
 	}
-	snprintf(ckdir, sizeof(ckdir), "%s",
-		 o->image_dir[0] ? o->image_dir
-				 : json_string_value(json_object_get(st, "checkpoint_dir")));
-	uid = json_integer_value(json_object_get(st, "uid"));
-	gid = json_integer_value(json_object_get(st, "gid"));
-	c->npeers = _expand(json_string_value(json_object_get(st, "nodelist")), names, MAX_NODES);
+	snprintf(ckdir, sizeof(ckdir), "%s", o->image_dir[0] ? o->image_dir : st->ji.ckpt_dir);
+	uid = st->ji.uid;
+	gid = st->ji.gid;
+	c->npeers = _expand(st->ji.nodelist, names, MAX_NODES);
 	if (c->npeers == 0) {
 		c->npeers = 1;
-		snprintf(names[0], sizeof(names[0]), "%.127s", conf.node_name);
+		snprintf(names[0], sizeof(names[0]), "%.127s", conf->node_name);
 	}
 	for (size_t i = 0; i < c->npeers; i++) {
 		snprintf(c->peers[i].node, sizeof(c->peers[i].node), "%s", names[i]);
 		c->peers[i].slot = i;
 		c->peers[i].fd = -1;
 	}
-	if ((ret = store_key_load(conf.key_file, key, c->err, sizeof(c->err))) ||
+	if ((ret = store_key_load(conf->key_file, key, c->err, sizeof(c->err))) ||
 	    (ret = user_lookup(uid, gid, &u, c->err, sizeof(c->err))) ||
 	    (ret = user_fs_enter(&u, c->err, sizeof(c->err))))
 		goto out;
@@ -508,7 +505,7 @@ int coord_checkpoint(uint32_t jobid, const struct coord_opts *o, json_t **result
 			(json_int_t)jobid, "time", (json_int_t)time(NULL), "uid", (json_int_t)uid,
 			"gid", (json_int_t)gid, "slots", slots, "job", _job_desc(jobid), "bytes",
 			(json_int_t)bytes, "checkpoint_dir", ckdir, "interval",
-			json_integer_value(json_object_get(st, "interval")));
+			(json_int_t)st->ji.interval);
 	if (!man) {
 		ret = -ENOMEM;
 		snprintf(c->err, sizeof(c->err), "out of memory");
@@ -519,7 +516,7 @@ int coord_checkpoint(uint32_t jobid, const struct coord_opts *o, json_t **result
 		json_object_set(man, "stdout", json_object_get(r0, "stdout"));
 	if (json_object_get(r0, "stderr"))
 		json_object_set(man, "stderr", json_object_get(r0, "stderr"));
-	fault_point("commit");
+	fault_point(ctx, "commit");
 	if ((ret = user_fs_enter(&u, c->err, sizeof(c->err))))
 		goto abort;
 	ret = store_commit(jobfd, a.seq, man, key, c->err, sizeof(c->err));
@@ -527,7 +524,7 @@ int coord_checkpoint(uint32_t jobid, const struct coord_opts *o, json_t **result
 		user_fs_leave();
 		goto abort;
 	}
-	if (store_prune(jobfd, conf.keep_count ? conf.keep_count : 1, c->err, sizeof(c->err)))
+	if (store_prune(jobfd, conf->keep_count ? conf->keep_count : 1, c->err, sizeof(c->err)))
 		log_warnx("job %u: pruning old checkpoints: %s", jobid, c->err);
 	c->err[0] = '\0';
 	user_fs_leave();
@@ -566,7 +563,6 @@ out:
 	_peers_close(c);
 	json_decref(a.prev);
 	json_decref(man);
-	json_decref(st);
 	if (jobfd >= 0)
 		close(jobfd);
 	if (lockfd >= 0)
@@ -658,7 +654,8 @@ static void _set_aside_stale(const char *ckdir, uint32_t jobid)
 	close(dfd);
 }
 
-int coord_restore(uint32_t jobid, const struct coord_restore_opts *o, char *msg, size_t msglen)
+int coord_restore(const struct crd_ctx *ctx, uint32_t jobid, const struct coord_restore_opts *o,
+		  char *msg, size_t msglen)
 {
 	struct coord *c = calloc(1, sizeof(*c));
 	struct restore_args a = {0};
@@ -672,9 +669,10 @@ int coord_restore(uint32_t jobid, const struct coord_restore_opts *o, char *msg,
 	int lockfd = -1, jobfd = -1, ret, restart_cnt = 0, tried = 0;
 
 	if (!c)
-		return -ENOMEM;
+		return err_set(msg, msglen, -ENOMEM, "out of memory");
+	c->ctx = ctx;
 	c->jobid = jobid;
-	c->maxwait = conf.max_wait;
+	c->maxwait = ctx->conf.max_wait;
 	a.src = o->src_jobid ? o->src_jobid : jobid;
 	a.ckdir = o->ckdir;
 	a.maxwait = c->maxwait;
@@ -699,12 +697,12 @@ int coord_restore(uint32_t jobid, const struct coord_restore_opts *o, char *msg,
 		ret = COORD_FRESH;
 		goto out;
 	}
-	lockfd = _lock(jobid, msg, msglen);
+	lockfd = _lock(ctx, jobid, msg, msglen);
 	if (lockfd < 0) {
 		ret = lockfd;
 		goto out;
 	}
-	if ((ret = store_key_load(conf.key_file, key, msg, msglen)) ||
+	if ((ret = store_key_load(ctx->conf.key_file, key, msg, msglen)) ||
 	    (ret = user_lookup(o->uid, o->gid, &u, msg, msglen)) ||
 	    (ret = user_fs_enter(&u, msg, msglen)))
 		goto out;

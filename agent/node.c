@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -30,8 +29,10 @@
 #include <cr.h>
 
 #include "cr_archive.h"
-#include "crd.h"
+#include "glue.h"
+#include "jobstat.h"
 #include "log.h"
+#include "node.h"
 #include "proto.h"
 #include "store.h"
 
@@ -40,57 +41,9 @@ struct node_job {
 	uint32_t jobid, slot, uid, gid;
 	pid_t init, relay, script; /* host pids; script 0 when none runs */
 	int batch;
-	char state[16];
+	enum job_state state;
 	char hostname[64];
 };
-
-/* libcr logs to a memfd while it works, so its first error can be sent back. */
-int libcr_log_begin(void)
-{
-	int fd = memfd_create("libcr-log", MFD_CLOEXEC);
-
-	cr_log_setup(fd >= 0 ? fd : log_getfd(), CR_LOG_WARN);
-	return fd;
-}
-
-void libcr_log_end(int fd, char *err, size_t errlen)
-{
-	char buf[8192], *line, *first = NULL, *save;
-	ssize_t n;
-
-	cr_log_setup(log_getfd(), CR_LOG_WARN);
-	if (fd < 0)
-		return;
-	n = pread(fd, buf, sizeof(buf) - 1, 0);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		log_warnx("libcr: %s", line);
-		if (!first)
-			first = line;
-	}
-	/* The first error is the cause; what follows reports the unwinding. */
-	if (first && err && !*err)
-		snprintf(err, errlen, "%s", first);
-}
-
-/* CR_FAULT=STEP[@NODE]: die at STEP, to test what a crash there leaves. */
-void fault_point(const char *step)
-{
-	const char *f = getenv("CR_FAULT"), *at;
-	size_t n;
-
-	if (!f)
-		return;
-	at = strchr(f, '@');
-	n = at ? (size_t)(at - f) : strlen(f);
-	if (n != strlen(step) || strncmp(f, step, n) || (at && strcmp(at + 1, conf.node_name)))
-		return;
-	log_warnx("CR_FAULT=%s: crashing here", f);
-	kill(getpid(), SIGKILL);
-}
 
 static pid_t _ns_pid(pid_t pid)
 {
@@ -160,29 +113,27 @@ static int _find_script(struct node_job *j, pid_t ns_script, char *err, size_t e
 	return 0;
 }
 
-static int _job_info(uint32_t jobid, struct node_job *j, pid_t *ns_script, char *err, size_t errlen)
+static int _job_info(const struct crd_ctx *ctx, uint32_t jobid, struct node_job *j,
+		     pid_t *ns_script, char *err, size_t errlen)
 {
-	json_t *st;
-	const char *s;
+	struct job_status st;
 
-	if (job_status(jobid, &st)) {
-		snprintf(err, errlen, "job %u has no container on node %s", jobid, conf.node_name);
+	if (jobstat_get(ctx, jobid, &st)) {
+		snprintf(err, errlen, "job %u has no container on node %s", jobid,
+			 ctx->conf.node_name);
 		return -ENOENT;
 	}
 	memset(j, 0, sizeof(*j));
 	j->jobid = jobid;
-	j->slot = json_integer_value(json_object_get(st, "slot"));
-	j->uid = json_integer_value(json_object_get(st, "uid"));
-	j->gid = json_integer_value(json_object_get(st, "gid"));
-	j->init = json_integer_value(json_object_get(st, "init_pid"));
-	j->relay = json_integer_value(json_object_get(st, "relay_pid"));
-	j->batch = json_is_true(json_object_get(st, "batch"));
-	*ns_script = json_integer_value(json_object_get(st, "script_pid"));
-	s = json_string_value(json_object_get(st, "state"));
-	snprintf(j->state, sizeof(j->state), "%s", s ? s : "?");
-	s = json_string_value(json_object_get(st, "hostname"));
-	snprintf(j->hostname, sizeof(j->hostname), "%s", s ? s : "");
-	json_decref(st);
+	j->slot = st.ji.slot;
+	j->uid = st.ji.uid;
+	j->gid = st.ji.gid;
+	j->init = st.init_pid;
+	j->relay = st.relay_pid;
+	j->batch = st.ji.batch;
+	*ns_script = st.script_pid;
+	j->state = st.state;
+	snprintf(j->hostname, sizeof(j->hostname), "%s", st.ji.hostname);
 	return 0;
 }
 
@@ -318,8 +269,8 @@ static int _save_output(int jobfd, int pathfd[2], json_t *args, json_t *rep, cha
 	return 0;
 }
 
-static int _dump(struct node_job *j, struct cr_frozen *frozen, json_t *args, json_t *rep, char *err,
-		 size_t errlen)
+static int _dump(const struct crd_ctx *ctx, struct node_job *j, struct cr_frozen *frozen,
+		 json_t *args, json_t *rep, char *err, size_t errlen)
 {
 	const char *ckdir = json_string_value(json_object_get(args, "ckdir"));
 	const char *tmp = json_string_value(json_object_get(args, "tmp"));
@@ -379,7 +330,7 @@ static int _dump(struct node_job *j, struct cr_frozen *frozen, json_t *args, jso
 			goto out_user;
 		}
 	}
-	fault_point("dump");
+	fault_point(ctx, "dump");
 	ret = _archive_into(nodefd, "tmp.tar", tmpfd, rep, err, errlen);
 	if (!ret)
 		ret = _archive_into(nodefd, "shm.tar", shmfd, rep, err, errlen);
@@ -408,8 +359,9 @@ out:
 	return ret;
 }
 
-static void _checkpoint(int fd, uint32_t jobid, json_t *args)
+static void _checkpoint(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *args)
 {
+	const char *node = ctx->conf.node_name;
 	struct cr_frozen *frozen = NULL;
 	struct cr_freeze_opts fo = {0};
 	enum cr_release_mode mode = CR_RESUME;
@@ -424,27 +376,27 @@ static void _checkpoint(int fd, uint32_t jobid, json_t *args)
 
 	maxwait = json_integer_value(json_object_get(args, "maxwait"));
 	if (maxwait <= 0)
-		maxwait = conf.max_wait;
+		maxwait = ctx->conf.max_wait;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){maxwait, 0},
 		   sizeof(struct timeval));
-	if (_job_info(jobid, &j, &ns_script, err, sizeof(err))) {
+	if (_job_info(ctx, jobid, &j, &ns_script, err, sizeof(err))) {
 		cr_send_err(fd, CR_E_NOJOB, "%s", err);
 		return;
 	}
 	if (json_integer_value(json_object_get(args, "slot")) != j.slot) {
-		cr_send_err(fd, CR_E_FAILED, "node %s holds slot %u of job %u, not slot %lld",
-			    conf.node_name, j.slot, jobid,
+		cr_send_err(fd, CR_E_FAILED, "node %s holds slot %u of job %u, not slot %lld", node,
+			    j.slot, jobid,
 			    (long long)json_integer_value(json_object_get(args, "slot")));
 		return;
 	}
-	if (!strcmp(j.state, "running")) {
+	if (j.state == JS_RUNNING) {
 		if (_find_script(&j, ns_script, err, sizeof(err))) {
-			cr_send_err(fd, CR_E_NOTSUP, "node %s: %s", conf.node_name, err);
+			cr_send_err(fd, CR_E_NOTSUP, "node %s: %s", node, err);
 			return;
 		}
-	} else if (strcmp(j.state, "idle")) {
-		cr_send_err(fd, CR_E_FAILED, "node %s: job %u's container is %s", conf.node_name,
-			    jobid, j.state);
+	} else if (j.state != JS_IDLE) {
+		cr_send_err(fd, CR_E_FAILED, "node %s: job %u's container is %s", node, jobid,
+			    jobstat_state_name(j.state));
 		return;
 	}
 	if (j.script > 0) {
@@ -455,21 +407,21 @@ static void _checkpoint(int fd, uint32_t jobid, json_t *args)
 		/* Orphans made while we froze the tree are as bad as earlier ones. */
 		if (!ret && _find_script(&j, ns_script, err, sizeof(err))) {
 			cr_release(frozen, CR_RESUME);
-			cr_send_err(fd, CR_E_NOTSUP, "node %s: %s", conf.node_name, err);
+			cr_send_err(fd, CR_E_NOTSUP, "node %s: %s", node, err);
 			return;
 		}
 		if (ret) {
-			cr_send_err(fd, CR_E_FAILED, "node %s: cannot freeze job %u: %s",
-				    conf.node_name, jobid, *err ? err : strerror(-ret));
+			cr_send_err(fd, CR_E_FAILED, "node %s: cannot freeze job %u: %s", node,
+				    jobid, *err ? err : strerror(-ret));
 			return;
 		}
 	}
 	log_info("job %u: slot %u frozen (%zu tasks)", jobid, j.slot,
 		 frozen ? cr_frozen_ntasks(frozen) : 0);
-	fault_point("prepare");
+	fault_point(ctx, "prepare");
 	cr_send_ok(fd, "frozen");
-	rep = json_pack("{s:s, s:i, s:I, s:s}", "node", conf.node_name, "slot", (int)j.slot,
-			"ntasks", (json_int_t)(frozen ? cr_frozen_ntasks(frozen) : 0), "hostname",
+	rep = json_pack("{s:s, s:i, s:I, s:s}", "node", node, "slot", (int)j.slot, "ntasks",
+			(json_int_t)(frozen ? cr_frozen_ntasks(frozen) : 0), "hostname",
 			j.hostname);
 	for (;;) {
 		ret = _next(fd, &m);
@@ -481,11 +433,11 @@ static void _checkpoint(int fd, uint32_t jobid, json_t *args)
 		if (m.hdr.type == CR_MSG_DUMP && !cr_unpack_str(&m, &text) && !cr_unpack_done(&m) &&
 		    (dargs = json_loads(text, 0, NULL))) {
 			err[0] = '\0';
-			ret = _dump(&j, frozen, dargs, rep, err, sizeof(err));
+			ret = _dump(ctx, &j, frozen, dargs, rep, err, sizeof(err));
 			json_decref(dargs);
 			if (ret)
 				cr_send_err(fd, ret == -EBADMSG ? CR_E_BADIMG : CR_E_FAILED,
-					    "node %s: %s", conf.node_name, err);
+					    "node %s: %s", node, err);
 			else
 				_json_reply(fd, rep);
 			cr_msg_free(&m);
@@ -545,13 +497,13 @@ static int _restore_output(int jobfd, int pathfd[2], json_t *man, char *err, siz
 	return 0;
 }
 
-static int _ask_init(uint32_t jobid, uint32_t type, struct cr_buf *b, int *fds, int nfds,
-		     int timeout, char *text, size_t len)
+static int _ask_init(const struct crd_ctx *ctx, uint32_t jobid, uint32_t type, struct cr_buf *b,
+		     int *fds, int nfds, int timeout, char *text, size_t len)
 {
 	uint32_t code;
 	int ret;
 
-	ret = ask_monitor_timeout(jobid, type, b, fds, nfds, timeout, &code, text, len);
+	ret = jobstat_ask(ctx, jobid, type, b, fds, nfds, timeout, &code, text, len);
 	if (ret) {
 		snprintf(text, len, "the job's monitor did not answer: %s", strerror(-ret));
 		return ret;
@@ -559,8 +511,9 @@ static int _ask_init(uint32_t jobid, uint32_t type, struct cr_buf *b, int *fds, 
 	return code ? -EIO : 0;
 }
 
-static void _restore(int fd, uint32_t jobid, json_t *args)
+static void _restore(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *args)
 {
+	const char *node = ctx->conf.node_name;
 	const char *ckdir = json_string_value(json_object_get(args, "ckdir"));
 	uint32_t src = json_integer_value(json_object_get(args, "src"));
 	uint32_t seq = json_integer_value(json_object_get(args, "seq"));
@@ -578,25 +531,25 @@ static void _restore(int fd, uint32_t jobid, json_t *args)
 
 	maxwait = json_integer_value(json_object_get(args, "maxwait"));
 	if (maxwait <= 0)
-		maxwait = conf.max_wait;
+		maxwait = ctx->conf.max_wait;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){maxwait, 0},
 		   sizeof(struct timeval));
 	if (!ckdir || !seq) {
 		cr_send_err(fd, CR_E_PROTO, "bad RESTORE arguments");
 		return;
 	}
-	if (_job_info(jobid, &j, &ns_script, err, sizeof(err))) {
+	if (_job_info(ctx, jobid, &j, &ns_script, err, sizeof(err))) {
 		cr_send_err(fd, CR_E_NOJOB, "%s", err);
 		return;
 	}
-	if (strcmp(j.state, "idle") && strcmp(j.state, "restoring")) {
-		cr_send_err(fd, CR_E_FAILED, "node %s: job %u's container is %s", conf.node_name,
-			    jobid, j.state);
+	if (j.state != JS_IDLE && j.state != JS_RESTORING) {
+		cr_send_err(fd, CR_E_FAILED, "node %s: job %u's container is %s", node, jobid,
+			    jobstat_state_name(j.state));
 		return;
 	}
-	if (store_key_load(conf.key_file, key, err, sizeof(err)) ||
+	if (store_key_load(ctx->conf.key_file, key, err, sizeof(err)) ||
 	    user_lookup(j.uid, j.gid, &u, err, sizeof(err))) {
-		cr_send_err(fd, CR_E_FAILED, "node %s: %s", conf.node_name, err);
+		cr_send_err(fd, CR_E_FAILED, "node %s: %s", node, err);
 		return;
 	}
 	if (slot == 0 && j.relay > 0) {
@@ -604,7 +557,7 @@ static void _restore(int fd, uint32_t jobid, json_t *args)
 		outfd[1] = _relay_fd(j.relay, 2);
 	}
 	if (user_fs_enter(&u, err, sizeof(err))) {
-		cr_send_err(fd, CR_E_FAILED, "node %s: %s", conf.node_name, err);
+		cr_send_err(fd, CR_E_FAILED, "node %s: %s", node, err);
 		goto out;
 	}
 	jobfd = store_job_open(ckdir, src, 0, err, sizeof(err));
@@ -652,11 +605,11 @@ static void _restore(int fd, uint32_t jobid, json_t *args)
 	cr_pack_str(&b, s ? s : "{}");
 	free(s);
 	err[0] = '\0';
-	fault_point("restore");
-	ret = _ask_init(jobid, CR_MSG_RESTORE, &b, &nodefd, 1, maxwait, err, sizeof(err));
+	fault_point(ctx, "restore");
+	ret = _ask_init(ctx, jobid, CR_MSG_RESTORE, &b, &nodefd, 1, maxwait, err, sizeof(err));
 	cr_buf_free(&b);
 	if (ret) {
-		cr_send_err(fd, CR_E_FAILED, "node %s: %s", conf.node_name, err);
+		cr_send_err(fd, CR_E_FAILED, "node %s: %s", node, err);
 		goto out;
 	}
 	log_info("job %u: slot %u rebuilt from checkpoint %u of job %u", jobid, slot, seq, src);
@@ -681,21 +634,20 @@ static void _restore(int fd, uint32_t jobid, json_t *args)
 	}
 	cr_buf_init(&b);
 	cr_pack_u32(&b, how == CR_REL_RESUME);
-	ret = _ask_init(jobid, CR_MSG_RESUME, &b, NULL, 0, maxwait, err + strlen(err),
+	ret = _ask_init(ctx, jobid, CR_MSG_RESUME, &b, NULL, 0, maxwait, err + strlen(err),
 			sizeof(err) - strlen(err));
 	cr_buf_free(&b);
 	if (how == CR_REL_RESUME && !ret) {
 		log_info("job %u: slot %u resumed from checkpoint %u", jobid, slot, seq);
 		cr_send_ok(fd, "resumed");
 	} else {
-		cr_send_err(fd, CR_E_FAILED, "node %s: %s", conf.node_name,
-			    *err ? err : "restore undone");
+		cr_send_err(fd, CR_E_FAILED, "node %s: %s", node, *err ? err : "restore undone");
 	}
 	goto out;
 refuse:
 	user_fs_leave();
 	log_warnx("job %u: checkpoint %u of job %u refused here: %s", jobid, seq, src, err);
-	cr_send_err(fd, code, "node %s: %s", conf.node_name, err);
+	cr_send_err(fd, code, "node %s: %s", node, err);
 out:
 	for (int i = 0; i < 2; i++)
 		if (outfd[i] >= 0)
@@ -708,7 +660,8 @@ out:
 	sodium_memzero(key, sizeof(key));
 }
 
-void node_request(int fd, uint32_t op, uint32_t jobid, const char *args_text)
+void node_request(const struct crd_ctx *ctx, int fd, uint32_t op, uint32_t jobid,
+		  const char *args_text)
 {
 	json_t *args = json_loads(args_text, 0, NULL);
 
@@ -719,10 +672,10 @@ void node_request(int fd, uint32_t op, uint32_t jobid, const char *args_text)
 	}
 	switch (op) {
 	case CR_NODE_PREPARE:
-		_checkpoint(fd, jobid, args);
+		_checkpoint(ctx, fd, jobid, args);
 		break;
 	case CR_NODE_RESTORE:
-		_restore(fd, jobid, args);
+		_restore(ctx, fd, jobid, args);
 		break;
 	default:
 		cr_send_err(fd, CR_E_PROTO, "unknown node request %u", op);
