@@ -5,11 +5,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "crd.h"
+#include "cgroup.h"
 #include "log.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
@@ -39,17 +40,17 @@ static int _in_step(const char *path, uint32_t jobid, const char *step)
 }
 
 /* Slurm's cgroup root on this node: /slurm, or /slurm_<node> (several slurmd per host). */
-static int _this_node(const char *path)
+static int _this_node(const char *path, const char *node)
 {
-	size_t n = strlen(conf.node_name);
+	size_t n = strlen(node);
 
 	if (!strncmp(path, "/slurm/", 7))
 		return 1;
-	return !strncmp(path, "/slurm_", 7) && !strncmp(path + 7, conf.node_name, n) &&
-	       path[7 + n] == '/';
+	return !strncmp(path, "/slurm_", 7) && !strncmp(path + 7, node, n) && path[7 + n] == '/';
 }
 
-int cgroup_check_step(pid_t pid, uint32_t jobid, const char *step, char *why, size_t len)
+int cgroup_check_step(pid_t pid, uint32_t jobid, const char *node, const char *step, char *why,
+		      size_t len)
 {
 	char path[64], line[4096], *ctrls, *cg;
 	int seen_freezer = 0, ret = 0;
@@ -58,8 +59,9 @@ int cgroup_check_step(pid_t pid, uint32_t jobid, const char *step, char *why, si
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
 	f = fopen(path, "re");
 	if (!f) {
-		snprintf(why, len, "cannot read %s: %s", path, strerror(errno));
-		return -errno;
+		ret = -errno;
+		snprintf(why, len, "cannot read %s: %s", path, strerror(-ret));
+		return ret;
 	}
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
@@ -79,7 +81,7 @@ int cgroup_check_step(pid_t pid, uint32_t jobid, const char *step, char *why, si
 		}
 		if (!strcmp(ctrls, "freezer")) {
 			seen_freezer = 1;
-			if (!_in_step(cg, jobid, step) || !_this_node(cg)) {
+			if (!_in_step(cg, jobid, step) || !_this_node(cg, node)) {
 				snprintf(why, len,
 					 "pid %d is in freezer cgroup %s, not job %u step %s", pid,
 					 cg, jobid, step);

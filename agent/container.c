@@ -33,8 +33,9 @@
 #include <dirent.h>
 #include <jansson.h>
 
+#include "container.h"
 #include "cr_archive.h"
-#include "crd.h"
+#include "glue.h"
 #include "log.h"
 #include "proto.h"
 #include "userfs.h"
@@ -156,7 +157,6 @@ static void _exec_script(struct spawn_req *r, struct cr_msg *m)
 	_exit(127);
 }
 
-/* SPAWN from the monitor: uid gid umask groups cpumask rlimits argv envp; 5 fds. */
 /* The job sees its resolved settings, not what it asked for. */
 static char **_job_env(char **envp, const struct cr_job *ji)
 {
@@ -183,6 +183,7 @@ static char **_job_env(char **envp, const struct cr_job *ji)
 	return v;
 }
 
+/* SPAWN from the monitor: uid gid umask groups cpumask rlimits argv envp; 5 fds. */
 static pid_t _spawn(struct cr_msg *m, const struct cr_job *ji)
 {
 	struct spawn_req r = {0};
@@ -233,16 +234,6 @@ out:
 	free(r.argv);
 	free(r.envp);
 	return pid;
-}
-
-static void _send_u32(int fd, uint32_t type, uint32_t v)
-{
-	struct cr_buf b;
-
-	cr_buf_init(&b);
-	cr_pack_u32(&b, v);
-	cr_send(fd, type, &b, NULL, 0);
-	cr_buf_free(&b);
 }
 
 /* Empty a directory of the container's (its tmpfs), never following a link. */
@@ -323,13 +314,15 @@ static int _time_ns(json_t *clocks, char *err, size_t errlen)
 	if (!json_is_object(clocks) || !json_object_get(clocks, "monotonic"))
 		return 0;
 	if (unshare(CLONE_NEWTIME) < 0) {
-		snprintf(err, errlen, "unshare(CLONE_NEWTIME): %s", strerror(errno));
-		return -errno;
+		fd = -errno;
+		snprintf(err, errlen, "unshare(CLONE_NEWTIME): %s", strerror(-fd));
+		return fd;
 	}
 	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errlen, "/proc/self/timens_offsets: %s", strerror(errno));
-		return -errno;
+		fd = -errno;
+		snprintf(err, errlen, "/proc/self/timens_offsets: %s", strerror(-fd));
+		return fd;
 	}
 	for (size_t i = 0; i < 2; i++) {
 		clock_gettime(clk[i].id, &now);
@@ -414,16 +407,98 @@ static void _send_err_str(int ctl, const char *text)
 	cr_send_err(ctl, CR_E_FAILED, "%s", text);
 }
 
-static void _init_main(int ctl, const struct cr_job *ji)
+/* What the init holds: the script (or the restored root) and a restore not yet resumed. */
+struct init {
+	int ctl;
+	const struct cr_job *ji;
+	pid_t script;
+	struct cr_restored *restored;
+};
+
+/* RESUME: signo 1 resumes what was restored, 0 aborts it. */
+static void _init_resume(struct init *in, uint32_t signo)
+{
+	pid_t root;
+
+	if (!in->restored) {
+		if (!signo)
+			_wipe_tmpfs();
+		cr_send_ok(in->ctl, signo ? "nothing to resume" : "aborted");
+	} else if (!signo) {
+		cr_abort(in->restored);
+		in->restored = NULL;
+		_wipe_tmpfs();
+		cr_send_ok(in->ctl, "aborted");
+	} else {
+		root = cr_restored_root(in->restored);
+		if (cr_resume(in->restored)) {
+			in->restored = NULL;
+			_send_err_str(in->ctl, "cannot resume the restored tasks");
+		} else {
+			in->restored = NULL;
+			in->script = root;
+			cr_send_u32(in->ctl, CR_MSG_STARTED, in->script);
+		}
+	}
+}
+
+/* One message from the monitor: SPAWN, RESTORE, RESUME or SIGNAL. */
+static void _init_msg(struct init *in, struct cr_msg *m)
+{
+	int fresh = in->script == 0 && !in->restored;
+	char err[1024] = "";
+	uint32_t signo;
+
+	if (m->hdr.type == CR_MSG_SPAWN && fresh) {
+		in->script = _spawn(m, in->ji);
+		if (in->script < 0) {
+			cr_send_u32(in->ctl, CR_MSG_EXIT, 127 << 8);
+			_exit(0);
+		}
+		cr_send_u32(in->ctl, CR_MSG_STARTED, in->script);
+	} else if (m->hdr.type == CR_MSG_RESTORE && fresh) {
+		if (_restore(m, in->ji, &in->restored, err, sizeof(err)))
+			_send_err_str(in->ctl, err);
+		else
+			cr_send_ok(in->ctl, "restored");
+	} else if (m->hdr.type == CR_MSG_RESUME && in->script == 0 && !cr_unpack_u32(m, &signo) &&
+		   !cr_unpack_done(m)) {
+		_init_resume(in, signo);
+	} else if (m->hdr.type == CR_MSG_SIGNAL && !cr_unpack_u32(m, &signo) &&
+		   !cr_unpack_done(m) && signo > 0 && signo < NSIG && in->script > 0) {
+		kill(in->script, signo);
+	}
+}
+
+/* A signal to the init: the script's end, or one to pass on to the script. */
+static void _init_signal(struct init *in, int sfd)
 {
 	struct signalfd_siginfo si;
+	int status;
+	pid_t pid;
+
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGCHLD) {
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (pid != in->script)
+				continue;
+			cr_send_u32(in->ctl, CR_MSG_EXIT, status);
+			_exit(0);
+		}
+	} else if (in->script > 0 && si.ssi_pid != 0) {
+		/* From inside the container (outside senders read as 0). */
+		kill(in->script, si.ssi_signo);
+	}
+}
+
+static void _init_main(int ctl, const struct cr_job *ji)
+{
+	struct init in = {.ctl = ctl, .ji = ji};
 	struct pollfd pfd[2];
 	struct cr_msg m;
 	sigset_t all;
-	struct cr_restored *restored = NULL;
-	pid_t script = 0, pid;
-	uint32_t signo;
-	int sfd, status;
+	int sfd;
 
 	log_setproc("cr-init");
 	prctl(PR_SET_NAME, "cr-init");
@@ -442,63 +517,12 @@ static void _init_main(int ctl, const struct cr_job *ji)
 				continue;
 			_exit(1);
 		}
-		if (pfd[1].revents & POLLIN) {
-			if (read(sfd, &si, sizeof(si)) != sizeof(si))
-				continue;
-			if (si.ssi_signo == SIGCHLD) {
-				while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-					if (pid != script)
-						continue;
-					_send_u32(ctl, CR_MSG_EXIT, status);
-					_exit(0);
-				}
-			} else if (script > 0 && si.ssi_pid != 0) {
-				/* From inside the container (outside senders read as 0). */
-				kill(script, si.ssi_signo);
-			}
-		}
+		if (pfd[1].revents & POLLIN)
+			_init_signal(&in, sfd);
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			if (cr_recv(ctl, &m))
 				_exit(0); /* the monitor is gone: so is the container */
-			if (m.hdr.type == CR_MSG_SPAWN && script == 0 && !restored) {
-				script = _spawn(&m, ji);
-				if (script < 0)
-					_send_u32(ctl, CR_MSG_EXIT, 127 << 8), _exit(0);
-				_send_u32(ctl, CR_MSG_STARTED, script);
-			} else if (m.hdr.type == CR_MSG_RESTORE && script == 0 && !restored) {
-				char err[1024] = "";
-				if (_restore(&m, ji, &restored, err, sizeof(err)))
-					_send_err_str(ctl, err);
-				else
-					cr_send_ok(ctl, "restored");
-			} else if (m.hdr.type == CR_MSG_RESUME && script == 0 &&
-				   !cr_unpack_u32(&m, &signo) && !cr_unpack_done(&m)) {
-				/* signo: 1 resume, 0 abort */
-				if (!restored) {
-					if (!signo)
-						_wipe_tmpfs();
-					cr_send_ok(ctl, signo ? "nothing to resume" : "aborted");
-				} else if (!signo) {
-					cr_abort(restored);
-					restored = NULL;
-					_wipe_tmpfs();
-					cr_send_ok(ctl, "aborted");
-				} else {
-					pid_t root = cr_restored_root(restored);
-					if (cr_resume(restored)) {
-						restored = NULL;
-						_send_err_str(ctl,
-							      "cannot resume the restored tasks");
-					} else {
-						restored = NULL;
-						script = root;
-						_send_u32(ctl, CR_MSG_STARTED, script);
-					}
-				}
-			} else if (m.hdr.type == CR_MSG_SIGNAL && !cr_unpack_u32(&m, &signo) &&
-				   !cr_unpack_done(&m) && signo > 0 && signo < NSIG && script > 0) {
-				kill(script, signo);
-			}
+			_init_msg(&in, &m);
 			cr_msg_free(&m);
 		}
 	}

@@ -34,7 +34,8 @@
 #include <cr.h>
 
 #include "coord.h"
-#include "crd.h"
+#include "errmsg.h"
+#include "glue.h"
 #include "log.h"
 #include "placement.h"
 #include "proto.h"
@@ -53,6 +54,7 @@ struct peer {
 };
 
 struct coord {
+	const struct crd_ctx *ctx;
 	uint32_t jobid;
 	struct peer peers[MAX_NODES];
 	size_t npeers;
@@ -97,23 +99,23 @@ static int _node_addr(const char *node, char *addr, size_t len)
 	return 0;
 }
 
-static int _connect(const char *node, char *err, size_t errlen)
+static int _connect(const struct crd_ctx *ctx, const char *node, char *err, size_t errlen)
 {
 	char addr[256];
 	int fd;
 
 	_node_addr(node, addr, sizeof(addr));
-	fd = cr_tcp_connect(addr, conf.port, 10);
+	fd = cr_tcp_connect(addr, ctx->conf.port, 10);
 	if (fd == -EHOSTUNREACH)
 		snprintf(err, errlen, "cannot resolve node %s (%s)", node, addr);
 	else if (fd < 0)
 		snprintf(err, errlen, "cannot reach crd on node %s (%s port %u): %s", node, addr,
-			 conf.port, strerror(-fd));
+			 ctx->conf.port, strerror(-fd));
 	return fd < 0 ? -EHOSTUNREACH : fd;
 }
 
 /* CR_MSG_NODE: the request travels inside a munge credential, so nodes know it is root's. */
-static int _send_node(int fd, uint32_t op, uint32_t jobid, json_t *args)
+static int _send_node(const struct crd_ctx *crd, int fd, uint32_t op, uint32_t jobid, json_t *args)
 {
 	struct cr_buf req, msg;
 	char *cred = NULL, *s;
@@ -131,8 +133,8 @@ static int _send_node(int fd, uint32_t op, uint32_t jobid, json_t *args)
 	cr_pack_str(&req, s);
 	free(s);
 	ctx = munge_ctx_create();
-	if (ctx && *crd_munge_socket())
-		munge_ctx_set(ctx, MUNGE_OPT_SOCKET, crd_munge_socket());
+	if (ctx && *crd->munge_socket)
+		munge_ctx_set(ctx, MUNGE_OPT_SOCKET, crd->munge_socket);
 	e = ctx ? munge_encode(&cred, ctx, req.data, req.len) : EMUNGE_NO_MEMORY;
 	if (ctx)
 		munge_ctx_destroy(ctx);
@@ -255,14 +257,14 @@ static int _start_all(struct coord *c, uint32_t op, json_t *(*args_for)(struct p
 
 	for (size_t i = 0; i < c->npeers; i++) {
 		struct peer *p = &c->peers[i];
-		fd = _connect(p->node, c->err, sizeof(c->err));
+		fd = _connect(c->ctx, p->node, c->err, sizeof(c->err));
 		if (fd < 0)
 			return fd;
 		p->fd = fd;
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){c->maxwait + 30, 0},
 			   sizeof(struct timeval));
 		a = args_for(p, arg);
-		ret = a ? _send_node(fd, op, c->jobid, a) : -ENOMEM;
+		ret = a ? _send_node(c->ctx, fd, op, c->jobid, a) : -ENOMEM;
 		json_decref(a);
 		if (ret) {
 			snprintf(c->err, sizeof(c->err), "cannot send to crd on node %s: %s",
@@ -334,11 +336,58 @@ static json_t *_job_desc(uint32_t jobid)
 	return o ? o : json_object();
 }
 
+/*
+ * The protocol is a table of steps run by one loop (_run_steps): the first
+ * step that fails ends the run and the table's one abort path undoes it.
+ * A step that needs a new exchange with the nodes (locking the job's
+ * network, routing it) is one more function and one more row.
+ */
+struct coord_step {
+	const char *name; /* the phase, in the result's "phases" */
+	int (*run)(struct coord *c, void *arg);
+};
+
+/* Each step's time into phase[] (from start); on failure abort(c, arg) once. */
+static int _run_steps(struct coord *c, const struct coord_step *steps, size_t n, void *arg,
+		      void (*abort)(struct coord *c, void *arg), double start, double *phase)
+{
+	double t = start, now;
+	int ret;
+
+	for (size_t i = 0; i < n; i++) {
+		ret = steps[i].run(c, arg);
+		now = _now();
+		if (phase)
+			phase[i] = now - t;
+		t = now;
+		if (ret) {
+			abort(c, arg);
+			return ret;
+		}
+	}
+	return 0;
+}
+
 struct ckpt_args {
 	uint32_t seq;
 	const char *ckdir;
 	json_t *prev;
 	int maxwait;
+};
+
+/* One job-wide checkpoint in progress. */
+struct ckpt {
+	struct coord c;
+	const struct job_status *st;
+	const struct coord_opts *o;
+	struct ckpt_args a;
+	uint8_t key[STORE_KEY_LEN];
+	struct job_user u;
+	char ckdir[PATH_MAX];
+	uint32_t prev_seq;
+	int jobfd;
+	int begun; /* the temporary directory exists (and is not committed) */
+	uint64_t bytes;
 };
 
 static json_t *_prepare_args(struct peer *p, void *arg)
@@ -356,16 +405,17 @@ static json_int_t _committed(json_t *prev, const char *name)
 	return o && !json_object_get(o, "same") ? json_integer_value(json_object_get(o, "len")) : 0;
 }
 
-static int _lock(uint32_t jobid, char *err, size_t errlen)
+static int _lock(const struct crd_ctx *ctx, uint32_t jobid, char *err, size_t errlen)
 {
 	char path[PATH_MAX + 32];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/job%u.lock", conf.state_dir, jobid);
+	snprintf(path, sizeof(path), "%s/job%u.lock", ctx->conf.state_dir, jobid);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-		return -errno;
+		fd = -errno;
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(-fd));
+		return fd;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		close(fd);
@@ -380,106 +430,31 @@ static const char *const op_names[] = {[COORD_CREATE] = "create",
 				       [COORD_REQUEUE] = "requeue",
 				       [COORD_PERIODIC] = "periodic"};
 
-int coord_checkpoint(uint32_t jobid, const struct coord_opts *o, json_t **result, char *err,
-		     size_t errlen)
+/* Step: every node freezes its part of the job and holds it (PREPARE). */
+static int _step_freeze(struct coord *c, void *arg)
 {
-	struct coord *c = calloc(1, sizeof(*c));
-	struct ckpt_args a = {0};
-	uint8_t key[STORE_KEY_LEN];
-	char names[MAX_NODES][128], ckdir[PATH_MAX], tmp[32];
-	const char *s;
-	struct job_user u;
-	json_t *st = NULL, *man = NULL, *slots, *r0, *dargs;
-	uint32_t prev_seq = 0, uid, gid;
-	int lockfd, jobfd = -1, ret, begun = 0;
-	double t0 = _now(), t1 = 0, t2 = 0, t3 = 0, t4;
-	uint64_t bytes = 0;
-	struct cr_buf b;
-	char *text;
+	struct ckpt *k = arg;
+	int ret;
 
-	if (!c)
-		return -ENOMEM;
-	c->jobid = jobid;
-	c->progress = o->progress;
-	c->arg = o->arg;
-	c->maxwait = o->max_wait > 0 ? o->max_wait : (int)conf.max_wait;
-	lockfd = _lock(jobid, c->err, sizeof(c->err));
-	if (lockfd < 0) {
-		ret = lockfd;
-		goto out;
-	}
-	if ((ret = job_status(jobid, &st))) {
-		snprintf(c->err, sizeof(c->err), "job %u has no container on node %s", jobid,
-			 conf.node_name);
-		goto out;
-	}
-	if (!json_is_true(json_object_get(st, "batch"))) {
-		snprintf(c->err, sizeof(c->err), "node %s is not job %u's batch host",
-			 conf.node_name, jobid);
-		ret = -EINVAL;
-		goto out;
-	}
-	s = json_string_value(json_object_get(st, "state"));
-	if (!s || strcmp(s, "running")) {
-		snprintf(c->err, sizeof(c->err), "job %u is not running here (%s)", jobid,
-			 s ? s : "?");
-		ret = -ESRCH;
-		goto out;
-	}
-	if (!json_is_true(json_object_get(st, "enabled"))) {
-		snprintf(c->err, sizeof(c->err), "checkpoints of job %u are disabled", jobid);
-		ret = -EPERM;
-		goto out;
-	}
-	snprintf(ckdir, sizeof(ckdir), "%s",
-		 o->image_dir[0] ? o->image_dir
-				 : json_string_value(json_object_get(st, "checkpoint_dir")));
-	uid = json_integer_value(json_object_get(st, "uid"));
-	gid = json_integer_value(json_object_get(st, "gid"));
-	c->npeers = _expand(json_string_value(json_object_get(st, "nodelist")), names, MAX_NODES);
-	if (c->npeers == 0) {
-		c->npeers = 1;
-		snprintf(names[0], sizeof(names[0]), "%.127s", conf.node_name);
-	}
-	for (size_t i = 0; i < c->npeers; i++) {
-		snprintf(c->peers[i].node, sizeof(c->peers[i].node), "%s", names[i]);
-		c->peers[i].slot = i;
-		c->peers[i].fd = -1;
-	}
-	if ((ret = store_key_load(conf.key_file, key, c->err, sizeof(c->err))) ||
-	    (ret = user_lookup(uid, gid, &u, c->err, sizeof(c->err))) ||
-	    (ret = user_fs_enter(&u, c->err, sizeof(c->err))))
-		goto out;
-	jobfd = store_job_open(ckdir, jobid, 1, c->err, sizeof(c->err));
-	if (jobfd < 0) {
-		ret = jobfd;
-		goto out_user;
-	}
-	if (store_load_newest(jobfd, key, &prev_seq, &a.prev))
-		a.prev = NULL;
-	if ((ret = store_next_seq(jobfd, &a.seq)))
-		goto out_user;
-	ret = store_begin(jobfd, a.seq, c->err, sizeof(c->err));
-	if (ret < 0)
-		goto out_user;
-	close(ret);
-	begun = 1;
-	user_fs_leave();
-	a.ckdir = ckdir;
-	a.maxwait = c->maxwait;
-
-	_progress(c, "checkpoint %u: freezing %zu node%s", a.seq, c->npeers,
+	_progress(c, "checkpoint %u: freezing %zu node%s", k->a.seq, c->npeers,
 		  c->npeers > 1 ? "s" : "");
-	ret = _start_all(c, CR_NODE_PREPARE, _prepare_args, &a);
-	if (!ret)
-		ret = _collect(c, c->maxwait);
-	if (ret)
-		goto abort;
-	t1 = _now();
-	_progress(c, "checkpoint %u: dumping", a.seq);
-	snprintf(tmp, sizeof(tmp), ".tmp-%u", a.seq);
-	dargs = json_pack("{s:s, s:s, s:I, s:I}", "tmp", tmp, "ckdir", ckdir, "stdout",
-			  _committed(a.prev, "stdout"), "stderr", _committed(a.prev, "stderr"));
+	ret = _start_all(c, CR_NODE_PREPARE, _prepare_args, &k->a);
+	return ret ? ret : _collect(c, c->maxwait);
+}
+
+/* Step: every node writes its image, tmpfs and output into the temporary directory. */
+static int _step_dump(struct coord *c, void *arg)
+{
+	struct ckpt *k = arg;
+	json_t *dargs;
+	struct cr_buf b;
+	char tmp[32], *text;
+
+	_progress(c, "checkpoint %u: dumping", k->a.seq);
+	snprintf(tmp, sizeof(tmp), ".tmp-%u", k->a.seq);
+	dargs = json_pack("{s:s, s:s, s:I, s:I}", "tmp", tmp, "ckdir", k->ckdir, "stdout",
+			  _committed(k->a.prev, "stdout"), "stderr",
+			  _committed(k->a.prev, "stderr"));
 	text = dargs ? json_dumps(dargs, JSON_COMPACT) : NULL;
 	json_decref(dargs);
 	cr_buf_init(&b);
@@ -487,15 +462,18 @@ int coord_checkpoint(uint32_t jobid, const struct coord_opts *o, json_t **result
 	free(text);
 	_send_all(c, CR_MSG_DUMP, &b);
 	cr_buf_free(&b);
-	ret = _collect(c, c->maxwait);
-	if (ret)
-		goto abort;
-	t2 = _now();
-	_progress(c, "checkpoint %u: committing", a.seq);
-	slots = json_array();
+	return _collect(c, c->maxwait);
+}
+
+/* The manifest: every slot's files and what the job was. */
+static json_t *_manifest(struct ckpt *k)
+{
+	struct coord *c = &k->c;
+	json_t *slots = json_array(), *r0 = c->peers[0].reply, *man;
+
 	for (size_t i = 0; i < c->npeers; i++) {
 		json_t *r = c->peers[i].reply;
-		bytes += json_integer_value(json_object_get(r, "bytes"));
+		k->bytes += json_integer_value(json_object_get(r, "bytes"));
 		json_array_append_new(
 			slots,
 			json_pack("{s:s, s:O, s:I, s:O, s:s, s:O}", "node", c->peers[i].node,
@@ -505,137 +483,210 @@ int coord_checkpoint(uint32_t jobid, const struct coord_opts *o, json_t **result
 				  json_string_value(json_object_get(r, "hostname")) ?: "", "bytes",
 				  json_object_get(r, "bytes") ?: json_integer(0)));
 	}
-	r0 = c->peers[0].reply;
 	man = json_pack("{s:i, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:s, s:I}", "version", 1, "jobid",
-			(json_int_t)jobid, "time", (json_int_t)time(NULL), "uid", (json_int_t)uid,
-			"gid", (json_int_t)gid, "slots", slots, "job", _job_desc(jobid), "bytes",
-			(json_int_t)bytes, "checkpoint_dir", ckdir, "interval",
-			json_integer_value(json_object_get(st, "interval")));
-	if (!man) {
-		ret = -ENOMEM;
-		snprintf(c->err, sizeof(c->err), "out of memory");
-		goto abort;
-	}
-	json_object_set_new(man, "parent", prev_seq ? json_integer(prev_seq) : json_null());
+			(json_int_t)c->jobid, "time", (json_int_t)time(NULL), "uid",
+			(json_int_t)k->st->ji.uid, "gid", (json_int_t)k->st->ji.gid, "slots", slots,
+			"job", _job_desc(c->jobid), "bytes", (json_int_t)k->bytes, "checkpoint_dir",
+			k->ckdir, "interval", (json_int_t)k->st->ji.interval);
+	if (!man)
+		return NULL;
+	json_object_set_new(man, "parent", k->prev_seq ? json_integer(k->prev_seq) : json_null());
 	if (json_object_get(r0, "stdout"))
 		json_object_set(man, "stdout", json_object_get(r0, "stdout"));
 	if (json_object_get(r0, "stderr"))
 		json_object_set(man, "stderr", json_object_get(r0, "stderr"));
-	fault_point("commit");
-	if ((ret = user_fs_enter(&u, c->err, sizeof(c->err))))
-		goto abort;
-	ret = store_commit(jobfd, a.seq, man, key, c->err, sizeof(c->err));
-	if (ret) {
-		user_fs_leave();
-		goto abort;
-	}
-	if (store_prune(jobfd, conf.keep_count ? conf.keep_count : 1, c->err, sizeof(c->err)))
-		log_warnx("job %u: pruning old checkpoints: %s", jobid, c->err);
-	c->err[0] = '\0';
+	return man;
+}
+
+/* Step: the manifest is written and the checkpoint renamed into place, as the job's user. */
+static int _step_commit(struct coord *c, void *arg)
+{
+	struct ckpt *k = arg;
+	uint32_t keep = c->ctx->conf.keep_count;
+	json_t *man;
+	int ret;
+
+	_progress(c, "checkpoint %u: committing", k->a.seq);
+	man = _manifest(k);
+	if (!man)
+		return err_set(c->err, sizeof(c->err), -ENOMEM, "out of memory");
+	fault_point(c->ctx, "commit");
+	ret = user_fs_enter(&k->u, c->err, sizeof(c->err));
+	if (!ret)
+		ret = store_commit(k->jobfd, k->a.seq, man, k->key, c->err, sizeof(c->err));
+	if (!ret && store_prune(k->jobfd, keep ? keep : 1, c->err, sizeof(c->err)))
+		log_warnx("job %u: pruning old checkpoints: %s", c->jobid, c->err);
 	user_fs_leave();
-	t3 = _now();
-	log_info("job %u: checkpoint %u committed (%llu bytes, %zu nodes)", jobid, a.seq,
-		 (unsigned long long)bytes, c->npeers);
-	if (o->op == COORD_REQUEUE && slurm_requeue(jobid, 0) != 0)
-		log_warnx("job %u: requeue: %s", jobid, slurm_strerror(slurm_get_errno()));
-	if (o->op == COORD_VACATE && slurm_kill_job(jobid, SIGKILL, 0) != 0)
-		log_warnx("job %u: vacate: %s", jobid, slurm_strerror(slurm_get_errno()));
-	_progress(c, "checkpoint %u: %s", a.seq,
-		  o->op == COORD_CREATE || o->op == COORD_PERIODIC ? "resuming" : "ending the job");
-	_release_all(c,
-		     o->op == COORD_VACATE || o->op == COORD_REQUEUE ? CR_REL_KILL : CR_REL_RESUME);
-	t4 = _now();
-	*result = json_pack("{s:I, s:s, s:I, s:I, s:i, s:{s:f, s:f, s:f, s:f}, s:f}", "jobid",
-			    (json_int_t)jobid, "op", op_names[o->op], "seq", (json_int_t)a.seq,
-			    "bytes", (json_int_t)bytes, "nodes", (int)c->npeers, "phases", "freeze",
-			    t1 - t0, "dump", t2 - t1, "commit", t3 - t2, "release", t4 - t3,
-			    "total", t4 - t0);
-	ret = 0;
-	goto out;
-abort:
-	log_warnx("job %u: checkpoint %u aborted: %s", jobid, a.seq, c->err);
-	_release_all(c, CR_REL_RESUME);
-	if (user_fs_enter(&u, err, errlen) == 0) {
-		if (begun)
-			store_abort(jobfd, a.seq);
-		_record_error(jobfd, jobid, op_names[o->op], c->err);
-	}
-out_user:
-	user_fs_leave();
-out:
-	if (ret)
-		snprintf(err, errlen, "%s", *c->err ? c->err : strerror(-ret));
-	_peers_close(c);
-	json_decref(a.prev);
 	json_decref(man);
-	json_decref(st);
-	if (jobfd >= 0)
-		close(jobfd);
-	if (lockfd >= 0)
-		close(lockfd);
-	sodium_memzero(key, sizeof(key));
-	free(c);
+	if (ret)
+		return ret;
+	c->err[0] = '\0';
+	k->begun = 0;
+	log_info("job %u: checkpoint %u committed (%llu bytes, %zu nodes)", c->jobid, k->a.seq,
+		 (unsigned long long)k->bytes, c->npeers);
+	return 0;
+}
+
+/* Step: the job goes on, or ends (vacate) or is requeued, from what was committed. */
+static int _step_release(struct coord *c, void *arg)
+{
+	enum coord_op op = ((struct ckpt *)arg)->o->op;
+	int end = op == COORD_VACATE || op == COORD_REQUEUE;
+
+	if (op == COORD_REQUEUE && slurm_requeue(c->jobid, 0) != 0)
+		log_warnx("job %u: requeue: %s", c->jobid, slurm_strerror(slurm_get_errno()));
+	if (op == COORD_VACATE && slurm_kill_job(c->jobid, SIGKILL, 0) != 0)
+		log_warnx("job %u: vacate: %s", c->jobid, slurm_strerror(slurm_get_errno()));
+	_progress(c, "checkpoint %u: %s", ((struct ckpt *)arg)->a.seq,
+		  end ? "ending the job" : "resuming");
+	_release_all(c, end ? CR_REL_KILL : CR_REL_RESUME);
+	return 0;
+}
+
+/* A network-lock step will go after freeze, a route step before release. */
+static const struct coord_step ckpt_steps[] = {
+	{"freeze", _step_freeze},
+	{"dump", _step_dump},
+	{"commit", _step_commit},
+	{"release", _step_release},
+};
+
+#define NSTEPS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* The one abort path: every node resumes, the temporary directory goes, the error is kept. */
+static void _ckpt_abort(struct coord *c, void *arg)
+{
+	struct ckpt *k = arg;
+	char e[256];
+
+	log_warnx("job %u: checkpoint %u aborted: %s", c->jobid, k->a.seq, c->err);
+	_release_all(c, CR_REL_RESUME);
+	if (user_fs_enter(&k->u, e, sizeof(e)) == 0) {
+		if (k->begun)
+			store_abort(k->jobfd, k->a.seq);
+		_record_error(k->jobfd, c->jobid, op_names[k->o->op], c->err);
+	}
+	user_fs_leave();
+}
+
+/* Can this node checkpoint the job now? */
+static int _ckpt_check(struct ckpt *k)
+{
+	struct coord *c = &k->c;
+
+	if (!k->st->ji.batch)
+		return err_set(c->err, sizeof(c->err), -EINVAL,
+			       "node %s is not job %u's batch host", c->ctx->conf.node_name,
+			       c->jobid);
+	if (k->st->state != JS_RUNNING)
+		return err_set(c->err, sizeof(c->err), -ESRCH, "job %u is not running here (%s)",
+			       c->jobid, jobstat_state_name(k->st->state));
+	if (!k->st->enabled)
+		return err_set(c->err, sizeof(c->err), -EPERM, "checkpoints of job %u are disabled",
+			       c->jobid);
+	return 0;
+}
+
+/* The peers: the job's nodes, slot i on the i-th (this node alone without a node list). */
+static void _ckpt_peers(struct coord *c, const char *nodelist)
+{
+	char names[MAX_NODES][128];
+
+	c->npeers = _expand(nodelist, names, MAX_NODES);
+	if (c->npeers == 0) {
+		c->npeers = 1;
+		snprintf(names[0], sizeof(names[0]), "%.127s", c->ctx->conf.node_name);
+	}
+	for (size_t i = 0; i < c->npeers; i++) {
+		snprintf(c->peers[i].node, sizeof(c->peers[i].node), "%s", names[i]);
+		c->peers[i].slot = i;
+		c->peers[i].fd = -1;
+	}
+}
+
+/* As the job's user: the job's directory, the previous checkpoint, a new temporary one. */
+static int _ckpt_begin(struct ckpt *k)
+{
+	struct coord *c = &k->c;
+	int ret;
+
+	if ((ret = store_key_load(c->ctx->conf.key_file, k->key, c->err, sizeof(c->err))) ||
+	    (ret = user_lookup(k->st->ji.uid, k->st->ji.gid, &k->u, c->err, sizeof(c->err))) ||
+	    (ret = user_fs_enter(&k->u, c->err, sizeof(c->err))))
+		goto out;
+	k->jobfd = store_job_open(k->ckdir, c->jobid, 1, c->err, sizeof(c->err));
+	if (k->jobfd < 0) {
+		ret = k->jobfd;
+		goto out;
+	}
+	if (store_load_newest(k->jobfd, k->key, &k->prev_seq, &k->a.prev))
+		k->a.prev = NULL;
+	if ((ret = store_next_seq(k->jobfd, &k->a.seq)))
+		goto out;
+	ret = store_begin(k->jobfd, k->a.seq, c->err, sizeof(c->err));
+	if (ret >= 0) {
+		close(ret);
+		k->begun = 1;
+		ret = 0;
+	}
+out:
+	user_fs_leave();
 	return ret;
 }
 
-struct restore_args {
-	const char *ckdir;
-	uint32_t src, seq;
-	int maxwait;
-};
-
-static json_t *_restore_args(struct peer *p, void *arg)
+static json_t *_ckpt_result(struct ckpt *k, const double *phase, double t0)
 {
-	struct restore_args *a = arg;
+	json_t *ph = json_object();
 
-	return json_pack("{s:s, s:I, s:I, s:i, s:i}", "ckdir", a->ckdir, "src", (json_int_t)a->src,
-			 "seq", (json_int_t)a->seq, "slot", (int)p->slot, "maxwait", a->maxwait);
+	for (size_t i = 0; ph && i < NSTEPS(ckpt_steps); i++)
+		json_object_set_new(ph, ckpt_steps[i].name, json_real(phase[i]));
+	return json_pack("{s:I, s:s, s:I, s:I, s:i, s:o, s:f}", "jobid", (json_int_t)k->c.jobid,
+			 "op", op_names[k->o->op], "seq", (json_int_t)k->a.seq, "bytes",
+			 (json_int_t)k->bytes, "nodes", (int)k->c.npeers, "phases", ph, "total",
+			 _now() - t0);
 }
 
-/* Try one checkpoint on the new allocation; 0 when the job runs from it. */
-static int _restore_one(struct coord *c, json_t *man, struct restore_args *a, char names[][128],
-			size_t nnew, const char *batch_host)
+int coord_checkpoint(const struct crd_ctx *ctx, const struct job_status *st,
+		     const struct coord_opts *o, json_t **result, char *err, size_t errlen)
 {
-	json_t *slots = json_object_get(man, "slots");
-	size_t nslots = json_array_size(slots), out[MAX_NODES];
-	const char *old[MAX_NODES], *new[MAX_NODES];
-	int ret;
+	struct ckpt *k = calloc(1, sizeof(*k));
+	double t0 = _now(), phase[NSTEPS(ckpt_steps)];
+	struct coord *c;
+	int lockfd, ret;
 
-	if (nslots == 0 || nslots > MAX_NODES) {
-		snprintf(c->err, sizeof(c->err), "checkpoint %u has no node slots", a->seq);
-		return -EBADMSG;
+	if (!k)
+		return err_set(err, errlen, -ENOMEM, "out of memory");
+	c = &k->c;
+	*c = (struct coord){
+		.ctx = ctx, .jobid = st->ji.jobid, .progress = o->progress, .arg = o->arg};
+	c->maxwait = o->max_wait > 0 ? o->max_wait : (int)ctx->conf.max_wait;
+	k->st = st;
+	k->o = o;
+	k->jobfd = -1;
+	snprintf(k->ckdir, sizeof(k->ckdir), "%s",
+		 o->image_dir[0] ? o->image_dir : st->ji.ckpt_dir);
+	k->a = (struct ckpt_args){.ckdir = k->ckdir, .maxwait = c->maxwait};
+	lockfd = _lock(ctx, c->jobid, c->err, sizeof(c->err));
+	ret = lockfd < 0 ? lockfd : _ckpt_check(k);
+	if (!ret) {
+		_ckpt_peers(c, st->ji.nodelist);
+		ret = _ckpt_begin(k);
 	}
-	for (size_t i = 0; i < nslots; i++) {
-		old[i] = json_string_value(json_object_get(json_array_get(slots, i), "node"));
-		if (!old[i])
-			old[i] = "";
-	}
-	for (size_t i = 0; i < nnew; i++)
-		new[i] = names[i];
-	ret = cr_place_slots(old, nslots, new, nnew, batch_host, out);
-	if (ret) {
-		snprintf(c->err, sizeof(c->err),
-			 "checkpoint %u needs %zu nodes with %s first; the job has %zu", a->seq,
-			 nslots, batch_host, nnew);
-		return -ENOSPC;
-	}
-	c->npeers = nslots;
-	for (size_t i = 0; i < nslots; i++) {
-		c->peers[i] = (struct peer){.slot = i, .fd = -1};
-		snprintf(c->peers[i].node, sizeof(c->peers[i].node), "%s", names[out[i]]);
-	}
-	_progress(c, "restoring checkpoint %u of job %u", a->seq, a->src);
-	ret = _start_all(c, CR_NODE_RESTORE, _restore_args, a);
 	if (!ret)
-		ret = _collect(c, c->maxwait);
-	if (ret) {
-		_release_all(c, CR_REL_ABORT);
-		_peers_close(c);
-		return ret;
-	}
-	_release_all(c, CR_REL_RESUME);
+		ret = _run_steps(c, ckpt_steps, NSTEPS(ckpt_steps), k, _ckpt_abort, t0, phase);
+	if (!ret)
+		*result = _ckpt_result(k, phase, t0);
+	else
+		snprintf(err, errlen, "%s", *c->err ? c->err : strerror(-ret));
 	_peers_close(c);
-	return 0;
+	json_decref(k->a.prev);
+	if (k->jobfd >= 0)
+		close(k->jobfd);
+	if (lockfd >= 0)
+		close(lockfd);
+	sodium_memzero(k->key, sizeof(k->key));
+	free(k);
+	return ret;
 }
 
 /* Move a checkpoint directory left by an earlier job with this id out of the way. */
@@ -660,126 +711,240 @@ static void _set_aside_stale(const char *ckdir, uint32_t jobid)
 	close(dfd);
 }
 
-int coord_restore(uint32_t jobid, const struct coord_restore_opts *o, char *msg, size_t msglen)
-{
-	struct coord *c = calloc(1, sizeof(*c));
-	struct restore_args a = {0};
-	uint8_t key[STORE_KEY_LEN];
-	char names[MAX_NODES][128], batch_host[128] = "", fallback[2048] = "";
-	job_info_msg_t *jm = NULL;
-	struct job_user u;
-	uint32_t *seqs = NULL;
-	size_t nseqs = 0, nnew = 0;
-	json_t *man;
-	int lockfd = -1, jobfd = -1, ret, restart_cnt = 0, tried = 0;
+struct restore_args {
+	const char *ckdir;
+	uint32_t src, seq;
+	int maxwait;
+};
 
-	if (!c)
-		return -ENOMEM;
-	c->jobid = jobid;
-	c->maxwait = conf.max_wait;
-	a.src = o->src_jobid ? o->src_jobid : jobid;
-	a.ckdir = o->ckdir;
-	a.maxwait = c->maxwait;
-	if (slurm_load_job(&jm, jobid, SHOW_ALL) == 0 && jm && jm->record_count == 1) {
-		restart_cnt = jm->job_array[0].restart_cnt;
-		nnew = _expand(jm->job_array[0].nodes ? jm->job_array[0].nodes : "", names,
-			       MAX_NODES);
-		if (jm->job_array[0].batch_host)
-			snprintf(batch_host, sizeof(batch_host), "%s", jm->job_array[0].batch_host);
+/* A restore in progress: the new allocation and the checkpoints to try, newest first. */
+struct restore {
+	struct coord c;
+	struct restore_args a;
+	const struct coord_restore_opts *o;
+	uint8_t key[STORE_KEY_LEN];
+	struct job_user u;
+	char names[MAX_NODES][128], batch_host[128];
+	size_t nnew;
+	int restart_cnt;
+	json_t *man; /* the checkpoint being tried */
+	int jobfd;
+	uint32_t *seqs;
+	size_t nseqs;
+};
+
+static json_t *_restore_args(struct peer *p, void *arg)
+{
+	struct restore_args *a = arg;
+
+	return json_pack("{s:s, s:I, s:I, s:i, s:i}", "ckdir", a->ckdir, "src", (json_int_t)a->src,
+			 "seq", (json_int_t)a->seq, "slot", (int)p->slot, "maxwait", a->maxwait);
+}
+
+/* Step: each of the checkpoint's slots gets a node of the new allocation. */
+static int _step_place(struct coord *c, void *arg)
+{
+	struct restore *r = arg;
+	json_t *slots = json_object_get(r->man, "slots");
+	size_t nslots = json_array_size(slots), out[MAX_NODES];
+	const char *old[MAX_NODES], *new[MAX_NODES];
+
+	if (nslots == 0 || nslots > MAX_NODES)
+		return err_set(c->err, sizeof(c->err), -EBADMSG, "checkpoint %u has no node slots",
+			       r->a.seq);
+	for (size_t i = 0; i < nslots; i++) {
+		old[i] = json_string_value(json_object_get(json_array_get(slots, i), "node"));
+		if (!old[i])
+			old[i] = "";
+	}
+	for (size_t i = 0; i < r->nnew; i++)
+		new[i] = r->names[i];
+	if (place_slots(old, nslots, new, r->nnew, r->batch_host, out))
+		return err_set(c->err, sizeof(c->err), -ENOSPC,
+			       "checkpoint %u needs %zu nodes with %s first; the job has %zu",
+			       r->a.seq, nslots, r->batch_host, r->nnew);
+	c->npeers = nslots;
+	for (size_t i = 0; i < nslots; i++) {
+		c->peers[i] = (struct peer){.slot = i, .fd = -1};
+		snprintf(c->peers[i].node, sizeof(c->peers[i].node), "%s", r->names[out[i]]);
+	}
+	return 0;
+}
+
+/* Step: every node verifies its slot and rebuilds it, stopped (RESTORE). */
+static int _step_restore(struct coord *c, void *arg)
+{
+	struct restore *r = arg;
+	int ret;
+
+	_progress(c, "restoring checkpoint %u of job %u", r->a.seq, r->a.src);
+	ret = _start_all(c, CR_NODE_RESTORE, _restore_args, &r->a);
+	return ret ? ret : _collect(c, c->maxwait);
+}
+
+/* Step: the rebuilt job runs. */
+static int _step_resume(struct coord *c, void *arg)
+{
+	(void)arg;
+	_release_all(c, CR_REL_RESUME);
+	return 0;
+}
+
+static const struct coord_step restore_steps[] = {
+	{"place", _step_place},
+	{"restore", _step_restore},
+	{"release", _step_resume},
+};
+
+/* The one abort path of a restore: every node undoes what it rebuilt. */
+static void _restore_abort(struct coord *c, void *arg)
+{
+	(void)arg;
+	_release_all(c, CR_REL_ABORT);
+}
+
+/* The new allocation, from slurmctld; -EIO with msg when it does not say. */
+static int _restore_nodes(struct restore *r, char *msg, size_t msglen)
+{
+	job_info_msg_t *jm = NULL;
+	job_info_t *j;
+
+	if (slurm_load_job(&jm, r->c.jobid, SHOW_ALL) == 0 && jm && jm->record_count == 1) {
+		j = &jm->job_array[0];
+		r->restart_cnt = j->restart_cnt;
+		r->nnew = _expand(j->nodes ? j->nodes : "", r->names, MAX_NODES);
+		if (j->batch_host)
+			snprintf(r->batch_host, sizeof(r->batch_host), "%s", j->batch_host);
 	}
 	if (jm)
 		slurm_free_job_info_msg(jm);
-	if (!nnew || !*batch_host) {
-		snprintf(msg, msglen, "cannot get job %u's nodes from slurmctld: %s", jobid,
-			 slurm_strerror(slurm_get_errno()));
-		ret = -EIO;
-		goto out;
-	}
-	/* A first start has nothing to resume: what is there is a past job's with this id. */
-	if (!o->src_jobid && restart_cnt == 0) {
-		_set_aside_stale(a.ckdir, jobid);
-		ret = COORD_FRESH;
-		goto out;
-	}
-	lockfd = _lock(jobid, msg, msglen);
-	if (lockfd < 0) {
-		ret = lockfd;
-		goto out;
-	}
-	if ((ret = store_key_load(conf.key_file, key, msg, msglen)) ||
-	    (ret = user_lookup(o->uid, o->gid, &u, msg, msglen)) ||
-	    (ret = user_fs_enter(&u, msg, msglen)))
-		goto out;
-	jobfd = store_job_open(a.ckdir, a.src, 0, msg, msglen);
-	if (jobfd == -ENOENT) {
-		ret = COORD_FRESH;
-		goto out_user;
-	}
-	if (jobfd < 0 || store_list(jobfd, &seqs, &nseqs)) {
-		ret = jobfd < 0 ? jobfd : -EIO;
-		goto out_user;
-	}
-	if (nseqs == 0) {
-		ret = COORD_FRESH;
-		goto out_user;
-	}
-	ret = -ENOENT;
-	while (nseqs-- > 0) {
-		a.seq = seqs[nseqs];
+	if (!r->nnew || !*r->batch_host)
+		return err_set(msg, msglen, -EIO, "cannot get job %u's nodes from slurmctld: %s",
+			       r->c.jobid, slurm_strerror(slurm_get_errno()));
+	return 0;
+}
+
+/* As the job's user (left entered): the checkpoints to try; COORD_FRESH when none. */
+static int _restore_open(struct restore *r, char *msg, size_t msglen)
+{
+	int ret;
+
+	if ((ret = store_key_load(r->c.ctx->conf.key_file, r->key, msg, msglen)) ||
+	    (ret = user_lookup(r->o->uid, r->o->gid, &r->u, msg, msglen)) ||
+	    (ret = user_fs_enter(&r->u, msg, msglen)))
+		return ret;
+	r->jobfd = store_job_open(r->a.ckdir, r->a.src, 0, msg, msglen);
+	if (r->jobfd == -ENOENT)
+		return COORD_FRESH;
+	if (r->jobfd < 0 || store_list(r->jobfd, &r->seqs, &r->nseqs))
+		return r->jobfd < 0 ? r->jobfd : -EIO;
+	return r->nseqs == 0 ? COORD_FRESH : 0;
+}
+
+/* Newest first, until one runs; those that do not verify are marked bad. */
+static int _restore_try(struct restore *r, char *fallback, size_t fblen, int *tried, char *msg,
+			size_t msglen)
+{
+	struct coord *c = &r->c;
+	int ret = -ENOENT;
+
+	while (r->nseqs-- > 0) {
+		r->a.seq = r->seqs[r->nseqs];
 		c->err[0] = '\0';
-		user_fs_enter(&u, msg, msglen);
-		ret = store_load(jobfd, a.seq, key, &man, c->err, sizeof(c->err));
+		user_fs_enter(&r->u, msg, msglen);
+		ret = store_load(r->jobfd, r->a.seq, r->key, &r->man, c->err, sizeof(c->err));
 		user_fs_leave();
 		if (!ret) {
-			tried++;
-			ret = _restore_one(c, man, &a, names, nnew, batch_host);
-			json_decref(man);
+			(*tried)++;
+			ret = _run_steps(c, restore_steps, NSTEPS(restore_steps), r, _restore_abort,
+					 _now(), NULL);
+			_peers_close(c);
+			json_decref(r->man);
 		}
 		if (ret == 0)
 			break;
-		log_warnx("job %u: checkpoint %u of job %u not restored: %s", jobid, a.seq, a.src,
-			  c->err);
-		snprintf(fallback + strlen(fallback), sizeof(fallback) - strlen(fallback),
-			 "%scheckpoint %u: %.500s", *fallback ? "; " : "", a.seq, c->err);
+		log_warnx("job %u: checkpoint %u of job %u not restored: %s", c->jobid, r->a.seq,
+			  r->a.src, c->err);
+		snprintf(fallback + strlen(fallback), fblen - strlen(fallback),
+			 "%scheckpoint %u: %.500s", *fallback ? "; " : "", r->a.seq, c->err);
 		if (ret == -EBADMSG) {
 			/* Never again: a checkpoint that does not verify stays refused. */
-			user_fs_enter(&u, msg, msglen);
-			store_mark_bad(jobfd, a.seq);
+			user_fs_enter(&r->u, msg, msglen);
+			store_mark_bad(r->jobfd, r->a.seq);
 			user_fs_leave();
 		}
 		if (ret == -ENOSPC)
 			break;
 	}
-	user_fs_enter(&u, msg, msglen);
+	return ret;
+}
+
+/* What msg says, and the error kept for `crctl error` (as the job's user). */
+static void _restore_report(struct restore *r, int ret, const char *fallback, int tried, char *msg,
+			    size_t msglen)
+{
+	uint32_t jobid = r->c.jobid;
+	char e[256];
+	int own;
+
+	user_fs_enter(&r->u, msg, msglen);
 	if (ret == 0 && !*fallback) {
-		snprintf(msg, msglen, "restored checkpoint %u of job %u", a.seq, a.src);
-		goto out_user;
+		snprintf(msg, msglen, "restored checkpoint %u of job %u", r->a.seq, r->a.src);
+		return;
 	}
 	if (ret == 0)
 		snprintf(msg, msglen, "restored checkpoint %u of job %u after refusing newer: %s",
-			 a.seq, a.src, fallback);
+			 r->a.seq, r->a.src, fallback);
 	else
 		snprintf(msg, msglen, "no checkpoint of job %u could be restored (%d tried): %s",
-			 a.src, tried, *fallback ? fallback : c->err);
+			 r->a.src, tried, *fallback ? fallback : r->c.err);
 	/* `crctl error` of this job tells, whichever job's checkpoints these are. */
-	if (a.src != jobid) {
-		char e[256];
-		int own = store_job_open(a.ckdir, jobid, 1, e, sizeof(e));
-		_record_error(own, jobid, "restore", msg);
-		if (own >= 0)
-			close(own);
-	} else {
-		_record_error(jobfd, jobid, "restore", msg);
+	if (r->a.src == jobid) {
+		_record_error(r->jobfd, jobid, "restore", msg);
+		return;
 	}
-out_user:
+	own = store_job_open(r->a.ckdir, jobid, 1, e, sizeof(e));
+	_record_error(own, jobid, "restore", msg);
+	if (own >= 0)
+		close(own);
+}
+
+int coord_restore(const struct crd_ctx *ctx, uint32_t jobid, const struct coord_restore_opts *o,
+		  char *msg, size_t msglen)
+{
+	struct restore *r = calloc(1, sizeof(*r));
+	char fallback[2048] = "";
+	int lockfd = -1, ret, tried = 0;
+
+	if (!r)
+		return err_set(msg, msglen, -ENOMEM, "out of memory");
+	r->c = (struct coord){.ctx = ctx, .jobid = jobid, .maxwait = ctx->conf.max_wait};
+	r->o = o;
+	r->jobfd = -1;
+	r->a = (struct restore_args){.ckdir = o->ckdir,
+				     .src = o->src_jobid ? o->src_jobid : jobid,
+				     .maxwait = r->c.maxwait};
+	ret = _restore_nodes(r, msg, msglen);
+	/* A first start has nothing to resume: what is there is a past job's with this id. */
+	if (!ret && !o->src_jobid && r->restart_cnt == 0) {
+		_set_aside_stale(r->a.ckdir, jobid);
+		ret = COORD_FRESH;
+	}
+	if (!ret) {
+		lockfd = _lock(ctx, jobid, msg, msglen);
+		ret = lockfd < 0 ? lockfd : _restore_open(r, msg, msglen);
+	}
+	if (!ret) {
+		ret = _restore_try(r, fallback, sizeof(fallback), &tried, msg, msglen);
+		_restore_report(r, ret, fallback, tried, msg, msglen);
+	}
 	user_fs_leave();
-out:
-	free(seqs);
-	if (jobfd >= 0)
-		close(jobfd);
+	free(r->seqs);
+	if (r->jobfd >= 0)
+		close(r->jobfd);
 	if (lockfd >= 0)
 		close(lockfd);
-	sodium_memzero(key, sizeof(key));
-	free(c);
+	sodium_memzero(r->key, sizeof(r->key));
+	free(r);
 	return ret;
 }

@@ -8,6 +8,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ctx.h"
+#include "jobstat.h"
+
 enum coord_op {
 	COORD_CREATE,	/* checkpoint, the job runs on */
 	COORD_VACATE,	/* checkpoint, then end the job */
@@ -26,11 +29,12 @@ struct coord_opts {
 };
 
 /*
- * A job-wide checkpoint; on the job's batch host. *result: JSON with the seq,
- * bytes and the time of each phase. Returns 0 or -errno, err says why.
+ * A job-wide checkpoint of the job st describes (its status on this node, its
+ * batch host). *result: JSON with the seq, bytes and the time of each phase.
+ * Returns 0 or -errno, err says why.
  */
-int coord_checkpoint(uint32_t jobid, const struct coord_opts *o, json_t **result, char *err,
-		     size_t errlen);
+int coord_checkpoint(const struct crd_ctx *ctx, const struct job_status *st,
+		     const struct coord_opts *o, json_t **result, char *err, size_t errlen);
 
 #define COORD_FRESH 1 /* coord_restore: nothing to resume, start the script */
 
@@ -47,6 +51,7 @@ struct coord_restore_opts {
  * those that do not. Returns 0 (running from a checkpoint, msg says which),
  * COORD_FRESH, or -errno (msg says why).
  */
-int coord_restore(uint32_t jobid, const struct coord_restore_opts *o, char *msg, size_t msglen);
+int coord_restore(const struct crd_ctx *ctx, uint32_t jobid, const struct coord_restore_opts *o,
+		  char *msg, size_t msglen);
 
 #endif

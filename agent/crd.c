@@ -3,46 +3,43 @@
  * crd: the slurm-cr node agent. One per node, root.
  *
  * Listens on SocketPath (unix: spank_cr.so's prolog/epilog and the batch
- * step's relay) and on Port (TCP: crctl, munge-authenticated). Each job's
- * container is owned by a detached per-job monitor (monitor.c), so crd keeps
- * no job state of its own: StateDir holds it and crd can restart at any time.
+ * step's relay; local.c) and on Port (TCP: crctl and other nodes'
+ * coordinators, munge-authenticated; door.c). Each job's container is owned
+ * by a detached per-job monitor (monitor.c), so crd keeps no job state of
+ * its own: StateDir holds it and crd can restart at any time. This file only
+ * starts, listens and dispatches each connection to a forked worker.
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <jansson.h>
-#include <munge.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
-#include <slurm/slurm.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "crd.h"
-#include "interval.h"
+#include "ctx.h"
+#include "door.h"
+#include "jobstat.h"
+#include "local.h"
 #include "log.h"
 #include "proto.h"
 
-#define BATCH_STEP 0xfffffffbU
+#define MAX_WORKERS 128
 
-struct cr_conf conf;
-
-static struct {
-	int slurm_ok; /* libslurm initialised: slurmctld reachable */
-	uid_t slurm_uid;
-	char munge_socket[PATH_MAX];
-	volatile sig_atomic_t quit;
-} crd = {.slurm_uid = 0};
+/* The listening sockets and the workers serving their connections. */
+struct crd {
+	const struct crd_ctx *ctx;
+	int ufd, tfd, sfd; /* unix, TCP, signalfd */
+	int nworkers;
+	sigset_t sigs;
+};
 
 static void _usage(FILE *f)
 {
@@ -53,380 +50,31 @@ static void _usage(FILE *f)
 		   "crd runs in the foreground and logs to stderr or LogFile.\n");
 }
 
-/*
- * SlurmUser and the munge socket (AuthInfo=socket=...), read from slurm.conf:
- * $SLURM_CONF, else slurm.conf next to cr.conf, else /etc/slurm/slurm.conf.
- * $CR_MUNGE_SOCKET overrides the socket.
- */
-static void _load_slurm_conf(const char *cfile)
-{
-	const char *path = getenv("SLURM_CONF"), *env = getenv("CR_MUNGE_SOCKET");
-	char line[4096], sibling[PATH_MAX], *v, *p;
-	struct passwd *pw;
-	FILE *f;
-
-	snprintf(sibling, sizeof(sibling), "%s", cfile);
-	p = strrchr(sibling, '/');
-	snprintf(p ? p + 1 : sibling, sizeof(sibling) - (p ? p + 1 - sibling : 0), "slurm.conf");
-	if (!path)
-		path = access(sibling, R_OK) == 0 ? sibling : "/etc/slurm/slurm.conf";
-	f = fopen(path, "re");
-	if (!f) {
-		log_warn("cannot read %s (set SLURM_CONF): only root may use crctl, default munge "
-			 "socket",
-			 path);
-	}
-	while (f && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "#\n")] = '\0';
-		if (!(v = strchr(line, '=')))
-			continue;
-		*v++ = '\0';
-		v[strcspn(v, " \t")] = '\0';
-		if (!strcasecmp(line, "SlurmUser") && (pw = getpwnam(v)))
-			crd.slurm_uid = pw->pw_uid;
-		if (!strcasecmp(line, "AuthInfo") && (p = strstr(v, "socket=")))
-			snprintf(crd.munge_socket, sizeof(crd.munge_socket), "%.*s",
-				 (int)strcspn(p + 7, ","), p + 7);
-	}
-	if (f) {
-		fclose(f);
-		slurm_init(path);
-		crd.slurm_ok = 1;
-	}
-	if (env)
-		snprintf(crd.munge_socket, sizeof(crd.munge_socket), "%s", env);
-	log_info("%s: SlurmUser uid %u, munge socket %s", path, crd.slurm_uid,
-		 crd.munge_socket[0] ? crd.munge_socket : "(default)");
-}
-
-static int _peer(int fd, struct ucred *uc)
-{
-	socklen_t len = sizeof(*uc);
-
-	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, uc, &len);
-}
-
-const char *crd_munge_socket(void)
-{
-	return crd.munge_socket;
-}
-
-/* A request to a job's monitor; reply text copied to buf. */
-int ask_monitor(uint32_t jobid, uint32_t type, const struct cr_buf *b, const int *fds, int nfds,
-		uint32_t *code, char *buf, size_t len)
-{
-	return ask_monitor_timeout(jobid, type, b, fds, nfds, 10, code, buf, len);
-}
-
-int ask_monitor_timeout(uint32_t jobid, uint32_t type, const struct cr_buf *b, const int *fds,
-			int nfds, int timeout_s, uint32_t *code, char *buf, size_t len)
-{
-	int fd, ret;
-
-	fd = monitor_connect(jobid);
-	if (fd < 0)
-		return fd;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){timeout_s, 0},
-		   sizeof(struct timeval));
-	ret = cr_send(fd, type, b, fds, nfds);
-	if (!ret)
-		ret = cr_recv_reply(fd, code, buf, len);
-	close(fd);
-	return ret;
-}
-
-int job_status(uint32_t jobid, json_t **out)
-{
-	static char buf[16384];
-	uint32_t code;
-	int ret;
-
-	ret = ask_monitor(jobid, CR_MSG_STATUS, NULL, NULL, 0, &code, buf, sizeof(buf));
-	if (ret)
-		return ret;
-	if (code)
-		return -EIO;
-	*out = json_loads(buf, 0, NULL);
-	return *out ? 0 : -EPROTO;
-}
-
-static uint32_t _slot_of(const char *nodelist, const char *node)
-{
-	hostlist_t hl;
-	int i;
-
-	if (!*nodelist)
-		return 0;
-	hl = slurm_hostlist_create(nodelist);
-	if (!hl)
-		return 0;
-	i = slurm_hostlist_find(hl, node);
-	slurm_hostlist_destroy(hl);
-	return i < 0 ? 0 : i;
-}
-
-/*
- * The job's nodes and batch host, from slurmctld (the prolog's environment
- * does not have them everywhere). A --checkpoint job must also be
- * requeueable: a node failure requeues it and it resumes from its checkpoint.
- */
-static void _job_layout(struct cr_job *ji, const char *node)
-{
-	job_info_msg_t *jobs = NULL;
-	job_desc_msg_t desc;
-	job_info_t *j;
-	int requeue = -1;
-
-	if (!crd.slurm_ok)
-		return;
-	if (slurm_load_job(&jobs, ji->jobid, SHOW_ALL) != 0 || !jobs || jobs->record_count != 1) {
-		log_warnx("job %u: slurmctld: %s; slot from the prolog's node list", ji->jobid,
-			  slurm_strerror(slurm_get_errno()));
-		goto out;
-	}
-	j = &jobs->job_array[0];
-	if (j->nodes && strlen(j->nodes) < sizeof(ji->nodelist))
-		snprintf(ji->nodelist, sizeof(ji->nodelist), "%s", j->nodes);
-	ji->slot = _slot_of(ji->nodelist, node);
-	ji->batch = j->batch_host && !strcmp(j->batch_host, node);
-	requeue = j->requeue;
-out:
-	if (jobs)
-		slurm_free_job_info_msg(jobs);
-	if (requeue != 0 || !ji->batch)
-		return;
-	slurm_init_job_desc_msg(&desc);
-	desc.job_id = ji->jobid;
-	desc.requeue = 1;
-	if (slurm_update_job(&desc) != 0)
-		log_warnx("job %u: cannot make it requeueable: %s", ji->jobid,
-			  slurm_strerror(slurm_get_errno()));
-	else
-		log_info("job %u: made requeueable (--checkpoint jobs are)", ji->jobid);
-}
-
-static void _job_start(int fd, struct cr_msg *m)
-{
-	struct cr_job ji = {0};
-	const char *dir, *node, *nodelist;
-	uint32_t version, interval, code;
-	const char *state;
-	json_t *st;
-	char err[512];
-
-	if (cr_unpack_u32(m, &version) || version != CR_PROTO_VERSION ||
-	    cr_unpack_u32(m, &ji.jobid) || cr_unpack_u32(m, &ji.uid) || cr_unpack_u32(m, &ji.gid) ||
-	    cr_unpack_u32(m, &interval) || cr_unpack_str(m, &dir) || cr_unpack_str(m, &node) ||
-	    cr_unpack_str(m, &nodelist) || cr_unpack_u32(m, &ji.restart_from) ||
-	    cr_unpack_done(m) || strlen(dir) >= sizeof(ji.ckpt_dir) ||
-	    strlen(nodelist) >= sizeof(ji.nodelist)) {
-		log_warnx("bad JOB_START request (%u bytes): closing", m->hdr.len);
-		return;
-	}
-	if (job_status(ji.jobid, &st) == 0) {
-		state = json_string_value(json_object_get(st, "state"));
-		if (state && !strcmp(state, "idle")) {
-			json_decref(st);
-			cr_send_ok(fd, "exists");
-			return;
-		}
-		/* A previous run's (requeued job, missed epilog): replace it. */
-		log_info("job %u: replacing the container of a previous run (%s)", ji.jobid,
-			 state ? state : "?");
-		json_decref(st);
-		ask_monitor(ji.jobid, CR_MSG_JOB_END, NULL, NULL, 0, &code, err, sizeof(err));
-	}
-	ji.interval = (int32_t)interval < 0 ? conf.default_interval : (long)interval;
-	snprintf(ji.ckpt_dir, sizeof(ji.ckpt_dir), "%s", *dir ? dir : conf.checkpoint_dir);
-	snprintf(ji.nodelist, sizeof(ji.nodelist), "%s", nodelist);
-	ji.slot = _slot_of(nodelist, node);
-	ji.batch = ji.slot == 0;
-	_job_layout(&ji, node);
-	snprintf(ji.hostname, sizeof(ji.hostname), "job%u-slot%u", ji.jobid, ji.slot);
-	if (monitor_spawn(&ji, err, sizeof(err))) {
-		log_warnx("job %u: %s", ji.jobid, err);
-		cr_send_err(fd, CR_E_FAILED, "slurm-cr: job %u: %s", ji.jobid, err);
-		return;
-	}
-	log_info("job %u: container %s created for uid %u", ji.jobid, ji.hostname, ji.uid);
-	cr_send_ok(fd, ji.hostname);
-}
-
-static void _job_end(int fd, struct cr_msg *m)
-{
-	uint32_t version, jobid, code;
-	char buf[256];
-	int ret;
-
-	if (cr_unpack_u32(m, &version) || version != CR_PROTO_VERSION || cr_unpack_u32(m, &jobid) ||
-	    cr_unpack_done(m)) {
-		log_warnx("bad JOB_END request (%u bytes): closing", m->hdr.len);
-		return;
-	}
-	ret = ask_monitor(jobid, CR_MSG_JOB_END, NULL, NULL, 0, &code, buf, sizeof(buf));
-	if (ret == -ENOENT || ret == -ECONNREFUSED) {
-		cr_send_ok(fd, "none");
-		return;
-	}
-	if (ret)
-		log_warnx("job %u: monitor did not confirm the end: %s", jobid, strerror(-ret));
-	else
-		log_info("job %u: ended on this node", jobid);
-	cr_send_ok(fd, "ended");
-}
-
-/* Is pid the batch task of jobid: its parent is that job's batch slurmstepd? */
-static int _check_parent(pid_t pid, uint32_t jobid, char *why, size_t len)
-{
-	char path[64], buf[512], want[64];
-	int ppid = 0, fd;
-	ssize_t n;
-	char *p;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f || !fgets(buf, sizeof(buf), f) || !(p = strrchr(buf, ')')) ||
-	    sscanf(p + 1, " %*c %d", &ppid) != 1) {
-		if (f)
-			fclose(f);
-		snprintf(why, len, "cannot read %s", path);
-		return -EPERM;
-	}
-	fclose(f);
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", ppid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	snprintf(want, sizeof(want), "slurmstepd: [%u.batch]", jobid);
-	if (strcmp(buf, want)) {
-		snprintf(why, len, "parent %d of pid %d is \"%.64s\", not \"%s\"", ppid, pid, buf,
-			 want);
-		return -EPERM;
-	}
-	return 0;
-}
-
-static void _hello(int fd, struct cr_msg *m)
-{
-	uint32_t version, jobid, stepid, code;
-	struct ucred uc;
-	struct cr_buf b;
-	json_t *st = NULL;
-	char why[512] = "", buf[256];
-	int pidfd = -1, ret;
-
-	if (cr_unpack_u32(m, &version) || cr_unpack_u32(m, &jobid) || cr_unpack_u32(m, &stepid) ||
-	    cr_unpack_done(m) || version != CR_PROTO_VERSION) {
-		log_warnx("bad HELLO request (%u bytes): closing", m->hdr.len);
-		return;
-	}
-	if (_peer(fd, &uc) < 0) {
-		log_warn("HELLO: SO_PEERCRED");
-		return;
-	}
-	pidfd = syscall(SYS_pidfd_open, uc.pid, 0);
-	if (stepid != BATCH_STEP) {
-		snprintf(why, sizeof(why), "step %u is not a batch step", stepid);
-		goto refuse;
-	}
-	if (job_status(jobid, &st)) {
-		snprintf(why, sizeof(why), "job %u has no container on this node", jobid);
-		goto refuse;
-	}
-	if (uc.uid != json_integer_value(json_object_get(st, "uid"))) {
-		snprintf(why, sizeof(why), "peer uid %u is not the job's", uc.uid);
-		goto refuse;
-	}
-	if (cgroup_check_step(uc.pid, jobid, "batch", why, sizeof(why)) ||
-	    _check_parent(uc.pid, jobid, why, sizeof(why)))
-		goto refuse;
-	if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
-		snprintf(why, sizeof(why), "pid %d went away", uc.pid);
-		goto refuse;
-	}
-	cr_buf_init(&b);
-	cr_pack_u32(&b, uc.pid);
-	ret = ask_monitor(jobid, CR_MSG_ADOPT, &b, &fd, 1, &code, buf, sizeof(buf));
-	cr_buf_free(&b);
-	if (ret || code) {
-		log_warnx("job %u: monitor refused relay %d: %s", jobid, uc.pid,
-			  ret ? strerror(-ret) : buf);
-		if (ret)
-			cr_send_err(fd, CR_E_FAILED, "the job's monitor does not answer");
-	}
-	goto out;
-refuse:
-	log_warnx("job %u: refusing relay pid %d uid %u: %s", jobid, uc.pid, uc.uid, why);
-	cr_send_err(fd, CR_E_PERM, "slurm-cr: not this job's batch task: %s", why);
-out:
-	if (pidfd >= 0)
-		close(pidfd);
-	json_decref(st);
-}
-
-static void _unix_client(int fd)
-{
-	struct cr_msg m;
-	struct ucred uc;
-	int ret;
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){5, 0}, sizeof(struct timeval));
-	ret = cr_recv(fd, &m);
-	if (ret) {
-		if (ret != -ECONNRESET)
-			log_warnx("local client: bad message: %s", strerror(-ret));
-		return;
-	}
-	if ((m.hdr.type == CR_MSG_JOB_START || m.hdr.type == CR_MSG_JOB_END) &&
-	    (_peer(fd, &uc) < 0 || uc.uid != 0)) {
-		log_warnx("%s from non-root peer: closing", cr_msg_name(m.hdr.type));
-		goto out;
-	}
-	if (m.nfds) {
-		log_warnx("%s with file descriptors: closing", cr_msg_name(m.hdr.type));
-		goto out;
-	}
-	switch (m.hdr.type) {
-	case CR_MSG_JOB_START:
-		_job_start(fd, &m);
-		break;
-	case CR_MSG_JOB_END:
-		_job_end(fd, &m);
-		break;
-	case CR_MSG_HELLO:
-		_hello(fd, &m);
-		break;
-	default:
-		log_warnx("unexpected %s on the local socket: closing", cr_msg_name(m.hdr.type));
-	}
-out:
-	cr_msg_free(&m);
-}
-
-static void _signal(int sig)
-{
-	if (sig != SIGCHLD)
-		crd.quit = 1;
-}
-
-#define MAX_WORKERS 128
-
-static int nworkers;
-
-static void _reap_workers(void)
+static void _reap_workers(struct crd *d)
 {
 	while (waitpid(-1, NULL, WNOHANG) > 0)
-		nworkers--;
+		d->nworkers--;
+}
+
+/* In a worker: signals as they were before main() blocked them, crd's sockets closed. */
+static void __attribute__((noreturn)) _worker(struct crd *d, int cfd, int tcp)
+{
+	close(d->ufd);
+	close(d->tfd);
+	close(d->sfd);
+	sigprocmask(SIG_UNBLOCK, &d->sigs, NULL);
+	if (tcp)
+		door_request(d->ctx, cfd);
+	else
+		local_request(d->ctx, cfd);
+	_exit(0);
 }
 
 /*
  * One request per connection, served by a forked worker: a slow or bad
  * client never blocks crd or other jobs, and a crash takes only the worker.
  */
-static void _serve(int lfd, int ufd, int tfd, int tcp)
+static void _serve(struct crd *d, int lfd, int tcp)
 {
 	int cfd;
 	pid_t pid;
@@ -434,8 +82,8 @@ static void _serve(int lfd, int ufd, int tfd, int tcp)
 	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (cfd < 0)
 		return;
-	if (nworkers >= MAX_WORKERS) {
-		log_warnx("%d requests in progress: refusing a %s connection", nworkers,
+	if (d->nworkers >= MAX_WORKERS) {
+		log_warnx("%d requests in progress: refusing a %s connection", d->nworkers,
 			  tcp ? "crctl" : "local");
 		close(cfd);
 		return;
@@ -446,49 +94,37 @@ static void _serve(int lfd, int ufd, int tfd, int tcp)
 		close(cfd);
 		return;
 	}
-	if (pid == 0) {
-		signal(SIGCHLD, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		close(ufd);
-		close(tfd);
-		if (tcp)
-			ctl_request(cfd, crd.munge_socket, crd.slurm_uid);
-		else
-			_unix_client(cfd);
-		_exit(0);
-	}
-	nworkers++;
+	if (pid == 0)
+		_worker(d, cfd, tcp);
+	d->nworkers++;
 	close(cfd);
 }
 
 /* Re-adopt: every monitor in StateDir that answers is kept; stale files go. */
-static void _readopt(void)
+static void _readopt(const struct crd_ctx *ctx)
 {
+	struct job_status st;
 	struct dirent *d;
 	unsigned jobid;
 	char path[PATH_MAX];
-	json_t *st;
 	DIR *dir;
 
-	dir = opendir(conf.state_dir);
+	dir = opendir(ctx->conf.state_dir);
 	if (!dir)
 		return;
 	while ((d = readdir(dir))) {
 		if (sscanf(d->d_name, "job%u.json", &jobid) != 1 || !strstr(d->d_name, ".json") ||
 		    strstr(d->d_name, ".tmp"))
 			continue;
-		if (job_status(jobid, &st) == 0) {
-			log_info("job %u: re-adopted (%s, state %s)", jobid,
-				 json_string_value(json_object_get(st, "hostname")),
-				 json_string_value(json_object_get(st, "state")));
-			json_decref(st);
+		if (jobstat_get(ctx, jobid, &st) == 0) {
+			log_info("job %u: re-adopted (%s, state %s)", jobid, st.ji.hostname,
+				 jobstat_state_name(st.state));
 			continue;
 		}
 		log_info("job %u: monitor gone, removing its state", jobid);
-		monitor_state_path(jobid, path, sizeof(path));
+		jobstat_state_path(ctx, jobid, path, sizeof(path));
 		unlink(path);
-		monitor_sock_path(jobid, path, sizeof(path));
+		jobstat_sock_path(ctx, jobid, path, sizeof(path));
 		unlink(path);
 	}
 	closedir(dir);
@@ -529,79 +165,115 @@ static void _mkdirs(const char *path, mode_t mode)
 		fatal("mkdir %s", buf);
 }
 
-int main(int argc, char **argv)
+/* Options: 0 to go on, else main's exit code + 1. */
+static int _options(int argc, char **argv, const char **cfile, int *debug)
 {
-	const char *cfile = CR_CONF_DEFAULT;
-	char err[512], sockdir[PATH_MAX];
-	struct pollfd pfd[2];
-	int c, debug = 0, ufd, tfd;
-
 	static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
+	int c;
+
 	while ((c = getopt_long(argc, argv, "df:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			debug = 1;
+			*debug = 1;
 			break;
 		case 'f':
-			cfile = optarg;
+			*cfile = optarg;
 			break;
 		case 'h':
 			_usage(stdout);
-			return 0;
+			return 1;
 		default:
 			_usage(stderr);
-			return 2;
+			return 3;
 		}
 	}
 	if (optind != argc) {
 		_usage(stderr);
-		return 2;
+		return 3;
 	}
-	cr_conf_defaults(&conf);
-	if (cr_conf_load(&conf, cfile, err, sizeof(err))) {
-		fprintf(stderr, "crd: %s\n", err);
-		return 1;
-	}
-	if (log_init("crd", conf.log_file, debug))
-		fatal("cannot open LogFile %s", conf.log_file);
-	signal(SIGPIPE, SIG_IGN);
-	sigaction(SIGTERM, &(struct sigaction){.sa_handler = _signal}, NULL);
-	sigaction(SIGINT, &(struct sigaction){.sa_handler = _signal}, NULL);
-	sigaction(SIGCHLD, &(struct sigaction){.sa_handler = _signal}, NULL);
-	_mkdirs(conf.state_dir, 0700);
-	snprintf(sockdir, sizeof(sockdir), "%s", conf.socket_path);
+	return 0;
+}
+
+/* StateDir, the unix socket and the TCP port; signals through a signalfd. */
+static void _listen(struct crd *d, const struct cr_conf *conf)
+{
+	char sockdir[PATH_MAX];
+
+	sigemptyset(&d->sigs);
+	sigaddset(&d->sigs, SIGTERM);
+	sigaddset(&d->sigs, SIGINT);
+	sigaddset(&d->sigs, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &d->sigs, NULL);
+	d->sfd = signalfd(-1, &d->sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (d->sfd < 0)
+		fatal("signalfd");
+	_mkdirs(conf->state_dir, 0700);
+	snprintf(sockdir, sizeof(sockdir), "%s", conf->socket_path);
 	*strrchr(sockdir, '/') = '\0';
 	if (*sockdir)
 		_mkdirs(sockdir, 0755);
-	ufd = cr_unix_listen(conf.socket_path, 0666);
-	if (ufd < 0) {
-		errno = -ufd;
-		fatal("cannot listen on %s", conf.socket_path);
+	d->ufd = cr_unix_listen(conf->socket_path, 0666);
+	if (d->ufd < 0) {
+		errno = -d->ufd;
+		fatal("cannot listen on %s", conf->socket_path);
 	}
-	tfd = _tcp_listen(conf.port);
-	if (tfd < 0) {
-		errno = -tfd;
-		fatal("cannot listen on port %u", conf.port);
+	d->tfd = _tcp_listen(conf->port);
+	if (d->tfd < 0) {
+		errno = -d->tfd;
+		fatal("cannot listen on port %u", conf->port);
 	}
-	_readopt();
-	_load_slurm_conf(cfile);
-	log_info("node %s ready: socket %s, port %u, state %s", conf.node_name, conf.socket_path,
-		 conf.port, conf.state_dir);
-	while (!crd.quit) {
-		pfd[0] = (struct pollfd){.fd = ufd, .events = POLLIN};
-		pfd[1] = (struct pollfd){.fd = tfd, .events = POLLIN};
-		_reap_workers();
-		if (poll(pfd, 2, 1000) <= 0)
+}
+
+/* Until SIGTERM or SIGINT: each connection to a worker. */
+static void _loop(struct crd *d)
+{
+	struct signalfd_siginfo si;
+	struct pollfd pfd[3];
+
+	for (;;) {
+		pfd[0] = (struct pollfd){.fd = d->ufd, .events = POLLIN};
+		pfd[1] = (struct pollfd){.fd = d->tfd, .events = POLLIN};
+		pfd[2] = (struct pollfd){.fd = d->sfd, .events = POLLIN};
+		_reap_workers(d);
+		if (poll(pfd, 3, 1000) <= 0)
 			continue;
+		while (read(d->sfd, &si, sizeof(si)) == sizeof(si))
+			if (si.ssi_signo != SIGCHLD)
+				return;
 		if (pfd[0].revents & POLLIN)
-			_serve(ufd, ufd, tfd, 0);
+			_serve(d, d->ufd, 0);
 		if (pfd[1].revents & POLLIN)
-			_serve(tfd, ufd, tfd, 1);
+			_serve(d, d->tfd, 1);
 	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *cfile = CR_CONF_DEFAULT;
+	struct crd_ctx ctx;
+	struct crd d = {.ctx = &ctx};
+	char err[512];
+	int debug = 0, ret;
+
+	ret = _options(argc, argv, &cfile, &debug);
+	if (ret)
+		return ret - 1;
+	if (ctx_load(&ctx, cfile, err, sizeof(err))) {
+		fprintf(stderr, "crd: %s\n", err);
+		return 1;
+	}
+	if (log_init("crd", ctx.conf.log_file, debug))
+		fatal("cannot open LogFile %s", ctx.conf.log_file);
+	signal(SIGPIPE, SIG_IGN);
+	_listen(&d, &ctx.conf);
+	_readopt(&ctx);
+	ctx_load_slurm(&ctx);
+	log_info("node %s ready: socket %s, port %u, state %s", ctx.conf.node_name,
+		 ctx.conf.socket_path, ctx.conf.port, ctx.conf.state_dir);
+	_loop(&d);
 	log_info("exiting; job monitors keep running");
-	unlink(conf.socket_path);
-	if (crd.slurm_ok)
-		slurm_fini();
+	unlink(ctx.conf.socket_path);
+	ctx_fini(&ctx);
 	return 0;
 }

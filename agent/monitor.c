@@ -30,21 +30,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
+#include "container.h"
 #include "coord.h"
-#include "crd.h"
+#include "jobstat.h"
 #include "log.h"
+#include "monitor.h"
 #include "proto.h"
 #include "store.h"
 #include "userfs.h"
-
-enum mon_state {
-	MON_IDLE,      /* container up, no script */
-	MON_RESTORING, /* the batch step came: resuming it from a checkpoint */
-	MON_RUNNING,   /* the batch script (or what was restored) runs in it */
-	MON_EXITED,    /* the script ended; the container is gone */
-};
-
-static const char *const state_names[] = {"idle", "restoring", "running", "exited"};
 
 enum coord_kind {
 	CO_NONE,
@@ -52,7 +46,8 @@ enum coord_kind {
 	CO_PERIODIC, /* at the job's interval */
 };
 
-static struct monitor {
+struct monitor {
+	const struct crd_ctx *ctx;
 	struct cr_job ji;
 	int listen_fd;
 	int ctl_fd; /* to the init */
@@ -60,7 +55,7 @@ static struct monitor {
 	pid_t init_pid;
 	pid_t relay_pid;
 	pid_t script_pid; /* in the container's pid namespace */
-	enum mon_state state;
+	enum job_state state;
 	int enabled;
 	int exit_status;
 	time_t started;
@@ -71,65 +66,41 @@ static struct monitor {
 	pid_t coord_pid;
 	enum coord_kind coord_kind;
 	time_t last_ckpt; /* end of the last periodic checkpoint attempt (or the start) */
-} mon;
+	int coord_report; /* the coordinator child's message */
+};
 
-void monitor_sock_path(uint32_t jobid, char *buf, size_t len)
+static void _status(const struct monitor *mon, struct job_status *js)
 {
-	if (snprintf(buf, len, "%s/job%u.sock", conf.state_dir, jobid) >= (int)len)
-		buf[0] = '\0';
+	*js = (struct job_status){
+		.ji = mon->ji,
+		.state = mon->state,
+		.enabled = mon->enabled,
+		.monitor_pid = getpid(),
+		.init_pid = mon->init_pid,
+		.relay_pid = mon->relay_pid,
+		.script_pid = mon->script_pid,
+		.started = mon->started,
+		.exit_status = mon->exit_status,
+	};
 }
 
-void monitor_state_path(uint32_t jobid, char *buf, size_t len)
+static char *_status_json(struct monitor *mon)
 {
-	if (snprintf(buf, len, "%s/job%u.json", conf.state_dir, jobid) >= (int)len)
-		buf[0] = '\0';
+	struct job_status js;
+
+	_status(mon, &js);
+	return jobstat_encode(&js, NULL);
 }
 
-int monitor_connect(uint32_t jobid)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	monitor_sock_path(jobid, path, sizeof(path));
-	fd = cr_unix_connect(path);
-	if (fd == -ECONNREFUSED)
-		return -ENOENT;
-	return fd;
-}
-
-static char *_status_json(void)
-{
-	json_t *o;
-	char *s;
-
-	o = json_pack("{s:i, s:i, s:i, s:I, s:i, s:b, s:s, s:s, s:s, s:b, s:i, s:i, s:i, s:s, s:I, "
-		      "s:i, s:i}",
-		      "jobid", (int)mon.ji.jobid, "uid", (int)mon.ji.uid, "gid", (int)mon.ji.gid,
-		      "interval", (json_int_t)mon.ji.interval, "slot", (int)mon.ji.slot, "batch",
-		      (int)mon.ji.batch, "hostname", mon.ji.hostname, "checkpoint_dir",
-		      mon.ji.ckpt_dir, "nodelist", mon.ji.nodelist, "enabled", mon.enabled,
-		      "monitor_pid", (int)getpid(), "init_pid", (int)mon.init_pid, "relay_pid",
-		      (int)mon.relay_pid, "state", state_names[mon.state], "started",
-		      (json_int_t)mon.started, "script_pid", (int)mon.script_pid, "restart_from",
-		      (int)mon.ji.restart_from);
-	if (!o)
-		return NULL;
-	if (mon.state == MON_EXITED)
-		json_object_set_new(o, "exit_status", json_integer(mon.exit_status));
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return s;
-}
-
-static void _save_state(void)
+static void _save_state(struct monitor *mon)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
-	char *s = _status_json();
+	char *s = _status_json(mon);
 	int fd;
 
 	if (!s)
 		return;
-	monitor_state_path(mon.ji.jobid, path, sizeof(path));
+	jobstat_state_path(mon->ctx, mon->ji.jobid, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, s, strlen(s)) != (ssize_t)strlen(s) || rename(tmp, path) < 0)
@@ -139,29 +110,19 @@ static void _save_state(void)
 	free(s);
 }
 
-static void _send_u32(int fd, uint32_t type, uint32_t v)
+static void _kill_container(struct monitor *mon)
 {
-	struct cr_buf b;
-
-	cr_buf_init(&b);
-	cr_pack_u32(&b, v);
-	cr_send(fd, type, &b, NULL, 0);
-	cr_buf_free(&b);
+	if (mon->init_pid > 0)
+		kill(mon->init_pid, SIGKILL);
 }
 
-static void _kill_container(void)
+static void _drop_relay(struct monitor *mon, const char *why)
 {
-	if (mon.init_pid > 0)
-		kill(mon.init_pid, SIGKILL);
-}
-
-static void _drop_relay(const char *why)
-{
-	if (mon.relay_fd < 0)
+	if (mon->relay_fd < 0)
 		return;
-	log_info("job %u: relay %d: %s", mon.ji.jobid, mon.relay_pid, why);
-	close(mon.relay_fd);
-	mon.relay_fd = -1;
+	log_info("job %u: relay %d: %s", mon->ji.jobid, mon->relay_pid, why);
+	close(mon->relay_fd);
+	mon->relay_fd = -1;
 }
 
 static int _limit_value(const char *s, uint64_t *v)
@@ -182,7 +143,7 @@ static int _limit_value(const char *s, uint64_t *v)
  * root cannot read another user's. /proc/PID/limits lists them in RLIMIT_*
  * order, soft limit at column 26, hard limit at column 47.
  */
-static int _pack_limits(struct cr_buf *b, pid_t pid)
+static int _pack_limits(struct monitor *mon, struct cr_buf *b, pid_t pid)
 {
 	uint64_t cur[RLIMIT_NLIMITS], max[RLIMIT_NLIMITS];
 	char path[64], line[256];
@@ -204,7 +165,7 @@ static int _pack_limits(struct cr_buf *b, pid_t pid)
 	}
 	fclose(f);
 	if (n != RLIMIT_NLIMITS) {
-		log_warnx("job %u: cannot read %s", mon.ji.jobid, path);
+		log_warnx("job %u: cannot read %s", mon->ji.jobid, path);
 		return -EIO;
 	}
 	cr_pack_u32(b, n);
@@ -217,7 +178,7 @@ static int _pack_limits(struct cr_buf *b, pid_t pid)
 }
 
 /* Read what the kernel says about the relay: it is the truth, not its claims. */
-static int _pack_creds(struct cr_buf *b, pid_t pid)
+static int _pack_creds(struct monitor *mon, struct cr_buf *b, pid_t pid)
 {
 	char path[64], line[4096];
 	uint32_t uid = -1, gid = -1, um = 022;
@@ -246,9 +207,9 @@ static int _pack_creds(struct cr_buf *b, pid_t pid)
 		}
 	}
 	fclose(f);
-	if (uid != mon.ji.uid) {
-		log_warnx("job %u: relay %d runs as uid %u, the job as %u", mon.ji.jobid, pid, uid,
-			  mon.ji.uid);
+	if (uid != mon->ji.uid) {
+		log_warnx("job %u: relay %d runs as uid %u, the job as %u", mon->ji.jobid, pid, uid,
+			  mon->ji.uid);
 		return -EPERM;
 	}
 	cr_pack_u32(b, uid);
@@ -258,209 +219,212 @@ static int _pack_creds(struct cr_buf *b, pid_t pid)
 	CPU_ZERO(&cpus);
 	r = sched_getaffinity(pid, sizeof(cpus), &cpus);
 	cr_pack_bytes(b, &cpus, r < 0 ? 0 : sizeof(cpus));
-	return _pack_limits(b, pid);
+	return _pack_limits(mon, b, pid);
 }
 
 /* Hand the relay's SPAWN to the init: the script starts from the top. */
-static void _forward_spawn(struct cr_msg *m)
+static void _forward_spawn(struct monitor *mon, struct cr_msg *m)
 {
 	struct cr_buf b;
 	int ret;
 
 	cr_buf_init(&b);
-	ret = _pack_creds(&b, mon.relay_pid);
+	ret = _pack_creds(mon, &b, mon->relay_pid);
 	/* argv and env follow the version unchanged; init checks their framing. */
 	if (!ret) {
 		cr_pack_raw(&b, m->data + m->pos, m->hdr.len - CR_HDR_SIZE - m->pos);
-		ret = cr_send(mon.ctl_fd, CR_MSG_SPAWN, &b, m->fds, m->nfds);
+		ret = cr_send(mon->ctl_fd, CR_MSG_SPAWN, &b, m->fds, m->nfds);
 	}
 	cr_buf_free(&b);
 	if (ret) {
 		errno = -ret;
-		log_warn("job %u: cannot start the script", mon.ji.jobid);
-		cr_send_err(mon.relay_fd, CR_E_FAILED, "cannot start the batch script: %s",
+		log_warn("job %u: cannot start the script", mon->ji.jobid);
+		cr_send_err(mon->relay_fd, CR_E_FAILED, "cannot start the batch script: %s",
 			    strerror(-ret));
-		_drop_relay("SPAWN failed");
+		_drop_relay(mon, "SPAWN failed");
 		return;
 	}
-	mon.state = MON_RUNNING;
-	mon.last_ckpt = time(NULL);
-	_save_state();
+	mon->state = JS_RUNNING;
+	mon->last_ckpt = time(NULL);
+	_save_state(mon);
 }
 
-static void _start_coord(enum coord_kind kind);
+static void _start_coord(struct monitor *mon, enum coord_kind kind);
 
-static void _relay_spawn(struct cr_msg *m)
+static void _relay_spawn(struct monitor *mon, struct cr_msg *m)
 {
 	uint32_t version;
 
-	if (mon.state != MON_IDLE) {
-		cr_send_err(mon.relay_fd, CR_E_FAILED, "the job's container already ran a script");
-		_drop_relay("second SPAWN");
+	if (mon->state != JS_IDLE) {
+		cr_send_err(mon->relay_fd, CR_E_FAILED, "the job's container already ran a script");
+		_drop_relay(mon, "second SPAWN");
 		return;
 	}
 	if (m->nfds != 5 || cr_unpack_u32(m, &version) || version != CR_PROTO_VERSION) {
-		cr_send_err(mon.relay_fd, CR_E_PROTO, "bad SPAWN request");
-		_drop_relay("bad SPAWN");
+		cr_send_err(mon->relay_fd, CR_E_PROTO, "bad SPAWN request");
+		_drop_relay(mon, "bad SPAWN");
 		return;
 	}
-	if (!mon.ji.batch) {
-		_forward_spawn(m);
+	if (!mon->ji.batch) {
+		_forward_spawn(mon, m);
 		return;
 	}
 	/* A requeued or restarted job resumes from its checkpoint, if it has one. */
-	mon.spawn = *m;
-	mon.have_spawn = 1;
+	mon->spawn = *m;
+	mon->have_spawn = 1;
 	m->data = NULL;
 	m->nfds = 0;
-	mon.state = MON_RESTORING;
-	_save_state();
-	_start_coord(CO_RESTORE);
+	mon->state = JS_RESTORING;
+	_save_state(mon);
+	_start_coord(mon, CO_RESTORE);
 }
 
-static void _relay_msg(void)
+static void _relay_msg(struct monitor *mon)
 {
 	struct cr_msg m;
 	uint32_t signo;
 	int ret;
 
-	ret = cr_recv(mon.relay_fd, &m);
+	ret = cr_recv(mon->relay_fd, &m);
 	if (ret) {
-		if (mon.state == MON_RESTORING && mon.coord_pid > 0)
-			kill(mon.coord_pid, SIGKILL);
-		if (mon.state == MON_RUNNING || mon.state == MON_RESTORING) {
+		if (mon->state == JS_RESTORING && mon->coord_pid > 0)
+			kill(mon->coord_pid, SIGKILL);
+		if (mon->state == JS_RUNNING || mon->state == JS_RESTORING) {
 			/* The task slurmstepd waits on is gone: so goes the job. */
 			log_warnx("job %u: relay %d gone while the script runs: killing the "
 				  "container",
-				  mon.ji.jobid, mon.relay_pid);
-			_kill_container();
+				  mon->ji.jobid, mon->relay_pid);
+			_kill_container(mon);
 		}
-		_drop_relay(ret == -ECONNRESET ? "closed" : "read error");
+		_drop_relay(mon, ret == -ECONNRESET ? "closed" : "read error");
 		return;
 	}
 	switch (m.hdr.type) {
 	case CR_MSG_SPAWN:
-		_relay_spawn(&m);
+		_relay_spawn(mon, &m);
 		break;
 	case CR_MSG_SIGNAL:
 		if (cr_unpack_u32(&m, &signo) || cr_unpack_done(&m) || !signo || signo >= NSIG) {
-			_drop_relay("bad SIGNAL length");
+			_drop_relay(mon, "bad SIGNAL length");
 			break;
 		}
-		log_debug("job %u: forwarding signal %u", mon.ji.jobid, signo);
-		_send_u32(mon.ctl_fd, CR_MSG_SIGNAL, signo);
+		log_debug("job %u: forwarding signal %u", mon->ji.jobid, signo);
+		cr_send_u32(mon->ctl_fd, CR_MSG_SIGNAL, signo);
 		break;
 	default:
-		log_warnx("job %u: unexpected %s from the relay", mon.ji.jobid,
+		log_warnx("job %u: unexpected %s from the relay", mon->ji.jobid,
 			  cr_msg_name(m.hdr.type));
-		_drop_relay("protocol error");
+		_drop_relay(mon, "protocol error");
 	}
 	cr_msg_free(&m);
 }
 
 /* The init answered a node request (RESTORE, RESUME): pass it on. */
-static void _answer_pending(struct cr_msg *m)
+static void _answer_pending(struct monitor *mon, struct cr_msg *m)
 {
 	const char *text = "";
 	uint32_t code = 0;
 
-	if (mon.pending_fd < 0)
+	if (mon->pending_fd < 0)
 		return;
 	if (m->hdr.type == CR_MSG_ERR)
 		cr_unpack_u32(m, &code);
 	cr_unpack_str(m, &text);
 	if (m->hdr.type == CR_MSG_ERR)
-		cr_send_err(mon.pending_fd, code ? code : CR_E_FAILED, "%s", text);
+		cr_send_err(mon->pending_fd, code ? code : CR_E_FAILED, "%s", text);
 	else
-		cr_send_ok(mon.pending_fd, text);
-	close(mon.pending_fd);
-	mon.pending_fd = -1;
+		cr_send_ok(mon->pending_fd, text);
+	close(mon->pending_fd);
+	mon->pending_fd = -1;
 }
 
-static void _init_msg(void)
+static void _init_msg(struct monitor *mon)
 {
 	struct cr_msg m;
 	uint32_t v;
 
-	if (cr_recv(mon.ctl_fd, &m)) {
-		close(mon.ctl_fd);
-		mon.ctl_fd = -1;
-		if (mon.pending_fd >= 0) {
-			cr_send_err(mon.pending_fd, CR_E_FAILED, "the container's init is gone");
-			close(mon.pending_fd);
-			mon.pending_fd = -1;
+	if (cr_recv(mon->ctl_fd, &m)) {
+		close(mon->ctl_fd);
+		mon->ctl_fd = -1;
+		if (mon->pending_fd >= 0) {
+			cr_send_err(mon->pending_fd, CR_E_FAILED, "the container's init is gone");
+			close(mon->pending_fd);
+			mon->pending_fd = -1;
 		}
 		return;
 	}
 	if (m.hdr.type == CR_MSG_OK || m.hdr.type == CR_MSG_ERR) {
-		_answer_pending(&m);
+		_answer_pending(mon, &m);
 		cr_msg_free(&m);
 		return;
 	}
 	if ((m.hdr.type != CR_MSG_STARTED && m.hdr.type != CR_MSG_EXIT) || cr_unpack_u32(&m, &v) ||
 	    cr_unpack_done(&m)) {
-		log_warnx("job %u: bad %s from the init", mon.ji.jobid, cr_msg_name(m.hdr.type));
+		log_warnx("job %u: bad %s from the init", mon->ji.jobid, cr_msg_name(m.hdr.type));
 		cr_msg_free(&m);
 		return;
 	}
 	if (m.hdr.type == CR_MSG_STARTED) {
-		mon.script_pid = v;
-		if (mon.state == MON_RESTORING) {
+		mon->script_pid = v;
+		if (mon->state == JS_RESTORING) {
 			/* What was restored runs: it is the script now. */
-			mon.state = MON_RUNNING;
-			mon.last_ckpt = time(NULL);
-			log_info("job %u: resumed from its checkpoint in %s", mon.ji.jobid,
-				 mon.ji.hostname);
-			if (mon.pending_fd >= 0) {
-				cr_send_ok(mon.pending_fd, "started");
-				close(mon.pending_fd);
-				mon.pending_fd = -1;
+			mon->state = JS_RUNNING;
+			mon->last_ckpt = time(NULL);
+			log_info("job %u: resumed from its checkpoint in %s", mon->ji.jobid,
+				 mon->ji.hostname);
+			if (mon->pending_fd >= 0) {
+				cr_send_ok(mon->pending_fd, "started");
+				close(mon->pending_fd);
+				mon->pending_fd = -1;
 			}
-			_save_state();
+			_save_state(mon);
 		} else {
-			log_info("job %u: batch script started in %s", mon.ji.jobid,
-				 mon.ji.hostname);
+			log_info("job %u: batch script started in %s", mon->ji.jobid,
+				 mon->ji.hostname);
 		}
 	} else {
-		mon.exit_status = v;
-		mon.state = MON_EXITED;
-		log_info("job %u: batch script ended, status %#x", mon.ji.jobid, v);
-		_save_state();
+		mon->exit_status = v;
+		mon->state = JS_EXITED;
+		log_info("job %u: batch script ended, status %#x", mon->ji.jobid, v);
+		_save_state(mon);
 	}
 	/* Reported to the relay once the init is reaped (EXIT) or now (STARTED). */
-	if (m.hdr.type == CR_MSG_STARTED && mon.relay_fd >= 0)
-		_send_u32(mon.relay_fd, CR_MSG_STARTED, v);
+	if (m.hdr.type == CR_MSG_STARTED && mon->relay_fd >= 0)
+		cr_send_u32(mon->relay_fd, CR_MSG_STARTED, v);
 	cr_msg_free(&m);
 }
 
-static void _report_exit(void)
+static void _report_exit(struct monitor *mon)
 {
-	if (mon.relay_fd < 0)
+	if (mon->relay_fd < 0)
 		return;
-	_send_u32(mon.relay_fd, CR_MSG_EXIT, mon.exit_status);
-	_drop_relay("script ended");
+	cr_send_u32(mon->relay_fd, CR_MSG_EXIT, mon->exit_status);
+	_drop_relay(mon, "script ended");
 }
 
-static void _coord_child(enum coord_kind kind, int report)
+static void _coord_child(struct monitor *mon, enum coord_kind kind, int report)
 {
 	char msg[2048] = "";
 	json_t *result = NULL;
 	int ret;
 
-	close(mon.listen_fd);
-	if (mon.ctl_fd >= 0)
-		close(mon.ctl_fd);
-	if (mon.relay_fd >= 0)
-		close(mon.relay_fd);
+	close(mon->listen_fd);
+	if (mon->ctl_fd >= 0)
+		close(mon->ctl_fd);
+	if (mon->relay_fd >= 0)
+		close(mon->relay_fd);
 	if (kind == CO_RESTORE) {
-		struct coord_restore_opts o = {.ckdir = mon.ji.ckpt_dir,
-					       .src_jobid = mon.ji.restart_from,
-					       .uid = mon.ji.uid,
-					       .gid = mon.ji.gid};
-		ret = coord_restore(mon.ji.jobid, &o, msg, sizeof(msg));
+		struct coord_restore_opts o = {.ckdir = mon->ji.ckpt_dir,
+					       .src_jobid = mon->ji.restart_from,
+					       .uid = mon->ji.uid,
+					       .gid = mon->ji.gid};
+		ret = coord_restore(mon->ctx, mon->ji.jobid, &o, msg, sizeof(msg));
 	} else {
 		struct coord_opts o = {.op = COORD_PERIODIC};
-		ret = coord_checkpoint(mon.ji.jobid, &o, &result, msg, sizeof(msg));
+		struct job_status st;
+
+		_status(mon, &st);
+		ret = coord_checkpoint(mon->ctx, &st, &o, &result, msg, sizeof(msg));
 		json_decref(result);
 	}
 	if (write(report, msg, strlen(msg)) < 0)
@@ -468,20 +432,18 @@ static void _coord_child(enum coord_kind kind, int report)
 	_exit(ret == 0 ? 0 : ret == COORD_FRESH ? 10 : 1);
 }
 
-static int coord_report = -1;
-
-static void _start_coord(enum coord_kind kind)
+static void _start_coord(struct monitor *mon, enum coord_kind kind)
 {
 	int p[2];
 	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		log_warn("job %u: pipe", mon.ji.jobid);
+		log_warn("job %u: pipe", mon->ji.jobid);
 		return;
 	}
 	pid = fork();
 	if (pid < 0) {
-		log_warn("job %u: fork", mon.ji.jobid);
+		log_warn("job %u: fork", mon->ji.jobid);
 		close(p[0]);
 		close(p[1]);
 		return;
@@ -489,75 +451,75 @@ static void _start_coord(enum coord_kind kind)
 	if (pid == 0) {
 		close(p[0]);
 		log_setproc(kind == CO_RESTORE ? "coord-restore" : "coord-periodic");
-		_coord_child(kind, p[1]);
+		_coord_child(mon, kind, p[1]);
 	}
 	close(p[1]);
-	coord_report = p[0];
-	mon.coord_pid = pid;
-	mon.coord_kind = kind;
+	mon->coord_report = p[0];
+	mon->coord_pid = pid;
+	mon->coord_kind = kind;
 }
 
-static void _coord_done(int status)
+static void _coord_done(struct monitor *mon, int status)
 {
 	char msg[2048] = "";
 	ssize_t n;
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 
-	n = coord_report >= 0 ? read(coord_report, msg, sizeof(msg) - 1) : -1;
+	n = mon->coord_report >= 0 ? read(mon->coord_report, msg, sizeof(msg) - 1) : -1;
 	msg[n > 0 ? n : 0] = '\0';
-	if (coord_report >= 0)
-		close(coord_report);
-	coord_report = -1;
-	mon.coord_pid = 0;
-	if (mon.coord_kind == CO_PERIODIC) {
-		mon.last_ckpt = time(NULL);
+	if (mon->coord_report >= 0)
+		close(mon->coord_report);
+	mon->coord_report = -1;
+	mon->coord_pid = 0;
+	if (mon->coord_kind == CO_PERIODIC) {
+		mon->last_ckpt = time(NULL);
 		if (code)
-			log_warnx("job %u: periodic checkpoint failed: %s", mon.ji.jobid, msg);
+			log_warnx("job %u: periodic checkpoint failed: %s", mon->ji.jobid, msg);
 		return;
 	}
-	if (code == 10 && mon.state == MON_RESTORING) {
-		mon.state = MON_IDLE;
-		_forward_spawn(&mon.spawn);
+	if (code == 10 && mon->state == JS_RESTORING) {
+		mon->state = JS_IDLE;
+		_forward_spawn(mon, &mon->spawn);
 	} else if (code == 0) {
-		log_info("job %u: %s", mon.ji.jobid, msg);
-	} else if (mon.state == MON_RESTORING) {
-		log_warnx("job %u: %s", mon.ji.jobid, msg);
-		if (mon.relay_fd >= 0)
-			cr_send_err(mon.relay_fd, CR_E_FAILED, "cannot resume job %u: %s",
-				    mon.ji.jobid, msg);
-		_drop_relay("restore failed");
-		mon.exit_status = 1 << 8;
-		mon.state = MON_EXITED;
-		_save_state();
+		log_info("job %u: %s", mon->ji.jobid, msg);
+	} else if (mon->state == JS_RESTORING) {
+		log_warnx("job %u: %s", mon->ji.jobid, msg);
+		if (mon->relay_fd >= 0)
+			cr_send_err(mon->relay_fd, CR_E_FAILED, "cannot resume job %u: %s",
+				    mon->ji.jobid, msg);
+		_drop_relay(mon, "restore failed");
+		mon->exit_status = 1 << 8;
+		mon->state = JS_EXITED;
+		_save_state(mon);
 	}
-	cr_msg_free(&mon.spawn);
-	mon.have_spawn = 0;
+	cr_msg_free(&mon->spawn);
+	mon->have_spawn = 0;
 }
 
-static void _reap(void)
+static void _reap(struct monitor *mon)
 {
 	int status;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (pid == mon.coord_pid) {
-			_coord_done(status);
+		if (pid == mon->coord_pid) {
+			_coord_done(mon, status);
 			continue;
 		}
-		if (pid != mon.init_pid)
+		if (pid != mon->init_pid)
 			continue;
 		/* Whatever the init said before it went is still in the socket. */
-		while (mon.ctl_fd >= 0)
-			_init_msg();
-		mon.init_pid = 0;
-		if (mon.state == MON_RUNNING) {
+		while (mon->ctl_fd >= 0)
+			_init_msg(mon);
+		mon->init_pid = 0;
+		if (mon->state == JS_RUNNING) {
 			/* Killed from outside (scancel's SIGKILL) before it reported. */
-			mon.exit_status = WIFSIGNALED(status) ? WTERMSIG(status) : status;
-			mon.state = MON_EXITED;
+			mon->exit_status = WIFSIGNALED(status) ? WTERMSIG(status) : status;
+			mon->state = JS_EXITED;
 		}
-		log_info("job %u: container init %d ended", mon.ji.jobid, pid);
-		_report_exit();
-		_save_state();
+		log_info("job %u: container init %d ended", mon->ji.jobid, pid);
+		_report_exit(mon);
+		_save_state(mon);
 	}
 }
 
@@ -567,29 +529,29 @@ static void _reap(void)
  * prolog: then Slurm owns it on every node and kills it at the job's end even
  * if the epilog cannot reach us. Returns the poll timeout to use.
  */
-static int _join_extern(void)
+static int _join_extern(struct monitor *mon)
 {
 	char path[PATH_MAX + 32], rel[PATH_MAX];
 	struct stat st;
 	int ret;
 
-	if (mon.in_step || mon.init_pid <= 0 || time(NULL) - mon.started > 60)
+	if (mon->in_step || mon->init_pid <= 0 || time(NULL) - mon->started > 60)
 		return -1;
 	/* This node's Slurm cgroups: slurm_<node> with several slurmd per host. */
-	snprintf(rel, sizeof(rel), "/slurm_%s/uid_%u/job_%u/step_extern", conf.node_name,
-		 mon.ji.uid, mon.ji.jobid);
+	snprintf(rel, sizeof(rel), "/slurm_%s/uid_%u/job_%u/step_extern", mon->ctx->conf.node_name,
+		 mon->ji.uid, mon->ji.jobid);
 	snprintf(path, sizeof(path), "/sys/fs/cgroup/freezer%s", rel);
 	if (stat(path, &st) < 0) {
-		snprintf(rel, sizeof(rel), "/slurm/uid_%u/job_%u/step_extern", mon.ji.uid,
-			 mon.ji.jobid);
+		snprintf(rel, sizeof(rel), "/slurm/uid_%u/job_%u/step_extern", mon->ji.uid,
+			 mon->ji.jobid);
 		snprintf(path, sizeof(path), "/sys/fs/cgroup/freezer%s", rel);
 		if (stat(path, &st) < 0)
 			return 100;
 	}
-	ret = cgroup_move_to_step(mon.init_pid, rel);
+	ret = cgroup_move_to_step(mon->init_pid, rel);
 	if (ret == 0) {
-		mon.in_step = 1;
-		log_info("job %u: container in the extern step's cgroups", mon.ji.jobid);
+		mon->in_step = 1;
+		log_info("job %u: container in the extern step's cgroups", mon->ji.jobid);
 		return -1;
 	}
 	return 100;
@@ -599,18 +561,18 @@ static int _join_extern(void)
  * Does Slurm still have the job on this node (its freezer cgroup)? When this
  * node's Slurm cgroup root is not there, we cannot tell: say yes.
  */
-static int _job_alive(void)
+static int _job_alive(struct monitor *mon)
 {
 	const char *fz = "/sys/fs/cgroup/freezer";
 	char root[PATH_MAX], path[PATH_MAX + 64];
 	struct stat st;
 
-	snprintf(root, sizeof(root), "%s/slurm_%s", fz, conf.node_name);
+	snprintf(root, sizeof(root), "%s/slurm_%s", fz, mon->ctx->conf.node_name);
 	if (stat(root, &st) < 0)
 		snprintf(root, sizeof(root), "%s/slurm", fz);
 	if (stat(root, &st) < 0)
 		return 1;
-	snprintf(path, sizeof(path), "%s/uid_%u/job_%u", root, mon.ji.uid, mon.ji.jobid);
+	snprintf(path, sizeof(path), "%s/uid_%u/job_%u", root, mon->ji.uid, mon->ji.jobid);
 	return stat(path, &st) == 0;
 }
 
@@ -620,26 +582,26 @@ static int _job_alive(void)
  * PrologFlags=Contain they live as long as the job), so that a missed epilog
  * (crd or slurmd down at the job's end) does not leave the container behind.
  */
-static int _timeout(void)
+static int _timeout(struct monitor *mon)
 {
-	int t = _join_extern();
+	int t = _join_extern(mon);
 	time_t due, now = time(NULL);
 
 	if (t < 0)
 		t = 30000;
 	/* Periodic checkpoints: from the batch host, while the script runs. */
-	if (mon.ji.batch && mon.state == MON_RUNNING && mon.enabled && mon.ji.interval > 0 &&
-	    !mon.coord_pid) {
-		due = mon.last_ckpt + mon.ji.interval;
+	if (mon->ji.batch && mon->state == JS_RUNNING && mon->enabled && mon->ji.interval > 0 &&
+	    !mon->coord_pid) {
+		due = mon->last_ckpt + mon->ji.interval;
 		if (now >= due)
-			_start_coord(CO_PERIODIC);
+			_start_coord(mon, CO_PERIODIC);
 		else if ((due - now) * 1000 < t)
 			t = (due - now) * 1000;
 	}
 	return t;
 }
 
-static void _adopt(int cfd, struct cr_msg *m)
+static void _adopt(struct monitor *mon, int cfd, struct cr_msg *m)
 {
 	uint32_t pid;
 
@@ -647,26 +609,26 @@ static void _adopt(int cfd, struct cr_msg *m)
 		cr_send_err(cfd, CR_E_PROTO, "bad ADOPT");
 		return;
 	}
-	if (mon.relay_fd >= 0 || mon.state != MON_IDLE || mon.init_pid <= 0) {
-		cr_send_err(m->fds[0], CR_E_FAILED, "job %u: the container is %s", mon.ji.jobid,
-			    mon.relay_fd >= 0 ? "already in use" : state_names[mon.state]);
+	if (mon->relay_fd >= 0 || mon->state != JS_IDLE || mon->init_pid <= 0) {
+		cr_send_err(m->fds[0], CR_E_FAILED, "job %u: the container is %s", mon->ji.jobid,
+			    mon->relay_fd >= 0 ? "already in use" : jobstat_state_name(mon->state));
 		cr_send_err(cfd, CR_E_FAILED, "busy");
 		return;
 	}
-	if (cgroup_move_like(mon.init_pid, pid) < 0) {
+	if (cgroup_move_like(mon->init_pid, pid) < 0) {
 		cr_send_err(m->fds[0], CR_E_FAILED,
 			    "cannot move the container into the step's cgroups");
 		cr_send_err(cfd, CR_E_FAILED, "cgroup");
 		return;
 	}
-	mon.in_step = 1;
-	mon.relay_fd = m->fds[0];
+	mon->in_step = 1;
+	mon->relay_fd = m->fds[0];
 	m->nfds = 0;
-	mon.relay_pid = pid;
-	cr_send_ok(mon.relay_fd, mon.ji.hostname);
+	mon->relay_pid = pid;
+	cr_send_ok(mon->relay_fd, mon->ji.hostname);
 	cr_send_ok(cfd, "adopted");
-	log_info("job %u: relay %d adopted", mon.ji.jobid, pid);
-	_save_state();
+	log_info("job %u: relay %d adopted", mon->ji.jobid, pid);
+	_save_state(mon);
 }
 
 /*
@@ -674,12 +636,12 @@ static void _adopt(int cfd, struct cr_msg *m)
  * connection waits in pending_fd. RESTORE carries the image directory; on
  * the batch host the relay's stdio goes along, for the restored root.
  */
-static int _to_init(int cfd, struct cr_msg *m)
+static int _to_init(struct monitor *mon, int cfd, struct cr_msg *m)
 {
 	int fds[4], nfds = 0, ret;
 	struct cr_buf b;
 
-	if (mon.pending_fd >= 0 || mon.ctl_fd < 0) {
+	if (mon->pending_fd >= 0 || mon->ctl_fd < 0) {
 		cr_send_err(cfd, CR_E_BUSY, "the container is busy or gone");
 		return 0;
 	}
@@ -689,28 +651,28 @@ static int _to_init(int cfd, struct cr_msg *m)
 			return 0;
 		}
 		fds[nfds++] = m->fds[0];
-		if (mon.have_spawn)
+		if (mon->have_spawn)
 			for (int i = 0; i < 3; i++)
-				fds[nfds++] = mon.spawn.fds[i];
+				fds[nfds++] = mon->spawn.fds[i];
 	} else if (m->nfds) {
 		cr_send_err(cfd, CR_E_PROTO, "bad RESUME");
 		return 0;
 	}
 	cr_buf_init(&b);
 	cr_pack_raw(&b, m->data, m->hdr.len - CR_HDR_SIZE);
-	ret = cr_send(mon.ctl_fd, m->hdr.type, &b, fds, nfds);
+	ret = cr_send(mon->ctl_fd, m->hdr.type, &b, fds, nfds);
 	cr_buf_free(&b);
 	if (ret) {
 		cr_send_err(cfd, CR_E_FAILED, "cannot reach the container's init: %s",
 			    strerror(-ret));
 		return 0;
 	}
-	mon.pending_fd = cfd;
+	mon->pending_fd = cfd;
 	return 2;
 }
 
 /* One request from crd per connection. Returns 1 when the job ends, 2 when cfd is kept. */
-static int _crd_request(int cfd)
+static int _crd_request(struct monitor *mon, int cfd)
 {
 	struct cr_msg m;
 	uint32_t on;
@@ -722,13 +684,13 @@ static int _crd_request(int cfd)
 	switch (m.hdr.type) {
 	case CR_MSG_RESTORE:
 	case CR_MSG_RESUME:
-		done = _to_init(cfd, &m);
+		done = _to_init(mon, cfd, &m);
 		break;
 	case CR_MSG_ADOPT:
-		_adopt(cfd, &m);
+		_adopt(mon, cfd, &m);
 		break;
 	case CR_MSG_STATUS:
-		s = _status_json();
+		s = _status_json(mon);
 		if (cr_unpack_done(&m) || !s)
 			cr_send_err(cfd, CR_E_PROTO, "bad STATUS");
 		else
@@ -740,15 +702,15 @@ static int _crd_request(int cfd)
 			cr_send_err(cfd, CR_E_PROTO, "bad SET");
 			break;
 		}
-		mon.enabled = !!on;
-		_save_state();
-		cr_send_ok(cfd, mon.enabled ? "enabled" : "disabled");
+		mon->enabled = !!on;
+		_save_state(mon);
+		cr_send_ok(cfd, mon->enabled ? "enabled" : "disabled");
 		break;
 	case CR_MSG_JOB_END:
 		done = 1;
 		break;
 	default:
-		log_warnx("job %u: unexpected %s from crd", mon.ji.jobid, cr_msg_name(m.hdr.type));
+		log_warnx("job %u: unexpected %s from crd", mon->ji.jobid, cr_msg_name(m.hdr.type));
 		cr_send_err(cfd, CR_E_PROTO, "unexpected %s", cr_msg_name(m.hdr.type));
 	}
 	cr_msg_free(&m);
@@ -756,62 +718,62 @@ static int _crd_request(int cfd)
 }
 
 /* CompletedJobCheckpoints=remove: a job that ended well needs no checkpoint. */
-static void _remove_checkpoints(void)
+static void _remove_checkpoints(struct monitor *mon)
 {
 	struct job_user u;
 	char err[512];
 	int ret;
 
-	if (!mon.ji.batch || mon.state != MON_EXITED || mon.exit_status != 0 ||
-	    strcmp(conf.completed, "remove"))
+	if (!mon->ji.batch || mon->state != JS_EXITED || mon->exit_status != 0 ||
+	    strcmp(mon->ctx->conf.completed, "remove"))
 		return;
-	if (user_lookup(mon.ji.uid, mon.ji.gid, &u, err, sizeof(err)) ||
+	if (user_lookup(mon->ji.uid, mon->ji.gid, &u, err, sizeof(err)) ||
 	    user_fs_enter(&u, err, sizeof(err))) {
-		log_warnx("job %u: %s", mon.ji.jobid, err);
+		log_warnx("job %u: %s", mon->ji.jobid, err);
 		user_fs_leave();
 		return;
 	}
-	ret = store_remove_job(mon.ji.ckpt_dir, mon.ji.jobid, err, sizeof(err));
+	ret = store_remove_job(mon->ji.ckpt_dir, mon->ji.jobid, err, sizeof(err));
 	if (ret && ret != -ENOENT)
-		log_warnx("job %u: removing its checkpoints: %s", mon.ji.jobid, err);
-	if (mon.ji.restart_from &&
-	    store_remove_job(mon.ji.ckpt_dir, mon.ji.restart_from, err, sizeof(err)))
-		log_warnx("job %u: removing job %u's checkpoints: %s", mon.ji.jobid,
-			  mon.ji.restart_from, err);
+		log_warnx("job %u: removing its checkpoints: %s", mon->ji.jobid, err);
+	if (mon->ji.restart_from &&
+	    store_remove_job(mon->ji.ckpt_dir, mon->ji.restart_from, err, sizeof(err)))
+		log_warnx("job %u: removing job %u's checkpoints: %s", mon->ji.jobid,
+			  mon->ji.restart_from, err);
 	user_fs_leave();
-	log_info("job %u: completed, its checkpoints removed", mon.ji.jobid);
+	log_info("job %u: completed, its checkpoints removed", mon->ji.jobid);
 }
 
-static void _finish(int cfd)
+static void _finish(struct monitor *mon, int cfd)
 {
 	char path[PATH_MAX];
 	int status;
 
-	if (mon.coord_pid > 0) {
-		kill(mon.coord_pid, SIGKILL);
-		waitpid(mon.coord_pid, &status, 0);
-		mon.coord_pid = 0;
+	if (mon->coord_pid > 0) {
+		kill(mon->coord_pid, SIGKILL);
+		waitpid(mon->coord_pid, &status, 0);
+		mon->coord_pid = 0;
 	}
-	_kill_container();
-	if (mon.init_pid > 0)
-		waitpid(mon.init_pid, &status, 0);
-	mon.init_pid = 0;
-	if (mon.state == MON_RUNNING) {
-		mon.exit_status = SIGKILL;
-		mon.state = MON_EXITED;
+	_kill_container(mon);
+	if (mon->init_pid > 0)
+		waitpid(mon->init_pid, &status, 0);
+	mon->init_pid = 0;
+	if (mon->state == JS_RUNNING) {
+		mon->exit_status = SIGKILL;
+		mon->state = JS_EXITED;
 	}
-	_report_exit();
-	_remove_checkpoints();
-	monitor_sock_path(mon.ji.jobid, path, sizeof(path));
+	_report_exit(mon);
+	_remove_checkpoints(mon);
+	jobstat_sock_path(mon->ctx, mon->ji.jobid, path, sizeof(path));
 	unlink(path);
-	monitor_state_path(mon.ji.jobid, path, sizeof(path));
+	jobstat_state_path(mon->ctx, mon->ji.jobid, path, sizeof(path));
 	unlink(path);
-	log_info("job %u: container removed", mon.ji.jobid);
+	log_info("job %u: container removed", mon->ji.jobid);
 	if (cfd >= 0)
 		cr_send_ok(cfd, "removed");
 }
 
-static void _monitor_loop(void)
+static void _monitor_loop(struct monitor *mon)
 {
 	struct signalfd_siginfo si;
 	struct pollfd pfd[4];
@@ -828,43 +790,44 @@ static void _monitor_loop(void)
 	if (sfd < 0)
 		fatal("monitor: signalfd");
 	for (;;) {
-		pfd[0] = (struct pollfd){.fd = mon.listen_fd, .events = POLLIN};
+		pfd[0] = (struct pollfd){.fd = mon->listen_fd, .events = POLLIN};
 		pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
-		pfd[2] = (struct pollfd){.fd = mon.ctl_fd, .events = POLLIN};
-		pfd[3] = (struct pollfd){.fd = mon.relay_fd, .events = POLLIN};
-		n = poll(pfd, 4, _timeout());
+		pfd[2] = (struct pollfd){.fd = mon->ctl_fd, .events = POLLIN};
+		pfd[3] = (struct pollfd){.fd = mon->relay_fd, .events = POLLIN};
+		n = poll(pfd, 4, _timeout(mon));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			fatal("monitor: poll");
 		}
-		if (n == 0 && time(NULL) - mon.started > 60 && !_job_alive()) {
-			log_info("job %u: no longer on this node and no epilog came", mon.ji.jobid);
-			_finish(-1);
+		if (n == 0 && time(NULL) - mon->started > 60 && !_job_alive(mon)) {
+			log_info("job %u: no longer on this node and no epilog came",
+				 mon->ji.jobid);
+			_finish(mon, -1);
 			return;
 		}
 		if (pfd[2].revents)
-			_init_msg();
+			_init_msg(mon);
 		if (pfd[1].revents & POLLIN) {
 			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD) {
 				log_info("job %u: monitor got signal %u, removing the container",
-					 mon.ji.jobid, si.ssi_signo);
-				_finish(-1);
+					 mon->ji.jobid, si.ssi_signo);
+				_finish(mon, -1);
 				return;
 			}
-			_reap();
+			_reap(mon);
 		}
 		if (pfd[3].revents)
-			_relay_msg();
+			_relay_msg(mon);
 		if (pfd[0].revents & POLLIN) {
-			cfd = accept4(mon.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			cfd = accept4(mon->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 			if (cfd < 0)
 				continue;
 			setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){5, 0},
 				   sizeof(struct timeval));
-			switch (_crd_request(cfd)) {
+			switch (_crd_request(mon, cfd)) {
 			case 1:
-				_finish(cfd);
+				_finish(mon, cfd);
 				close(cfd);
 				return;
 			case 2:
@@ -876,39 +839,43 @@ static void _monitor_loop(void)
 	}
 }
 
-static void _monitor_main(const struct cr_job *ji, int ready)
+static void _monitor_main(const struct crd_ctx *ctx, const struct cr_job *ji, int ready)
 {
+	struct monitor m, *mon = &m;
+
 	char path[PATH_MAX], msg[256] = "";
 	int ret;
 
-	memset(&mon, 0, sizeof(mon));
-	mon.ji = *ji;
-	mon.ctl_fd = mon.relay_fd = mon.pending_fd = -1;
-	mon.enabled = 1;
-	mon.started = time(NULL);
+	memset(mon, 0, sizeof(*mon));
+	mon->ctx = ctx;
+	mon->ji = *ji;
+	mon->coord_report = -1;
+	mon->ctl_fd = mon->relay_fd = mon->pending_fd = -1;
+	mon->enabled = 1;
+	mon->started = time(NULL);
 	snprintf(path, sizeof(path), "crd-job%u", ji->jobid);
 	log_setproc(path);
 	prctl(PR_SET_NAME, path);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	monitor_sock_path(ji->jobid, path, sizeof(path));
-	mon.listen_fd = cr_unix_listen(path, 0600);
-	if (mon.listen_fd < 0) {
+	jobstat_sock_path(ctx, ji->jobid, path, sizeof(path));
+	mon->listen_fd = cr_unix_listen(path, 0600);
+	if (mon->listen_fd < 0) {
 		snprintf(msg, sizeof(msg), "cannot listen on %.180s: %s", path,
-			 strerror(-mon.listen_fd));
+			 strerror(-mon->listen_fd));
 		goto fail;
 	}
-	ret = container_create(ji, &mon.ctl_fd, &mon.init_pid);
+	ret = container_create(ji, &mon->ctl_fd, &mon->init_pid);
 	if (ret) {
 		snprintf(msg, sizeof(msg), "cannot create the container: %s", strerror(-ret));
 		unlink(path);
 		goto fail;
 	}
-	_save_state();
-	log_info("job %u: container %s up, init %d", ji->jobid, ji->hostname, mon.init_pid);
+	_save_state(mon);
+	log_info("job %u: container %s up, init %d", ji->jobid, ji->hostname, mon->init_pid);
 	if (write(ready, "", 1) != 1)
 		log_warn("monitor: ready");
 	close(ready);
-	_monitor_loop();
+	_monitor_loop(mon);
 	exit(0);
 fail:
 	log_warnx("job %u: %s", ji->jobid, msg);
@@ -917,7 +884,7 @@ fail:
 	exit(1);
 }
 
-int monitor_spawn(const struct cr_job *ji, char *err, size_t errlen)
+int monitor_spawn(const struct crd_ctx *ctx, const struct cr_job *ji, char *err, size_t errlen)
 {
 	char buf[256];
 	int p[2], status;
@@ -945,7 +912,7 @@ int monitor_spawn(const struct cr_job *ji, char *err, size_t errlen)
 		for (int fd = 3; fd < 1024; fd++)
 			if (fd != p[1] && fd != log_getfd())
 				close(fd);
-		_monitor_main(ji, p[1]);
+		_monitor_main(ctx, ji, p[1]);
 	}
 	close(p[1]);
 	waitpid(pid, &status, 0);

@@ -17,11 +17,11 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -30,9 +30,12 @@
 #include <cr.h>
 
 #include "cr_archive.h"
-#include "crd.h"
 #include "digest.h"
+#include "errmsg.h"
+#include "glue.h"
+#include "jobstat.h"
 #include "log.h"
+#include "node.h"
 #include "output.h"
 #include "proto.h"
 #include "store.h"
@@ -43,57 +46,9 @@ struct node_job {
 	uint32_t jobid, slot, uid, gid;
 	pid_t init, relay, script; /* host pids; script 0 when none runs */
 	int batch;
-	char state[16];
+	enum job_state state;
 	char hostname[64];
 };
-
-/* libcr logs to a memfd while it works, so its first error can be sent back. */
-int libcr_log_begin(void)
-{
-	int fd = memfd_create("libcr-log", MFD_CLOEXEC);
-
-	cr_log_setup(fd >= 0 ? fd : log_getfd(), CR_LOG_WARN);
-	return fd;
-}
-
-void libcr_log_end(int fd, char *err, size_t errlen)
-{
-	char buf[8192], *line, *first = NULL, *save;
-	ssize_t n;
-
-	cr_log_setup(log_getfd(), CR_LOG_WARN);
-	if (fd < 0)
-		return;
-	n = pread(fd, buf, sizeof(buf) - 1, 0);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		log_warnx("libcr: %s", line);
-		if (!first)
-			first = line;
-	}
-	/* The first error is the cause; what follows reports the unwinding. */
-	if (first && err && !*err)
-		snprintf(err, errlen, "%s", first);
-}
-
-/* CR_FAULT=STEP[@NODE]: die at STEP, to test what a crash there leaves. */
-void fault_point(const char *step)
-{
-	const char *f = getenv("CR_FAULT"), *at;
-	size_t n;
-
-	if (!f)
-		return;
-	at = strchr(f, '@');
-	n = at ? (size_t)(at - f) : strlen(f);
-	if (n != strlen(step) || strncmp(f, step, n) || (at && strcmp(at + 1, conf.node_name)))
-		return;
-	log_warnx("CR_FAULT=%s: crashing here", f);
-	kill(getpid(), SIGKILL);
-}
 
 static pid_t _ns_pid(pid_t pid)
 {
@@ -163,29 +118,27 @@ static int _find_script(struct node_job *j, pid_t ns_script, char *err, size_t e
 	return 0;
 }
 
-static int _job_info(uint32_t jobid, struct node_job *j, pid_t *ns_script, char *err, size_t errlen)
+static int _job_info(const struct crd_ctx *ctx, uint32_t jobid, struct node_job *j,
+		     pid_t *ns_script, char *err, size_t errlen)
 {
-	json_t *st;
-	const char *s;
+	struct job_status st;
 
-	if (job_status(jobid, &st)) {
-		snprintf(err, errlen, "job %u has no container on node %s", jobid, conf.node_name);
+	if (jobstat_get(ctx, jobid, &st)) {
+		snprintf(err, errlen, "job %u has no container on node %s", jobid,
+			 ctx->conf.node_name);
 		return -ENOENT;
 	}
 	memset(j, 0, sizeof(*j));
 	j->jobid = jobid;
-	j->slot = json_integer_value(json_object_get(st, "slot"));
-	j->uid = json_integer_value(json_object_get(st, "uid"));
-	j->gid = json_integer_value(json_object_get(st, "gid"));
-	j->init = json_integer_value(json_object_get(st, "init_pid"));
-	j->relay = json_integer_value(json_object_get(st, "relay_pid"));
-	j->batch = json_is_true(json_object_get(st, "batch"));
-	*ns_script = json_integer_value(json_object_get(st, "script_pid"));
-	s = json_string_value(json_object_get(st, "state"));
-	snprintf(j->state, sizeof(j->state), "%s", s ? s : "?");
-	s = json_string_value(json_object_get(st, "hostname"));
-	snprintf(j->hostname, sizeof(j->hostname), "%s", s ? s : "");
-	json_decref(st);
+	j->slot = st.ji.slot;
+	j->uid = st.ji.uid;
+	j->gid = st.ji.gid;
+	j->init = st.init_pid;
+	j->relay = st.relay_pid;
+	j->batch = st.ji.batch;
+	*ns_script = st.script_pid;
+	j->state = st.state;
+	snprintf(j->hostname, sizeof(j->hostname), "%s", st.ji.hostname);
 	return 0;
 }
 
@@ -321,32 +274,81 @@ static int _save_output(int jobfd, int pathfd[2], json_t *args, json_t *rep, cha
 	return 0;
 }
 
-static int _dump(struct node_job *j, struct cr_frozen *frozen, json_t *args, json_t *rep, char *err,
-		 size_t errlen)
+/* The container's /tmp and /dev/shm (through its init), as root. */
+static int _open_tmpfs(struct node_job *j, int dfd[2], char *err, size_t errlen)
+{
+	char path[64];
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/root/tmp", j->init);
+	dfd[0] = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/root/dev/shm", j->init);
+	dfd[1] = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd[0] >= 0 && dfd[1] >= 0)
+		return 0;
+	ret = -errno;
+	snprintf(err, errlen, "cannot open the container's /tmp and /dev/shm: %s", strerror(-ret));
+	return ret;
+}
+
+/* As the job's user: the image, the tmpfs archives, the output, the digests into nodefd. */
+static int _dump_into(const struct crd_ctx *ctx, struct node_job *j, struct cr_frozen *frozen,
+		      int jobfd, int nodefd, const int dfd[2], int outfd[2], json_t *args,
+		      json_t *rep, char *err, size_t errlen)
+{
+	json_t *files = NULL;
+	char path[64];
+	uint64_t bytes = 0;
+	int logfd, ret = 0;
+
+	if (frozen) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d/image", nodefd);
+		logfd = libcr_log_begin();
+		ret = cr_dump(frozen, path);
+		libcr_log_end(logfd, err, errlen);
+		if (ret && !*err)
+			snprintf(err, errlen, "dump failed: %s", strerror(-ret));
+		if (ret)
+			return ret;
+	}
+	fault_point(ctx, "dump");
+	ret = _archive_into(nodefd, "tmp.tar", dfd[0], rep, err, errlen);
+	if (!ret)
+		ret = _archive_into(nodefd, "shm.tar", dfd[1], rep, err, errlen);
+	if (!ret && j->batch)
+		ret = _save_output(jobfd, outfd, args, rep, err, errlen);
+	if (!ret)
+		ret = store_digest_tree(nodefd, &files, &bytes, err, errlen);
+	if (!ret) {
+		json_object_set_new(rep, "files", files);
+		json_object_set_new(rep, "bytes", json_integer(bytes));
+	}
+	return ret;
+}
+
+static void _close_fds(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+static int _dump(const struct crd_ctx *ctx, struct node_job *j, struct cr_frozen *frozen,
+		 json_t *args, json_t *rep, char *err, size_t errlen)
 {
 	const char *ckdir = json_string_value(json_object_get(args, "ckdir"));
 	const char *tmp = json_string_value(json_object_get(args, "tmp"));
-	int tmpfd = -1, shmfd = -1, jobfd = -1, nodefd = -1, outfd[2] = {-1, -1}, logfd, ret;
+	int dfd[2] = {-1, -1}, outfd[2] = {-1, -1}, jobfd = -1, nodefd = -1, ret;
 	struct job_user u;
-	json_t *files = NULL, *clocks;
+	json_t *clocks;
 	char path[PATH_MAX];
-	uint64_t bytes = 0;
 
-	if (!ckdir || !tmp || strchr(tmp, '/') || strncmp(tmp, ".tmp-", 5)) {
-		snprintf(err, errlen, "bad DUMP arguments");
-		return -EPROTO;
-	}
+	if (!ckdir || !tmp || strchr(tmp, '/') || strncmp(tmp, ".tmp-", 5))
+		return err_set(err, errlen, -EPROTO, "bad DUMP arguments");
 	/* As root: the container's tmpfs, through its init, and the relay's stdio. */
-	snprintf(path, sizeof(path), "/proc/%d/root/tmp", j->init);
-	tmpfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	snprintf(path, sizeof(path), "/proc/%d/root/dev/shm", j->init);
-	shmfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (tmpfd < 0 || shmfd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot open the container's /tmp and /dev/shm: %s",
-			 strerror(errno));
+	ret = _open_tmpfs(j, dfd, err, errlen);
+	if (ret)
 		goto out;
-	}
 	if (j->batch && j->relay > 0) {
 		outfd[0] = _relay_fd(j->relay, 1);
 		outfd[1] = _relay_fd(j->relay, 2);
@@ -358,158 +360,204 @@ static int _dump(struct node_job *j, struct cr_frozen *frozen, json_t *args, jso
 	ret = user_lookup(j->uid, j->gid, &u, err, errlen);
 	if (!ret)
 		ret = user_fs_enter(&u, err, errlen);
-	if (ret)
-		goto out;
-	jobfd = store_job_open(ckdir, j->jobid, 0, err, errlen);
-	if (jobfd < 0) {
-		ret = jobfd;
-		goto out_user;
-	}
+	if (!ret)
+		ret = jobfd = store_job_open(ckdir, j->jobid, 0, err, errlen);
 	snprintf(path, sizeof(path), "%s/node-%u", tmp, j->slot);
-	nodefd = store_open_dir(jobfd, path, 1, err, errlen);
-	if (nodefd < 0) {
-		ret = nodefd;
-		goto out_user;
-	}
-	if (frozen) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d/image", nodefd);
-		logfd = libcr_log_begin();
-		ret = cr_dump(frozen, path);
-		libcr_log_end(logfd, err, errlen);
-		if (ret) {
-			if (!*err)
-				snprintf(err, errlen, "dump failed: %s", strerror(-ret));
-			goto out_user;
-		}
-	}
-	fault_point("dump");
-	ret = _archive_into(nodefd, "tmp.tar", tmpfd, rep, err, errlen);
-	if (!ret)
-		ret = _archive_into(nodefd, "shm.tar", shmfd, rep, err, errlen);
-	if (!ret && j->batch)
-		ret = _save_output(jobfd, outfd, args, rep, err, errlen);
-	if (!ret)
-		ret = store_digest_tree(nodefd, &files, &bytes, err, errlen);
-	if (!ret) {
-		json_object_set_new(rep, "files", files);
-		json_object_set_new(rep, "bytes", json_integer(bytes));
-	}
-out_user:
+	if (ret >= 0)
+		ret = nodefd = store_open_dir(jobfd, path, 1, err, errlen);
+	if (ret >= 0)
+		ret = _dump_into(ctx, j, frozen, jobfd, nodefd, dfd, outfd, args, rep, err, errlen);
 	user_fs_leave();
 out:
-	for (int i = 0; i < 2; i++)
-		if (outfd[i] >= 0)
-			close(outfd[i]);
+	_close_fds(outfd, 2);
+	_close_fds(dfd, 2);
 	if (nodefd >= 0)
 		close(nodefd);
 	if (jobfd >= 0)
 		close(jobfd);
-	if (tmpfd >= 0)
-		close(tmpfd);
-	if (shmfd >= 0)
-		close(shmfd);
 	return ret;
 }
 
-static void _checkpoint(int fd, uint32_t jobid, json_t *args)
-{
-	struct cr_frozen *frozen = NULL;
-	struct cr_freeze_opts fo = {0};
-	enum cr_release_mode mode = CR_RESUME;
+/*
+ * One coordinator's exchange with this node. After the first request
+ * (node_ops[]), each message goes to its handler through a table
+ * (ckpt_msgs[], restore_msgs[]).
+ */
+struct node_session {
+	const struct crd_ctx *ctx;
+	int fd;
 	struct node_job j;
-	struct cr_msg m;
-	const char *text;
+	uint32_t bad_type; /* the message no handler took */
+	/* checkpoint */
+	struct cr_frozen *frozen;
+	json_t *rep;
+	enum cr_release_mode mode;
+	/* restore */
 	uint32_t how;
-	json_t *dargs, *rep;
-	pid_t ns_script;
-	char err[1024] = "";
-	int logfd, ret, maxwait;
+};
 
-	maxwait = json_integer_value(json_object_get(args, "maxwait"));
+struct node_msg_handler {
+	uint32_t type;
+	/* 0: wait for the next message; 1: the exchange is over; -EPROTO: a bad message. */
+	int (*handle)(struct node_session *s, struct cr_msg *m);
+};
+
+/* Messages to their handlers until one ends the exchange: 0, or -errno (coordinator lost, -EPROTO).
+ */
+static int _session(struct node_session *s, const struct node_msg_handler *h, size_t n)
+{
+	struct cr_msg m;
+	int ret;
+
+	for (;;) {
+		ret = _next(s->fd, &m);
+		if (ret)
+			return ret;
+		ret = -EPROTO;
+		for (size_t i = 0; i < n; i++)
+			if (h[i].type == m.hdr.type)
+				ret = h[i].handle(s, &m);
+		if (ret == -EPROTO)
+			s->bad_type = m.hdr.type;
+		cr_msg_free(&m);
+		if (ret)
+			return ret < 0 ? ret : 0;
+	}
+}
+
+/* DUMP: the held tree's image and the container's files into the temporary directory. */
+static int _on_dump(struct node_session *s, struct cr_msg *m)
+{
+	const char *text;
+	char err[1024] = "";
+	json_t *dargs;
+	int ret;
+
+	if (cr_unpack_str(m, &text) || cr_unpack_done(m) || !(dargs = json_loads(text, 0, NULL)))
+		return -EPROTO;
+	ret = _dump(s->ctx, &s->j, s->frozen, dargs, s->rep, err, sizeof(err));
+	json_decref(dargs);
+	if (ret)
+		cr_send_err(s->fd, ret == -EBADMSG ? CR_E_BADIMG : CR_E_FAILED, "node %s: %s",
+			    s->ctx->conf.node_name, err);
+	else
+		_json_reply(s->fd, s->rep);
+	return 0;
+}
+
+/* RELEASE of a checkpoint: resume the held tree, or kill it (vacate, requeue). */
+static int _on_release(struct node_session *s, struct cr_msg *m)
+{
+	uint32_t how;
+
+	if (cr_unpack_u32(m, &how) || cr_unpack_done(m))
+		return -EPROTO;
+	s->mode = how == CR_REL_KILL ? CR_KILL : CR_RESUME;
+	return 1;
+}
+
+static const struct node_msg_handler ckpt_msgs[] = {
+	{CR_MSG_DUMP, _on_dump},
+	{CR_MSG_RELEASE, _on_release},
+};
+
+/* Answer the coordinator with an error; returns ret. */
+static int _answer_err(int fd, int ret, uint32_t code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int _answer_err(int fd, int ret, uint32_t code, const char *fmt, ...)
+{
+	char text[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	cr_send_err(fd, code, "%s", text);
+	return ret;
+}
+
+/* Freeze the job's tree here (none when no script runs); 0, or answered on fd. */
+static int _freeze(struct node_session *s, pid_t ns_script, int maxwait)
+{
+	struct cr_freeze_opts fo = {.timeout_ms = maxwait * 1000};
+	const char *node = s->ctx->conf.node_name;
+	char err[1024] = "";
+	int logfd, ret;
+
+	if (s->j.state == JS_RUNNING && _find_script(&s->j, ns_script, err, sizeof(err)))
+		return _answer_err(s->fd, -EOPNOTSUPP, CR_E_NOTSUP, "node %s: %s", node, err);
+	if (s->j.state != JS_RUNNING && s->j.state != JS_IDLE)
+		return _answer_err(s->fd, -EINVAL, CR_E_FAILED, "node %s: job %u's container is %s",
+				   node, s->j.jobid, jobstat_state_name(s->j.state));
+	if (s->j.script <= 0)
+		return 0;
+	logfd = libcr_log_begin();
+	ret = cr_freeze(s->j.script, &fo, &s->frozen);
+	libcr_log_end(logfd, err, sizeof(err));
+	/* Orphans made while we froze the tree are as bad as earlier ones. */
+	if (!ret && _find_script(&s->j, ns_script, err, sizeof(err))) {
+		cr_release(s->frozen, CR_RESUME);
+		s->frozen = NULL;
+		return _answer_err(s->fd, -EOPNOTSUPP, CR_E_NOTSUP, "node %s: %s", node, err);
+	}
+	if (ret)
+		cr_send_err(s->fd, CR_E_FAILED, "node %s: cannot freeze job %u: %s", node,
+			    s->j.jobid, *err ? err : strerror(-ret));
+	return ret;
+}
+
+static int _maxwait(const struct crd_ctx *ctx, int fd, json_t *args)
+{
+	int maxwait = json_integer_value(json_object_get(args, "maxwait"));
+
 	if (maxwait <= 0)
-		maxwait = conf.max_wait;
+		maxwait = ctx->conf.max_wait;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){maxwait, 0},
 		   sizeof(struct timeval));
-	if (_job_info(jobid, &j, &ns_script, err, sizeof(err))) {
+	return maxwait;
+}
+
+/* PREPARE: freeze and hold; then DUMP and RELEASE (ckpt_msgs[]). */
+static void _checkpoint(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *args)
+{
+	struct node_session s = {.ctx = ctx, .fd = fd, .mode = CR_RESUME};
+	const char *node = ctx->conf.node_name;
+	int maxwait = _maxwait(ctx, fd, args), ret;
+	char err[1024] = "";
+	pid_t ns_script;
+
+	if (_job_info(ctx, jobid, &s.j, &ns_script, err, sizeof(err))) {
 		cr_send_err(fd, CR_E_NOJOB, "%s", err);
 		return;
 	}
-	if (json_integer_value(json_object_get(args, "slot")) != j.slot) {
-		cr_send_err(fd, CR_E_FAILED, "node %s holds slot %u of job %u, not slot %lld",
-			    conf.node_name, j.slot, jobid,
+	if (json_integer_value(json_object_get(args, "slot")) != s.j.slot) {
+		cr_send_err(fd, CR_E_FAILED, "node %s holds slot %u of job %u, not slot %lld", node,
+			    s.j.slot, jobid,
 			    (long long)json_integer_value(json_object_get(args, "slot")));
 		return;
 	}
-	if (!strcmp(j.state, "running")) {
-		if (_find_script(&j, ns_script, err, sizeof(err))) {
-			cr_send_err(fd, CR_E_NOTSUP, "node %s: %s", conf.node_name, err);
-			return;
-		}
-	} else if (strcmp(j.state, "idle")) {
-		cr_send_err(fd, CR_E_FAILED, "node %s: job %u's container is %s", conf.node_name,
-			    jobid, j.state);
+	if (_freeze(&s, ns_script, maxwait))
 		return;
-	}
-	if (j.script > 0) {
-		fo.timeout_ms = maxwait * 1000;
-		logfd = libcr_log_begin();
-		ret = cr_freeze(j.script, &fo, &frozen);
-		libcr_log_end(logfd, err, sizeof(err));
-		/* Orphans made while we froze the tree are as bad as earlier ones. */
-		if (!ret && _find_script(&j, ns_script, err, sizeof(err))) {
-			cr_release(frozen, CR_RESUME);
-			cr_send_err(fd, CR_E_NOTSUP, "node %s: %s", conf.node_name, err);
-			return;
-		}
-		if (ret) {
-			cr_send_err(fd, CR_E_FAILED, "node %s: cannot freeze job %u: %s",
-				    conf.node_name, jobid, *err ? err : strerror(-ret));
-			return;
-		}
-	}
-	log_info("job %u: slot %u frozen (%zu tasks)", jobid, j.slot,
-		 frozen ? cr_frozen_ntasks(frozen) : 0);
-	fault_point("prepare");
+	log_info("job %u: slot %u frozen (%zu tasks)", jobid, s.j.slot,
+		 s.frozen ? cr_frozen_ntasks(s.frozen) : 0);
+	fault_point(ctx, "prepare");
 	cr_send_ok(fd, "frozen");
-	rep = json_pack("{s:s, s:i, s:I, s:s}", "node", conf.node_name, "slot", (int)j.slot,
-			"ntasks", (json_int_t)(frozen ? cr_frozen_ntasks(frozen) : 0), "hostname",
-			j.hostname);
-	for (;;) {
-		ret = _next(fd, &m);
-		if (ret) {
-			log_warnx("job %u: the coordinator went away (%s): resuming the job", jobid,
-				  strerror(-ret));
-			break;
-		}
-		if (m.hdr.type == CR_MSG_DUMP && !cr_unpack_str(&m, &text) && !cr_unpack_done(&m) &&
-		    (dargs = json_loads(text, 0, NULL))) {
-			err[0] = '\0';
-			ret = _dump(&j, frozen, dargs, rep, err, sizeof(err));
-			json_decref(dargs);
-			if (ret)
-				cr_send_err(fd, ret == -EBADMSG ? CR_E_BADIMG : CR_E_FAILED,
-					    "node %s: %s", conf.node_name, err);
-			else
-				_json_reply(fd, rep);
-			cr_msg_free(&m);
-			continue;
-		}
-		if (m.hdr.type == CR_MSG_RELEASE && !cr_unpack_u32(&m, &how) &&
-		    !cr_unpack_done(&m)) {
-			mode = how == CR_REL_KILL ? CR_KILL : CR_RESUME;
-			cr_msg_free(&m);
-			break;
-		}
+	s.rep = json_pack("{s:s, s:i, s:I, s:s}", "node", node, "slot", (int)s.j.slot, "ntasks",
+			  (json_int_t)(s.frozen ? cr_frozen_ntasks(s.frozen) : 0), "hostname",
+			  s.j.hostname);
+	ret = _session(&s, ckpt_msgs, sizeof(ckpt_msgs) / sizeof(ckpt_msgs[0]));
+	if (ret == -EPROTO)
 		log_warnx("job %u: unexpected %s from the coordinator: resuming the job", jobid,
-			  cr_msg_name(m.hdr.type));
-		cr_msg_free(&m);
-		break;
-	}
-	if (frozen)
-		cr_release(frozen, mode);
-	log_info("job %u: slot %u %s", jobid, j.slot, mode == CR_KILL ? "killed" : "resumed");
-	cr_send_ok(fd, mode == CR_KILL ? "killed" : "resumed");
-	json_decref(rep);
+			  cr_msg_name(s.bad_type));
+	else if (ret)
+		log_warnx("job %u: the coordinator went away (%s): resuming the job", jobid,
+			  strerror(-ret));
+	if (s.frozen)
+		cr_release(s.frozen, s.mode);
+	log_info("job %u: slot %u %s", jobid, s.j.slot, s.mode == CR_KILL ? "killed" : "resumed");
+	cr_send_ok(fd, s.mode == CR_KILL ? "killed" : "resumed");
+	json_decref(s.rep);
 }
 
 /* The saved output <jobdir>/name holds what the manifest says (checked, not copied). */
@@ -535,7 +583,7 @@ static int _restore_output(int jobfd, int pathfd[2], json_t *man, char *err, siz
 		if (fd < 0) {
 			ret = -errno;
 			snprintf(err, errlen, "cannot open the job's %s: %s", names[i],
-				 strerror(errno));
+				 strerror(-ret));
 			return ret;
 		}
 		ret = store_output_restore(
@@ -548,13 +596,13 @@ static int _restore_output(int jobfd, int pathfd[2], json_t *man, char *err, siz
 	return 0;
 }
 
-static int _ask_init(uint32_t jobid, uint32_t type, struct cr_buf *b, int *fds, int nfds,
-		     int timeout, char *text, size_t len)
+static int _ask_init(const struct crd_ctx *ctx, uint32_t jobid, uint32_t type, struct cr_buf *b,
+		     int *fds, int nfds, int timeout, char *text, size_t len)
 {
 	uint32_t code;
 	int ret;
 
-	ret = ask_monitor_timeout(jobid, type, b, fds, nfds, timeout, &code, text, len);
+	ret = jobstat_ask(ctx, jobid, type, b, fds, nfds, timeout, &code, text, len);
 	if (ret) {
 		snprintf(text, len, "the job's monitor did not answer: %s", strerror(-ret));
 		return ret;
@@ -562,173 +610,211 @@ static int _ask_init(uint32_t jobid, uint32_t type, struct cr_buf *b, int *fds, 
 	return code ? -EIO : 0;
 }
 
-static void _restore(int fd, uint32_t jobid, json_t *args)
-{
-	const char *ckdir = json_string_value(json_object_get(args, "ckdir"));
-	uint32_t src = json_integer_value(json_object_get(args, "src"));
-	uint32_t seq = json_integer_value(json_object_get(args, "seq"));
-	uint32_t slot = json_integer_value(json_object_get(args, "slot"));
-	int jobfd = -1, nodefd = -1, outfd[2] = {-1, -1}, maxwait, ret, code = CR_E_FAILED;
+/* A restore here: the checkpoint's slot, verified as the job's user. */
+struct node_restore {
+	const char *ckdir;
+	uint32_t src, seq, slot;
+	int maxwait;
 	uint8_t key[STORE_KEY_LEN];
 	struct job_user u;
-	struct node_job j;
-	struct cr_buf b;
-	struct cr_msg m;
-	json_t *man = NULL, *so, *req;
-	pid_t ns_script;
-	uint32_t how = CR_REL_ABORT;
-	char err[1024] = "", path[64], *s;
+	json_t *man, *so; /* the manifest and this slot's part of it */
+	int jobfd, nodefd, outfd[2];
+};
 
-	maxwait = json_integer_value(json_object_get(args, "maxwait"));
-	if (maxwait <= 0)
-		maxwait = conf.max_wait;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){maxwait, 0},
-		   sizeof(struct timeval));
-	if (!ckdir || !seq) {
-		cr_send_err(fd, CR_E_PROTO, "bad RESTORE arguments");
-		return;
+/* As the job's user: the manifest verifies, and the slot's files and output match it. */
+static int _verify(struct node_restore *r, char *err, size_t errlen)
+{
+	char path[64];
+
+	r->jobfd = store_job_open(r->ckdir, r->src, 0, err, errlen);
+	if (r->jobfd < 0)
+		return CR_E_FAILED;
+	if (store_load(r->jobfd, r->seq, r->key, &r->man, err, errlen))
+		return CR_E_BADIMG;
+	r->so = json_array_get(json_object_get(r->man, "slots"), r->slot);
+	snprintf(path, sizeof(path), "%u/node-%u", r->seq, r->slot);
+	r->nodefd = store_open_dir(r->jobfd, path, 0, err, errlen);
+	if (!r->so)
+		snprintf(err, errlen, "checkpoint %u has no slot %u", r->seq, r->slot);
+	if (!r->so || r->nodefd < 0)
+		return CR_E_BADIMG;
+	if (store_check_tree(r->nodefd, json_object_get(r->so, "files"), err, errlen))
+		return CR_E_BADIMG;
+	for (int i = 0; r->slot == 0 && i < 2; i++) {
+		json_t *o = json_object_get(r->man, i ? "stderr" : "stdout");
+		if (o && !json_object_get(o, "same") &&
+		    _check_output(r->jobfd, i ? "stderr" : "stdout", o, err, errlen))
+			return CR_E_BADIMG;
 	}
-	if (_job_info(jobid, &j, &ns_script, err, sizeof(err))) {
-		cr_send_err(fd, CR_E_NOJOB, "%s", err);
-		return;
-	}
-	if (strcmp(j.state, "idle") && strcmp(j.state, "restoring")) {
-		cr_send_err(fd, CR_E_FAILED, "node %s: job %u's container is %s", conf.node_name,
-			    jobid, j.state);
-		return;
-	}
-	if (store_key_load(conf.key_file, key, err, sizeof(err)) ||
-	    user_lookup(j.uid, j.gid, &u, err, sizeof(err))) {
-		cr_send_err(fd, CR_E_FAILED, "node %s: %s", conf.node_name, err);
-		return;
-	}
-	if (slot == 0 && j.relay > 0) {
-		outfd[0] = _relay_fd(j.relay, 1);
-		outfd[1] = _relay_fd(j.relay, 2);
-	}
-	if (user_fs_enter(&u, err, sizeof(err))) {
-		cr_send_err(fd, CR_E_FAILED, "node %s: %s", conf.node_name, err);
-		goto out;
-	}
-	jobfd = store_job_open(ckdir, src, 0, err, sizeof(err));
-	if (jobfd < 0)
-		goto refuse;
-	ret = store_load(jobfd, seq, key, &man, err, sizeof(err));
-	if (ret) {
-		code = CR_E_BADIMG;
-		goto refuse;
-	}
-	so = json_array_get(json_object_get(man, "slots"), slot);
-	snprintf(path, sizeof(path), "%u/node-%u", seq, slot);
-	nodefd = store_open_dir(jobfd, path, 0, err, sizeof(err));
-	if (!so || nodefd < 0) {
-		code = CR_E_BADIMG;
-		if (!so)
-			snprintf(err, sizeof(err), "checkpoint %u has no slot %u", seq, slot);
-		goto refuse;
-	}
-	if (store_check_tree(nodefd, json_object_get(so, "files"), err, sizeof(err))) {
-		code = CR_E_BADIMG;
-		goto refuse;
-	}
-	if (slot == 0) {
-		for (int i = 0; i < 2; i++) {
-			json_t *o = json_object_get(man, i ? "stderr" : "stdout");
-			if (o && !json_object_get(o, "same") &&
-			    _check_output(jobfd, i ? "stderr" : "stdout", o, err, sizeof(err))) {
-				code = CR_E_BADIMG;
-				goto refuse;
-			}
-		}
-	}
-	user_fs_leave();
-	req = json_pack("{s:I, s:I, s:s, s:O, s:I}", "seq", (json_int_t)seq, "ntasks",
-			json_integer_value(json_object_get(so, "ntasks")), "hostname",
-			json_string_value(json_object_get(so, "hostname"))
-				? json_string_value(json_object_get(so, "hostname"))
-				: j.hostname,
-			"clocks", json_object_get(so, "clocks") ?: json_null(), "src",
-			(json_int_t)src);
-	s = req ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
-	cr_buf_init(&b);
-	cr_pack_str(&b, s ? s : "{}");
-	free(s);
-	err[0] = '\0';
-	fault_point("restore");
-	ret = _ask_init(jobid, CR_MSG_RESTORE, &b, &nodefd, 1, maxwait, err, sizeof(err));
-	cr_buf_free(&b);
-	if (ret) {
-		cr_send_err(fd, CR_E_FAILED, "node %s: %s", conf.node_name, err);
-		goto out;
-	}
-	log_info("job %u: slot %u rebuilt from checkpoint %u of job %u", jobid, slot, seq, src);
-	cr_send_ok(fd, "restored");
-	ret = _next(fd, &m);
-	if (ret) {
-		log_warnx("job %u: the coordinator went away (%s): undoing the restore", jobid,
-			  strerror(-ret));
-	} else {
-		if (m.hdr.type != CR_MSG_RELEASE || cr_unpack_u32(&m, &how) || cr_unpack_done(&m))
-			how = CR_REL_ABORT;
-		cr_msg_free(&m);
-	}
-	err[0] = '\0';
-	if (how == CR_REL_RESUME && slot == 0) {
-		ret = user_fs_enter(&u, err, sizeof(err));
-		if (!ret)
-			ret = _restore_output(jobfd, outfd, man, err, sizeof(err));
-		user_fs_leave();
-		if (ret)
-			how = CR_REL_ABORT;
-	}
-	cr_buf_init(&b);
-	cr_pack_u32(&b, how == CR_REL_RESUME);
-	ret = _ask_init(jobid, CR_MSG_RESUME, &b, NULL, 0, maxwait, err + strlen(err),
-			sizeof(err) - strlen(err));
-	cr_buf_free(&b);
-	if (how == CR_REL_RESUME && !ret) {
-		log_info("job %u: slot %u resumed from checkpoint %u", jobid, slot, seq);
-		cr_send_ok(fd, "resumed");
-	} else {
-		cr_send_err(fd, CR_E_FAILED, "node %s: %s", conf.node_name,
-			    *err ? err : "restore undone");
-	}
-	goto out;
-refuse:
-	user_fs_leave();
-	log_warnx("job %u: checkpoint %u of job %u refused here: %s", jobid, seq, src, err);
-	cr_send_err(fd, code, "node %s: %s", conf.node_name, err);
-out:
-	for (int i = 0; i < 2; i++)
-		if (outfd[i] >= 0)
-			close(outfd[i]);
-	if (nodefd >= 0)
-		close(nodefd);
-	if (jobfd >= 0)
-		close(jobfd);
-	json_decref(man);
-	sodium_memzero(key, sizeof(key));
+	return 0;
 }
 
-void node_request(int fd, uint32_t op, uint32_t jobid, const char *args_text)
+/* The container's init rebuilds the slot, stopped (RESTORE to the job's monitor). */
+static int _rebuild(const struct crd_ctx *ctx, struct node_session *s, struct node_restore *r,
+		    char *err, size_t errlen)
+{
+	json_t *so = r->so, *req;
+	const char *host = json_string_value(json_object_get(so, "hostname"));
+	struct cr_buf b;
+	char *text;
+	int ret;
+
+	req = json_pack("{s:I, s:I, s:s, s:O, s:I}", "seq", (json_int_t)r->seq, "ntasks",
+			json_integer_value(json_object_get(so, "ntasks")), "hostname",
+			host ? host : s->j.hostname, "clocks",
+			json_object_get(so, "clocks") ?: json_null(), "src", (json_int_t)r->src);
+	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	cr_buf_init(&b);
+	cr_pack_str(&b, text ? text : "{}");
+	free(text);
+	err[0] = '\0';
+	fault_point(ctx, "restore");
+	ret = _ask_init(ctx, s->j.jobid, CR_MSG_RESTORE, &b, &r->nodefd, 1, r->maxwait, err,
+			errlen);
+	cr_buf_free(&b);
+	return ret;
+}
+
+/* RELEASE of a restore: RESUME commits it, ABORT undoes it. */
+static int _on_restore_release(struct node_session *s, struct cr_msg *m)
+{
+	uint32_t how;
+
+	if (cr_unpack_u32(m, &how) || cr_unpack_done(m))
+		return -EPROTO;
+	s->how = how;
+	return 1;
+}
+
+static const struct node_msg_handler restore_msgs[] = {
+	{CR_MSG_RELEASE, _on_restore_release},
+};
+
+/* The coordinator's word: the restored tasks run (with the output as it was) or go. */
+static void _finish_restore(const struct crd_ctx *ctx, struct node_session *s,
+			    struct node_restore *r, char *err, size_t errlen)
+{
+	struct cr_buf b;
+	int ret;
+
+	err[0] = '\0';
+	if (s->how == CR_REL_RESUME && r->slot == 0) {
+		ret = user_fs_enter(&r->u, err, errlen);
+		if (!ret)
+			ret = _restore_output(r->jobfd, r->outfd, r->man, err, errlen);
+		user_fs_leave();
+		if (ret)
+			s->how = CR_REL_ABORT;
+	}
+	cr_buf_init(&b);
+	cr_pack_u32(&b, s->how == CR_REL_RESUME);
+	ret = _ask_init(ctx, s->j.jobid, CR_MSG_RESUME, &b, NULL, 0, r->maxwait, err + strlen(err),
+			errlen - strlen(err));
+	cr_buf_free(&b);
+	if (s->how == CR_REL_RESUME && !ret) {
+		log_info("job %u: slot %u resumed from checkpoint %u", s->j.jobid, r->slot, r->seq);
+		cr_send_ok(s->fd, "resumed");
+	} else {
+		cr_send_err(s->fd, CR_E_FAILED, "node %s: %s", ctx->conf.node_name,
+			    *err ? err : "restore undone");
+	}
+}
+
+/* Can this node restore the slot: a fresh container, the key, the user? 0 or answered on fd. */
+static int _restore_check(const struct crd_ctx *ctx, struct node_session *s, struct node_restore *r,
+			  char *err, size_t errlen)
+{
+	const char *node = ctx->conf.node_name;
+	pid_t ns_script;
+
+	if (!r->ckdir || !r->seq)
+		return _answer_err(s->fd, -EPROTO, CR_E_PROTO, "bad RESTORE arguments");
+	if (_job_info(ctx, s->j.jobid, &s->j, &ns_script, err, errlen))
+		return _answer_err(s->fd, -ENOENT, CR_E_NOJOB, "%s", err);
+	if (s->j.state != JS_IDLE && s->j.state != JS_RESTORING)
+		return _answer_err(s->fd, -EBUSY, CR_E_FAILED, "node %s: job %u's container is %s",
+				   node, s->j.jobid, jobstat_state_name(s->j.state));
+	if (store_key_load(ctx->conf.key_file, r->key, err, errlen) ||
+	    user_lookup(s->j.uid, s->j.gid, &r->u, err, errlen))
+		return _answer_err(s->fd, -EIO, CR_E_FAILED, "node %s: %s", node, err);
+	return 0;
+}
+
+/* RESTORE: verify and rebuild, stopped; then RELEASE (restore_msgs[]). */
+static void _restore(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *args)
+{
+	struct node_session s = {.ctx = ctx, .fd = fd, .how = CR_REL_ABORT, .j.jobid = jobid};
+	struct node_restore r = {.jobfd = -1, .nodefd = -1, .outfd = {-1, -1}};
+	char err[1024] = "";
+	int ret, code;
+
+	r.ckdir = json_string_value(json_object_get(args, "ckdir"));
+	r.src = json_integer_value(json_object_get(args, "src"));
+	r.seq = json_integer_value(json_object_get(args, "seq"));
+	r.slot = json_integer_value(json_object_get(args, "slot"));
+	r.maxwait = _maxwait(ctx, fd, args);
+	if (_restore_check(ctx, &s, &r, err, sizeof(err)))
+		goto out;
+	if (r.slot == 0 && s.j.relay > 0) {
+		r.outfd[0] = _relay_fd(s.j.relay, 1);
+		r.outfd[1] = _relay_fd(s.j.relay, 2);
+	}
+	if (user_fs_enter(&r.u, err, sizeof(err))) {
+		cr_send_err(fd, CR_E_FAILED, "node %s: %s", ctx->conf.node_name, err);
+		goto out;
+	}
+	code = _verify(&r, err, sizeof(err));
+	user_fs_leave();
+	if (code) {
+		log_warnx("job %u: checkpoint %u of job %u refused here: %s", jobid, r.seq, r.src,
+			  err);
+		cr_send_err(fd, code, "node %s: %s", ctx->conf.node_name, err);
+		goto out;
+	}
+	if (_rebuild(ctx, &s, &r, err, sizeof(err))) {
+		cr_send_err(fd, CR_E_FAILED, "node %s: %s", ctx->conf.node_name, err);
+		goto out;
+	}
+	log_info("job %u: slot %u rebuilt from checkpoint %u of job %u", jobid, r.slot, r.seq,
+		 r.src);
+	cr_send_ok(fd, "restored");
+	ret = _session(&s, restore_msgs, sizeof(restore_msgs) / sizeof(restore_msgs[0]));
+	if (ret && ret != -EPROTO)
+		log_warnx("job %u: the coordinator went away (%s): undoing the restore", jobid,
+			  strerror(-ret));
+	if (ret)
+		s.how = CR_REL_ABORT;
+	_finish_restore(ctx, &s, &r, err, sizeof(err));
+out:
+	_close_fds(r.outfd, 2);
+	if (r.nodefd >= 0)
+		close(r.nodefd);
+	if (r.jobfd >= 0)
+		close(r.jobfd);
+	json_decref(r.man);
+	sodium_memzero(r.key, sizeof(r.key));
+}
+
+/* The first message of an exchange (CR_MSG_NODE) to its handler. */
+static const struct node_op {
+	const char *name;
+	void (*run)(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *args);
+} node_ops[] = {
+	[CR_NODE_PREPARE] = {"prepare", _checkpoint},
+	[CR_NODE_RESTORE] = {"restore", _restore},
+};
+
+void node_request(const struct crd_ctx *ctx, int fd, uint32_t op, uint32_t jobid,
+		  const char *args_text)
 {
 	json_t *args = json_loads(args_text, 0, NULL);
 
-	if (!json_is_object(args)) {
+	if (!json_is_object(args))
 		cr_send_err(fd, CR_E_PROTO, "bad node request arguments");
-		json_decref(args);
-		return;
-	}
-	switch (op) {
-	case CR_NODE_PREPARE:
-		_checkpoint(fd, jobid, args);
-		break;
-	case CR_NODE_RESTORE:
-		_restore(fd, jobid, args);
-		break;
-	default:
+	else if (op >= sizeof(node_ops) / sizeof(node_ops[0]) || !node_ops[op].run)
 		cr_send_err(fd, CR_E_PROTO, "unknown node request %u", op);
-	}
+	else
+		node_ops[op].run(ctx, fd, jobid, args);
 	json_decref(args);
 }

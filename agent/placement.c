@@ -37,8 +37,8 @@ static size_t _place_find(const char *const *names, const size_t *order, size_t 
 	return SIZE_MAX;
 }
 
-int cr_place_slots(const char *const *old_nodes, size_t nslots, const char *const *new_nodes,
-		   size_t nnew, const char *batch_host, size_t *out)
+int place_slots(const char *const *old_nodes, size_t nslots, const char *const *new_nodes,
+		size_t nnew, const char *batch_host, size_t *out)
 {
 	size_t *order, *taken, i, j = 0, k;
 	int ret = -EINVAL;

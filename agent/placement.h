@@ -18,8 +18,8 @@
  * Returns 0; -EINVAL when @nnew < @nslots, @batch_host is not in @new_nodes
  * or a name is there twice; -ENOMEM. @out is written only on success.
  */
-__attribute__((warn_unused_result)) int cr_place_slots(const char *const *old_nodes, size_t nslots,
-						       const char *const *new_nodes, size_t nnew,
-						       const char *batch_host, size_t *out);
+__attribute__((warn_unused_result)) int place_slots(const char *const *old_nodes, size_t nslots,
+						    const char *const *new_nodes, size_t nnew,
+						    const char *batch_host, size_t *out);
 
 #endif /* CR_PLACEMENT_H */

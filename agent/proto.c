@@ -223,6 +223,18 @@ int cr_send(int fd, uint32_t type, const struct cr_buf *b, const int *fds, int n
 	return 0;
 }
 
+int cr_send_u32(int fd, uint32_t type, uint32_t v)
+{
+	struct cr_buf b;
+	int ret;
+
+	cr_buf_init(&b);
+	cr_pack_u32(&b, v);
+	ret = cr_send(fd, type, &b, NULL, 0);
+	cr_buf_free(&b);
+	return ret;
+}
+
 int cr_send_ok(int fd, const char *text)
 {
 	struct cr_buf b;

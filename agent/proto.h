@@ -119,6 +119,8 @@ int cr_unpack_done(const struct cr_msg *m);
 /* Return 0 or -errno. */
 int cr_send(int fd, uint32_t type, const struct cr_buf *b, const int *fds, int nfds);
 int cr_send_ok(int fd, const char *text);
+/* A message whose payload is one u32 (SIGNAL, STARTED, EXIT, RELEASE). */
+int cr_send_u32(int fd, uint32_t type, uint32_t v);
 int cr_send_err(int fd, uint32_t code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Returns 0, -ECONNRESET on clean EOF before a header, -EPROTO on a bad header. */
 int cr_recv(int fd, struct cr_msg *m);

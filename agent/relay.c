@@ -177,39 +177,35 @@ static int _expect(int fd, uint32_t want, uint32_t *v, char *err, size_t errlen)
 	return ret;
 }
 
-int cr_relay_run(const char *sock, uint32_t jobid, uint32_t stepid, char **argv, char **envp,
-		 char *err, size_t errlen)
+/* HELLO: crd checks that we are the job's batch task and hands us to its monitor. */
+static int _hello(int fd, uint32_t jobid, uint32_t stepid, char *err, size_t errlen)
 {
-	struct signalfd_siginfo si;
-	struct pollfd pfd[2];
 	struct cr_buf b;
-	struct cr_msg m;
-	sigset_t all;
 	uint32_t v;
-	int fd, fds[5], sfd, ret;
+	int ret;
 
-	_apply_rlimits(envp);
-	fd = _connect(sock, err, errlen);
-	if (fd < 0)
-		return fd;
 	cr_buf_init(&b);
 	cr_pack_u32(&b, CR_PROTO_VERSION);
 	cr_pack_u32(&b, jobid);
 	cr_pack_u32(&b, stepid);
 	ret = cr_send(fd, CR_MSG_HELLO, &b, NULL, 0);
 	cr_buf_free(&b);
-	if (ret || (ret = _expect(fd, CR_MSG_OK, &v, err, errlen)))
-		goto out;
-	fds[0] = 0;
-	fds[1] = 1;
-	fds[2] = 2;
+	return ret ? ret : _expect(fd, CR_MSG_OK, &v, err, errlen);
+}
+
+/* SPAWN: argv, env, our stdio, the script and the working directory, to the container. */
+static int _hand_over(int fd, char **argv, char **envp, char *err, size_t errlen)
+{
+	struct cr_buf b;
+	int fds[5] = {0, 1, 2, -1, -1}, ret;
+
 	fds[3] = open(argv[0], O_RDONLY | O_CLOEXEC);
 	fds[4] = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fds[3] < 0 || fds[4] < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot open %s: %s",
-			 fds[3] < 0 ? argv[0] : "the working directory", strerror(errno));
-		goto out_fds;
+			 fds[3] < 0 ? argv[0] : "the working directory", strerror(-ret));
+		goto out;
 	}
 	cr_buf_init(&b);
 	cr_pack_u32(&b, CR_PROTO_VERSION);
@@ -217,34 +213,31 @@ int cr_relay_run(const char *sock, uint32_t jobid, uint32_t stepid, char **argv,
 	_pack_strv(&b, envp, "SLURM_RLIMIT_");
 	ret = cr_send(fd, CR_MSG_SPAWN, &b, fds, 5);
 	cr_buf_free(&b);
-	if (ret) {
+	if (ret)
 		snprintf(err, errlen, "cannot hand the script to the container: %s",
 			 strerror(-ret));
-		goto out_fds;
-	}
-	close(fds[3]);
-	close(fds[4]);
-	/* From here every signal is forwarded; the relay ends as the script does. */
-	sigfillset(&all);
-	sigdelset(&all, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &all, NULL);
-	sfd = signalfd(-1, &all, SFD_CLOEXEC);
-	/* A job resumed from a checkpoint starts when its image is read back: no deadline. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){0, 0}, sizeof(struct timeval));
-	if ((ret = _expect(fd, CR_MSG_STARTED, &v, err, errlen)))
-		goto out_unblock;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){0, 0}, sizeof(struct timeval));
+out:
+	for (int i = 3; i < 5; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return ret;
+}
+
+/* Every signal to the container, until it says how the script ended: we end the same way. */
+static void __attribute__((noreturn)) _forward(int fd, int sfd)
+{
+	struct signalfd_siginfo si;
+	struct pollfd pfd[2];
+	struct cr_msg m;
+	uint32_t v;
+
 	pfd[0] = (struct pollfd){.fd = fd, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
 	for (;;) {
 		if (poll(pfd, sfd >= 0 ? 2 : 1, -1) < 0)
 			continue;
-		if (pfd[1].revents & POLLIN && read(sfd, &si, sizeof(si)) == sizeof(si)) {
-			cr_buf_init(&b);
-			cr_pack_u32(&b, si.ssi_signo);
-			cr_send(fd, CR_MSG_SIGNAL, &b, NULL, 0);
-			cr_buf_free(&b);
-		}
+		if (pfd[1].revents & POLLIN && read(sfd, &si, sizeof(si)) == sizeof(si))
+			cr_send_u32(fd, CR_MSG_SIGNAL, si.ssi_signo);
 		if (!pfd[0].revents)
 			continue;
 		if (cr_recv(fd, &m)) {
@@ -255,18 +248,39 @@ int cr_relay_run(const char *sock, uint32_t jobid, uint32_t stepid, char **argv,
 			_exit_like(v);
 		cr_msg_free(&m);
 	}
-out_unblock:
+}
+
+int cr_relay_run(const char *sock, uint32_t jobid, uint32_t stepid, char **argv, char **envp,
+		 char *err, size_t errlen)
+{
+	sigset_t all;
+	uint32_t v;
+	int fd, sfd, ret;
+
+	_apply_rlimits(envp);
+	fd = _connect(sock, err, errlen);
+	if (fd < 0)
+		return fd;
+	ret = _hello(fd, jobid, stepid, err, errlen);
+	if (!ret)
+		ret = _hand_over(fd, argv, envp, err, errlen);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	/* From here every signal is forwarded; the relay ends as the script does. */
+	sigfillset(&all);
+	sigdelset(&all, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	sfd = signalfd(-1, &all, SFD_CLOEXEC);
+	/* A job resumed from a checkpoint starts when its image is read back: no deadline. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){0, 0}, sizeof(struct timeval));
+	ret = _expect(fd, CR_MSG_STARTED, &v, err, errlen);
+	if (!ret)
+		_forward(fd, sfd);
 	sigprocmask(SIG_UNBLOCK, &all, NULL);
 	if (sfd >= 0)
 		close(sfd);
 	close(fd);
 	return ret;
-out_fds:
-	if (fds[3] >= 0)
-		close(fds[3]);
-	if (fds[4] >= 0)
-		close(fds[4]);
-out:
-	close(fd);
-	return ret ? ret : -EIO;
 }

@@ -71,7 +71,7 @@ static void place_ok(const char *const *old, size_t nslots, const char *const *a
 
 	assert_true(nslots <= ARRAY_SIZE(out));
 	log_reset();
-	assert_int_equal(cr_place_slots(old, nslots, alloc, nnew, batch, out), 0);
+	assert_int_equal(place_slots(old, nslots, alloc, nnew, batch, out), 0);
 	for (i = 0; i < nslots; i++) {
 		assert_true(out[i] < nnew);
 		if (strcmp(alloc[out[i]], want[i]))
@@ -86,7 +86,7 @@ static void test_place_same(void **state)
 	size_t out[4], i;
 
 	(void)state;
-	assert_int_equal(cr_place_slots(nodes, 4, nodes, 4, "n1", out), 0);
+	assert_int_equal(place_slots(nodes, 4, nodes, 4, "n1", out), 0);
 	for (i = 0; i < 4; i++)
 		assert_int_equal(out[i], i);
 	place_ok(nodes, 4, shuffled, 4, "n1", nodes);
@@ -141,19 +141,19 @@ static void test_place_refused(void **state)
 
 	(void)state;
 	log_reset();
-	assert_int_equal(cr_place_slots(old, 3, two, 2, "a", out), -EINVAL);
+	assert_int_equal(place_slots(old, 3, two, 2, "a", out), -EINVAL);
 	log_has("2 new nodes for 3 slots", NULL);
 	log_reset();
-	assert_int_equal(cr_place_slots(old, 3, old, 3, "q", out), -EINVAL);
+	assert_int_equal(place_slots(old, 3, old, 3, "q", out), -EINVAL);
 	log_has("batch host q", NULL);
 	log_reset();
-	assert_int_equal(cr_place_slots(old, 3, dup, 3, "a", out), -EINVAL);
+	assert_int_equal(place_slots(old, 3, dup, 3, "a", out), -EINVAL);
 	log_has("node a is twice", NULL);
-	assert_int_equal(cr_place_slots(old, 0, old, 0, "a", out), -EINVAL);
-	assert_int_equal(cr_place_slots(old, 3, old, 3, NULL, out), -EINVAL);
+	assert_int_equal(place_slots(old, 0, old, 0, "a", out), -EINVAL);
+	assert_int_equal(place_slots(old, 3, old, 3, NULL, out), -EINVAL);
 	assert_int_equal(out[0] + out[1] + out[2], 3 * 77);
 	/* No slots at all: nothing to place, but the batch host still counts. */
-	assert_int_equal(cr_place_slots(NULL, 0, old, 3, "c", NULL), 0);
+	assert_int_equal(place_slots(NULL, 0, old, 3, "c", NULL), 0);
 }
 
 #define PLACE_POOL 48
@@ -191,7 +191,7 @@ static size_t place_index_of(const char *const *v, size_t n, const char *name)
 	return SIZE_MAX;
 }
 
-/* Every rule of cr_place_slots() on one random input. */
+/* Every rule of place_slots() on one random input. */
 static void place_check(const char *const *old, size_t nslots, const char *const *alloc,
 			size_t nnew, const char *batch, const size_t *out)
 {
@@ -249,14 +249,14 @@ static void test_place_random(void **state)
 		if (nslots > 1 && !place_rnd(&rng, 4)) /* two slots that were on one node */
 			old[1 + place_rnd(&rng, nslots - 1)] = old[place_rnd(&rng, nslots)];
 		b = place_rnd(&rng, nnew);
-		assert_int_equal(cr_place_slots(old, nslots, alloc, nnew, alloc[b], out), 0);
+		assert_int_equal(place_slots(old, nslots, alloc, nnew, alloc[b], out), 0);
 		place_check(old, nslots, alloc, nnew, alloc[b], out);
 		/* The same names at other addresses give the same answer. */
 		for (i = 0; i < nnew; i++) {
 			strcpy(copies[i], alloc[i]);
 			alloc2[i] = copies[i];
 		}
-		assert_int_equal(cr_place_slots(old, nslots, alloc2, nnew, copies[b], out2), 0);
+		assert_int_equal(place_slots(old, nslots, alloc2, nnew, copies[b], out2), 0);
 		assert_memory_equal(out, out2, nslots * sizeof(*out));
 	}
 }
@@ -277,7 +277,7 @@ static void test_place_large(void **state)
 		old[i] = names + 16 * i;
 		alloc[n - 1 - i] = names + 16 * (i % 2 ? n + i : i);
 	}
-	assert_int_equal(cr_place_slots(old, n, alloc, n, alloc[0], out), 0);
+	assert_int_equal(place_slots(old, n, alloc, n, alloc[0], out), 0);
 	for (i = 2; i < n; i += 2)
 		assert_string_equal(alloc[out[i]], old[i]);
 	for (i = 0; i < n; i++) {

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A job's container and its init (container.c), created by the job's monitor. */
+#ifndef CR_CONTAINER_H
+#define CR_CONTAINER_H
+
+#include <sys/types.h>
+
+#include "jobstat.h"
+
+/* The container's init (a child of the caller, a subreaper) and the socket to it. */
+int container_create(const struct cr_job *ji, int *ctl_fd, pid_t *init_pid);
+
+#endif

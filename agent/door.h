@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * crd's TCP port. A request is the payload of a munge credential, so the
+ * caller's uid comes from munge, not from the request:
+ *	CTL:  u32 version, u32 cmd, u32 jobid, u32 flags, str options  (crctl)
+ *	NODE: u32 version, u32 op, u32 jobid, str arguments (a coordinator; root)
+ * CTL goes through the crctl door (ctl.c), NODE through the node door (node.c).
+ */
+#ifndef CR_DOOR_H
+#define CR_DOOR_H
+
+#include "ctx.h"
+
+/* One request on an accepted connection, in a crd worker. */
+void door_request(const struct crd_ctx *ctx, int fd);
+
+#endif

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* libcr glue and fault points, for the node's part (node.c), the container's init and the
+ * coordinator. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cr.h>
+
+#include "glue.h"
+#include "log.h"
+
+/* libcr logs to a memfd while it works, so its first error can be sent back. */
+int libcr_log_begin(void)
+{
+	int fd = memfd_create("libcr-log", MFD_CLOEXEC);
+
+	cr_log_setup(fd >= 0 ? fd : log_getfd(), CR_LOG_WARN);
+	return fd;
+}
+
+void libcr_log_end(int fd, char *err, size_t errlen)
+{
+	char buf[8192], *line, *first = NULL, *save;
+	ssize_t n;
+
+	cr_log_setup(log_getfd(), CR_LOG_WARN);
+	if (fd < 0)
+		return;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		log_warnx("libcr: %s", line);
+		if (!first)
+			first = line;
+	}
+	/* The first error is the cause; what follows reports the unwinding. */
+	if (first && err && !*err)
+		snprintf(err, errlen, "%s", first);
+}
+
+/* CR_FAULT=STEP[@NODE]: die at STEP, to test what a crash there leaves. */
+void fault_point(const struct crd_ctx *ctx, const char *step)
+{
+	const char *f = getenv("CR_FAULT"), *at;
+	size_t n;
+
+	if (!f)
+		return;
+	at = strchr(f, '@');
+	n = at ? (size_t)(at - f) : strlen(f);
+	if (n != strlen(step) || strncmp(f, step, n) || (at && strcmp(at + 1, ctx->conf.node_name)))
+		return;
+	log_warnx("CR_FAULT=%s: crashing here", f);
+	kill(getpid(), SIGKILL);
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* crd's glue to libcr (its log, captured per call) and the fault points of the tests. */
+#ifndef CR_GLUE_H
+#define CR_GLUE_H
+
+#include <stddef.h>
+
+#include "ctx.h"
+
+/* libcr's log goes to a memfd meanwhile; returns the memfd (or -1). */
+int libcr_log_begin(void);
+/* Back to crd's log; libcr's lines are logged, the first becomes err (when empty). */
+void libcr_log_end(int fd, char *err, size_t errlen);
+
+/* CR_FAULT=STEP[@NODE]: SIGKILL ourselves at STEP (tests of crashes mid-protocol). */
+void fault_point(const struct crd_ctx *ctx, const char *step);
+
+#endif

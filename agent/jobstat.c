@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* A job's status: its JSON form, and the client of the job's monitor. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "jobstat.h"
+
+static const char *const state_names[] = {
+	[JS_IDLE] = "idle",
+	[JS_RESTORING] = "restoring",
+	[JS_RUNNING] = "running",
+	[JS_EXITED] = "exited",
+};
+
+const char *jobstat_state_name(enum job_state state)
+{
+	return state < JS_UNKNOWN ? state_names[state] : "?";
+}
+
+static enum job_state _state_of(const char *name)
+{
+	for (int i = 0; name && i < JS_UNKNOWN; i++)
+		if (!strcmp(name, state_names[i]))
+			return i;
+	return JS_UNKNOWN;
+}
+
+void jobstat_sock_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len)
+{
+	if (snprintf(buf, len, "%s/job%u.sock", ctx->conf.state_dir, jobid) >= (int)len)
+		buf[0] = '\0';
+}
+
+void jobstat_state_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len)
+{
+	if (snprintf(buf, len, "%s/job%u.json", ctx->conf.state_dir, jobid) >= (int)len)
+		buf[0] = '\0';
+}
+
+char *jobstat_encode(const struct job_status *js, const char *node)
+{
+	const struct cr_job *ji = &js->ji;
+	json_t *o;
+	char *s;
+
+	o = json_pack("{s:i, s:i, s:i, s:I, s:i, s:b, s:s, s:s, s:s, s:b, s:i, s:i, s:i, s:s, s:I, "
+		      "s:i, s:i}",
+		      "jobid", (int)ji->jobid, "uid", (int)ji->uid, "gid", (int)ji->gid, "interval",
+		      (json_int_t)ji->interval, "slot", (int)ji->slot, "batch", (int)ji->batch,
+		      "hostname", ji->hostname, "checkpoint_dir", ji->ckpt_dir, "nodelist",
+		      ji->nodelist, "enabled", js->enabled, "monitor_pid", (int)js->monitor_pid,
+		      "init_pid", (int)js->init_pid, "relay_pid", (int)js->relay_pid, "state",
+		      jobstat_state_name(js->state), "started", (json_int_t)js->started,
+		      "script_pid", (int)js->script_pid, "restart_from", (int)ji->restart_from);
+	if (!o)
+		return NULL;
+	if (js->state == JS_EXITED)
+		json_object_set_new(o, "exit_status", json_integer(js->exit_status));
+	if (node)
+		json_object_set_new(o, "node", json_string(node));
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+static void _copy_str(json_t *o, const char *key, char *buf, size_t len)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	snprintf(buf, len, "%s", s ? s : "");
+}
+
+static json_int_t _int(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static int _decode(const char *text, struct job_status *js)
+{
+	struct cr_job *ji = &js->ji;
+	json_t *o = json_loads(text, 0, NULL);
+
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return -EPROTO;
+	}
+	memset(js, 0, sizeof(*js));
+	ji->jobid = _int(o, "jobid");
+	ji->uid = _int(o, "uid");
+	ji->gid = _int(o, "gid");
+	ji->interval = _int(o, "interval");
+	ji->slot = _int(o, "slot");
+	ji->batch = json_is_true(json_object_get(o, "batch"));
+	_copy_str(o, "hostname", ji->hostname, sizeof(ji->hostname));
+	_copy_str(o, "checkpoint_dir", ji->ckpt_dir, sizeof(ji->ckpt_dir));
+	_copy_str(o, "nodelist", ji->nodelist, sizeof(ji->nodelist));
+	ji->restart_from = _int(o, "restart_from");
+	js->state = _state_of(json_string_value(json_object_get(o, "state")));
+	js->enabled = json_is_true(json_object_get(o, "enabled"));
+	js->monitor_pid = _int(o, "monitor_pid");
+	js->init_pid = _int(o, "init_pid");
+	js->relay_pid = _int(o, "relay_pid");
+	js->script_pid = _int(o, "script_pid");
+	js->started = _int(o, "started");
+	js->exit_status = _int(o, "exit_status");
+	json_decref(o);
+	return 0;
+}
+
+int jobstat_connect(const struct crd_ctx *ctx, uint32_t jobid)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	jobstat_sock_path(ctx, jobid, path, sizeof(path));
+	fd = cr_unix_connect(path);
+	if (fd == -ECONNREFUSED)
+		return -ENOENT;
+	return fd;
+}
+
+int jobstat_ask(const struct crd_ctx *ctx, uint32_t jobid, uint32_t type, const struct cr_buf *b,
+		const int *fds, int nfds, int timeout_s, uint32_t *code, char *buf, size_t len)
+{
+	int fd, ret;
+
+	fd = jobstat_connect(ctx, jobid);
+	if (fd < 0)
+		return fd;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){timeout_s, 0},
+		   sizeof(struct timeval));
+	ret = cr_send(fd, type, b, fds, nfds);
+	if (!ret)
+		ret = cr_recv_reply(fd, code, buf, len);
+	close(fd);
+	return ret;
+}
+
+int jobstat_get(const struct crd_ctx *ctx, uint32_t jobid, struct job_status *js)
+{
+	char *buf = malloc(16384);
+	uint32_t code;
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	ret = jobstat_ask(ctx, jobid, CR_MSG_STATUS, NULL, NULL, 0, 10, &code, buf, 16384);
+	if (!ret)
+		ret = code ? -EIO : _decode(buf, js);
+	free(buf);
+	return ret;
+}

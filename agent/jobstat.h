@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A job's status on this node, as its monitor keeps it, and the client side
+ * of the monitor's socket (StateDir/job<ID>.sock). The status travels as
+ * JSON (STATUS reply, StateDir/job<ID>.json, `crctl show`); this file is
+ * the one place that encodes and decodes it. A request asks once and hands
+ * the struct down.
+ */
+#ifndef CR_JOBSTAT_H
+#define CR_JOBSTAT_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "ctx.h"
+#include "proto.h"
+
+/* What crd knows about a job on this node when it creates the container. */
+struct cr_job {
+	uint32_t jobid;
+	uint32_t uid;
+	uint32_t gid;
+	long interval; /* seconds, CR_INTERVAL_DEFAULT already resolved */
+	uint32_t slot;
+	uint32_t batch; /* this node is the batch host */
+	char hostname[64];
+	char ckpt_dir[PATH_MAX];
+	char nodelist[1024];
+	uint32_t restart_from; /* crctl restart: the ended job this one resumes */
+};
+
+enum job_state {
+	JS_IDLE,      /* container up, no script */
+	JS_RESTORING, /* the batch step came: resuming it from a checkpoint */
+	JS_RUNNING,   /* the batch script (or what was restored) runs in it */
+	JS_EXITED,    /* the script ended; the container is gone */
+	JS_UNKNOWN,   /* a state this crd does not know */
+};
+
+struct job_status {
+	struct cr_job ji;
+	enum job_state state;
+	int enabled;				/* checkpoints allowed (crctl enable/disable) */
+	pid_t monitor_pid, init_pid, relay_pid; /* host pids; 0: none */
+	pid_t script_pid;			/* in the container's pid namespace */
+	time_t started;
+	int exit_status; /* JS_EXITED only */
+};
+
+const char *jobstat_state_name(enum job_state state);
+
+/* StateDir/job<ID>.sock and .json; buf is "" when the path does not fit. */
+void jobstat_sock_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len);
+void jobstat_state_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len);
+
+/* The status as JSON text (malloc'd; NULL: out of memory); node: added as "node" unless NULL. */
+char *jobstat_encode(const struct job_status *js, const char *node);
+
+/* Connect to a job's monitor; -ENOENT when the job has none here. */
+int jobstat_connect(const struct crd_ctx *ctx, uint32_t jobid);
+
+/* One request to a job's monitor; the reply's code and text (copied to buf). */
+int jobstat_ask(const struct crd_ctx *ctx, uint32_t jobid, uint32_t type, const struct cr_buf *b,
+		const int *fds, int nfds, int timeout_s, uint32_t *code, char *buf, size_t len);
+
+/* The job's status here: 0, -ENOENT (no monitor), -EIO or -EPROTO (a bad answer). */
+int jobstat_get(const struct crd_ctx *ctx, uint32_t jobid, struct job_status *js);
+
+#endif
