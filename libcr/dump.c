@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* cr_dump: drive the per-kind dumpers over a frozen tree. */
-#include <cpuid.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,19 +11,14 @@
 
 #undef LOG_PREFIX
 #define LOG_PREFIX "dump: "
-#include "log.h"
+#include "files.h"
 #include "internal.h"
-
-/* The xsave features this CPU enables (XCR0) and the size of their area. */
-void cpu_xsave_info(uint64_t *xcr0, uint32_t *size)
-{
-	unsigned int a, b, c, d;
-	uint32_t lo, hi;
-
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	*xcr0 = ((uint64_t)hi << 32) | lo;
-	*size = __get_cpuid_count(0xd, 0, &a, &b, &c, &d) ? b : 0;
-}
+#include "log.h"
+#include "memory.h"
+#include "signals.h"
+#include "task.h"
+#include "threads.h"
+#include "timers.h"
 
 static int write_header(struct cr_img *img, struct cr_frozen *f)
 {

@@ -14,6 +14,7 @@
 #define LOG_PREFIX "files: "
 #include "log.h"
 #include "files.h"
+#include "shmem.h"
 
 static const char *const plain_chardevs[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random",
 					     "/dev/urandom"};

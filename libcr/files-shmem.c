@@ -13,6 +13,7 @@
 #define LOG_PREFIX "files: "
 #include "log.h"
 #include "files.h"
+#include "shmem.h"
 
 static bool recognise_shmem_file(const struct fd_info *fi)
 {

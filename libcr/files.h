@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #include "internal.h"
-#include "restore.h"
+#include "rst-image.h"
 
 /* Returned by prepare or open: another object must be made first; ask again. */
 #define CR_AGAIN 1
@@ -70,6 +70,18 @@ extern const struct file_ops reg_file_ops;     /* files-reg.c */
 extern const struct file_ops shmem_file_ops;   /* files-shmem.c */
 extern const struct file_ops pipe_ops;	       /* pipes.c */
 extern const struct file_ops fifo_ops;	       /* pipes.c */
+
+/* The core's entry points, for dump.c and restore.c (files.c). */
+int check_fds(struct cr_frozen *f, struct cr_task *t);
+int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f, struct cr_task *t);
+void free_dump_fds(struct dump_ctx *ctx);
+int collect_file_obj(struct rst_image *img, struct cr_img *ci, const struct cr_rec_hdr *h,
+		     void *payload);
+int prepare_files(struct rst_image *img, const struct cr_restore_opts *opts);
+/* The name of a kind of open file (enum cr_file_kind), "?" if unknown. */
+const char *file_kind_name(uint32_t kind);
+int install_fds(struct rst_image *img, struct rst_img_task *t);
+void close_service_fds(struct rst_image *img);
 
 /* For the kinds, from the core (files.c). */
 /* Dump: 1 if this object is new (the caller writes it now), 0 if written already. */

@@ -9,8 +9,9 @@
 
 #undef LOG_PREFIX
 #define LOG_PREFIX "image: "
+#include "files.h"
+#include "image-load.h"
 #include "log.h"
-#include "restore.h"
 
 #define GROW(arr, n)                                                                               \
 	({                                                                                         \
@@ -26,16 +27,6 @@ struct rst_img_task *find_img_task(struct rst_image *img, pid_t pid)
 		if (img->tasks[i].rec->pid == pid)
 			return &img->tasks[i];
 	return NULL;
-}
-
-int image_check_len(const struct cr_img *img, const struct cr_rec_hdr *h, size_t fixed, size_t tail)
-{
-	if (h->len != fixed + tail) {
-		pr_err("%s: record type %u at offset %llu has length %u, expected %zu\n", img->path,
-		       h->type, (unsigned long long)img->off, h->len, fixed + tail);
-		return -EBADMSG;
-	}
-	return 0;
 }
 
 static int owner(struct rst_image *ri, struct cr_img *img, pid_t pid, struct rst_img_task **t)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The image record stream and checksummed data files. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,4 +206,14 @@ int cr_datafile_finish(struct cr_datafile *df, struct cr_img *img)
 	if (!ret)
 		ret = cr_img_write(img, CR_REC_PAGEFILE, &rec, sizeof(rec));
 	return ret;
+}
+
+int image_check_len(const struct cr_img *img, const struct cr_rec_hdr *h, size_t fixed, size_t tail)
+{
+	if (h->len != fixed + tail) {
+		pr_err("%s: record type %u at offset %llu has length %u, expected %zu\n", img->path,
+		       h->type, (unsigned long long)img->off, h->len, fixed + tail);
+		return -EBADMSG;
+	}
+	return 0;
 }

@@ -305,4 +305,8 @@ struct cr_pipe_rec {
 	char path[CR_PATH_LEN];
 };
 
+/* 0 if record @h is @fixed + @tail bytes long, else -EBADMSG, logged. */
+int image_check_len(const struct cr_img *img, const struct cr_rec_hdr *h, size_t fixed,
+		    size_t tail);
+
 #endif /* CR_IMAGE_H */

@@ -6,8 +6,9 @@
 
 #undef LOG_PREFIX
 #define LOG_PREFIX "info: "
+#include "files.h"
+#include "image-load.h"
 #include "log.h"
-#include "restore.h"
 
 static const char *const vma_kinds[] = {
 	[CR_VMA_ANON] = "anon",

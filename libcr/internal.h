@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* What the dump and restore drivers share with the per-kind files. */
+/* What the dump side shares: the frozen tree, /proc, ptrace, the dump context. */
 #ifndef CR_INTERNAL_H
 #define CR_INTERNAL_H
 
@@ -91,24 +91,5 @@ struct dump_ctx {
 	uint64_t zero_pfn;
 	void *files; /* files.c */
 };
-
-/* The per-kind dump entry points: each writes its records for one task. */
-int dump_task(struct cr_img *img, struct cr_frozen *f, struct cr_task *t);    /* task.c */
-int dump_threads(struct cr_img *img, struct cr_task *t);		      /* threads.c */
-int dump_signals(struct cr_img *img, struct cr_task *t);		      /* signals.c */
-int dump_timers(struct cr_img *img, struct cr_task *t);			      /* timers.c */
-int dump_memory(struct cr_img *img, struct dump_ctx *ctx, struct cr_task *t); /* memory.c */
-int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f,
-	     struct cr_task *t); /* files.c */
-void free_dump_fds(struct dump_ctx *ctx);
-int find_zero_pfn(uint64_t *pfn);
-void cpu_xsave_info(uint64_t *xcr0, uint32_t *size); /* dump.c */
-/* shmem.c */
-uint32_t shmem_kind_of(const char *path, bool anon_shared);
-int dump_shmem_object(struct cr_img *img, struct dump_ctx *ctx, const char *open_path,
-		      uint32_t kind, const char *path, uint64_t *id);
-/* Refuse what can't be restored, naming it, before anything is written. */
-int check_memory(struct cr_task *t);
-int check_fds(struct cr_frozen *f, struct cr_task *t);
 
 #endif /* CR_INTERNAL_H */

@@ -18,10 +18,12 @@
 
 #undef LOG_PREFIX
 #define LOG_PREFIX "memory: "
-#include "log.h"
+#include "image-load.h"
 #include "internal.h"
-#include "restore.h"
+#include "log.h"
+#include "memory.h"
 #include "restorer/restorer.h"
+#include "shmem.h"
 
 #define PME_PRESENT   (1ULL << 63)
 #define PME_SWAP      (1ULL << 62)

@@ -28,10 +28,18 @@
 
 #undef LOG_PREFIX
 #define LOG_PREFIX "restore: "
+#include "files.h"
+#include "image-load.h"
 #include "log.h"
+#include "memory.h"
 #include "pstree.h"
-#include "restore.h"
 #include "restorer/restorer.h"
+#include "rst.h"
+#include "shmem.h"
+#include "signals.h"
+#include "task.h"
+#include "threads.h"
+#include "timers.h"
 
 extern const char cr_restorer_blob[], cr_restorer_blob_end[];
 
@@ -193,16 +201,6 @@ static void task_fail(struct cr_restored *r, pid_t pid, int step, int code)
 	}
 	futex(&ctl->nchecked, FUTEX_WAKE, INT32_MAX, NULL);
 	_exit(1);
-}
-
-void *area_take(struct arg_area *a, size_t len, size_t align)
-{
-	uint8_t *p = (uint8_t *)ALIGN_UP((uint64_t)a->cur, align);
-
-	if (p + len > a->end)
-		return NULL;
-	a->cur = p + len;
-	return p;
 }
 
 /* Build the restorer's arguments in this task's bootstrap area. */

@@ -18,9 +18,10 @@
 
 #undef LOG_PREFIX
 #define LOG_PREFIX "shmem: "
-#include "log.h"
+#include "image-load.h"
 #include "internal.h"
-#include "restore.h"
+#include "log.h"
+#include "shmem.h"
 
 #define COPY_CHUNK (4UL << 20)
 

@@ -11,9 +11,9 @@
 
 #undef LOG_PREFIX
 #define LOG_PREFIX "signals: "
-#include "log.h"
 #include "internal.h"
-#include "restore.h"
+#include "log.h"
+#include "signals.h"
 
 #define SIGINFO_SIZE 128
 

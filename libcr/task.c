@@ -22,9 +22,10 @@
 
 #undef LOG_PREFIX
 #define LOG_PREFIX "task: "
-#include "log.h"
+#include "image-load.h"
 #include "internal.h"
-#include "restore.h"
+#include "log.h"
+#include "task.h"
 
 static int parse_ids(const char *status, const char *key, uint32_t ids[4])
 {

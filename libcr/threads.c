@@ -5,6 +5,7 @@
  * Restore: fill_threads() hands each thread's state to the restorer
  * (restorer/), which creates the threads and sigreturns into the frames.
  */
+#include <cpuid.h>
 #include <elf.h>
 #include <sched.h>
 #include <signal.h>
@@ -20,9 +21,9 @@
 
 #undef LOG_PREFIX
 #define LOG_PREFIX "threads: "
-#include "log.h"
 #include "internal.h"
-#include "restore.h"
+#include "log.h"
+#include "threads.h"
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
 #define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
@@ -297,4 +298,15 @@ int fill_threads(struct rst_image *img, struct rst_img_task *t, struct rst_task 
 		}
 	}
 	return 0;
+}
+
+/* The xsave features this CPU enables (XCR0) and the size of their area. */
+void cpu_xsave_info(uint64_t *xcr0, uint32_t *size)
+{
+	unsigned int a, b, c, d;
+	uint32_t lo, hi;
+
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	*xcr0 = ((uint64_t)hi << 32) | lo;
+	*size = __get_cpuid_count(0xd, 0, &a, &b, &c, &d) ? b : 0;
 }

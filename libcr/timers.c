@@ -13,9 +13,9 @@
 
 #undef LOG_PREFIX
 #define LOG_PREFIX "timers: "
-#include "log.h"
 #include "internal.h"
-#include "restore.h"
+#include "log.h"
+#include "timers.h"
 
 #ifndef SIGEV_THREAD_ID
 #define SIGEV_THREAD_ID 4

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Reading an image into a struct rst_image (image-load.c). */
+#ifndef CR_IMAGE_LOAD_H
+#define CR_IMAGE_LOAD_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "rst-image.h"
+
+int image_load(const char *dir, struct rst_image *img);
+void image_free(struct rst_image *img);
+struct rst_img_task *find_img_task(struct rst_image *img, pid_t pid);
+int image_check_datafile(struct rst_image *img, const char *name, uint64_t size, void *xxh64);
+
+#endif /* CR_IMAGE_LOAD_H */
