@@ -34,7 +34,7 @@
 #include <jansson.h>
 
 #include "container.h"
-#include "cr_archive.h"
+#include "tmparchive.h"
 #include "glue.h"
 #include "log.h"
 #include "proto.h"

@@ -14,6 +14,7 @@
 
 #include "digest.h"
 #include "errmsg.h"
+#include "io.h"
 #include "userfs.h"
 #include "walk.h"
 
@@ -54,7 +55,7 @@ int digest_fd(int fd, uint64_t limit, int outfd, uint8_t *buf, char hex[STORE_DI
 			break;
 		crypto_generichash_update(&st, buf, (size_t)n);
 		if (outfd >= 0) {
-			ret = userfs_write_all(outfd, buf, (size_t)n);
+			ret = io_write_all(outfd, buf, (size_t)n, -1);
 			if (ret)
 				return ret;
 		}

@@ -29,7 +29,7 @@
 
 #include <cr.h>
 
-#include "cr_archive.h"
+#include "tmparchive.h"
 #include "digest.h"
 #include "errmsg.h"
 #include "glue.h"

@@ -13,28 +13,9 @@
 
 #include "digest.h"
 #include "errmsg.h"
+#include "io.h"
 #include "output.h"
 #include "userfs.h"
-
-static int _pwrite_all(int fd, const void *p, size_t len, off_t off)
-{
-	const uint8_t *c = p;
-	ssize_t n;
-
-	while (len) {
-		n = pwrite(fd, c, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		c += n;
-		len -= n;
-		off += n;
-	}
-	return 0;
-}
 
 static int _output_name(const char *name)
 {
@@ -59,7 +40,7 @@ static int _copy_range(int srcfd, int dstfd, uint64_t off, uint64_t end, uint8_t
 			return -errno;
 		if (n == 0)
 			break;
-		ret = _pwrite_all(dstfd, buf, (size_t)n, (off_t)off);
+		ret = io_write_all(dstfd, buf, (size_t)n, (off_t)off);
 		if (ret)
 			return ret;
 		off += (uint64_t)n;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "errmsg.h"
+#include "io.h"
 #include "store.h"
 #include "userfs.h"
 #include "walk.h"
@@ -217,7 +218,7 @@ int store_key_create(const char *path, char *err, size_t errlen)
 	if (fd < 0)
 		return err_sys(err, errlen, -errno, "MAC key %s: create", path);
 	randombytes_buf(key, sizeof(key));
-	ret = userfs_write_all(fd, key, sizeof(key));
+	ret = io_write_all(fd, key, sizeof(key), -1);
 	sodium_memzero(key, sizeof(key));
 	if (!ret && fsync(fd) < 0)
 		ret = -errno;
@@ -422,9 +423,9 @@ static int _write_manifest(int dfd, const char *dname, json_t *m, char *err, siz
 		free(text);
 		return err_sys(err, errlen, fd, "%s/" MANIFEST ": create", dname);
 	}
-	ret = userfs_write_all(fd, text, strlen(text));
+	ret = io_write_all(fd, text, strlen(text), -1);
 	if (!ret)
-		ret = userfs_write_all(fd, "\n", 1);
+		ret = io_write_all(fd, "\n", 1, -1);
 	if (!ret && fsync(fd) < 0)
 		ret = -errno;
 	close(fd);
@@ -449,7 +450,7 @@ static int _write_latest(int jobfd, uint32_t seq, char *err, size_t errlen)
 	fd = userfs_open_beneath(jobfd, "latest.tmp", O_WRONLY | O_CREAT | O_EXCL, 0600);
 	if (fd < 0)
 		return userfs_open_err(err, errlen, fd, "latest.tmp");
-	ret = userfs_write_all(fd, text, (size_t)n);
+	ret = io_write_all(fd, text, (size_t)n, -1);
 	if (!ret && fsync(fd) < 0)
 		ret = -errno;
 	close(fd);

@@ -146,22 +146,3 @@ int userfs_fsync_dir(int fd)
 		return -errno;
 	return 0;
 }
-
-int userfs_write_all(int fd, const void *p, size_t len)
-{
-	const uint8_t *c = p;
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, c, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		c += n;
-		len -= n;
-	}
-	return 0;
-}

@@ -51,7 +51,5 @@ int userfs_opendir_beneath(int dirfd, const char *rel, DIR **d);
 int userfs_open_err(char *err, size_t errlen, int ret, const char *path);
 /* fsync a directory; some filesystems cannot (EINVAL): as durable as they make it. */
 int userfs_fsync_dir(int fd);
-/* write(2) until all len bytes are written (EINTR retried; 0 written is -EIO). */
-int userfs_write_all(int fd, const void *p, size_t len);
 
 #endif /* CR_USERFS_H */

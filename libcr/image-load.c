@@ -40,7 +40,7 @@ static int owner(struct rst_image *ri, struct cr_img *img, pid_t pid, struct rst
 	return 0;
 }
 
-/* The takers: each returns enum rst_rec_take (restore.h) or -errno. */
+/* The takers: each returns enum rst_rec_take (rst-image.h) or -errno. */
 static int take_task_record(struct rst_image *ri, struct cr_img *img, struct cr_rec_hdr *h, void *p)
 {
 	struct rst_img_task *t;

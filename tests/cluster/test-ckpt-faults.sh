@@ -13,7 +13,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # A small checkpoint directory, mounted before the nodes' mount namespaces exist.
 SMALL=/run/slurm-cr-small.$$
 mkdir -p "$SMALL"
-mount -t tmpfs -o size=1m,mode=1777 slurm-cr-small "$SMALL"
+mount -t tmpfs -o size=256k,mode=1777 slurm-cr-small "$SMALL"
 trap 'umount -l "$SMALL" 2>/dev/null; rmdir "$SMALL" 2>/dev/null' EXIT
 cluster_begin --nodes 2
 # shellcheck source=tests/cluster/container-lib.sh
@@ -22,7 +22,8 @@ cluster_begin --nodes 2
 . "$HERE/ckpt-lib.sh"
 on_exit+=("umount -l '$SMALL'; rmdir '$SMALL'")
 NODE2=$(echo "$CR_CLUSTER_NODES" | cut -d' ' -f2)
-STEPS=300
+# Long enough (60 s) that the job still runs after four crd restarts on a loaded machine.
+STEPS=600
 
 # restart_crd NODE [FAULT]: crd on NODE again, with CR_FAULT=FAULT (none: without).
 restart_crd() {

@@ -29,7 +29,7 @@
 
 #include <cmocka.h>
 
-#include "cr_archive.h"
+#include "tmparchive.h"
 
 #define MIB    (1024 * 1024)
 #define T0     1600000000 /* mtimes of the test tree start here */

@@ -2,12 +2,10 @@
 /*
  * A job container's private tmpfs (/tmp, /dev/shm) as a pax restricted tar,
  * uncompressed: saved into the checkpoint, re-created on restore.
- *
- * Include it as "archive.h" from agent/ only: the name shadows libarchive's
- * <archive.h>, so agent/ must not be on a libarchive user's -I path.
+ * (Not "archive.h": that name is libarchive's.)
  */
-#ifndef CR_ARCHIVE_H
-#define CR_ARCHIVE_H
+#ifndef CR_TMPARCHIVE_H
+#define CR_TMPARCHIVE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -40,4 +38,4 @@ int archive_save_tree(int dirfd, int outfd, uint64_t *nentries, uint64_t *nskipp
  */
 int archive_restore_tree(int dirfd, int infd, int keep_owner, char *err, size_t errlen);
 
-#endif /* CR_ARCHIVE_H */
+#endif /* CR_TMPARCHIVE_H */

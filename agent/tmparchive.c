@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cr_archive.h"
+#include "tmparchive.h"
 #include "errmsg.h"
 
 #define DATA_CHUNK  (256 * 1024)
