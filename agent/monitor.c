@@ -327,10 +327,13 @@ static void _answer_pending(struct monitor *mon, struct cr_msg *m)
 
 	if (mon->pending_fd < 0)
 		return;
-	if (m->hdr.type == CR_MSG_ERR)
-		cr_unpack_u32(m, &code);
-	cr_unpack_str(m, &text);
-	if (m->hdr.type == CR_MSG_ERR)
+	if ((m->hdr.type == CR_MSG_ERR && cr_unpack_u32(m, &code)) || cr_unpack_str(m, &text) ||
+	    cr_unpack_done(m)) {
+		log_warnx("job %u: malformed %s from the init", mon->ji.jobid,
+			  cr_msg_name(m->hdr.type));
+		cr_send_err(mon->pending_fd, CR_E_PROTO, "malformed %s from the container's init",
+			    cr_msg_name(m->hdr.type));
+	} else if (m->hdr.type == CR_MSG_ERR)
 		cr_send_err(mon->pending_fd, code ? code : CR_E_FAILED, "%s", text);
 	else
 		cr_send_ok(mon->pending_fd, text);
@@ -707,6 +710,10 @@ static int _crd_request(struct monitor *mon, int cfd)
 		cr_send_ok(cfd, mon->enabled ? "enabled" : "disabled");
 		break;
 	case CR_MSG_JOB_END:
+		if (cr_unpack_done(&m)) {
+			cr_send_err(cfd, CR_E_PROTO, "bad JOB_END");
+			break;
+		}
 		done = 1;
 		break;
 	default:

@@ -150,7 +150,7 @@ static int _expect(int fd, uint32_t want, uint32_t *v, char *err, size_t errlen)
 {
 	struct cr_msg m;
 	const char *text;
-	uint32_t code;
+	uint32_t code = 0;
 	int ret;
 
 	ret = cr_recv(fd, &m);
@@ -160,13 +160,16 @@ static int _expect(int fd, uint32_t want, uint32_t *v, char *err, size_t errlen)
 	}
 	ret = -EPROTO;
 	if (m.hdr.type == CR_MSG_ERR) {
-		if (!cr_unpack_u32(&m, &code) && !cr_unpack_str(&m, &text))
+		if (!cr_unpack_u32(&m, &code) && !cr_unpack_str(&m, &text) && !cr_unpack_done(&m)) {
 			snprintf(err, errlen, "%s", text);
-		else
+		} else {
+			code = 0;
 			snprintf(err, errlen, "malformed error");
+		}
 		ret = code == CR_E_PERM ? -EPERM : -EIO;
 	} else if (m.hdr.type == want) {
-		if (want == CR_MSG_OK ? cr_unpack_str(&m, &text) : cr_unpack_u32(&m, v))
+		if ((want == CR_MSG_OK ? cr_unpack_str(&m, &text) : cr_unpack_u32(&m, v)) ||
+		    cr_unpack_done(&m))
 			snprintf(err, errlen, "malformed %s", cr_msg_name(want));
 		else
 			ret = 0;
