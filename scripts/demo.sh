@@ -111,14 +111,18 @@ echo "== 6. $node dies (every process of the node killed at once)"
 bash "$cluster" kill-node "$node"
 t0=$SECONDS
 last=
-until [ "$(state "$job")" = RUNNING ] && [ "$(field "$job" BatchHost)" != "$node" ]; do
+# Running again on another node; Slurm may show a requeued job RUNNING
+# before it names its batch host.
+host=
+until [ "$(state "$job")" = RUNNING ] && host=$(field "$job" BatchHost) && [ -n "$host" ] &&
+	[ "$host" != "$node" ]; do
 	s=$(state "$job")
 	[ "$s" = "$last" ] || echo "   +$((SECONDS - t0)) s: job $job is $s"
 	last=$s
 	[ $((SECONDS - t0)) -lt 240 ] || { echo "demo: job $job was not requeued" >&2; exit 1; }
 	sleep 0.5
 done
-echo "   +$((SECONDS - t0)) s: job $job runs again, on $(field "$job" BatchHost)"
+echo "   +$((SECONDS - t0)) s: job $job runs again, on $host"
 end=$((SECONDS + 60))
 until grep -qh "job $job: restored checkpoint" "$CR_CLUSTER_DIR"/nodes/*/crd.log 2>/dev/null; do
 	[ $SECONDS -lt "$end" ] || { echo "demo: job $job did not resume from a checkpoint" >&2; exit 1; }
