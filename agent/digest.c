@@ -33,37 +33,33 @@ static const char *_kind(mode_t mode)
 	return "a special file";
 }
 
+struct hash_pass {
+	crypto_generichash_state st;
+	int outfd;
+};
+
+static int _hash_chunk(void *arg, const uint8_t *p, size_t n, uint64_t at)
+{
+	struct hash_pass *h = arg;
+
+	(void)at;
+	crypto_generichash_update(&h->st, p, n);
+	return h->outfd >= 0 ? io_write_all(h->outfd, p, n, -1) : 0;
+}
+
 int digest_fd(int fd, uint64_t limit, int outfd, uint8_t *buf, char hex[STORE_DIGEST_HEX],
 	      uint64_t *done)
 {
-	crypto_generichash_state st;
+	struct hash_pass h = {.outfd = outfd};
 	uint8_t md[crypto_generichash_BYTES];
-	uint64_t off = 0;
-	size_t want;
-	ssize_t n;
 	int ret;
 
-	crypto_generichash_init(&st, NULL, 0, sizeof(md));
-	while (off < limit) {
-		want = limit - off < DIGEST_CHUNK ? (size_t)(limit - off) : DIGEST_CHUNK;
-		n = pread(fd, buf, want, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		crypto_generichash_update(&st, buf, (size_t)n);
-		if (outfd >= 0) {
-			ret = io_write_all(outfd, buf, (size_t)n, -1);
-			if (ret)
-				return ret;
-		}
-		off += (uint64_t)n;
-	}
-	crypto_generichash_final(&st, md, sizeof(md));
+	crypto_generichash_init(&h.st, NULL, 0, sizeof(md));
+	ret = io_read_chunks(fd, 0, limit, buf, DIGEST_CHUNK, _hash_chunk, &h, done);
+	if (ret)
+		return ret;
+	crypto_generichash_final(&h.st, md, sizeof(md));
 	sodium_bin2hex(hex, STORE_DIGEST_HEX, md, sizeof(md));
-	*done = off;
 	return 0;
 }
 

@@ -22,31 +22,16 @@ static int _output_name(const char *name)
 	return name && (!strcmp(name, "stdout") || !strcmp(name, "stderr"));
 }
 
+static int _write_chunk(void *arg, const uint8_t *p, size_t n, uint64_t at)
+{
+	return io_write_all(*(int *)arg, p, n, (off_t)at);
+}
+
 /* srcfd's [off, end) to the same offsets of dstfd; stops early where srcfd ends. */
 static int _copy_range(int srcfd, int dstfd, uint64_t off, uint64_t end, uint8_t *buf,
 		       uint64_t *copied)
 {
-	uint64_t start = off;
-	size_t want;
-	ssize_t n;
-	int ret;
-
-	while (off < end) {
-		want = end - off < DIGEST_CHUNK ? (size_t)(end - off) : DIGEST_CHUNK;
-		n = pread(srcfd, buf, want, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		ret = io_write_all(dstfd, buf, (size_t)n, (off_t)off);
-		if (ret)
-			return ret;
-		off += (uint64_t)n;
-	}
-	*copied = off - start;
-	return 0;
+	return io_read_chunks(srcfd, off, end, buf, DIGEST_CHUNK, _write_chunk, &dstfd, copied);
 }
 
 static int _output_append(int fd, const char *name, int srcfd, uint64_t committed, uint64_t *len,

@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "logcheck.h"
+
 #include "log.h"
 #include "placement.h"
 
@@ -42,25 +44,6 @@ static int setup(void **state)
 static void log_reset(void)
 {
 	assert_int_equal(ftruncate(logfd, 0), 0);
-}
-
-/* The messages logged since log_reset() contain every one of @needles. */
-static void log_has(const char *needle, ...)
-{
-	char buf[4096];
-	ssize_t n;
-	va_list ap;
-
-	n = pread(logfd, buf, sizeof(buf) - 1, 0);
-	assert_true(n > 0);
-	buf[n] = '\0';
-	va_start(ap, needle);
-	for (; needle; needle = va_arg(ap, const char *)) {
-		if (!strstr(buf, needle))
-			print_message("log lacks \"%s\": %s", needle, buf);
-		assert_non_null(strstr(buf, needle));
-	}
-	va_end(ap);
 }
 
 /* Place @old onto @alloc with @batch; want[i]: slot i's node by name. */
@@ -142,13 +125,13 @@ static void test_place_refused(void **state)
 	(void)state;
 	log_reset();
 	assert_int_equal(place_slots(old, 3, two, 2, "a", out), -EINVAL);
-	log_has("2 new nodes for 3 slots", NULL);
+	log_fd_has(logfd, "2 new nodes for 3 slots", NULL);
 	log_reset();
 	assert_int_equal(place_slots(old, 3, old, 3, "q", out), -EINVAL);
-	log_has("batch host q", NULL);
+	log_fd_has(logfd, "batch host q", NULL);
 	log_reset();
 	assert_int_equal(place_slots(old, 3, dup, 3, "a", out), -EINVAL);
-	log_has("node a is twice", NULL);
+	log_fd_has(logfd, "node a is twice", NULL);
 	assert_int_equal(place_slots(old, 0, old, 0, "a", out), -EINVAL);
 	assert_int_equal(place_slots(old, 3, old, 3, NULL, out), -EINVAL);
 	assert_int_equal(out[0] + out[1] + out[2], 3 * 77);

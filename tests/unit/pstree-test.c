@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "logcheck.h"
+
 #include "cr.h"
 #include "pstree.h"
 
@@ -63,25 +65,6 @@ static void log_reset(void)
 {
 	assert_int_equal(ftruncate(fileno(logf), 0), 0);
 	assert_int_equal(lseek(fileno(logf), 0, SEEK_SET), 0);
-}
-
-/* The messages logged since log_reset() contain every one of @needles. */
-static void log_has(const char *needle, ...)
-{
-	char buf[4096];
-	ssize_t n;
-	va_list ap;
-
-	n = pread(fileno(logf), buf, sizeof(buf) - 1, 0);
-	assert_true(n > 0);
-	buf[n] = '\0';
-	va_start(ap, needle);
-	for (; needle; needle = va_arg(ap, const char *)) {
-		if (!strstr(buf, needle))
-			print_message("log lacks \"%s\": %s", needle, buf);
-		assert_non_null(strstr(buf, needle));
-	}
-	va_end(ap);
 }
 
 static void log_print(void)
@@ -352,9 +335,9 @@ static void test_zombie_refused(void **state)
 
 	(void)state;
 	refused(parent, ARRAY_SIZE(parent), &host);
-	log_has("701", "700", "zombie", NULL);
+	log_fd_has(fileno(logf), "701", "700", "zombie", NULL);
 	refused(leader, ARRAY_SIZE(leader), &host);
-	log_has("801", "800", "zombie", NULL);
+	log_fd_has(fileno(logf), "801", "800", "zombie", NULL);
 }
 
 /* Orphans: refused on the host, adopted by the init in a new pid namespace. */
@@ -375,9 +358,9 @@ static void test_orphans(void **state)
 
 	(void)state;
 	refused(t, ARRAY_SIZE(t), &host);
-	log_has("5", "orphan", NULL);
+	log_fd_has(fileno(logf), "5", "orphan", NULL);
 	refused(t2, ARRAY_SIZE(t2), &host);
-	log_has("orphan", NULL);
+	log_fd_has(fileno(logf), "orphan", NULL);
 
 	build_ok(t, ARRAY_SIZE(t), &pidns, &p);
 	assert_int_equal(p.steps[0].pid, 1);
@@ -409,7 +392,7 @@ static void test_reaper_helper(void **state)
 
 	(void)state;
 	refused(t, ARRAY_SIZE(t), &host);
-	log_has("21", NULL);
+	log_fd_has(fileno(logf), "21", NULL);
 	build_ok(t, ARRAY_SIZE(t), &pidns, &p);
 	for (i = 0; i < p.nsteps; i++)
 		if (p.steps[i].kind == PSTREE_FORK && p.steps[i].placeholder) {
@@ -443,11 +426,11 @@ static void test_pgid_other_session(void **state)
 
 	(void)state;
 	refused(outside, ARRAY_SIZE(outside), &host);
-	log_has("201", "1001", NULL);
+	log_fd_has(fileno(logf), "201", "1001", NULL);
 	refused(other, ARRAY_SIZE(other), &host);
-	log_has("210", "group", NULL);
+	log_fd_has(fileno(logf), "210", "group", NULL);
 	refused(dead, ARRAY_SIZE(dead), &host);
-	log_has("203", "230", NULL);
+	log_fd_has(fileno(logf), "203", "230", NULL);
 }
 
 /* Trees no history of fork/setsid/setpgid/exit can make. */
@@ -468,9 +451,9 @@ static void test_unreachable(void **state)
 
 	(void)state;
 	refused(two, ARRAY_SIZE(two), &host);
-	log_has("250", NULL);
+	log_fd_has(fileno(logf), "250", NULL);
 	refused(live, ARRAY_SIZE(live), &host);
-	log_has("111", "200", "110", NULL);
+	log_fd_has(fileno(logf), "111", "200", "110", NULL);
 	refused(live, ARRAY_SIZE(live), &pidns);
 }
 
@@ -495,16 +478,16 @@ static void test_bad_images(void **state)
 
 	(void)state;
 	refused(dup, ARRAY_SIZE(dup), &host);
-	log_has("101", "twice", NULL);
+	log_fd_has(fileno(logf), "101", "twice", NULL);
 	assert_int_equal(pstree_plan_verify(dup, ARRAY_SIZE(dup), &host, &(struct pstree_plan){0}),
 			 -EINVAL);
 	refused(cycle, ARRAY_SIZE(cycle), &host);
-	log_has("cycle", NULL);
+	log_fd_has(fileno(logf), "cycle", NULL);
 	refused(lead, ARRAY_SIZE(lead), &host);
-	log_has("101", NULL);
+	log_fd_has(fileno(logf), "101", NULL);
 	refused(notlead, ARRAY_SIZE(notlead), &host);
 	refused(rootsess, ARRAY_SIZE(rootsess), &host);
-	log_has("100", NULL);
+	log_fd_has(fileno(logf), "100", NULL);
 	assert_int_equal(pstree_plan_build(NULL, 0, &host, &p), -EINVAL);
 	assert_int_equal(pstree_plan_build(dup, 1, NULL, &p), -EINVAL);
 }
@@ -525,7 +508,7 @@ static void test_root_in_dead_session(void **state)
 	assert_true(find(&p, PSTREE_REAP, 0, 90) > 0);
 	pstree_plan_free(&p);
 	refused(init, ARRAY_SIZE(init), &pidns);
-	log_has("root 1", "init", NULL);
+	log_fd_has(fileno(logf), "root 1", "init", NULL);
 }
 
 /* A leader born in one session, with a child in a second (dead) one. */
@@ -625,11 +608,11 @@ static void test_verify_rejects(void **state)
 	log_reset();
 	q = (struct pstree_plan){bad_setsid, ARRAY_SIZE(bad_setsid)};
 	assert_int_equal(pstree_plan_verify(one, 1, &pidns, &q), -EINVAL);
-	log_has("setsid", NULL);
+	log_fd_has(fileno(logf), "setsid", NULL);
 	log_reset();
 	q = (struct pstree_plan){cp_init, ARRAY_SIZE(cp_init)};
 	assert_int_equal(pstree_plan_verify(one, 1, &pidns, &q), -EINVAL);
-	log_has("CLONE_PARENT", NULL);
+	log_fd_has(fileno(logf), "CLONE_PARENT", NULL);
 	q = (struct pstree_plan){cp_a0, ARRAY_SIZE(cp_a0)};
 	assert_int_equal(pstree_plan_verify(one, 1, &pidns, &q), -EINVAL);
 	q = (struct pstree_plan){cp_init, 2};
