@@ -26,18 +26,29 @@
 
 #include "ctx.h"
 #include "door.h"
+#include "gate.h"
 #include "jobstat.h"
 #include "local.h"
 #include "log.h"
 #include "proto.h"
 
-#define MAX_WORKERS 128
+/*
+ * Two pools of workers: the unix socket's (Slurm's prolog and epilog, the
+ * relays and monitors) cannot be exhausted by clients of the TCP port.
+ */
+#define MAX_LOCAL_WORKERS 64
+#define MAX_TCP_WORKERS	  64
 
-/* The listening sockets and the workers serving their connections. */
+/* The listening sockets, the TCP gate and the workers serving connections. */
 struct crd {
 	const struct crd_ctx *ctx;
 	int ufd, tfd, sfd; /* unix, TCP, signalfd */
-	int nworkers;
+	int nlocal;
+	pid_t tcp[MAX_TCP_WORKERS]; /* 0: a free place */
+	int ntcp;
+	struct gate gate;
+	struct gate_stats reported; /* at the last _gate_report */
+	int64_t reported_ms;
 	sigset_t sigs;
 };
 
@@ -52,19 +63,35 @@ static void _usage(FILE *f)
 
 static void _reap_workers(struct crd *d)
 {
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		d->nworkers--;
+	pid_t pid;
+	int i;
+
+	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+		for (i = 0; i < MAX_TCP_WORKERS && d->tcp[i] != pid; i++)
+			;
+		if (i < MAX_TCP_WORKERS) {
+			d->tcp[i] = 0;
+			d->ntcp--;
+		} else {
+			d->nlocal--;
+		}
+	}
 }
 
-/* In a worker: signals as they were before main() blocked them, crd's sockets closed. */
-static void __attribute__((noreturn)) _worker(struct crd *d, int cfd, int tcp)
+/*
+ * In a worker: signals as they were before main() blocked them, crd's
+ * sockets and the gate's other connections closed. @first: the TCP
+ * connection's first message, read by the gate.
+ */
+static void __attribute__((noreturn)) _worker(struct crd *d, int cfd, struct cr_msg *first)
 {
 	close(d->ufd);
 	close(d->tfd);
 	close(d->sfd);
+	gate_fini(&d->gate);
 	sigprocmask(SIG_UNBLOCK, &d->sigs, NULL);
-	if (tcp)
-		door_request(d->ctx, cfd);
+	if (first)
+		door_request(d->ctx, cfd, first);
 	else
 		local_request(d->ctx, cfd);
 	_exit(0);
@@ -74,30 +101,51 @@ static void __attribute__((noreturn)) _worker(struct crd *d, int cfd, int tcp)
  * One request per connection, served by a forked worker: a slow or bad
  * client never blocks crd or other jobs, and a crash takes only the worker.
  */
-static void _serve(struct crd *d, int lfd, int tcp)
+static pid_t _fork_worker(struct crd *d, int cfd, struct cr_msg *first)
 {
-	int cfd;
-	pid_t pid;
+	pid_t pid = fork();
 
-	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (pid < 0)
+		log_warn("fork");
+	if (pid == 0)
+		_worker(d, cfd, first);
+	close(cfd);
+	if (first)
+		cr_msg_free(first);
+	return pid;
+}
+
+static void _serve_local(struct crd *d)
+{
+	int cfd = accept4(d->ufd, NULL, NULL, SOCK_CLOEXEC);
+
 	if (cfd < 0)
 		return;
-	if (d->nworkers >= MAX_WORKERS) {
-		log_warnx("%d requests in progress: refusing a %s connection", d->nworkers,
-			  tcp ? "crctl" : "local");
+	if (d->nlocal >= MAX_LOCAL_WORKERS) {
+		log_warnx("%d local requests in progress: refusing one", d->nlocal);
 		close(cfd);
 		return;
 	}
-	pid = fork();
-	if (pid < 0) {
-		log_warn("fork");
-		close(cfd);
-		return;
+	if (_fork_worker(d, cfd, NULL) > 0)
+		d->nlocal++;
+}
+
+/* Connections whose first message is whole, to TCP workers while there are places. */
+static void _serve_tcp(struct crd *d)
+{
+	struct cr_msg m;
+	pid_t pid;
+	int cfd, i;
+
+	while (d->ntcp < MAX_TCP_WORKERS && gate_take(&d->gate, &cfd, &m)) {
+		pid = _fork_worker(d, cfd, &m);
+		if (pid <= 0)
+			continue;
+		for (i = 0; d->tcp[i]; i++)
+			;
+		d->tcp[i] = pid;
+		d->ntcp++;
 	}
-	if (pid == 0)
-		_worker(d, cfd, tcp);
-	d->nworkers++;
-	close(cfd);
 }
 
 /* Re-adopt: every monitor in StateDir that answers is kept; stale files go. */
@@ -141,7 +189,7 @@ static int _tcp_listen(uint16_t port)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
 	sa.sin6_addr = in6addr_any;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 512) < 0) {
 		int saved = errno;
 		close(fd);
 		return -saved;
@@ -225,26 +273,55 @@ static void _listen(struct crd *d, const struct cr_conf *conf)
 	}
 }
 
-/* Until SIGTERM or SIGINT: each connection to a worker. */
+/* What the gate turned away, at most every 10 s: a flood shows in the log, not each client. */
+static void _gate_report(struct crd *d)
+{
+	const struct gate_stats *st = &d->gate.st;
+	int64_t now = gate_now_ms();
+
+	if (now - d->reported_ms < 10000 || !memcmp(st, &d->reported, sizeof(*st)))
+		return;
+	if (st->refused_addr != d->reported.refused_addr || st->evicted != d->reported.evicted ||
+	    st->expired != d->reported.expired || st->bad != d->reported.bad)
+		log_warnx("port %u: since the last report, %lu connections refused (too many from "
+			  "one address), %lu evicted (gate full), %lu past the %d ms deadline, %lu "
+			  "malformed; %zu waiting",
+			  d->ctx->conf.port, st->refused_addr - d->reported.refused_addr,
+			  st->evicted - d->reported.evicted, st->expired - d->reported.expired,
+			  GATE_DEADLINE_MS, st->bad - d->reported.bad, d->gate.n);
+	d->reported = *st;
+	d->reported_ms = now;
+}
+
+/* Until SIGTERM or SIGINT: each connection to a worker, TCP ones through the gate. */
 static void _loop(struct crd *d)
 {
 	struct signalfd_siginfo si;
-	struct pollfd pfd[3];
+	struct pollfd pfd[3 + GATE_MAX];
+	size_t n;
+	int wait;
 
 	for (;;) {
+		_reap_workers(d);
+		_serve_tcp(d);
+		wait = gate_expire(&d->gate, gate_now_ms());
+		_gate_report(d);
 		pfd[0] = (struct pollfd){.fd = d->ufd, .events = POLLIN};
 		pfd[1] = (struct pollfd){.fd = d->tfd, .events = POLLIN};
 		pfd[2] = (struct pollfd){.fd = d->sfd, .events = POLLIN};
-		_reap_workers(d);
-		if (poll(pfd, 3, 1000) <= 0)
+		n = 3 + gate_pollfds(&d->gate, pfd + 3);
+		if (poll(pfd, n, wait < 0 || wait > 1000 ? 1000 : wait) <= 0)
 			continue;
 		while (read(d->sfd, &si, sizeof(si)) == sizeof(si))
 			if (si.ssi_signo != SIGCHLD)
 				return;
 		if (pfd[0].revents & POLLIN)
-			_serve(d, d->ufd, 0);
+			_serve_local(d);
+		for (size_t i = 3; i < n; i++)
+			if (pfd[i].revents)
+				gate_read(&d->gate, pfd[i].fd);
 		if (pfd[1].revents & POLLIN)
-			_serve(d, d->tfd, 1);
+			gate_accept(&d->gate, d->tfd, gate_now_ms());
 	}
 }
 
@@ -271,7 +348,9 @@ int main(int argc, char **argv)
 	ctx_load_slurm(&ctx);
 	log_info("node %s ready: socket %s, port %u, state %s", ctx.conf.node_name,
 		 ctx.conf.socket_path, ctx.conf.port, ctx.conf.state_dir);
+	gate_init(&d.gate);
 	_loop(&d);
+	gate_fini(&d.gate);
 	log_info("exiting; job monitors keep running");
 	unlink(ctx.conf.socket_path);
 	ctx_fini(&ctx);

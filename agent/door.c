@@ -68,22 +68,15 @@ static void _ctl_door(const struct crd_ctx *ctx, int fd, uid_t uid, uint32_t cmd
 	json_decref(opts);
 }
 
-void door_request(const struct crd_ctx *ctx, int fd)
+void door_request(const struct crd_ctx *ctx, int fd, struct cr_msg *first)
 {
 	uint32_t version, cmd, jobid;
-	struct cr_msg m, req = {0};
+	struct cr_msg m = *first, req = {0};
 	void *payload = NULL;
 	int plen = 0, ret;
 	uid_t uid;
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){5, 0}, sizeof(struct timeval));
-	if (cr_recv(fd, &m))
-		return;
-	if (m.hdr.type != CR_MSG_CTL && m.hdr.type != CR_MSG_NODE) {
-		log_warnx("ctl: bad %s request (%u bytes): closing", cr_msg_name(m.hdr.type),
-			  m.hdr.len);
-		goto out;
-	}
 	ret = _decode(&m, ctx->munge_socket, &payload, &plen, &uid);
 	if (ret) {
 		if (ret == -EACCES)

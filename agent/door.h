@@ -10,8 +10,12 @@
 #define CR_DOOR_H
 
 #include "ctx.h"
+#include "proto.h"
 
-/* One request on an accepted connection, in a crd worker. */
-void door_request(const struct crd_ctx *ctx, int fd);
+/*
+ * One request on an accepted connection, in a crd worker: @first is its
+ * first message, CTL or NODE, read by crd's gate (gate.c); freed here.
+ */
+void door_request(const struct crd_ctx *ctx, int fd, struct cr_msg *first);
 
 #endif

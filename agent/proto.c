@@ -2,6 +2,7 @@
 /* Wire protocol: framing, fd passing, pack/unpack. No logging, no exit. */
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proto.h"
@@ -265,12 +267,32 @@ int cr_send_err(int fd, uint32_t code, const char *fmt, ...)
 	return ret;
 }
 
-static int _read_all(int fd, void *p, size_t len)
+static int64_t _now_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The rest of a message that has begun: all of it by @deadline (ms), however
+ * the sender paces it (a byte now and then must not hold the reader).
+ */
+static int _read_all(int fd, void *p, size_t len, int64_t deadline)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	uint8_t *c = p;
+	int64_t left;
 	ssize_t n;
 
 	while (len) {
+		left = deadline - _now_ms();
+		n = left <= 0 ? 0 : poll(&pfd, 1, (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -ETIMEDOUT;
 		n = read(fd, c, len);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -300,6 +322,7 @@ int cr_recv(int fd, struct cr_msg *m)
 	struct msghdr mh = {0};
 	struct iovec iov;
 	struct cmsghdr *c;
+	int64_t deadline;
 	ssize_t n;
 	int ret;
 
@@ -338,8 +361,9 @@ int cr_recv(int fd, struct cr_msg *m)
 		return -errno;
 	if (n == 0)
 		return -ECONNRESET;
+	deadline = _now_ms() + CR_MSG_DEADLINE_MS;
 	if ((size_t)n < sizeof(m->hdr)) {
-		ret = _read_all(fd, (char *)&m->hdr + n, sizeof(m->hdr) - n);
+		ret = _read_all(fd, (char *)&m->hdr + n, sizeof(m->hdr) - n, deadline);
 		if (ret)
 			goto fail;
 	}
@@ -352,7 +376,7 @@ int cr_recv(int fd, struct cr_msg *m)
 		ret = -ENOMEM;
 		if (!m->data)
 			goto fail;
-		ret = _read_all(fd, m->data, m->hdr.len - CR_HDR_SIZE);
+		ret = _read_all(fd, m->data, m->hdr.len - CR_HDR_SIZE, deadline);
 		if (ret)
 			goto fail;
 	}

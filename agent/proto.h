@@ -17,7 +17,9 @@
 #define CR_PROTO_VERSION 1
 #define CR_HDR_SIZE	 sizeof(struct cr_hdr)
 #define CR_MSG_MAX	 (1u << 20) /* header + payload */
-#define CR_FDS_MAX	 8
+/* A message that has begun arrives whole within this, however it is paced. */
+#define CR_MSG_DEADLINE_MS 10000
+#define CR_FDS_MAX	   8
 
 enum cr_msg_type {
 	CR_MSG_OK = 1,	  /* str text */

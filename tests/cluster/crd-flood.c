@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * crd-flood: an attacker of crd's TCP port, for tests/cluster/test-crd-flood.sh.
+ *
+ *	crd-flood PORT SLOW GARBAGE SOURCES SECONDS
+ *
+ * Keeps SLOW connections that send a byte of a header every second and
+ * GARBAGE ones that send a bad header at once, from SOURCES loopback
+ * addresses (127.0.0.2, 127.0.0.3, ...) to 127.0.0.1:PORT, reopening each one
+ * the server closes, for SECONDS. Prints one JSON line: how many were
+ * opened, closed by the server, the longest a connection lived before the
+ * server closed it, and how many outlived the run (and the oldest of them).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+struct conn {
+	int fd;
+	int slow;
+	int64_t opened_ms, next_ms;
+	unsigned sent;
+};
+
+struct flood {
+	int port, sources;
+	struct conn *c;
+	size_t n;
+	unsigned long opened, closed, failed;
+	int64_t longest_ms;
+};
+
+static int64_t _now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A CTL header announcing 32 KiB: within the server's first-message limit. */
+static const uint8_t slow_hdr[16] = {1, 0, 0, 0, 0, 0x80, 0, 0};
+
+static int _open(struct flood *fl, size_t i, int64_t now)
+{
+	struct sockaddr_in src = {.sin_family = AF_INET}, dst = {.sin_family = AF_INET};
+	struct conn *c = &fl->c[i];
+	int fd;
+
+	src.sin_addr.s_addr = htonl(0x7f000002 + (uint32_t)(i % fl->sources));
+	dst.sin_addr.s_addr = htonl(0x7f000001);
+	dst.sin_port = htons(fl->port);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){1}, sizeof(int));
+	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0 ||
+	    connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
+		close(fd);
+		fl->failed++;
+		c->fd = -1;
+		c->next_ms = now + 100;
+		return -errno;
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	c->fd = fd;
+	c->opened_ms = now;
+	c->next_ms = now;
+	c->sent = 0;
+	fl->opened++;
+	if (!c->slow) /* type 0, length 7: refused as soon as the header is read */
+		(void)!write(fd, "\0\0\0\0\7\0\0\0garbage!", 16);
+	return 0;
+}
+
+/* The server closed it: count, and come back at once, as an attacker would. */
+static void _closed(struct flood *fl, size_t i, int64_t now)
+{
+	struct conn *c = &fl->c[i];
+
+	if (now - c->opened_ms > fl->longest_ms)
+		fl->longest_ms = now - c->opened_ms;
+	fl->closed++;
+	close(c->fd);
+	_open(fl, i, now);
+}
+
+static void _tick(struct flood *fl, struct pollfd *pfd, int64_t now)
+{
+	char buf[256];
+
+	for (size_t i = 0; i < fl->n; i++) {
+		struct conn *c = &fl->c[i];
+
+		if (c->fd < 0) {
+			if (now >= c->next_ms)
+				_open(fl, i, now);
+			continue;
+		}
+		if (pfd[i].revents) {
+			ssize_t r = read(c->fd, buf, sizeof(buf));
+			if (r == 0 || (r < 0 && errno != EAGAIN)) {
+				_closed(fl, i, now);
+				continue;
+			}
+		}
+		if (c->slow && now >= c->next_ms) {
+			if (write(c->fd, &slow_hdr[c->sent % 16], 1) < 0 && errno != EAGAIN) {
+				_closed(fl, i, now);
+				continue;
+			}
+			c->sent++;
+			c->next_ms = now + 1000;
+		}
+	}
+}
+
+static void _report(struct flood *fl, int64_t now)
+{
+	unsigned long open = 0;
+	int64_t oldest = 0;
+
+	for (size_t i = 0; i < fl->n; i++) {
+		if (fl->c[i].fd < 0)
+			continue;
+		open++;
+		if (now - fl->c[i].opened_ms > oldest)
+			oldest = now - fl->c[i].opened_ms;
+	}
+	printf("{\"opened\": %lu, \"closed_by_server\": %lu, \"connect_failed\": %lu, "
+	       "\"longest_ms\": %lld, \"open_at_end\": %lu, \"oldest_open_ms\": %lld}\n",
+	       fl->opened, fl->closed, fl->failed, (long long)fl->longest_ms, open,
+	       (long long)oldest);
+}
+
+int main(int argc, char **argv)
+{
+	struct flood fl = {0};
+	struct pollfd *pfd;
+	int64_t end;
+	size_t slow;
+
+	if (argc != 6) {
+		fprintf(stderr, "usage: crd-flood PORT SLOW GARBAGE SOURCES SECONDS\n");
+		return 2;
+	}
+	fl.port = atoi(argv[1]);
+	slow = strtoul(argv[2], NULL, 10);
+	fl.n = slow + strtoul(argv[3], NULL, 10);
+	fl.sources = atoi(argv[4]) > 0 ? atoi(argv[4]) : 1;
+	setrlimit(RLIMIT_NOFILE, &(struct rlimit){fl.n + 64, fl.n + 64});
+	fl.c = calloc(fl.n, sizeof(*fl.c));
+	pfd = calloc(fl.n, sizeof(*pfd));
+	if (!fl.c || !pfd)
+		return 2;
+	for (size_t i = 0; i < fl.n; i++) {
+		fl.c[i].slow = i < slow;
+		_open(&fl, i, _now_ms());
+	}
+	end = _now_ms() + 1000LL * atoi(argv[5]);
+	while (_now_ms() < end) {
+		for (size_t i = 0; i < fl.n; i++)
+			pfd[i] = (struct pollfd){.fd = fl.c[i].fd, .events = POLLIN};
+		poll(pfd, fl.n, 100);
+		_tick(&fl, pfd, _now_ms());
+	}
+	_report(&fl, _now_ms());
+	return 0;
+}

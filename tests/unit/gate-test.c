@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Unit tests of crd's TCP gate (agent/gate.c) on real loopback connections:
+ * a first message sent in pieces comes out whole; one source address gets
+ * GATE_PER_ADDR places; a silent client is closed at the deadline; a full
+ * gate makes room by closing the oldest; a bad header is dropped at once.
+ * And of proto.c's whole-message deadline: a sender that paces a message a
+ * byte at a time is cut off, where a per-read timeout never fires.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "gate.h"
+#include "log.h"
+#include "proto.h"
+
+static int listen_fd = -1;
+static uint16_t port;
+
+static int setup(void **state)
+{
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6};
+	socklen_t len = sizeof(sa);
+
+	(void)state;
+	if (log_init("gate-test", "/dev/null", 0))
+		return -1;
+	listen_fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	setsockopt(listen_fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int){0}, sizeof(int));
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", &sa.sin6_addr);
+	if (bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(listen_fd, 512) < 0 ||
+	    getsockname(listen_fd, (struct sockaddr *)&sa, &len) < 0)
+		return -1;
+	port = ntohs(sa.sin6_port);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	close(listen_fd);
+	return 0;
+}
+
+/* A client from 127.0.0.(2 + src), connected (in the listener's queue). */
+static int client(unsigned src)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET}, d = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	a.sin_addr.s_addr = htonl(0x7f000002 + src);
+	d.sin_addr.s_addr = htonl(0x7f000001);
+	d.sin_port = htons(port);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&d, sizeof(d)), 0);
+	return fd;
+}
+
+/* The gate accepts everything queued (connect() has returned: it is queued). */
+static void accept_all(struct gate *g, int64_t now)
+{
+	struct pollfd p = {.fd = listen_fd, .events = POLLIN};
+
+	while (poll(&p, 1, 0) == 1)
+		gate_accept(g, listen_fd, now);
+}
+
+/* Every connection the gate reads has its input read. */
+static void read_all(struct gate *g)
+{
+	struct pollfd p[GATE_MAX];
+	size_t n = gate_pollfds(g, p);
+
+	poll(p, n, 100);
+	for (size_t i = 0; i < n; i++)
+		if (p[i].revents)
+			gate_read(g, p[i].fd);
+}
+
+/* The server closed the client's connection. */
+static int closed(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char c;
+
+	return poll(&p, 1, 1000) == 1 && read(fd, &c, 1) <= 0;
+}
+
+static void test_pieces(void **state)
+{
+	struct {
+		struct cr_hdr h;
+		char body[5];
+	} msg = {{CR_MSG_CTL, sizeof(msg), 7, 9}, "abcd"};
+	struct gate g;
+	struct cr_msg m;
+	int c, fd;
+
+	(void)state;
+	gate_init(&g);
+	c = client(0);
+	accept_all(&g, 0);
+	assert_int_equal(g.n, 1);
+	for (size_t off = 0; off < sizeof(msg); off += 3) {
+		assert_int_equal(gate_take(&g, &fd, &m), 0);
+		assert_true(write(c, (char *)&msg + off,
+				  sizeof(msg) - off < 3 ? sizeof(msg) - off : 3) > 0);
+		read_all(&g);
+	}
+	assert_int_equal(gate_take(&g, &fd, &m), 1);
+	assert_int_equal(g.n, 0);
+	assert_int_equal(m.hdr.type, CR_MSG_CTL);
+	assert_int_equal(m.hdr.len, sizeof(msg));
+	assert_memory_equal(m.data, "abcd", 5);
+	cr_msg_free(&m);
+	close(fd);
+	close(c);
+	gate_fini(&g);
+}
+
+static void test_per_address_and_deadline(void **state)
+{
+	int c[GATE_PER_ADDR + 2];
+	struct gate g;
+
+	(void)state;
+	gate_init(&g);
+	for (int i = 0; i <= GATE_PER_ADDR; i++)
+		c[i] = client(1);
+	c[GATE_PER_ADDR + 1] = client(2);
+	accept_all(&g, 0);
+	assert_int_equal(g.n, GATE_PER_ADDR + 1);
+	assert_int_equal(g.st.refused_addr, 1);
+	assert_true(closed(c[GATE_PER_ADDR]));
+	/* silent: kept until the deadline, closed at it */
+	assert_int_equal(gate_expire(&g, GATE_DEADLINE_MS - 1), 1);
+	assert_int_equal(g.n, GATE_PER_ADDR + 1);
+	assert_int_equal(gate_expire(&g, GATE_DEADLINE_MS), -1);
+	assert_int_equal(g.n, 0);
+	assert_int_equal(g.st.expired, GATE_PER_ADDR + 1);
+	for (int i = 0; i < GATE_PER_ADDR + 2; i++) {
+		assert_true(closed(c[i]));
+		close(c[i]);
+	}
+	gate_fini(&g);
+}
+
+static void test_full_gate_evicts_oldest(void **state)
+{
+	int c[GATE_MAX + 1];
+	struct gate g;
+
+	(void)state;
+	gate_init(&g);
+	for (int i = 0; i < GATE_MAX; i++) {
+		c[i] = client(10 + i / GATE_PER_ADDR);
+		accept_all(&g, i);
+	}
+	assert_int_equal(g.n, GATE_MAX);
+	c[GATE_MAX] = client(9);
+	accept_all(&g, GATE_MAX);
+	assert_int_equal(g.n, GATE_MAX);
+	assert_int_equal(g.st.evicted, 1);
+	assert_true(closed(c[0]));
+	for (int i = 0; i <= GATE_MAX; i++)
+		close(c[i]);
+	gate_fini(&g);
+}
+
+static void test_bad_header(void **state)
+{
+	struct cr_hdr big = {CR_MSG_CTL, GATE_MSG_MAX + 1, 0, 0}, wrong = {CR_MSG_DUMP, 16, 0, 0};
+	struct gate g;
+	int c1, c2;
+
+	(void)state;
+	gate_init(&g);
+	c1 = client(3);
+	c2 = client(3);
+	accept_all(&g, 0);
+	assert_int_equal(write(c1, &big, sizeof(big)), sizeof(big));
+	assert_int_equal(write(c2, &wrong, sizeof(wrong)), sizeof(wrong));
+	read_all(&g);
+	read_all(&g);
+	assert_int_equal(g.n, 0);
+	assert_int_equal(g.st.bad, 2);
+	assert_true(closed(c1) && closed(c2));
+	close(c1);
+	close(c2);
+	gate_fini(&g);
+}
+
+/* A message begun and paced a byte every 0.5 s: refused at the deadline. */
+static void test_recv_deadline(void **state)
+{
+	struct cr_hdr h = {CR_MSG_OK, CR_HDR_SIZE + 40, 0, 0};
+	struct cr_msg m;
+	int sv[2];
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		for (size_t i = 0; i < sizeof(h) + 40; i++) {
+			char b = i < sizeof(h) ? ((char *)&h)[i] : 'x';
+
+			if (write(sv[1], &b, 1) != 1)
+				_exit(0);
+			usleep(500000);
+		}
+		_exit(0);
+	}
+	close(sv[1]);
+	assert_int_equal(cr_recv(sv[0], &m), -ETIMEDOUT);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(sv[0]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pieces),
+		cmocka_unit_test(test_per_address_and_deadline),
+		cmocka_unit_test(test_full_gate_evicts_oldest),
+		cmocka_unit_test(test_bad_header),
+		cmocka_unit_test(test_recv_deadline),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
