@@ -7,7 +7,8 @@
  * Keeps SLOW connections that send a byte of a header every second and
  * GARBAGE ones that send a bad header at once, from SOURCES loopback
  * addresses (127.0.0.2, 127.0.0.3, ...) to 127.0.0.1:PORT, reopening each one
- * the server closes, for SECONDS. Prints one JSON line: how many were
+ * the server closes, for SECONDS. Prints "flooding" once every connection
+ * has been opened, and at the end one JSON line: how many were
  * opened, closed by the server, the longest a connection lived before the
  * server closed it, and how many outlived the run (and the oldest of them).
  */
@@ -167,6 +168,8 @@ int main(int argc, char **argv)
 		fl.c[i].slow = i < slow;
 		_open(&fl, i, _now_ms());
 	}
+	printf("flooding\n");
+	fflush(stdout);
 	end = _now_ms() + 1000LL * atoi(argv[5]);
 	while (_now_ms() < end) {
 		for (size_t i = 0; i < fl.n; i++)
