@@ -671,8 +671,9 @@ static int _verify(struct node_restore *r, char *err, size_t errlen)
 static int _rebuild(const struct crd_ctx *ctx, struct node_session *s, struct node_restore *r,
 		    char *err, size_t errlen)
 {
-	json_t *so = r->so, *req;
+	json_t *so = r->so, *req, *lim;
 	const char *host = json_string_value(json_object_get(so, "hostname"));
+	struct cr_owner step;
 	struct cr_buf b;
 	char *text;
 	int ret;
@@ -681,6 +682,17 @@ static int _rebuild(const struct crd_ctx *ctx, struct node_session *s, struct no
 			json_integer_value(json_object_get(so, "ntasks")), "hostname",
 			host ? host : s->j.hostname, "clocks",
 			json_object_get(so, "clocks") ?: json_null(), "src", (json_int_t)r->src);
+	/* The batch step's bounding set and limits: the most the restored tasks get. */
+	if (req && s->j.relay > 0 && !cr_owner_from_task(s->j.relay, &step)) {
+		lim = json_array();
+		for (int i = 0; i < 16; i++)
+			json_array_append_new(lim,
+					      json_pack("[I, I]", (json_int_t)step.rlim[i].rlim_cur,
+							(json_int_t)step.rlim[i].rlim_max));
+		json_object_set_new(req, "step",
+				    json_pack("{s:I, s:o}", "cap_bnd", (json_int_t)step.cap_bnd,
+					      "limits", lim));
+	}
 	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
 	cr_buf_init(&b);
