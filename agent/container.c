@@ -389,8 +389,8 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, struct cr_restore
 	 * RLIM_INFINITY travels as -1). no_new_privs is ours (off): the script is
 	 * started without it.
 	 */
-	owner = (struct cr_owner){.uid = u.uid, .gid = u.gid, .groups = u.groups,
-				  .ngroups = u.ngroups};
+	owner = (struct cr_owner){
+		.uid = u.uid, .gid = u.gid, .groups = u.groups, .ngroups = u.ngroups};
 	ret = cr_owner_from_task(getpid(), &owner);
 	step = json_object_get(args, "step");
 	for (size_t i = 0; !ret && json_is_object(step) && i < 16; i++) {

@@ -49,7 +49,8 @@ static int exit_code(int err)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: cr checkpoint [--leave-running | --kill] [--cgroup DIR] [--owner UID[:GID]]\n"
+		"Usage: cr checkpoint [--leave-running | --kill] [--cgroup DIR] [--owner "
+		"UID[:GID]]\n"
 		"                     PID DIR\n"
 		"       cr restart [--pidns] [--detach] [--rollback-files] [--inherit-fd "
 		"KEY=FD]...\n"
@@ -108,12 +109,9 @@ static int parse_owner(const char *arg, struct owner_arg *oa)
 static int cmd_checkpoint(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"leave-running", no_argument, NULL, 'l'},
-		{"kill", no_argument, NULL, 'k'},
-		{"cgroup", required_argument, NULL, 'c'},
-		{"owner", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{"leave-running", no_argument, NULL, 'l'}, {"kill", no_argument, NULL, 'k'},
+		{"cgroup", required_argument, NULL, 'c'},  {"owner", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},	   {0},
 	};
 	struct cr_freeze_opts fo = {0};
 	struct owner_arg owner;

@@ -25,7 +25,7 @@
 
 static const char *const id_names[4] = {"real", "effective", "saved", "fs"};
 static const char *const rlim_names[CR_NRLIMITS] = {
-	"CPU",	   "FSIZE", "DATA",	  "STACK",    "CORE", "RSS",	"NPROC",  "NOFILE",
+	"CPU",	   "FSIZE", "DATA",  "STACK",	   "CORE",     "RSS",  "NPROC",	 "NOFILE",
 	"MEMLOCK", "AS",    "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME",
 };
 
@@ -84,7 +84,8 @@ static int check_caps(const struct cr_owner *o, const struct cr_task_rec *t, pid
 		}
 	if (t->cap_bnd & ~o->cap_bnd) {
 		pr_err("Task %d: its bounding set %#llx has %#llx beyond the job's %#llx\n", pid,
-		       (unsigned long long)t->cap_bnd, (unsigned long long)(t->cap_bnd & ~o->cap_bnd),
+		       (unsigned long long)t->cap_bnd,
+		       (unsigned long long)(t->cap_bnd & ~o->cap_bnd),
 		       (unsigned long long)o->cap_bnd);
 		return -EPERM;
 	}
@@ -177,8 +178,9 @@ static void paths_child(const struct cr_owner *o, const struct rst_image *img)
 			continue;
 		fd = open(t->mm->exe, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
-			pr_perror("Task %d: its executable %s can't be opened by the job's owner %u",
-				  t->rec->pid, t->mm->exe, (unsigned)o->uid);
+			pr_perror(
+				"Task %d: its executable %s can't be opened by the job's owner %u",
+				t->rec->pid, t->mm->exe, (unsigned)o->uid);
 			_exit(1);
 		}
 		close(fd);

@@ -77,12 +77,12 @@ void cr_log_setup(int fd, enum cr_log_level level);
  */
 struct cr_owner {
 	uid_t uid;
-	gid_t gid;		   /* the owner's primary group */
-	const gid_t *groups;	   /* the owner's groups (getgrouplist()), @gid may be among them */
+	gid_t gid;	     /* the owner's primary group */
+	const gid_t *groups; /* the owner's groups (getgrouplist()), @gid may be among them */
 	size_t ngroups;
-	uint64_t cap_bnd;	   /* bounding set allowed: the job step's */
-	struct rlimit rlim[16];	   /* the job's limits, by RLIMIT_*: what the step's task has */
-	bool no_new_privs;	   /* the step runs with no_new_privs: so must every task */
+	uint64_t cap_bnd;	/* bounding set allowed: the job step's */
+	struct rlimit rlim[16]; /* the job's limits, by RLIMIT_*: what the step's task has */
+	bool no_new_privs;	/* the step runs with no_new_privs: so must every task */
 };
 
 /*
@@ -100,7 +100,7 @@ struct cr_freeze_opts {
 	 * until no task or thread appears that is not seized.
 	 */
 	const char *cgroup;
-	unsigned int timeout_ms; /* give up freezing after this; 0: 10 s */
+	unsigned int timeout_ms;      /* give up freezing after this; 0: 10 s */
 	const struct cr_owner *owner; /* NULL: no owner policy (see struct cr_owner) */
 };
 

@@ -41,8 +41,7 @@ static int edit_header(struct cr_header_rec *hr, const char *field, const char *
 
 static int edit_caps(struct cr_task_rec *t, const char *field, uint64_t v)
 {
-	static const char *const names[] = {"cap_inh", "cap_prm", "cap_eff", "cap_amb",
-					    "cap_bnd"};
+	static const char *const names[] = {"cap_inh", "cap_prm", "cap_eff", "cap_amb", "cap_bnd"};
 	uint64_t *sets[] = {&t->cap_inh, &t->cap_prm, &t->cap_eff, &t->cap_amb, &t->cap_bnd};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)

@@ -51,7 +51,9 @@ int main(void)
 		write_file("/proc/self/gid_map", "0 0 1");
 		if (ns_of("/proc/self/ns/user", inner, sizeof(inner)))
 			test_fatal("readlink");
-		dprintf(1, "EXPECT: Task %d: it runs in user namespace %s, not the checkpointer's %s\n",
+		dprintf(1,
+			"EXPECT: Task %d: it runs in user namespace %s, not the checkpointer's "
+			"%s\n",
 			getpid(), inner, outer);
 		barrier_signal(&b);
 		test_wait_go();
