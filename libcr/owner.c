@@ -151,8 +151,8 @@ int cr_owner_from_task(pid_t pid, struct cr_owner *o)
 
 /*
  * In a child with the owner's fs ids and groups, as the restored task will
- * be: its cwd can be entered and its executable opened (the restore does
- * both). The restarter itself may be root (cr) or the owner already (crd).
+ * be: its cwd can be entered and its executable's path resolves. The
+ * restarter itself may be root (cr) or the owner already (crd).
  */
 static void paths_child(const struct cr_owner *o, const struct rst_image *img)
 {
