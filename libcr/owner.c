@@ -176,10 +176,10 @@ static void paths_child(const struct cr_owner *o, const struct rst_image *img)
 		}
 		if (!t->mm || !t->mm->exe[0])
 			continue;
-		fd = open(t->mm->exe, O_RDONLY | O_CLOEXEC);
+		fd = open(t->mm->exe, O_PATH | O_CLOEXEC);
 		if (fd < 0) {
 			pr_perror(
-				"Task %d: its executable %s can't be opened by the job's owner %u",
+				"Task %d: its executable %s can't be reached by the job's owner %u",
 				t->rec->pid, t->mm->exe, (unsigned)o->uid);
 			_exit(1);
 		}
