@@ -348,10 +348,11 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, struct cr_restore
 		    size_t errlen)
 {
 	struct cr_inherit_fd inh[3] = {{"stdin", -1}, {"stdout", -1}, {"stderr", -1}};
-	struct cr_restore_opts ro = {.rollback_files = true};
+	struct cr_owner owner = {0};
+	struct cr_restore_opts ro = {.rollback_files = true, .owner = &owner};
 	const char *text, *host;
 	struct job_user u;
-	json_t *args;
+	json_t *args, *step;
 	char path[64];
 	int ret, logfd;
 
@@ -381,21 +382,40 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, struct cr_restore
 	ret = _time_ns(json_object_get(args, "clocks"), err, errlen);
 	if (ret)
 		goto out;
+	/*
+	 * The owner policy: no more than the job's user has, and the bounding set
+	 * and limits of the batch step's task ("step", read by node.c from the
+	 * relay, which this pid namespace cannot see; without it our own, root's;
+	 * RLIM_INFINITY travels as -1). no_new_privs is ours (off): the script is
+	 * started without it.
+	 */
+	owner = (struct cr_owner){
+		.uid = u.uid, .gid = u.gid, .groups = u.groups, .ngroups = u.ngroups};
+	ret = cr_owner_from_task(getpid(), &owner);
+	step = json_object_get(args, "step");
+	for (size_t i = 0; !ret && json_is_object(step) && i < 16; i++) {
+		json_t *l = json_array_get(json_object_get(step, "limits"), i);
+
+		owner.cap_bnd = json_integer_value(json_object_get(step, "cap_bnd"));
+		owner.rlim[i].rlim_cur = (uint64_t)json_integer_value(json_array_get(l, 0));
+		owner.rlim[i].rlim_max = (uint64_t)json_integer_value(json_array_get(l, 1));
+	}
 	for (int i = 0; i < 3; i++)
 		inh[i].fd = m->fds[1 + i];
 	ro.inherit = inh;
 	ro.ninherit = 3;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d/image", m->fds[0]);
-	ret = user_fs_enter(&u, err, errlen);
+	if (!ret)
+		ret = user_fs_enter(&u, err, errlen);
 	if (ret)
 		goto out;
 	logfd = libcr_log_begin();
 	ret = cr_restore(path, &ro, r);
 	libcr_log_end(logfd, err, errlen);
 	user_fs_leave();
+out:
 	if (ret && !*err)
 		snprintf(err, errlen, "restore failed: %s", strerror(-ret));
-out:
 	if (ret)
 		_wipe_tmpfs();
 	json_decref(args);

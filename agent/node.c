@@ -480,9 +480,11 @@ static int _answer_err(int fd, int ret, uint32_t code, const char *fmt, ...)
 /* Freeze the job's tree here (none when no script runs); 0, or answered on fd. */
 static int _freeze(struct node_session *s, pid_t ns_script, int maxwait)
 {
-	struct cr_freeze_opts fo = {.timeout_ms = maxwait * 1000};
+	struct cr_owner owner = {0};
+	struct cr_freeze_opts fo = {.timeout_ms = maxwait * 1000, .owner = &owner};
 	const char *node = s->ctx->conf.node_name;
 	char err[1024] = "";
+	struct job_user u;
 	int logfd, ret;
 
 	if (s->j.state == JS_RUNNING && _find_script(&s->j, ns_script, err, sizeof(err)))
@@ -492,6 +494,22 @@ static int _freeze(struct node_session *s, pid_t ns_script, int maxwait)
 				   node, s->j.jobid, jobstat_state_name(s->j.state));
 	if (s->j.script <= 0)
 		return 0;
+	/*
+	 * The owner policy: the tree holds no more than the job's user, the
+	 * bounding set and limits no more than the batch step's task (the relay;
+	 * crd's own when it is gone, and the restore checks again against the
+	 * new step's). The container's init starts the script without the step's
+	 * no_new_privs, so it is not required here.
+	 */
+	if (user_lookup(s->j.uid, s->j.gid, &u, err, sizeof(err)) ||
+	    cr_owner_from_task(s->j.relay > 0 ? s->j.relay : getpid(), &owner))
+		return _answer_err(s->fd, -EIO, CR_E_FAILED, "node %s: job %u's owner: %s", node,
+				   s->j.jobid, *err ? err : "cannot read the batch step's limits");
+	owner.uid = u.uid;
+	owner.gid = u.gid;
+	owner.groups = u.groups;
+	owner.ngroups = u.ngroups;
+	owner.no_new_privs = false;
 	logfd = libcr_log_begin();
 	ret = cr_freeze(s->j.script, &fo, &s->frozen);
 	libcr_log_end(logfd, err, sizeof(err));
@@ -653,8 +671,9 @@ static int _verify(struct node_restore *r, char *err, size_t errlen)
 static int _rebuild(const struct crd_ctx *ctx, struct node_session *s, struct node_restore *r,
 		    char *err, size_t errlen)
 {
-	json_t *so = r->so, *req;
+	json_t *so = r->so, *req, *lim;
 	const char *host = json_string_value(json_object_get(so, "hostname"));
+	struct cr_owner step;
 	struct cr_buf b;
 	char *text;
 	int ret;
@@ -663,6 +682,17 @@ static int _rebuild(const struct crd_ctx *ctx, struct node_session *s, struct no
 			json_integer_value(json_object_get(so, "ntasks")), "hostname",
 			host ? host : s->j.hostname, "clocks",
 			json_object_get(so, "clocks") ?: json_null(), "src", (json_int_t)r->src);
+	/* The batch step's bounding set and limits: the most the restored tasks get. */
+	if (req && s->j.relay > 0 && !cr_owner_from_task(s->j.relay, &step)) {
+		lim = json_array();
+		for (int i = 0; i < 16; i++)
+			json_array_append_new(lim,
+					      json_pack("[I, I]", (json_int_t)step.rlim[i].rlim_cur,
+							(json_int_t)step.rlim[i].rlim_max));
+		json_object_set_new(req, "step",
+				    json_pack("{s:I, s:o}", "cap_bnd", (json_int_t)step.cap_bnd,
+					      "limits", lim));
+	}
 	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
 	cr_buf_init(&b);

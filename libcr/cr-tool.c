@@ -5,7 +5,9 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <jansson.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,10 +49,12 @@ static int exit_code(int err)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: cr checkpoint [--leave-running | --kill] [--cgroup DIR] PID DIR\n"
+		"Usage: cr checkpoint [--leave-running | --kill] [--cgroup DIR] [--owner "
+		"UID[:GID]]\n"
+		"                     PID DIR\n"
 		"       cr restart [--pidns] [--detach] [--rollback-files] [--inherit-fd "
 		"KEY=FD]...\n"
-		"                  DIR\n"
+		"                  [--owner UID[:GID]] DIR\n"
 		"       cr info [--json] DIR\n"
 		"\n"
 		"checkpoint  freeze the tree rooted at PID, write its image into DIR (new),\n"
@@ -64,29 +68,67 @@ static void usage(FILE *f)
 		"            --rollback-files: files open for writing that grew since the\n"
 		"            checkpoint are truncated back; shrunk or missing ones refused.\n"
 		"info        describe an image (--json: machine-readable).\n"
+		"--owner UID[:GID]  the owner policy: the tree belongs to UID (primary group\n"
+		"            GID, default the user's; its groups from the group database) and\n"
+		"            may hold no more: ids, groups, no capabilities, a bounding set and\n"
+		"            limits within cr's own. checkpoint refuses a tree that holds more,\n"
+		"            restart an image that would (before any task is created).\n"
 		"\n"
 		"Common options: -v (more messages, repeatable), -h/--help.\n"
 		"Exit codes: 0 success, 1 failure, 2 usage, 3 unsupported state,\n"
 		"            4 bad or incompatible image, 5 pid in use, 6 no such process.\n");
 }
 
+/* --owner UID[:GID]: groups from the user database, bounding set and limits our own. */
+struct owner_arg {
+	struct cr_owner o;
+	gid_t groups[256];
+};
+
+static int parse_owner(const char *arg, struct owner_arg *oa)
+{
+	struct passwd *pw;
+	char *end;
+	int n = 256;
+
+	memset(oa, 0, sizeof(*oa));
+	oa->o.uid = strtoul(arg, &end, 10);
+	if (end == arg || (*end && *end != ':') || (*end == ':' && !end[1]))
+		return -EINVAL;
+	pw = getpwuid(oa->o.uid);
+	oa->o.gid = *end ? strtoul(end + 1, NULL, 10) : pw ? pw->pw_gid : oa->o.uid;
+	if (pw && getgrouplist(pw->pw_name, oa->o.gid, oa->groups, &n) < 0) {
+		fprintf(stderr, "cr: user %s is in more than 256 groups\n", pw->pw_name);
+		return -E2BIG;
+	}
+	oa->o.groups = oa->groups;
+	oa->o.ngroups = pw ? (size_t)n : 0;
+	return cr_owner_from_task(getpid(), &oa->o);
+}
+
 static int cmd_checkpoint(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"leave-running", no_argument, NULL, 'l'},
-		{"kill", no_argument, NULL, 'k'},
-		{"cgroup", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{"leave-running", no_argument, NULL, 'l'}, {"kill", no_argument, NULL, 'k'},
+		{"cgroup", required_argument, NULL, 'c'},  {"owner", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},	   {0},
 	};
 	struct cr_freeze_opts fo = {0};
+	struct owner_arg owner;
 	enum cr_release_mode mode = CR_RESUME;
 	struct cr_frozen *f;
 	int c, ret;
 	pid_t pid;
 
-	while ((c = getopt_long(argc, argv, "lkc:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "lkc:o:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'o':
+			if (parse_owner(optarg, &owner)) {
+				fprintf(stderr, "cr: --owner takes UID[:GID]\n");
+				return EXIT_USAGE;
+			}
+			fo.owner = &owner.o;
+			break;
 		case 'l':
 			mode = CR_RESUME;
 			break;
@@ -174,9 +216,11 @@ static int cmd_restart(int argc, char **argv)
 		{"skip", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{"rollback-files", no_argument, NULL, 'r'},
+		{"owner", required_argument, NULL, 'o'},
 		{0},
 	};
 	struct cr_restore_opts ro = {0};
+	struct owner_arg owner;
 	struct cr_inherit_fd *inh = NULL;
 	struct cr_restored *r;
 	bool detach = false;
@@ -184,8 +228,16 @@ static int cmd_restart(int argc, char **argv)
 	size_t ninh = 0;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "pdi:s:hr", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "pdi:s:hro:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'o':
+			if (parse_owner(optarg, &owner)) {
+				fprintf(stderr, "cr: --owner takes UID[:GID]\n");
+				free(inh);
+				return EXIT_USAGE;
+			}
+			ro.owner = &owner.o;
+			break;
 		case 'p':
 			ro.new_pidns = true;
 			break;

@@ -32,6 +32,7 @@
 #include "image-load.h"
 #include "log.h"
 #include "memory.h"
+#include "owner.h"
 #include "pstree.h"
 #include "restorer/restorer.h"
 #include "rst.h"
@@ -644,6 +645,8 @@ static int prepare_restarter(struct cr_restored *r, const struct cr_restore_opts
 		return -EPERM;
 	}
 	ret = check_cpu(&r->img.hdr);
+	if (!ret && opts && opts->owner)
+		ret = owner_check_image(opts->owner, &r->img);
 	if (!ret)
 		ret = check_rlimits(&r->img);
 	if (ret)

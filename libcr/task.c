@@ -158,6 +158,14 @@ static int read_limits(pid_t pid, struct cr_task_rec *rec)
 	return 0;
 }
 
+/* Ids, groups, capabilities, no_new_privs and limits of a running task (owner.c). */
+int task_read_creds(pid_t pid, struct cr_task_rec *rec)
+{
+	int ret = parse_status(pid, rec);
+
+	return ret ? ret : read_limits(pid, rec);
+}
+
 static int dump_task_misc(struct cr_task *t, struct cr_task_rec *rec)
 {
 	char *s;

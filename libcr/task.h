@@ -10,6 +10,7 @@
 #include "rst.h"
 
 int dump_task(struct cr_img *img, struct cr_frozen *f, struct cr_task *t);
+int task_read_creds(pid_t pid, struct cr_task_rec *rec);
 
 int build_plan(struct cr_restored *r);
 pid_t clone_pid(pid_t pid, bool clone_parent, bool new_pidns, int exit_signal);

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -43,6 +44,54 @@ enum cr_log_level {
 };
 void cr_log_setup(int fd, enum cr_log_level level);
 
+/*
+ * The owner policy: whom a tree belongs to, and the most its tasks may hold.
+ * A checkpointer running as root on behalf of a user (crd) sets it on both
+ * sides; NULL keeps the plain behaviour (root checkpointing and restoring
+ * its own trees as they were, capabilities and all).
+ *
+ * cr_freeze() with an owner refuses (-EPERM, naming the task and the field)
+ * a tree whose tasks hold more than the owner: a setuid program running, a
+ * capability, ids or groups that are not the owner's, a bounding set or
+ * limit above the owner's. cr_restore() with an owner refuses (-EPERM) an
+ * image whose tasks would get more, before any task is created: every uid
+ * (real, effective, saved, fs) is @uid; every gid and supplementary group is
+ * @gid or one of @groups; the permitted, effective, inheritable and ambient
+ * capability sets are empty; the bounding set is within @cap_bnd (a plain
+ * user's full bounding set is no capability); each limit's soft and hard
+ * value is at most the owner's hard one (a user may raise a soft limit up
+ * to its hard limit at any time, so the soft limit grants nothing more);
+ * no_new_privs is set when @no_new_privs is; the root is "/"; the cwd and
+ * the executable can be reached by the owner (checked with the owner's fs
+ * ids and groups). Securebits: every defined bit only takes privilege away
+ * (the *_LOCKED bits, NOROOT, NO_SETUID_FIXUP, NO_CAP_AMBIENT_RAISE) or is
+ * keep-caps, which any process may set and which keeps nothing once the
+ * capability sets are empty: any combination of them is restored; a bit
+ * the kernel does not define is refused.
+ *
+ * Whatever the policy, cr_freeze() refuses (-ENOTSUP) a task in another user
+ * namespace than the caller's (a restore cannot recreate it, and the
+ * capabilities it holds there would be granted here) and a task or thread
+ * with a seccomp filter or in strict mode (the filter is not saved; the
+ * syscalls a dump injects would meet it).
+ */
+struct cr_owner {
+	uid_t uid;
+	gid_t gid;	     /* the owner's primary group */
+	const gid_t *groups; /* the owner's groups (getgrouplist()), @gid may be among them */
+	size_t ngroups;
+	uint64_t cap_bnd;	/* bounding set allowed: the job step's */
+	struct rlimit rlim[16]; /* the job's limits, by RLIMIT_*: what the step's task has */
+	bool no_new_privs;	/* the step runs with no_new_privs: so must every task */
+};
+
+/*
+ * Fill @o's cap_bnd, rlim and no_new_privs from a running task's /proc (the
+ * job step's task; getpid() for the caller's own); uid, gid and groups are
+ * the caller's to set. 0 or -errno.
+ */
+__must_check int cr_owner_from_task(pid_t pid, struct cr_owner *o);
+
 struct cr_freeze_opts {
 	/*
 	 * A cgroup directory holding exactly the tree (a v1 freezer cgroup or
@@ -51,7 +100,8 @@ struct cr_freeze_opts {
 	 * until no task or thread appears that is not seized.
 	 */
 	const char *cgroup;
-	unsigned int timeout_ms; /* give up freezing after this; 0: 10 s */
+	unsigned int timeout_ms;      /* give up freezing after this; 0: 10 s */
+	const struct cr_owner *owner; /* NULL: no owner policy (see struct cr_owner) */
 };
 
 __must_check int cr_freeze(pid_t root, const struct cr_freeze_opts *opts, struct cr_frozen **out);
@@ -104,6 +154,7 @@ struct cr_restore_opts {
 	 * to restore ("sigactions,fds,..."), to prove the tests see the loss.
 	 */
 	const char *skip;
+	const struct cr_owner *owner; /* NULL: no owner policy (see struct cr_owner) */
 };
 
 __must_check int cr_restore(const char *dir, const struct cr_restore_opts *opts,

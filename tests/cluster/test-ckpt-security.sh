@@ -2,6 +2,7 @@
 # Issue 5, test 6: another user can neither act on a job's checkpoints nor
 # read them (exit 3, "not permitted"); a checkpoint its own user edited is
 # refused at restore; symlinks planted in the checkpoint tree are not followed.
+# Issue 10: a job running in a user namespace is refused at checkpoint.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/cluster/lib.sh
@@ -33,6 +34,21 @@ as "$OTHER" cat "$(jd "$id")/$seq/manifest.json" >/dev/null 2>&1 && fail "$OTHER
 	fail "checkpoint directory is $(stat -c '%U %a' "$(jd "$id")")"
 [ "$(find "$(jd "$id")" ! -user "$USER_" | wc -l)" = 0 ] || fail "files not owned by $USER_: $(find "$(jd "$id")" ! -user "$USER_")"
 ok "$OTHER: create, vacate, list, restart, error, disable refused (exit 3); files $USER_'s, mode 0700"
+
+# A job whose task runs in a user namespace of its own (where it holds every
+# capability): refused at checkpoint, naming the task; the job runs on.
+printf '#!/bin/bash\necho started\nexec unshare -Ur sleep 300\n' >"$WORK/userns.sh"
+chmod 755 "$WORK/userns.sh"
+uid=$(submit "$USER_" -o "$WORK/userns.out" --checkpoint=0 -w "$NODE1" "$WORK/userns.sh")
+wait_output userns started
+sleep 1 # unshare has made the namespace and exec'ed sleep
+rc=0
+out=$(crctl_as "$USER_" create "$uid" 2>&1) || rc=$?
+[ "$rc" != 0 ] || fail "a job in a user namespace was checkpointed"
+echo "$out" | grep -q "runs in user namespace" || fail "create does not say why: $out"
+[ "$(job_state "$uid")" = RUNNING ] || fail "the refused job is $(job_state "$uid")"
+scancel "$uid"
+ok "a job in a user namespace is refused at checkpoint (exit $rc: ${out:0:200}); it runs on"
 
 # Symlinks planted by the job's user: the saved output and the next .tmp directory.
 victim=$CR_CLUSTER_DIR/victim

@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * img-edit: hand-edit a field of an image's header and fix its checksum, as
- * someone moving an image to an incompatible machine would; the restore
- * must refuse it by what the header says, not by a checksum.
+ * img-edit: hand-edit a field of an image and fix the record's checksum, as
+ * someone moving an image to an incompatible machine would, or as a user
+ * editing their own image to gain what they did not have; the restore must
+ * refuse it by what the record says, not by a checksum.
  *
  *   img-edit DIR xfeatures|xsave_size|kernel|version|arch VALUE
+ *   img-edit DIR task PID FIELD VALUE
+ *
+ * Task fields: uid0..uid3 and gid0..gid3 (real, effective, saved, fs),
+ * group (appends a supplementary group), cap_inh, cap_prm, cap_eff, cap_amb,
+ * cap_bnd, securebits, nnp, rlim_cur.N and rlim_max.N (RLIMIT_* number N),
+ * root, cwd. Numbers in C notation.
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,43 +22,127 @@
 
 #include "image.h"
 
+static int edit_header(struct cr_header_rec *hr, const char *field, const char *val)
+{
+	if (!strcmp(field, "xfeatures"))
+		hr->xfeatures = strtoull(val, NULL, 0);
+	else if (!strcmp(field, "xsave_size"))
+		hr->xsave_size = strtoul(val, NULL, 0);
+	else if (!strcmp(field, "kernel"))
+		snprintf(hr->kernel, sizeof(hr->kernel), "%s", val);
+	else if (!strcmp(field, "version"))
+		hr->version = strtoul(val, NULL, 0);
+	else if (!strcmp(field, "arch"))
+		snprintf(hr->arch, sizeof(hr->arch), "%s", val);
+	else
+		return -1;
+	return 0;
+}
+
+static int edit_caps(struct cr_task_rec *t, const char *field, uint64_t v)
+{
+	static const char *const names[] = {"cap_inh", "cap_prm", "cap_eff", "cap_amb", "cap_bnd"};
+	uint64_t *sets[] = {&t->cap_inh, &t->cap_prm, &t->cap_eff, &t->cap_amb, &t->cap_bnd};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if (!strcmp(field, names[i])) {
+			*sets[i] = v;
+			return 0;
+		}
+	return -1;
+}
+
+static int edit_task(struct cr_task_rec *t, const char *field, const char *val)
+{
+	uint64_t v = strtoull(val, NULL, 0);
+	unsigned int n;
+
+	if (sscanf(field, "uid%u", &n) == 1 && n < 4)
+		t->uid[n] = v;
+	else if (sscanf(field, "gid%u", &n) == 1 && n < 4)
+		t->gid[n] = v;
+	else if (!strcmp(field, "group") && t->ngroups < CR_MAX_GROUPS)
+		t->groups[t->ngroups++] = v;
+	else if (sscanf(field, "rlim_cur.%u", &n) == 1 && n < CR_NRLIMITS)
+		t->rlim[n].cur = v;
+	else if (sscanf(field, "rlim_max.%u", &n) == 1 && n < CR_NRLIMITS)
+		t->rlim[n].max = v;
+	else if (!strcmp(field, "securebits"))
+		t->securebits = v;
+	else if (!strcmp(field, "nnp"))
+		t->no_new_privs = v;
+	else if (!strcmp(field, "root"))
+		snprintf(t->root, sizeof(t->root), "%s", val);
+	else if (!strcmp(field, "cwd"))
+		snprintf(t->cwd, sizeof(t->cwd), "%s", val);
+	else
+		return edit_caps(t, field, v);
+	return 0;
+}
+
+/* Find the record (the header, or task @pid), edit it, rewrite it with its checksum. */
+static int edit(FILE *f, long pid, const char *field, const char *val)
+{
+	struct cr_rec_hdr h;
+	long off = 0;
+
+	while (fread(&h, sizeof(h), 1, f) == 1 && h.type != CR_REC_END) {
+		union {
+			struct cr_header_rec hr;
+			struct cr_task_rec t;
+		} u;
+		int bad = -2;
+
+		if ((h.type == CR_REC_HEADER && pid < 0 && h.len == sizeof(u.hr)) ||
+		    (h.type == CR_REC_TASK && pid >= 0 && h.len == sizeof(u.t))) {
+			if (fread(&u, h.len, 1, f) != 1)
+				return -1;
+			if (h.type == CR_REC_TASK && u.t.pid != pid)
+				goto next;
+			bad = h.type == CR_REC_HEADER ? edit_header(&u.hr, field, val)
+						      : edit_task(&u.t, field, val);
+			if (bad)
+				return bad;
+			h.csum = XXH64(&u, h.len, h.type);
+			if (fseek(f, off, SEEK_SET) || fwrite(&h, sizeof(h), 1, f) != 1 ||
+			    fwrite(&u, h.len, 1, f) != 1)
+				return -1;
+			return 0;
+		}
+next:
+		off += sizeof(h) + h.len;
+		if (fseek(f, off, SEEK_SET))
+			return -1;
+	}
+	return -3;
+}
+
 int main(int argc, char **argv)
 {
-	struct cr_header_rec hr;
-	struct cr_rec_hdr h;
+	bool task = argc == 6 && !strcmp(argv[2], "task");
 	char path[4096];
 	FILE *f;
+	int ret;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: img-edit DIR FIELD VALUE\n");
+	if (argc != 4 && !task) {
+		fprintf(stderr, "usage: img-edit DIR FIELD VALUE | img-edit DIR task PID FIELD "
+				"VALUE\n");
 		return 2;
 	}
 	snprintf(path, sizeof(path), "%s/%s", argv[1], CR_IMG_NAME);
 	f = fopen(path, "r+");
-	if (!f || fread(&h, sizeof(h), 1, f) != 1 || h.type != CR_REC_HEADER ||
-	    h.len != sizeof(hr) || fread(&hr, sizeof(hr), 1, f) != 1) {
-		fprintf(stderr, "img-edit: %s has no header record\n", path);
+	if (!f) {
+		perror("img-edit: open");
 		return 1;
 	}
-	if (!strcmp(argv[2], "xfeatures"))
-		hr.xfeatures = strtoull(argv[3], NULL, 0);
-	else if (!strcmp(argv[2], "xsave_size"))
-		hr.xsave_size = strtoul(argv[3], NULL, 0);
-	else if (!strcmp(argv[2], "kernel"))
-		snprintf(hr.kernel, sizeof(hr.kernel), "%s", argv[3]);
-	else if (!strcmp(argv[2], "version"))
-		hr.version = strtoul(argv[3], NULL, 0);
-	else if (!strcmp(argv[2], "arch"))
-		snprintf(hr.arch, sizeof(hr.arch), "%s", argv[3]);
-	else {
-		fprintf(stderr, "img-edit: unknown field %s\n", argv[2]);
-		return 2;
-	}
-	h.csum = XXH64(&hr, sizeof(hr), h.type);
-	rewind(f);
-	if (fwrite(&h, sizeof(h), 1, f) != 1 || fwrite(&hr, sizeof(hr), 1, f) != 1 || fclose(f)) {
+	ret = task ? edit(f, atol(argv[3]), argv[4], argv[5]) : edit(f, -1, argv[2], argv[3]);
+	if (fclose(f) && !ret)
+		ret = -1;
+	if (ret == -2)
+		fprintf(stderr, "img-edit: unknown field %s\n", argv[task ? 4 : 2]);
+	else if (ret == -3)
+		fprintf(stderr, "img-edit: %s has no such record\n", path);
+	else if (ret)
 		perror("img-edit: write");
-		return 1;
-	}
-	return 0;
+	return ret == -2 ? 2 : ret ? 1 : 0;
 }
