@@ -36,7 +36,7 @@ mv "$wd" "$wd.away"
 on_exit+=("[ -d '$wd.away' ] && mv '$wd.away' '$wd'")
 files() { (cd "$WORK/rc" && sha256sum -- * | sort); }
 before=$(files)
-ckpts() { (cd "$CR_CKPT_DIR/$rc" && ls -d -- */ | sort); }
+ckpts() { find "$CR_CKPT_DIR/$rc" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort; }
 ckpts_before=$(ckpts)
 
 scontrol release "$rc"
