@@ -468,7 +468,7 @@ static void _init_restore(struct init *in, struct cr_msg *m)
 		cr_send_ok(in->ctl, "restored");
 }
 
-/* One message from the monitor: SPAWN, RESTORE, RESUME or SIGNAL. RESTORE and RESUME are answered. */
+/* One message from the monitor: SPAWN, RESTORE, RESUME (both answered) or SIGNAL. */
 static void _init_msg(struct init *in, struct cr_msg *m)
 {
 	int fresh = in->script == 0 && !in->restored;

@@ -191,7 +191,7 @@ static int _step_freeze(struct coord *c, void *arg)
 	int ret;
 
 	coordio_progress(c, "checkpoint %u: freezing %zu node%s", k->a.seq, c->npeers,
-		  c->npeers > 1 ? "s" : "");
+			 c->npeers > 1 ? "s" : "");
 	ret = coordio_start_all(c, CR_NODE_PREPARE, _prepare_args, &k->a);
 	return ret ? ret : coordio_collect(c, c->maxwait);
 }
@@ -590,7 +590,7 @@ static void _restore_abort(struct coord *c, void *arg)
 	coordio_release_all(c, CR_REL_ABORT);
 }
 
-/* The new allocation and our AdminComment flags, from slurmctld; -EIO with msg when it does not say. */
+/* The new allocation and our AdminComment flags, from slurmctld; -EIO with msg when it can't. */
 static int _restore_nodes(struct restore *r, char *msg, size_t msglen)
 {
 	job_info_msg_t *jm = NULL;
@@ -671,7 +671,8 @@ static int _restore_one(struct restore *r, char *msg, size_t msglen)
 	if (ret)
 		return ret;
 	r->loaded = 1;
-	ret = _run_steps(c, restore_steps, NSTEPS(restore_steps), r, _restore_abort, coordio_now(), NULL);
+	ret = _run_steps(c, restore_steps, NSTEPS(restore_steps), r, _restore_abort, coordio_now(),
+			 NULL);
 	coordio_close(c);
 	json_decref(r->man);
 	r->man = NULL;
@@ -745,7 +746,7 @@ static void _restore_report(struct restore *r, int ret, const char *fallback, in
 	else if (tried || *fallback)
 		snprintf(msg, msglen, "no checkpoint of job %u could be restored (%d tried): %s",
 			 r->a.src, tried, *fallback ? fallback : r->c.err);
-	/* else msg says why none was tried. `crctl error` of this job tells, whoever's these are. */
+	/* else msg says why none was tried. `crctl error` of this job tells, whoever's these are */
 	if (r->a.src == jobid) {
 		_record_error(r->jobfd, jobid, "restore", msg);
 		return;

@@ -171,8 +171,9 @@ int coordio_collect(struct coord *c, int timeout_s)
 			if (r) {
 				close(p->fd);
 				p->fd = -1;
-				snprintf(text, sizeof(text), "lost the connection to crd on node %s (%s)",
-					 p->node, strerror(-r));
+				snprintf(text, sizeof(text),
+					 "lost the connection to crd on node %s (%s)", p->node,
+					 strerror(-r));
 				ret = _peer_failed(c, ret, -EAGAIN, text);
 				continue;
 			}

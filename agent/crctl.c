@@ -368,8 +368,7 @@ static int _print_result(uint32_t cmd, uint32_t jobid, const char *text)
 		ts[0] = '\0';
 		if (t)
 			strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S ", localtime(&t));
-		printf("Job %u: %s%s: %s\n", jobid, ts,
-		       json_string_value(json_object_get(o, "op")),
+		printf("Job %u: %s%s: %s\n", jobid, ts, json_string_value(json_object_get(o, "op")),
 		       json_string_value(json_object_get(o, "error")));
 		break;
 	default:

@@ -190,8 +190,8 @@ static int _error_from_slurm(const struct crd_ctx *ctx, int fd, uid_t uid, uint3
 		_refuse(fd, uid, CR_CTL_ERROR, jobid);
 		return 0;
 	}
-	o = json_pack("{s:I, s:s, s:s}", "jobid", (json_int_t)jobid, "op", "AdminComment",
-		      "error", j.msg);
+	o = json_pack("{s:I, s:s, s:s}", "jobid", (json_int_t)jobid, "op", "AdminComment", "error",
+		      j.msg);
 	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	if (s)
 		cr_send_ok(fd, s);

@@ -79,7 +79,8 @@ out:
 	if (!ji->batch || requeue < 0)
 		return;
 	if (requeue > 0) {
-		log_info("job %u: Requeue=1 already (a failed restore requeues it held)", ji->jobid);
+		log_info("job %u: Requeue=1 already (a failed restore requeues it held)",
+			 ji->jobid);
 		return;
 	}
 	slurm_init_job_desc_msg(&desc);

@@ -609,7 +609,7 @@ static int _ask_init(const struct crd_ctx *ctx, uint32_t jobid, uint32_t type, s
 		return ret == -ENOENT || ret == -ECONNREFUSED ? -ENOENT : -EAGAIN;
 	}
 	/* Busy: an earlier attempt's request is still with the init; it will pass. */
-	return !code ? 0 : code == CR_E_BUSY || code == CR_E_AGAIN ? -EAGAIN : -EIO;
+	return !code ? 0 : code == CR_E_BUSY || code == CR_E_AGAIN ? -EAGAIN : -EREMOTEIO;
 }
 
 /* What a failure tells the coordinator: only a mismatch makes a checkpoint bad. */
@@ -617,8 +617,8 @@ static uint32_t _code(int ret)
 {
 	if (ret == -EBADMSG)
 		return CR_E_BADIMG;
-	if (ret == -EAGAIN || ret == -ETIMEDOUT || ret == -EIO || ret == -ENOMEM ||
-	    ret == -EINTR || ret == -ESTALE)
+	if (ret == -EAGAIN || ret == -ETIMEDOUT || ret == -EIO || ret == -ENOMEM || ret == -EINTR ||
+	    ret == -ESTALE)
 		return CR_E_AGAIN;
 	return CR_E_FAILED;
 }
@@ -758,7 +758,7 @@ static void _finish_restore(const struct crd_ctx *ctx, struct node_session *s,
 		log_info("job %u: slot %u: restore of checkpoint %u undone%s%s", s->j.jobid,
 			 r->slot, r->seq, ret ? ": " : "", err);
 	cr_send_err(s->fd, run ? _code(ret) : CR_E_FAILED, "node %s: %s", ctx->conf.node_name,
-		    ret ? err
+		    ret			      ? err
 		    : s->how == CR_REL_RESUME ? "RESUME before READY: restore undone"
 					      : "restore undone");
 }

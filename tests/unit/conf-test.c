@@ -394,13 +394,7 @@ static void test_completed(void **state)
 	_expect_refused("CompletedJobCheckpoints=Keep\n", 0, "\"Keep\" is not remove or keep");
 	_expect_refused("CompletedJobCheckpoints=\n", 0, "is not remove or keep");
 	_expect_refused("CompletedJobCheckpoints=delete\nPort=1\n", 0, "is not remove or keep");
-}
-
-static void test_restore_failure(void **state)
-{
-	struct cr_conf c;
-
-	(void)state;
+	/* RestoreFailure: hold or fail, nothing else */
 	_expect_ok(&c, "RestoreFailure=fail\n");
 	assert_string_equal(c.restore_failure, "fail");
 	_expect_ok(&c, "restorefailure = hold # the default\n");
@@ -556,7 +550,6 @@ int main(void)
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_interval),
 		cmocka_unit_test(test_completed),
-		cmocka_unit_test(test_restore_failure),
 		cmocka_unit_test(test_bad_lines),
 		cmocka_unit_test(test_stops_at_first_error),
 		cmocka_unit_test(test_missing_file),

@@ -22,8 +22,8 @@ static void _parse(const char *comment, unsigned want_flags, const char *want_ms
 
 	slurmjob_note_parse(comment, &flags, msg, sizeof(msg));
 	if (flags != want_flags || strcmp(msg, want_msg))
-		fail_msg("\"%s\": flags %#x msg \"%s\", want %#x \"%s\"", comment ? comment : "(null)",
-			 flags, msg, want_flags, want_msg);
+		fail_msg("\"%s\": flags %#x msg \"%s\", want %#x \"%s\"",
+			 comment ? comment : "(null)", flags, msg, want_flags, want_msg);
 }
 
 static void _format(const char *comment, unsigned flags, const char *msg, const char *want)
@@ -46,9 +46,8 @@ static void test_parse(void **state)
 	_parse("slurm-cr: held: why", 0, "held: why");
 	_parse("slurm-cr(checkpointed): checkpoint 3 committed", SLURMJOB_CHECKPOINTED,
 	       "checkpoint 3 committed");
-	_parse("site; slurm-cr(from-scratch,checkpointed): x", SLURMJOB_CHECKPOINTED |
-								     SLURMJOB_FROM_SCRATCH,
-	       "x");
+	_parse("site; slurm-cr(from-scratch,checkpointed): x",
+	       SLURMJOB_CHECKPOINTED | SLURMJOB_FROM_SCRATCH, "x");
 	_parse("slurm-cr(unknown,checkpointed): x", SLURMJOB_CHECKPOINTED, "x");
 	/* not at the start nor after "; ": the site's words, not ours */
 	_parse("see slurm-cr: docs", 0, "");

@@ -44,8 +44,8 @@ static void test_ckdir(void **state)
 
 static void test_count_bad(void **state)
 {
-	static const char *const dirs[] = {"1", ".tmp-4", "3.bad", "7.bad", "x.bad", "09.bad",
-					   "5.badx"};
+	static const char *const dirs[] = {"1",	    ".tmp-4", "3.bad", "7.bad",
+					   "x.bad", "09.bad", "5.badx"};
 	char dir[] = "/tmp/store-probe.XXXXXX", err[512] = "";
 	size_t n = 99;
 	int jobfd;
