@@ -3,30 +3,30 @@
  * The coordinator of a job-wide checkpoint or restore: runs on the job's
  * batch host, in a crd worker (crctl) or a child of the job's monitor
  * (periodic checkpoints, restore at start), and talks to every node's crd
- * (node.c), itself included, over one connection per node:
+ * (node.c), itself included, over one connection per node (coordio.c):
  *
  *	checkpoint: PREPARE all -> DUMP all -> COMMIT (manifest, rename,
  *	            latest) -> RELEASE(RESUME, or KILL for vacate/requeue)
- *	restore:    newest checkpoint first: RESTORE all -> RELEASE(RESUME);
- *	            one that does not verify is set aside and the next tried
+ *	restore:    newest checkpoint first: RESTORE all -> RELEASE(READY) all
+ *	            -> RELEASE(RESUME) all; a failure that may pass is tried
+ *	            again, one that does not verify is set aside, and the next
+ *	            older one tried
  *
  * Any failure or timeout aborts: every node lets its part go as it was and
  * the temporary directory is removed; what was committed is never touched.
+ * What becomes of a job none of whose checkpoints can be restored is the
+ * caller's (slurmjob_restore_failed): it is never started from the top.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <munge.h>
-#include <poll.h>
 #include <signal.h>
 #include <sodium.h>
 #include <slurm/slurm.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>

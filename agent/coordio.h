@@ -12,7 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "coord.h"
 #include "ctx.h"
 #include "proto.h"
 
@@ -33,7 +32,7 @@ struct coord {
 	struct peer peers[MAX_NODES];
 	size_t npeers;
 	int maxwait;
-	coord_progress_fn progress;
+	void (*progress)(const char *text, void *arg); /* a coord_progress_fn */
 	void *arg;
 	char err[2048];
 };

@@ -47,8 +47,6 @@ enum coord_kind {
 	CO_PERIODIC, /* at the job's interval */
 };
 
-#define CO_HELD 2 /* the restore failed and the job was requeued held */
-
 struct monitor {
 	const struct crd_ctx *ctx;
 	struct cr_job ji;
@@ -324,21 +322,14 @@ static void _relay_msg(struct monitor *mon)
 	cr_msg_free(&m);
 }
 
-/* Has the node helper that asked stopped waiting (timed out, gone)? */
-static int _asker_gone(int fd)
-{
-	char c;
-
-	return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
-}
-
-/* A tree rebuilt for a helper that is gone would stay stopped: the init aborts it now. */
+/* A tree rebuilt for a helper that is gone (timed out) would stay stopped: abort it now. */
 static int _drop_orphan(struct monitor *mon, struct cr_msg *m)
 {
 	struct cr_buf b;
+	char c;
 
 	if (mon->pending_type != CR_MSG_RESTORE || m->hdr.type != CR_MSG_OK ||
-	    !_asker_gone(mon->pending_fd))
+	    recv(mon->pending_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) != 0)
 		return 0;
 	log_warnx("job %u: the restore finished after its node helper left: aborting it",
 		  mon->ji.jobid);
@@ -442,11 +433,12 @@ static void _report_exit(struct monitor *mon)
 	_drop_relay(mon, "script ended");
 }
 
+/* Exits 0 (done), 10 (nothing to restore), 11 (restore failed, job held) or 1 (failed). */
 static void _coord_child(struct monitor *mon, enum coord_kind kind, int report)
 {
 	char msg[2048] = "", why[2048] = "";
 	json_t *result = NULL;
-	int ret;
+	int ret, held = 0;
 
 	close(mon->listen_fd);
 	if (mon->ctl_fd >= 0)
@@ -462,10 +454,8 @@ static void _coord_child(struct monitor *mon, enum coord_kind kind, int report)
 		snprintf(msg, sizeof(msg), "%s", why);
 		/* Held (requeued) or failed, with the reason: what the job's stderr is told. */
 		if (ret < 0)
-			ret = slurmjob_restore_failed(mon->ctx, mon->ji.jobid, why, msg,
-						      sizeof(msg))
-				      ? CO_HELD
-				      : -EIO;
+			held = slurmjob_restore_failed(mon->ctx, mon->ji.jobid, why, msg,
+						       sizeof(msg));
 	} else {
 		struct coord_opts o = {.op = COORD_PERIODIC};
 		struct job_status st;
@@ -476,7 +466,7 @@ static void _coord_child(struct monitor *mon, enum coord_kind kind, int report)
 	}
 	if (write(report, msg, strlen(msg)) < 0)
 		log_warn("monitor: coordinator report");
-	_exit(ret == 0 ? 0 : ret == COORD_FRESH ? 10 : ret == CO_HELD ? 11 : 1);
+	_exit(ret == 0 ? 0 : ret == COORD_FRESH ? 10 : held ? 11 : 1);
 }
 
 static void _start_coord(struct monitor *mon, enum coord_kind kind)
