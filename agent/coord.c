@@ -286,6 +286,8 @@ static void _note_committed(struct coord *c, uint32_t seq)
 {
 	char note[64];
 
+	if (!c->ctx->slurm_ok)
+		return;
 	snprintf(note, sizeof(note), "checkpoint %u committed", seq);
 	slurmjob_note(c->jobid, SLURMJOB_CHECKPOINTED, 0, note);
 }

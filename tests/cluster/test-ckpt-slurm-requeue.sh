@@ -10,7 +10,9 @@
 # crctl error), not rerun from the top; a two-node job whose restore fails
 # on one node (crd's helper killed by CR_FAULT in RESTORE, then in RESUME)
 # is undone on every node and held. No node is drained. Released once the
-# cause is gone, each resumes and ends as the uninterrupted run.
+# cause is gone, each resumes and ends as the uninterrupted run. A held job
+# given `crctl restart --from-scratch` runs from the top, its checkpoints
+# set aside.
 # ctest: TIMEOUT=900
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -72,11 +74,16 @@ mkdir -p "$ckmd"
 chown "$USER_:" "$ckmd"
 md=$(ckjob md --checkpoint=0 --checkpoint-dir="$ckmd" -w "$NODE1")
 rf=$(ckjob rf --checkpoint=0 -N2)
+fs=$(ckjob fs --checkpoint=0 -w "$NODE2")
 wait_output md "awk: step 10"
 out=$(crctl_as "$USER_" create "$md") || fail "create $md: $out"
 wait_output rf "awk: step 10"
 out=$(crctl_as "$USER_" create "$rf") || fail "create $rf: $out"
 rfseq=$(last_seq "$rf")
+wait_output fs "awk: step 10"
+out=$(crctl_as "$USER_" create "$fs") || fail "create $fs: $out"
+wait_output fs "awk: step 40"
+scontrol requeuehold "$fs"
 wait_output md "awk: step 40"
 mv "$ckmd/$md" "$ckmd/$md.away"
 scontrol requeue "$md"
@@ -90,6 +97,10 @@ expect_held rf "$rf" "lost the connection to crd on node $NODE2"
 (($(undone_on "$NODE1" "$rf") >= 1)) || fail "$NODE1 did not undo its part of job $rf's restore"
 [ "$(resumed_on "$NODE1" "$rf")" = 0 ] || fail "$NODE1 resumed job $rf's tasks"
 ok "crd's helper killed in RESTORE on $NODE2: undone on $NODE1, job $rf held"
+
+wait_until 60 "job $fs to be held" job_held "$fs"
+out=$(crctl_as "$USER_" restart --from-scratch "$fs") || fail "crctl restart --from-scratch: $out"
+log "$out"
 
 # Put back: the restore goes on. The whole --checkpoint-dir missing next.
 mv "$ckmd/$md.away" "$ckmd/$md"
@@ -123,3 +134,11 @@ for j in md rf; do
 done
 crd_log_has "job $rf: restored checkpoint $rfseq of job $rf" || fail "job $rf did not resume from checkpoint $rfseq"
 ok "released: jobs $md and $rf resumed from their checkpoints and ended as the uninterrupted run"
+
+wait_done "$fs" 120
+[ "$(job_field "$fs" ExitCode)" = 0:0 ] || fail "fs: job $fs ended with $(job_field "$fs" ExitCode)"
+[ "$(starts fs)" = 2 ] || fail "fs: started $(starts fs) times from the top, not 2"
+cmp -s "$WORK/ref.out" "$WORK/fs.out" || fail "fs: output differs from the uninterrupted run"
+compgen -G "$CR_CKPT_DIR/$fs.scratch-*" >/dev/null || fail "fs: its checkpoints were not set aside"
+admin_comment "$fs" | grep -qF "started from the top" || fail "fs: AdminComment: $(admin_comment "$fs")"
+ok "crctl restart --from-scratch: job $fs ran again from the top, its checkpoints set aside"
