@@ -799,7 +799,9 @@ static void _remove_checkpoints(struct monitor *mon)
 			  mon->ji.restart_from, err);
 	user_fs_leave();
 	/* A requeue of the completed job starts it from the top: nothing was lost. */
-	slurmjob_note(mon->ji.jobid, 0, SLURMJOB_CHECKPOINTED, "completed; checkpoints removed");
+	if (mon->ctx->slurm_ok)
+		slurmjob_note(mon->ji.jobid, 0, SLURMJOB_CHECKPOINTED,
+			      "completed; checkpoints removed");
 	log_info("job %u: completed, its checkpoints removed", mon->ji.jobid);
 }
 
