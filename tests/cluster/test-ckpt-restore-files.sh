@@ -42,7 +42,9 @@ ckpts_before=$(ckpts)
 
 scontrol release "$rc"
 crd_held() { job_held "$rc" && admin_comment "$rc" | grep -qF "held: "; }
-wait_until 180 "job $rc to be held after its restore failed (state $(job_state "$rc"))" crd_held
+crd_held_or_done() { crd_held || job_is_done "$rc"; }
+wait_until 180 "job $rc to be held after its restore failed" crd_held_or_done
+crd_held || fail "job $rc is $(job_state "$rc") ($(job_field "$rc" Reason)), not held"
 ac=$(admin_comment "$rc")
 echo "$ac" | grep -qF "could be restored" || fail "AdminComment: $ac"
 crctl_as "$USER_" error "$rc" | grep -qF "could be restored" ||
