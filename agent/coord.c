@@ -767,9 +767,12 @@ static int _restore_begin(struct restore *r, int *lockfd, char *msg, size_t msgl
 
 	if (ret)
 		return ret;
-	/* crctl restart --from-scratch: the old checkpoints aside, the script from the top. */
+	/*
+	 * crctl restart --from-scratch: the job's own checkpoints aside (never
+	 * those a crctl restart job resumes: it has no script but a placeholder).
+	 */
 	if (r->jflags & SLURMJOB_FROM_SCRATCH) {
-		_set_aside(r->a.ckdir, r->a.src, "scratch");
+		_set_aside(r->a.ckdir, jobid, "scratch");
 		slurmjob_note(jobid, 0, SLURMJOB_FROM_SCRATCH | SLURMJOB_CHECKPOINTED,
 			      "started from the top (crctl restart --from-scratch)");
 		return COORD_FRESH;
