@@ -67,3 +67,16 @@ not_drained() {
 }
 # restored_count JOBID: how many restores of the job crd logged as done.
 restored_count() { cat "$CR_CLUSTER_DIR"/nodes/*/crd.log 2>/dev/null | grep -c "job $1: restored checkpoint" || true; }
+# release_late JOBID: `scontrol release`, but not before (wait_late) 5 s past the job's
+# EligibleTime (its requeue + cred_expire + 1). A job started again on the
+# same node sooner was seen to get no prolog (slurmd still had its previous
+# credential), hence no container: a flake of the test cluster, not crd's.
+wait_late() {
+	local t
+	t=$(date -d "$(job_field "$1" EligibleTime)" +%s 2>/dev/null) || t=0
+	while (($(date +%s) < t + 5)); do sleep 0.5; done
+}
+release_late() {
+	wait_late "$1"
+	scontrol release "$1"
+}

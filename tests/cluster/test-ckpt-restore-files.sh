@@ -32,8 +32,6 @@ newest=$(last_seq "$rc")
 wait_output rc "awk: step 60"
 scontrol requeuehold "$rc"
 wait_until 60 "job $rc to stop" job_held "$rc"
-# Not started again while another job of the node ends (seen once: no prolog ran).
-wait_done "$ref" 60
 mv "$wd" "$wd.away"
 on_exit+=("[ -d '$wd.away' ] && mv '$wd.away' '$wd'")
 # files: every file of the job, its size and digest.
@@ -42,7 +40,7 @@ before=$(files)
 ckpts() { find "$CR_CKPT_DIR/$rc" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort; }
 ckpts_before=$(ckpts)
 
-scontrol release "$rc"
+release_late "$rc"
 crd_held() { job_held "$rc" && admin_comment "$rc" | grep -qF "held: "; }
 crd_held_or_done() { crd_held || job_is_done "$rc"; }
 wait_until 180 "job $rc to be held after its restore failed" crd_held_or_done
@@ -63,8 +61,9 @@ after:  $after"
 ok "the job's files are byte-identical to the moment before the attempt"
 
 mv "$wd.away" "$wd"
-scontrol release "$rc"
+release_late "$rc"
 wait_done "$rc" 180
+wait_done "$ref" 60
 [ "$(job_field "$rc" ExitCode)" = 0:0 ] || fail "job ended with $(job_field "$rc" ExitCode)"
 crd_log_has "job $rc: restored checkpoint $newest of job $rc\$" ||
 	fail "job $rc did not resume from its newest checkpoint $newest"

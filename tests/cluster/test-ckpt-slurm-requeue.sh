@@ -101,15 +101,16 @@ expect_held rf "$rf" "lost the connection to crd on node $NODE2"
 ok "crd's helper killed in RESTORE on $NODE2: undone on $NODE1, job $rf held"
 
 wait_until 60 "job $fs to be held" job_held "$fs"
+wait_late "$fs"
 out=$(crctl_as "$USER_" restart --from-scratch "$fs") || fail "crctl restart --from-scratch: $out"
 log "$out"
 
 # Put back: the restore goes on. The whole --checkpoint-dir missing next.
 mv "$ckmd/$md.away" "$ckmd/$md"
-scontrol release "$md"
+release_late "$md"
 restart_crd "$NODE2" "resume@$NODE2"
 n=$(undone_on "$NODE1" "$rf")
-scontrol release "$rf"
+release_late "$rf"
 md_back() { [ "$(restored_count "$md")" -ge 1 ]; }
 wait_until 120 "job $md to resume from its checkpoint" md_back
 wait_output md "awk: step 30"
@@ -124,9 +125,9 @@ expect_held rf "$rf" "lost the connection to crd on node $NODE2"
 ok "crd's helper killed in RESUME on $NODE2: undone on $NODE1 before anything ran, job $rf held"
 
 mv "$ckmd.away" "$ckmd"
-scontrol release "$md"
+release_late "$md"
 restart_crd "$NODE2"
-scontrol release "$rf"
+release_late "$rf"
 wait_done "$md" 180
 wait_done "$rf" 180
 for j in md rf; do
