@@ -48,6 +48,7 @@ static const struct conf_key conf_keys[] = {
 	STR_KEY("KeyFile", key_file),
 	UINT_KEY("MaxWait", max_wait, 86400),
 	STR_KEY("CompletedJobCheckpoints", completed),
+	STR_KEY("RestoreFailure", restore_failure),
 };
 
 void cr_conf_defaults(struct cr_conf *c)
@@ -64,6 +65,7 @@ void cr_conf_defaults(struct cr_conf *c)
 	snprintf(c->key_file, sizeof(c->key_file), "/etc/slurm/cr.key");
 	c->max_wait = 300;
 	snprintf(c->completed, sizeof(c->completed), "remove");
+	snprintf(c->restore_failure, sizeof(c->restore_failure), "hold");
 }
 
 static char *_trim(char *s)
@@ -171,6 +173,11 @@ int cr_conf_load(struct cr_conf *c, const char *path, char *err, size_t errlen)
 	if (!ret && strcmp(c->completed, "remove") && strcmp(c->completed, "keep")) {
 		snprintf(err, errlen, "%s: CompletedJobCheckpoints: \"%s\" is not remove or keep",
 			 path, c->completed);
+		ret = -EINVAL;
+	}
+	if (!ret && strcmp(c->restore_failure, "hold") && strcmp(c->restore_failure, "fail")) {
+		snprintf(err, errlen, "%s: RestoreFailure: \"%s\" is not hold or fail", path,
+			 c->restore_failure);
 		ret = -EINVAL;
 	}
 	return ret;

@@ -23,6 +23,7 @@ struct cr_conf {
 	char key_file[PATH_MAX]; /* the manifest MAC key: root-only, the same on every node */
 	uint32_t max_wait;	 /* seconds a checkpoint or restore may take before it aborts */
 	char completed[16];	 /* CompletedJobCheckpoints: "remove" or "keep" */
+	char restore_failure[8]; /* RestoreFailure: "hold" (requeue held) or "fail" */
 };
 
 void cr_conf_defaults(struct cr_conf *c);

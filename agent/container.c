@@ -462,11 +462,36 @@ static void _init_resume(struct init *in, uint32_t signo)
 	}
 }
 
-/* One message from the monitor: SPAWN, RESTORE, RESUME or SIGNAL. */
+/*
+ * RESTORE: every attempt starts from an empty container. A tree an earlier
+ * attempt rebuilt and nobody resumed or aborted (its coordinator timed out
+ * or died) is aborted first, whatever it left in /tmp goes.
+ */
+static void _init_restore(struct init *in, struct cr_msg *m)
+{
+	char err[1024] = "";
+
+	if (in->script != 0) {
+		_send_err_str(in->ctl, "the job already runs in this container");
+		return;
+	}
+	if (in->restored) {
+		log_warnx("container: job %u: an earlier restore was left stopped: aborting it",
+			  in->ji->jobid);
+		cr_abort(in->restored);
+		in->restored = NULL;
+	}
+	_wipe_tmpfs();
+	if (_restore(m, in->ji, &in->restored, err, sizeof(err)))
+		_send_err_str(in->ctl, err);
+	else
+		cr_send_ok(in->ctl, "restored");
+}
+
+/* One message from the monitor: SPAWN, RESTORE, RESUME (both answered) or SIGNAL. */
 static void _init_msg(struct init *in, struct cr_msg *m)
 {
 	int fresh = in->script == 0 && !in->restored;
-	char err[1024] = "";
 	uint32_t signo;
 
 	if (m->hdr.type == CR_MSG_SPAWN && fresh) {
@@ -476,14 +501,15 @@ static void _init_msg(struct init *in, struct cr_msg *m)
 			_exit(0);
 		}
 		cr_send_u32(in->ctl, CR_MSG_STARTED, in->script);
-	} else if (m->hdr.type == CR_MSG_RESTORE && fresh) {
-		if (_restore(m, in->ji, &in->restored, err, sizeof(err)))
-			_send_err_str(in->ctl, err);
+	} else if (m->hdr.type == CR_MSG_RESTORE) {
+		_init_restore(in, m);
+	} else if (m->hdr.type == CR_MSG_RESUME) {
+		if (cr_unpack_u32(m, &signo) || cr_unpack_done(m))
+			_send_err_str(in->ctl, "bad RESUME");
+		else if (in->script != 0)
+			_send_err_str(in->ctl, "the job already runs in this container");
 		else
-			cr_send_ok(in->ctl, "restored");
-	} else if (m->hdr.type == CR_MSG_RESUME && in->script == 0 && !cr_unpack_u32(m, &signo) &&
-		   !cr_unpack_done(m)) {
-		_init_resume(in, signo);
+			_init_resume(in, signo);
 	} else if (m->hdr.type == CR_MSG_SIGNAL && !cr_unpack_u32(m, &signo) &&
 		   !cr_unpack_done(m) && signo > 0 && signo < NSIG && in->script > 0) {
 		kill(in->script, signo);

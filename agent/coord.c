@@ -3,30 +3,30 @@
  * The coordinator of a job-wide checkpoint or restore: runs on the job's
  * batch host, in a crd worker (crctl) or a child of the job's monitor
  * (periodic checkpoints, restore at start), and talks to every node's crd
- * (node.c), itself included, over one connection per node:
+ * (node.c), itself included, over one connection per node (coordio.c):
  *
  *	checkpoint: PREPARE all -> DUMP all -> COMMIT (manifest, rename,
  *	            latest) -> RELEASE(RESUME, or KILL for vacate/requeue)
- *	restore:    newest checkpoint first: RESTORE all -> RELEASE(RESUME);
- *	            one that does not verify is set aside and the next tried
+ *	restore:    newest checkpoint first: RESTORE all -> RELEASE(READY) all
+ *	            -> RELEASE(RESUME) all; a failure that may pass is tried
+ *	            again, one that does not verify is set aside, and the next
+ *	            older one tried
  *
  * Any failure or timeout aborts: every node lets its part go as it was and
  * the temporary directory is removed; what was committed is never touched.
+ * What becomes of a job none of whose checkpoints can be restored is the
+ * caller's (slurmjob_restore_failed): it is never started from the top.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <munge.h>
-#include <poll.h>
 #include <signal.h>
 #include <sodium.h>
 #include <slurm/slurm.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,261 +34,15 @@
 #include <cr.h>
 
 #include "coord.h"
+#include "coordio.h"
 #include "errmsg.h"
 #include "glue.h"
 #include "log.h"
 #include "placement.h"
 #include "proto.h"
+#include "slurmjob.h"
 #include "store.h"
 #include "userfs.h"
-
-#define MAX_NODES 256
-
-struct peer {
-	char node[128];
-	uint32_t slot;
-	int fd;
-	int done;
-	uint32_t code;
-	json_t *reply;
-};
-
-struct coord {
-	const struct crd_ctx *ctx;
-	uint32_t jobid;
-	struct peer peers[MAX_NODES];
-	size_t npeers;
-	int maxwait;
-	coord_progress_fn progress;
-	void *arg;
-	char err[2048];
-};
-
-static double _now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void _progress(struct coord *c, const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-
-	if (!c->progress)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	c->progress(buf, c->arg);
-}
-
-static int _node_addr(const char *node, char *addr, size_t len)
-{
-	node_info_msg_t *ni = NULL;
-
-	if (slurm_load_node_single(&ni, (char *)node, SHOW_ALL) == 0 && ni &&
-	    ni->record_count == 1 && ni->node_array[0].node_addr)
-		snprintf(addr, len, "%s", ni->node_array[0].node_addr);
-	else
-		snprintf(addr, len, "%s", node);
-	if (ni)
-		slurm_free_node_info_msg(ni);
-	return 0;
-}
-
-static int _connect(const struct crd_ctx *ctx, const char *node, char *err, size_t errlen)
-{
-	char addr[256];
-	int fd;
-
-	_node_addr(node, addr, sizeof(addr));
-	fd = cr_tcp_connect(addr, ctx->conf.port, 10);
-	if (fd == -EHOSTUNREACH)
-		snprintf(err, errlen, "cannot resolve node %s (%s)", node, addr);
-	else if (fd < 0)
-		snprintf(err, errlen, "cannot reach crd on node %s (%s port %u): %s", node, addr,
-			 ctx->conf.port, strerror(-fd));
-	return fd < 0 ? -EHOSTUNREACH : fd;
-}
-
-/* CR_MSG_NODE: the request travels inside a munge credential, so nodes know it is root's. */
-static int _send_node(const struct crd_ctx *crd, int fd, uint32_t op, uint32_t jobid, json_t *args)
-{
-	struct cr_buf req, msg;
-	char *cred = NULL, *s;
-	munge_ctx_t ctx;
-	munge_err_t e;
-	int ret;
-
-	s = json_dumps(args, JSON_COMPACT);
-	if (!s)
-		return -ENOMEM;
-	cr_buf_init(&req);
-	cr_pack_u32(&req, CR_PROTO_VERSION);
-	cr_pack_u32(&req, op);
-	cr_pack_u32(&req, jobid);
-	cr_pack_str(&req, s);
-	free(s);
-	ctx = munge_ctx_create();
-	if (ctx && *crd->munge_socket)
-		munge_ctx_set(ctx, MUNGE_OPT_SOCKET, crd->munge_socket);
-	e = ctx ? munge_encode(&cred, ctx, req.data, req.len) : EMUNGE_NO_MEMORY;
-	if (ctx)
-		munge_ctx_destroy(ctx);
-	cr_buf_free(&req);
-	if (e != EMUNGE_SUCCESS)
-		return -EACCES;
-	cr_buf_init(&msg);
-	cr_pack_str(&msg, cred);
-	free(cred);
-	ret = cr_send(fd, CR_MSG_NODE, &msg, NULL, 0);
-	cr_buf_free(&msg);
-	return ret;
-}
-
-static void _peers_close(struct coord *c)
-{
-	for (size_t i = 0; i < c->npeers; i++) {
-		if (c->peers[i].fd >= 0)
-			close(c->peers[i].fd);
-		c->peers[i].fd = -1;
-		json_decref(c->peers[i].reply);
-		c->peers[i].reply = NULL;
-	}
-}
-
-/*
- * One reply from every connected peer, within the deadline. Returns 0 when
- * all said OK, else -EBADMSG (some image does not verify), -ETIMEDOUT or
- * -EIO, the first failure described in c->err.
- */
-static int _collect(struct coord *c, int timeout_s)
-{
-	struct pollfd pfd[MAX_NODES];
-	double end = _now() + timeout_s;
-	char text[CR_MSG_MAX > 65536 ? 65536 : CR_MSG_MAX];
-	int ret = 0, left = 0, n;
-
-	for (size_t i = 0; i < c->npeers; i++) {
-		c->peers[i].done = c->peers[i].fd < 0;
-		left += !c->peers[i].done;
-	}
-	while (left > 0) {
-		int wait_ms = (int)((end - _now()) * 1000);
-		if (wait_ms <= 0) {
-			for (size_t i = 0; i < c->npeers; i++)
-				if (!c->peers[i].done && !*c->err)
-					snprintf(c->err, sizeof(c->err),
-						 "node %s did not answer within %d s",
-						 c->peers[i].node, timeout_s);
-			return ret ? ret : -ETIMEDOUT;
-		}
-		for (size_t i = 0; i < c->npeers; i++)
-			pfd[i] = (struct pollfd){.fd = c->peers[i].done ? -1 : c->peers[i].fd,
-						 .events = POLLIN};
-		n = poll(pfd, c->npeers, wait_ms);
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		for (size_t i = 0; n > 0 && i < c->npeers; i++) {
-			struct peer *p = &c->peers[i];
-			int r;
-
-			if (p->done || !pfd[i].revents)
-				continue;
-			p->done = 1;
-			left--;
-			r = cr_recv_reply(p->fd, &p->code, text, sizeof(text));
-			if (r) {
-				close(p->fd);
-				p->fd = -1;
-				if (!*c->err)
-					snprintf(c->err, sizeof(c->err),
-						 "lost the connection to crd on node %s (%s)",
-						 p->node, strerror(-r));
-				ret = ret ? ret : -EIO;
-				continue;
-			}
-			if (p->code) {
-				if (!*c->err || (p->code == CR_E_BADIMG && ret != -EBADMSG))
-					snprintf(c->err, sizeof(c->err), "%.2000s", text);
-				ret = p->code == CR_E_BADIMG ? -EBADMSG : (ret ? ret : -EIO);
-				continue;
-			}
-			json_decref(p->reply);
-			p->reply = json_loads(text, 0, NULL);
-		}
-	}
-	return ret;
-}
-
-static void _send_all(struct coord *c, uint32_t type, const struct cr_buf *b)
-{
-	for (size_t i = 0; i < c->npeers; i++)
-		if (c->peers[i].fd >= 0 && cr_send(c->peers[i].fd, type, b, NULL, 0)) {
-			close(c->peers[i].fd);
-			c->peers[i].fd = -1;
-		}
-}
-
-static void _release_all(struct coord *c, uint32_t how)
-{
-	struct cr_buf b;
-	char saved[sizeof(c->err)];
-
-	cr_buf_init(&b);
-	cr_pack_u32(&b, how);
-	_send_all(c, CR_MSG_RELEASE, &b);
-	cr_buf_free(&b);
-	memcpy(saved, c->err, sizeof(saved));
-	c->err[0] = '\0';
-	if (_collect(c, c->maxwait) && how != CR_REL_ABORT)
-		log_warnx("job %u: release: %s", c->jobid, c->err);
-	memcpy(c->err, saved, sizeof(saved));
-}
-
-static int _start_all(struct coord *c, uint32_t op, json_t *(*args_for)(struct peer *, void *),
-		      void *arg)
-{
-	json_t *a;
-	int fd, ret;
-
-	for (size_t i = 0; i < c->npeers; i++) {
-		struct peer *p = &c->peers[i];
-		fd = _connect(c->ctx, p->node, c->err, sizeof(c->err));
-		if (fd < 0)
-			return fd;
-		p->fd = fd;
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){c->maxwait + 30, 0},
-			   sizeof(struct timeval));
-		a = args_for(p, arg);
-		ret = a ? _send_node(c->ctx, fd, op, c->jobid, a) : -ENOMEM;
-		json_decref(a);
-		if (ret) {
-			snprintf(c->err, sizeof(c->err), "cannot send to crd on node %s: %s",
-				 p->node, strerror(-ret));
-			return ret;
-		}
-	}
-	return 0;
-}
-
-static size_t _expand(const char *nodelist, char names[][128], size_t max)
-{
-	hostlist_t hl = slurm_hostlist_create(nodelist);
-	size_t n = 0;
-	char *h;
-
-	while (hl && n < max && (h = slurm_hostlist_shift(hl))) {
-		snprintf(names[n++], 128, "%s", h);
-		free(h);
-	}
-	if (hl)
-		slurm_hostlist_destroy(hl);
-	return n;
-}
 
 /* Failures are kept with the checkpoints, for `crctl error` from any node. */
 static void _record_error(int jobfd, uint32_t jobid, const char *op, const char *msg)
@@ -356,7 +110,7 @@ static int _run_steps(struct coord *c, const struct coord_step *steps, size_t n,
 
 	for (size_t i = 0; i < n; i++) {
 		ret = steps[i].run(c, arg);
-		now = _now();
+		now = coordio_now();
 		if (phase)
 			phase[i] = now - t;
 		t = now;
@@ -436,10 +190,10 @@ static int _step_freeze(struct coord *c, void *arg)
 	struct ckpt *k = arg;
 	int ret;
 
-	_progress(c, "checkpoint %u: freezing %zu node%s", k->a.seq, c->npeers,
-		  c->npeers > 1 ? "s" : "");
-	ret = _start_all(c, CR_NODE_PREPARE, _prepare_args, &k->a);
-	return ret ? ret : _collect(c, c->maxwait);
+	coordio_progress(c, "checkpoint %u: freezing %zu node%s", k->a.seq, c->npeers,
+			 c->npeers > 1 ? "s" : "");
+	ret = coordio_start_all(c, CR_NODE_PREPARE, _prepare_args, &k->a);
+	return ret ? ret : coordio_collect(c, c->maxwait);
 }
 
 /* Step: every node writes its image, tmpfs and output into the temporary directory. */
@@ -450,7 +204,7 @@ static int _step_dump(struct coord *c, void *arg)
 	struct cr_buf b;
 	char tmp[32], *text;
 
-	_progress(c, "checkpoint %u: dumping", k->a.seq);
+	coordio_progress(c, "checkpoint %u: dumping", k->a.seq);
 	snprintf(tmp, sizeof(tmp), ".tmp-%u", k->a.seq);
 	dargs = json_pack("{s:s, s:s, s:I, s:I}", "tmp", tmp, "ckdir", k->ckdir, "stdout",
 			  _committed(k->a.prev, "stdout"), "stderr",
@@ -460,9 +214,9 @@ static int _step_dump(struct coord *c, void *arg)
 	cr_buf_init(&b);
 	cr_pack_str(&b, text ? text : "{}");
 	free(text);
-	_send_all(c, CR_MSG_DUMP, &b);
+	coordio_send_all(c, CR_MSG_DUMP, &b);
 	cr_buf_free(&b);
-	return _collect(c, c->maxwait);
+	return coordio_collect(c, c->maxwait);
 }
 
 /* The manifest: every slot's files and what the job was. */
@@ -506,7 +260,7 @@ static int _step_commit(struct coord *c, void *arg)
 	json_t *man;
 	int ret;
 
-	_progress(c, "checkpoint %u: committing", k->a.seq);
+	coordio_progress(c, "checkpoint %u: committing", k->a.seq);
 	man = _manifest(k);
 	if (!man)
 		return err_set(c->err, sizeof(c->err), -ENOMEM, "out of memory");
@@ -527,19 +281,35 @@ static int _step_commit(struct coord *c, void *arg)
 	return 0;
 }
 
+/* In slurmctld: a requeued job that finds no checkpoint then lost its storage (slurmjob.h). */
+static void _note_committed(struct coord *c, uint32_t seq)
+{
+	char note[64];
+
+	if (!c->ctx->slurm_ok)
+		return;
+	snprintf(note, sizeof(note), "checkpoint %u committed", seq);
+	slurmjob_note(c->jobid, SLURMJOB_CHECKPOINTED, 0, note);
+}
+
 /* Step: the job goes on, or ends (vacate) or is requeued, from what was committed. */
 static int _step_release(struct coord *c, void *arg)
 {
 	enum coord_op op = ((struct ckpt *)arg)->o->op;
 	int end = op == COORD_VACATE || op == COORD_REQUEUE;
+	uint32_t seq = ((struct ckpt *)arg)->a.seq;
 
+	/* Before the requeue (its restore reads it), else after the job goes on. */
+	if (op == COORD_REQUEUE)
+		_note_committed(c, seq);
 	if (op == COORD_REQUEUE && slurm_requeue(c->jobid, 0) != 0)
 		log_warnx("job %u: requeue: %s", c->jobid, slurm_strerror(slurm_get_errno()));
 	if (op == COORD_VACATE && slurm_kill_job(c->jobid, SIGKILL, 0) != 0)
 		log_warnx("job %u: vacate: %s", c->jobid, slurm_strerror(slurm_get_errno()));
-	_progress(c, "checkpoint %u: %s", ((struct ckpt *)arg)->a.seq,
-		  end ? "ending the job" : "resuming");
-	_release_all(c, end ? CR_REL_KILL : CR_REL_RESUME);
+	coordio_progress(c, "checkpoint %u: %s", seq, end ? "ending the job" : "resuming");
+	coordio_release_all(c, end ? CR_REL_KILL : CR_REL_RESUME);
+	if (op != COORD_REQUEUE)
+		_note_committed(c, seq);
 	return 0;
 }
 
@@ -560,7 +330,7 @@ static void _ckpt_abort(struct coord *c, void *arg)
 	char e[256];
 
 	log_warnx("job %u: checkpoint %u aborted: %s", c->jobid, k->a.seq, c->err);
-	_release_all(c, CR_REL_RESUME);
+	coordio_release_all(c, CR_REL_RESUME);
 	if (user_fs_enter(&k->u, e, sizeof(e)) == 0) {
 		if (k->begun)
 			store_abort(k->jobfd, k->a.seq);
@@ -592,7 +362,7 @@ static void _ckpt_peers(struct coord *c, const char *nodelist)
 {
 	char names[MAX_NODES][128];
 
-	c->npeers = _expand(nodelist, names, MAX_NODES);
+	c->npeers = coordio_expand(nodelist, names, MAX_NODES);
 	if (c->npeers == 0) {
 		c->npeers = 1;
 		snprintf(names[0], sizeof(names[0]), "%.127s", c->ctx->conf.node_name);
@@ -643,14 +413,14 @@ static json_t *_ckpt_result(struct ckpt *k, const double *phase, double t0)
 	return json_pack("{s:I, s:s, s:I, s:I, s:i, s:o, s:f}", "jobid", (json_int_t)k->c.jobid,
 			 "op", op_names[k->o->op], "seq", (json_int_t)k->a.seq, "bytes",
 			 (json_int_t)k->bytes, "nodes", (int)k->c.npeers, "phases", ph, "total",
-			 _now() - t0);
+			 coordio_now() - t0);
 }
 
 int coord_checkpoint(const struct crd_ctx *ctx, const struct job_status *st,
 		     const struct coord_opts *o, json_t **result, char *err, size_t errlen)
 {
 	struct ckpt *k = calloc(1, sizeof(*k));
-	double t0 = _now(), phase[NSTEPS(ckpt_steps)];
+	double t0 = coordio_now(), phase[NSTEPS(ckpt_steps)];
 	struct coord *c;
 	int lockfd, ret;
 
@@ -678,7 +448,7 @@ int coord_checkpoint(const struct crd_ctx *ctx, const struct job_status *st,
 		*result = _ckpt_result(k, phase, t0);
 	else
 		snprintf(err, errlen, "%s", *c->err ? c->err : strerror(-ret));
-	_peers_close(c);
+	coordio_close(c);
 	json_decref(k->a.prev);
 	if (k->jobfd >= 0)
 		close(k->jobfd);
@@ -689,10 +459,10 @@ int coord_checkpoint(const struct crd_ctx *ctx, const struct job_status *st,
 	return ret;
 }
 
-/* Move a checkpoint directory left by an earlier job with this id out of the way. */
-static void _set_aside_stale(const char *ckdir, uint32_t jobid)
+/* Set <jobid>/ aside as <jobid>.<why>-<time>: an earlier job's (stale), or unused (scratch). */
+static void _set_aside(const char *ckdir, uint32_t jobid, const char *why)
 {
-	char name[32], aside[64];
+	char name[32], aside[80];
 	struct stat st;
 	int dfd;
 
@@ -700,11 +470,11 @@ static void _set_aside_stale(const char *ckdir, uint32_t jobid)
 	if (dfd < 0)
 		return;
 	snprintf(name, sizeof(name), "%u", jobid);
-	snprintf(aside, sizeof(aside), "%u.stale-%lld", jobid, (long long)time(NULL));
+	snprintf(aside, sizeof(aside), "%u.%s-%lld", jobid, why, (long long)time(NULL));
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (renameat(dfd, name, dfd, aside) == 0)
-			log_warnx("job %u: %s/%s is an earlier job's: renamed %s", jobid, ckdir,
-				  name, aside);
+			log_warnx("job %u: %s/%s set aside (%s): renamed %s", jobid, ckdir, name,
+				  why, aside);
 		else
 			log_warn("job %u: cannot set aside %s/%s", jobid, ckdir, name);
 	}
@@ -727,7 +497,9 @@ struct restore {
 	char names[MAX_NODES][128], batch_host[128];
 	size_t nnew;
 	int restart_cnt;
-	json_t *man; /* the checkpoint being tried */
+	unsigned jflags; /* SLURMJOB_*, from the job's AdminComment */
+	json_t *man;	 /* the checkpoint being tried */
+	int loaded;	 /* its manifest verified */
 	int jobfd;
 	uint32_t *seqs;
 	size_t nseqs;
@@ -777,17 +549,34 @@ static int _step_restore(struct coord *c, void *arg)
 	struct restore *r = arg;
 	int ret;
 
-	_progress(c, "restoring checkpoint %u of job %u", r->a.seq, r->a.src);
-	ret = _start_all(c, CR_NODE_RESTORE, _restore_args, &r->a);
-	return ret ? ret : _collect(c, c->maxwait);
+	coordio_progress(c, "restoring checkpoint %u of job %u", r->a.seq, r->a.src);
+	ret = coordio_start_all(c, CR_NODE_RESTORE, _restore_args, &r->a);
+	return ret ? ret : coordio_collect(c, c->maxwait);
 }
 
-/* Step: the rebuilt job runs. */
+/*
+ * Step: every node gets ready (READY: the job's output rewritten, the tree
+ * still stopped), then runs (RESUME). A failure up to READY aborts every
+ * node; one in RESUME comes after other nodes ran: -ENOTRECOVERABLE, nothing
+ * more is tried in this allocation.
+ */
 static int _step_resume(struct coord *c, void *arg)
 {
+	size_t n;
+	int ret;
+
 	(void)arg;
-	_release_all(c, CR_REL_RESUME);
-	return 0;
+	coordio_send_release(c, CR_REL_READY);
+	ret = coordio_collect(c, c->maxwait);
+	if (ret)
+		return ret;
+	coordio_send_release(c, CR_REL_RESUME);
+	ret = coordio_collect(c, c->maxwait);
+	if (!ret)
+		return 0;
+	n = strlen(c->err);
+	snprintf(c->err + n, sizeof(c->err) - n, " (other nodes had resumed)");
+	return -ENOTRECOVERABLE;
 }
 
 static const struct coord_step restore_steps[] = {
@@ -800,67 +589,128 @@ static const struct coord_step restore_steps[] = {
 static void _restore_abort(struct coord *c, void *arg)
 {
 	(void)arg;
-	_release_all(c, CR_REL_ABORT);
+	coordio_release_all(c, CR_REL_ABORT);
 }
 
-/* The new allocation, from slurmctld; -EIO with msg when it does not say. */
+/* The new allocation and our AdminComment flags, from slurmctld; -EIO with msg when it can't. */
 static int _restore_nodes(struct restore *r, char *msg, size_t msglen)
 {
 	job_info_msg_t *jm = NULL;
 	job_info_t *j;
 
-	if (slurm_load_job(&jm, r->c.jobid, SHOW_ALL) == 0 && jm && jm->record_count == 1) {
-		j = &jm->job_array[0];
-		r->restart_cnt = j->restart_cnt;
-		r->nnew = _expand(j->nodes ? j->nodes : "", r->names, MAX_NODES);
-		if (j->batch_host)
-			snprintf(r->batch_host, sizeof(r->batch_host), "%s", j->batch_host);
+	/* slurmctld just started the job: a moment of silence from it is worth waiting for. */
+	for (int i = 0; i < 3 && !r->nnew; i++) {
+		if (i)
+			sleep(2);
+		if (slurm_load_job(&jm, r->c.jobid, SHOW_ALL) == 0 && jm && jm->record_count == 1) {
+			j = &jm->job_array[0];
+			r->restart_cnt = j->restart_cnt;
+			r->nnew = coordio_expand(j->nodes ? j->nodes : "", r->names, MAX_NODES);
+			if (j->batch_host)
+				snprintf(r->batch_host, sizeof(r->batch_host), "%s", j->batch_host);
+			slurmjob_note_parse(j->admin_comment, &r->jflags, NULL, 0);
+		}
+		if (jm)
+			slurm_free_job_info_msg(jm);
+		jm = NULL;
 	}
-	if (jm)
-		slurm_free_job_info_msg(jm);
 	if (!r->nnew || !*r->batch_host)
 		return err_set(msg, msglen, -EIO, "cannot get job %u's nodes from slurmctld: %s",
 			       r->c.jobid, slurm_strerror(slurm_get_errno()));
 	return 0;
 }
 
-/* As the job's user (left entered): the checkpoints to try; COORD_FRESH when none. */
+/*
+ * As the job's user (left entered): the checkpoints to try. COORD_FRESH only
+ * for a job that has none at all: its own (not crctl restart's), never
+ * committed one (no "checkpointed" in slurmctld, no <seq>.bad), and
+ * <jobid>/ missing or without a committed <seq>/. The checkpoint directory
+ * itself missing is an error, whatever the job had.
+ */
 static int _restore_open(struct restore *r, char *msg, size_t msglen)
 {
+	int had = r->a.src != r->c.jobid || (r->jflags & SLURMJOB_CHECKPOINTED);
+	size_t nbad = 0;
 	int ret;
 
 	if ((ret = store_key_load(r->c.ctx->conf.key_file, r->key, msg, msglen)) ||
 	    (ret = user_lookup(r->o->uid, r->o->gid, &r->u, msg, msglen)) ||
-	    (ret = user_fs_enter(&r->u, msg, msglen)))
+	    (ret = user_fs_enter(&r->u, msg, msglen)) ||
+	    (ret = store_ckdir_check(r->a.ckdir, msg, msglen)))
 		return ret;
 	r->jobfd = store_job_open(r->a.ckdir, r->a.src, 0, msg, msglen);
 	if (r->jobfd == -ENOENT)
+		return !had ? COORD_FRESH
+			    : err_set(msg, msglen, -ENOENT,
+				      "%s/%u is not there, but job %u had a committed checkpoint "
+				      "(moved away, or its storage not mounted?)",
+				      r->a.ckdir, r->a.src, r->a.src);
+	if (r->jobfd < 0)
+		return r->jobfd;
+	ret = store_list(r->jobfd, &r->seqs, &r->nseqs);
+	if (!ret && !r->nseqs)
+		ret = store_count_bad(r->jobfd, &nbad);
+	if (ret)
+		return err_sys(msg, msglen, ret, "cannot list %s/%u", r->a.ckdir, r->a.src);
+	if (r->nseqs)
+		return 0;
+	if (!had && !nbad)
 		return COORD_FRESH;
-	if (r->jobfd < 0 || store_list(r->jobfd, &r->seqs, &r->nseqs))
-		return r->jobfd < 0 ? r->jobfd : -EIO;
-	return r->nseqs == 0 ? COORD_FRESH : 0;
+	return err_set(msg, msglen, -ENOENT, "%s/%u holds no committed checkpoint%s", r->a.ckdir,
+		       r->a.src, nbad ? ", only ones that did not verify (*.bad)" : "");
 }
 
-/* Newest first, until one runs; those that do not verify are marked bad. */
+/* One attempt at checkpoint r->a.seq: its manifest, then the steps. */
+static int _restore_one(struct restore *r, char *msg, size_t msglen)
+{
+	struct coord *c = &r->c;
+	int ret;
+
+	c->err[0] = '\0';
+	user_fs_enter(&r->u, msg, msglen);
+	ret = store_load(r->jobfd, r->a.seq, r->key, &r->man, c->err, sizeof(c->err));
+	user_fs_leave();
+	if (ret)
+		return ret;
+	r->loaded = 1;
+	ret = _run_steps(c, restore_steps, NSTEPS(restore_steps), r, _restore_abort, coordio_now(),
+			 NULL);
+	coordio_close(c);
+	json_decref(r->man);
+	r->man = NULL;
+	return ret;
+}
+
+/* A failure that may pass: I/O, memory, a timeout, a node that did not answer or was busy. */
+static int _transient(int ret)
+{
+	return ret == -EAGAIN || ret == -ETIMEDOUT || ret == -EIO || ret == -ENOMEM ||
+	       ret == -EINTR || ret == -ESTALE || ret == -EHOSTUNREACH || ret == -ECONNRESET ||
+	       ret == -EPIPE;
+}
+
+#define RESTORE_TRIES 3 /* attempts at one checkpoint while its failure may pass */
+
+/* Newest first, until one runs; only those that do not verify (MAC, digests) are marked bad. */
 static int _restore_try(struct restore *r, char *fallback, size_t fblen, int *tried, char *msg,
 			size_t msglen)
 {
+	static const unsigned delay[RESTORE_TRIES - 1] = {2, 5};
 	struct coord *c = &r->c;
 	int ret = -ENOENT;
 
 	while (r->nseqs-- > 0) {
 		r->a.seq = r->seqs[r->nseqs];
-		c->err[0] = '\0';
-		user_fs_enter(&r->u, msg, msglen);
-		ret = store_load(r->jobfd, r->a.seq, r->key, &r->man, c->err, sizeof(c->err));
-		user_fs_leave();
-		if (!ret) {
-			(*tried)++;
-			ret = _run_steps(c, restore_steps, NSTEPS(restore_steps), r, _restore_abort,
-					 _now(), NULL);
-			_peers_close(c);
-			json_decref(r->man);
+		r->loaded = 0;
+		for (int n = 1;; n++) {
+			ret = _restore_one(r, msg, msglen);
+			if (!_transient(ret) || n == RESTORE_TRIES)
+				break;
+			log_warnx("job %u: checkpoint %u of job %u, attempt %d: %s; again in %u s",
+				  c->jobid, r->a.seq, r->a.src, n, c->err, delay[n - 1]);
+			sleep(delay[n - 1]);
 		}
+		*tried += r->loaded;
 		if (ret == 0)
 			break;
 		log_warnx("job %u: checkpoint %u of job %u not restored: %s", c->jobid, r->a.seq,
@@ -873,7 +723,7 @@ static int _restore_try(struct restore *r, char *fallback, size_t fblen, int *tr
 			store_mark_bad(r->jobfd, r->a.seq);
 			user_fs_leave();
 		}
-		if (ret == -ENOSPC)
+		if (ret == -ENOSPC || ret == -ENOTRECOVERABLE)
 			break;
 	}
 	return ret;
@@ -887,7 +737,7 @@ static void _restore_report(struct restore *r, int ret, const char *fallback, in
 	char e[256];
 	int own;
 
-	user_fs_enter(&r->u, msg, msglen);
+	user_fs_enter(&r->u, e, sizeof(e));
 	if (ret == 0 && !*fallback) {
 		snprintf(msg, msglen, "restored checkpoint %u of job %u", r->a.seq, r->a.src);
 		return;
@@ -895,10 +745,10 @@ static void _restore_report(struct restore *r, int ret, const char *fallback, in
 	if (ret == 0)
 		snprintf(msg, msglen, "restored checkpoint %u of job %u after refusing newer: %s",
 			 r->a.seq, r->a.src, fallback);
-	else
+	else if (tried || *fallback)
 		snprintf(msg, msglen, "no checkpoint of job %u could be restored (%d tried): %s",
 			 r->a.src, tried, *fallback ? fallback : r->c.err);
-	/* `crctl error` of this job tells, whichever job's checkpoints these are. */
+	/* else msg says why none was tried. `crctl error` of this job tells, whoever's these are */
 	if (r->a.src == jobid) {
 		_record_error(r->jobfd, jobid, "restore", msg);
 		return;
@@ -907,6 +757,33 @@ static void _restore_report(struct restore *r, int ret, const char *fallback, in
 	_record_error(own, jobid, "restore", msg);
 	if (own >= 0)
 		close(own);
+}
+
+/* What there is to restore: 0 (checkpoints to try), COORD_FRESH, or -errno with msg. */
+static int _restore_begin(struct restore *r, int *lockfd, char *msg, size_t msglen)
+{
+	uint32_t jobid = r->c.jobid;
+	int ret = _restore_nodes(r, msg, msglen);
+
+	if (ret)
+		return ret;
+	/*
+	 * crctl restart --from-scratch: the job's own checkpoints aside (never
+	 * those a crctl restart job resumes: it has no script but a placeholder).
+	 */
+	if (r->jflags & SLURMJOB_FROM_SCRATCH) {
+		_set_aside(r->a.ckdir, jobid, "scratch");
+		slurmjob_note(jobid, 0, SLURMJOB_FROM_SCRATCH | SLURMJOB_CHECKPOINTED,
+			      "started from the top (crctl restart --from-scratch)");
+		return COORD_FRESH;
+	}
+	/* A first start has nothing to resume: what is there is a past job's with this id. */
+	if (!r->o->src_jobid && r->restart_cnt == 0) {
+		_set_aside(r->a.ckdir, jobid, "stale");
+		return COORD_FRESH;
+	}
+	*lockfd = _lock(r->c.ctx, jobid, msg, msglen);
+	return *lockfd < 0 ? *lockfd : _restore_open(r, msg, msglen);
 }
 
 int coord_restore(const struct crd_ctx *ctx, uint32_t jobid, const struct coord_restore_opts *o,
@@ -924,21 +801,15 @@ int coord_restore(const struct crd_ctx *ctx, uint32_t jobid, const struct coord_
 	r->a = (struct restore_args){.ckdir = o->ckdir,
 				     .src = o->src_jobid ? o->src_jobid : jobid,
 				     .maxwait = r->c.maxwait};
-	ret = _restore_nodes(r, msg, msglen);
-	/* A first start has nothing to resume: what is there is a past job's with this id. */
-	if (!ret && !o->src_jobid && r->restart_cnt == 0) {
-		_set_aside_stale(r->a.ckdir, jobid);
-		ret = COORD_FRESH;
-	}
-	if (!ret) {
-		lockfd = _lock(ctx, jobid, msg, msglen);
-		ret = lockfd < 0 ? lockfd : _restore_open(r, msg, msglen);
-	}
-	if (!ret) {
+	ret = _restore_begin(r, &lockfd, msg, msglen);
+	if (!ret)
 		ret = _restore_try(r, fallback, sizeof(fallback), &tried, msg, msglen);
+	/* Once we could look: kept in <jobdir>/error.json, and the job's AdminComment says it. */
+	if (ret != COORD_FRESH && lockfd >= 0)
 		_restore_report(r, ret, fallback, tried, msg, msglen);
-	}
 	user_fs_leave();
+	if (ret == 0)
+		slurmjob_note(jobid, 0, 0, msg);
 	free(r->seqs);
 	if (r->jobfd >= 0)
 		close(r->jobfd);

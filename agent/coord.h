@@ -36,7 +36,7 @@ struct coord_opts {
 int coord_checkpoint(const struct crd_ctx *ctx, const struct job_status *st,
 		     const struct coord_opts *o, json_t **result, char *err, size_t errlen);
 
-#define COORD_FRESH 1 /* coord_restore: nothing to resume, start the script */
+#define COORD_FRESH 1 /* coord_restore: nothing to resume, start the script from the top */
 
 struct coord_restore_opts {
 	const char *ckdir;  /* where the checkpoints are */
@@ -47,9 +47,13 @@ struct coord_restore_opts {
 
 /*
  * At the start of a requeued or restarted job, on its batch host: resume it
- * on its new nodes from the newest checkpoint that verifies, setting aside
- * those that do not. Returns 0 (running from a checkpoint, msg says which),
- * COORD_FRESH, or -errno (msg says why).
+ * on its new nodes from the newest checkpoint that can be restored (a
+ * failure that may pass is tried again; only one that does not verify is
+ * set aside as <seq>.bad). Returns 0 (running from a checkpoint, msg says
+ * which), COORD_FRESH (a job that never committed a checkpoint, a first
+ * start, or crctl restart --from-scratch), or -errno (msg says why: a
+ * missing checkpoint directory, or none could be restored; the caller holds
+ * or fails the job, slurmjob.h).
  */
 int coord_restore(const struct crd_ctx *ctx, uint32_t jobid, const struct coord_restore_opts *o,
 		  char *msg, size_t msglen);

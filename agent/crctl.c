@@ -63,6 +63,9 @@ static void _usage(FILE *f)
 		"  requeue JOBID  checkpoint, then requeue the job: it resumes from the "
 		"checkpoint\n"
 		"  restart JOBID  a new job that resumes an ended one from its newest checkpoint\n"
+		"  restart --from-scratch JOBID\n"
+		"                 a held or requeued job runs its script from the top at its next\n"
+		"                 start (its checkpoints set aside); a held one is released\n"
 		"  error JOBID    the job's last checkpoint or restore error\n"
 		"  list [JOBID]   committed checkpoints (of your running jobs without JOBID)\n"
 		"  show JOBID     the job's container and checkpoint settings\n"
@@ -72,6 +75,7 @@ static void _usage(FILE *f)
 		"  MaxWait=SECS   create/vacate/requeue: abort a step that takes longer\n"
 		"  StickToNodes   restart: on the nodes the job had\n"
 		"  --exclude=NODES  restart: not on these nodes\n"
+		"  --from-scratch restart: see above\n"
 		"  -f PATH        cr.conf to read Port from (default $CR_CONF or " CR_CONF_DEFAULT
 		")\n"
 		"  --json         machine-readable output\n"
@@ -344,6 +348,13 @@ static int _print_result(uint32_t cmd, uint32_t jobid, const char *text)
 					       : "");
 		break;
 	case CR_CTL_RESTART:
+		if (json_is_true(json_object_get(o, "from_scratch"))) {
+			printf("Job %u starts from the top at its next start (its checkpoints are "
+			       "set aside)%s\n",
+			       jobid,
+			       json_is_true(json_object_get(o, "released")) ? "; released" : "");
+			break;
+		}
 		printf("Submitted batch job %lld (restart of job %u from checkpoint %lld)\n",
 		       (long long)json_integer_value(json_object_get(o, "jobid")), jobid,
 		       (long long)json_integer_value(json_object_get(o, "seq")));
@@ -354,9 +365,10 @@ static int _print_result(uint32_t cmd, uint32_t jobid, const char *text)
 			break;
 		}
 		t = json_integer_value(json_object_get(o, "time"));
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", localtime(&t));
-		printf("Job %u: %s %s: %s\n", jobid, ts,
-		       json_string_value(json_object_get(o, "op")),
+		ts[0] = '\0';
+		if (t)
+			strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S ", localtime(&t));
+		printf("Job %u: %s%s: %s\n", jobid, ts, json_string_value(json_object_get(o, "op")),
 		       json_string_value(json_object_get(o, "error")));
 		break;
 	default:
@@ -365,6 +377,23 @@ static int _print_result(uint32_t cmd, uint32_t jobid, const char *text)
 	}
 	json_decref(o);
 	return 1;
+}
+
+/* What Slurm has: the Requeue flag crd sets, and what slurm-cr noted in AdminComment. */
+static void _show_slurm(uint32_t jobid)
+{
+	job_info_msg_t *jobs = NULL;
+	job_info_t *j;
+
+	if (slurm_load_job(&jobs, jobid, SHOW_ALL) == 0 && jobs && jobs->record_count >= 1) {
+		j = &jobs->job_array[0];
+		printf("   Requeue=%u Restarts=%u (crd makes every --checkpoint job requeueable)\n",
+		       j->requeue, j->restart_cnt);
+		if (j->admin_comment && *j->admin_comment)
+			printf("   AdminComment=%s\n", j->admin_comment);
+	}
+	if (jobs)
+		slurm_free_job_info_msg(jobs);
 }
 
 static int _show(const char *text)
@@ -397,6 +426,7 @@ static int _show(const char *text)
 	       (long long)json_integer_value(json_object_get(o, "init_pid")),
 	       (long long)json_integer_value(json_object_get(o, "relay_pid")),
 	       json_string_value(json_object_get(o, "nodelist")));
+	_show_slurm(json_integer_value(json_object_get(o, "jobid")));
 	json_decref(o);
 	return EX_OK;
 }
@@ -527,6 +557,8 @@ static int _parse_args(int argc, char **argv, int *ci, uint32_t *jobid, const ch
 			   strtol(argv[i] + 8, &end, 10) > 0 && !*end) {
 			json_object_set_new(opt.args, "MaxWait",
 					    json_integer(strtol(argv[i] + 8, NULL, 10)));
+		} else if (!strcmp(argv[i], "--from-scratch")) {
+			json_object_set_new(opt.args, "FromScratch", json_true());
 		} else if (!strcasecmp(argv[i], "StickToNodes")) {
 			json_object_set_new(opt.args, "StickToNodes", json_true());
 		} else if (!strncmp(argv[i], "--exclude=", 10) && argv[i][10]) {
@@ -542,6 +574,10 @@ static int _parse_args(int argc, char **argv, int *ci, uint32_t *jobid, const ch
 				argv[i]);
 			return EX_USAGE;
 		}
+	}
+	if (json_object_get(opt.args, "FromScratch") && cmds[*ci].cmd != CR_CTL_RESTART) {
+		fprintf(stderr, "crctl: --from-scratch is for restart\n");
+		return EX_USAGE;
 	}
 	if (cmds[*ci].needs_job && !*jobid) {
 		fprintf(stderr, "crctl: %s needs a JOBID\n", cmds[*ci].name);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <pwd.h>
+#include <slurm/slurm.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "log.h"
 #include "proto.h"
 #include "restart.h"
+#include "slurmjob.h"
 #include "store.h"
 #include "userfs.h"
 
@@ -172,10 +174,40 @@ static void _send_list(const struct crd_ctx *ctx, int fd, int jobfd, struct job_
 	free(s);
 }
 
+/*
+ * `crctl error` of a job whose checkpoint directory is not there (the reason
+ * it is held, often): what slurm-cr wrote in its AdminComment. 0 when answered.
+ */
+static int _error_from_slurm(const struct crd_ctx *ctx, int fd, uid_t uid, uint32_t jobid)
+{
+	struct slurmjob j;
+	json_t *o;
+	char *s;
+
+	if (slurmjob_get(jobid, &j) || !*j.msg)
+		return -ENOENT;
+	if (!_permitted(ctx, uid, j.uid)) {
+		_refuse(fd, uid, CR_CTL_ERROR, jobid);
+		return 0;
+	}
+	o = json_pack("{s:I, s:s, s:s}", "jobid", (json_int_t)jobid, "op", "AdminComment", "error",
+		      j.msg);
+	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (s)
+		cr_send_ok(fd, s);
+	else
+		cr_send_err(fd, CR_E_FAILED, "out of memory");
+	free(s);
+	json_decref(o);
+	return 0;
+}
+
 /* A job without a checkpoint directory: a running one has nothing to list yet. */
 static void _no_dir(const struct crd_ctx *ctx, int fd, uid_t uid, uint32_t cmd, uint32_t jobid,
 		    const struct job_status *st, const char *ckdir)
 {
+	if (cmd == CR_CTL_ERROR && _error_from_slurm(ctx, fd, uid, jobid) == 0)
+		return;
 	if (st && !_permitted(ctx, uid, st->ji.uid))
 		cr_send_err(fd, CR_E_PERM, "uid %u is not permitted to %s job %u", uid,
 			    cmd_names[cmd], jobid);
@@ -222,7 +254,8 @@ static void _offline(const struct crd_ctx *ctx, int fd, uid_t uid, uint32_t cmd,
 	jobfd = _open_job_dir(ckdir, jobid, owner, group, &u, err, sizeof(err));
 	if (jobfd < 0) {
 		user_fs_leave();
-		cr_send_err(fd, jobfd == -ENOENT ? CR_E_NOJOB : CR_E_FAILED, "%s", err);
+		if (cmd != CR_CTL_ERROR || _error_from_slurm(ctx, fd, uid, jobid))
+			cr_send_err(fd, jobfd == -ENOENT ? CR_E_NOJOB : CR_E_FAILED, "%s", err);
 		return;
 	}
 	if (cmd == CR_CTL_LIST)
@@ -235,6 +268,51 @@ static void _offline(const struct crd_ctx *ctx, int fd, uid_t uid, uint32_t cmd,
 	}
 	user_fs_leave();
 	close(jobfd);
+}
+
+/*
+ * crctl restart --from-scratch: a requeued job (pending, held or not) runs
+ * its script from the top at its next start, its checkpoints set aside; a
+ * held one is released. The wish is kept in slurmctld (slurmjob.h), for
+ * whichever node the job starts on.
+ */
+static void _from_scratch(const struct crd_ctx *ctx, int fd, uid_t uid, uint32_t jobid)
+{
+	struct slurmjob j;
+	char note[128], err[256], text[128];
+	int ret = slurmjob_get(jobid, &j);
+
+	if (ret) {
+		cr_send_err(fd, ret == -ENOENT ? CR_E_NOJOB : CR_E_FAILED, "job %u: %s", jobid,
+			    ret == -ENOENT ? "no such job" : "slurmctld does not answer");
+		return;
+	}
+	if (!_permitted(ctx, uid, j.uid)) {
+		_refuse(fd, uid, CR_CTL_RESTART, jobid);
+		return;
+	}
+	if (j.state != JOB_PENDING) {
+		cr_send_err(fd, CR_E_FAILED,
+			    "job %u is not pending: --from-scratch is for a held or requeued job "
+			    "(requeue a running one first)",
+			    jobid);
+		return;
+	}
+	snprintf(note, sizeof(note),
+		 "from the top at the next start (crctl restart --from-scratch, uid %u)", uid);
+	if (slurmjob_note(jobid, SLURMJOB_FROM_SCRATCH, 0, note)) {
+		cr_send_err(fd, CR_E_FAILED, "job %u: cannot write its AdminComment", jobid);
+		return;
+	}
+	if (j.priority == 0 && slurmjob_release(jobid, err, sizeof(err))) {
+		cr_send_err(fd, CR_E_FAILED, "%s", err);
+		return;
+	}
+	log_info("ctl: uid %u: job %u starts from the top at its next start%s", uid, jobid,
+		 j.priority == 0 ? " (released)" : "");
+	snprintf(text, sizeof(text), "{\"jobid\":%u,\"from_scratch\":true,\"released\":%s}", jobid,
+		 j.priority == 0 ? "true" : "false");
+	cr_send_ok(fd, text);
 }
 
 static void _set_enabled(const struct crd_ctx *ctx, int fd, uint32_t jobid, int on)
@@ -271,6 +349,10 @@ void ctl_request(const struct crd_ctx *ctx, int fd, uid_t uid, uint32_t cmd, uin
 	struct job_status st;
 	int have = jobstat_get(ctx, jobid, &st) == 0;
 
+	if (cmd == CR_CTL_RESTART && json_is_true(json_object_get(opts, "FromScratch"))) {
+		_from_scratch(ctx, fd, uid, jobid);
+		return;
+	}
 	if (cmd == CR_CTL_LIST || cmd == CR_CTL_ERROR || cmd == CR_CTL_RESTART) {
 		_offline(ctx, fd, uid, cmd, jobid, have ? &st : NULL, opts);
 		return;

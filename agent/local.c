@@ -49,7 +49,9 @@ static uint32_t _slot_of(const char *nodelist, const char *node)
 /*
  * The job's nodes and batch host, from slurmctld (the prolog's environment
  * does not have them everywhere). A --checkpoint job must also be
- * requeueable: a node failure requeues it and it resumes from its checkpoint.
+ * requeueable: a node failure requeues it and it resumes from its checkpoint,
+ * and a restore that fails requeues it held (slurm_requeue needs the flag).
+ * Set on the batch host, logged at info; `crctl show` shows it.
  */
 static void _job_layout(const struct crd_ctx *ctx, struct cr_job *ji, const char *node)
 {
@@ -74,16 +76,24 @@ static void _job_layout(const struct crd_ctx *ctx, struct cr_job *ji, const char
 out:
 	if (jobs)
 		slurm_free_job_info_msg(jobs);
-	if (requeue != 0 || !ji->batch)
+	if (!ji->batch || requeue < 0)
 		return;
+	if (requeue > 0) {
+		log_info("job %u: Requeue=1 already (a failed restore requeues it held)",
+			 ji->jobid);
+		return;
+	}
 	slurm_init_job_desc_msg(&desc);
 	desc.job_id = ji->jobid;
 	desc.requeue = 1;
 	if (slurm_update_job(&desc) != 0)
-		log_warnx("job %u: cannot make it requeueable: %s", ji->jobid,
-			  slurm_strerror(slurm_get_errno()));
+		log_warnx("job %u: cannot set Requeue=1 (a node failure will not requeue it, a "
+			  "failed restore cannot hold it): %s",
+			  ji->jobid, slurm_strerror(slurm_get_errno()));
 	else
-		log_info("job %u: made requeueable (--checkpoint jobs are)", ji->jobid);
+		log_info("job %u: Requeue=1 set: --checkpoint jobs are requeueable (a node failure "
+			 "requeues it, a failed restore requeues it held)",
+			 ji->jobid);
 }
 
 static void _job_start(const struct crd_ctx *ctx, int fd, struct cr_msg *m)

@@ -37,6 +37,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "proto.h"
+#include "slurmjob.h"
 #include "store.h"
 #include "userfs.h"
 
@@ -63,6 +64,8 @@ struct monitor {
 	struct cr_msg spawn; /* the relay's SPAWN, kept while a restore is tried */
 	int have_spawn;
 	int pending_fd; /* a node request waiting for the init's answer */
+	uint32_t pending_type;
+	int dropping; /* the init drops a restored tree nobody waits for: its answer is ours */
 	pid_t coord_pid;
 	enum coord_kind coord_kind;
 	time_t last_ckpt; /* end of the last periodic checkpoint attempt (or the start) */
@@ -319,13 +322,37 @@ static void _relay_msg(struct monitor *mon)
 	cr_msg_free(&m);
 }
 
+/* A tree rebuilt for a helper that is gone (timed out) would stay stopped: abort it now. */
+static int _drop_orphan(struct monitor *mon, struct cr_msg *m)
+{
+	struct cr_buf b;
+	char c;
+
+	if (mon->pending_type != CR_MSG_RESTORE || m->hdr.type != CR_MSG_OK ||
+	    recv(mon->pending_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) != 0)
+		return 0;
+	log_warnx("job %u: the restore finished after its node helper left: aborting it",
+		  mon->ji.jobid);
+	cr_buf_init(&b);
+	cr_pack_u32(&b, 0);
+	mon->dropping = cr_send(mon->ctl_fd, CR_MSG_RESUME, &b, NULL, 0) == 0;
+	cr_buf_free(&b);
+	close(mon->pending_fd);
+	mon->pending_fd = -1;
+	return 1;
+}
+
 /* The init answered a node request (RESTORE, RESUME): pass it on. */
 static void _answer_pending(struct monitor *mon, struct cr_msg *m)
 {
 	const char *text = "";
 	uint32_t code = 0;
 
-	if (mon->pending_fd < 0)
+	if (mon->dropping) {
+		mon->dropping = 0;
+		return;
+	}
+	if (mon->pending_fd < 0 || _drop_orphan(mon, m))
 		return;
 	if ((m->hdr.type == CR_MSG_ERR && cr_unpack_u32(m, &code)) || cr_unpack_str(m, &text) ||
 	    cr_unpack_done(m)) {
@@ -349,6 +376,7 @@ static void _init_msg(struct monitor *mon)
 	if (cr_recv(mon->ctl_fd, &m)) {
 		close(mon->ctl_fd);
 		mon->ctl_fd = -1;
+		mon->dropping = 0;
 		if (mon->pending_fd >= 0) {
 			cr_send_err(mon->pending_fd, CR_E_FAILED, "the container's init is gone");
 			close(mon->pending_fd);
@@ -405,11 +433,12 @@ static void _report_exit(struct monitor *mon)
 	_drop_relay(mon, "script ended");
 }
 
+/* Exits 0 (done), 10 (nothing to restore), 11 (restore failed, job held) or 1 (failed). */
 static void _coord_child(struct monitor *mon, enum coord_kind kind, int report)
 {
-	char msg[2048] = "";
+	char msg[2048] = "", why[2048] = "";
 	json_t *result = NULL;
-	int ret;
+	int ret, held = 0;
 
 	close(mon->listen_fd);
 	if (mon->ctl_fd >= 0)
@@ -421,7 +450,12 @@ static void _coord_child(struct monitor *mon, enum coord_kind kind, int report)
 					       .src_jobid = mon->ji.restart_from,
 					       .uid = mon->ji.uid,
 					       .gid = mon->ji.gid};
-		ret = coord_restore(mon->ctx, mon->ji.jobid, &o, msg, sizeof(msg));
+		ret = coord_restore(mon->ctx, mon->ji.jobid, &o, why, sizeof(why));
+		snprintf(msg, sizeof(msg), "%s", why);
+		/* Held (requeued) or failed, with the reason: what the job's stderr is told. */
+		if (ret < 0)
+			held = slurmjob_restore_failed(mon->ctx, mon->ji.jobid, why, msg,
+						       sizeof(msg));
 	} else {
 		struct coord_opts o = {.op = COORD_PERIODIC};
 		struct job_status st;
@@ -432,7 +466,7 @@ static void _coord_child(struct monitor *mon, enum coord_kind kind, int report)
 	}
 	if (write(report, msg, strlen(msg)) < 0)
 		log_warn("monitor: coordinator report");
-	_exit(ret == 0 ? 0 : ret == COORD_FRESH ? 10 : 1);
+	_exit(ret == 0 ? 0 : ret == COORD_FRESH ? 10 : held ? 11 : 1);
 }
 
 static void _start_coord(struct monitor *mon, enum coord_kind kind)
@@ -462,6 +496,28 @@ static void _start_coord(struct monitor *mon, enum coord_kind kind)
 	mon->coord_kind = kind;
 }
 
+/*
+ * The restore failed (the job requeued held, or to fail): the job's stderr
+ * says why and the batch step ends, as a task, with status 1 (never as a
+ * plugin failure). A tree some node already runs (the others failed) goes.
+ */
+static void _restore_failed(struct monitor *mon, const char *line, int held)
+{
+	log_warnx("job %u: %s", mon->ji.jobid, held ? "held after a failed restore" : line);
+	if (mon->have_spawn && write(mon->spawn.fds[2], line, strlen(line)) < 0)
+		log_warn("job %u: cannot tell the job's stderr", mon->ji.jobid);
+	if (mon->state == JS_RUNNING) {
+		_kill_container(mon);
+		return;
+	}
+	if (mon->state != JS_RESTORING)
+		return;
+	mon->exit_status = 1 << 8;
+	mon->state = JS_EXITED;
+	_report_exit(mon);
+	_save_state(mon);
+}
+
 static void _coord_done(struct monitor *mon, int status)
 {
 	char msg[2048] = "";
@@ -485,15 +541,8 @@ static void _coord_done(struct monitor *mon, int status)
 		_forward_spawn(mon, &mon->spawn);
 	} else if (code == 0) {
 		log_info("job %u: %s", mon->ji.jobid, msg);
-	} else if (mon->state == JS_RESTORING) {
-		log_warnx("job %u: %s", mon->ji.jobid, msg);
-		if (mon->relay_fd >= 0)
-			cr_send_err(mon->relay_fd, CR_E_FAILED, "cannot resume job %u: %s",
-				    mon->ji.jobid, msg);
-		_drop_relay(mon, "restore failed");
-		mon->exit_status = 1 << 8;
-		mon->state = JS_EXITED;
-		_save_state(mon);
+	} else {
+		_restore_failed(mon, *msg ? msg : "slurm-cr: the restore failed\n", code == 11);
 	}
 	cr_msg_free(&mon->spawn);
 	mon->have_spawn = 0;
@@ -644,7 +693,7 @@ static int _to_init(struct monitor *mon, int cfd, struct cr_msg *m)
 	int fds[4], nfds = 0, ret;
 	struct cr_buf b;
 
-	if (mon->pending_fd >= 0 || mon->ctl_fd < 0) {
+	if (mon->pending_fd >= 0 || mon->dropping || mon->ctl_fd < 0) {
 		cr_send_err(cfd, CR_E_BUSY, "the container is busy or gone");
 		return 0;
 	}
@@ -671,6 +720,7 @@ static int _to_init(struct monitor *mon, int cfd, struct cr_msg *m)
 		return 0;
 	}
 	mon->pending_fd = cfd;
+	mon->pending_type = m->hdr.type;
 	return 2;
 }
 
@@ -748,6 +798,10 @@ static void _remove_checkpoints(struct monitor *mon)
 		log_warnx("job %u: removing job %u's checkpoints: %s", mon->ji.jobid,
 			  mon->ji.restart_from, err);
 	user_fs_leave();
+	/* A requeue of the completed job starts it from the top: nothing was lost. */
+	if (mon->ctx->slurm_ok)
+		slurmjob_note(mon->ji.jobid, 0, SLURMJOB_CHECKPOINTED,
+			      "completed; checkpoints removed");
 	log_info("job %u: completed, its checkpoints removed", mon->ji.jobid);
 }
 

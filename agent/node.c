@@ -7,6 +7,7 @@
  *	checkpoint: NODE(PREPARE) -> freeze, hold   DUMP -> image, tmpfs, output
  *	            RELEASE(RESUME | KILL)
  *	restore:    NODE(RESTORE) -> verify, rebuild (stopped)
+ *	            RELEASE(READY) -> the job's output rewritten, still stopped
  *	            RELEASE(RESUME | ABORT)
  *
  * A lost connection or a timeout releases the job as it was: a held tree
@@ -623,9 +624,21 @@ static int _ask_init(const struct crd_ctx *ctx, uint32_t jobid, uint32_t type, s
 	ret = jobstat_ask(ctx, jobid, type, b, fds, nfds, timeout, &code, text, len);
 	if (ret) {
 		snprintf(text, len, "the job's monitor did not answer: %s", strerror(-ret));
-		return ret;
+		return ret == -ENOENT || ret == -ECONNREFUSED ? -ENOENT : -EAGAIN;
 	}
-	return code ? -EIO : 0;
+	/* Busy: an earlier attempt's request is still with the init; it will pass. */
+	return !code ? 0 : code == CR_E_BUSY || code == CR_E_AGAIN ? -EAGAIN : -EREMOTEIO;
+}
+
+/* What a failure tells the coordinator: only a mismatch makes a checkpoint bad. */
+static uint32_t _code(int ret)
+{
+	if (ret == -EBADMSG)
+		return CR_E_BADIMG;
+	if (ret == -EAGAIN || ret == -ETIMEDOUT || ret == -EIO || ret == -ENOMEM || ret == -EINTR ||
+	    ret == -ESTALE)
+		return CR_E_AGAIN;
+	return CR_E_FAILED;
 }
 
 /* A restore here: the checkpoint's slot, verified as the job's user. */
@@ -639,32 +652,36 @@ struct node_restore {
 	int jobfd, nodefd, outfd[2];
 };
 
-/* As the job's user: the manifest verifies, and the slot's files and output match it. */
+/*
+ * As the job's user: the manifest verifies, and the slot's files and output
+ * match it. 0 or -errno with err: -EBADMSG only for a MAC or digest mismatch.
+ */
 static int _verify(struct node_restore *r, char *err, size_t errlen)
 {
 	char path[64];
+	int ret;
 
 	r->jobfd = store_job_open(r->ckdir, r->src, 0, err, errlen);
 	if (r->jobfd < 0)
-		return CR_E_FAILED;
-	if (store_load(r->jobfd, r->seq, r->key, &r->man, err, errlen))
-		return CR_E_BADIMG;
+		return r->jobfd;
+	ret = store_load(r->jobfd, r->seq, r->key, &r->man, err, errlen);
+	if (ret)
+		return ret;
 	r->so = json_array_get(json_object_get(r->man, "slots"), r->slot);
+	if (!r->so)
+		return err_set(err, errlen, -EBADMSG, "checkpoint %u has no slot %u", r->seq,
+			       r->slot);
 	snprintf(path, sizeof(path), "%u/node-%u", r->seq, r->slot);
 	r->nodefd = store_open_dir(r->jobfd, path, 0, err, errlen);
-	if (!r->so)
-		snprintf(err, errlen, "checkpoint %u has no slot %u", r->seq, r->slot);
-	if (!r->so || r->nodefd < 0)
-		return CR_E_BADIMG;
-	if (store_check_tree(r->nodefd, json_object_get(r->so, "files"), err, errlen))
-		return CR_E_BADIMG;
-	for (int i = 0; r->slot == 0 && i < 2; i++) {
+	if (r->nodefd < 0)
+		return r->nodefd;
+	ret = store_check_tree(r->nodefd, json_object_get(r->so, "files"), err, errlen);
+	for (int i = 0; !ret && r->slot == 0 && i < 2; i++) {
 		json_t *o = json_object_get(r->man, i ? "stderr" : "stdout");
-		if (o && !json_object_get(o, "same") &&
-		    _check_output(r->jobfd, i ? "stderr" : "stdout", o, err, errlen))
-			return CR_E_BADIMG;
+		if (o && !json_object_get(o, "same"))
+			ret = _check_output(r->jobfd, i ? "stderr" : "stdout", o, err, errlen);
 	}
-	return 0;
+	return ret;
 }
 
 /* The container's init rebuilds the slot, stopped (RESTORE to the job's monitor). */
@@ -706,12 +723,13 @@ static int _rebuild(const struct crd_ctx *ctx, struct node_session *s, struct no
 	return ret;
 }
 
-/* RELEASE of a restore: RESUME commits it, ABORT undoes it. */
+/* RELEASE of a restore: READY gets it ready, RESUME commits it, ABORT undoes it. */
 static int _on_restore_release(struct node_session *s, struct cr_msg *m)
 {
 	uint32_t how;
 
-	if (cr_unpack_u32(m, &how) || cr_unpack_done(m))
+	if (cr_unpack_u32(m, &how) || cr_unpack_done(m) ||
+	    (how != CR_REL_READY && how != CR_REL_RESUME && how != CR_REL_ABORT))
 		return -EPROTO;
 	s->how = how;
 	return 1;
@@ -721,34 +739,58 @@ static const struct node_msg_handler restore_msgs[] = {
 	{CR_MSG_RELEASE, _on_restore_release},
 };
 
-/* The coordinator's word: the restored tasks run (with the output as it was) or go. */
-static void _finish_restore(const struct crd_ctx *ctx, struct node_session *s,
-			    struct node_restore *r, char *err, size_t errlen)
+/*
+ * READY: every node has its tree; the job's output goes back to what it was
+ * at the checkpoint (slot 0), the tasks stay stopped. Answered on the
+ * coordinator's connection; 0 when ready.
+ */
+static int _ready(const struct crd_ctx *ctx, struct node_session *s, struct node_restore *r)
 {
+	char err[1024] = "";
+	int ret = 0;
+
+	fault_point(ctx, "resume");
+	if (r->slot == 0) {
+		ret = user_fs_enter(&r->u, err, sizeof(err));
+		if (!ret)
+			ret = _restore_output(r->jobfd, r->outfd, r->man, err, sizeof(err));
+		user_fs_leave();
+	}
+	if (ret)
+		cr_send_err(s->fd, _code(ret), "node %s: %s", ctx->conf.node_name, err);
+	else
+		cr_send_ok(s->fd, "ready");
+	return ret;
+}
+
+/* The coordinator's word: the restored tasks run (RESUME, once READY) or go (ABORT). */
+static void _finish_restore(const struct crd_ctx *ctx, struct node_session *s,
+			    struct node_restore *r, int ready)
+{
+	int run = s->how == CR_REL_RESUME && ready;
+	char err[1024] = "";
 	struct cr_buf b;
 	int ret;
 
-	err[0] = '\0';
-	if (s->how == CR_REL_RESUME && r->slot == 0) {
-		ret = user_fs_enter(&r->u, err, errlen);
-		if (!ret)
-			ret = _restore_output(r->jobfd, r->outfd, r->man, err, errlen);
-		user_fs_leave();
-		if (ret)
-			s->how = CR_REL_ABORT;
-	}
 	cr_buf_init(&b);
-	cr_pack_u32(&b, s->how == CR_REL_RESUME);
-	ret = _ask_init(ctx, s->j.jobid, CR_MSG_RESUME, &b, NULL, 0, r->maxwait, err + strlen(err),
-			errlen - strlen(err));
+	cr_pack_u32(&b, run);
+	ret = _ask_init(ctx, s->j.jobid, CR_MSG_RESUME, &b, NULL, 0, r->maxwait, err, sizeof(err));
 	cr_buf_free(&b);
-	if (s->how == CR_REL_RESUME && !ret) {
+	if (run && !ret) {
 		log_info("job %u: slot %u resumed from checkpoint %u", s->j.jobid, r->slot, r->seq);
 		cr_send_ok(s->fd, "resumed");
-	} else {
-		cr_send_err(s->fd, CR_E_FAILED, "node %s: %s", ctx->conf.node_name,
-			    *err ? err : "restore undone");
+		return;
 	}
+	if (run)
+		log_warnx("job %u: slot %u: cannot resume checkpoint %u: %s", s->j.jobid, r->slot,
+			  r->seq, err);
+	else
+		log_info("job %u: slot %u: restore of checkpoint %u undone%s%s", s->j.jobid,
+			 r->slot, r->seq, ret ? ": " : "", err);
+	cr_send_err(s->fd, run ? _code(ret) : CR_E_FAILED, "node %s: %s", ctx->conf.node_name,
+		    ret			      ? err
+		    : s->how == CR_REL_RESUME ? "RESUME before READY: restore undone"
+					      : "restore undone");
 }
 
 /* Can this node restore the slot: a fresh container, the key, the user? 0 or answered on fd. */
@@ -771,13 +813,35 @@ static int _restore_check(const struct crd_ctx *ctx, struct node_session *s, str
 	return 0;
 }
 
-/* RESTORE: verify and rebuild, stopped; then RELEASE (restore_msgs[]). */
+/* After RESTORE: READY, then RESUME or ABORT; a lost coordinator aborts. 1 when ready. */
+static int _restore_session(const struct crd_ctx *ctx, struct node_session *s,
+			    struct node_restore *r)
+{
+	int ready = 0, ret;
+
+	for (;;) {
+		ret = _session(s, restore_msgs, sizeof(restore_msgs) / sizeof(restore_msgs[0]));
+		if (ret) {
+			if (ret != -EPROTO)
+				log_warnx("job %u: the coordinator went away (%s): undoing the "
+					  "restore",
+					  s->j.jobid, strerror(-ret));
+			s->how = CR_REL_ABORT;
+			return ready;
+		}
+		if (s->how != CR_REL_READY)
+			return ready;
+		ready = !_ready(ctx, s, r);
+	}
+}
+
+/* RESTORE: verify and rebuild, stopped; then READY and RESUME or ABORT (restore_msgs[]). */
 static void _restore(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *args)
 {
 	struct node_session s = {.ctx = ctx, .fd = fd, .how = CR_REL_ABORT, .j.jobid = jobid};
 	struct node_restore r = {.jobfd = -1, .nodefd = -1, .outfd = {-1, -1}};
 	char err[1024] = "";
-	int ret, code;
+	int ret;
 
 	r.ckdir = json_string_value(json_object_get(args, "ckdir"));
 	r.src = json_integer_value(json_object_get(args, "src"));
@@ -790,32 +854,25 @@ static void _restore(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *
 		r.outfd[0] = _relay_fd(s.j.relay, 1);
 		r.outfd[1] = _relay_fd(s.j.relay, 2);
 	}
-	if (user_fs_enter(&r.u, err, sizeof(err))) {
-		cr_send_err(fd, CR_E_FAILED, "node %s: %s", ctx->conf.node_name, err);
-		goto out;
-	}
-	code = _verify(&r, err, sizeof(err));
+	ret = user_fs_enter(&r.u, err, sizeof(err));
+	if (!ret)
+		ret = _verify(&r, err, sizeof(err));
 	user_fs_leave();
-	if (code) {
+	if (ret) {
 		log_warnx("job %u: checkpoint %u of job %u refused here: %s", jobid, r.seq, r.src,
 			  err);
-		cr_send_err(fd, code, "node %s: %s", ctx->conf.node_name, err);
+		cr_send_err(fd, _code(ret), "node %s: %s", ctx->conf.node_name, err);
 		goto out;
 	}
-	if (_rebuild(ctx, &s, &r, err, sizeof(err))) {
-		cr_send_err(fd, CR_E_FAILED, "node %s: %s", ctx->conf.node_name, err);
+	ret = _rebuild(ctx, &s, &r, err, sizeof(err));
+	if (ret) {
+		cr_send_err(fd, _code(ret), "node %s: %s", ctx->conf.node_name, err);
 		goto out;
 	}
 	log_info("job %u: slot %u rebuilt from checkpoint %u of job %u", jobid, r.slot, r.seq,
 		 r.src);
 	cr_send_ok(fd, "restored");
-	ret = _session(&s, restore_msgs, sizeof(restore_msgs) / sizeof(restore_msgs[0]));
-	if (ret && ret != -EPROTO)
-		log_warnx("job %u: the coordinator went away (%s): undoing the restore", jobid,
-			  strerror(-ret));
-	if (ret)
-		s.how = CR_REL_ABORT;
-	_finish_restore(ctx, &s, &r, err, sizeof(err));
+	_finish_restore(ctx, &s, &r, _restore_session(ctx, &s, &r));
 out:
 	_close_fds(r.outfd, 2);
 	if (r.nodefd >= 0)

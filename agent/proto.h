@@ -69,6 +69,7 @@ enum cr_release_how {
 	CR_REL_RESUME = 1, /* let it run (checkpoint done or aborted; restore committed) */
 	CR_REL_KILL,	   /* vacate/requeue: the job ends here */
 	CR_REL_ABORT,	   /* restore: undo, leave the container empty */
+	CR_REL_READY,	   /* restore: every node rebuilt; get ready to run (still stopped) */
 };
 
 /* Error codes in CR_MSG_ERR; crctl maps them to its exit codes. */
@@ -80,6 +81,7 @@ enum cr_err_code {
 	CR_E_PROTO,
 	CR_E_BADIMG, /* a checkpoint that does not verify: fall back to an older one */
 	CR_E_BUSY,   /* another checkpoint of the job is in progress */
+	CR_E_AGAIN,  /* a transient failure (I/O, memory, a timeout): the same may work again */
 };
 
 struct cr_hdr {

@@ -167,6 +167,13 @@ static int _expect(int fd, uint32_t want, uint32_t *v, char *err, size_t errlen)
 			snprintf(err, errlen, "malformed error");
 		}
 		ret = code == CR_E_PERM ? -EPERM : -EIO;
+	} else if (m.hdr.type == CR_MSG_EXIT && want == CR_MSG_STARTED &&
+		   !cr_unpack_u32(&m, &code) && !cr_unpack_done(&m)) {
+		/*
+		 * The job ended before it ran (its restore failed; the monitor told
+		 * its stderr why): the step ends with that status, as a task.
+		 */
+		_exit_like(code);
 	} else if (m.hdr.type == want) {
 		if ((want == CR_MSG_OK ? cr_unpack_str(&m, &text) : cr_unpack_u32(&m, v)) ||
 		    cr_unpack_done(&m))

@@ -742,3 +742,45 @@ int store_remove_job(const char *ckdir, uint32_t jobid, char *err, size_t errlen
 	close(ckfd);
 	return ret == -ENOENT ? 0 : ret;
 }
+
+/* ---- what a restore finds (missing storage is not "no checkpoint") ---- */
+
+int store_ckdir_check(const char *ckdir, char *err, size_t errlen)
+{
+	int fd = open(ckdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	fd = -errno;
+	if (fd == -ENOENT || fd == -ENOTDIR)
+		return err_set(err, errlen, fd,
+			       "checkpoint directory %s is not there (not mounted?): %s", ckdir,
+			       strerror(-fd));
+	return err_sys(err, errlen, fd, "checkpoint directory %s", ckdir);
+}
+
+static int _count_bad(int dfd, const char *name, void *arg)
+{
+	uint32_t seq;
+
+	(void)dfd;
+	if (_name_seq(name, &seq) == SEQ_BAD)
+		(*(size_t *)arg)++;
+	return 0;
+}
+
+int store_count_bad(int jobfd, size_t *n)
+{
+	DIR *d;
+	int ret;
+
+	*n = 0;
+	ret = userfs_opendir_beneath(jobfd, ".", &d);
+	if (ret)
+		return ret;
+	ret = walk_each_entry(d, _count_bad, n, NULL, 0, ".");
+	closedir(d);
+	return ret;
+}

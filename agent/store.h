@@ -94,5 +94,13 @@ int store_mark_bad(int jobfd, uint32_t seq);
 int store_prune(int jobfd, uint32_t keep, char *err, size_t errlen);
 /* Remove <ckdir>/<jobid> entirely (the finished-job policy). */
 int store_remove_job(const char *ckdir, uint32_t jobid, char *err, size_t errlen);
+/*
+ * Is the checkpoint directory itself there (a directory we can open)? 0, or
+ * -errno with err saying so: missing or unmounted storage is an error for a
+ * restore, never "this job has no checkpoint" (that is <jobid>/ missing).
+ */
+int store_ckdir_check(const char *ckdir, char *err, size_t errlen);
+/* How many <seq>.bad a restore set aside: a job that has them once had checkpoints. */
+int store_count_bad(int jobfd, size_t *n);
 
 #endif /* CR_STORE_H */

@@ -46,3 +46,37 @@ last_seq() {
 
 # crd_log_has PATTERN: some node's crd log has a line matching PATTERN.
 crd_log_has() { grep -q -- "$1" "$CR_CLUSTER_DIR"/nodes/*/crd.log 2>/dev/null; }
+
+# After a failed restore (issue 10): the job is requeued held, with the reason.
+job_held() { [ "$(job_state "$1")" = PENDING ] && [ "$(job_field "$1" Reason)" = job_requeued_in_held_state ]; }
+held_or_done() { job_held "$1" || job_is_done "$1"; }
+# wait_held JOBID [SECS]: fails at once when the job ended instead (FAILED, or rerun and done).
+wait_held() {
+	wait_until "${2:-120}" "job $1 to be held" held_or_done "$1"
+	job_held "$1" || fail "job $1 is $(job_state "$1") ($(job_field "$1" Reason)), not held"
+}
+# admin_comment JOBID: the job's whole AdminComment.
+admin_comment() { scontrol show job "$1" 2>/dev/null | sed -n 's/^ *AdminComment=//p'; }
+# starts NAME: how many times the job started from the top.
+starts() { wc -l <"$WORK/$1/starts"; }
+# not_drained NODE: a failed restore is no node failure.
+not_drained() {
+	case $(node_field "$1" State) in
+	*DRAIN* | *DOWN* | *FAIL*) fail "node $1 is $(node_field "$1" State) after a failed restore" ;;
+	esac
+}
+# restored_count JOBID: how many restores of the job crd logged as done.
+restored_count() { cat "$CR_CLUSTER_DIR"/nodes/*/crd.log 2>/dev/null | grep -c "job $1: restored checkpoint" || true; }
+# release_late JOBID: `scontrol release`, but not before (wait_late) 5 s past the job's
+# EligibleTime (its requeue + cred_expire + 1). A job started again on the
+# same node sooner was seen to get no prolog (slurmd still had its previous
+# credential), hence no container: a flake of the test cluster, not crd's.
+wait_late() {
+	local t
+	t=$(date -d "$(job_field "$1" EligibleTime)" +%s 2>/dev/null) || t=0
+	while (($(date +%s) < t + 5)); do sleep 0.5; done
+}
+release_late() {
+	wait_late "$1"
+	scontrol release "$1"
+}

@@ -8,7 +8,8 @@
  *     ignored; a repeated key: the last one wins;
  *   - strings must fit their field; numbers are decimal, unsigned, up to the
  *     key's maximum; DefaultInterval takes cr_interval_parse()'s forms, but
- *     not the "default" (empty) one; CompletedJobCheckpoints is remove or keep;
+ *     not the "default" (empty) one; CompletedJobCheckpoints is remove or keep,
+ *     RestoreFailure hold or fail;
  *   - the first bad line stops the load: -EINVAL and "<file>:<line>: ..." in
  *     err (lines before it have been applied); a file that cannot be opened:
  *     -errno and "<file>: <strerror>".
@@ -67,6 +68,7 @@ static const struct key_row keys[] = {
 	STR("KeyFile", key_file, "/etc/cr.key"),
 	UINT("MaxWait", max_wait, 86400, "60"),
 	STR("CompletedJobCheckpoints", completed, "keep"),
+	STR("RestoreFailure", restore_failure, "fail"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -171,6 +173,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c.key_file, "/etc/slurm/cr.key");
 	assert_int_equal(c.max_wait, 300);
 	assert_string_equal(c.completed, "remove");
+	assert_string_equal(c.restore_failure, "hold");
 }
 
 /* An empty file, comments and blank lines only: the defaults stay. */
@@ -287,9 +290,10 @@ static void test_string_sizes(void **state)
 		fits = LINE_MAX_CONF - kl - 2; /* "=", "\n" */
 		snprintf(text, 2 * PATH_MAX, "%s=%0*d\n", k->key, (int)k->size, 0);
 		_expect_refused(text, k->size <= fits ? 1 : -1, "value too long");
-		if (!strcmp(k->key, "CompletedJobCheckpoints")) {
+		if (!strcmp(k->key, "CompletedJobCheckpoints") ||
+		    !strcmp(k->key, "RestoreFailure")) {
 			snprintf(text, 2 * PATH_MAX, "%s=%0*d\n", k->key, (int)k->size - 1, 0);
-			_expect_refused(text, 0, "is not remove or keep");
+			_expect_refused(text, 0, "is not");
 			continue;
 		}
 		if (k->size - 1 <= fits) {
@@ -390,6 +394,14 @@ static void test_completed(void **state)
 	_expect_refused("CompletedJobCheckpoints=Keep\n", 0, "\"Keep\" is not remove or keep");
 	_expect_refused("CompletedJobCheckpoints=\n", 0, "is not remove or keep");
 	_expect_refused("CompletedJobCheckpoints=delete\nPort=1\n", 0, "is not remove or keep");
+	/* RestoreFailure: hold or fail, nothing else */
+	_expect_ok(&c, "RestoreFailure=fail\n");
+	assert_string_equal(c.restore_failure, "fail");
+	_expect_ok(&c, "restorefailure = hold # the default\n");
+	assert_string_equal(c.restore_failure, "hold");
+	_expect_refused("RestoreFailure=Hold\n", 0, "\"Hold\" is not hold or fail");
+	_expect_refused("RestoreFailure=\n", 0, "is not hold or fail");
+	_expect_refused("RestoreFailure=requeue\n", 0, "is not hold or fail");
 }
 
 static void test_bad_lines(void **state)

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The coordinator's exchanges with the nodes of a job (layout in
+ * coordio.h). A lost connection is how either side learns the other is
+ * gone: a node's helper that loses its coordinator lets its part go as it
+ * was (node.c).
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <munge.h>
+#include <poll.h>
+#include <slurm/slurm.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "coordio.h"
+#include "log.h"
+#include "proto.h"
+
+double coordio_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void coordio_progress(struct coord *c, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	if (!c->progress)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	c->progress(buf, c->arg);
+}
+
+static int _node_addr(const char *node, char *addr, size_t len)
+{
+	node_info_msg_t *ni = NULL;
+
+	if (slurm_load_node_single(&ni, (char *)node, SHOW_ALL) == 0 && ni &&
+	    ni->record_count == 1 && ni->node_array[0].node_addr)
+		snprintf(addr, len, "%s", ni->node_array[0].node_addr);
+	else
+		snprintf(addr, len, "%s", node);
+	if (ni)
+		slurm_free_node_info_msg(ni);
+	return 0;
+}
+
+static int _connect(const struct crd_ctx *ctx, const char *node, char *err, size_t errlen)
+{
+	char addr[256];
+	int fd;
+
+	_node_addr(node, addr, sizeof(addr));
+	fd = cr_tcp_connect(addr, ctx->conf.port, 10);
+	if (fd == -EHOSTUNREACH)
+		snprintf(err, errlen, "cannot resolve node %s (%s)", node, addr);
+	else if (fd < 0)
+		snprintf(err, errlen, "cannot reach crd on node %s (%s port %u): %s", node, addr,
+			 ctx->conf.port, strerror(-fd));
+	return fd < 0 ? -EHOSTUNREACH : fd;
+}
+
+/* CR_MSG_NODE: the request travels inside a munge credential, so nodes know it is root's. */
+static int _send_node(const struct crd_ctx *crd, int fd, uint32_t op, uint32_t jobid, json_t *args)
+{
+	struct cr_buf req, msg;
+	char *cred = NULL, *s;
+	munge_ctx_t ctx;
+	munge_err_t e;
+	int ret;
+
+	s = json_dumps(args, JSON_COMPACT);
+	if (!s)
+		return -ENOMEM;
+	cr_buf_init(&req);
+	cr_pack_u32(&req, CR_PROTO_VERSION);
+	cr_pack_u32(&req, op);
+	cr_pack_u32(&req, jobid);
+	cr_pack_str(&req, s);
+	free(s);
+	ctx = munge_ctx_create();
+	if (ctx && *crd->munge_socket)
+		munge_ctx_set(ctx, MUNGE_OPT_SOCKET, crd->munge_socket);
+	e = ctx ? munge_encode(&cred, ctx, req.data, req.len) : EMUNGE_NO_MEMORY;
+	if (ctx)
+		munge_ctx_destroy(ctx);
+	cr_buf_free(&req);
+	if (e != EMUNGE_SUCCESS)
+		return -EACCES;
+	cr_buf_init(&msg);
+	cr_pack_str(&msg, cred);
+	free(cred);
+	ret = cr_send(fd, CR_MSG_NODE, &msg, NULL, 0);
+	cr_buf_free(&msg);
+	return ret;
+}
+
+void coordio_close(struct coord *c)
+{
+	for (size_t i = 0; i < c->npeers; i++) {
+		if (c->peers[i].fd >= 0)
+			close(c->peers[i].fd);
+		c->peers[i].fd = -1;
+		json_decref(c->peers[i].reply);
+		c->peers[i].reply = NULL;
+	}
+}
+
+/* How bad a failure is: a bad image, then a node's own error, then one that may pass. */
+static int _rank(int ret)
+{
+	return ret == -EBADMSG ? 3 : ret == -EREMOTEIO ? 2 : ret ? 1 : 0;
+}
+
+/* A failure from peer p: kept when it is the worst so far (c->err says the worst). */
+static int _peer_failed(struct coord *c, int ret, int now, const char *text)
+{
+	if (!*c->err || _rank(now) > _rank(ret))
+		snprintf(c->err, sizeof(c->err), "%.2000s", text);
+	return _rank(now) > _rank(ret) ? now : ret;
+}
+
+int coordio_collect(struct coord *c, int timeout_s)
+{
+	struct pollfd pfd[MAX_NODES];
+	double end = coordio_now() + timeout_s;
+	char text[CR_MSG_MAX > 65536 ? 65536 : CR_MSG_MAX];
+	int ret = 0, left = 0, n;
+
+	for (size_t i = 0; i < c->npeers; i++) {
+		c->peers[i].done = c->peers[i].fd < 0;
+		left += !c->peers[i].done;
+	}
+	while (left > 0) {
+		int wait_ms = (int)((end - coordio_now()) * 1000);
+		if (wait_ms <= 0) {
+			for (size_t i = 0; i < c->npeers; i++)
+				if (!c->peers[i].done && !*c->err)
+					snprintf(c->err, sizeof(c->err),
+						 "node %s did not answer within %d s",
+						 c->peers[i].node, timeout_s);
+			return ret ? ret : -ETIMEDOUT;
+		}
+		for (size_t i = 0; i < c->npeers; i++)
+			pfd[i] = (struct pollfd){.fd = c->peers[i].done ? -1 : c->peers[i].fd,
+						 .events = POLLIN};
+		n = poll(pfd, c->npeers, wait_ms);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (size_t i = 0; n > 0 && i < c->npeers; i++) {
+			struct peer *p = &c->peers[i];
+			int r;
+
+			if (p->done || !pfd[i].revents)
+				continue;
+			p->done = 1;
+			left--;
+			r = cr_recv_reply(p->fd, &p->code, text, sizeof(text));
+			if (r) {
+				close(p->fd);
+				p->fd = -1;
+				snprintf(text, sizeof(text),
+					 "lost the connection to crd on node %s (%s)", p->node,
+					 strerror(-r));
+				ret = _peer_failed(c, ret, -EAGAIN, text);
+				continue;
+			}
+			if (p->code) {
+				r = p->code == CR_E_BADIMG			    ? -EBADMSG
+				    : p->code == CR_E_AGAIN || p->code == CR_E_BUSY ? -EAGAIN
+										    : -EREMOTEIO;
+				ret = _peer_failed(c, ret, r, text);
+				continue;
+			}
+			json_decref(p->reply);
+			p->reply = json_loads(text, 0, NULL);
+		}
+	}
+	return ret;
+}
+
+void coordio_send_all(struct coord *c, uint32_t type, const struct cr_buf *b)
+{
+	for (size_t i = 0; i < c->npeers; i++)
+		if (c->peers[i].fd >= 0 && cr_send(c->peers[i].fd, type, b, NULL, 0)) {
+			close(c->peers[i].fd);
+			c->peers[i].fd = -1;
+		}
+}
+
+void coordio_send_release(struct coord *c, uint32_t how)
+{
+	struct cr_buf b;
+
+	cr_buf_init(&b);
+	cr_pack_u32(&b, how);
+	coordio_send_all(c, CR_MSG_RELEASE, &b);
+	cr_buf_free(&b);
+}
+
+/* RELEASE on every node; what they answer is logged (an abort's not even that). */
+void coordio_release_all(struct coord *c, uint32_t how)
+{
+	char saved[sizeof(c->err)];
+
+	coordio_send_release(c, how);
+	memcpy(saved, c->err, sizeof(saved));
+	c->err[0] = '\0';
+	if (coordio_collect(c, c->maxwait) && how != CR_REL_ABORT)
+		log_warnx("job %u: release: %s", c->jobid, c->err);
+	memcpy(c->err, saved, sizeof(saved));
+}
+
+int coordio_start_all(struct coord *c, uint32_t op, json_t *(*args_for)(struct peer *, void *),
+		      void *arg)
+{
+	json_t *a;
+	int fd, ret;
+
+	for (size_t i = 0; i < c->npeers; i++) {
+		struct peer *p = &c->peers[i];
+		fd = _connect(c->ctx, p->node, c->err, sizeof(c->err));
+		if (fd < 0)
+			return fd;
+		p->fd = fd;
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){c->maxwait + 30, 0},
+			   sizeof(struct timeval));
+		a = args_for(p, arg);
+		ret = a ? _send_node(c->ctx, fd, op, c->jobid, a) : -ENOMEM;
+		json_decref(a);
+		if (ret) {
+			snprintf(c->err, sizeof(c->err), "cannot send to crd on node %s: %s",
+				 p->node, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+size_t coordio_expand(const char *nodelist, char names[][128], size_t max)
+{
+	hostlist_t hl = slurm_hostlist_create(nodelist);
+	size_t n = 0;
+	char *h;
+
+	while (hl && n < max && (h = slurm_hostlist_shift(hl))) {
+		snprintf(names[n++], 128, "%s", h);
+		free(h);
+	}
+	if (hl)
+		slurm_hostlist_destroy(hl);
+	return n;
+}
