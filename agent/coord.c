@@ -385,6 +385,7 @@ struct ckpt {
 	struct job_user u;
 	char ckdir[PATH_MAX];
 	uint32_t prev_seq;
+	json_t *lineage; /* the jobs this one resumes (store_lineage) */
 	int jobfd;
 	int begun; /* the temporary directory exists (and is not committed) */
 	uint64_t bytes;
@@ -503,6 +504,8 @@ static int _step_commit(struct coord *c, void *arg)
 {
 	struct ckpt *k = arg;
 	uint32_t keep = c->ctx->conf.keep_count;
+	struct store_binding b = {
+		.uid = k->st->ji.uid, .jobid = c->jobid, .slot = -1, .lineage = k->lineage};
 	json_t *man;
 	int ret;
 
@@ -513,7 +516,7 @@ static int _step_commit(struct coord *c, void *arg)
 	fault_point(c->ctx, "commit");
 	ret = user_fs_enter(&k->u, c->err, sizeof(c->err));
 	if (!ret)
-		ret = store_commit(k->jobfd, k->a.seq, man, k->key, c->err, sizeof(c->err));
+		ret = store_commit(k->jobfd, k->a.seq, man, &b, k->key, c->err, sizeof(c->err));
 	if (!ret && store_prune(k->jobfd, keep ? keep : 1, c->err, sizeof(c->err)))
 		log_warnx("job %u: pruning old checkpoints: %s", c->jobid, c->err);
 	user_fs_leave();
@@ -608,6 +611,7 @@ static void _ckpt_peers(struct coord *c, const char *nodelist)
 static int _ckpt_begin(struct ckpt *k)
 {
 	struct coord *c = &k->c;
+	struct store_binding b = {.uid = k->st->ji.uid, .jobid = c->jobid, .slot = -1};
 	int ret;
 
 	if ((ret = store_key_load(c->ctx->conf.key_file, k->key, c->err, sizeof(c->err))) ||
@@ -619,8 +623,9 @@ static int _ckpt_begin(struct ckpt *k)
 		ret = k->jobfd;
 		goto out;
 	}
-	if (store_load_newest(k->jobfd, k->key, &k->prev_seq, &k->a.prev))
+	if (store_load_newest(k->jobfd, k->key, &b, &k->prev_seq, &k->a.prev))
 		k->a.prev = NULL;
+	k->lineage = store_lineage(k->ckdir, b.uid, k->st->ji.restart_from, k->a.prev, k->key);
 	if ((ret = store_next_seq(k->jobfd, &k->a.seq)))
 		goto out;
 	ret = store_begin(k->jobfd, k->a.seq, c->err, sizeof(c->err));
@@ -680,6 +685,7 @@ int coord_checkpoint(const struct crd_ctx *ctx, const struct job_status *st,
 		snprintf(err, errlen, "%s", *c->err ? c->err : strerror(-ret));
 	_peers_close(c);
 	json_decref(k->a.prev);
+	json_decref(k->lineage);
 	if (k->jobfd >= 0)
 		close(k->jobfd);
 	if (lockfd >= 0)
@@ -689,26 +695,24 @@ int coord_checkpoint(const struct crd_ctx *ctx, const struct job_status *st,
 	return ret;
 }
 
-/* Move a checkpoint directory left by an earlier job with this id out of the way. */
-static void _set_aside_stale(const char *ckdir, uint32_t jobid)
+/* Move a checkpoint directory left by an earlier job with this id out of the way, as its user. */
+static void _set_aside_stale(const char *ckdir, uint32_t jobid, const struct coord_restore_opts *o)
 {
-	char name[32], aside[64];
-	struct stat st;
-	int dfd;
+	char aside[64], err[512] = "";
+	struct job_user u;
+	int ret;
 
-	dfd = open(ckdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return;
-	snprintf(name, sizeof(name), "%u", jobid);
-	snprintf(aside, sizeof(aside), "%u.stale-%lld", jobid, (long long)time(NULL));
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (renameat(dfd, name, dfd, aside) == 0)
-			log_warnx("job %u: %s/%s is an earlier job's: renamed %s", jobid, ckdir,
-				  name, aside);
-		else
-			log_warn("job %u: cannot set aside %s/%s", jobid, ckdir, name);
-	}
-	close(dfd);
+	ret = user_lookup(o->uid, o->gid, &u, err, sizeof(err));
+	if (!ret)
+		ret = user_fs_enter(&u, err, sizeof(err));
+	if (!ret)
+		ret = store_set_aside(ckdir, jobid, aside, sizeof(aside), err, sizeof(err));
+	user_fs_leave();
+	if (ret)
+		log_warnx("job %u: cannot set aside an earlier job's checkpoints: %s", jobid, err);
+	else if (*aside)
+		log_warnx("job %u: %s/%u is an earlier job's: renamed %s", jobid, ckdir, jobid,
+			  aside);
 }
 
 struct restore_args {
@@ -846,13 +850,15 @@ static int _restore_try(struct restore *r, char *fallback, size_t fblen, int *tr
 			size_t msglen)
 {
 	struct coord *c = &r->c;
+	struct store_binding b = {.uid = r->o->uid, .jobid = r->a.src, .slot = -1};
 	int ret = -ENOENT;
 
 	while (r->nseqs-- > 0) {
 		r->a.seq = r->seqs[r->nseqs];
 		c->err[0] = '\0';
 		user_fs_enter(&r->u, msg, msglen);
-		ret = store_load(r->jobfd, r->a.seq, r->key, &r->man, c->err, sizeof(c->err));
+		/* Another user's or job's (-EPERM) is not corrupt: refused, not marked bad. */
+		ret = store_load(r->jobfd, r->a.seq, r->key, &b, &r->man, c->err, sizeof(c->err));
 		user_fs_leave();
 		if (!ret) {
 			(*tried)++;
@@ -927,7 +933,7 @@ int coord_restore(const struct crd_ctx *ctx, uint32_t jobid, const struct coord_
 	ret = _restore_nodes(r, msg, msglen);
 	/* A first start has nothing to resume: what is there is a past job's with this id. */
 	if (!ret && !o->src_jobid && r->restart_cnt == 0) {
-		_set_aside_stale(r->a.ckdir, jobid);
+		_set_aside_stale(r->a.ckdir, jobid, o);
 		ret = COORD_FRESH;
 	}
 	if (!ret) {

@@ -624,13 +624,16 @@ struct node_restore {
 /* As the job's user: the manifest verifies, and the slot's files and output match it. */
 static int _verify(struct node_restore *r, char *err, size_t errlen)
 {
+	struct store_binding b = {.uid = r->u.uid, .jobid = r->src, .slot = (int)r->slot};
 	char path[64];
+	int ret;
 
 	r->jobfd = store_job_open(r->ckdir, r->src, 0, err, errlen);
 	if (r->jobfd < 0)
 		return CR_E_FAILED;
-	if (store_load(r->jobfd, r->seq, r->key, &r->man, err, errlen))
-		return CR_E_BADIMG;
+	ret = store_load(r->jobfd, r->seq, r->key, &b, &r->man, err, errlen);
+	if (ret)
+		return ret == -EPERM ? CR_E_PERM : CR_E_BADIMG;
 	r->so = json_array_get(json_object_get(r->man, "slots"), r->slot);
 	snprintf(path, sizeof(path), "%u/node-%u", r->seq, r->slot);
 	r->nodefd = store_open_dir(r->jobfd, path, 0, err, errlen);
