@@ -77,7 +77,7 @@ log "$out"
 bad=$(last_seq "$id")
 wait_done "$id" 60
 # One bit of the newest checkpoint's biggest page file flipped.
-f=$(find "$CR_CKPT_DIR/$id/$bad/node-0/image" -type f -name '*pages*' -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
+f=$(find "$(ckpt_dir "$id")/$bad/node-0/image" -type f -name '*pages*' -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
 [ -n "$f" ] || fail "no page file in checkpoint $bad"
 python3 - "$f" <<'EOF'
 import sys
@@ -98,5 +98,5 @@ crctl_as "$USER_" error "$new" | grep -q "restored checkpoint $good of job $id a
 	fail "crctl error $new: $(crctl_as "$USER_" error "$new")"
 crd_log_has "checkpoint $bad of job $id not restored" || fail "crd's log does not say it fell back"
 grep -qi "checkpoint" "$WORK/ft.out" && fail "the job's output mentions the fallback"
-[ -d "$CR_CKPT_DIR/$id/$bad.bad" ] || fail "checkpoint $bad was not set aside"
+[ -d "$(ckpt_dir "$id")/$bad.bad" ] || fail "checkpoint $bad was not set aside"
 ok "bit flip in checkpoint $bad: restart fell back to $good, said so, output identical"
