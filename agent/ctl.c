@@ -31,7 +31,8 @@ static const char *const cmd_names[CR_CTL_MAXCMD] = {
 	[CR_CTL_SHOW] = "show",
 };
 
-/* Committed checkpoints, read as the job's user; one that does not verify or is not bound to it is marked. */
+/* Committed checkpoints, read as the job's user; one that does not verify or is not bound to it is
+ * marked. */
 static char *_list(int jobfd, const uint8_t *key, const struct store_binding *b)
 {
 	json_t *arr = json_array(), *man, *e;
@@ -193,9 +194,8 @@ static void _no_dir(const struct crd_ctx *ctx, int fd, uid_t uid, uint32_t cmd, 
  * the owner of ImageDir or of the job's directory in CheckpointDir. Root looks
  * at nothing in a user's directory (store_find_owner enters each as its user).
  */
-static int _whose(const struct crd_ctx *ctx, uid_t uid, uint32_t jobid,
-		  const struct job_status *st, const char *dir, struct job_user *u, char *ckdir,
-		  char *err, size_t errlen)
+static int _whose(const struct crd_ctx *ctx, uid_t uid, uint32_t jobid, const struct job_status *st,
+		  const char *dir, struct job_user *u, char *ckdir, char *err, size_t errlen)
 {
 	struct passwd *pw;
 	struct stat sb;
@@ -222,7 +222,10 @@ static int _whose(const struct crd_ctx *ctx, uid_t uid, uint32_t jobid,
 	}
 	ret = user_lookup(owner, group, u, err, errlen);
 	if (!ret)
-		ret = store_user_dir(ctx->conf.checkpoint_dir, dir ? dir : st ? st->ji.ckpt_dir : "",
+		ret = store_user_dir(ctx->conf.checkpoint_dir,
+				     dir  ? dir
+				     : st ? st->ji.ckpt_dir
+					  : "",
 				     u->name, ckdir, PATH_MAX, err, errlen);
 	return ret;
 }

@@ -41,8 +41,8 @@ int store_user_dir(const char *top, const char *chosen, const char *user, char *
 		n = snprintf(out, len, "%s/%s", top, user);
 	}
 	if (n < 0 || (size_t)n >= len)
-		return err_set(err, errlen, -ENAMETOOLONG, "checkpoint directory of %s: path too long",
-			       user);
+		return err_set(err, errlen, -ENAMETOOLONG,
+			       "checkpoint directory of %s: path too long", user);
 	return 0;
 }
 
@@ -62,7 +62,7 @@ static int _user_parent(const char *userdir, char parent[PATH_MAX], char base[NA
 	if (!slash || !slash[1] || strlen(slash + 1) > NAME_MAX || !strcmp(slash + 1, ".") ||
 	    !strcmp(slash + 1, ".."))
 		return -EINVAL;
-	strcpy(base, slash + 1);
+	snprintf(base, NAME_MAX + 1, "%s", slash + 1);
 	slash[slash == parent ? 1 : 0] = '\0';
 	return 0;
 }
@@ -77,11 +77,12 @@ static int _user_dir_check(int pfd, const char *userdir, char *err, size_t errle
 	if (fstat(pfd, &st) < 0)
 		return err_sys(err, errlen, -errno, "%s: fstat", userdir);
 	if (st.st_uid != fsuid)
-		return err_set(err, errlen, -EPERM,
-			       "checkpoint directory %s is owned by uid %u, not by the job's user "
-			       "(uid %u): refused; it must be the user's own (remove it, or as root: "
-			       "chown %u %s)",
-			       userdir, st.st_uid, fsuid, fsuid, userdir);
+		return err_set(
+			err, errlen, -EPERM,
+			"checkpoint directory %s is owned by uid %u, not by the job's user "
+			"(uid %u): refused; it must be the user's own (remove it, or as root: "
+			"chown %u %s)",
+			userdir, st.st_uid, fsuid, fsuid, userdir);
 	if ((st.st_mode & 0777) != 0700)
 		return err_set(err, errlen, -EPERM,
 			       "checkpoint directory %s has mode %04o: refused; it must be 0700 "
@@ -99,10 +100,11 @@ static int _user_dir_make(int parentfd, const char *base, const char *userdir, c
 	if (mkdirat(parentfd, base, 0700) == 0 || errno == EEXIST)
 		return 0;
 	if (errno == EACCES || errno == EPERM || errno == EROFS)
-		return err_sys(err, errlen, -errno,
-			       "cannot create checkpoint directory %s as uid %u (as root: install -d "
-			       "-m 0700 -o %u %s)",
-			       userdir, fsuid, fsuid, userdir);
+		return err_sys(
+			err, errlen, -errno,
+			"cannot create checkpoint directory %s as uid %u (as root: install -d "
+			"-m 0700 -o %u %s)",
+			userdir, fsuid, fsuid, userdir);
 	return err_sys(err, errlen, -errno, "checkpoint directory %s: mkdir", userdir);
 }
 

@@ -134,7 +134,8 @@ static void _job_start(const struct crd_ctx *ctx, int fd, struct cr_msg *m)
 	ji.batch = ji.slot == 0;
 	_job_layout(ctx, &ji, node);
 	snprintf(ji.hostname, sizeof(ji.hostname), "job%u-slot%u", ji.jobid, ji.slot);
-	if (_ckpt_dir(ctx, &ji, dir, err, sizeof(err)) || monitor_spawn(ctx, &ji, err, sizeof(err))) {
+	if (_ckpt_dir(ctx, &ji, dir, err, sizeof(err)) ||
+	    monitor_spawn(ctx, &ji, err, sizeof(err))) {
 		log_warnx("job %u: %s", ji.jobid, err);
 		cr_send_err(fd, CR_E_FAILED, "slurm-cr: job %u: %s", ji.jobid, err);
 		return;

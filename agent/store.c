@@ -24,10 +24,10 @@
 #include "userfs.h"
 #include "walk.h"
 
-#define MANIFEST_MAX (256u << 20)
-#define TMP_PREFIX   ".tmp-"
-#define MANIFEST     "manifest.json"
-#define SEQ_NAME_LEN 24 /* ".tmp-4294967295", "4294967295.bad" */
+#define MANIFEST_MAX	  (256u << 20)
+#define TMP_PREFIX	  ".tmp-"
+#define MANIFEST	  "manifest.json"
+#define SEQ_NAME_LEN	  24 /* ".tmp-4294967295", "4294967295.bad" */
 #define STORE_LINEAGE_MAX 64 /* crctl restarts of restarts */
 
 _Static_assert(STORE_KEY_LEN == crypto_auth_KEYBYTES, "HMAC-SHA512-256 key size");
@@ -395,9 +395,10 @@ static int _bind(json_t *m, const struct store_binding *b)
 		return -ENOMEM;
 	if (!_lineage_ok(l))
 		return -EINVAL;
-	json_array_foreach(slots, i, sl)
-		if (!json_is_object(sl) || json_object_set_new(sl, "slot", json_integer((json_int_t)i)))
-			return -EINVAL;
+	json_array_foreach(slots, i,
+			   sl) if (!json_is_object(sl) ||
+				   json_object_set_new(sl, "slot",
+						       json_integer((json_int_t)i))) return -EINVAL;
 	return 0;
 }
 
@@ -413,11 +414,12 @@ static int _check_slots(json_t *m, uint32_t seq, int want, char *err, size_t err
 
 		if (!json_is_integer(n) || json_integer_value(n) != (json_int_t)i)
 			return err_set(err, errlen, -EBADMSG,
-				       "checkpoint %u: node-%zu is bound to slot %lld (slot)", seq, i,
-				       (long long)json_integer_value(n));
+				       "checkpoint %u: node-%zu is bound to slot %lld (slot)", seq,
+				       i, (long long)json_integer_value(n));
 	}
 	if (want >= 0 && (size_t)want >= json_array_size(slots))
-		return err_set(err, errlen, -EPERM, "checkpoint %u has no slot %d (slot)", seq, want);
+		return err_set(err, errlen, -EPERM, "checkpoint %u has no slot %d (slot)", seq,
+			       want);
 	return 0;
 }
 
@@ -432,10 +434,11 @@ static int _check_binding(json_t *m, uint32_t seq, const struct store_binding *e
 	if (!json_is_integer(uid) || !json_is_integer(job))
 		return err_set(err, errlen, -EBADMSG, "checkpoint %u: no owner uid or jobid", seq);
 	if (json_integer_value(uid) != (json_int_t)e->uid)
-		return err_set(err, errlen, -EPERM,
-			       "checkpoint %u: owner uid %lld, not the job's user (uid %u): another "
-			       "user's checkpoint, refused",
-			       seq, (long long)json_integer_value(uid), e->uid);
+		return err_set(
+			err, errlen, -EPERM,
+			"checkpoint %u: owner uid %lld, not the job's user (uid %u): another "
+			"user's checkpoint, refused",
+			seq, (long long)json_integer_value(uid), e->uid);
 	if (json_integer_value(job) != (json_int_t)e->jobid)
 		return err_set(err, errlen, -EPERM,
 			       "checkpoint %u: of job %lld, not of job %u (jobid): another job's "
@@ -521,8 +524,8 @@ int store_commit(int jobfd, uint32_t seq, json_t *manifest, const struct store_b
 			       seq);
 	ret = _bind(manifest, b);
 	if (ret)
-		return err_set(err, errlen, ret, "checkpoint %u: cannot bind the manifest to job %u",
-			       seq, b->jobid);
+		return err_set(err, errlen, ret,
+			       "checkpoint %u: cannot bind the manifest to job %u", seq, b->jobid);
 	if (_seal(manifest, seq, key))
 		return err_set(err, errlen, -ENOMEM, "checkpoint %u: out of memory", seq);
 	snprintf(tmp, sizeof(tmp), TMP_PREFIX "%u", seq);

@@ -204,13 +204,15 @@ static int _check_workdir(void)
 
 		if (strncmp(real, hidden[i], n) || (real[n] && real[n] != '/'))
 			continue;
-		slurm_error("--checkpoint: the job's working directory %s is under %s, which the "
-			    "job's container replaces with its own: the job could not be "
-			    "checkpointed or restored there. Submit from a directory on shared "
-			    "storage, or give one with --chdir%s",
-			    real, hidden[i],
-			    given ? "" : " on sbatch's command line (an #SBATCH --chdir in the script is "
-					 "not seen at submission)");
+		slurm_error(
+			"--checkpoint: the job's working directory %s is under %s, which the "
+			"job's container replaces with its own: the job could not be "
+			"checkpointed or restored there. Submit from a directory on shared "
+			"storage, or give one with --chdir%s",
+			real, hidden[i],
+			given ? ""
+			      : " on sbatch's command line (an #SBATCH --chdir in the script is "
+				"not seen at submission)");
 		return -1;
 	}
 	return 0;

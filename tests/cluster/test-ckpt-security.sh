@@ -124,7 +124,7 @@ check "nothing of $OTHER's through the symlink" [ ! -e "$CR_CKPT_DIR/$USER_/$vic
 rm -f "$sq"
 out=$(crctl_as "$OTHER" create "$vic" 2>&1) || log "create after the squat: $out"
 check "$sq made by crd as $OTHER, 0700" [ "$(stat -c '%U %a' "$sq" 2>&1)" = "$OTHER 700" ]
-vseq=$(last_seq "$vic")
+[ -f "$(ckpt_dir "$vic" "$OTHER")/1/manifest.json" ] || fail "$OTHER's job $vic has no checkpoint 1"
 
 # $USER_'s own job: checkpoints 1 and 2, then ended.
 out=$(crctl_as "$USER_" create "$att") || fail "create $att: $out"
@@ -138,7 +138,7 @@ fi
 # $OTHER's alone) and puts it in its own job's directory as checkpoint 1; spoils its own
 # checkpoint 2 so that a restore falls back to the copy.
 rm -rf "$adir/1"
-cp -a "$(ckpt_dir "$vic" "$OTHER")/$vseq" "$adir/1"
+cp -a "$(ckpt_dir "$vic" "$OTHER")/1" "$adir/1"
 chown -R "$USER_:" "$adir/1"
 rm -f "$(find "$adir/2/node-0" -type f | head -1)"
 out=$(crctl_as "$USER_" restart "$att" 2>&1) || fail "crctl restart $att: $out"

@@ -259,7 +259,8 @@ static void _expect_refused(struct fx *fx, uint32_t seq, const uint8_t *key, con
 {
 	json_t *m = (json_t *)1;
 
-	REFUSED(fx, store_load(fx->jobfd, seq, key, &fx->b, &m, fx->err, sizeof(fx->err)), -EBADMSG, what);
+	REFUSED(fx, store_load(fx->jobfd, seq, key, &fx->b, &m, fx->err, sizeof(fx->err)), -EBADMSG,
+		what);
 	assert_null(m);
 }
 
@@ -313,8 +314,8 @@ static void test_manifest_refused(void **state)
 	OK(fx, dfd);
 	close(dfd);
 	m = json_array();
-	REFUSED(fx, store_commit(fx->jobfd, 3, m, &fx->b, fx->key, fx->err, sizeof(fx->err)), -EINVAL,
-		"checkpoint 3");
+	REFUSED(fx, store_commit(fx->jobfd, 3, m, &fx->b, fx->key, fx->err, sizeof(fx->err)),
+		-EINVAL, "checkpoint 3");
 	json_decref(m);
 	OK(fx, store_abort(fx->jobfd, 3));
 	assert_false(_exists(fx->jobfd, ".tmp-3", S_IFDIR));
@@ -436,8 +437,8 @@ static void test_symlink_seq(void **state)
 	OK(fx, dfd);
 	close(dfd);
 	m = json_object();
-	REFUSED(fx, store_commit(fx->jobfd, 1, m, &fx->b, fx->key, fx->err, sizeof(fx->err)), -EEXIST,
-		"checkpoint 1");
+	REFUSED(fx, store_commit(fx->jobfd, 1, m, &fx->b, fx->key, fx->err, sizeof(fx->err)),
+		-EEXIST, "checkpoint 1");
 	json_decref(m);
 	assert_true(_exists(fx->jobfd, "1", S_IFLNK));
 	fx->b.jobid = JOBID + 1;
@@ -466,8 +467,8 @@ static void test_symlink_tmp(void **state)
 		".tmp-5");
 	assert_false(_exists(ofd, "1/node-3", S_IFDIR));
 	m = json_object();
-	REFUSED(fx, store_commit(fx->jobfd, 5, m, &fx->b, fx->key, fx->err, sizeof(fx->err)), -ELOOP,
-		".tmp-5");
+	REFUSED(fx, store_commit(fx->jobfd, 5, m, &fx->b, fx->key, fx->err, sizeof(fx->err)),
+		-ELOOP, ".tmp-5");
 	json_decref(m);
 	assert_true(_exists(ofd, "1/manifest.json", S_IFREG));
 	assert_false(_exists(fx->jobfd, "5", S_IFLNK) || _exists(fx->jobfd, "5", S_IFDIR));
@@ -937,7 +938,6 @@ static void test_user_fs(void **state)
 		"not by the job's user (uid 0)");
 }
 
-
 /* m's "mac" made again with key, as a genuine manifest of that content would have it. */
 static void _reseal(json_t *m, const uint8_t *key)
 {
@@ -970,7 +970,8 @@ static void _genuine_but(struct fx *fx, const char *text, void (*edit)(json_t *m
 
 static void _other_uid(json_t *m)
 {
-	json_object_set_new(m, "uid", json_integer(json_integer_value(json_object_get(m, "uid")) + 1));
+	json_object_set_new(m, "uid",
+			    json_integer(json_integer_value(json_object_get(m, "uid")) + 1));
 }
 
 static void _other_lineage(json_t *m)
@@ -1009,15 +1010,16 @@ static void test_binding(void **state)
 	assert_int_equal(json_array_size(l), 3);
 	assert_int_equal(json_integer_value(json_array_get(l, 0)), 7);
 	assert_int_equal(json_integer_value(json_array_get(l, 2)), JOBID);
-	assert_int_equal(
-		json_integer_value(json_object_get(json_array_get(json_object_get(m, "slots"), 1), "slot")),
-		1);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_array_get(json_object_get(m, "slots"), 1), "slot")),
+			 1);
 	json_decref(m);
 	e.slot = 1;
 	OK(fx, store_load(fx->jobfd, 1, fx->key, &e, &m, fx->err, sizeof(fx->err)));
 	json_decref(m);
 
-	/* Another user's job, another job, another slot: refused, the field named, not "corrupt". */
+	/* Another user's job, another job, another slot: refused, the field named, not "corrupt".
+	 */
 	e = fx->b;
 	e.uid += 1;
 	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &e, &m, fx->err, sizeof(fx->err)), -EPERM,
@@ -1034,14 +1036,14 @@ static void test_binding(void **state)
 	/* Genuine manifests (the MAC verifies) bound otherwise. */
 	text = _get(fx->jobfd, "1/manifest.json", NULL);
 	_genuine_but(fx, text, _other_uid);
-	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &fx->b, &m, fx->err, sizeof(fx->err)),
-		-EPERM, "owner uid");
+	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &fx->b, &m, fx->err, sizeof(fx->err)), -EPERM,
+		"owner uid");
 	_genuine_but(fx, text, _other_lineage);
-	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &fx->b, &m, fx->err, sizeof(fx->err)),
-		-EPERM, "(lineage)");
+	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &fx->b, &m, fx->err, sizeof(fx->err)), -EPERM,
+		"(lineage)");
 	_genuine_but(fx, text, _no_lineage);
-	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &fx->b, &m, fx->err, sizeof(fx->err)),
-		-EPERM, "no lineage");
+	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &fx->b, &m, fx->err, sizeof(fx->err)), -EPERM,
+		"no lineage");
 	_genuine_but(fx, text, _swapped_slots);
 	e = fx->b;
 	e.slot = 1;
@@ -1053,7 +1055,8 @@ static void test_binding(void **state)
 	free(text);
 }
 
-/* The lineage a job's next checkpoint records: its own, or that of the job it was restarted from. */
+/* The lineage a job's next checkpoint records: its own, or that of the job it was restarted from.
+ */
 static void test_lineage(void **state)
 {
 	struct fx *fx = *state;
@@ -1099,7 +1102,8 @@ static void test_user_dir(void **state)
 	assert_int_equal(chmod(top, 01777), 0);
 	REFUSED(fx, store_user_dir(top, NULL, "..", udir, sizeof(udir), fx->err, sizeof(fx->err)),
 		-EINVAL, "\"..\"");
-	OK(fx, store_user_dir(top, "/mine/ck", "root", udir, sizeof(udir), fx->err, sizeof(fx->err)));
+	OK(fx,
+	   store_user_dir(top, "/mine/ck", "root", udir, sizeof(udir), fx->err, sizeof(fx->err)));
 	assert_string_equal(udir, "/mine/ck");
 	OK(fx, store_user_dir(top, NULL, "root", udir, sizeof(udir), fx->err, sizeof(fx->err)));
 
