@@ -207,7 +207,8 @@ static int _whose(const struct crd_ctx *ctx, uid_t uid, uint32_t jobid, const st
 		owner = st->ji.uid;
 		group = st->ji.gid;
 	} else if (_permitted(ctx, uid, (uid_t)-1) && dir) {
-		if (stat(dir, &sb) < 0)
+		/* Only root itself may have crd act as root in a directory. */
+		if (stat(dir, &sb) < 0 || (sb.st_uid == 0 && uid != 0))
 			return -ENOENT;
 		owner = sb.st_uid;
 		group = sb.st_gid;
