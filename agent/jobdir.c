@@ -117,6 +117,10 @@ int store_user_open(const char *userdir, int create, char *err, size_t errlen)
 		return err_set(err, errlen, -EINVAL, "\"%s\" cannot be a checkpoint directory",
 			       userdir);
 	ppfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* Not "no checkpoint yet": the storage is not there (not mounted?). */
+	if (ppfd < 0 && errno == ENOENT)
+		return err_set(err, errlen, -ENODEV,
+			       "checkpoint directory %s: missing (is the storage mounted?)", parent);
 	if (ppfd < 0)
 		return err_sys(err, errlen, -errno, "checkpoint directory %s", parent);
 	/* O_PATH first: owner and mode are checked before anything is read in it. */

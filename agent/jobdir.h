@@ -29,6 +29,8 @@ int store_user_dir(const char *top, const char *chosen, const char *user, char *
  * or not mode 0700 (-EPERM); with create it is made 0700 when missing, as
  * the user (-EACCES and the admin's command when the user may not). The job
  * dir is refused the same way (owner, symlink); with create, mkdir'd 0700.
+ * -ENOENT: userdir or the job dir is not there (no checkpoint yet); -ENODEV:
+ * userdir's parent is not there (the storage is missing, not the checkpoints).
  */
 int store_job_open(const char *userdir, uint32_t jobid, int create, char *err, size_t errlen);
 /* userdir (as store_job_open checks it) as a dirfd; -ENOENT (no message) when missing. */

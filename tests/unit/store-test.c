@@ -1106,6 +1106,10 @@ static void test_user_dir(void **state)
 	   store_user_dir(top, "/mine/ck", "root", udir, sizeof(udir), fx->err, sizeof(fx->err)));
 	assert_string_equal(udir, "/mine/ck");
 	OK(fx, store_user_dir(top, NULL, "root", udir, sizeof(udir), fx->err, sizeof(fx->err)));
+	/* No user directory yet: no checkpoint; no CheckpointDir at all: the storage is missing. */
+	REFUSED(fx, store_job_open(udir, JOBID, 0, fx->err, sizeof(fx->err)), -ENOENT, udir);
+	snprintf(other, sizeof(other), "%s/gone/root", fx->dir);
+	REFUSED(fx, store_job_open(other, JOBID, 1, fx->err, sizeof(fx->err)), -ENODEV, "mounted");
 
 	/* Another user made root's <user>/ first (a 1777 top lets them): refused, named. */
 	assert_int_equal(mkdir(udir, 0700), 0);
