@@ -120,7 +120,8 @@ int store_user_open(const char *userdir, int create, char *err, size_t errlen)
 	/* Not "no checkpoint yet": the storage is not there (not mounted?). */
 	if (ppfd < 0 && errno == ENOENT)
 		return err_set(err, errlen, -ENODEV,
-			       "checkpoint directory %s: missing (is the storage mounted?)", parent);
+			       "checkpoint directory %s: missing (is the storage mounted?)",
+			       parent);
 	if (ppfd < 0)
 		return err_sys(err, errlen, -errno, "checkpoint directory %s", parent);
 	/* O_PATH first: owner and mode are checked before anything is read in it. */
