@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The checkpoint tree of a job on shared storage (layout in store.h): the job
- * directory, checkpoint sequence numbers, the MAC key and manifests, commit,
- * listing and pruning. The tree is writable by the job's user, so every path
- * below <ckdir> is resolved beneath the job dirfd (userfs.h) and removed with
+ * The checkpoint tree of a job on shared storage (layout in store.h; the
+ * user's and the job's directories in jobdir.c): checkpoint sequence numbers,
+ * the MAC key and manifests with their binding (owner uid, lineage, slots),
+ * commit, listing and pruning. The tree is writable by the job's user, so every
+ * path below <userdir> is resolved beneath the job dirfd (userfs.h) and removed with
  * walk_remove_tree (walk.h): a planted symlink is an error or is removed
  * itself, never followed. No logging, no exit.
  */
