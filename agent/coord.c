@@ -706,7 +706,8 @@ static void _set_aside_stale(const char *ckdir, uint32_t jobid, const struct coo
 	if (!ret)
 		ret = user_fs_enter(&u, err, sizeof(err));
 	if (!ret)
-		ret = store_set_aside(ckdir, jobid, aside, sizeof(aside), err, sizeof(err));
+		ret = store_set_aside(ckdir, jobid, "stale", aside, sizeof(aside), err,
+				      sizeof(err));
 	user_fs_leave();
 	if (ret)
 		log_warnx("job %u: cannot set aside an earlier job's checkpoints: %s", jobid, err);

@@ -194,8 +194,8 @@ int store_job_open(const char *userdir, uint32_t jobid, int create, char *err, s
 	return fd;
 }
 
-int store_set_aside(const char *userdir, uint32_t jobid, char *aside, size_t asidelen, char *err,
-		    size_t errlen)
+int store_set_aside(const char *userdir, uint32_t jobid, const char *why, char *aside,
+		    size_t asidelen, char *err, size_t errlen)
 {
 	char name[JOB_NAME_LEN];
 	struct stat st;
@@ -208,7 +208,7 @@ int store_set_aside(const char *userdir, uint32_t jobid, char *aside, size_t asi
 	if (ufd < 0)
 		return ufd;
 	snprintf(name, sizeof(name), "%u", jobid);
-	snprintf(aside, asidelen, "%u.stale-%lld", jobid, (long long)time(NULL));
+	snprintf(aside, asidelen, "%u.%s-%lld", jobid, why, (long long)time(NULL));
 	if (fstatat(ufd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		ret = errno == ENOENT ? 0 : err_sys(err, errlen, -errno, "%s/%s", userdir, name);
 	else if ((ret = userfs_rename_noreplace(ufd, name, aside)))

@@ -36,12 +36,12 @@ int store_job_open(const char *userdir, uint32_t jobid, int create, char *err, s
 /* userdir (as store_job_open checks it) as a dirfd; -ENOENT (no message) when missing. */
 int store_user_open(const char *userdir, int create, char *err, size_t errlen);
 /*
- * A job starting for the first time that finds <userdir>/<jobid>: an earlier
- * job's with the same id (slurmctld lost its state). Renamed
- * <jobid>.stale-<time> (its name in aside); 0 and aside "" when there is none.
+ * <userdir>/<jobid> out of the way, renamed <jobid>.<why>-<time> (its name in
+ * aside): "stale" for an earlier job's with the same id (slurmctld lost its
+ * state) that a first start finds. 0 and aside "" when there is none.
  */
-int store_set_aside(const char *userdir, uint32_t jobid, char *aside, size_t asidelen, char *err,
-		    size_t errlen);
+int store_set_aside(const char *userdir, uint32_t jobid, const char *why, char *aside,
+		    size_t asidelen, char *err, size_t errlen);
 /* Remove <userdir>/<jobid> entirely (the finished-job policy), as the job's user. */
 int store_remove_job(const char *userdir, uint32_t jobid, char *err, size_t errlen);
 /*

@@ -1144,10 +1144,12 @@ static void test_user_dir(void **state)
 
 	/* A job dir left by an earlier job with the same id goes aside, as the user. */
 	assert_int_equal(chmod(fx->dir, 0700), 0);
-	OK(fx, store_set_aside(fx->dir, JOBID, aside, sizeof(aside), fx->err, sizeof(fx->err)));
+	OK(fx, store_set_aside(fx->dir, JOBID, "stale", aside, sizeof(aside), fx->err,
+			       sizeof(fx->err)));
 	assert_true(!strncmp(aside, "42.stale-", 9));
 	assert_false(_exists(fx->jobfd, "../42", S_IFDIR));
-	OK(fx, store_set_aside(fx->dir, JOBID, aside, sizeof(aside), fx->err, sizeof(fx->err)));
+	OK(fx, store_set_aside(fx->dir, JOBID, "stale", aside, sizeof(aside), fx->err,
+			       sizeof(fx->err)));
 	assert_string_equal(aside, "");
 }
 
