@@ -139,6 +139,7 @@ struct ckpt {
 	struct job_user u;
 	char ckdir[PATH_MAX];
 	uint32_t prev_seq;
+	json_t *lineage; /* the jobs this one resumes (store_lineage) */
 	int jobfd;
 	int begun; /* the temporary directory exists (and is not committed) */
 	uint64_t bytes;
@@ -257,6 +258,8 @@ static int _step_commit(struct coord *c, void *arg)
 {
 	struct ckpt *k = arg;
 	uint32_t keep = c->ctx->conf.keep_count;
+	struct store_binding b = {
+		.uid = k->st->ji.uid, .jobid = c->jobid, .slot = -1, .lineage = k->lineage};
 	json_t *man;
 	int ret;
 
@@ -267,7 +270,7 @@ static int _step_commit(struct coord *c, void *arg)
 	fault_point(c->ctx, "commit");
 	ret = user_fs_enter(&k->u, c->err, sizeof(c->err));
 	if (!ret)
-		ret = store_commit(k->jobfd, k->a.seq, man, k->key, c->err, sizeof(c->err));
+		ret = store_commit(k->jobfd, k->a.seq, man, &b, k->key, c->err, sizeof(c->err));
 	if (!ret && store_prune(k->jobfd, keep ? keep : 1, c->err, sizeof(c->err)))
 		log_warnx("job %u: pruning old checkpoints: %s", c->jobid, c->err);
 	user_fs_leave();
@@ -378,6 +381,7 @@ static void _ckpt_peers(struct coord *c, const char *nodelist)
 static int _ckpt_begin(struct ckpt *k)
 {
 	struct coord *c = &k->c;
+	struct store_binding b = {.uid = k->st->ji.uid, .jobid = c->jobid, .slot = -1};
 	int ret;
 
 	if ((ret = store_key_load(c->ctx->conf.key_file, k->key, c->err, sizeof(c->err))) ||
@@ -389,8 +393,9 @@ static int _ckpt_begin(struct ckpt *k)
 		ret = k->jobfd;
 		goto out;
 	}
-	if (store_load_newest(k->jobfd, k->key, &k->prev_seq, &k->a.prev))
+	if (store_load_newest(k->jobfd, k->key, &b, &k->prev_seq, &k->a.prev))
 		k->a.prev = NULL;
+	k->lineage = store_lineage(k->ckdir, b.uid, k->st->ji.restart_from, k->a.prev, k->key);
 	if ((ret = store_next_seq(k->jobfd, &k->a.seq)))
 		goto out;
 	ret = store_begin(k->jobfd, k->a.seq, c->err, sizeof(c->err));
@@ -450,6 +455,7 @@ int coord_checkpoint(const struct crd_ctx *ctx, const struct job_status *st,
 		snprintf(err, errlen, "%s", *c->err ? c->err : strerror(-ret));
 	coordio_close(c);
 	json_decref(k->a.prev);
+	json_decref(k->lineage);
 	if (k->jobfd >= 0)
 		close(k->jobfd);
 	if (lockfd >= 0)
@@ -459,26 +465,28 @@ int coord_checkpoint(const struct crd_ctx *ctx, const struct job_status *st,
 	return ret;
 }
 
-/* Set <jobid>/ aside as <jobid>.<why>-<time>: an earlier job's (stale), or unused (scratch). */
-static void _set_aside(const char *ckdir, uint32_t jobid, const char *why)
+/*
+ * Set <jobid>/ aside as <jobid>.<why>-<time>, as the job's user: an earlier
+ * job's (stale), or unused (scratch).
+ */
+static void _set_aside(const char *ckdir, uint32_t jobid, const char *why,
+		       const struct coord_restore_opts *o)
 {
-	char name[32], aside[80];
-	struct stat st;
-	int dfd;
+	char aside[64] = "", err[512] = "";
+	struct job_user u;
+	int ret;
 
-	dfd = open(ckdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return;
-	snprintf(name, sizeof(name), "%u", jobid);
-	snprintf(aside, sizeof(aside), "%u.%s-%lld", jobid, why, (long long)time(NULL));
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (renameat(dfd, name, dfd, aside) == 0)
-			log_warnx("job %u: %s/%s set aside (%s): renamed %s", jobid, ckdir, name,
-				  why, aside);
-		else
-			log_warn("job %u: cannot set aside %s/%s", jobid, ckdir, name);
-	}
-	close(dfd);
+	ret = user_lookup(o->uid, o->gid, &u, err, sizeof(err));
+	if (!ret)
+		ret = user_fs_enter(&u, err, sizeof(err));
+	if (!ret)
+		ret = store_set_aside(ckdir, jobid, why, aside, sizeof(aside), err, sizeof(err));
+	user_fs_leave();
+	if (ret)
+		log_warnx("job %u: cannot set aside %s/%u (%s): %s", jobid, ckdir, jobid, why, err);
+	else if (*aside)
+		log_warnx("job %u: %s/%u set aside (%s): renamed %s", jobid, ckdir, jobid, why,
+			  aside);
 }
 
 struct restore_args {
@@ -635,16 +643,19 @@ static int _restore_open(struct restore *r, char *msg, size_t msglen)
 
 	if ((ret = store_key_load(r->c.ctx->conf.key_file, r->key, msg, msglen)) ||
 	    (ret = user_lookup(r->o->uid, r->o->gid, &r->u, msg, msglen)) ||
-	    (ret = user_fs_enter(&r->u, msg, msglen)) ||
-	    (ret = store_ckdir_check(r->a.ckdir, msg, msglen)))
+	    (ret = user_fs_enter(&r->u, msg, msglen)))
 		return ret;
+	/* A missing parent of the user's directory (storage not mounted) is -ENODEV. */
 	r->jobfd = store_job_open(r->a.ckdir, r->a.src, 0, msg, msglen);
-	if (r->jobfd == -ENOENT)
-		return !had ? COORD_FRESH
-			    : err_set(msg, msglen, -ENOENT,
-				      "%s/%u is not there, but job %u had a committed checkpoint "
-				      "(moved away, or its storage not mounted?)",
-				      r->a.ckdir, r->a.src, r->a.src);
+	if (r->jobfd == -ENOENT && !had)
+		return COORD_FRESH;
+	if (r->jobfd == -ENOENT) {
+		snprintf(msg + strlen(msg), msglen - strlen(msg),
+			 ", but job %u had a committed checkpoint (moved away, or its storage not "
+			 "mounted?)",
+			 r->a.src);
+		return -ENOENT;
+	}
 	if (r->jobfd < 0)
 		return r->jobfd;
 	ret = store_list(r->jobfd, &r->seqs, &r->nseqs);
@@ -663,12 +674,14 @@ static int _restore_open(struct restore *r, char *msg, size_t msglen)
 /* One attempt at checkpoint r->a.seq: its manifest, then the steps. */
 static int _restore_one(struct restore *r, char *msg, size_t msglen)
 {
+	struct store_binding b = {.uid = r->o->uid, .jobid = r->a.src, .slot = -1};
 	struct coord *c = &r->c;
 	int ret;
 
 	c->err[0] = '\0';
 	user_fs_enter(&r->u, msg, msglen);
-	ret = store_load(r->jobfd, r->a.seq, r->key, &r->man, c->err, sizeof(c->err));
+	/* Another user's or job's (-EPERM) is not corrupt: refused, never marked bad. */
+	ret = store_load(r->jobfd, r->a.seq, r->key, &b, &r->man, c->err, sizeof(c->err));
 	user_fs_leave();
 	if (ret)
 		return ret;
@@ -772,14 +785,14 @@ static int _restore_begin(struct restore *r, int *lockfd, char *msg, size_t msgl
 	 * those a crctl restart job resumes: it has no script but a placeholder).
 	 */
 	if (r->jflags & SLURMJOB_FROM_SCRATCH) {
-		_set_aside(r->a.ckdir, jobid, "scratch");
+		_set_aside(r->a.ckdir, jobid, "scratch", r->o);
 		slurmjob_note(jobid, 0, SLURMJOB_FROM_SCRATCH | SLURMJOB_CHECKPOINTED,
 			      "started from the top (crctl restart --from-scratch)");
 		return COORD_FRESH;
 	}
 	/* A first start has nothing to resume: what is there is a past job's with this id. */
 	if (!r->o->src_jobid && r->restart_cnt == 0) {
-		_set_aside(r->a.ckdir, jobid, "stale");
+		_set_aside(r->a.ckdir, jobid, "stale", r->o);
 		return COORD_FRESH;
 	}
 	*lockfd = _lock(r->c.ctx, jobid, msg, msglen);

@@ -33,8 +33,9 @@ static const char *const cmd_names[CR_CTL_MAXCMD] = {
 	[CR_CTL_SHOW] = "show",
 };
 
-/* Committed checkpoints, read as the job's user; a manifest that does not verify is marked. */
-static char *_list(int jobfd, const uint8_t *key)
+/* Committed checkpoints, read as the job's user; one that does not verify or is not bound to it is
+ * marked. */
+static char *_list(int jobfd, const uint8_t *key, const struct store_binding *b)
 {
 	json_t *arr = json_array(), *man, *e;
 	uint32_t *seqs = NULL;
@@ -44,7 +45,7 @@ static char *_list(int jobfd, const uint8_t *key)
 	store_list(jobfd, &seqs, &n);
 	for (size_t i = 0; i < n; i++) {
 		man = NULL;
-		if (store_load(jobfd, seqs[i], key, &man, err, sizeof(err))) {
+		if (store_load(jobfd, seqs[i], key, b, &man, err, sizeof(err))) {
 			e = json_pack("{s:I, s:b, s:s}", "seq", (json_int_t)seqs[i], "verified", 0,
 				      "error", err);
 		} else {
@@ -121,13 +122,11 @@ static void _checkpoint(const struct crd_ctx *ctx, int fd, uint32_t cmd,
 }
 
 /* The job's checkpoint directory, as its user, for jobs with or without a container here. */
-static int _open_job_dir(const char *ckdir, uint32_t jobid, uid_t uid, gid_t gid,
-			 struct job_user *u, char *err, size_t errlen)
+static int _open_job_dir(const char *ckdir, uint32_t jobid, const struct job_user *u, char *err,
+			 size_t errlen)
 {
-	int ret = user_lookup(uid, gid, u, err, errlen);
+	int ret = user_fs_enter(u, err, errlen);
 
-	if (!ret)
-		ret = user_fs_enter(u, err, errlen);
 	if (ret)
 		return ret;
 	ret = store_job_open(ckdir, jobid, 0, err, errlen);
@@ -157,8 +156,10 @@ static void _error(int fd, int jobfd)
 }
 
 /* The job's checkpoints, as its user; the key is read as root. */
-static void _send_list(const struct crd_ctx *ctx, int fd, int jobfd, struct job_user *u)
+static void _send_list(const struct crd_ctx *ctx, int fd, int jobfd, uint32_t jobid,
+		       struct job_user *u)
 {
+	struct store_binding b = {.uid = u->uid, .jobid = jobid, .slot = -1};
 	uint8_t key[STORE_KEY_LEN];
 	char err[1024], *s;
 
@@ -168,7 +169,7 @@ static void _send_list(const struct crd_ctx *ctx, int fd, int jobfd, struct job_
 		return;
 	}
 	user_fs_enter(u, err, sizeof(err));
-	s = _list(jobfd, key);
+	s = _list(jobfd, key, &b);
 	sodium_memzero(key, sizeof(key));
 	cr_send_ok(fd, s ? s : "[]");
 	free(s);
@@ -219,30 +220,63 @@ static void _no_dir(const struct crd_ctx *ctx, int fd, uid_t uid, uint32_t cmd, 
 		cr_send_err(fd, CR_E_NOJOB, "job %u has no checkpoints in %s", jobid, ckdir);
 }
 
+/*
+ * Whose checkpoints, and where: a running job's are its user's; a user asking
+ * about an ended job asks about their own; an admin's question is answered by
+ * the owner of ImageDir or of the job's directory in CheckpointDir. Root looks
+ * at nothing in a user's directory (store_find_owner enters each as its user).
+ */
+static int _whose(const struct crd_ctx *ctx, uid_t uid, uint32_t jobid, const struct job_status *st,
+		  const char *dir, struct job_user *u, char *ckdir, char *err, size_t errlen)
+{
+	struct passwd *pw;
+	struct stat sb;
+	uid_t owner = uid;
+	gid_t group;
+	int ret;
+
+	if (st) {
+		owner = st->ji.uid;
+		group = st->ji.gid;
+	} else if (_permitted(ctx, uid, (uid_t)-1) && dir) {
+		/* Only root itself may have crd act as root in a directory. */
+		if (stat(dir, &sb) < 0 || (sb.st_uid == 0 && uid != 0))
+			return -ENOENT;
+		owner = sb.st_uid;
+		group = sb.st_gid;
+	} else if (_permitted(ctx, uid, (uid_t)-1)) {
+		if (store_find_owner(ctx->conf.checkpoint_dir, jobid, &owner, &group))
+			return -ENOENT;
+	} else {
+		pw = getpwuid(uid);
+		if (!pw)
+			return -ENOENT;
+		group = pw->pw_gid;
+	}
+	ret = user_lookup(owner, group, u, err, errlen);
+	if (!ret)
+		ret = store_user_dir(ctx->conf.checkpoint_dir,
+				     dir  ? dir
+				     : st ? st->ji.ckpt_dir
+					  : "",
+				     u->name, ckdir, PATH_MAX, err, errlen);
+	return ret;
+}
+
 /* list, error and restart also serve jobs that have ended: no container, only checkpoints. */
 static void _offline(const struct crd_ctx *ctx, int fd, uid_t uid, uint32_t cmd, uint32_t jobid,
 		     const struct job_status *st, json_t *opts)
 {
 	const char *dir = json_string_value(json_object_get(opts, "ImageDir"));
-	char ckdir[PATH_MAX], path[PATH_MAX + 16], err[1024];
+	char ckdir[PATH_MAX], err[1024];
 	struct job_user u;
-	struct stat sb;
-	uid_t owner;
-	gid_t group;
 	int jobfd;
 
-	snprintf(ckdir, sizeof(ckdir), "%s",
-		 dir  ? dir
-		 : st ? st->ji.ckpt_dir
-		      : ctx->conf.checkpoint_dir);
-	snprintf(path, sizeof(path), "%s/%u", ckdir, jobid);
-	if (lstat(path, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
-		_no_dir(ctx, fd, uid, cmd, jobid, st, ckdir);
+	if (_whose(ctx, uid, jobid, st, dir, &u, ckdir, err, sizeof(err)) == -ENOENT) {
+		_no_dir(ctx, fd, uid, cmd, jobid, st, dir ? dir : ctx->conf.checkpoint_dir);
 		return;
 	}
-	owner = st ? st->ji.uid : sb.st_uid;
-	group = st ? st->ji.gid : sb.st_gid;
-	if (!_permitted(ctx, uid, owner)) {
+	if (!_permitted(ctx, uid, u.uid)) {
 		_refuse(fd, uid, cmd, jobid);
 		return;
 	}
@@ -251,7 +285,12 @@ static void _offline(const struct crd_ctx *ctx, int fd, uid_t uid, uint32_t cmd,
 		return;
 	}
 	log_info("ctl: uid %u: %s job %u", uid, cmd_names[cmd], jobid);
-	jobfd = _open_job_dir(ckdir, jobid, owner, group, &u, err, sizeof(err));
+	jobfd = _open_job_dir(ckdir, jobid, &u, err, sizeof(err));
+	if (jobfd == -ENOENT && st) {
+		user_fs_leave();
+		_no_dir(ctx, fd, uid, cmd, jobid, st, ckdir);
+		return;
+	}
 	if (jobfd < 0) {
 		user_fs_leave();
 		if (cmd != CR_CTL_ERROR || _error_from_slurm(ctx, fd, uid, jobid))
@@ -259,12 +298,12 @@ static void _offline(const struct crd_ctx *ctx, int fd, uid_t uid, uint32_t cmd,
 		return;
 	}
 	if (cmd == CR_CTL_LIST)
-		_send_list(ctx, fd, jobfd, &u);
+		_send_list(ctx, fd, jobfd, jobid, &u);
 	else if (cmd == CR_CTL_ERROR)
 		_error(fd, jobfd);
 	else if (cmd == CR_CTL_RESTART) {
 		user_fs_leave();
-		restart_job(ctx, fd, jobfd, jobid, ckdir, opts);
+		restart_job(ctx, fd, jobfd, jobid, ckdir, &u, opts);
 	}
 	user_fs_leave();
 	close(jobfd);

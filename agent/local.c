@@ -21,6 +21,8 @@
 #include "log.h"
 #include "monitor.h"
 #include "proto.h"
+#include "store.h"
+#include "userfs.h"
 
 #define BATCH_STEP 0xfffffffbU
 
@@ -96,6 +98,18 @@ out:
 			 ji->jobid);
 }
 
+/* The job's own checkpoint directory: <CheckpointDir>/<user>, or its --checkpoint-dir. */
+static int _ckpt_dir(const struct crd_ctx *ctx, struct cr_job *ji, const char *dir, char *err,
+		     size_t errlen)
+{
+	struct job_user u;
+	int ret = user_lookup(ji->uid, ji->gid, &u, err, errlen);
+
+	return ret ? ret
+		   : store_user_dir(ctx->conf.checkpoint_dir, dir, u.name, ji->ckpt_dir,
+				    sizeof(ji->ckpt_dir), err, errlen);
+}
+
 static void _job_start(const struct crd_ctx *ctx, int fd, struct cr_msg *m)
 {
 	struct cr_job ji = {0};
@@ -125,13 +139,13 @@ static void _job_start(const struct crd_ctx *ctx, int fd, struct cr_msg *m)
 			    sizeof(err));
 	}
 	ji.interval = (int32_t)interval < 0 ? ctx->conf.default_interval : (long)interval;
-	snprintf(ji.ckpt_dir, sizeof(ji.ckpt_dir), "%s", *dir ? dir : ctx->conf.checkpoint_dir);
 	snprintf(ji.nodelist, sizeof(ji.nodelist), "%s", nodelist);
 	ji.slot = _slot_of(nodelist, node);
 	ji.batch = ji.slot == 0;
 	_job_layout(ctx, &ji, node);
 	snprintf(ji.hostname, sizeof(ji.hostname), "job%u-slot%u", ji.jobid, ji.slot);
-	if (monitor_spawn(ctx, &ji, err, sizeof(err))) {
+	if (_ckpt_dir(ctx, &ji, dir, err, sizeof(err)) ||
+	    monitor_spawn(ctx, &ji, err, sizeof(err))) {
 		log_warnx("job %u: %s", ji.jobid, err);
 		cr_send_err(fd, CR_E_FAILED, "slurm-cr: job %u: %s", ji.jobid, err);
 		return;

@@ -658,13 +658,14 @@ struct node_restore {
  */
 static int _verify(struct node_restore *r, char *err, size_t errlen)
 {
+	struct store_binding b = {.uid = r->u.uid, .jobid = r->src, .slot = (int)r->slot};
 	char path[64];
 	int ret;
 
 	r->jobfd = store_job_open(r->ckdir, r->src, 0, err, errlen);
 	if (r->jobfd < 0)
 		return r->jobfd;
-	ret = store_load(r->jobfd, r->seq, r->key, &r->man, err, errlen);
+	ret = store_load(r->jobfd, r->seq, r->key, &b, &r->man, err, errlen);
 	if (ret)
 		return ret;
 	r->so = json_array_get(json_object_get(r->man, "slots"), r->slot);

@@ -15,6 +15,7 @@
 #include "proto.h"
 #include "restart.h"
 #include "store.h"
+#include "userfs.h"
 
 /* The environment of the new job: the spank plugin's and the batch step's. */
 struct restart_env {
@@ -102,9 +103,11 @@ static void _describe(job_desc_msg_t *d, json_t *man, struct restart_env *e)
 	d->env_size = 3;
 }
 
-/* The newest checkpoint that verifies, owned as its directory is; NULL: answered on fd. */
-static json_t *_newest(const struct crd_ctx *ctx, int fd, int jobfd, uint32_t jobid, uint32_t *seq)
+/* The newest checkpoint that verifies and is the user's, read as the user; NULL: answered on fd. */
+static json_t *_newest(const struct crd_ctx *ctx, int fd, int jobfd, uint32_t jobid,
+		       const struct job_user *u, uint32_t *seq)
 {
+	struct store_binding b = {.uid = u->uid, .jobid = jobid, .slot = -1};
 	uint8_t key[STORE_KEY_LEN];
 	json_t *man = NULL;
 	struct stat sb;
@@ -114,8 +117,9 @@ static json_t *_newest(const struct crd_ctx *ctx, int fd, int jobfd, uint32_t jo
 		cr_send_err(fd, CR_E_FAILED, "%s", err);
 		return NULL;
 	}
-	if (store_load_newest(jobfd, key, seq, &man))
+	if (user_fs_enter(u, err, sizeof(err)) || store_load_newest(jobfd, key, &b, seq, &man))
 		man = NULL;
+	user_fs_leave();
 	sodium_memzero(key, sizeof(key));
 	if (!man) {
 		cr_send_err(fd, CR_E_FAILED, "job %u has no checkpoint that verifies", jobid);
@@ -132,7 +136,7 @@ static json_t *_newest(const struct crd_ctx *ctx, int fd, int jobfd, uint32_t jo
 }
 
 void restart_job(const struct crd_ctx *ctx, int fd, int jobfd, uint32_t jobid, const char *ckdir,
-		 json_t *opts)
+		 const struct job_user *u, json_t *opts)
 {
 	submit_response_msg_t *resp = NULL;
 	struct restart_env e;
@@ -142,7 +146,7 @@ void restart_job(const struct crd_ctx *ctx, int fd, int jobfd, uint32_t jobid, c
 	uint32_t seq = 0;
 	json_t *man;
 
-	man = _newest(ctx, fd, jobfd, jobid, &seq);
+	man = _newest(ctx, fd, jobfd, jobid, u, &seq);
 	if (!man)
 		return;
 	_env(&e, man, jobid, ckdir);

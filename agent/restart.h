@@ -7,13 +7,15 @@
 #include <stdint.h>
 
 #include "ctx.h"
+#include "userfs.h"
 
 /*
  * Submit a job described as the ended job jobid was (its newest checkpoint
- * that verifies, in jobfd: its directory under ckdir), which resumes from
- * that checkpoint; opts: "exclude", "StickToNodes". Answers on fd.
+ * that verifies and is bound to user u and job jobid, read as u, in jobfd:
+ * its directory under the user directory ckdir), which resumes from that
+ * checkpoint; opts: "exclude", "StickToNodes". Answers on fd.
  */
 void restart_job(const struct crd_ctx *ctx, int fd, int jobfd, uint32_t jobid, const char *ckdir,
-		 json_t *opts);
+		 const struct job_user *u, json_t *opts);
 
 #endif

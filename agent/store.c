@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The checkpoint tree of a job on shared storage (layout in store.h): the job
- * directory, checkpoint sequence numbers, the MAC key and manifests, commit,
- * listing and pruning. The tree is writable by the job's user, so every path
- * below <ckdir> is resolved beneath the job dirfd (userfs.h) and removed with
+ * The checkpoint tree of a job on shared storage (layout in store.h; the
+ * user's and the job's directories in jobdir.c): checkpoint sequence numbers,
+ * the MAC key and manifests with their binding (owner uid, lineage, slots),
+ * commit, listing and pruning. The tree is writable by the job's user, so every
+ * path below <userdir> is resolved beneath the job dirfd (userfs.h) and removed with
  * walk_remove_tree (walk.h): a planted symlink is an error or is removed
  * itself, never followed. No logging, no exit.
  */
@@ -15,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,10 +25,11 @@
 #include "userfs.h"
 #include "walk.h"
 
-#define MANIFEST_MAX (256u << 20)
-#define TMP_PREFIX   ".tmp-"
-#define MANIFEST     "manifest.json"
-#define SEQ_NAME_LEN 24 /* ".tmp-4294967295", "4294967295.bad" */
+#define MANIFEST_MAX	  (256u << 20)
+#define TMP_PREFIX	  ".tmp-"
+#define MANIFEST	  "manifest.json"
+#define SEQ_NAME_LEN	  24 /* ".tmp-4294967295", "4294967295.bad" */
+#define STORE_LINEAGE_MAX 64 /* crctl restarts of restarts */
 
 _Static_assert(STORE_KEY_LEN == crypto_auth_KEYBYTES, "HMAC-SHA512-256 key size");
 
@@ -115,26 +116,6 @@ static int _read_file(int dirfd, const char *rel, size_t max, char **out, size_t
 out:
 	close(fd);
 	return ret;
-}
-
-/*
- * renameat without replacing what sits at `to`; where the filesystem lacks
- * RENAME_NOREPLACE (EINVAL, e.g. NFS), check then rename: only the job's user
- * writes this directory.
- */
-static int _rename_noreplace(int dirfd, const char *from, const char *to)
-{
-	struct stat st;
-
-	if (renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL)
-		return -errno;
-	if (fstatat(dirfd, to, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return -EEXIST;
-	if (errno != ENOENT)
-		return -errno;
-	return renameat(dirfd, from, dirfd, to) < 0 ? -errno : 0;
 }
 
 /* ---- the MAC key ---- */
@@ -231,44 +212,7 @@ int store_key_create(const char *path, char *err, size_t errlen)
 	return _fsync_parent(path, err, errlen);
 }
 
-/* ---- the job directory ---- */
-
-int store_job_open(const char *ckdir, uint32_t jobid, int create, char *err, size_t errlen)
-{
-	char name[SEQ_NAME_LEN], path[PATH_MAX];
-	struct stat st;
-	uid_t fsuid;
-	int ckfd, pfd, fd;
-
-	snprintf(name, sizeof(name), "%u", jobid);
-	snprintf(path, sizeof(path), "%s/%s", ckdir, name);
-	ckfd = open(ckdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (ckfd < 0)
-		return err_sys(err, errlen, -errno, "checkpoint directory %s", ckdir);
-	if (create && mkdirat(ckfd, name, 0700) < 0 && errno != EEXIST) {
-		fd = err_sys(err, errlen, -errno, "%s: mkdir", path);
-		close(ckfd);
-		return fd;
-	}
-	/* O_PATH first: the owner is checked before read access to someone else's dir matters. */
-	pfd = userfs_open_beneath(ckfd, name, O_PATH | O_DIRECTORY, 0);
-	close(ckfd);
-	if (pfd == -ELOOP)
-		return err_set(err, errlen, pfd, "%s: a symlink, refused", path);
-	if (pfd < 0)
-		return userfs_open_err(err, errlen, pfd, path);
-	/* setfsuid(-1) changes nothing and returns the current fsuid. */
-	fsuid = (uid_t)setfsuid((uid_t)-1);
-	if (fstat(pfd, &st) < 0)
-		fd = err_sys(err, errlen, -errno, "%s: fstat", path);
-	else if (st.st_uid != fsuid)
-		fd = err_set(err, errlen, -EPERM, "%s: owned by uid %u, not by uid %u", path,
-			     st.st_uid, fsuid);
-	else if ((fd = userfs_open_beneath(pfd, ".", O_RDONLY | O_DIRECTORY, 0)) < 0)
-		userfs_open_err(err, errlen, fd, path);
-	close(pfd);
-	return fd;
-}
+/* ---- the job directory (its opening and removal: jobdir.c) ---- */
 
 static int _max_seq(int dfd, const char *name, void *arg)
 {
@@ -410,6 +354,110 @@ static int _verify(json_t *m, const uint8_t key[STORE_KEY_LEN])
 	return ret;
 }
 
+/* ---- the binding: owner, lineage, slots ---- */
+
+/* A lineage as committed: jobs >= 1, none twice, at most STORE_LINEAGE_MAX. */
+static int _lineage_ok(const json_t *l)
+{
+	size_t i, j, n = json_array_size(l);
+
+	if (!json_is_array(l) || n == 0 || n > STORE_LINEAGE_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		json_int_t v = json_integer_value(json_array_get(l, i));
+
+		if (!json_is_integer(json_array_get(l, i)) || v < 1 || v > UINT32_MAX)
+			return 0;
+		for (j = 0; j < i; j++)
+			if (json_integer_value(json_array_get(l, j)) == v)
+				return 0;
+	}
+	return 1;
+}
+
+/* b into m: uid, jobid, lineage (b's, the oldest dropped past the maximum, then jobid), slots. */
+static int _bind(json_t *m, const struct store_binding *b)
+{
+	json_t *l = json_array(), *slots = json_object_get(m, "slots"), *sl;
+	size_t i, n = json_array_size(b->lineage), from = 0;
+
+	if (!l)
+		return -ENOMEM;
+	if (n && json_integer_value(json_array_get(b->lineage, n - 1)) == b->jobid)
+		n--; /* the job's own earlier checkpoint's: it ends with the job already */
+	if (n >= STORE_LINEAGE_MAX)
+		from = n - (STORE_LINEAGE_MAX - 1);
+	for (i = from; i < n; i++)
+		json_array_append(l, json_array_get(b->lineage, i));
+	json_array_append_new(l, json_integer(b->jobid));
+	if (json_object_set_new(m, "lineage", l) ||
+	    json_object_set_new(m, "uid", json_integer(b->uid)) ||
+	    json_object_set_new(m, "jobid", json_integer(b->jobid)))
+		return -ENOMEM;
+	if (!_lineage_ok(l))
+		return -EINVAL;
+	json_array_foreach(slots, i,
+			   sl) if (!json_is_object(sl) ||
+				   json_object_set_new(sl, "slot",
+						       json_integer((json_int_t)i))) return -EINVAL;
+	return 0;
+}
+
+/* Every slot entry numbered as its place; the one this node restores present. */
+static int _check_slots(json_t *m, uint32_t seq, int want, char *err, size_t errlen)
+{
+	json_t *slots = json_object_get(m, "slots"), *sl;
+	size_t i;
+
+	json_array_foreach(slots, i, sl)
+	{
+		json_t *n = json_object_get(sl, "slot");
+
+		if (!json_is_integer(n) || json_integer_value(n) != (json_int_t)i)
+			return err_set(err, errlen, -EBADMSG,
+				       "checkpoint %u: node-%zu is bound to slot %lld (slot)", seq,
+				       i, (long long)json_integer_value(n));
+	}
+	if (want >= 0 && (size_t)want >= json_array_size(slots))
+		return err_set(err, errlen, -EPERM, "checkpoint %u has no slot %d (slot)", seq,
+			       want);
+	return 0;
+}
+
+/* A genuine manifest, but is it this job's? -EPERM: not this owner's, job's or slot's. */
+static int _check_binding(json_t *m, uint32_t seq, const struct store_binding *e, char *err,
+			  size_t errlen)
+{
+	json_t *uid = json_object_get(m, "uid"), *job = json_object_get(m, "jobid");
+	json_t *l = json_object_get(m, "lineage");
+	size_t n = json_array_size(l);
+
+	if (!json_is_integer(uid) || !json_is_integer(job))
+		return err_set(err, errlen, -EBADMSG, "checkpoint %u: no owner uid or jobid", seq);
+	if (json_integer_value(uid) != (json_int_t)e->uid)
+		return err_set(
+			err, errlen, -EPERM,
+			"checkpoint %u: owner uid %lld, not the job's user (uid %u): another "
+			"user's checkpoint, refused",
+			seq, (long long)json_integer_value(uid), e->uid);
+	if (json_integer_value(job) != (json_int_t)e->jobid)
+		return err_set(err, errlen, -EPERM,
+			       "checkpoint %u: of job %lld, not of job %u (jobid): another job's "
+			       "checkpoint, refused",
+			       seq, (long long)json_integer_value(job), e->jobid);
+	if (!l)
+		return err_set(err, errlen, -EPERM,
+			       "checkpoint %u: no lineage (made before checkpoints were bound to "
+			       "their job): refused",
+			       seq);
+	if (!_lineage_ok(l) || json_integer_value(json_array_get(l, n - 1)) != e->jobid)
+		return err_set(err, errlen, -EPERM,
+			       "checkpoint %u: its lineage does not end with job %u (lineage): "
+			       "refused",
+			       seq, e->jobid);
+	return _check_slots(m, seq, e->slot, err, errlen);
+}
+
 static int _write_manifest(int dfd, const char *dname, json_t *m, char *err, size_t errlen)
 {
 	char *text;
@@ -464,8 +512,8 @@ static int _write_latest(int jobfd, uint32_t seq, char *err, size_t errlen)
 	return 0;
 }
 
-int store_commit(int jobfd, uint32_t seq, json_t *manifest, const uint8_t key[STORE_KEY_LEN],
-		 char *err, size_t errlen)
+int store_commit(int jobfd, uint32_t seq, json_t *manifest, const struct store_binding *b,
+		 const uint8_t key[STORE_KEY_LEN], char *err, size_t errlen)
 {
 	char tmp[SEQ_NAME_LEN], name[SEQ_NAME_LEN];
 	int dfd, ret;
@@ -475,6 +523,10 @@ int store_commit(int jobfd, uint32_t seq, json_t *manifest, const uint8_t key[ST
 	if (!json_is_object(manifest))
 		return err_set(err, errlen, -EINVAL, "checkpoint %u: manifest is not an object",
 			       seq);
+	ret = _bind(manifest, b);
+	if (ret)
+		return err_set(err, errlen, ret,
+			       "checkpoint %u: cannot bind the manifest to job %u", seq, b->jobid);
 	if (_seal(manifest, seq, key))
 		return err_set(err, errlen, -ENOMEM, "checkpoint %u: out of memory", seq);
 	snprintf(tmp, sizeof(tmp), TMP_PREFIX "%u", seq);
@@ -486,7 +538,7 @@ int store_commit(int jobfd, uint32_t seq, json_t *manifest, const uint8_t key[ST
 	close(dfd);
 	if (ret)
 		return ret;
-	ret = _rename_noreplace(jobfd, tmp, name);
+	ret = userfs_rename_noreplace(jobfd, tmp, name);
 	if (ret)
 		return err_sys(err, errlen, ret, "checkpoint %u: rename %s -> %s", seq, tmp, name);
 	ret = userfs_fsync_dir(jobfd);
@@ -507,8 +559,8 @@ int store_abort(int jobfd, uint32_t seq)
 	return ret == -ENOENT ? 0 : ret;
 }
 
-int store_load(int jobfd, uint32_t seq, const uint8_t key[STORE_KEY_LEN], json_t **manifest,
-	       char *err, size_t errlen)
+int store_load(int jobfd, uint32_t seq, const uint8_t key[STORE_KEY_LEN],
+	       const struct store_binding *expect, json_t **manifest, char *err, size_t errlen)
 {
 	char rel[SEQ_NAME_LEN + sizeof(MANIFEST)];
 	json_error_t jerr;
@@ -543,6 +595,8 @@ int store_load(int jobfd, uint32_t seq, const uint8_t key[STORE_KEY_LEN], json_t
 	if (!ret && (!json_is_integer(s) || json_integer_value(s) != seq))
 		ret = err_set(err, errlen, -EBADMSG, "checkpoint %u: the manifest is not for it",
 			      seq);
+	if (!ret)
+		ret = _check_binding(m, seq, expect, err, errlen);
 	if (ret) {
 		json_decref(m);
 		return ret;
@@ -598,7 +652,8 @@ static int _cmp_seq(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int store_load_newest(int jobfd, const uint8_t key[STORE_KEY_LEN], uint32_t *seq, json_t **manifest)
+int store_load_newest(int jobfd, const uint8_t key[STORE_KEY_LEN],
+		      const struct store_binding *expect, uint32_t *seq, json_t **manifest)
 {
 	uint32_t *seqs = NULL;
 	size_t n = 0;
@@ -610,10 +665,33 @@ int store_load_newest(int jobfd, const uint8_t key[STORE_KEY_LEN], uint32_t *seq
 	if (ret)
 		return ret;
 	while (n-- > 0 && !*manifest)
-		if (store_load(jobfd, seqs[n], key, manifest, err, sizeof(err)) == 0)
+		if (store_load(jobfd, seqs[n], key, expect, manifest, err, sizeof(err)) == 0)
 			*seq = seqs[n];
 	free(seqs);
 	return *manifest ? 0 : -ENOENT;
+}
+
+json_t *store_lineage(const char *userdir, uid_t uid, uint32_t from, const json_t *prev,
+		      const uint8_t key[STORE_KEY_LEN])
+{
+	struct store_binding b = {.uid = uid, .jobid = from, .slot = -1};
+	json_t *m = NULL, *l;
+	uint32_t seq;
+	int fd;
+
+	if (prev)
+		return json_deep_copy(json_object_get(prev, "lineage"));
+	if (!from)
+		return NULL;
+	fd = store_job_open(userdir, from, 0, NULL, 0);
+	if (fd >= 0 && store_load_newest(fd, key, &b, &seq, &m) == 0)
+		l = json_deep_copy(json_object_get(m, "lineage"));
+	else /* its checkpoints gone: at least the link to it */
+		l = json_pack("[I]", (json_int_t)from);
+	json_decref(m);
+	if (fd >= 0)
+		close(fd);
+	return l;
 }
 
 int store_list(int jobfd, uint32_t **seqs, size_t *n)
@@ -671,7 +749,7 @@ int store_mark_bad(int jobfd, uint32_t seq)
 
 	snprintf(from, sizeof(from), "%u", seq);
 	snprintf(to, sizeof(to), "%u.bad", seq);
-	ret = _rename_noreplace(jobfd, from, to);
+	ret = userfs_rename_noreplace(jobfd, from, to);
 	if (ret)
 		return ret;
 	/* It must stay refused after a crash too. */
@@ -725,41 +803,7 @@ int store_prune(int jobfd, uint32_t keep, char *err, size_t errlen)
 	return ret;
 }
 
-int store_remove_job(const char *ckdir, uint32_t jobid, char *err, size_t errlen)
-{
-	char name[SEQ_NAME_LEN], path[PATH_MAX];
-	struct walk w;
-	int ckfd, ret;
-
-	snprintf(name, sizeof(name), "%u", jobid);
-	snprintf(path, sizeof(path), "%s/%s", ckdir, name);
-	ckfd = open(ckdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (ckfd < 0)
-		return err_sys(err, errlen, -errno, "checkpoint directory %s", ckdir);
-	/* A symlink planted as the job dir is removed itself, its target left alone. */
-	walk_init(&w, path, err, errlen);
-	ret = walk_remove_tree(&w, ckfd, name);
-	close(ckfd);
-	return ret == -ENOENT ? 0 : ret;
-}
-
-/* ---- what a restore finds (missing storage is not "no checkpoint") ---- */
-
-int store_ckdir_check(const char *ckdir, char *err, size_t errlen)
-{
-	int fd = open(ckdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		close(fd);
-		return 0;
-	}
-	fd = -errno;
-	if (fd == -ENOENT || fd == -ENOTDIR)
-		return err_set(err, errlen, fd,
-			       "checkpoint directory %s is not there (not mounted?): %s", ckdir,
-			       strerror(-fd));
-	return err_sys(err, errlen, fd, "checkpoint directory %s", ckdir);
-}
+/* ---- what a restore finds: a job with <seq>.bad once had checkpoints ---- */
 
 static int _count_bad(int dfd, const char *name, void *arg)
 {

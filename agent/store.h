@@ -2,7 +2,10 @@
 /*
  * The checkpoint tree of a job on shared storage:
  *
- *	<ckdir>/<jobid>/		0700, owned by the job's user
+ *	<userdir>/			0700, owned by the job's user: the cluster's
+ *					<CheckpointDir>/<user name>, or the user's
+ *					own --checkpoint-dir as given
+ *	<userdir>/<jobid>/		0700, owned by the job's user
  *		<seq>/manifest.json	committed checkpoints (MAC'ed manifest)
  *		<seq>/node-<i>/...	written by the nodes
  *		.tmp-<seq>/		in progress
@@ -10,12 +13,13 @@
  *		latest			newest committed seq, "<seq>\n"
  *		stdout, stderr		the job's output up to the last checkpoint
  *
- * Nothing below <ckdir> is ever reached through a symlink: the tree belongs to
- * the job's user, and crd works in it with that user's fs credentials
- * (user_fs_enter, userfs.h) but root's other privileges. The digests of the
+ * Nothing below <userdir> is ever reached through a symlink: the tree belongs
+ * to the job's user, and crd works in it (userdir itself included: it is
+ * created, opened and checked) only with that user's fs credentials
+ * (user_fs_enter, userfs.h), never as root. The digests of the
  * nodes' files are in digest.h, the saved stdout/stderr in output.h. All
  * functions return 0 (or an fd) or a negative errno; those taking err/errlen
- * write there what failed.
+ * write there what failed. The directories themselves: jobdir.h.
  */
 #ifndef CR_STORE_H
 #define CR_STORE_H
@@ -25,7 +29,22 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "jobdir.h"
+
 #define STORE_KEY_LEN 32
+
+/*
+ * What a manifest is bound to, inside its MAC: the image's owner, the job
+ * whose checkpoints these are (its directory's id) with the chain of jobs
+ * `crctl restart` made it from, and each node-<slot>/ its slot number.
+ */
+struct store_binding {
+	uid_t uid;	/* the job's user */
+	uint32_t jobid; /* whose checkpoints: <userdir>/<jobid> */
+	int slot;	/* load: the slot this node restores; -1: the manifest as a whole */
+	/* commit: the lineage the job resumed (oldest first; NULL: none); jobid is appended */
+	const json_t *lineage;
+};
 
 /*
  * The root-only MAC key: a regular file (opened O_NOFOLLOW), owned by uid 0, no
@@ -38,13 +57,6 @@ int store_key_load(const char *path, uint8_t key[STORE_KEY_LEN], char *err, size
  */
 int store_key_create(const char *path, char *err, size_t errlen);
 
-/*
- * <ckdir>/<jobid> as a dirfd (O_DIRECTORY|O_CLOEXEC). With create, mkdir it
- * 0700 if missing. Refuses (-EPERM, message) a job dir not owned by the current
- * fsuid (setfsuid(-1) returns it), and a symlink (-ELOOP). ckdir itself is
- * opened as given (admin path).
- */
-int store_job_open(const char *ckdir, uint32_t jobid, int create, char *err, size_t errlen);
 /* 1 + the largest seq among <n>, .tmp-<n> and <n>.bad entries (1 when none). */
 int store_next_seq(int jobfd, uint32_t *seq);
 /*
@@ -59,25 +71,40 @@ int store_begin(int jobfd, uint32_t seq, char *err, size_t errlen);
  */
 int store_open_dir(int jobfd, const char *rel, int create, char *err, size_t errlen);
 /*
- * Commit: set manifest "seq" (integer) and "mac"; write
+ * Commit: set manifest "seq" (integer), the binding ("uid", "jobid",
+ * "lineage": b->lineage then b->jobid, "slot" in every "slots" entry) and "mac"; write
  * .tmp-<seq>/manifest.json (O_EXCL), fsync it and .tmp-<seq>; renameat
  * .tmp-<seq> -> <seq>; fsync jobfd; write latest (latest.tmp, fsync, renameat,
  * fsync jobfd).
  */
-int store_commit(int jobfd, uint32_t seq, json_t *manifest, const uint8_t key[STORE_KEY_LEN],
-		 char *err, size_t errlen);
+int store_commit(int jobfd, uint32_t seq, json_t *manifest, const struct store_binding *b,
+		 const uint8_t key[STORE_KEY_LEN], char *err, size_t errlen);
 /* Remove .tmp-<seq> recursively (0 if absent). */
 int store_abort(int jobfd, uint32_t seq);
 /*
  * Load <seq>/manifest.json; refuse (-EBADMSG, message "checkpoint N: manifest
  * MAC does not verify (edited?)") a missing/wrong mac, a "seq" member different
- * from seq, or unparsable JSON.
+ * from seq, unparsable JSON or a malformed binding; refuse (-EPERM, the field
+ * named) a genuine manifest whose binding is not expect's: another owner uid,
+ * another job, a lineage that does not end with it, a slot that is not
+ * expect->slot. -EPERM is "not this job's", not "corrupt".
  */
-int store_load(int jobfd, uint32_t seq, const uint8_t key[STORE_KEY_LEN], json_t **manifest,
-	       char *err, size_t errlen);
-/* The newest committed checkpoint whose manifest verifies: its seq and manifest (-ENOENT: none). */
-int store_load_newest(int jobfd, const uint8_t key[STORE_KEY_LEN], uint32_t *seq,
-		      json_t **manifest);
+int store_load(int jobfd, uint32_t seq, const uint8_t key[STORE_KEY_LEN],
+	       const struct store_binding *expect, json_t **manifest, char *err, size_t errlen);
+/*
+ * The newest committed checkpoint whose manifest verifies and is bound as
+ * expect: its seq and manifest (-ENOENT: none).
+ */
+int store_load_newest(int jobfd, const uint8_t key[STORE_KEY_LEN],
+		      const struct store_binding *expect, uint32_t *seq, json_t **manifest);
+/*
+ * The lineage a new checkpoint of jobid resumes (store_binding.lineage): that
+ * of prev (the job's own newest checkpoint) or, for the first checkpoint of a
+ * job `crctl restart` made from job `from` (0: none), that of from's newest
+ * checkpoint in userdir ([from] when it has none). NULL: none.
+ */
+json_t *store_lineage(const char *userdir, uid_t uid, uint32_t from, const json_t *prev,
+		      const uint8_t key[STORE_KEY_LEN]);
 /*
  * Committed seqs (numeric dir names holding a manifest.json regular file),
  * ascending, malloc'ed (NULL when *n is 0).
@@ -92,14 +119,6 @@ int store_mark_bad(int jobfd, uint32_t seq);
  * first; `latest` is never removed.
  */
 int store_prune(int jobfd, uint32_t keep, char *err, size_t errlen);
-/* Remove <ckdir>/<jobid> entirely (the finished-job policy). */
-int store_remove_job(const char *ckdir, uint32_t jobid, char *err, size_t errlen);
-/*
- * Is the checkpoint directory itself there (a directory we can open)? 0, or
- * -errno with err saying so: missing or unmounted storage is an error for a
- * restore, never "this job has no checkpoint" (that is <jobid>/ missing).
- */
-int store_ckdir_check(const char *ckdir, char *err, size_t errlen);
 /* How many <seq>.bad a restore set aside: a job that has them once had checkpoints. */
 int store_count_bad(int jobfd, size_t *n);
 

@@ -10,8 +10,10 @@
 #include <linux/openat2.h>
 #include <pwd.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/fsuid.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -57,6 +59,7 @@ int user_lookup(uid_t uid, gid_t gid, struct job_user *u, char *err, size_t errl
 		free(buf);
 		return ret;
 	}
+	snprintf(u->name, sizeof(u->name), "%s", pw.pw_name);
 	free(buf);
 	u->uid = uid;
 	u->gid = gid;
@@ -138,6 +141,26 @@ int userfs_opendir_beneath(int dirfd, const char *rel, DIR **d)
 		return ret;
 	}
 	return 0;
+}
+
+/*
+ * renameat without replacing what sits at `to`; where the filesystem lacks
+ * RENAME_NOREPLACE (EINVAL, e.g. NFS), check then rename: only the job's user
+ * writes this directory.
+ */
+int userfs_rename_noreplace(int dirfd, const char *from, const char *to)
+{
+	struct stat st;
+
+	if (renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	if (fstatat(dirfd, to, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return -EEXIST;
+	if (errno != ENOENT)
+		return -errno;
+	return renameat(dirfd, from, dirfd, to) < 0 ? -errno : 0;
 }
 
 int userfs_fsync_dir(int fd)

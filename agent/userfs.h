@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 struct job_user {
+	char name[256]; /* the login name, as getpwuid_r gives it */
 	uid_t uid;
 	gid_t gid;
 	int ngroups;
@@ -49,6 +50,12 @@ int userfs_opendir_beneath(int dirfd, const char *rel, DIR **d);
  * -ELOOP and -EXDEV are refusals, not accidents.
  */
 int userfs_open_err(char *err, size_t errlen, int ret, const char *path);
+/*
+ * renameat(from -> to) in dirfd without replacing what is at `to` (-EEXIST);
+ * where the filesystem lacks RENAME_NOREPLACE (EINVAL, e.g. NFS), check then
+ * rename: only the job's user writes the directory.
+ */
+int userfs_rename_noreplace(int dirfd, const char *from, const char *to);
 /* fsync a directory; some filesystems cannot (EINVAL): as durable as they make it. */
 int userfs_fsync_dir(int fd);
 

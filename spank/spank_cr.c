@@ -15,6 +15,7 @@
  * /run/slurm-cr/crd.sock.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -150,6 +151,73 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	return 0;
 }
 
+/* The directory sbatch's command line gives the job (-D/--chdir; the last wins), into buf. */
+static int _cmdline_chdir(char *buf, size_t len)
+{
+	char args[16384], *a, *end;
+	const char *val = NULL;
+	ssize_t n;
+	int fd;
+
+	fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, args, sizeof(args) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	args[n] = '\0';
+	end = args + n;
+	for (a = args + strlen(args) + 1; a < end; a += strlen(a) + 1) {
+		if ((!strcmp(a, "-D") || !strcmp(a, "--chdir")) && a + strlen(a) + 1 < end)
+			val = a + strlen(a) + 1;
+		else if (!strncmp(a, "--chdir=", 8))
+			val = a + 8;
+		else if (!strncmp(a, "-D", 2) && a[2])
+			val = a + 2;
+	}
+	if (!val)
+		return 0;
+	snprintf(buf, len, "%s", val);
+	return 1;
+}
+
+/*
+ * sbatch --checkpoint: the job's working directory must not be one the job
+ * container hides (its /tmp and /dev/shm are private): the job could neither
+ * be checkpointed nor restored there. Refused at submission, with the reason.
+ * The directory is sbatch's -D/--chdir when its command line has one, else
+ * the current one (a script's own #SBATCH --chdir is not seen here).
+ */
+static int _check_workdir(void)
+{
+	static const char *const hidden[] = {"/tmp", "/dev/shm"};
+	char dir[PATH_MAX], real[PATH_MAX];
+	int given = _cmdline_chdir(dir, sizeof(dir));
+
+	if (!given && !getcwd(dir, sizeof(dir)))
+		return 0;
+	if (!realpath(dir, real))
+		snprintf(real, sizeof(real), "%s", dir);
+	for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++) {
+		size_t n = strlen(hidden[i]);
+
+		if (strncmp(real, hidden[i], n) || (real[n] && real[n] != '/'))
+			continue;
+		slurm_error(
+			"--checkpoint: the job's working directory %s is under %s, which the "
+			"job's container replaces with its own: the job could not be "
+			"checkpointed or restored there. Submit from a directory on shared "
+			"storage, or give one with --chdir%s",
+			real, hidden[i],
+			given ? ""
+			      : " on sbatch's command line (an #SBATCH --chdir in the script is "
+				"not seen at submission)");
+		return -1;
+	}
+	return 0;
+}
+
 /* sbatch/salloc/srun: the environment variables, the published values. */
 static int _local_post_opt(spank_t sp)
 {
@@ -181,6 +249,8 @@ static int _local_post_opt(spank_t sp)
 			    "sbatch");
 		return -1;
 	}
+	if (_check_workdir())
+		return -1;
 	if (!cr.have_dir && (env = getenv("SLURM_CHECKPOINT_DIR")) && _set_dir(env))
 		return -1;
 	cr_interval_format(cr.interval, val, sizeof(val));

@@ -6,14 +6,19 @@
 # have started again from the top (one line in its start log).
 install -m 0755 "$HERE/workloads/ckjob.sh" "$WORK/ckjob.sh"
 
-# ckjob NAME SBATCH-ARGS...: the workload as the test user, in $WORK/NAME; prints the job id.
+# ckjob NAME SBATCH-ARGS...: the workload as the test user (or $CKJOB_USER), in
+# $WORK/NAME; prints the job id.
 ckjob() {
-	local name=$1
+	local name=$1 u=${CKJOB_USER:-$USER_}
 	shift
 	mkdir -p "$WORK/$name"
-	chown "$USER_:" "$WORK/$name"
-	submit "$USER_" -o "$WORK/$name.out" "$@" "$WORK/ckjob.sh" "$WORK/$name" "${STEPS:-50}"
+	chown "$u:" "$WORK/$name"
+	submit "$u" -o "$WORK/$name.out" "$@" "$WORK/ckjob.sh" "$WORK/$name" "${STEPS:-50}"
 }
+
+# ckpt_dir JOBID [USER]: where the job's checkpoints are, <CheckpointDir>/<user>/<jobid>
+# (USER: the test user by default).
+ckpt_dir() { echo "$CR_CKPT_DIR/${2:-$USER_}/$1"; }
 
 # wait_output NAME PATTERN [SECS]: the job has written a line matching PATTERN.
 wait_output() { wait_until "${3:-60}" "$1 to print $2" has_line "$WORK/$1.out" "$2"; }

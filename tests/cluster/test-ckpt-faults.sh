@@ -21,6 +21,9 @@ cluster_begin --nodes 2
 # shellcheck source=tests/cluster/ckpt-lib.sh
 . "$HERE/ckpt-lib.sh"
 on_exit+=("umount -l '$SMALL'; rmdir '$SMALL'")
+# ImageDir is used as the user's own checkpoint directory: theirs, 0700 (crd.8).
+SMALL_DIR=$SMALL/$USER_
+install -d -m 0700 -o "$USER_" "$SMALL_DIR"
 NODE2=$(echo "$CR_CLUSTER_NODES" | cut -d' ' -f2)
 # Long enough (60 s) that the job still runs after four crd restarts on a loaded machine.
 STEPS=600
@@ -64,9 +67,9 @@ restart_crd "$NODE2"
 restart_crd "$NODE1" commit
 expect_failed_create "coordinator crash in COMMIT"
 restart_crd "$NODE1"
-expect_failed_create "full checkpoint directory" "ImageDir=$SMALL"
-crctl_as "$USER_" error "$id" "ImageDir=$SMALL" | grep -qi "space" ||
-	fail "crctl error: $(crctl_as "$USER_" error "$id" "ImageDir=$SMALL")"
+expect_failed_create "full checkpoint directory" "ImageDir=$SMALL_DIR"
+crctl_as "$USER_" error "$id" "ImageDir=$SMALL_DIR" | grep -qi "space" ||
+	fail "crctl error: $(crctl_as "$USER_" error "$id" "ImageDir=$SMALL_DIR")"
 ok "crashes in PREPARE, DUMP, COMMIT and a full disk: job ran on, nothing committed lost"
 
 out=$(crctl_as "$USER_" create "$id") || fail "create after the faults: $out"
@@ -77,7 +80,7 @@ log "$out"
 bad=$(last_seq "$id")
 wait_done "$id" 60
 # One bit of the newest checkpoint's biggest page file flipped.
-f=$(find "$CR_CKPT_DIR/$id/$bad/node-0/image" -type f -name '*pages*' -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
+f=$(find "$(ckpt_dir "$id")/$bad/node-0/image" -type f -name '*pages*' -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
 [ -n "$f" ] || fail "no page file in checkpoint $bad"
 python3 - "$f" <<'EOF'
 import sys
@@ -98,5 +101,5 @@ crctl_as "$USER_" error "$new" | grep -q "restored checkpoint $good of job $id a
 	fail "crctl error $new: $(crctl_as "$USER_" error "$new")"
 crd_log_has "checkpoint $bad of job $id not restored" || fail "crd's log does not say it fell back"
 grep -qi "checkpoint" "$WORK/ft.out" && fail "the job's output mentions the fallback"
-[ -d "$CR_CKPT_DIR/$id/$bad.bad" ] || fail "checkpoint $bad was not set aside"
+[ -d "$(ckpt_dir "$id")/$bad.bad" ] || fail "checkpoint $bad was not set aside"
 ok "bit flip in checkpoint $bad: restart fell back to $good, said so, output identical"

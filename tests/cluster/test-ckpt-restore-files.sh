@@ -37,7 +37,7 @@ on_exit+=("[ -d '$wd.away' ] && mv '$wd.away' '$wd'")
 # files: every file of the job, its size and digest.
 files() { (cd "$WORK/rc" && for f in *; do echo "$f $(stat -c %s "$f") $(sha256sum <"$f" | cut -c1-16)"; done); }
 before=$(files)
-ckpts() { find "$CR_CKPT_DIR/$rc" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort; }
+ckpts() { find "$(ckpt_dir "$rc")" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort; }
 ckpts_before=$(ckpts)
 
 release_late "$rc"

@@ -72,6 +72,7 @@ resumed_on() { grep -c "job $2: slot [0-9]* resumed from checkpoint" "$CR_CLUSTE
 ckmd=$WORK/ckmd
 mkdir -p "$ckmd"
 chown "$USER_:" "$ckmd"
+chmod 0700 "$ckmd"
 md=$(ckjob md --checkpoint=0 --checkpoint-dir="$ckmd" -w "$NODE1")
 rf=$(ckjob rf --checkpoint=0 -N2)
 fs=$(ckjob fs --checkpoint=0 -w "$NODE2")
@@ -93,7 +94,7 @@ restart_crd "$NODE2" "restore@$NODE2"
 wait_output rf "awk: step 40"
 scontrol requeue "$rf"
 
-expect_held md "$md" "$ckmd/$md is not there, but job $md had a committed checkpoint"
+expect_held md "$md" "$ckmd/$md: No such file or directory, but job $md had a committed checkpoint"
 ok "<jobid>/ moved away: job $md held with the reason, not rerun"
 expect_held rf "$rf" "lost the connection to crd on node $NODE2"
 (($(undone_on "$NODE1" "$rf") >= 1)) || fail "$NODE1 did not undo its part of job $rf's restore"
@@ -116,7 +117,7 @@ wait_until 120 "job $md to resume from its checkpoint" md_back
 wait_output md "awk: step 30"
 mv "$ckmd" "$ckmd.away"
 scontrol requeue "$md"
-expect_held md "$md" "checkpoint directory $ckmd is not there (not mounted?)"
+expect_held md "$md" "checkpoint directory $ckmd: none, but job $md had a committed checkpoint"
 ok "--checkpoint-dir missing: job $md held with the reason, not rerun"
 
 expect_held rf "$rf" "lost the connection to crd on node $NODE2"
@@ -142,6 +143,6 @@ wait_done "$fs" 120
 [ "$(job_field "$fs" ExitCode)" = 0:0 ] || fail "fs: job $fs ended with $(job_field "$fs" ExitCode)"
 [ "$(starts fs)" = 2 ] || fail "fs: started $(starts fs) times from the top, not 2"
 cmp -s "$WORK/ref.out" "$WORK/fs.out" || fail "fs: output differs from the uninterrupted run"
-compgen -G "$CR_CKPT_DIR/$fs.scratch-*" >/dev/null || fail "fs: its checkpoints were not set aside"
+compgen -G "$(ckpt_dir "$fs").scratch-*" >/dev/null || fail "fs: its checkpoints were not set aside"
 admin_comment "$fs" | grep -qF "started from the top" || fail "fs: AdminComment: $(admin_comment "$fs")"
 ok "crctl restart --from-scratch: job $fs ran again from the top, its checkpoints set aside"

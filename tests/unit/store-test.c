@@ -33,6 +33,7 @@ struct fx {
 	char dir[64]; /* the ckdir */
 	int jobfd;
 	uint8_t key[STORE_KEY_LEN];
+	struct store_binding b; /* the job's: this uid, JOBID, the whole manifest */
 	char err[1024];
 };
 
@@ -79,6 +80,7 @@ static int setup(void **state)
 		return -1;
 	}
 	randombytes_buf(fx->key, sizeof(fx->key));
+	fx->b = (struct store_binding){.uid = getuid(), .jobid = JOBID, .slot = -1};
 	*state = fx;
 	return 0;
 }
@@ -183,10 +185,10 @@ static json_t *_checkpoint(struct fx *fx, uint32_t seq)
 	_fill(fx, dfd);
 	OK(fx, store_digest_tree(dfd, &files, &bytes, fx->err, sizeof(fx->err)));
 	close(dfd);
-	m = json_pack("{s:i, s:o, s:I, s:[s, s]}", "version", 1, "files", files, "bytes",
-		      (json_int_t)bytes, "nodes", "n0", "n1");
+	m = json_pack("{s:i, s:o, s:I, s:[{s:s}, {s:s}]}", "version", 1, "files", files, "bytes",
+		      (json_int_t)bytes, "slots", "node", "n0", "node", "n1");
 	assert_non_null(m);
-	OK(fx, store_commit(fx->jobfd, seq, m, fx->key, fx->err, sizeof(fx->err)));
+	OK(fx, store_commit(fx->jobfd, seq, m, &fx->b, fx->key, fx->err, sizeof(fx->err)));
 	return m;
 }
 
@@ -226,7 +228,7 @@ static void test_commit_load(void **state)
 	assert_string_equal(text, "1\n");
 	free(text);
 
-	OK(fx, store_load(fx->jobfd, 1, fx->key, &loaded, fx->err, sizeof(fx->err)));
+	OK(fx, store_load(fx->jobfd, 1, fx->key, &fx->b, &loaded, fx->err, sizeof(fx->err)));
 	assert_true(json_equal(loaded, m));
 	/* The digest is BLAKE2b-256 of the content, the size its length. */
 	text = _get(fx->jobfd, "1/node-0/sub/core.img", &len);
@@ -257,7 +259,8 @@ static void _expect_refused(struct fx *fx, uint32_t seq, const uint8_t *key, con
 {
 	json_t *m = (json_t *)1;
 
-	REFUSED(fx, store_load(fx->jobfd, seq, key, &m, fx->err, sizeof(fx->err)), -EBADMSG, what);
+	REFUSED(fx, store_load(fx->jobfd, seq, key, &fx->b, &m, fx->err, sizeof(fx->err)), -EBADMSG,
+		what);
 	assert_null(m);
 }
 
@@ -294,7 +297,7 @@ static void test_manifest_refused(void **state)
 
 	/* Back as committed: verifies, but not under another key. */
 	_puts(fx->jobfd, "1/manifest.json", text);
-	OK(fx, store_load(fx->jobfd, 1, fx->key, &loaded, fx->err, sizeof(fx->err)));
+	OK(fx, store_load(fx->jobfd, 1, fx->key, &fx->b, &loaded, fx->err, sizeof(fx->err)));
 	json_decref(loaded);
 	memcpy(other, fx->key, sizeof(other));
 	other[5] ^= 1;
@@ -311,8 +314,8 @@ static void test_manifest_refused(void **state)
 	OK(fx, dfd);
 	close(dfd);
 	m = json_array();
-	REFUSED(fx, store_commit(fx->jobfd, 3, m, fx->key, fx->err, sizeof(fx->err)), -EINVAL,
-		"checkpoint 3");
+	REFUSED(fx, store_commit(fx->jobfd, 3, m, &fx->b, fx->key, fx->err, sizeof(fx->err)),
+		-EINVAL, "checkpoint 3");
 	json_decref(m);
 	OK(fx, store_abort(fx->jobfd, 3));
 	assert_false(_exists(fx->jobfd, ".tmp-3", S_IFDIR));
@@ -397,6 +400,7 @@ static int _other_job(struct fx *fx, char *path, size_t len)
 {
 	struct fx other = *fx;
 
+	other.b.jobid = JOBID + 1;
 	other.jobfd = store_job_open(fx->dir, JOBID + 1, 1, fx->err, sizeof(fx->err));
 	OK(fx, other.jobfd);
 	json_decref(_checkpoint(&other, 1));
@@ -416,7 +420,7 @@ static void test_symlink_seq(void **state)
 	ofd = _other_job(fx, target, sizeof(target));
 	assert_int_equal(symlinkat(target, fx->jobfd, "1"), 0);
 	/* Same key and a genuine manifest for seq 1 behind the link: still refused. */
-	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &m, fx->err, sizeof(fx->err)), -ELOOP,
+	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &fx->b, &m, fx->err, sizeof(fx->err)), -ELOOP,
 		"1/manifest.json");
 	assert_null(m);
 	OK(fx, store_list(fx->jobfd, &seqs, &n));
@@ -433,11 +437,13 @@ static void test_symlink_seq(void **state)
 	OK(fx, dfd);
 	close(dfd);
 	m = json_object();
-	REFUSED(fx, store_commit(fx->jobfd, 1, m, fx->key, fx->err, sizeof(fx->err)), -EEXIST,
-		"checkpoint 1");
+	REFUSED(fx, store_commit(fx->jobfd, 1, m, &fx->b, fx->key, fx->err, sizeof(fx->err)),
+		-EEXIST, "checkpoint 1");
 	json_decref(m);
 	assert_true(_exists(fx->jobfd, "1", S_IFLNK));
-	OK(fx, store_load(ofd, 1, fx->key, &theirs, fx->err, sizeof(fx->err)));
+	fx->b.jobid = JOBID + 1;
+	OK(fx, store_load(ofd, 1, fx->key, &fx->b, &theirs, fx->err, sizeof(fx->err)));
+	fx->b.jobid = JOBID;
 	assert_int_equal(json_integer_value(json_object_get(theirs, "version")), 1);
 	json_decref(theirs);
 
@@ -461,8 +467,8 @@ static void test_symlink_tmp(void **state)
 		".tmp-5");
 	assert_false(_exists(ofd, "1/node-3", S_IFDIR));
 	m = json_object();
-	REFUSED(fx, store_commit(fx->jobfd, 5, m, fx->key, fx->err, sizeof(fx->err)), -ELOOP,
-		".tmp-5");
+	REFUSED(fx, store_commit(fx->jobfd, 5, m, &fx->b, fx->key, fx->err, sizeof(fx->err)),
+		-ELOOP, ".tmp-5");
 	json_decref(m);
 	assert_true(_exists(ofd, "1/manifest.json", S_IFREG));
 	assert_false(_exists(fx->jobfd, "5", S_IFLNK) || _exists(fx->jobfd, "5", S_IFDIR));
@@ -877,6 +883,7 @@ static void test_user_lookup(void **state)
 static void test_user_fs(void **state)
 {
 	struct fx *fx = *state;
+	char top[128], udir[192];
 	struct job_user u;
 	struct passwd *pw;
 	struct stat st;
@@ -888,23 +895,27 @@ static void test_user_fs(void **state)
 	if (geteuid() != 0 || !pw || pw->pw_uid == 0)
 		skip();
 	OK(fx, user_lookup(pw->pw_uid, pw->pw_gid, &u, fx->err, sizeof(fx->err)));
-	/* A shared ckdir, as a site sets one up. */
-	assert_int_equal(chmod(fx->dir, 01777), 0);
+	/* A shared CheckpointDir, as a site sets one up: the user's own directory in it. */
+	snprintf(top, sizeof(top), "%s/top", fx->dir);
+	assert_int_equal(mkdir(top, 0755), 0);
+	assert_int_equal(chmod(top, 01777), 0);
+	assert_int_equal(chmod(fx->dir, 0711), 0);
+	OK(fx, store_user_dir(top, NULL, u.name, udir, sizeof(udir), fx->err, sizeof(fx->err)));
 	OK(fx, user_fs_enter(&u, fx->err, sizeof(fx->err)));
 	assert_int_equal(setfsuid(-1), pw->pw_uid);
 	assert_int_equal(setfsgid(-1), pw->pw_gid);
-	jfd = store_job_open(fx->dir, 500, 1, fx->err, sizeof(fx->err));
+	jfd = store_job_open(udir, 500, 1, fx->err, sizeof(fx->err));
 	if (jfd < 0)
 		user_fs_leave();
 	OK(fx, jfd);
-	/* Root's job dir is not this user's. */
+	/* Root's user directory is not this user's. */
 	REFUSED(fx, store_job_open(fx->dir, JOBID, 0, fx->err, sizeof(fx->err)), -EPERM,
 		"owned by uid 0");
 	dfd = store_begin(jfd, 1, fx->err, sizeof(fx->err));
 	if (dfd >= 0) {
 		close(dfd);
 		m = json_object();
-		dfd = store_commit(jfd, 1, m, fx->key, fx->err, sizeof(fx->err));
+		dfd = store_commit(jfd, 1, m, &fx->b, fx->key, fx->err, sizeof(fx->err));
 		json_decref(m);
 	}
 	user_fs_leave();
@@ -919,9 +930,227 @@ static void test_user_fs(void **state)
 	assert_int_equal(fstat(jfd, &st), 0);
 	assert_int_equal(st.st_uid, pw->pw_uid);
 	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(stat(udir, &st), 0);
+	assert_int_equal(st.st_uid, pw->pw_uid);
+	assert_int_equal(st.st_mode & 07777, 0700);
 	close(jfd);
-	REFUSED(fx, store_job_open(fx->dir, 500, 0, fx->err, sizeof(fx->err)), -EPERM,
-		"not by uid 0");
+	REFUSED(fx, store_job_open(udir, 500, 0, fx->err, sizeof(fx->err)), -EPERM,
+		"not by the job's user (uid 0)");
+}
+
+/* m's "mac" made again with key, as a genuine manifest of that content would have it. */
+static void _reseal(json_t *m, const uint8_t *key)
+{
+	uint8_t mac[crypto_auth_BYTES];
+	char hex[2 * crypto_auth_BYTES + 1], *text;
+
+	json_object_del(m, "mac");
+	text = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_non_null(text);
+	crypto_auth(mac, (const uint8_t *)text, strlen(text), key);
+	free(text);
+	sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
+	json_object_set_new(m, "mac", json_string(hex));
+}
+
+/* Checkpoint 1's manifest, changed by edit and sealed again with the cluster's key. */
+static void _genuine_but(struct fx *fx, const char *text, void (*edit)(json_t *m))
+{
+	json_t *m = json_loads(text, 0, NULL);
+	char *out;
+
+	assert_non_null(m);
+	edit(m);
+	_reseal(m, fx->key);
+	out = json_dumps(m, JSON_INDENT(1) | JSON_SORT_KEYS);
+	_puts(fx->jobfd, "1/manifest.json", out);
+	free(out);
+	json_decref(m);
+}
+
+static void _other_uid(json_t *m)
+{
+	json_object_set_new(m, "uid",
+			    json_integer(json_integer_value(json_object_get(m, "uid")) + 1));
+}
+
+static void _other_lineage(json_t *m)
+{
+	json_object_set_new(m, "lineage", json_pack("[i, i]", JOBID, 7));
+}
+
+static void _no_lineage(json_t *m)
+{
+	json_object_del(m, "lineage");
+}
+
+static void _swapped_slots(json_t *m)
+{
+	json_t *slots = json_object_get(m, "slots");
+
+	json_object_set_new(json_array_get(slots, 1), "slot", json_integer(0));
+}
+
+/* Issue 10: a manifest binds its image to the owner uid, the job's lineage and each slot. */
+static void test_binding(void **state)
+{
+	struct fx *fx = *state;
+	struct store_binding e = fx->b;
+	json_t *m, *l;
+	char *text;
+
+	/* Committed: the binding is in the manifest, under the MAC. */
+	fx->b.lineage = l = json_pack("[i, i]", 7, 9);
+	m = _checkpoint(fx, 1);
+	fx->b.lineage = NULL;
+	json_decref(l);
+	assert_int_equal(json_integer_value(json_object_get(m, "uid")), getuid());
+	assert_int_equal(json_integer_value(json_object_get(m, "jobid")), JOBID);
+	l = json_object_get(m, "lineage");
+	assert_int_equal(json_array_size(l), 3);
+	assert_int_equal(json_integer_value(json_array_get(l, 0)), 7);
+	assert_int_equal(json_integer_value(json_array_get(l, 2)), JOBID);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_array_get(json_object_get(m, "slots"), 1), "slot")),
+			 1);
+	json_decref(m);
+	e.slot = 1;
+	OK(fx, store_load(fx->jobfd, 1, fx->key, &e, &m, fx->err, sizeof(fx->err)));
+	json_decref(m);
+
+	/* Another user's job, another job, another slot: refused, the field named, not "corrupt".
+	 */
+	e = fx->b;
+	e.uid += 1;
+	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &e, &m, fx->err, sizeof(fx->err)), -EPERM,
+		"owner uid");
+	e = fx->b;
+	e.jobid = JOBID + 1;
+	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &e, &m, fx->err, sizeof(fx->err)), -EPERM,
+		"(jobid)");
+	e = fx->b;
+	e.slot = 2;
+	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &e, &m, fx->err, sizeof(fx->err)), -EPERM,
+		"no slot 2 (slot)");
+
+	/* Genuine manifests (the MAC verifies) bound otherwise. */
+	text = _get(fx->jobfd, "1/manifest.json", NULL);
+	_genuine_but(fx, text, _other_uid);
+	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &fx->b, &m, fx->err, sizeof(fx->err)), -EPERM,
+		"owner uid");
+	_genuine_but(fx, text, _other_lineage);
+	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &fx->b, &m, fx->err, sizeof(fx->err)), -EPERM,
+		"(lineage)");
+	_genuine_but(fx, text, _no_lineage);
+	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &fx->b, &m, fx->err, sizeof(fx->err)), -EPERM,
+		"no lineage");
+	_genuine_but(fx, text, _swapped_slots);
+	e = fx->b;
+	e.slot = 1;
+	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &e, &m, fx->err, sizeof(fx->err)), -EBADMSG,
+		"(slot)");
+	/* store_load_newest skips what is not the job's. */
+	_genuine_but(fx, text, _other_uid);
+	assert_int_equal(store_load_newest(fx->jobfd, fx->key, &fx->b, &e.jobid, &m), -ENOENT);
+	free(text);
+}
+
+/* The lineage a job's next checkpoint records: its own, or that of the job it was restarted from.
+ */
+static void test_lineage(void **state)
+{
+	struct fx *fx = *state;
+	char path[256];
+	json_t *prev, *l;
+	int ofd;
+
+	ofd = _other_job(fx, path, sizeof(path)); /* job JOBID + 1: lineage [JOBID + 1] */
+	close(ofd);
+	l = store_lineage(fx->dir, getuid(), JOBID + 1, NULL, fx->key);
+	assert_non_null(l);
+	assert_int_equal(json_array_size(l), 1);
+	assert_int_equal(json_integer_value(json_array_get(l, 0)), JOBID + 1);
+	fx->b.lineage = l;
+	prev = _checkpoint(fx, 1);
+	json_decref(l);
+	fx->b.lineage = NULL;
+	l = store_lineage(fx->dir, getuid(), JOBID + 1, prev, fx->key);
+	assert_int_equal(json_array_size(l), 2);
+	assert_int_equal(json_integer_value(json_array_get(l, 1)), JOBID);
+	json_decref(l);
+	json_decref(prev);
+	/* Restarted from a job whose checkpoints are gone: the link to it. */
+	l = store_lineage(fx->dir, getuid(), 999, NULL, fx->key);
+	assert_int_equal(json_integer_value(json_array_get(l, 0)), 999);
+	json_decref(l);
+	assert_null(store_lineage(fx->dir, getuid(), 0, NULL, fx->key));
+}
+
+/* The user directory: squatted, a symlink, loose, not creatable; a stale job dir set aside. */
+static void test_user_dir(void **state)
+{
+	struct fx *fx = *state;
+	char top[128], udir[192], other[192], aside[64];
+	struct passwd *pw = getpwnam("nobody");
+	struct job_user u;
+	int fd;
+
+	if (geteuid() != 0 || !pw || pw->pw_uid == 0)
+		skip();
+	snprintf(top, sizeof(top), "%s/top", fx->dir);
+	assert_int_equal(mkdir(top, 01777), 0);
+	assert_int_equal(chmod(top, 01777), 0);
+	REFUSED(fx, store_user_dir(top, NULL, "..", udir, sizeof(udir), fx->err, sizeof(fx->err)),
+		-EINVAL, "\"..\"");
+	OK(fx,
+	   store_user_dir(top, "/mine/ck", "root", udir, sizeof(udir), fx->err, sizeof(fx->err)));
+	assert_string_equal(udir, "/mine/ck");
+	OK(fx, store_user_dir(top, NULL, "root", udir, sizeof(udir), fx->err, sizeof(fx->err)));
+	/* No user directory yet: no checkpoint; no CheckpointDir at all: the storage is missing. */
+	REFUSED(fx, store_job_open(udir, JOBID, 0, fx->err, sizeof(fx->err)), -ENOENT, udir);
+	snprintf(other, sizeof(other), "%s/gone/root", fx->dir);
+	REFUSED(fx, store_job_open(other, JOBID, 1, fx->err, sizeof(fx->err)), -ENODEV, "mounted");
+
+	/* Another user made root's <user>/ first (a 1777 top lets them): refused, named. */
+	assert_int_equal(mkdir(udir, 0700), 0);
+	assert_int_equal(chown(udir, pw->pw_uid, pw->pw_gid), 0);
+	REFUSED(fx, store_job_open(udir, JOBID, 1, fx->err, sizeof(fx->err)), -EPERM, udir);
+	assert_non_null(strstr(fx->err, "owned by uid"));
+	/* Root's own, but others may enter or write it. */
+	assert_int_equal(chown(udir, 0, 0), 0);
+	assert_int_equal(chmod(udir, 0755), 0);
+	REFUSED(fx, store_job_open(udir, JOBID, 1, fx->err, sizeof(fx->err)), -EPERM, "mode 0755");
+	assert_int_equal(rmdir(udir), 0);
+	/* A symlink to a directory of root's: refused, not followed. */
+	snprintf(other, sizeof(other), "%s/real", fx->dir);
+	assert_int_equal(mkdir(other, 0700), 0);
+	assert_int_equal(symlink(other, udir), 0);
+	REFUSED(fx, store_job_open(udir, JOBID, 1, fx->err, sizeof(fx->err)), -ELOOP, "symlink");
+	assert_false(_exists(fx->jobfd, "../real/42", S_IFDIR));
+	assert_int_equal(unlink(udir), 0);
+
+	/* A top the user may not write: the admin is told what to run. */
+	assert_int_equal(chmod(top, 0755), 0);
+	assert_int_equal(chmod(fx->dir, 0711), 0);
+	OK(fx, user_lookup(pw->pw_uid, pw->pw_gid, &u, fx->err, sizeof(fx->err)));
+	OK(fx, store_user_dir(top, NULL, u.name, udir, sizeof(udir), fx->err, sizeof(fx->err)));
+	OK(fx, user_fs_enter(&u, fx->err, sizeof(fx->err)));
+	fx->err[0] = '\0';
+	fd = store_job_open(udir, JOBID, 1, fx->err, sizeof(fx->err));
+	user_fs_leave();
+	assert_int_equal(fd, -EACCES);
+	assert_non_null(strstr(fx->err, "install -d -m 0700"));
+	assert_non_null(strstr(fx->err, udir));
+
+	/* A job dir left by an earlier job with the same id goes aside, as the user. */
+	assert_int_equal(chmod(fx->dir, 0700), 0);
+	OK(fx, store_set_aside(fx->dir, JOBID, "stale", aside, sizeof(aside), fx->err,
+			       sizeof(fx->err)));
+	assert_true(!strncmp(aside, "42.stale-", 9));
+	assert_false(_exists(fx->jobfd, "../42", S_IFDIR));
+	OK(fx, store_set_aside(fx->dir, JOBID, "stale", aside, sizeof(aside), fx->err,
+			       sizeof(fx->err)));
+	assert_string_equal(aside, "");
 }
 
 int main(void)
@@ -942,6 +1171,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_lookup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_fs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_binding, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lineage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_dir, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
