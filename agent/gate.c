@@ -69,6 +69,9 @@ void gate_accept(struct gate *g, int lfd, int64_t now)
 	int fd;
 
 	for (int k = 0; k < GATE_ACCEPT_MAX; k++) {
+		/* only what is queued: crd's loop must never wait in accept */
+		if (poll(&(struct pollfd){.fd = lfd, .events = POLLIN}, 1, 0) != 1)
+			return;
 		len = sizeof(sa);
 		fd = accept4(lfd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)

@@ -39,7 +39,8 @@ static int setup(void **state)
 	(void)state;
 	if (log_init("gate-test", "/dev/null", 0))
 		return -1;
-	listen_fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	/* blocking, as a listener may be: the gate must still never wait in accept */
+	listen_fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	setsockopt(listen_fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int){0}, sizeof(int));
 	inet_pton(AF_INET6, "::ffff:127.0.0.1", &sa.sin6_addr);
 	if (bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(listen_fd, 512) < 0 ||
