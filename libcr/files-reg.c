@@ -69,13 +69,16 @@ static int dump_reg(struct cr_img *img, struct dump_ctx *ctx, const struct fd_in
 	return fident_dump(fi->root, fi->pid, what, fi->link, &fi->st, flags, &rec->ident);
 }
 
-/* A task that holds file @id, to name in messages. */
-static pid_t holder(const struct rst_image *img, uint32_t id)
+/* A task and fd that hold file @id, to name in messages. */
+static pid_t holder(const struct rst_image *img, uint32_t id, int *fd)
 {
 	for (size_t i = 0; i < img->ntasks; i++)
 		for (size_t k = 0; k < img->tasks[i].nfds; k++)
-			if (img->tasks[i].fds[k].file_id == id)
+			if (img->tasks[i].fds[k].file_id == id) {
+				*fd = img->tasks[i].fds[k].fd;
 				return img->tasks[i].rec->pid;
+			}
+	*fd = -1;
 	return 0;
 }
 
@@ -111,14 +114,15 @@ static int open_reg(struct rst_image *img, const struct cr_restore_opts *opts,
 	int flags = rec->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY), ret;
 	char buf[CR_PATH_LEN], what[32];
 	const char *path = remap_path(opts, rec->path, buf, sizeof(buf));
-	pid_t pid = holder(img, rec->id);
+	int tfd;
+	pid_t pid = holder(img, rec->id, &tfd);
 
 	*fd = open(path, flags | O_CLOEXEC);
 	if (*fd < 0) {
 		pr_perror("Task %d: can't reopen %s (file %u)", pid, path, rec->id);
 		return -errno;
 	}
-	snprintf(what, sizeof(what), "open file %u", rec->id);
+	snprintf(what, sizeof(what), "fd %d", tfd);
 	ret = fident_verify_fd(*fd, &rec->ident, pid, what, path);
 	if (!ret && opts && opts->rollback_files && held_for_writing(rec))
 		ret = check_rollback(*fd, pid, rec);
@@ -182,8 +186,8 @@ int rollback_reg_files(struct rst_image *img)
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < img->nfiles; i++) {
 			const struct cr_file_rec *rec = img->files[i].rec;
-			pid_t pid = holder(img, rec->id);
-			int fd = img->files[i].rb_fd, ret;
+			int fd = img->files[i].rb_fd, tfd, ret;
+			pid_t pid = holder(img, rec->id, &tfd);
 
 			if (fd < 0)
 				continue;

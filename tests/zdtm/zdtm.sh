@@ -153,7 +153,7 @@ show() {
 # fail WHY: report with the logs, and exit 1
 fail() {
 	echo "FAIL($mode) $name: $*"
-	show out.1 err.1 ck.err break.out out.2 rst.err driver.err
+	show out.1 err.1 ck.err break.out rst-fail.err out.2 rst.err driver.err
 	rc_final=1
 	exit
 }
@@ -199,7 +199,7 @@ run_hook() {
 		cp -p "$line" "$tmp/watch/$n" || fail "cannot copy $line"
 	done
 	"$cr" restart --detach --rollback-files "${opts[@]}" "$tmp/img" </dev/null \
-		>>"$tmp/out.2" 2>"$tmp/rst.err"
+		>>"$tmp/out.2" 2>"$tmp/rst-fail.err"
 	rc=$?
 	[ $rc -ne 0 ] || fail "cr restart ${opts[*]} succeeded after $name --break"
 	wait_for 10 ns_empty || fail "the failed restart left processes behind"
@@ -210,7 +210,7 @@ run_hook() {
 			"$(stat -c %s "$tmp/watch/$n") bytes before it, $(stat -c %s "$line") after"
 	done
 	while IFS= read -r line; do
-		grep -qF -- "${line#EXPECT: }" "$tmp/rst.err" ||
+		grep -qF -- "${line#EXPECT: }" "$tmp/rst-fail.err" ||
 			fail "the failed restart does not say \"${line#EXPECT: }\""
 	done < <(grep '^EXPECT: ' "$tmp/break.out")
 	"${cmd[0]}" --repair "${cmd[@]:1}" >>"$tmp/break.out" 2>>"$tmp/driver.err" ||
