@@ -45,8 +45,7 @@ static bool recognise_reg(const struct fd_info *fi)
 
 static bool held_for_writing(const struct cr_file_rec *rec)
 {
-	return S_ISREG(rec->mode) && !(rec->flags & O_PATH) &&
-	       (rec->flags & O_ACCMODE) != O_RDONLY;
+	return S_ISREG(rec->mode) && !(rec->flags & O_PATH) && (rec->flags & O_ACCMODE) != O_RDONLY;
 }
 
 static int dump_reg(struct cr_img *img, struct dump_ctx *ctx, const struct fd_info *fi,

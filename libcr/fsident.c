@@ -26,6 +26,8 @@
 #include "log.h"
 #include "fsident.h"
 
+_Static_assert(sizeof(struct cr_fident) == 184, "docs/image-format.md gives its size");
+
 /* What @fd is now; -errno, not logged. */
 static int read_ident(int fd, struct cr_fident *id)
 {
@@ -87,8 +89,8 @@ static int open_in_root(pid_t root, const char *path)
 	return fd < 0 ? -err : fd;
 }
 
-int fident_dump(pid_t root, pid_t pid, const char *what, const char *path,
-		const struct stat *want, uint32_t flags, struct cr_fident *id)
+int fident_dump(pid_t root, pid_t pid, const char *what, const char *path, const struct stat *want,
+		uint32_t flags, struct cr_fident *id)
 {
 	int fd = path[0] == '/' ? open_in_root(root, path) : -ENOENT, ret;
 	struct stat st;

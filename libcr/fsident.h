@@ -21,8 +21,8 @@
  * (CR_FIDENT_*) say. -ENOTSUP, logged naming the task and the path, when it
  * is not.
  */
-int fident_dump(pid_t root, pid_t pid, const char *what, const char *path,
-		const struct stat *want, uint32_t flags, struct cr_fident *id);
+int fident_dump(pid_t root, pid_t pid, const char *what, const char *path, const struct stat *want,
+		uint32_t flags, struct cr_fident *id);
 
 /*
  * Restore: @fd, opened from @path, is the file @id recorded; -ESTALE, logged

@@ -17,7 +17,7 @@
 #include <sys/types.h>
 
 #define CR_IMG_MAGIC   0x31524353414d4943ULL /* "CIMASCR1" */
-#define CR_IMG_VERSION 2 /* 2: file identities (struct cr_fident) */
+#define CR_IMG_VERSION 2		     /* 2: file identities (struct cr_fident) */
 #define CR_IMG_NAME    "image.cr"
 
 enum cr_rec_type {

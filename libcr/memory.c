@@ -328,7 +328,8 @@ static int dump_vma_ident(pid_t root, pid_t pid, struct cr_vma_rec *v)
 	snprintf(what, sizeof(what), "mapping %#llx-%#llx of", (unsigned long long)v->start,
 		 (unsigned long long)v->end);
 	return fident_dump(root, pid, what, v->path, &st,
-			   v->file_flags == O_RDWR ? CR_FIDENT_WRITTEN : CR_FIDENT_COPY_OK, &v->ident);
+			   v->file_flags == O_RDWR ? CR_FIDENT_WRITTEN : CR_FIDENT_COPY_OK,
+			   &v->ident);
 }
 
 static int dump_vmas(struct cr_img *img, struct dump_ctx *ctx, struct page_dump *pd, pid_t ns_pid)
@@ -350,8 +351,7 @@ static int dump_vmas(struct cr_img *img, struct dump_ctx *ctx, struct page_dump 
 			ret = dump_shmem_object(img, ctx, link,
 						shmem_kind_of(v->path, v->kind == CR_VMA_SHMEM),
 						v->path, &v->shmem_id);
-		}
-		else if (v->kind == CR_VMA_FILE_PRIVATE || v->kind == CR_VMA_FILE_SHARED)
+		} else if (v->kind == CR_VMA_FILE_PRIVATE || v->kind == CR_VMA_FILE_SHARED)
 			ret = dump_vma_ident(ctx->root, pd->pid, v);
 		if (!ret && (v->kind == CR_VMA_ANON || v->kind == CR_VMA_FILE_PRIVATE))
 			ret = dump_vma_pages(pd, v);
