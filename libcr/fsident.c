@@ -130,9 +130,11 @@ static bool same_file(const struct cr_fident *was, const struct cr_fident *now)
 	return was->ino == now->ino;
 }
 
+/* mtime to the second: tar (the container's /tmp archive) and packages keep no more */
 static bool same_content(const struct cr_fident *was, const struct cr_fident *now)
 {
-	return was->size == now->size && was->mtime_ns == now->mtime_ns;
+	return was->size == now->size &&
+	       was->mtime_ns / 1000000000LL == now->mtime_ns / 1000000000LL;
 }
 
 /* Why @now is not the file @was recorded, or NULL when it is. */
