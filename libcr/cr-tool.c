@@ -66,7 +66,9 @@ static void usage(FILE *f)
 		"            --inherit-fd KEY=FD: FD stands for the image's file KEY\n"
 		"            (stdin, stdout, stderr: default the restarter's 0, 1, 2).\n"
 		"            --rollback-files: files open for writing that grew since the\n"
-		"            checkpoint are truncated back; shrunk or missing ones refused.\n"
+		"            checkpoint are truncated back once the tree is built; shrunk,\n"
+		"            missing or replaced ones refused first. --abort (tests): build\n"
+		"            the tree, then abort it instead of resuming; exits 1.\n"
 		"info        describe an image (--json: machine-readable).\n"
 		"--owner UID[:GID]  the owner policy: the tree belongs to UID (primary group\n"
 		"            GID, default the user's; its groups from the group database) and\n"
@@ -217,18 +219,19 @@ static int cmd_restart(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{"rollback-files", no_argument, NULL, 'r'},
 		{"owner", required_argument, NULL, 'o'},
+		{"abort", no_argument, NULL, 'a'},
 		{0},
 	};
 	struct cr_restore_opts ro = {0};
 	struct owner_arg owner;
 	struct cr_inherit_fd *inh = NULL;
 	struct cr_restored *r;
-	bool detach = false;
+	bool detach = false, abort_built = false;
 	pid_t child, root;
 	size_t ninh = 0;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "pdi:s:hro:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "pdi:s:hrao:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (parse_owner(optarg, &owner)) {
@@ -246,6 +249,9 @@ static int cmd_restart(int argc, char **argv)
 			break;
 		case 'r':
 			ro.rollback_files = true;
+			break;
+		case 'a': /* test: a coordinator that aborts once the tree is built */
+			abort_built = true;
 			break;
 		case 'i':
 			if (add_inherit(&inh, &ninh, optarg)) {
@@ -280,6 +286,12 @@ static int cmd_restart(int argc, char **argv)
 	if (ret) {
 		fprintf(stderr, "cr: restart from %s failed: %s\n", argv[optind], strerror(-ret));
 		return exit_code(ret);
+	}
+	if (abort_built) {
+		cr_abort(r);
+		fprintf(stderr, "cr: restart from %s aborted once the tree was built (--abort)\n",
+			argv[optind]);
+		return 1;
 	}
 	child = cr_restored_child(r);
 	root = cr_restored_root(r);

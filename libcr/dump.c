@@ -85,7 +85,7 @@ static int dump_one_task(struct cr_img *img, struct dump_ctx *ctx, struct cr_fro
 
 int cr_dump(struct cr_frozen *f, const char *dir)
 {
-	struct dump_ctx ctx = {0};
+	struct dump_ctx ctx = {.root = f->root};
 	struct cr_img img;
 	int ret;
 

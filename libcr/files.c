@@ -425,7 +425,7 @@ static int open_one_file(struct rst_image *img, const struct cr_restore_opts *op
 		return ret;
 	ret = move_service_fd(img, &fd);
 	f->svc_fd = fd;
-	return ret;
+	return ret ? ret : hold_for_rollback(img, opts, f);
 }
 
 /*

@@ -82,6 +82,15 @@ int prepare_files(struct rst_image *img, const struct cr_restore_opts *opts);
 const char *file_kind_name(uint32_t kind);
 int install_fds(struct rst_image *img, struct rst_img_task *t);
 void close_service_fds(struct rst_image *img);
+/*
+ * Rollback (files-reg.c): with rollback_files, prepare_files keeps an fd to
+ * each file held for writing (above every task's fds) and checks it; only
+ * rollback_reg_files, at cr_resume, truncates.
+ */
+int hold_for_rollback(struct rst_image *img, const struct cr_restore_opts *opts,
+		      struct rst_img_file *f);
+int rollback_reg_files(struct rst_image *img);
+void close_rollback_fds(struct rst_image *img);
 
 /* For the kinds, from the core (files.c). */
 /* Dump: 1 if this object is new (the caller writes it now), 0 if written already. */

@@ -173,6 +173,7 @@ static int take_shared_record(struct rst_image *ri, struct cr_img *img, struct c
 			return -ENOMEM;
 		f->rec = p;
 		f->svc_fd = -1;
+		f->rb_fd = -1;
 		return RST_REC_KEPT;
 	}
 	case CR_REC_FD: {

@@ -17,7 +17,7 @@
 #include <sys/types.h>
 
 #define CR_IMG_MAGIC   0x31524353414d4943ULL /* "CIMASCR1" */
-#define CR_IMG_VERSION 1
+#define CR_IMG_VERSION 2		     /* 2: file identities (struct cr_fident) */
 #define CR_IMG_NAME    "image.cr"
 
 enum cr_rec_type {
@@ -109,6 +109,34 @@ struct cr_pagefile_rec {
 #define CR_NRLIMITS   16
 #define CR_PATH_LEN   4096
 
+enum cr_fident_how {
+	CR_FIDENT_NONE = 0, /* the path alone (/, /dev/null...) */
+	CR_FIDENT_EXACT,    /* the very file: its file handle, or its inode if it has none */
+	CR_FIDENT_CONTENT,  /* tmpfs, whose inodes die with it: type, size and mtime */
+};
+#define CR_FIDENT_COPY_OK 0x1 /* EXACT, or a copy: same type, size and mtime */
+#define CR_FIDENT_WRITTEN 0x2 /* held for writing: may have grown, mtime not compared */
+#define CR_HANDLE_LEN	  128 /* MAX_HANDLE_SZ */
+
+/*
+ * [fsident.c] What a recorded path led to at dump, checked at dump to be
+ * the file the fd, mapping or cwd stands for and compared at restore with
+ * what the path leads to then (docs/image-format.md says how).
+ */
+struct cr_fident {
+	uint32_t how;	/* enum cr_fident_how */
+	uint32_t flags; /* CR_FIDENT_* */
+	uint32_t mode;	/* st_mode */
+	uint32_t handle_type;
+	uint32_t handle_bytes; /* 0: the filesystem gives no handle */
+	uint32_t pad;
+	uint64_t fs_type; /* statfs f_type */
+	uint64_t ino;
+	uint64_t size;
+	int64_t mtime_ns;
+	uint8_t handle[CR_HANDLE_LEN];
+};
+
 /* [task.c] One process: identity, credentials, limits, fs context. */
 struct cr_task_rec {
 	int32_t pid, ppid, pgid, sid;
@@ -136,6 +164,7 @@ struct cr_task_rec {
 	char comm[16];
 	char cwd[CR_PATH_LEN];
 	char root[CR_PATH_LEN];
+	struct cr_fident cwd_id, root_id;
 };
 #define CR_TASK_ZOMBIE	0x1
 #define CR_TASK_STOPPED 0x2 /* in group stop (SIGSTOP) at checkpoint */
@@ -148,6 +177,7 @@ struct cr_mm_rec {
 	uint64_t start_brk, brk, start_stack;
 	uint64_t arg_start, arg_end, env_start, env_end;
 	char exe[CR_PATH_LEN];
+	struct cr_fident exe_id;
 };
 
 enum cr_vma_kind {
@@ -173,6 +203,7 @@ struct cr_vma_rec {
 	uint32_t file_flags; /* O_RDONLY/O_RDWR to reopen the file with */
 	uint32_t madv;	     /* CR_MADV_* advice to apply again */
 	char path[CR_PATH_LEN];
+	struct cr_fident ident; /* file mappings without shmem_id */
 };
 
 #define CR_MADV_DONTFORK   0x1
@@ -285,6 +316,7 @@ struct cr_file_rec {
 	uint64_t obj_id;
 	uint64_t size; /* regular files: size at dump */
 	char path[CR_PATH_LEN];
+	struct cr_fident ident; /* CR_FILE_REG */
 };
 
 /* [files.c] One descriptor of a task. */

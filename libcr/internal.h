@@ -90,6 +90,7 @@ struct dump_ctx {
 	size_t nshmem;
 	uint64_t zero_pfn;
 	void *files; /* files.c */
+	pid_t root;  /* the tree's root task: recorded paths are resolved in its root */
 };
 
 #endif /* CR_INTERNAL_H */

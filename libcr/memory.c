@@ -18,6 +18,7 @@
 
 #undef LOG_PREFIX
 #define LOG_PREFIX "memory: "
+#include "fsident.h"
 #include "image-load.h"
 #include "internal.h"
 #include "log.h"
@@ -219,7 +220,26 @@ static int dump_vma_pages(struct page_dump *pd, const struct cr_vma_rec *v)
 	return ret;
 }
 
-static int dump_mm(struct cr_img *img, struct cr_task *t)
+/* The executable: a path that must lead back to it (fsident.c), unless it was deleted. */
+static int dump_exe(pid_t root, struct cr_task *t, struct cr_mm_rec *mm)
+{
+	size_t n = strlen(mm->exe), k = strlen(" (deleted)");
+	char link[64];
+	struct stat st;
+
+	/* a deleted executable's text is saved by content (shmem.c); its name is lost */
+	if (n > k && !strcmp(mm->exe + n - k, " (deleted)"))
+		return 0;
+	snprintf(link, sizeof(link), "/proc/%d/exe", t->pid);
+	if (stat(link, &st) < 0) {
+		pr_perror("Can't stat the executable of task %d", t->pid);
+		return -errno;
+	}
+	return fident_dump(root, t->pid, "executable", mm->exe, &st, CR_FIDENT_COPY_OK,
+			   &mm->exe_id);
+}
+
+static int dump_mm(struct cr_img *img, pid_t root, struct cr_task *t)
 {
 	struct cr_mm_rec *mm = calloc(1, sizeof(*mm));
 	long args[6] = {0}, brk = 0;
@@ -236,6 +256,10 @@ static int dump_mm(struct cr_img *img, struct cr_task *t)
 		ret = infect_syscall(t->pid, t->inject_ip, SYS_brk, args, &brk);
 	if (!ret)
 		ret = proc_readlink(mm->exe, sizeof(mm->exe), "/proc/%d/exe", t->pid);
+	if (!ret)
+		ret = dump_exe(root, t, mm);
+	if (ret == -ENOTSUP)
+		goto out;
 	if (ret) {
 		pr_err("Can't read the mm of task %d\n", t->pid);
 		goto out;
@@ -288,6 +312,26 @@ static int open_task_files(struct page_dump *pd, struct cr_img *img, pid_t pid, 
 
 static int collect_vmas(pid_t pid, struct cr_vma_rec **out, size_t *nout);
 
+/* A file mapping's path must lead back to the mapped file (fsident.c). */
+static int dump_vma_ident(pid_t root, pid_t pid, struct cr_vma_rec *v)
+{
+	char link[64], what[64];
+	struct stat st;
+
+	snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", pid,
+		 (unsigned long long)v->start, (unsigned long long)v->end);
+	if (stat(link, &st) < 0) {
+		pr_perror("Can't stat mapping %#llx-%#llx (%s) of task %d",
+			  (unsigned long long)v->start, (unsigned long long)v->end, v->path, pid);
+		return -errno;
+	}
+	snprintf(what, sizeof(what), "mapping %#llx-%#llx of", (unsigned long long)v->start,
+		 (unsigned long long)v->end);
+	return fident_dump(root, pid, what, v->path, &st,
+			   v->file_flags == O_RDWR ? CR_FIDENT_WRITTEN : CR_FIDENT_COPY_OK,
+			   &v->ident);
+}
+
 static int dump_vmas(struct cr_img *img, struct dump_ctx *ctx, struct page_dump *pd, pid_t ns_pid)
 {
 	struct cr_vma_rec *vmas;
@@ -307,7 +351,8 @@ static int dump_vmas(struct cr_img *img, struct dump_ctx *ctx, struct page_dump 
 			ret = dump_shmem_object(img, ctx, link,
 						shmem_kind_of(v->path, v->kind == CR_VMA_SHMEM),
 						v->path, &v->shmem_id);
-		}
+		} else if (v->kind == CR_VMA_FILE_PRIVATE || v->kind == CR_VMA_FILE_SHARED)
+			ret = dump_vma_ident(ctx->root, pd->pid, v);
 		if (!ret && (v->kind == CR_VMA_ANON || v->kind == CR_VMA_FILE_PRIVATE))
 			ret = dump_vma_pages(pd, v);
 		v->pid = ns_pid;
@@ -435,7 +480,7 @@ int dump_memory(struct cr_img *img, struct dump_ctx *ctx, struct cr_task *t)
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = dump_mm(img, t);
+	ret = dump_mm(img, ctx->root, t);
 	if (!ret)
 		ret = open_task_files(&pd, img, t->pid, t->ns_pid);
 	if (!ret)
@@ -449,6 +494,7 @@ int dump_memory(struct cr_img *img, struct dump_ctx *ctx, struct cr_task *t)
 out:
 	if (pd.df.fd >= 0)
 		close(pd.df.fd);
+	XXH64_freeState(pd.df.hash); /* a dump that failed before cr_datafile_finish */
 	if (pd.pagemap_fd >= 0)
 		close(pd.pagemap_fd);
 	if (pd.mem_fd >= 0)

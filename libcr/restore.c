@@ -29,6 +29,7 @@
 #undef LOG_PREFIX
 #define LOG_PREFIX "restore: "
 #include "files.h"
+#include "fsident.h"
 #include "image-load.h"
 #include "log.h"
 #include "memory.h"
@@ -549,6 +550,7 @@ static __attribute__((noreturn)) void pidns_init(struct cr_restored *r)
 	if (me != 0)
 		restore_task(r, me);
 	close_service_fds(&r->img);
+	close_rollback_fds(&r->img);
 	prctl(PR_SET_NAME, "cr-init");
 	for (;;) {
 		pid = waitpid(-1, &status, 0);
@@ -668,7 +670,10 @@ static int prepare_restarter(struct cr_restored *r, const struct cr_restore_opts
 		nofile.rlim_cur = nofile.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
-	ret = prepare_shmem(&r->img);
+	/* phase 1 checks and changes nothing: files are rolled back at cr_resume */
+	ret = fident_check_tasks(&r->img);
+	if (!ret)
+		ret = prepare_shmem(&r->img);
 	if (!ret)
 		ret = prepare_files(&r->img, opts);
 	return ret;
@@ -758,6 +763,7 @@ static void restored_free(struct cr_restored *r)
 {
 	if (r->boot)
 		munmap((void *)r->boot, r->boot_size + r->premap_size);
+	close_rollback_fds(&r->img);
 	pstree_plan_free(&r->plan);
 	image_free(&r->img);
 	free(r);
@@ -765,8 +771,13 @@ static void restored_free(struct cr_restored *r)
 
 int cr_resume(struct cr_restored *r)
 {
-	int ret = 0;
+	/* the commit point: the files go back to the checkpoint, then the tasks run */
+	int ret = rollback_reg_files(&r->img);
 
+	if (ret) {
+		cr_abort(r);
+		return ret;
+	}
 	for (size_t i = 0; i < r->img.ntasks; i++) {
 		struct rst_img_task *t = &r->img.tasks[i];
 

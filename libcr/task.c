@@ -22,6 +22,7 @@
 
 #undef LOG_PREFIX
 #define LOG_PREFIX "task: "
+#include "fsident.h"
 #include "image-load.h"
 #include "internal.h"
 #include "log.h"
@@ -166,6 +167,33 @@ int task_read_creds(pid_t pid, struct cr_task_rec *rec)
 	return ret ? ret : read_limits(pid, rec);
 }
 
+/* cwd and root: paths that must lead back to them, seen from the tree's root (fsident.c). */
+static int dump_task_fs(pid_t root, struct cr_task *t, struct cr_task_rec *rec)
+{
+	static const char *const what[2] = {"working directory", "root directory"};
+	char *path[2] = {rec->cwd, rec->root}, link[64];
+	struct cr_fident *id[2] = {&rec->cwd_id, &rec->root_id};
+	struct stat st;
+	int ret = 0;
+
+	for (int i = 0; i < 2 && !ret; i++) {
+		snprintf(link, sizeof(link), "/proc/%d/%s", t->pid, i ? "root" : "cwd");
+		ret = proc_readlink(path[i], CR_PATH_LEN, "%s", link);
+		if (!ret && stat(link, &st) < 0)
+			ret = -errno;
+		if (ret) {
+			errno = -ret;
+			pr_perror("Can't read the %s of task %d", what[i], t->pid);
+			return ret;
+		}
+		ret = fident_dump(root, t->pid, what[i], path[i], &st, 0, id[i]);
+	}
+	/* the root the restarter has is "/" by definition */
+	if (!ret && !strcmp(rec->root, "/"))
+		rec->root_id.how = CR_FIDENT_NONE;
+	return ret;
+}
+
 static int dump_task_misc(struct cr_task *t, struct cr_task_rec *rec)
 {
 	char *s;
@@ -174,13 +202,6 @@ static int dump_task_misc(struct cr_task *t, struct cr_task_rec *rec)
 	ret = read_limits(t->pid, rec);
 	if (ret)
 		return ret;
-	ret = proc_readlink(rec->cwd, sizeof(rec->cwd), "/proc/%d/cwd", t->pid);
-	if (!ret)
-		ret = proc_readlink(rec->root, sizeof(rec->root), "/proc/%d/root", t->pid);
-	if (ret) {
-		pr_err("Can't read cwd and root of task %d\n", t->pid);
-		return ret;
-	}
 	s = proc_read_file("/proc/%d/comm", t->pid);
 	if (s) {
 		s[strcspn(s, "\n")] = '\0';
@@ -219,6 +240,8 @@ int dump_task(struct cr_img *img, struct cr_frozen *f, struct cr_task *t)
 		ret = parse_status(t->pid, rec);
 		if (!ret)
 			ret = dump_task_misc(t, rec);
+		if (!ret)
+			ret = dump_task_fs(f->root, t, rec);
 	}
 	if (!ret)
 		ret = cr_img_write(img, CR_REC_TASK, rec, sizeof(*rec));

@@ -106,7 +106,12 @@ struct cr_freeze_opts {
 
 __must_check int cr_freeze(pid_t root, const struct cr_freeze_opts *opts, struct cr_frozen **out);
 
-/* Write the image of a frozen tree into @dir (created, must not exist). */
+/*
+ * Write the image of a frozen tree into @dir (created, must not exist).
+ * Refuses (-ENOTSUP, naming the task and the path) a tree whose cwd, root,
+ * exe, open or mapped file is no longer reached by its path from the root
+ * task's root (removed, replaced, or hidden by a mount).
+ */
 __must_check int cr_dump(struct cr_frozen *f, const char *dir);
 
 enum cr_release_mode {
@@ -142,11 +147,19 @@ struct cr_restore_opts {
 	const struct cr_path_remap *remap;
 	size_t nremap;
 	/*
-	 * Files the tree held open for writing: with rollback_files, one that
-	 * grew since the checkpoint is truncated back to its size then, and one
-	 * that shrank or vanished is refused (naming it) before any task
-	 * exists; the files are then exactly as the checkpointed tree left them.
-	 * Without it they are reopened as they are now.
+	 * Regular files the tree held open for writing. With rollback_files,
+	 * cr_restore checks that each is at least as long as at checkpoint,
+	 * refusing (naming the task and the file) one that shrank or vanished,
+	 * and changes none; cr_resume, before any task runs, truncates each one
+	 * that grew back to its size at checkpoint, once per file, through the
+	 * fd cr_restore opened. cr_abort, and a cr_restore that fails, leave
+	 * every file as they found it. Only the length is rolled back: bytes
+	 * overwritten in place since the checkpoint, writes through shared
+	 * mappings and files the tree no longer held stay as they are.
+	 * Without it the files are reopened as they are now.
+	 * Either way every path the image records (cwd, root, exe, open and
+	 * mapped files) must lead to the file it led to at checkpoint
+	 * (docs/image-format.md, "File identity"), or cr_restore refuses it.
 	 */
 	bool rollback_files;
 	/*
@@ -168,9 +181,14 @@ pid_t cr_restored_root(const struct cr_restored *r);
  */
 pid_t cr_restored_child(const struct cr_restored *r);
 
-/* Let every restored task run; frees @r. */
+/*
+ * Let every restored task run; frees @r. With rollback_files the files are
+ * rolled back first; if one shrank since cr_restore checked it or cannot be
+ * truncated, the tree is killed as by cr_abort and the error returned
+ * (files truncated before that failure stay truncated).
+ */
 __must_check int cr_resume(struct cr_restored *r);
-/* Kill everything that was built; frees @r. */
+/* Kill everything that was built; frees @r. No file is changed. */
 int cr_abort(struct cr_restored *r);
 
 /*

@@ -3,7 +3,7 @@
 #
 # Run one zdtm-style state test in one mode.
 #
-#   zdtm.sh --cr CR --mode plain|pidns|nopidns|skip-proof|refuse [--skip KIND]
+#   zdtm.sh --cr CR --mode plain|pidns|nopidns|skip-proof|refuse|hook [--skip KIND]
 #           [--pidns-only] [--name NAME] [--timeout SEC] -- PROG [ARG...]
 #
 # The whole run happens in a pid and mount namespace this script creates
@@ -32,6 +32,18 @@
 #               (each "EXPECT: <text>" line the program printed before READY
 #               must appear in its messages), leave no image directory and
 #               the tree running: the original gets $ZDTM_GO and must PASS.
+#   hook        a restart that fails must leave the files as it found them:
+#               `cr checkpoint --kill`; `PROG --break [ARG]` changes the
+#               world as it could between a checkpoint and a restore (writes
+#               to the job's files, removes its cwd, replaces a file...) and
+#               prints "WATCH: <file>" (files the failed restart must leave
+#               byte-identical), "EXPECT: <text>" (what its messages must
+#               say) and "RESTART: <option>" (added to the failing restart);
+#               `cr restart --rollback-files` must fail and leave each WATCH
+#               file as it was; `PROG --repair [ARG]` puts the world back and
+#               `cr restart --rollback-files` must then restore a program
+#               that PASSes (the checkpoint is still restorable, and the
+#               files are rolled back at resume).
 # Prints "ok ..." and exits 0, or prints "FAIL(mode) name: why" with the
 # logs and exits 1; 2 on a usage or set-up error. Every exit path kills what
 # it started and removes its temporary directory (ZDTM_KEEP=1 keeps it).
@@ -49,7 +61,7 @@ pidns_only=
 cmd=()
 
 usage() {
-	echo "usage: $0 --cr CR --mode plain|pidns|nopidns|skip-proof|refuse [--skip KIND]" \
+	echo "usage: $0 --cr CR --mode plain|pidns|nopidns|skip-proof|refuse|hook [--skip KIND]" \
 		"[--pidns-only] [--name NAME] [--timeout SEC] -- PROG [ARG...]" >&2
 	exit 2
 }
@@ -69,7 +81,7 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$cr" ] && [ ${#cmd[@]} -gt 0 ] || usage
 case "$mode" in
-plain | pidns | nopidns | refuse) ;;
+plain | pidns | nopidns | refuse | hook) ;;
 skip-proof) [ -n "$skip" ] || usage ;;
 *) usage ;;
 esac
@@ -141,7 +153,7 @@ show() {
 # fail WHY: report with the logs, and exit 1
 fail() {
 	echo "FAIL($mode) $name: $*"
-	show out.1 err.1 ck.err out.2 rst.err driver.err
+	show out.1 err.1 ck.err break.out rst-fail.err out.2 rst.err driver.err
 	rc_final=1
 	exit
 }
@@ -163,6 +175,61 @@ ns_empty() {
 ready() { grep -qx READY "$tmp/out.1" 2>/dev/null || ! alive "$pid"; }
 verdict() { grep -qE '^(PASS|FAIL)' "$tmp/$1" 2>/dev/null; }
 done_restored() { ! alive "$rpid"; }
+
+# The hook mode, after READY (see the top).
+run_hook() {
+	local rc line n=0 opts=() files=()
+	"$cr" checkpoint --kill "$root" "$tmp/img" >"$tmp/ck.out" 2>"$tmp/ck.err"
+	rc=$?
+	[ $rc -eq 0 ] || fail "cr checkpoint exited $rc"
+	wait "$pid" 2>/dev/null
+	wait_for 10 ns_empty || fail "the checkpointed tree is still there 10 s after --kill"
+	"${cmd[0]}" --break "${cmd[@]:1}" >"$tmp/break.out" 2>>"$tmp/driver.err" ||
+		fail "$name --break failed: $(cat "$tmp/break.out")"
+	while IFS= read -r line; do
+		case "$line" in
+		"WATCH: "*) files+=("${line#WATCH: }") ;;
+		"RESTART: "*) opts+=("${line#RESTART: }") ;;
+		esac
+	done <"$tmp/break.out"
+	[ ${#files[@]} -gt 0 ] || fail "$name --break printed no WATCH: line"
+	mkdir "$tmp/watch"
+	for line in "${files[@]}"; do
+		n=$((n + 1))
+		cp -p "$line" "$tmp/watch/$n" || fail "cannot copy $line"
+	done
+	"$cr" restart --detach --rollback-files "${opts[@]}" "$tmp/img" </dev/null \
+		>>"$tmp/out.2" 2>"$tmp/rst-fail.err"
+	rc=$?
+	[ $rc -ne 0 ] || fail "cr restart ${opts[*]} succeeded after $name --break"
+	wait_for 10 ns_empty || fail "the failed restart left processes behind"
+	n=0
+	for line in "${files[@]}"; do
+		n=$((n + 1))
+		cmp -s "$line" "$tmp/watch/$n" || fail "the failed restart changed $line:" \
+			"$(stat -c %s "$tmp/watch/$n") bytes before it, $(stat -c %s "$line") after"
+	done
+	while IFS= read -r line; do
+		grep -qF -- "${line#EXPECT: }" "$tmp/rst-fail.err" ||
+			fail "the failed restart does not say \"${line#EXPECT: }\""
+	done < <(grep '^EXPECT: ' "$tmp/break.out")
+	"${cmd[0]}" --repair "${cmd[@]:1}" >>"$tmp/break.out" 2>>"$tmp/driver.err" ||
+		fail "$name --repair failed"
+	: >"$tmp/out.2"
+	"$cr" restart --detach --rollback-files "$tmp/img" </dev/null >"$tmp/out.2" \
+		2>"$tmp/rst.err"
+	rc=$?
+	[ $rc -eq 0 ] || fail "cr restart --rollback-files exited $rc after $name --repair"
+	rpid=$(head -n1 "$tmp/out.2")
+	case "$rpid" in
+	'' | *[!0-9]*) fail "cr restart --detach printed no pid" ;;
+	esac
+	: >"$ZDTM_GO"
+	wait_for "$timeout" done_restored || fail "the restored root $rpid did not exit in $timeout s"
+	grep -qx PASS "$tmp/out.2" && ! grep -qE '^(FAIL|child )' "$tmp/out.2" ||
+		fail "the restored program did not pass"
+	wait_for 5 ns_empty || fail "processes left behind: $(ls -d /proc/[0-9]* | tr '\n' ' ')"
+}
 
 # bash's own notices (a job "Killed" by the checkpoint) go to a log
 exec 2>>"$tmp/driver.err"
@@ -200,6 +267,8 @@ elif [ "$mode" = refuse ]; then
 	st=$?
 	grep -qx PASS "$tmp/out.1" && [ $st -eq 0 ] ||
 		fail "the tree did not run on fine after the refusal (exit $st)"
+elif [ "$mode" = hook ]; then
+	run_hook
 else
 	"$cr" checkpoint --kill "$root" "$tmp/img" >"$tmp/ck.out" 2>"$tmp/ck.err"
 	rc=$?
