@@ -85,3 +85,10 @@ release_late() {
 	wait_late "$1"
 	scontrol release "$1"
 }
+# requeue_late JOBID: `scontrol requeue` of a job that ran recently, its new
+# start held until release_late allows it.
+requeue_late() {
+	scontrol requeuehold "$1"
+	wait_until 60 "job $1 to be requeued held" job_held "$1"
+	release_late "$1"
+}

@@ -4,7 +4,7 @@
 # refused at checkpoint time, with a message naming the directory, instead
 # of a checkpoint that no restore can use; the job runs on and ends as an
 # uninterrupted run does. sbatch --chdir on the command line is refused at
-# submission (spank_cr.so); SBATCH_CHDIR, like #SBATCH --chdir, is not seen
+# submission (spank_cr.so); an #SBATCH --chdir line in the script is not seen
 # there, so the checkpoint is where it is caught.
 # ctest: nosan
 set -euo pipefail
@@ -21,7 +21,11 @@ hidden=$(mktemp -d /tmp/cr-hidden-cwd.XXXXXX)
 chown "$USER_:" "$hidden"
 on_exit+=("rm -rf '$hidden'")
 ref=$(ckjob ref)
-id=$(SBATCH_CHDIR=$hidden ckjob hid --checkpoint=0)
+mkdir -p "$WORK/hid"
+chown "$USER_:" "$WORK/hid"
+printf '#!/bin/sh\n#SBATCH --chdir=%s\nexec %s %s %s\n' "$hidden" "$WORK/ckjob.sh" "$WORK/hid" "${STEPS:-50}" >"$WORK/hid.sh"
+chmod 0755 "$WORK/hid.sh"
+id=$(submit "$USER_" -o "$WORK/hid.out" --checkpoint=0 "$WORK/hid.sh")
 wait_output hid "awk: step 15"
 rc=0
 out=$(crctl_as "$USER_" create "$id" 2>&1) || rc=$?

@@ -52,8 +52,10 @@ restart_crd() {
 on_exit+=("env -u CR_FAULT '$CLUSTER_SH' restart-crd '$NODE2'")
 # expect_held NAME JOBID WHY: requeued held, WHY in its AdminComment and in
 # `crctl error`, not started again from the top, no node drained.
+admin_says() { admin_comment "$1" | grep -qF "$2"; }
 expect_held() {
 	local name=$1 id=$2 why=$3 ac err
+	wait_until 180 "job $id's AdminComment to say \"$why\"" admin_says "$id" "$why"
 	wait_held "$id"
 	ac=$(admin_comment "$id")
 	echo "$ac" | grep -qF "held: " || fail "$name: AdminComment does not say held: $ac"
@@ -116,7 +118,7 @@ md_back() { [ "$(restored_count "$md")" -ge 1 ]; }
 wait_until 120 "job $md to resume from its checkpoint" md_back
 wait_output md "awk: step 30"
 mv "$ckmd" "$ckmd.away"
-scontrol requeue "$md"
+requeue_late "$md"
 expect_held md "$md" "checkpoint directory $ckmd: none, but job $md had a committed checkpoint"
 ok "--checkpoint-dir missing: job $md held with the reason, not rerun"
 

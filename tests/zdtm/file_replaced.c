@@ -28,7 +28,7 @@ int main(void)
 	test_ready();
 	test_wait_go();
 	CHECK(!fstat(fd, &st) && st.st_nlink == 0, "the replaced file has a name again");
-	CHECK(read(fd, buf, sizeof(buf) - 1) == (ssize_t)strlen(OLD) - 5 && !strcmp(buf, OLD + 5),
+	CHECK(read(fd, buf, sizeof(buf) - 1) == (ssize_t)strlen(OLD) - 5 && !strcmp(buf, &OLD[5]),
 	      "the fd reads \"%s\"", buf);
 	CHECK(!stat(test_path("data"), &path_st) && path_st.st_ino == path_before.st_ino &&
 		      path_st.st_size == (off_t)strlen(NEW) &&
