@@ -63,9 +63,14 @@ fi
 
 echo "== 4. a Slurm cluster on this machine: slurmctld, 3 slurmd nodes in their own namespaces, crd on each"
 export CR_BUILD_DIR=$repo/build
-# The cluster tests' lock: the demo waits while a test run uses the cluster.
+# The cluster tests' lock: the demo waits while a test run uses the cluster
+# (CR_CLUSTER_INSTANCE=1: the second cluster, next to the tests').
 mkdir -p /run/lock
-exec {lockfd}>/run/lock/slurm-cr-cluster.session
+case ${CR_CLUSTER_INSTANCE:-0} in
+0) lock=/run/lock/slurm-cr-cluster.session ;;
+*) lock=/run/lock/slurm-cr-cluster-$CR_CLUSTER_INSTANCE.session ;;
+esac
+exec {lockfd}>"$lock"
 flock -w 1200 "$lockfd" || { echo "demo: the cluster is in use" >&2; exit 1; }
 bash "$cluster" up --nodes 3
 cluster_up=1
