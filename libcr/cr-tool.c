@@ -209,6 +209,40 @@ static int add_inherit(struct cr_inherit_fd **inh, size_t *n, char *arg)
 	return 0;
 }
 
+/* Rebuild the tree from @dir, then resume it (or abort it: --abort) and wait for it. */
+static int restart(const char *dir, const struct cr_restore_opts *ro, bool detach, bool abort_built)
+{
+	struct cr_restored *r;
+	pid_t child, root;
+	int ret;
+
+	/* orphans of the restored tree come to us, not to the machine's init */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	ret = cr_restore(dir, ro, &r);
+	if (ret) {
+		fprintf(stderr, "cr: restart from %s failed: %s\n", dir, strerror(-ret));
+		return exit_code(ret);
+	}
+	if (abort_built) {
+		cr_abort(r);
+		fprintf(stderr, "cr: restart from %s aborted once the tree was built (--abort)\n",
+			dir);
+		return 1;
+	}
+	child = cr_restored_child(r);
+	root = cr_restored_root(r);
+	ret = cr_resume(r);
+	if (ret) {
+		fprintf(stderr, "cr: can't resume the restored tree: %s\n", strerror(-ret));
+		return 1;
+	}
+	if (detach) {
+		printf("%d\n", root);
+		return 0;
+	}
+	return wait_child(child, root);
+}
+
 static int cmd_restart(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -225,9 +259,7 @@ static int cmd_restart(int argc, char **argv)
 	struct cr_restore_opts ro = {0};
 	struct owner_arg owner;
 	struct cr_inherit_fd *inh = NULL;
-	struct cr_restored *r;
 	bool detach = false, abort_built = false;
-	pid_t child, root;
 	size_t ninh = 0;
 	int c, ret;
 
@@ -279,32 +311,9 @@ static int cmd_restart(int argc, char **argv)
 	}
 	ro.inherit = inh;
 	ro.ninherit = ninh;
-	/* orphans of the restored tree come to us, not to the machine's init */
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	ret = cr_restore(argv[optind], &ro, &r);
+	ret = restart(argv[optind], &ro, detach, abort_built);
 	free(inh);
-	if (ret) {
-		fprintf(stderr, "cr: restart from %s failed: %s\n", argv[optind], strerror(-ret));
-		return exit_code(ret);
-	}
-	if (abort_built) {
-		cr_abort(r);
-		fprintf(stderr, "cr: restart from %s aborted once the tree was built (--abort)\n",
-			argv[optind]);
-		return 1;
-	}
-	child = cr_restored_child(r);
-	root = cr_restored_root(r);
-	ret = cr_resume(r);
-	if (ret) {
-		fprintf(stderr, "cr: can't resume the restored tree: %s\n", strerror(-ret));
-		return 1;
-	}
-	if (detach) {
-		printf("%d\n", root);
-		return 0;
-	}
-	return wait_child(child, root);
+	return ret;
 }
 
 static void print_human(const char *text)
