@@ -277,7 +277,7 @@ static void _listen(struct crd *d, const struct cr_conf *conf)
 static void _gate_report(struct crd *d)
 {
 	const struct gate_stats *st = &d->gate.st;
-	int64_t now = gate_now_ms();
+	int64_t now = cr_now_ms();
 
 	if (now - d->reported_ms < 10000 || !memcmp(st, &d->reported, sizeof(*st)))
 		return;
@@ -304,7 +304,7 @@ static void _loop(struct crd *d)
 	for (;;) {
 		_reap_workers(d);
 		_serve_tcp(d);
-		wait = gate_expire(&d->gate, gate_now_ms());
+		wait = gate_expire(&d->gate, cr_now_ms());
 		_gate_report(d);
 		pfd[0] = (struct pollfd){.fd = d->ufd, .events = POLLIN};
 		pfd[1] = (struct pollfd){.fd = d->tfd, .events = POLLIN};
@@ -321,7 +321,7 @@ static void _loop(struct crd *d)
 			if (pfd[i].revents)
 				gate_read(&d->gate, pfd[i].fd);
 		if (pfd[1].revents & POLLIN)
-			gate_accept(&d->gate, d->tfd, gate_now_ms());
+			gate_accept(&d->gate, d->tfd, cr_now_ms());
 	}
 }
 

@@ -44,7 +44,6 @@ struct gate {
 	struct gate_stats st;
 };
 
-int64_t gate_now_ms(void);
 void gate_init(struct gate *g);
 void gate_fini(struct gate *g);
 /* Accept what the listening socket holds (up to GATE_ACCEPT_MAX). */

@@ -267,7 +267,7 @@ int cr_send_err(int fd, uint32_t code, const char *fmt, ...)
 	return ret;
 }
 
-static int64_t _now_ms(void)
+int64_t cr_now_ms(void)
 {
 	struct timespec ts;
 
@@ -287,7 +287,7 @@ static int _read_all(int fd, void *p, size_t len, int64_t deadline)
 	ssize_t n;
 
 	while (len) {
-		left = deadline - _now_ms();
+		left = deadline - cr_now_ms();
 		n = left <= 0 ? 0 : poll(&pfd, 1, (int)left);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -361,7 +361,7 @@ int cr_recv(int fd, struct cr_msg *m)
 		return -errno;
 	if (n == 0)
 		return -ECONNRESET;
-	deadline = _now_ms() + CR_MSG_DEADLINE_MS;
+	deadline = cr_now_ms() + CR_MSG_DEADLINE_MS;
 	if ((size_t)n < sizeof(m->hdr)) {
 		ret = _read_all(fd, (char *)&m->hdr + n, sizeof(m->hdr) - n, deadline);
 		if (ret)

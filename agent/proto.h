@@ -127,6 +127,8 @@ int cr_send_ok(int fd, const char *text);
 int cr_send_u32(int fd, uint32_t type, uint32_t v);
 int cr_send_err(int fd, uint32_t code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Returns 0, -ECONNRESET on clean EOF before a header, -EPROTO on a bad header. */
+/* CLOCK_MONOTONIC in ms: message deadlines (here) and the gate's (gate.c). */
+int64_t cr_now_ms(void);
 int cr_recv(int fd, struct cr_msg *m);
 void cr_msg_free(struct cr_msg *m);
 /* Receive one message and expect OK/ERR; the text is copied to buf. */

@@ -263,7 +263,7 @@ static int add_inherit(struct cr_inherit_fd **inh, size_t *n, char *arg)
 	return 0;
 }
 
-/* Restore, resume, then wait for the root (or print it with @detach): cr's exit status. */
+/* Rebuild the tree from @dir, then resume it (or abort it: --abort) and wait for it. */
 static int restart(const char *dir, const struct cr_restore_opts *ro, bool detach, bool abort_built)
 {
 	struct cr_restored *r;
