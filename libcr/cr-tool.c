@@ -297,7 +297,17 @@ static int restart(const char *dir, const struct cr_restore_opts *ro, bool detac
 	return wait_child(child, root);
 }
 
-static int cmd_restart(int argc, char **argv)
+struct restart_args {
+	struct cr_restore_opts ro;
+	struct owner_arg owner;
+	struct cr_inherit_fd *inh;
+	size_t ninh;
+	const char *verify;
+	bool detach, abort_built;
+};
+
+/* 0, or the exit status to return now (usage error, or 0 after --help). */
+static int parse_restart(int argc, char **argv, struct restart_args *a, bool *done)
 {
 	static const struct option opts[] = {
 		{"pidns", no_argument, NULL, 'p'},
@@ -311,73 +321,74 @@ static int cmd_restart(int argc, char **argv)
 		{"verify", required_argument, NULL, 'V'},
 		{0},
 	};
-	struct cr_restore_opts ro = {0};
-	const char *verify = NULL;
-	struct cr_digests *dg = NULL;
-	struct owner_arg owner;
-	struct cr_inherit_fd *inh = NULL;
-	bool detach = false, abort_built = false;
-	size_t ninh = 0;
-	int c, ret;
+	int c;
 
+	*done = true;
 	while ((c = getopt_long(argc, argv, "pdi:s:hrao:V:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			if (parse_owner(optarg, &owner)) {
+			if (parse_owner(optarg, &a->owner)) {
 				fprintf(stderr, "cr: --owner takes UID[:GID]\n");
-				free(inh);
 				return EXIT_USAGE;
 			}
-			ro.owner = &owner.o;
+			a->ro.owner = &a->owner.o;
 			break;
 		case 'p':
-			ro.new_pidns = true;
+			a->ro.new_pidns = true;
 			break;
 		case 'd':
-			detach = true;
+			a->detach = true;
 			break;
 		case 'r':
-			ro.rollback_files = true;
+			a->ro.rollback_files = true;
 			break;
 		case 'a': /* test: a coordinator that aborts once the tree is built */
-			abort_built = true;
+			a->abort_built = true;
 			break;
 		case 'V':
-			verify = optarg;
+			a->verify = optarg;
 			break;
 		case 'i':
-			if (add_inherit(&inh, &ninh, optarg)) {
+			if (add_inherit(&a->inh, &a->ninh, optarg)) {
 				fprintf(stderr, "cr: --inherit-fd takes KEY=FD\n");
-				free(inh);
 				return EXIT_USAGE;
 			}
 			break;
 		case 's': /* debug: kinds of state not to restore, for tests */
-			ro.skip = optarg;
+			a->ro.skip = optarg;
 			break;
 		case 'h':
-			free(inh);
 			usage(stdout);
 			return 0;
 		default:
-			free(inh);
 			return EXIT_USAGE;
 		}
 	}
 	if (argc - optind != 1) {
-		free(inh);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (verify && !(dg = read_digests(verify))) {
-		free(inh);
-		return EXIT_USAGE;
+	*done = false;
+	return 0;
+}
+
+static int cmd_restart(int argc, char **argv)
+{
+	struct restart_args a = {0};
+	struct cr_digests *dg = NULL;
+	bool done;
+	int ret;
+
+	ret = parse_restart(argc, argv, &a, &done);
+	if (done || (a.verify && !(dg = read_digests(a.verify)))) {
+		free(a.inh);
+		return done ? ret : EXIT_USAGE;
 	}
-	ro.digests = dg;
-	ro.inherit = inh;
-	ro.ninherit = ninh;
-	ret = restart(argv[optind], &ro, detach, abort_built);
-	free(inh);
+	a.ro.digests = dg;
+	a.ro.inherit = a.inh;
+	a.ro.ninherit = a.ninh;
+	ret = restart(argv[optind], &a.ro, a.detach, a.abort_built);
+	free(a.inh);
 	cr_digests_free(dg);
 	return ret;
 }
