@@ -51,15 +51,16 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: cr checkpoint [--leave-running | --kill] [--cgroup DIR] [--owner "
 		"UID[:GID]]\n"
-		"                     PID DIR\n"
+		"                     [--digests FILE] PID DIR\n"
 		"       cr restart [--pidns] [--detach] [--rollback-files] [--inherit-fd "
 		"KEY=FD]...\n"
-		"                  [--owner UID[:GID]] DIR\n"
+		"                  [--owner UID[:GID]] [--verify FILE] DIR\n"
 		"       cr info [--json] DIR\n"
 		"\n"
 		"checkpoint  freeze the tree rooted at PID, write its image into DIR (new),\n"
 		"            then let it run on (--leave-running, default) or kill it (--kill).\n"
 		"            --cgroup DIR: a freezer cgroup holding exactly the tree.\n"
+		"            --digests FILE: write the image files' chunk digests to FILE (JSON).\n"
 		"restart     rebuild the tree with its pids, wait for the root and exit with\n"
 		"            its status (128+N if killed by signal N). --pidns: in a new pid\n"
 		"            namespace. --detach: print the root pid once it runs and exit.\n"
@@ -69,6 +70,8 @@ static void usage(FILE *f)
 		"            checkpoint are truncated back once the tree is built; shrunk,\n"
 		"            missing or replaced ones refused first. --abort (tests): build\n"
 		"            the tree, then abort it instead of resuming; exits 1.\n"
+		"            --verify FILE: read the image only through the digests in FILE\n"
+		"            (from checkpoint --digests); a mismatch is refused (exit 4).\n"
 		"info        describe an image (--json: machine-readable).\n"
 		"--owner UID[:GID]  the owner policy: the tree belongs to UID (primary group\n"
 		"            GID, default the user's; its groups from the group database) and\n"
@@ -108,13 +111,68 @@ static int parse_owner(const char *arg, struct owner_arg *oa)
 	return cr_owner_from_task(getpid(), &oa->o);
 }
 
+static int write_digests(const struct cr_digests *dg, const char *path)
+{
+	char *json = NULL;
+	FILE *f = NULL;
+	int ret = cr_digests_to_json(dg, &json);
+
+	if (!ret && (!(f = fopen(path, "wx")) || fputs(json, f) < 0 || fputc('\n', f) < 0))
+		ret = -errno;
+	if (f && fclose(f) && !ret)
+		ret = -errno;
+	free(json);
+	if (ret)
+		fprintf(stderr, "cr: can't write the digests to %s: %s\n", path, strerror(-ret));
+	return ret ? 1 : 0;
+}
+
+/* The digest list in @path; NULL (said why) if it can't be read or isn't one. */
+static struct cr_digests *read_digests(const char *path)
+{
+	struct cr_digests *dg = NULL;
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	size_t len = 0;
+
+	if (!f || getdelim(&text, &len, '\0', f) < 0 || cr_digests_from_json(text, &dg))
+		fprintf(stderr, "cr: %s is not a digest list\n", path);
+	if (f)
+		fclose(f);
+	free(text);
+	return dg;
+}
+
+/* Dump and release; with @digests, the digest list written there. */
+static int dump_release(struct cr_frozen *f, pid_t pid, const char *dir, enum cr_release_mode mode,
+			const char *digests)
+{
+	struct cr_digests *dg = NULL;
+	int ret = cr_dump_ex(f, dir, digests ? &dg : NULL);
+
+	/* a failed dump never kills: the tree runs on as it was */
+	cr_release(f, ret ? CR_RESUME : mode);
+	if (ret) {
+		fprintf(stderr, "cr: checkpoint of %d failed: %s\n", pid, strerror(-ret));
+		return exit_code(ret);
+	}
+	ret = digests ? write_digests(dg, digests) : 0;
+	cr_digests_free(dg);
+	return ret;
+}
+
 static int cmd_checkpoint(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"leave-running", no_argument, NULL, 'l'}, {"kill", no_argument, NULL, 'k'},
-		{"cgroup", required_argument, NULL, 'c'},  {"owner", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},	   {0},
+		{"leave-running", no_argument, NULL, 'l'},
+		{"kill", no_argument, NULL, 'k'},
+		{"cgroup", required_argument, NULL, 'c'},
+		{"owner", required_argument, NULL, 'o'},
+		{"digests", required_argument, NULL, 'D'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
+	const char *digests = NULL;
 	struct cr_freeze_opts fo = {0};
 	struct owner_arg owner;
 	enum cr_release_mode mode = CR_RESUME;
@@ -122,7 +180,7 @@ static int cmd_checkpoint(int argc, char **argv)
 	int c, ret;
 	pid_t pid;
 
-	while ((c = getopt_long(argc, argv, "lkc:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "lkc:o:D:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (parse_owner(optarg, &owner)) {
@@ -140,6 +198,9 @@ static int cmd_checkpoint(int argc, char **argv)
 		case 'c':
 			fo.cgroup = optarg;
 			break;
+		case 'D':
+			digests = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -156,14 +217,7 @@ static int cmd_checkpoint(int argc, char **argv)
 		fprintf(stderr, "cr: can't freeze %d: %s\n", pid, strerror(-ret));
 		return exit_code(ret);
 	}
-	ret = cr_dump(f, argv[optind + 1]);
-	/* a failed dump never kills: the tree runs on as it was */
-	cr_release(f, ret ? CR_RESUME : mode);
-	if (ret) {
-		fprintf(stderr, "cr: checkpoint of %d failed: %s\n", pid, strerror(-ret));
-		return exit_code(ret);
-	}
-	return 0;
+	return dump_release(f, pid, argv[optind + 1], mode, digests);
 }
 
 static pid_t forward_to;
@@ -243,7 +297,17 @@ static int restart(const char *dir, const struct cr_restore_opts *ro, bool detac
 	return wait_child(child, root);
 }
 
-static int cmd_restart(int argc, char **argv)
+struct restart_args {
+	struct cr_restore_opts ro;
+	struct owner_arg owner;
+	struct cr_inherit_fd *inh;
+	size_t ninh;
+	const char *verify;
+	bool detach, abort_built;
+};
+
+/* 0, or the exit status to return now (usage error, or 0 after --help). */
+static int parse_restart(int argc, char **argv, struct restart_args *a, bool *done)
 {
 	static const struct option opts[] = {
 		{"pidns", no_argument, NULL, 'p'},
@@ -254,65 +318,78 @@ static int cmd_restart(int argc, char **argv)
 		{"rollback-files", no_argument, NULL, 'r'},
 		{"owner", required_argument, NULL, 'o'},
 		{"abort", no_argument, NULL, 'a'},
+		{"verify", required_argument, NULL, 'V'},
 		{0},
 	};
-	struct cr_restore_opts ro = {0};
-	struct owner_arg owner;
-	struct cr_inherit_fd *inh = NULL;
-	bool detach = false, abort_built = false;
-	size_t ninh = 0;
-	int c, ret;
+	int c;
 
-	while ((c = getopt_long(argc, argv, "pdi:s:hrao:", opts, NULL)) != -1) {
+	*done = true;
+	while ((c = getopt_long(argc, argv, "pdi:s:hrao:V:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			if (parse_owner(optarg, &owner)) {
+			if (parse_owner(optarg, &a->owner)) {
 				fprintf(stderr, "cr: --owner takes UID[:GID]\n");
-				free(inh);
 				return EXIT_USAGE;
 			}
-			ro.owner = &owner.o;
+			a->ro.owner = &a->owner.o;
 			break;
 		case 'p':
-			ro.new_pidns = true;
+			a->ro.new_pidns = true;
 			break;
 		case 'd':
-			detach = true;
+			a->detach = true;
 			break;
 		case 'r':
-			ro.rollback_files = true;
+			a->ro.rollback_files = true;
 			break;
 		case 'a': /* test: a coordinator that aborts once the tree is built */
-			abort_built = true;
+			a->abort_built = true;
+			break;
+		case 'V':
+			a->verify = optarg;
 			break;
 		case 'i':
-			if (add_inherit(&inh, &ninh, optarg)) {
+			if (add_inherit(&a->inh, &a->ninh, optarg)) {
 				fprintf(stderr, "cr: --inherit-fd takes KEY=FD\n");
-				free(inh);
 				return EXIT_USAGE;
 			}
 			break;
 		case 's': /* debug: kinds of state not to restore, for tests */
-			ro.skip = optarg;
+			a->ro.skip = optarg;
 			break;
 		case 'h':
-			free(inh);
 			usage(stdout);
 			return 0;
 		default:
-			free(inh);
 			return EXIT_USAGE;
 		}
 	}
 	if (argc - optind != 1) {
-		free(inh);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	ro.inherit = inh;
-	ro.ninherit = ninh;
-	ret = restart(argv[optind], &ro, detach, abort_built);
-	free(inh);
+	*done = false;
+	return 0;
+}
+
+static int cmd_restart(int argc, char **argv)
+{
+	struct restart_args a = {0};
+	struct cr_digests *dg = NULL;
+	bool done;
+	int ret;
+
+	ret = parse_restart(argc, argv, &a, &done);
+	if (done || (a.verify && !(dg = read_digests(a.verify)))) {
+		free(a.inh);
+		return done ? ret : EXIT_USAGE;
+	}
+	a.ro.digests = dg;
+	a.ro.inherit = a.inh;
+	a.ro.ninherit = a.ninh;
+	ret = restart(argv[optind], &a.ro, a.detach, a.abort_built);
+	free(a.inh);
+	cr_digests_free(dg);
 	return ret;
 }
 

@@ -85,10 +85,18 @@ static int dump_one_task(struct cr_img *img, struct dump_ctx *ctx, struct cr_fro
 
 int cr_dump(struct cr_frozen *f, const char *dir)
 {
+	return cr_dump_ex(f, dir, NULL);
+}
+
+int cr_dump_ex(struct cr_frozen *f, const char *dir, struct cr_digests **digests)
+{
+	struct cr_digests *dg = NULL;
 	struct dump_ctx ctx = {.root = f->root};
 	struct cr_img img;
 	int ret;
 
+	if (digests)
+		*digests = NULL;
 	for (size_t i = 0; i < f->ntasks; i++) {
 		if (f->tasks[i].zombie)
 			continue;
@@ -110,11 +118,17 @@ int cr_dump(struct cr_frozen *f, const char *dir)
 		ret = cr_img_write(&img, CR_REC_END, NULL, 0);
 	if (!ret && fflush(img.f))
 		ret = -EIO;
+	if (!ret)
+		ret = cr_img_take_digests(&img, &dg);
 	if (!ret && fsync(img.dirfd) < 0)
 		ret = -errno;
 	cr_img_close(&img);
 	free_dump_fds(&ctx);
 	free(ctx.shmem);
+	if (!ret && digests)
+		*digests = dg;
+	else
+		cr_digests_free(dg);
 	if (ret) {
 		pr_err("Checkpoint of tree %d failed; removing %s\n", f->root, dir);
 		remove_tree(dir);

@@ -11,6 +11,7 @@
 #define LOG_PREFIX "image: "
 #include "files.h"
 #include "image-load.h"
+#include "img-digest.h"
 #include "log.h"
 
 #define GROW(arr, n)                                                                               \
@@ -317,7 +318,7 @@ int image_check_datafile(struct rst_image *img, const char *name, uint64_t size,
 	return -EBADMSG;
 }
 
-int image_load(const char *dir, struct rst_image *ri)
+int image_load(const char *dir, const struct cr_digests *digests, struct rst_image *ri)
 {
 	struct cr_rec_hdr h;
 	struct cr_img img;
@@ -326,7 +327,10 @@ int image_load(const char *dir, struct rst_image *ri)
 
 	memset(ri, 0, sizeof(*ri));
 	ri->dirfd = -1;
-	ret = cr_img_open(&img, dir);
+	ri->digests = digests;
+	ret = digests ? imgd_check_list(digests) : 0;
+	if (!ret)
+		ret = cr_img_open(&img, dir, digests);
 	if (ret)
 		return ret;
 	ret = cr_img_read(&img, &h, &p);

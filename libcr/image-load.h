@@ -8,7 +8,8 @@
 
 #include "rst-image.h"
 
-int image_load(const char *dir, struct rst_image *img);
+/* @digests: check every byte read against them (cr_restore_opts); NULL: none. */
+int image_load(const char *dir, const struct cr_digests *digests, struct rst_image *img);
 void image_free(struct rst_image *img);
 struct rst_img_task *find_img_task(struct rst_image *img, pid_t pid);
 int image_check_datafile(struct rst_image *img, const char *name, uint64_t size, void *xxh64);

@@ -12,6 +12,7 @@
 #define LOG_PREFIX "image: "
 #include "log.h"
 #include "image.h"
+#include "img-digest.h"
 
 #define CR_REC_MAX_LEN (64u << 20)
 
@@ -38,34 +39,56 @@ int cr_img_create(struct cr_img *img, const char *dir)
 		return -EIO;
 	}
 	img->writing = 1;
+	img->rd.fd = -1;
 	snprintf(img->path, sizeof(img->path), "%s/%s", dir, CR_IMG_NAME);
+	img->dg = imgd_new();
+	img->digests = calloc(1, sizeof(*img->digests));
+	if (!img->dg || !img->digests) {
+		cr_img_close(img);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
-int cr_img_open(struct cr_img *img, const char *dir)
+int cr_img_open(struct cr_img *img, const char *dir, const struct cr_digests *list)
 {
-	int fd;
+	int ret;
 
 	memset(img, 0, sizeof(*img));
+	img->rd.fd = -1;
 	img->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (img->dirfd < 0) {
 		pr_perror("Can't open image directory %s", dir);
 		return -errno;
 	}
-	fd = openat(img->dirfd, CR_IMG_NAME, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || !(img->f = fdopen(fd, "r"))) {
-		pr_perror("Can't open %s/%s", dir, CR_IMG_NAME);
-		if (fd >= 0)
-			close(fd);
-		close(img->dirfd);
-		return -ENOENT;
-	}
 	snprintf(img->path, sizeof(img->path), "%s/%s", dir, CR_IMG_NAME);
+	ret = imgr_open(&img->rd, img->dirfd, CR_IMG_NAME, list);
+	if (ret) {
+		close(img->dirfd);
+		img->dirfd = -1;
+	}
+	return ret;
+}
+
+int cr_img_take_digests(struct cr_img *img, struct cr_digests **out)
+{
+	int ret = imgd_finish(img->dg, CR_IMG_NAME, img->digests);
+
+	img->dg = NULL;
+	if (ret)
+		return ret;
+	*out = img->digests;
+	img->digests = NULL;
 	return 0;
 }
 
 void cr_img_close(struct cr_img *img)
 {
+	imgr_close(&img->rd);
+	imgd_free(img->dg);
+	img->dg = NULL;
+	cr_digests_free(img->digests);
+	img->digests = NULL;
 	if (img->f) {
 		if (img->writing) {
 			fflush(img->f);
@@ -100,6 +123,9 @@ int cr_img_write2(struct cr_img *img, uint32_t type, const void *a, uint32_t ale
 		pr_perror("Can't write record %u to %s", type, img->path);
 		return -EIO;
 	}
+	imgd_update(img->dg, &hdr, sizeof(hdr));
+	imgd_update(img->dg, a, alen);
+	imgd_update(img->dg, b, blen);
 	img->off += sizeof(hdr) + alen + blen;
 	return 0;
 }
@@ -113,12 +139,15 @@ int cr_img_read(struct cr_img *img, struct cr_rec_hdr *hdr, void **payload)
 {
 	void *buf;
 
+	int ret;
+
 	*payload = NULL;
-	if (fread(hdr, sizeof(*hdr), 1, img->f) != 1) {
+	ret = imgr_read(&img->rd, hdr, sizeof(*hdr));
+	if (ret == -ENODATA)
 		pr_err("%s: truncated at offset %llu (no end record)\n", img->path,
 		       (unsigned long long)img->off);
-		return -EBADMSG;
-	}
+	if (ret)
+		return ret == -ENODATA ? -EBADMSG : ret;
 	if (hdr->type == 0 || hdr->type >= CR_REC_MAX || hdr->len > CR_REC_MAX_LEN) {
 		pr_err("%s: bad record header at offset %llu (type %u, length %u)\n", img->path,
 		       (unsigned long long)img->off, hdr->type, hdr->len);
@@ -127,11 +156,13 @@ int cr_img_read(struct cr_img *img, struct cr_rec_hdr *hdr, void **payload)
 	buf = malloc(hdr->len ? hdr->len : 1);
 	if (!buf)
 		return -ENOMEM;
-	if (hdr->len && fread(buf, hdr->len, 1, img->f) != 1) {
-		pr_err("%s: record at offset %llu truncated\n", img->path,
-		       (unsigned long long)img->off);
+	ret = hdr->len ? imgr_read(&img->rd, buf, hdr->len) : 0;
+	if (ret) {
+		if (ret == -ENODATA)
+			pr_err("%s: record at offset %llu truncated\n", img->path,
+			       (unsigned long long)img->off);
 		free(buf);
-		return -EBADMSG;
+		return ret == -ENODATA ? -EBADMSG : ret;
 	}
 	if (XXH64(buf, hdr->len, hdr->type) != hdr->csum) {
 		pr_err("%s: checksum mismatch in record type %u at offset %llu\n", img->path,
@@ -142,7 +173,7 @@ int cr_img_read(struct cr_img *img, struct cr_rec_hdr *hdr, void **payload)
 	img->off += sizeof(*hdr) + hdr->len;
 	if (hdr->type == CR_REC_END) {
 		free(buf);
-		return 0;
+		return imgr_check_all_read(&img->rd);
 	}
 	*payload = buf;
 	return 1;
@@ -158,8 +189,12 @@ int cr_datafile_create(struct cr_datafile *df, int dirfd, const char *name)
 		return -errno;
 	}
 	df->hash = XXH64_createState();
-	if (!df->hash) {
+	df->dg = imgd_new();
+	if (!df->hash || !df->dg) {
+		XXH64_freeState(df->hash);
+		imgd_free(df->dg);
 		close(df->fd);
+		df->fd = -1;
 		return -ENOMEM;
 	}
 	XXH64_reset(df->hash, 0);
@@ -172,6 +207,7 @@ int cr_datafile_write(struct cr_datafile *df, const void *buf, size_t len)
 	size_t left = len;
 
 	XXH64_update(df->hash, buf, len);
+	imgd_update(df->dg, buf, len);
 	while (left) {
 		ssize_t n = write(df->fd, p, left);
 
@@ -203,6 +239,11 @@ int cr_datafile_finish(struct cr_datafile *df, struct cr_img *img)
 	}
 	close(df->fd);
 	df->fd = -1;
+	if (!ret)
+		ret = imgd_finish(df->dg, df->name, img->digests);
+	else
+		imgd_free(df->dg);
+	df->dg = NULL;
 	if (!ret)
 		ret = cr_img_write(img, CR_REC_PAGEFILE, &rec, sizeof(rec));
 	return ret;

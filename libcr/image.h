@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "img-read.h"
+
 #define CR_IMG_MAGIC   0x31524353414d4943ULL /* "CIMASCR1" */
 #define CR_IMG_VERSION 2		     /* 2: file identities (struct cr_fident) */
 #define CR_IMG_NAME    "image.cr"
@@ -62,17 +64,29 @@ struct cr_header_rec {
 	int32_t root_is_init; /* root was pid 1 of its pid namespace */
 };
 
+struct img_digester;
+
 struct cr_img {
 	int dirfd;
-	FILE *f;
+	FILE *f;	      /* writing */
+	struct img_reader rd; /* reading */
 	int writing;
 	uint64_t off; /* of the next record, for messages */
 	char path[256];
+	/* writing: digests of what was written, image.cr's and data files' */
+	struct img_digester *dg;
+	struct cr_digests *digests;
 };
 
 int cr_img_create(struct cr_img *img, const char *dir);
-int cr_img_open(struct cr_img *img, const char *dir);
+/* @list: the digests to check every byte against (img-read.h); NULL: none. */
+int cr_img_open(struct cr_img *img, const char *dir, const struct cr_digests *list);
 void cr_img_close(struct cr_img *img);
+/*
+ * After the last record: image.cr's digests join the data files' and the
+ * whole list moves to *out (the caller frees it with cr_digests_free).
+ */
+int cr_img_take_digests(struct cr_img *img, struct cr_digests **out);
 /* Write one record; returns 0 or -errno. */
 int cr_img_write(struct cr_img *img, uint32_t type, const void *payload, uint32_t len);
 /* Write one record made of two parts (fixed struct + variable tail). */
@@ -90,11 +104,12 @@ struct cr_datafile {
 	int fd;
 	uint64_t size;
 	void *hash; /* XXH64_state_t */
+	struct img_digester *dg;
 	char name[64];
 };
 int cr_datafile_create(struct cr_datafile *df, int dirfd, const char *name);
 int cr_datafile_write(struct cr_datafile *df, const void *buf, size_t len);
-/* Finish: fsync, record a CR_REC_PAGEFILE for it in @img. */
+/* Finish: fsync, record a CR_REC_PAGEFILE for it in @img, its digests in img->digests. */
 int cr_datafile_finish(struct cr_datafile *df, struct cr_img *img);
 
 struct cr_pagefile_rec {

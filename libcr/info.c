@@ -85,7 +85,7 @@ int cr_image_describe(const char *dir, char **json)
 	int ret;
 
 	*json = NULL;
-	ret = image_load(dir, &img);
+	ret = image_load(dir, NULL, &img);
 	if (ret) {
 		json_decref(data);
 		return ret;

@@ -522,28 +522,19 @@ uint64_t premap_size_of(const struct rst_img_task *t)
 	return size;
 }
 
-static int read_full(int fd, void *buf, size_t len, uint64_t off, const char *what,
-		     XXH64_state_t *hash)
+/* @len bytes of page data through the image reader, into the task's memory. */
+static int read_pages(struct img_reader *rd, void *dst, size_t len, XXH64_state_t *hash)
 {
-	char *p = buf;
+	int ret = imgr_read(rd, dst, len);
 
-	while (len) {
-		ssize_t n = pread(fd, p, len, off);
-
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			pr_err("Can't read %s at offset %llu: %s\n", what, (unsigned long long)off,
-			       n ? strerror(errno) : "file too short");
-			return n ? -EIO : -EBADMSG; /* short: the image is damaged */
-		}
-		if (hash)
-			XXH64_update(hash, p, n);
-		p += n;
-		off += n;
-		len -= n;
+	if (ret == -ENODATA) {
+		pr_err("Can't read %s at offset %llu: file too short\n", rd->name,
+		       (unsigned long long)(rd->off - (rd->buf_len - rd->buf_pos)));
+		return -EBADMSG; /* short: the image is damaged */
 	}
-	return 0;
+	if (!ret)
+		XXH64_update(hash, dst, len);
+	return ret;
 }
 
 static int premap_one(struct rst_image *img, const struct cr_vma_rec *v, uint64_t at)
@@ -594,21 +585,19 @@ static int premap_one(struct rst_image *img, const struct cr_vma_rec *v, uint64_
 static int fill_pages(struct rst_image *img, struct rst_img_task *t, const uint64_t *at)
 {
 	XXH64_state_t *hash = XXH64_createState();
+	struct img_reader rd;
 	char name[64];
 	uint64_t off = 0;
-	int fd, ret = 0;
+	int ret = 0;
 
 	if (!hash)
 		return -ENOMEM;
 	XXH64_reset(hash, 0);
 	snprintf(name, sizeof(name), "pages-%d.img", t->rec->pid);
-	fd = openat(img->dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int err = errno == ENOENT ? -EBADMSG : -errno;
-
-		pr_perror("Can't open %s of the image", name);
+	ret = imgr_open(&rd, img->dirfd, name, img->digests);
+	if (ret) {
 		XXH64_freeState(hash);
-		return err;
+		return ret;
 	}
 	for (size_t r = 0; r < t->pagemap->nruns && !ret; r++) {
 		uint64_t addr = t->runs[r].vaddr, left = t->runs[r].npages * PAGE_SIZE;
@@ -628,14 +617,15 @@ static int fill_pages(struct rst_image *img, struct rst_img_task *t, const uint6
 				break;
 			}
 			n = t->vmas[i]->end - addr < left ? t->vmas[i]->end - addr : left;
-			ret = read_full(fd, (void *)(at[i] + addr - t->vmas[i]->start), n, off,
-					name, hash);
+			ret = read_pages(&rd, (void *)(at[i] + addr - t->vmas[i]->start), n, hash);
 			addr += n;
 			off += n;
 			left -= n;
 		}
 	}
-	close(fd);
+	if (!ret)
+		ret = imgr_check_all_read(&rd);
+	imgr_close(&rd);
 	if (!ret)
 		ret = image_check_datafile(img, name, off, hash);
 	XXH64_freeState(hash);

@@ -712,7 +712,7 @@ int cr_restore(const char *dir, const struct cr_restore_opts *opts, struct cr_re
 		return -ENOMEM;
 	r->child = -1;
 	r->new_pidns = opts && opts->new_pidns;
-	ret = image_load(dir, &r->img);
+	ret = image_load(dir, opts ? opts->digests : NULL, &r->img);
 	if (ret) {
 		free(r);
 		return ret;

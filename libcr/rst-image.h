@@ -72,6 +72,8 @@ struct rst_image {
 	size_t npagefiles;
 	int max_fd;	   /* highest fd number any task uses */
 	unsigned int skip; /* CR_SKIP_* */
+	/* the image files' digests (img-read.h), or NULL: no check */
+	const struct cr_digests *digests;
 };
 
 /* Debug switches: kinds of state deliberately not restored (tests). */

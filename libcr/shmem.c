@@ -223,15 +223,13 @@ static int fill_object(struct rst_image *img, const struct rst_img_shmem *s, int
 	const struct cr_shmem_rec *rec = &s->rec;
 	char name[64], *buf = malloc(COPY_CHUNK);
 	XXH64_state_t *h = XXH64_createState();
-	int src, ret = buf && h ? 0 : -ENOMEM;
+	struct img_reader rd = {.fd = -1};
+	int ret = buf && h ? 0 : -ENOMEM;
 	uint64_t in = 0;
 
 	snprintf(name, sizeof(name), "shmem-%llu.img", (unsigned long long)rec->id);
-	src = ret ? -1 : openat(img->dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (!ret && src < 0) {
-		pr_perror("Can't open %s of the image", name);
-		ret = errno == ENOENT ? -EBADMSG : -errno;
-	}
+	if (!ret)
+		ret = imgr_open(&rd, img->dirfd, name, img->digests);
 	if (!ret && ftruncate(fd, rec->size) < 0)
 		ret = -errno;
 	if (h)
@@ -241,12 +239,13 @@ static int fill_object(struct rst_image *img, const struct rst_img_shmem *s, int
 
 		for (uint64_t done = 0; !ret && done < e->len; done += COPY_CHUNK) {
 			size_t n = e->len - done < COPY_CHUNK ? e->len - done : COPY_CHUNK;
-			ssize_t got = pread(src, buf, n, in);
+			int got = e->off + done + n > rec->size ? -ENODATA : imgr_read(&rd, buf, n);
 
-			if (got != (ssize_t)n || e->off + done + n > rec->size ||
-			    pwrite(fd, buf, n, e->off + done) != (ssize_t)n) {
+			if (got == -EBADMSG || got == -EIO) {
+				ret = got; /* logged */
+			} else if (got || pwrite(fd, buf, n, e->off + done) != (ssize_t)n) {
 				pr_perror("Can't refill %s from %s", rec->path, name);
-				ret = got >= 0 && got < (ssize_t)n ? -EBADMSG : -EIO;
+				ret = got ? -EBADMSG : -EIO;
 			} else {
 				XXH64_update(h, buf, n);
 				in += n;
@@ -254,9 +253,10 @@ static int fill_object(struct rst_image *img, const struct rst_img_shmem *s, int
 		}
 	}
 	if (!ret)
+		ret = imgr_check_all_read(&rd);
+	if (!ret)
 		ret = image_check_datafile(img, name, in, h);
-	if (src >= 0)
-		close(src);
+	imgr_close(&rd);
 	XXH64_freeState(h);
 	free(buf);
 	return ret;

@@ -7,11 +7,11 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 
 jobs=$(nproc)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCR_TEST_HOOKS=ON >/dev/null
 cmake --build build -j"$jobs"
 bash scripts/lint.sh build
 bash scripts/build-matrix.sh
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCR_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCR_SANITIZE=ON -DCR_TEST_HOOKS=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 
 # Sanitized build: cr and the agents under ASan/UBSan (the restorer blob and

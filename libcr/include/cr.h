@@ -114,6 +114,40 @@ __must_check int cr_freeze(pid_t root, const struct cr_freeze_opts *opts, struct
  */
 __must_check int cr_dump(struct cr_frozen *f, const char *dir);
 
+/*
+ * Digests of an image's files, per chunk of CR_DIGEST_CHUNK bytes (the last
+ * one shorter): BLAKE2b-256 (crypto_generichash, no key) of each chunk.
+ * cr_dump_ex computes them from the bytes it writes, while it writes them,
+ * never by reading a file back; cr_restore with opts->digests reads every
+ * byte it uses from the image through them (docs/image-format.md).
+ */
+#define CR_DIGEST_CHUNK (1u << 20)
+#define CR_DIGEST_LEN	32
+#define CR_DIGEST_NAME	64 /* file names are shorter than this */
+
+struct cr_file_digest {
+	char name[CR_DIGEST_NAME]; /* a file of the image directory */
+	uint64_t size;
+	size_t nchunks; /* (size + CR_DIGEST_CHUNK - 1) / CR_DIGEST_CHUNK */
+	uint8_t (*chunk)[CR_DIGEST_LEN];
+};
+
+struct cr_digests {
+	struct cr_file_digest *files;
+	size_t nfiles;
+};
+
+/* cr_dump, and *digests (the caller frees it with cr_digests_free). */
+__must_check int cr_dump_ex(struct cr_frozen *f, const char *dir, struct cr_digests **digests);
+void cr_digests_free(struct cr_digests *d);
+/*
+ * As JSON: {"algorithm": "blake2b-256", "chunk_size": 1048576, "files":
+ * [{"name": ..., "size": ..., "chunks": [hex, ...]}]}; *json is malloc'ed.
+ */
+__must_check int cr_digests_to_json(const struct cr_digests *d, char **json);
+/* Parsed and checked (names, sizes against chunk counts); -EINVAL if not. */
+__must_check int cr_digests_from_json(const char *json, struct cr_digests **out);
+
 enum cr_release_mode {
 	CR_RESUME = 1, /* let the tree run on as if nothing happened */
 	CR_KILL = 2,   /* SIGKILL every task of the tree */
@@ -168,6 +202,15 @@ struct cr_restore_opts {
 	 */
 	const char *skip;
 	const struct cr_owner *owner; /* NULL: no owner policy (see struct cr_owner) */
+	/*
+	 * The digests of the image's files (from cr_dump_ex, kept where the
+	 * user cannot change them). When set, every byte read from @dir is read
+	 * once, into memory the user cannot reach, checked against its chunk's
+	 * digest and only then used; a mismatch fails with -EBADMSG naming the
+	 * file and chunk, a file the list does not name is never read (-EBADMSG
+	 * if the image needs it). NULL: the files are trusted as they are.
+	 */
+	const struct cr_digests *digests;
 };
 
 __must_check int cr_restore(const char *dir, const struct cr_restore_opts *opts,

@@ -7,11 +7,15 @@
  *
  *   img-edit DIR xfeatures|xsave_size|kernel|version|arch VALUE
  *   img-edit DIR task PID FIELD VALUE
+ *   img-edit DIR pagefile NAME
  *
  * Task fields: uid0..uid3 and gid0..gid3 (real, effective, saved, fs),
  * group (appends a supplementary group), cap_inh, cap_prm, cap_eff, cap_amb,
  * cap_bnd, securebits, nnp, rlim_cur.N and rlim_max.N (RLIMIT_* number N),
  * root, cwd. Numbers in C notation.
+ *
+ * pagefile NAME makes the record describing data file NAME (size, XXH64)
+ * match the file as it is now, as someone editing a page file would.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -117,6 +121,53 @@ next:
 	return -3;
 }
 
+/* XXH64 and size of DIR/NAME into its CR_REC_PAGEFILE record, checksum fixed. */
+static int fix_pagefile(FILE *f, const char *dir, const char *name)
+{
+	struct cr_pagefile_rec pf;
+	struct cr_rec_hdr h;
+	char path[4096], buf[65536];
+	XXH64_state_t *st = XXH64_createState();
+	uint64_t size = 0;
+	size_t n;
+	FILE *d;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (!st || !(d = fopen(path, "r"))) {
+		perror(path);
+		return 1;
+	}
+	XXH64_reset(st, 0);
+	while ((n = fread(buf, 1, sizeof(buf), d)) > 0) {
+		XXH64_update(st, buf, n);
+		size += n;
+	}
+	fclose(d);
+	while (fread(&h, sizeof(h), 1, f) == 1) {
+		long at = ftell(f);
+
+		if (h.type == CR_REC_PAGEFILE && h.len == sizeof(pf) &&
+		    fread(&pf, sizeof(pf), 1, f) == 1 && !strcmp(pf.name, name)) {
+			pf.size = size;
+			pf.csum = XXH64_digest(st);
+			h.csum = XXH64(&pf, sizeof(pf), h.type);
+			XXH64_freeState(st);
+			if (fseek(f, at - (long)sizeof(h), SEEK_SET) ||
+			    fwrite(&h, sizeof(h), 1, f) != 1 ||
+			    fwrite(&pf, sizeof(pf), 1, f) != 1) {
+				perror("img-edit: write");
+				return 1;
+			}
+			return 0;
+		}
+		if (fseek(f, at + h.len, SEEK_SET))
+			break;
+	}
+	XXH64_freeState(st);
+	fprintf(stderr, "img-edit: no record describes %s\n", name);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	bool task = argc == 6 && !strcmp(argv[2], "task");
@@ -134,6 +185,10 @@ int main(int argc, char **argv)
 	if (!f) {
 		perror("img-edit: open");
 		return 1;
+	}
+	if (argc == 4 && !strcmp(argv[2], "pagefile")) {
+		ret = fix_pagefile(f, argv[1], argv[3]);
+		return fclose(f) || ret ? 1 : 0;
 	}
 	ret = task ? edit(f, atol(argv[3]), argv[4], argv[5]) : edit(f, -1, argv[2], argv[3]);
 	if (fclose(f) && !ret)

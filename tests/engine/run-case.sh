@@ -23,6 +23,8 @@
 #                  again at the second point, kill (the first restarter
 #                  must exit 137), restart.
 #   restart-pidns  the same with `cr restart --pidns`, in the root namespace.
+#   (--verify: in restart modes every image is written with `cr checkpoint
+#   --digests IMG.json` and read back only through `cr restart --verify`.)
 #   leave-running  (pid namespace) for each point: `cr checkpoint
 #                  [--leave-running]` (the first point without the flag: it
 #                  is the default), the tree must run on untraced and finish.
@@ -47,6 +49,7 @@ mode=
 points=
 rr=
 fr=
+verify=
 timeout=30
 name=
 inside=
@@ -55,7 +58,7 @@ cmd=()
 
 usage() {
 	echo "usage: $0 --cr CR --mode restart|restart-pidns|leave-running|freeze --points \"P...\"" \
-		"[--rr \"P1 P2\"] [--freeze-release FR] [--timeout SEC] [--name NAME] -- CMD ARG..." >&2
+		"[--rr \"P1 P2\"] [--verify] [--freeze-release FR] [--timeout SEC] [--name NAME] -- CMD ARG..." >&2
 	exit 2
 }
 
@@ -66,6 +69,7 @@ while [ $# -gt 0 ]; do
 	--mode) mode=$2; shift 2 ;;
 	--points) points=$2; shift 2 ;;
 	--rr) rr=$2; shift 2 ;;
+	--verify) verify=1; shift ;;
 	--freeze-release) fr=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--name) name=$2; shift 2 ;;
@@ -255,7 +259,8 @@ checkpoint_kill() {
 	for p in $(tree_pids "$pid"); do # every process of the tree must die
 		stime "$p" && before[$p]=$STIME
 	done
-	run_cr "$run" "ckpt-$(basename "$img")" checkpoint --kill "$pid" "$img" || return 1
+	run_cr "$run" "ckpt-$(basename "$img")" checkpoint --kill ${verify:+--digests "$img.json"} \
+		"$pid" "$img" || return 1
 	if [ "$STATUS" -ne 0 ]; then
 		fail checkpoint "$run" "cr checkpoint --kill $pid $img exited with $STATUS"
 		show "$tmp/$run/ckpt-$(basename "$img").err"
@@ -311,7 +316,7 @@ check_info() { # RUN IMG
 # run; STATUS is the restarter's status.
 restart_fg() {
 	local r=$tmp/$1
-	"$cr" restart $pidns_flag "$2" </dev/null >>"$r/out" 2>>"$r/err" &
+	"$cr" restart $pidns_flag ${verify:+--verify "$2.json"} "$2" </dev/null >>"$r/out" 2>>"$r/err" &
 	reg $!
 	if ! wait_exit $! "$timeout"; then
 		fail timeout "$1" "cr restart${pidns_flag:+ $pidns_flag} $2 did not finish within $timeout s (killed)"
@@ -394,7 +399,8 @@ case_rr() { # P1 P2
 	fi
 	checkpoint_kill "$run" "$pid" "$r/img1" || return
 	wait_killed "$run" "$pid" || return
-	"$cr" restart $pidns_flag "$r/img1" </dev/null >>"$r/out" 2>>"$r/err" &
+	"$cr" restart $pidns_flag ${verify:+--verify "$r/img1.json"} "$r/img1" </dev/null \
+		>>"$r/out" 2>>"$r/err" &
 	rpid=$!
 	reg "$rpid"
 	if ! find_root "$rpid" "$pid"; then

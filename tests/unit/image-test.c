@@ -68,7 +68,7 @@ static int read_all(const char *dir, int *nrec)
 	int ret;
 
 	*nrec = 0;
-	ret = cr_img_open(&img, dir);
+	ret = cr_img_open(&img, dir, NULL);
 	if (ret)
 		return ret;
 	while ((ret = cr_img_read(&img, &h, &p)) == 1) {
@@ -168,7 +168,7 @@ static void test_datafile_checksum(void **state)
 	assert_int_equal(cr_img_write(&img, CR_REC_END, NULL, 0), 0);
 	cr_img_close(&img);
 
-	assert_int_equal(cr_img_open(&img, fx->dir), 0);
+	assert_int_equal(cr_img_open(&img, fx->dir, NULL), 0);
 	assert_int_equal(cr_img_read(&img, &h, &p), 1);
 	assert_int_equal(h.type, CR_REC_PAGEFILE);
 	assert_int_equal(((struct cr_pagefile_rec *)p)->size, sizeof(buf));
