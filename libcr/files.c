@@ -49,6 +49,14 @@ const char *file_kind_name(uint32_t kind)
 	return ops ? ops->name : "?";
 }
 
+uint32_t file_kind_by_name(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(file_kinds); i++)
+		if (!strcmp(file_kinds[i]->name, name))
+			return file_kinds[i]->kind;
+	return 0;
+}
+
 static const struct file_ops *find_obj_kind(uint32_t type)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(file_kinds); i++)
@@ -505,10 +513,16 @@ int install_fds(struct rst_image *img, struct rst_img_task *t)
 	for (size_t i = 0; i < t->nfds; i++) {
 		const struct cr_fd_rec *fr = &t->fds[i];
 		int src = -1;
+		bool skipped = false;
 
 		for (size_t k = 0; k < img->nfiles; k++)
-			if (img->files[k].rec->id == fr->file_id)
+			if (img->files[k].rec->id == fr->file_id) {
 				src = img->files[k].svc_fd;
+				skipped = img->files[k].rec->kind < 64 &&
+					  img->skip_kinds & 1ull << img->files[k].rec->kind;
+			}
+		if (skipped) /* --skip file:KIND (tests): the fd stays closed */
+			continue;
 		if (src < 0) {
 			pr_err("Task %d: fd %d refers to file %llu, which was not opened\n",
 			       t->rec->pid, fr->fd, (unsigned long long)fr->file_id);

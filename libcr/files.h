@@ -80,6 +80,8 @@ int collect_file_obj(struct rst_image *img, struct cr_img *ci, const struct cr_r
 int prepare_files(struct rst_image *img, const struct cr_restore_opts *opts);
 /* The name of a kind of open file (enum cr_file_kind), "?" if unknown. */
 const char *file_kind_name(uint32_t kind);
+/* The enum cr_file_kind that file_kind_name() calls @name, 0 if none (--skip file:KIND). */
+uint32_t file_kind_by_name(const char *name);
 int install_fds(struct rst_image *img, struct rst_img_task *t);
 void close_service_fds(struct rst_image *img);
 /*

@@ -563,7 +563,11 @@ static __attribute__((noreturn)) void pidns_init(struct cr_restored *r)
 	}
 }
 
-static unsigned int parse_skip(const char *s)
+/*
+ * --skip's kinds of state: a name below, or "file:KIND" (a kind of open file
+ * as file_kind_name() calls it), whose fds are then left closed.
+ */
+static int parse_skip(const char *s, unsigned int *skip, uint64_t *kinds)
 {
 	static const struct {
 		const char *name;
@@ -591,25 +595,31 @@ static unsigned int parse_skip(const char *s)
 		{"fpu", RST_SKIP_FPU},
 		{"nnp", RST_SKIP_NNP},
 	};
-	unsigned int skip = 0;
 	char *copy = s ? strdup(s) : NULL, *tok, *save = NULL;
+	int ret = 0;
 
+	*skip = 0;
+	*kinds = 0;
 	for (tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
 	     tok = strtok_r(NULL, ",", &save)) {
+		uint32_t kind = strncmp(tok, "file:", 5) ? 0 : file_kind_by_name(tok + 5);
 		size_t i;
 
 		for (i = 0; i < ARRAY_SIZE(names); i++)
 			if (!strcmp(tok, names[i].name))
 				break;
-		if (i == ARRAY_SIZE(names)) {
+		if (kind && kind < 64) {
+			*kinds |= 1ull << kind;
+		} else if (i < ARRAY_SIZE(names)) {
+			*skip |= names[i].flag;
+		} else {
 			pr_err("Unknown kind of state to skip: %s\n", tok);
-			skip = ~0u;
+			ret = -EINVAL;
 			break;
 		}
-		skip |= names[i].flag;
 	}
 	free(copy);
-	return skip;
+	return ret;
 }
 
 _Static_assert(sizeof(struct rst_timer) == sizeof(struct cr_timer), "timer layout");
@@ -717,11 +727,11 @@ int cr_restore(const char *dir, const struct cr_restore_opts *opts, struct cr_re
 		free(r);
 		return ret;
 	}
-	r->img.skip = parse_skip(opts ? opts->skip : NULL);
-	if (r->img.skip == ~0u) {
+	ret = parse_skip(opts ? opts->skip : NULL, &r->img.skip, &r->img.skip_kinds);
+	if (ret) {
 		image_free(&r->img);
 		free(r);
-		return -EINVAL;
+		return ret;
 	}
 	ret = prepare_restarter(r, opts);
 	sigfillset(&all);
