@@ -70,8 +70,8 @@ struct rst_image {
 	size_t nshmem;
 	struct cr_pagefile_rec *pagefiles;
 	size_t npagefiles;
-	int max_fd;	   /* highest fd number any task uses */
-	unsigned int skip;    /* CR_SKIP_* */
+	int max_fd;	     /* highest fd number any task uses */
+	unsigned int skip;   /* CR_SKIP_* */
 	uint64_t skip_kinds; /* bit 1 << enum cr_file_kind: fds of these kinds left closed */
 	/* the image files' digests (img-read.h), or NULL: no check */
 	const struct cr_digests *digests;
