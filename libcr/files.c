@@ -49,6 +49,21 @@ const char *file_kind_name(uint32_t kind)
 	return ops ? ops->name : "?";
 }
 
+int steal_fd(const struct fd_info *fi)
+{
+	int pidfd = syscall(SYS_pidfd_open, fi->pid, 0), fd;
+
+	if (pidfd < 0) {
+		pr_perror("Can't open a pidfd for task %d", fi->pid);
+		return -errno;
+	}
+	fd = syscall(SYS_pidfd_getfd, pidfd, fi->fd, 0);
+	if (fd < 0)
+		pr_perror("Can't take a copy of fd %d of task %d", fi->fd, fi->pid);
+	close(pidfd);
+	return fd < 0 ? -errno : fd;
+}
+
 uint32_t file_kind_by_name(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(file_kinds); i++)

@@ -95,6 +95,11 @@ int rollback_reg_files(struct rst_image *img);
 void close_rollback_fds(struct rst_image *img);
 
 /* For the kinds, from the core (files.c). */
+/*
+ * Dump: a copy of the task's fd in the dumper (pidfd_getfd, O_CLOEXEC), for
+ * what only the open file answers (sockets, queues); the caller closes it.
+ */
+int steal_fd(const struct fd_info *fi);
 /* Dump: 1 if this object is new (the caller writes it now), 0 if written already. */
 int claim_dump_object(struct dump_ctx *ctx, uint32_t type, uint64_t id);
 /* Restore: the collected shared object of @type and @id, or NULL. */

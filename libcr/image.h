@@ -38,7 +38,12 @@ enum cr_rec_type {
 	CR_REC_PAGEFILE, /* struct cr_pagefile_rec: size and checksum of a data file */
 	CR_REC_END,	 /* last record; its absence means a truncated image */
 	CR_REC_TIMERS,	 /* struct cr_timers_rec + timers (timers.c) */
-	CR_REC_MAX,
+	/*
+	 * Numbers set aside for kinds being written in parallel (explicit
+	 * values, no renumbering): 20-29 event fds, epoll and inotify;
+	 * 30-34 unix sockets; 35-39 inet sockets and the network; 40-44 IPC.
+	 */
+	CR_REC_MAX = 64,
 };
 
 struct cr_rec_hdr {
@@ -313,6 +318,11 @@ struct cr_siginfo_rec {
 	uint32_t pad;
 };
 
+/*
+ * Kinds of open file. Set aside (explicit values, written in parallel): 6 unix
+ * sockets; 7-9 inet sockets; 10-19 event fds, epoll, inotify, pidfd; 20-23
+ * IPC (POSIX mqueue). At most 63: --skip file:KIND keeps one bit per kind.
+ */
 enum cr_file_kind {
 	CR_FILE_REG = 1, /* reopened by path: regular files, dirs, /dev/null... */
 	CR_FILE_PIPE,	 /* one end of a pipe: obj_id is the pipe's inode */
