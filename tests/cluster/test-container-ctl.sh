@@ -101,10 +101,11 @@ def talk(fam, a, data):
     s = socket.socket(fam, socket.SOCK_STREAM)
     s.settimeout(15)
     s.connect(a)
-    s.sendall(data)
-    s.shutdown(socket.SHUT_WR)
     r = b""
     try:
+        # crd may close (even reset) a bad request before it is all sent
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
         while True:
             c = s.recv(4096)
             if not c:
