@@ -46,7 +46,7 @@ static const struct conf_key conf_keys[] = {
 	 0},
 	STR_KEY("Operators", operators),
 	STR_KEY("KeyFile", key_file),
-	UINT_KEY("MaxWait", max_wait, 86400),
+	UINT_KEY("MaxWait", max_wait, CR_MAX_WAIT_LIMIT),
 	STR_KEY("CompletedJobCheckpoints", completed),
 	STR_KEY("RestoreFailure", restore_failure),
 };
@@ -98,7 +98,7 @@ static int _set(struct cr_conf *c, const struct conf_key *k, const char *val, ch
 	case CONF_UINT:
 		errno = 0;
 		u = strtoul(val, &end, 10);
-		if (!*val || *end || errno || u > k->max || val[0] == '-') {
+		if (!isdigit((unsigned char)val[0]) || *end || errno || u > k->max) {
 			snprintf(why, whylen, "expected a number up to %lu", k->max);
 			return -EINVAL;
 		}

@@ -10,6 +10,9 @@
 #define CR_CONF_DEFAULT "/etc/slurm/cr.conf"
 #define CR_PORT_DEFAULT 6830
 
+/* MaxWait's bound: a day (its milliseconds fit an int). */
+#define CR_MAX_WAIT_LIMIT 86400
+
 struct cr_conf {
 	char node_name[256];
 	char checkpoint_dir[PATH_MAX];
@@ -21,7 +24,8 @@ struct cr_conf {
 	long default_interval;	 /* seconds */
 	char operators[1024];	 /* comma-separated user names */
 	char key_file[PATH_MAX]; /* the manifest MAC key: root-only, the same on every node */
-	uint32_t max_wait;	 /* seconds a checkpoint or restore may take before it aborts */
+	uint32_t max_wait;	 /* up to CR_MAX_WAIT_LIMIT seconds a checkpoint or restore may take
+				    before it aborts */
 	char completed[16];	 /* CompletedJobCheckpoints: "remove" or "keep" */
 	char restore_failure[8]; /* RestoreFailure: "hold" (requeue held) or "fail" */
 };

@@ -635,6 +635,28 @@ static int _restore_nodes(struct restore *r, char *msg, size_t msglen)
  * <jobid>/ missing or without a committed <seq>/. The checkpoint directory
  * itself missing is an error, whatever the job had.
  */
+/*
+ * A crctl restart job that has since committed checkpoints of its own resumes
+ * from those, not from the ended job's again (which would lose its progress).
+ */
+static void _prefer_own(struct restore *r)
+{
+	uint32_t *seqs = NULL;
+	size_t n = 0;
+	char err[256];
+	int fd;
+
+	if (r->a.src == r->c.jobid)
+		return;
+	fd = store_job_open(r->a.ckdir, r->c.jobid, 0, err, sizeof(err));
+	if (fd < 0)
+		return;
+	if (!store_list(fd, &seqs, &n) && n)
+		r->a.src = r->c.jobid;
+	free(seqs);
+	close(fd);
+}
+
 static int _restore_open(struct restore *r, char *msg, size_t msglen)
 {
 	int had = r->a.src != r->c.jobid || (r->jflags & SLURMJOB_CHECKPOINTED);
@@ -645,6 +667,7 @@ static int _restore_open(struct restore *r, char *msg, size_t msglen)
 	    (ret = user_lookup(r->o->uid, r->o->gid, &r->u, msg, msglen)) ||
 	    (ret = user_fs_enter(&r->u, msg, msglen)))
 		return ret;
+	_prefer_own(r);
 	/* A missing parent of the user's directory (storage not mounted) is -ENODEV. */
 	r->jobfd = store_job_open(r->a.ckdir, r->a.src, 0, msg, msglen);
 	if (r->jobfd == -ENOENT && !had)
@@ -702,6 +725,17 @@ static int _transient(int ret)
 	       ret == -EPIPE;
 }
 
+/* "checkpoint N: why" appended to @fallback; store's errors name the checkpoint already. */
+static void _add_fallback(char *fallback, size_t fblen, uint32_t seq, const char *err)
+{
+	char prefix[32];
+	size_t used = strlen(fallback);
+
+	snprintf(prefix, sizeof(prefix), "checkpoint %u: ", seq);
+	snprintf(fallback + used, fblen - used, "%s%s%.500s", used ? "; " : "",
+		 strncmp(err, prefix, strlen(prefix)) ? prefix : "", err);
+}
+
 #define RESTORE_TRIES 3 /* attempts at one checkpoint while its failure may pass */
 
 /* Newest first, until one runs; only those that do not verify (MAC, digests) are marked bad. */
@@ -728,8 +762,7 @@ static int _restore_try(struct restore *r, char *fallback, size_t fblen, int *tr
 			break;
 		log_warnx("job %u: checkpoint %u of job %u not restored: %s", c->jobid, r->a.seq,
 			  r->a.src, c->err);
-		snprintf(fallback + strlen(fallback), fblen - strlen(fallback),
-			 "%scheckpoint %u: %.500s", *fallback ? "; " : "", r->a.seq, c->err);
+		_add_fallback(fallback, fblen, r->a.seq, c->err);
 		if (ret == -EBADMSG) {
 			/* Never again: a checkpoint that does not verify stays refused. */
 			user_fs_enter(&r->u, msg, msglen);

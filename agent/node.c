@@ -526,11 +526,13 @@ static int _freeze(struct node_session *s, pid_t ns_script, int maxwait)
 	return ret;
 }
 
+/* The coordinator's MaxWait, within what MaxWait may be (its * 1000 must fit an int). */
 static int _maxwait(const struct crd_ctx *ctx, int fd, json_t *args)
 {
-	int maxwait = json_integer_value(json_object_get(args, "maxwait"));
+	json_int_t asked = json_integer_value(json_object_get(args, "maxwait"));
+	int maxwait = asked > 0 && asked <= CR_MAX_WAIT_LIMIT ? (int)asked : 0;
 
-	if (maxwait <= 0)
+	if (!maxwait)
 		maxwait = ctx->conf.max_wait;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){maxwait, 0},
 		   sizeof(struct timeval));

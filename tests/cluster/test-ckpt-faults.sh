@@ -99,6 +99,8 @@ wait_done "$ref" 120
 same_as_ref ft ref
 crctl_as "$USER_" error "$new" | grep -q "restored checkpoint $good of job $id after refusing newer" ||
 	fail "crctl error $new: $(crctl_as "$USER_" error "$new")"
+crctl_as "$USER_" error "$new" | grep -q "checkpoint $bad: checkpoint $bad:" &&
+	fail "crctl error $new names the checkpoint twice: $(crctl_as "$USER_" error "$new")"
 crd_log_has "checkpoint $bad of job $id not restored" || fail "crd's log does not say it fell back"
 grep -qi "checkpoint" "$WORK/ft.out" && fail "the job's output mentions the fallback"
 [ -d "$(ckpt_dir "$id")/$bad.bad" ] || fail "checkpoint $bad was not set aside"

@@ -14,6 +14,8 @@ cluster_begin --nodes 2
 . "$HERE/ckpt-lib.sh"
 NODE2=$(echo "$CR_CLUSTER_NODES" | cut -d' ' -f2)
 
+# long enough for the restart job to be checkpointed and requeued before its end
+export STEPS=120
 ref=$(ckjob ref)
 va=$(ckjob va --checkpoint=0 -w "$NODE1")
 wait_output va "awk: step 12"
@@ -33,7 +35,16 @@ jobs_started+=("$new")
 wait_job_state "$new" RUNNING 60
 [ "$(job_field "$new" BatchHost)" = "$NODE2" ] ||
 	fail "restart --exclude=$NODE1 runs on $(job_field "$new" BatchHost)"
-wait_done "$new" 120
+# The restart job checkpoints itself, is requeued, and resumes from its own
+# checkpoint (not from the vacated job's again, losing what it did since).
+wait_output va "awk: step 40" 90
+out=$(crctl_as "$USER_" requeue "$new") || fail "crctl requeue of the restart job: $out"
+log "$out"
+echo "$out" | grep -q "checkpoint 1 committed.*job requeued" || fail "crctl requeue said: $out"
+wait_done "$new" 180
+crd_log_has "job $new: restored checkpoint 1 of job $new" ||
+	fail "the requeued restart job did not resume from its own checkpoint: $(grep -h "job $new: restored" "$CR_CLUSTER_DIR"/nodes/*/crd.log)"
+[ "$(job_field "$new" Restarts)" = 1 ] || fail "restart job: Restarts=$(job_field "$new" Restarts)"
 wait_done "$ref" 120
 [ "$(job_field "$new" ExitCode)" = 0:0 ] || fail "restarted job ended with $(job_field "$new" ExitCode)"
 same_as_ref va ref
@@ -41,7 +52,7 @@ read -r mono wall <"$WORK/va/clocks"
 log "job's clocks advanced: monotonic ${mono} s, wall ${wall} s"
 python3 -c "import sys; m, w = $mono, $wall; sys.exit(0 if m >= ${STEPS:-50} * 0.1 and w - m >= 4 else 1)" ||
 	fail "CLOCK_MONOTONIC did not continue from the checkpoint: monotonic ${mono} s, wall ${wall} s"
-ok "vacate, then restart --exclude=$NODE1 on $NODE2: ended as the uninterrupted run, monotonic clock continued"
+ok "vacate, then restart --exclude=$NODE1 on $NODE2, then requeue of the restart job (resumed from its own checkpoint): ended as the uninterrupted run, monotonic clock continued"
 
 rq=$(ckjob rq --checkpoint=0)
 wait_output rq "awk: step 12"
