@@ -11,6 +11,11 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCR_TEST_HOOKS=ON >/dev/n
 cmake --build build -j"$jobs"
 bash scripts/lint.sh build
 bash scripts/build-matrix.sh
+# The fuzzing harnesses as libFuzzer binaries (clang): a fixed number of
+# executions each from their seeds, a regression run (bench/fuzz.sh fuzzes).
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCR_FUZZ=ON >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz-image fuzz-proto fuzz-placement
+(cd build-fuzz && ctest --output-on-failure -L fuzz -j"$jobs")
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCR_SANITIZE=ON -DCR_TEST_HOOKS=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 
