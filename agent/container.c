@@ -506,6 +506,7 @@ static void _init_restore(struct init *in, struct cr_msg *m)
 		in->restored = NULL;
 	}
 	_wipe_tmpfs();
+	fault_point_at(NULL, "rebuild");
 	if (_restore(m, in->ji, &in->restored, err, sizeof(err)))
 		_send_err_str(in->ctl, err);
 	else

@@ -49,7 +49,7 @@ void libcr_log_end(int fd, char *err, size_t errlen)
  * CR_FAULT=STEP[@NODE][+SECS]: die at STEP, to test what a crash there
  * leaves; with +SECS, stall there SECS seconds instead (a hang, a slow node).
  */
-void fault_point(const struct crd_ctx *ctx, const char *step)
+void fault_point_at(const char *node, const char *step)
 {
 	const char *f = getenv("CR_FAULT"), *at, *plus;
 	size_t n, nn;
@@ -63,7 +63,7 @@ void fault_point(const struct crd_ctx *ctx, const char *step)
 	n = at ? (size_t)(at - f) : plus ? (size_t)(plus - f) : strlen(f);
 	nn = at ? (plus ? (size_t)(plus - at - 1) : strlen(at + 1)) : 0;
 	if (n != strlen(step) || strncmp(f, step, n) ||
-	    (at && (nn != strlen(ctx->conf.node_name) || strncmp(at + 1, ctx->conf.node_name, nn))))
+	    (at && node && (nn != strlen(node) || strncmp(at + 1, node, nn))))
 		return;
 	if (plus) {
 		log_warnx("CR_FAULT=%s: stalling here", f);
@@ -72,4 +72,9 @@ void fault_point(const struct crd_ctx *ctx, const char *step)
 	}
 	log_warnx("CR_FAULT=%s: crashing here", f);
 	kill(getpid(), SIGKILL);
+}
+
+void fault_point(const struct crd_ctx *ctx, const char *step)
+{
+	fault_point_at(ctx->conf.node_name, step);
 }
