@@ -767,8 +767,8 @@ static int _ready(const struct crd_ctx *ctx, struct node_session *s, struct node
 		user_fs_leave();
 	}
 	if (ret) {
-		log_warnx("job %u: slot %u: checkpoint %u not rolled back: %s", s->j.jobid,
-			  r->slot, r->seq, err);
+		log_warnx("job %u: slot %u: checkpoint %u not rolled back: %s", s->j.jobid, r->slot,
+			  r->seq, err);
 		cr_send_err(s->fd, _code(ret), "node %s: %s", ctx->conf.node_name, err);
 	} else {
 		log_info("job %u: slot %u rolled back to checkpoint %u", s->j.jobid, r->slot,

@@ -39,7 +39,7 @@ enum cr_msg_type {
 	CR_MSG_DUMP,	  /* coordinator -> node: str JSON; reply OK with JSON */
 	CR_MSG_RELEASE,	  /* coordinator -> node: u32 enum cr_release_how */
 	CR_MSG_RESTORE,	  /* node -> monitor -> init: str JSON; fds: image dir [, stdio] */
-	CR_MSG_RESUME,	  /* node -> monitor -> init: u32 1 resume (reply STARTED) / 0 abort / 2 roll back */
+	CR_MSG_RESUME,	  /* node -> monitor -> init: u32 1 run (STARTED), 0 abort, 2 roll back */
 	CR_MSG_PROGRESS,  /* crd -> crctl, before the reply: str text */
 	CR_MSG_MAXTYPE,
 };
