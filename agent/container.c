@@ -435,16 +435,40 @@ struct init {
 	struct cr_restored *restored;
 };
 
-/* RESUME: signo 1 resumes what was restored, 0 aborts it. */
-static void _init_resume(struct init *in, uint32_t signo)
+/* RESUME 2: the restored tree's files back to the checkpoint, the tasks still stopped. */
+static void _init_rollback(struct init *in)
+{
+	int ret;
+
+	if (!in->restored) {
+		cr_send_ok(in->ctl, "nothing to roll back");
+		return;
+	}
+	ret = cr_rollback(in->restored);
+	if (!ret) {
+		cr_send_ok(in->ctl, "rolled back");
+		return;
+	}
+	/* Undone here at once: nothing of this attempt may run or stay stopped. */
+	cr_abort(in->restored);
+	in->restored = NULL;
+	_wipe_tmpfs();
+	cr_send_err(in->ctl, CR_E_FAILED, "cannot roll the job's files back to the checkpoint: %s",
+		    strerror(-ret));
+}
+
+/* RESUME: how 1 resumes what was restored, 0 aborts it, 2 rolls its files back. */
+static void _init_resume(struct init *in, uint32_t how)
 {
 	pid_t root;
 
-	if (!in->restored) {
-		if (!signo)
+	if (how == 2) {
+		_init_rollback(in);
+	} else if (!in->restored) {
+		if (!how)
 			_wipe_tmpfs();
-		cr_send_ok(in->ctl, signo ? "nothing to resume" : "aborted");
-	} else if (!signo) {
+		cr_send_ok(in->ctl, how ? "nothing to resume" : "aborted");
+	} else if (!how) {
 		cr_abort(in->restored);
 		in->restored = NULL;
 		_wipe_tmpfs();
@@ -482,6 +506,7 @@ static void _init_restore(struct init *in, struct cr_msg *m)
 		in->restored = NULL;
 	}
 	_wipe_tmpfs();
+	fault_point_at(NULL, "rebuild");
 	if (_restore(m, in->ji, &in->restored, err, sizeof(err)))
 		_send_err_str(in->ctl, err);
 	else

@@ -7,10 +7,11 @@
  *
  *	checkpoint: PREPARE all -> DUMP all -> COMMIT (manifest, rename,
  *	            latest) -> RELEASE(RESUME, or KILL for vacate/requeue)
- *	restore:    newest checkpoint first: RESTORE all -> RELEASE(READY) all
- *	            -> RELEASE(RESUME) all; a failure that may pass is tried
- *	            again, one that does not verify is set aside, and the next
- *	            older one tried
+ *	restore:    newest checkpoint first: RESTORE all -> RELEASE(READY:
+ *	            roll the files back) all -> RELEASE(RESUME) all; a failure
+ *	            that may pass is tried again, one that does not verify is
+ *	            set aside, and the next older one tried, unless files were
+ *	            rolled back already
  *
  * Any failure or timeout aborts: every node lets its part go as it was and
  * the temporary directory is removed; what was committed is never touched.
@@ -508,6 +509,7 @@ struct restore {
 	unsigned jflags; /* SLURMJOB_*, from the job's AdminComment */
 	json_t *man;	 /* the checkpoint being tried */
 	int loaded;	 /* its manifest verified */
+	int cut;	 /* READY was sent: files may be rolled back to its lengths */
 	int jobfd;
 	uint32_t *seqs;
 	size_t nseqs;
@@ -563,17 +565,21 @@ static int _step_restore(struct coord *c, void *arg)
 }
 
 /*
- * Step: every node gets ready (READY: the job's output rewritten, the tree
- * still stopped), then runs (RESUME). A failure up to READY aborts every
- * node; one in RESUME comes after other nodes ran: -ENOTRECOVERABLE, nothing
- * more is tried in this allocation.
+ * Step: every node rolls the job's files back and rewrites its output (READY,
+ * the tree still stopped), then, once every node answered, runs (RESUME): a
+ * file open on several nodes is cut by each before any task writes to it.
+ * A failure up to READY aborts every node, and no older checkpoint is tried
+ * (r->cut: its files would be cut shorter); one in RESUME comes after other
+ * nodes ran: -ENOTRECOVERABLE, nothing more is tried in this allocation.
  */
 static int _step_resume(struct coord *c, void *arg)
 {
 	size_t n;
 	int ret;
 
-	(void)arg;
+	((struct restore *)arg)->cut = 1;
+	coordio_progress(c, "rolling back the files of %zu node%s", c->npeers,
+			 c->npeers > 1 ? "s" : "");
 	coordio_send_release(c, CR_REL_READY);
 	ret = coordio_collect(c, c->maxwait);
 	if (ret)
@@ -749,6 +755,7 @@ static int _restore_try(struct restore *r, char *fallback, size_t fblen, int *tr
 	while (r->nseqs-- > 0) {
 		r->a.seq = r->seqs[r->nseqs];
 		r->loaded = 0;
+		r->cut = 0;
 		for (int n = 1;; n++) {
 			ret = _restore_one(r, msg, msglen);
 			if (!_transient(ret) || n == RESTORE_TRIES)
@@ -769,7 +776,8 @@ static int _restore_try(struct restore *r, char *fallback, size_t fblen, int *tr
 			store_mark_bad(r->jobfd, r->a.seq);
 			user_fs_leave();
 		}
-		if (ret == -ENOSPC || ret == -ENOTRECOVERABLE)
+		/* Cut to this checkpoint: an older one would cut the job's files shorter. */
+		if (ret == -ENOSPC || ret == -ENOTRECOVERABLE || r->cut)
 			break;
 	}
 	return ret;

@@ -146,11 +146,17 @@ int coordio_collect(struct coord *c, int timeout_s)
 	while (left > 0) {
 		int wait_ms = (int)((end - coordio_now()) * 1000);
 		if (wait_ms <= 0) {
-			for (size_t i = 0; i < c->npeers; i++)
-				if (!c->peers[i].done && !*c->err)
+			/* A silent node's connection goes: it undoes its part when it sees that. */
+			for (size_t i = 0; i < c->npeers; i++) {
+				if (c->peers[i].done)
+					continue;
+				if (!*c->err)
 					snprintf(c->err, sizeof(c->err),
 						 "node %s did not answer within %d s",
 						 c->peers[i].node, timeout_s);
+				close(c->peers[i].fd);
+				c->peers[i].fd = -1;
+			}
 			return ret ? ret : -ETIMEDOUT;
 		}
 		for (size_t i = 0; i < c->npeers; i++)

@@ -45,18 +45,36 @@ void libcr_log_end(int fd, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", first);
 }
 
-/* CR_FAULT=STEP[@NODE]: die at STEP, to test what a crash there leaves. */
-void fault_point(const struct crd_ctx *ctx, const char *step)
+/*
+ * CR_FAULT=STEP[@NODE][+SECS]: die at STEP, to test what a crash there
+ * leaves; with +SECS, stall there SECS seconds instead (a hang, a slow node).
+ */
+void fault_point_at(const char *node, const char *step)
 {
-	const char *f = getenv("CR_FAULT"), *at;
-	size_t n;
+	const char *f = getenv("CR_FAULT"), *at, *plus;
+	size_t n, nn;
 
 	if (!f)
 		return;
+	plus = strchr(f, '+');
 	at = strchr(f, '@');
-	n = at ? (size_t)(at - f) : strlen(f);
-	if (n != strlen(step) || strncmp(f, step, n) || (at && strcmp(at + 1, ctx->conf.node_name)))
+	if (at && plus && at > plus)
+		at = NULL;
+	n = at ? (size_t)(at - f) : plus ? (size_t)(plus - f) : strlen(f);
+	nn = at ? (plus ? (size_t)(plus - at - 1) : strlen(at + 1)) : 0;
+	if (n != strlen(step) || strncmp(f, step, n) ||
+	    (at && node && (nn != strlen(node) || strncmp(at + 1, node, nn))))
 		return;
+	if (plus) {
+		log_warnx("CR_FAULT=%s: stalling here", f);
+		sleep((unsigned)atoi(plus + 1));
+		return;
+	}
 	log_warnx("CR_FAULT=%s: crashing here", f);
 	kill(getpid(), SIGKILL);
+}
+
+void fault_point(const struct crd_ctx *ctx, const char *step)
+{
+	fault_point_at(ctx->conf.node_name, step);
 }

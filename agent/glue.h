@@ -12,7 +12,9 @@ int libcr_log_begin(void);
 /* Back to crd's log; libcr's lines are logged, the first becomes err (when empty). */
 void libcr_log_end(int fd, char *err, size_t errlen);
 
-/* CR_FAULT=STEP[@NODE]: SIGKILL ourselves at STEP (tests of crashes mid-protocol). */
+/* CR_FAULT=STEP[@NODE][+SECS]: SIGKILL ourselves at STEP, or stall SECS there (tests). */
 void fault_point(const struct crd_ctx *ctx, const char *step);
+/* The same where there is no crd context (the container's init): node NULL matches any. */
+void fault_point_at(const char *node, const char *step);
 
 #endif

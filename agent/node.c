@@ -7,7 +7,7 @@
  *	checkpoint: NODE(PREPARE) -> freeze, hold   DUMP -> image, tmpfs, output
  *	            RELEASE(RESUME | KILL)
  *	restore:    NODE(RESTORE) -> verify, rebuild (stopped)
- *	            RELEASE(READY) -> the job's output rewritten, still stopped
+ *	            RELEASE(READY) -> files rolled back, output rewritten, stopped
  *	            RELEASE(RESUME | ABORT)
  *
  * A lost connection or a timeout releases the job as it was: a held tree
@@ -743,26 +743,38 @@ static const struct node_msg_handler restore_msgs[] = {
 };
 
 /*
- * READY: every node has its tree; the job's output goes back to what it was
- * at the checkpoint (slot 0), the tasks stay stopped. Answered on the
- * coordinator's connection; 0 when ready.
+ * READY: every node has its tree; the job's files go back to their length
+ * at the checkpoint (the init's cr_rollback) and its output to what it was
+ * (slot 0), the tasks stay stopped. The coordinator resumes no node before
+ * every node answered: a file open on several nodes is never cut after a
+ * task wrote to it. Answered on the coordinator's connection; 0 when ready.
  */
 static int _ready(const struct crd_ctx *ctx, struct node_session *s, struct node_restore *r)
 {
 	char err[1024] = "";
-	int ret = 0;
+	struct cr_buf b;
+	int ret;
 
 	fault_point(ctx, "resume");
-	if (r->slot == 0) {
+	cr_buf_init(&b);
+	cr_pack_u32(&b, 2);
+	ret = _ask_init(ctx, s->j.jobid, CR_MSG_RESUME, &b, NULL, 0, r->maxwait, err, sizeof(err));
+	cr_buf_free(&b);
+	if (!ret && r->slot == 0) {
 		ret = user_fs_enter(&r->u, err, sizeof(err));
 		if (!ret)
 			ret = _restore_output(r->jobfd, r->outfd, r->man, err, sizeof(err));
 		user_fs_leave();
 	}
-	if (ret)
+	if (ret) {
+		log_warnx("job %u: slot %u: checkpoint %u not rolled back: %s", s->j.jobid, r->slot,
+			  r->seq, err);
 		cr_send_err(s->fd, _code(ret), "node %s: %s", ctx->conf.node_name, err);
-	else
+	} else {
+		log_info("job %u: slot %u rolled back to checkpoint %u", s->j.jobid, r->slot,
+			 r->seq);
 		cr_send_ok(s->fd, "ready");
+	}
 	return ret;
 }
 
@@ -775,6 +787,8 @@ static void _finish_restore(const struct crd_ctx *ctx, struct node_session *s,
 	struct cr_buf b;
 	int ret;
 
+	if (run)
+		fault_point(ctx, "run");
 	cr_buf_init(&b);
 	cr_pack_u32(&b, run);
 	ret = _ask_init(ctx, s->j.jobid, CR_MSG_RESUME, &b, NULL, 0, r->maxwait, err, sizeof(err));

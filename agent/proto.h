@@ -39,7 +39,7 @@ enum cr_msg_type {
 	CR_MSG_DUMP,	  /* coordinator -> node: str JSON; reply OK with JSON */
 	CR_MSG_RELEASE,	  /* coordinator -> node: u32 enum cr_release_how */
 	CR_MSG_RESTORE,	  /* node -> monitor -> init: str JSON; fds: image dir [, stdio] */
-	CR_MSG_RESUME,	  /* node -> monitor -> init: u32 1 resume / 0 abort; reply STARTED */
+	CR_MSG_RESUME,	  /* node -> monitor -> init: u32 1 run (STARTED), 0 abort, 2 roll back */
 	CR_MSG_PROGRESS,  /* crd -> crctl, before the reply: str text */
 	CR_MSG_MAXTYPE,
 };
@@ -69,7 +69,7 @@ enum cr_release_how {
 	CR_REL_RESUME = 1, /* let it run (checkpoint done or aborted; restore committed) */
 	CR_REL_KILL,	   /* vacate/requeue: the job ends here */
 	CR_REL_ABORT,	   /* restore: undo, leave the container empty */
-	CR_REL_READY,	   /* restore: every node rebuilt; get ready to run (still stopped) */
+	CR_REL_READY,	   /* restore: every node rebuilt; roll the files back (still stopped) */
 };
 
 /* Error codes in CR_MSG_ERR; crctl maps them to its exit codes. */

@@ -285,6 +285,12 @@ static int restart(const char *dir, const struct cr_restore_opts *ro, bool detac
 	}
 	child = cr_restored_child(r);
 	root = cr_restored_root(r);
+	ret = cr_rollback(r);
+	if (ret) {
+		cr_abort(r);
+		fprintf(stderr, "cr: can't roll the files back: %s\n", strerror(-ret));
+		return 1;
+	}
 	ret = cr_resume(r);
 	if (ret) {
 		fprintf(stderr, "cr: can't resume the restored tree: %s\n", strerror(-ret));

@@ -83,7 +83,7 @@ static pid_t holder(const struct rst_image *img, uint32_t id, int *fd)
 
 /*
  * Phase 1 of a rollback: a file held for writing must be at least as long
- * as at checkpoint. Nothing is changed here: cr_resume truncates it.
+ * as at checkpoint. Nothing is changed here: cr_rollback truncates it.
  */
 static int check_rollback(int fd, pid_t pid, const struct cr_file_rec *rec)
 {
@@ -137,7 +137,7 @@ static int open_reg(struct rst_image *img, const struct cr_restore_opts *opts,
 	return ret;
 }
 
-/* In the restarter, after open: keep an fd to roll the file back through at cr_resume. */
+/* In the restarter, after open: keep an fd to roll the file back through at cr_rollback. */
 int hold_for_rollback(struct rst_image *img, const struct cr_restore_opts *opts,
 		      struct rst_img_file *f)
 {
@@ -174,7 +174,7 @@ static bool rolled_already(const struct rst_image *img, size_t n, const struct s
 }
 
 /*
- * At cr_resume, the tasks built and stopped: every file held for writing
+ * At cr_rollback, the tasks built and stopped: every file held for writing
  * goes back to its size at checkpoint, each file once. All are checked
  * before any is cut, so a file that shrank meanwhile cuts nothing.
  */

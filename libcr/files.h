@@ -87,7 +87,7 @@ void close_service_fds(struct rst_image *img);
 /*
  * Rollback (files-reg.c): with rollback_files, prepare_files keeps an fd to
  * each file held for writing (above every task's fds) and checks it; only
- * rollback_reg_files, at cr_resume, truncates.
+ * rollback_reg_files, at cr_rollback, truncates.
  */
 int hold_for_rollback(struct rst_image *img, const struct cr_restore_opts *opts,
 		      struct rst_img_file *f);

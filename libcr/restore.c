@@ -680,7 +680,7 @@ static int prepare_restarter(struct cr_restored *r, const struct cr_restore_opts
 		nofile.rlim_cur = nofile.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
-	/* phase 1 checks and changes nothing: files are rolled back at cr_resume */
+	/* phase 1 checks and changes nothing: files are rolled back at cr_rollback */
 	ret = fident_check_tasks(&r->img);
 	if (!ret)
 		ret = prepare_shmem(&r->img);
@@ -779,10 +779,19 @@ static void restored_free(struct cr_restored *r)
 	free(r);
 }
 
+int cr_rollback(struct cr_restored *r)
+{
+	/* the commit point: the files go back to the checkpoint, nothing runs yet */
+	int ret = r->rolled_back ? 0 : rollback_reg_files(&r->img);
+
+	if (!ret)
+		r->rolled_back = true;
+	return ret;
+}
+
 int cr_resume(struct cr_restored *r)
 {
-	/* the commit point: the files go back to the checkpoint, then the tasks run */
-	int ret = rollback_reg_files(&r->img);
+	int ret = cr_rollback(r);
 
 	if (ret) {
 		cr_abort(r);

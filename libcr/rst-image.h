@@ -40,7 +40,7 @@ struct rst_img_task {
 struct rst_img_file {
 	struct cr_file_rec *rec;
 	int svc_fd; /* the restarter's fd for it, inherited by every task */
-	int rb_fd;  /* held for writing: rolled back through this fd at cr_resume; -1: not */
+	int rb_fd;  /* held for writing: rolled back through this fd at cr_rollback; -1: not */
 };
 
 /* A shared object of a kind of open file (a pipe...), from its own record. */

@@ -28,6 +28,7 @@ struct cr_restored {
 	pid_t restarter_pgid; /* which it really is */
 	bool new_pidns;
 	bool seized;
+	bool rolled_back; /* cr_rollback done: cr_resume cuts nothing */
 };
 
 #define THREAD_STACK   (64UL << 10)

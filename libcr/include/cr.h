@@ -10,6 +10,7 @@
  *	cr_release(h, CR_RESUME);        or CR_KILL
  *
  *	r = cr_restore(dir, &ropts);     tree rebuilt, every task stopped
+ *	cr_rollback(r);                  files back to the checkpoint, still stopped
  *	cr_resume(r);                    or cr_abort(r)
  *
  * All ptrace work happens on the calling thread: call these from a
@@ -184,9 +185,10 @@ struct cr_restore_opts {
 	 * Regular files the tree held open for writing. With rollback_files,
 	 * cr_restore checks that each is at least as long as at checkpoint,
 	 * refusing (naming the task and the file) one that shrank or vanished,
-	 * and changes none; cr_resume, before any task runs, truncates each one
-	 * that grew back to its size at checkpoint, once per file, through the
-	 * fd cr_restore opened. cr_abort, and a cr_restore that fails, leave
+	 * and changes none; cr_rollback (or cr_resume, when it was not called),
+	 * before any task runs, truncates each one that grew back to its size at
+	 * checkpoint, once per file, through the fd cr_restore opened. cr_abort
+	 * before cr_rollback, and a cr_restore that fails, leave
 	 * every file as they found it. Only the length is rolled back: bytes
 	 * overwritten in place since the checkpoint, writes through shared
 	 * mappings and files the tree no longer held stay as they are.
@@ -225,13 +227,22 @@ pid_t cr_restored_root(const struct cr_restored *r);
 pid_t cr_restored_child(const struct cr_restored *r);
 
 /*
- * Let every restored task run; frees @r. With rollback_files the files are
- * rolled back first; if one shrank since cr_restore checked it or cannot be
- * truncated, the tree is killed as by cr_abort and the error returned
- * (files truncated before that failure stay truncated).
+ * With rollback_files: every file the tree held for writing goes back to its
+ * length at checkpoint, the tasks still stopped; @r is kept either way (on
+ * failure the caller aborts; files cut before the failure stay cut). A
+ * job-wide coordinator calls it on every node and resumes none before all
+ * succeeded: a file open on several nodes is then never cut after a task of
+ * another node wrote to it (cutting it twice to the same length is
+ * harmless). A second call does nothing.
+ */
+__must_check int cr_rollback(struct cr_restored *r);
+/*
+ * Let every restored task run; frees @r. Without an earlier cr_rollback the
+ * files are rolled back first (single-node callers); if that fails, the
+ * tree is killed as by cr_abort and the error returned.
  */
 __must_check int cr_resume(struct cr_restored *r);
-/* Kill everything that was built; frees @r. No file is changed. */
+/* Kill everything that was built; frees @r. No file is changed (cut by cr_rollback stays cut). */
 int cr_abort(struct cr_restored *r);
 
 /*
