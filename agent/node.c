@@ -210,8 +210,8 @@ static int _reopen(int pathfd, int flags)
 	return open(path, flags | O_CLOEXEC);
 }
 
-static int _archive_into(int nodefd, const char *name, int srcdir, json_t *rep, char *err,
-			 size_t errlen)
+static int _archive_into(int nodefd, const char *name, int srcdir, struct cr_digests *list,
+			 json_t *rep, char *err, size_t errlen)
 {
 	uint64_t n = 0, skipped = 0;
 	int out, ret;
@@ -222,7 +222,7 @@ static int _archive_into(int nodefd, const char *name, int srcdir, json_t *rep, 
 		snprintf(err, errlen, "cannot create %s: %s", name, strerror(errno));
 		return ret;
 	}
-	ret = archive_save_tree(srcdir, out, &n, &skipped, err, errlen);
+	ret = archive_save_digested(srcdir, out, name, list, &n, &skipped, err, errlen);
 	close(out);
 	if (!ret && skipped)
 		log_info("%s: %llu sockets not saved", name, (unsigned long long)skipped);
@@ -292,12 +292,17 @@ static int _open_tmpfs(struct node_job *j, int dfd[2], char *err, size_t errlen)
 	return ret;
 }
 
-/* As the job's user: the image, the tmpfs archives, the output, the digests into nodefd. */
+/*
+ * As the job's user: the image, the tmpfs archives, the output into nodefd;
+ * the digests of what was written (digests.h) into digests.json and rep.
+ */
 static int _dump_into(const struct crd_ctx *ctx, struct node_job *j, struct cr_frozen *frozen,
 		      int jobfd, int nodefd, const int dfd[2], int outfd[2], json_t *args,
 		      json_t *rep, char *err, size_t errlen)
 {
-	json_t *files = NULL;
+	struct cr_digests files = {0};
+	struct node_digests d = {.files = &files};
+	json_t *entry = NULL;
 	char path[64];
 	uint64_t bytes = 0;
 	int logfd, ret = 0;
@@ -305,7 +310,7 @@ static int _dump_into(const struct crd_ctx *ctx, struct node_job *j, struct cr_f
 	if (frozen) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d/image", nodefd);
 		logfd = libcr_log_begin();
-		ret = cr_dump(frozen, path);
+		ret = cr_dump_ex(frozen, path, &d.image);
 		libcr_log_end(logfd, err, errlen);
 		if (ret && !*err)
 			snprintf(err, errlen, "dump failed: %s", strerror(-ret));
@@ -313,17 +318,26 @@ static int _dump_into(const struct crd_ctx *ctx, struct node_job *j, struct cr_f
 			return ret;
 	}
 	fault_point(ctx, "dump");
-	ret = _archive_into(nodefd, "tmp.tar", dfd[0], rep, err, errlen);
+	ret = _archive_into(nodefd, "tmp.tar", dfd[0], &files, rep, err, errlen);
 	if (!ret)
-		ret = _archive_into(nodefd, "shm.tar", dfd[1], rep, err, errlen);
+		ret = _archive_into(nodefd, "shm.tar", dfd[1], &files, rep, err, errlen);
 	if (!ret && j->batch)
 		ret = _save_output(jobfd, outfd, args, rep, err, errlen);
 	if (!ret)
-		ret = store_digest_tree(nodefd, &files, &bytes, err, errlen);
+		ret = digests_write(nodefd, &d, &entry, &bytes, err, errlen);
+	if (!ret)
+		ret = store_sync_tree(nodefd, err, errlen);
 	if (!ret) {
-		json_object_set_new(rep, "files", files);
+		json_object_set_new(rep, "files", entry);
 		json_object_set_new(rep, "bytes", json_integer(bytes));
+		entry = NULL;
 	}
+	json_decref(entry);
+	cr_digests_free(d.image);
+	d.files = NULL;
+	for (size_t i = 0; i < files.nfiles; i++)
+		free(files.files[i].chunk);
+	free(files.files);
 	return ret;
 }
 
@@ -627,7 +641,10 @@ static int _ask_init(const struct crd_ctx *ctx, uint32_t jobid, uint32_t type, s
 		return ret == -ENOENT || ret == -ECONNREFUSED ? -ENOENT : -EAGAIN;
 	}
 	/* Busy: an earlier attempt's request is still with the init; it will pass. */
-	return !code ? 0 : code == CR_E_BUSY || code == CR_E_AGAIN ? -EAGAIN : -EREMOTEIO;
+	if (code == CR_E_BUSY || code == CR_E_AGAIN)
+		return -EAGAIN;
+	/* The init found a file of the slot that does not match its digest. */
+	return !code ? 0 : code == CR_E_BADIMG ? -EBADMSG : -EREMOTEIO;
 }
 
 /* What a failure tells the coordinator: only a mismatch makes a checkpoint bad. */
@@ -653,8 +670,8 @@ struct node_restore {
 };
 
 /*
- * As the job's user: the manifest verifies, and the slot's files and output
- * match it. 0 or -errno with err: -EBADMSG only for a MAC or digest mismatch.
+ * As the job's user: the manifest verifies, and the job's saved output
+ * matches it. 0 or -errno with err: -EBADMSG only for a MAC or digest mismatch.
  */
 static int _verify(struct node_restore *r, char *err, size_t errlen)
 {
@@ -676,7 +693,8 @@ static int _verify(struct node_restore *r, char *err, size_t errlen)
 	r->nodefd = store_open_dir(r->jobfd, path, 0, err, errlen);
 	if (r->nodefd < 0)
 		return r->nodefd;
-	ret = store_check_tree(r->nodefd, json_object_get(r->so, "files"), err, errlen);
+	/* The slot's files are checked by the init as it reads them (_rebuild). */
+	ret = 0;
 	for (int i = 0; !ret && r->slot == 0 && i < 2; i++) {
 		json_t *o = json_object_get(r->man, i ? "stderr" : "stdout");
 		if (o && !json_object_get(o, "same"))
@@ -696,10 +714,12 @@ static int _rebuild(const struct crd_ctx *ctx, struct node_session *s, struct no
 	char *text;
 	int ret;
 
-	req = json_pack("{s:I, s:I, s:s, s:O, s:I}", "seq", (json_int_t)r->seq, "ntasks",
+	/* "files": the digest of the slot's digests.json, from the verified manifest. */
+	req = json_pack("{s:I, s:I, s:s, s:O, s:I, s:O}", "seq", (json_int_t)r->seq, "ntasks",
 			json_integer_value(json_object_get(so, "ntasks")), "hostname",
 			host ? host : s->j.hostname, "clocks",
-			json_object_get(so, "clocks") ?: json_null(), "src", (json_int_t)r->src);
+			json_object_get(so, "clocks") ?: json_null(), "src", (json_int_t)r->src,
+			"files", json_object_get(so, "files") ?: json_null());
 	/* The batch step's bounding set and limits: the most the restored tasks get. */
 	if (req && s->j.relay > 0 && !cr_owner_from_task(s->j.relay, &step)) {
 		lim = json_array();
