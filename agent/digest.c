@@ -20,7 +20,7 @@
 #include "userfs.h"
 #include "walk.h"
 
-_Static_assert(STORE_DIGEST_HEX == 2 * crypto_generichash_BYTES + 1, "BLAKE2b-256 hex size");
+_Static_assert(STORE_DIGEST_HEX == 2 * CR_DIGEST_LEN + 1, "BLAKE2b-256 hex size");
 
 static const char *_kind(mode_t mode)
 {
@@ -33,36 +33,6 @@ static const char *_kind(mode_t mode)
 	if (S_ISCHR(mode) || S_ISBLK(mode))
 		return "a device";
 	return "a special file";
-}
-
-struct hash_pass {
-	crypto_generichash_state st;
-	int outfd;
-};
-
-static int _hash_chunk(void *arg, const uint8_t *p, size_t n, uint64_t at)
-{
-	struct hash_pass *h = arg;
-
-	(void)at;
-	crypto_generichash_update(&h->st, p, n);
-	return h->outfd >= 0 ? io_write_all(h->outfd, p, n, -1) : 0;
-}
-
-int digest_fd(int fd, uint64_t limit, int outfd, uint8_t *buf, char hex[STORE_DIGEST_HEX],
-	      uint64_t *done)
-{
-	struct hash_pass h = {.outfd = outfd};
-	uint8_t md[crypto_generichash_BYTES];
-	int ret;
-
-	crypto_generichash_init(&h.st, NULL, 0, sizeof(md));
-	ret = io_read_chunks(fd, 0, limit, buf, DIGEST_CHUNK, _hash_chunk, &h, done);
-	if (ret)
-		return ret;
-	crypto_generichash_final(&h.st, md, sizeof(md));
-	sodium_bin2hex(hex, STORE_DIGEST_HEX, md, sizeof(md));
-	return 0;
 }
 
 /* ---- the commit's durability ---- */

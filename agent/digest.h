@@ -20,22 +20,14 @@
 #include "cr.h"
 
 #define STORE_DIGEST_HEX 65 /* 64 hex digits + NUL */
-#define DIGEST_CHUNK	 (256u << 10) /* digest_fd's buffer size */
 #define DIGESTS_FILE	 "digests.json"
 
 /* What node-<slot>/digests.json lists: the image/ directory's files, and the others. */
 struct node_digests {
 	struct cr_digests *image; /* node-<slot>/image/<name> (cr_dump_ex) */
-	struct cr_digests *files; /* node-<slot>/<name>: tmp.tar, shm.tar */
+	struct cr_digests *files; /* node-<slot>/<name>: tmp.tar, shm.tar, stdout, stderr */
 };
 
-/*
- * Hashes fd's bytes [0, limit) (or to EOF) with pread, copying them to outfd
- * when >= 0 (write(2), at its offset). buf holds DIGEST_CHUNK bytes. *done =
- * the bytes hashed, less than limit where fd ended first.
- */
-int digest_fd(int fd, uint64_t limit, int outfd, uint8_t *buf, char hex[STORE_DIGEST_HEX],
-	      uint64_t *done);
 /*
  * Write d as node-<slot>/digests.json into nodefd (O_EXCL, fsync'd); *entry =
  * {"digests.json": {"size": N, "blake2b": hex}} (the manifest's "files" of the

@@ -231,13 +231,13 @@ static int _archive_into(int nodefd, const char *name, int srcdir, struct cr_dig
 	return ret;
 }
 
-/* Append what the job wrote to stdout (and stderr, when another file) since the last commit. */
-static int _save_output(int jobfd, int pathfd[2], json_t *args, json_t *rep, char *err,
-			size_t errlen)
+/* Copy what the job wrote to stdout (and stderr, when another file) into the checkpoint. */
+static int _save_output(int nodefd, int pathfd[2], struct cr_digests *list, json_t *rep,
+			char *err, size_t errlen)
 {
 	static const char *const names[2] = {"stdout", "stderr"};
 	struct stat st[2];
-	char digest[STORE_DIGEST_HEX], path[64], target[PATH_MAX];
+	char path[64], target[PATH_MAX];
 	uint64_t len;
 	ssize_t n;
 	int fd, ret;
@@ -262,15 +262,12 @@ static int _save_output(int jobfd, int pathfd[2], json_t *args, json_t *rep, cha
 				 target, strerror(errno));
 			return ret;
 		}
-		ret = store_output_save(jobfd, names[i], fd,
-					json_integer_value(json_object_get(args, names[i])), &len,
-					digest, err, errlen);
+		ret = store_output_save(nodefd, names[i], fd, list, &len, err, errlen);
 		close(fd);
 		if (ret)
 			return ret;
 		json_object_set_new(rep, names[i],
-				    json_pack("{s:I, s:s, s:s}", "len", (json_int_t)len, "blake2b",
-					      digest, "path", target));
+				    json_pack("{s:I, s:s}", "len", (json_int_t)len, "path", target));
 	}
 	return 0;
 }
@@ -297,8 +294,8 @@ static int _open_tmpfs(struct node_job *j, int dfd[2], char *err, size_t errlen)
  * the digests of what was written (digests.h) into digests.json and rep.
  */
 static int _dump_into(const struct crd_ctx *ctx, struct node_job *j, struct cr_frozen *frozen,
-		      int jobfd, int nodefd, const int dfd[2], int outfd[2], json_t *args,
-		      json_t *rep, char *err, size_t errlen)
+		      int nodefd, const int dfd[2], int outfd[2], json_t *rep, char *err,
+		      size_t errlen)
 {
 	struct cr_digests files = {0};
 	struct node_digests d = {.files = &files};
@@ -322,7 +319,7 @@ static int _dump_into(const struct crd_ctx *ctx, struct node_job *j, struct cr_f
 	if (!ret)
 		ret = _archive_into(nodefd, "shm.tar", dfd[1], &files, rep, err, errlen);
 	if (!ret && j->batch)
-		ret = _save_output(jobfd, outfd, args, rep, err, errlen);
+		ret = _save_output(nodefd, outfd, &files, rep, err, errlen);
 	if (!ret)
 		ret = digests_write(nodefd, &d, &entry, &bytes, err, errlen);
 	if (!ret)
@@ -381,7 +378,7 @@ static int _dump(const struct crd_ctx *ctx, struct node_job *j, struct cr_frozen
 	if (ret >= 0)
 		ret = nodefd = store_open_dir(jobfd, path, 1, err, errlen);
 	if (ret >= 0)
-		ret = _dump_into(ctx, j, frozen, jobfd, nodefd, dfd, outfd, args, rep, err, errlen);
+		ret = _dump_into(ctx, j, frozen, nodefd, dfd, outfd, rep, err, errlen);
 	user_fs_leave();
 out:
 	_close_fds(outfd, 2);
@@ -593,42 +590,6 @@ static void _checkpoint(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_
 	json_decref(s.rep);
 }
 
-/* The saved output <jobdir>/name holds what the manifest says (checked, not copied). */
-static int _check_output(int jobfd, const char *name, json_t *o, char *err, size_t errlen)
-{
-	return store_output_restore(jobfd, name, json_integer_value(json_object_get(o, "len")),
-				    json_string_value(json_object_get(o, "blake2b")), -1, err,
-				    errlen);
-}
-
-/* Rewrite the job's stdout/stderr as they were at the checkpoint. */
-static int _restore_output(int jobfd, int pathfd[2], json_t *man, char *err, size_t errlen)
-{
-	static const char *const names[2] = {"stdout", "stderr"};
-	json_t *o;
-	int fd, ret;
-
-	for (int i = 0; i < 2; i++) {
-		o = json_object_get(man, names[i]);
-		if (!o || json_object_get(o, "same") || pathfd[i] < 0)
-			continue;
-		fd = _reopen(pathfd[i], O_WRONLY | O_APPEND);
-		if (fd < 0) {
-			ret = -errno;
-			snprintf(err, errlen, "cannot open the job's %s: %s", names[i],
-				 strerror(-ret));
-			return ret;
-		}
-		ret = store_output_restore(
-			jobfd, names[i], json_integer_value(json_object_get(o, "len")),
-			json_string_value(json_object_get(o, "blake2b")), fd, err, errlen);
-		close(fd);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
 static int _ask_init(const struct crd_ctx *ctx, uint32_t jobid, uint32_t type, struct cr_buf *b,
 		     int *fds, int nfds, int timeout, char *text, size_t len)
 {
@@ -667,7 +628,53 @@ struct node_restore {
 	struct job_user u;
 	json_t *man, *so; /* the manifest and this slot's part of it */
 	int jobfd, nodefd, outfd[2];
+	/* slot 0: the job's saved output, read once and checked, in memory crd holds */
+	int outmem[2];
+	uint64_t outlen[2];
 };
+
+/* Slot 0: the checkpoint's stdout/stderr, checked against the slot's digests, into memory. */
+static int _load_output(struct node_restore *r, char *err, size_t errlen)
+{
+	static const char *const names[2] = {"stdout", "stderr"};
+	struct node_digests d;
+	int ret;
+
+	ret = digests_load(r->nodefd, json_object_get(r->so, "files"), &d, err, errlen);
+	for (int i = 0; !ret && i < 2; i++) {
+		json_t *o = json_object_get(r->man, names[i]);
+
+		if (o && !json_object_get(o, "same"))
+			ret = store_output_load(r->nodefd, names[i], d.files, &r->outmem[i],
+						&r->outlen[i], err, errlen);
+	}
+	digests_free(&d);
+	return ret;
+}
+
+/* Rewrite the job's stdout/stderr as they were at the checkpoint, from the checked copies. */
+static int _restore_output(struct node_restore *r, char *err, size_t errlen)
+{
+	static const char *const names[2] = {"stdout", "stderr"};
+	int fd, ret;
+
+	for (int i = 0; i < 2; i++) {
+		if (r->outmem[i] < 0 || r->outfd[i] < 0)
+			continue;
+		fd = _reopen(r->outfd[i], O_WRONLY | O_APPEND);
+		if (fd < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot open the job's %s: %s", names[i],
+				 strerror(-ret));
+			return ret;
+		}
+		ret = store_output_put(r->outmem[i], r->outlen[i], fd, names[i], err, errlen);
+		close(fd);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
 
 /*
  * As the job's user: the manifest verifies, and the job's saved output
@@ -693,14 +700,8 @@ static int _verify(struct node_restore *r, char *err, size_t errlen)
 	r->nodefd = store_open_dir(r->jobfd, path, 0, err, errlen);
 	if (r->nodefd < 0)
 		return r->nodefd;
-	/* The slot's files are checked by the init as it reads them (_rebuild). */
-	ret = 0;
-	for (int i = 0; !ret && r->slot == 0 && i < 2; i++) {
-		json_t *o = json_object_get(r->man, i ? "stderr" : "stdout");
-		if (o && !json_object_get(o, "same"))
-			ret = _check_output(r->jobfd, i ? "stderr" : "stdout", o, err, errlen);
-	}
-	return ret;
+	/* The slot's other files are checked by the init as it reads them (_rebuild). */
+	return r->slot == 0 ? _load_output(r, err, errlen) : 0;
 }
 
 /* The container's init rebuilds the slot, stopped (RESTORE to the job's monitor). */
@@ -774,7 +775,7 @@ static int _ready(const struct crd_ctx *ctx, struct node_session *s, struct node
 	if (r->slot == 0) {
 		ret = user_fs_enter(&r->u, err, sizeof(err));
 		if (!ret)
-			ret = _restore_output(r->jobfd, r->outfd, r->man, err, sizeof(err));
+			ret = _restore_output(r, err, sizeof(err));
 		user_fs_leave();
 	}
 	if (ret)
@@ -860,7 +861,7 @@ static int _restore_session(const struct crd_ctx *ctx, struct node_session *s,
 static void _restore(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *args)
 {
 	struct node_session s = {.ctx = ctx, .fd = fd, .how = CR_REL_ABORT, .j.jobid = jobid};
-	struct node_restore r = {.jobfd = -1, .nodefd = -1, .outfd = {-1, -1}};
+	struct node_restore r = {.jobfd = -1, .nodefd = -1, .outfd = {-1, -1}, .outmem = {-1, -1}};
 	char err[1024] = "";
 	int ret;
 
@@ -896,6 +897,7 @@ static void _restore(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *
 	_finish_restore(ctx, &s, &r, _restore_session(ctx, &s, &r));
 out:
 	_close_fds(r.outfd, 2);
+	_close_fds(r.outmem, 2);
 	if (r.nodefd >= 0)
 		close(r.nodefd);
 	if (r.jobfd >= 0)

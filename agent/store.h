@@ -7,11 +7,13 @@
  *					own --checkpoint-dir as given
  *	<userdir>/<jobid>/		0700, owned by the job's user
  *		<seq>/manifest.json	committed checkpoints (MAC'ed manifest)
- *		<seq>/node-<i>/...	written by the nodes
+ *		<seq>/node-<i>/...	written by the nodes: image/, tmp.tar,
+ *					shm.tar, (node-0) stdout, stderr, and
+ *					digests.json, their per-chunk digests
+ *					(digest.h), whose digest the manifest holds
  *		.tmp-<seq>/		in progress
  *		<seq>.bad/		refused by a restore
  *		latest			newest committed seq, "<seq>\n"
- *		stdout, stderr		the job's output up to the last checkpoint
  *
  * Nothing below <userdir> is ever reached through a symlink: the tree belongs
  * to the job's user, and crd works in it (userdir itself included: it is

@@ -717,21 +717,65 @@ static void _job_write(struct job_out *o, const void *p, size_t len)
 	assert_int_equal(write(o->wfd, p, len), (ssize_t)len);
 }
 
-static void _save(struct fx *fx, struct job_out *o, uint64_t committed, uint64_t *len,
-		  char digest[STORE_DIGEST_HEX])
+/* Saves the job's output into <jobdir>/<dir>/stdout; checks the copy and its digests. */
+static void _save(struct fx *fx, struct job_out *o, const char *dir, struct cr_digests *list)
 {
-	char want[STORE_DIGEST_HEX], *saved;
+	char want[STORE_DIGEST_HEX], got[STORE_DIGEST_HEX], path[64], *saved;
+	const struct cr_file_digest *f;
+	uint64_t len;
 	size_t n;
+	int nfd;
 
-	OK(fx, store_output_save(fx->jobfd, "stdout", o->rfd, committed, len, digest, fx->err,
-				 sizeof(fx->err)));
-	assert_int_equal(*len, o->len);
-	_hex(o->all, o->len, want);
-	assert_string_equal(digest, want);
-	saved = _get(fx->jobfd, "stdout", &n);
+	nfd = store_open_dir(fx->jobfd, dir, 1, fx->err, sizeof(fx->err));
+	OK(fx, nfd);
+	OK(fx, store_output_save(nfd, "stdout", o->rfd, list, &len, fx->err, sizeof(fx->err)));
+	close(nfd);
+	assert_int_equal(len, o->len);
+	snprintf(path, sizeof(path), "%s/stdout", dir);
+	saved = _get(fx->jobfd, path, &n);
 	assert_int_equal(n, o->len);
 	assert_memory_equal(saved, o->all, n);
 	free(saved);
+	/* One digest per 1 MiB chunk, of the bytes written. */
+	f = &list->files[list->nfiles - 1];
+	assert_string_equal(f->name, "stdout");
+	assert_int_equal(f->size, o->len);
+	assert_int_equal(f->nchunks, (o->len + CR_DIGEST_CHUNK - 1) / CR_DIGEST_CHUNK);
+	for (size_t i = 0; i < f->nchunks; i++) {
+		n = o->len - i * CR_DIGEST_CHUNK < CR_DIGEST_CHUNK ? o->len - i * CR_DIGEST_CHUNK
+								   : CR_DIGEST_CHUNK;
+		_hex(o->all + i * CR_DIGEST_CHUNK, n, want);
+		sodium_bin2hex(got, sizeof(got), f->chunk[i], CR_DIGEST_LEN);
+		assert_string_equal(got, want);
+	}
+}
+
+/* <jobdir>/<dir>/<name> loaded (checked) and put into dst: 0 or the load's error. */
+static int _load_put(struct fx *fx, const char *dir, const char *name,
+		     const struct cr_digests *list, int dst)
+{
+	uint64_t len = 0;
+	int nfd, mfd, ret;
+
+	nfd = store_open_dir(fx->jobfd, dir, 0, fx->err, sizeof(fx->err));
+	OK(fx, nfd);
+	ret = store_output_load(nfd, name, list, &mfd, &len, fx->err, sizeof(fx->err));
+	close(nfd);
+	if (ret) {
+		assert_int_equal(mfd, -1);
+		return ret;
+	}
+	OK(fx, store_output_put(mfd, len, dst, name, fx->err, sizeof(fx->err)));
+	close(mfd);
+	return 0;
+}
+
+static void _free_list(struct cr_digests *l)
+{
+	for (size_t i = 0; i < l->nfiles; i++)
+		free(l->files[i].chunk);
+	free(l->files);
+	*l = (struct cr_digests){0};
 }
 
 static void _expect_restored(int dirfd, const void *want, size_t len)
@@ -748,10 +792,9 @@ static void _expect_restored(int dirfd, const void *want, size_t len)
 static void test_output(void **state)
 {
 	struct fx *fx = *state;
-	char d1[STORE_DIGEST_HEX], d2[STORE_DIGEST_HEX], d3[STORE_DIGEST_HEX];
+	struct cr_digests l1 = {0}, l2 = {0};
 	struct job_out o = {0};
-	uint64_t l1, l2, l3, l;
-	size_t big = 700 * 1024;
+	size_t big = 1536 * 1024;
 	uint8_t *data = malloc(big);
 	int dirfd, dst;
 
@@ -764,39 +807,26 @@ static void test_output(void **state)
 	assert_true(o.wfd >= 0 && o.rfd >= 0);
 
 	_job_write(&o, "round one\n", 10);
-	_save(fx, &o, 0, &l1, d1);
+	_save(fx, &o, "c1", &l1);
 	_job_write(&o, data, big);
-	_save(fx, &o, l1, &l2, d2);
-	/* A checkpoint that saved more, then was not committed: cut back to l2. */
-	_job_write(&o, "aborted\n", 8);
-	_save(fx, &o, l2, &l, d3);
-	_job_write(&o, "round three\n", 12);
-	_save(fx, &o, l2, &l3, d3);
-	assert_int_equal(l3, 10 + big + 8 + 12);
+	_save(fx, &o, "c2", &l2);
 
 	/* Restored byte-exact into an O_APPEND fd that held something else. */
 	_puts(dirfd, "restored", "the job's output after the checkpoint, to be replaced\n");
 	dst = openat(dirfd, "restored", O_WRONLY | O_APPEND);
 	assert_true(dst >= 0);
-	OK(fx, store_output_restore(fx->jobfd, "stdout", l2, d2, dst, fx->err, sizeof(fx->err)));
+	OK(fx, _load_put(fx, "c2", "stdout", &l2, dst));
 	close(dst);
-	_expect_restored(dirfd, o.all, l2);
-	/* ... and into a plain fd positioned at its end. */
+	_expect_restored(dirfd, o.all, o.len);
+	/* ... and into a plain fd positioned at its end; the later save left c1 as it was. */
 	dst = openat(dirfd, "restored", O_WRONLY);
 	assert_true(dst >= 0);
 	assert_true(lseek(dst, 0, SEEK_END) > 0);
-	OK(fx, store_output_restore(fx->jobfd, "stdout", l1, d1, dst, fx->err, sizeof(fx->err)));
+	OK(fx, _load_put(fx, "c1", "stdout", &l1, dst));
 	close(dst);
 	_expect_restored(dirfd, "round one\n", 10);
-
-	/* The job's output truncated behind our back: copied whole again. */
-	assert_int_equal(ftruncate(o.wfd, 0), 0);
-	o.len = 0;
-	_job_write(&o, "new\n", 4);
-	_save(fx, &o, l3, &l, d3);
-	/* Our copy shorter than committed (lost): copied whole again too. */
-	_job_write(&o, "more\n", 5);
-	_save(fx, &o, 6, &l, d3);
+	_free_list(&l1);
+	_free_list(&l2);
 	free(o.all);
 	free(data);
 	close(o.wfd);
@@ -807,54 +837,62 @@ static void test_output(void **state)
 static void test_output_refused(void **state)
 {
 	struct fx *fx = *state;
-	char d[STORE_DIGEST_HEX], bad[STORE_DIGEST_HEX], victim[256], *text;
+	struct cr_digests l = {0};
+	struct job_out o = {0};
+	char victim[256], *text;
+	size_t big = 1200 * 1024;
+	uint8_t *data = malloc(big), c;
 	uint64_t len;
-	int dirfd, src, dst;
+	int dirfd, dst, fd, nfd;
 
+	assert_non_null(data);
+	randombytes_buf(data, big);
 	dirfd = open(fx->dir, O_RDONLY | O_DIRECTORY);
 	assert_true(dirfd >= 0);
-	_puts(dirfd, "job.err", "error: something\n");
-	src = openat(dirfd, "job.err", O_RDONLY);
-	assert_true(src >= 0);
-	OK(fx, store_output_save(fx->jobfd, "stderr", src, 0, &len, d, fx->err, sizeof(fx->err)));
+	o.wfd = openat(dirfd, "job.out", O_WRONLY | O_CREAT | O_APPEND, 0600);
+	o.rfd = openat(dirfd, "job.out", O_RDONLY);
+	_job_write(&o, data, big);
+	_save(fx, &o, "c1", &l);
 	_puts(dirfd, "restored", "untouched");
 	dst = openat(dirfd, "restored", O_WRONLY | O_APPEND);
 	assert_true(dst >= 0);
 
-	strcpy(bad, d);
-	bad[10] = bad[10] == '0' ? '1' : '0';
-	REFUSED(fx,
-		store_output_restore(fx->jobfd, "stderr", len, bad, dst, fx->err, sizeof(fx->err)),
-		-EBADMSG, "stderr");
-	REFUSED(fx,
-		store_output_restore(fx->jobfd, "stderr", len + 1, d, dst, fx->err,
-				     sizeof(fx->err)),
-		-EBADMSG, "stderr");
-	REFUSED(fx,
-		store_output_restore(fx->jobfd, "stderr", len, "abc", dst, fx->err,
-				     sizeof(fx->err)),
-		-EBADMSG, "stderr");
-	REFUSED(fx,
-		store_output_restore(fx->jobfd, "latest", len, d, dst, fx->err, sizeof(fx->err)),
-		-EINVAL, "latest");
-	REFUSED(fx, store_output_save(fx->jobfd, "../x", src, 0, &len, d, fx->err, sizeof(fx->err)),
+	/* One bit flipped in the second chunk: refused, nothing written. */
+	fd = openat(fx->jobfd, "c1/stdout", O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &c, 1, CR_DIGEST_CHUNK + 5), 1);
+	c ^= 0x40;
+	assert_int_equal(pwrite(fd, &c, 1, CR_DIGEST_CHUNK + 5), 1);
+	REFUSED(fx, _load_put(fx, "c1", "stdout", &l, dst), -EBADMSG, "does not match its digest");
+	/* Truncated. */
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	close(fd);
+	REFUSED(fx, _load_put(fx, "c1", "stdout", &l, dst), -EBADMSG, "stdout");
+	/* Not in the list; not an output name. */
+	REFUSED(fx, _load_put(fx, "c1", "stderr", &l, dst), -EBADMSG, "stderr");
+	REFUSED(fx, _load_put(fx, "c1", "latest", &l, dst), -EINVAL, "latest");
+	nfd = store_open_dir(fx->jobfd, "c2", 1, fx->err, sizeof(fx->err));
+	OK(fx, nfd);
+	REFUSED(fx, store_output_save(nfd, "../x", o.rfd, &l, &len, fx->err, sizeof(fx->err)),
 		-EINVAL, "../x");
-	_expect_restored(dirfd, "untouched", 9);
 
 	/* A symlink planted as the saved output is neither written nor read through. */
 	_puts(dirfd, "victim", "victim\n");
 	snprintf(victim, sizeof(victim), "%s/victim", fx->dir);
-	assert_int_equal(unlinkat(fx->jobfd, "stderr", 0), 0);
-	assert_int_equal(symlinkat(victim, fx->jobfd, "stderr"), 0);
-	REFUSED(fx,
-		store_output_save(fx->jobfd, "stderr", src, 0, &len, d, fx->err, sizeof(fx->err)),
-		-ELOOP, "stderr");
-	REFUSED(fx, store_output_restore(fx->jobfd, "stderr", 7, d, dst, fx->err, sizeof(fx->err)),
-		-ELOOP, "stderr");
+	assert_int_equal(symlinkat(victim, nfd, "stdout"), 0);
+	REFUSED(fx, store_output_save(nfd, "stdout", o.rfd, &l, &len, fx->err, sizeof(fx->err)),
+		-EEXIST, "stdout");
+	close(nfd);
+	REFUSED(fx, _load_put(fx, "c2", "stdout", &l, dst), -EBADMSG, "stdout");
 	text = _get(dirfd, "victim", NULL);
 	assert_string_equal(text, "victim\n");
 	free(text);
-	close(src);
+	_expect_restored(dirfd, "untouched", 9);
+	_free_list(&l);
+	free(o.all);
+	free(data);
+	close(o.wfd);
+	close(o.rfd);
 	close(dst);
 	close(dirfd);
 }
