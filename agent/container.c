@@ -367,8 +367,8 @@ static int _owner(json_t *args, const struct job_user *u, struct cr_owner *owner
  * As the job's user: the slot's digests (checked against the manifest's, in
  * args "files"), then its /tmp and /dev/shm, each chunk checked as read.
  */
-static int _unpack_slot(int nodefd, json_t *args, const struct job_user *u,
-			struct node_digests *d, char *err, size_t errlen)
+static int _unpack_slot(int nodefd, json_t *args, const struct job_user *u, struct node_digests *d,
+			char *err, size_t errlen)
 {
 	int ret;
 
@@ -508,7 +508,7 @@ static void _init_restore(struct init *in, struct cr_msg *m)
 	/* Only a digest mismatch makes the checkpoint bad; an I/O error may pass. */
 	if (ret)
 		cr_send_err(in->ctl,
-			    ret == -EBADMSG ? CR_E_BADIMG
+			    ret == -EBADMSG				      ? CR_E_BADIMG
 			    : ret == -EIO || ret == -ENOMEM || ret == -ESTALE ? CR_E_AGAIN
 									      : CR_E_FAILED,
 			    "%s", err);

@@ -232,8 +232,8 @@ static int _archive_into(int nodefd, const char *name, int srcdir, struct cr_dig
 }
 
 /* Copy what the job wrote to stdout (and stderr, when another file) into the checkpoint. */
-static int _save_output(int nodefd, int pathfd[2], struct cr_digests *list, json_t *rep,
-			char *err, size_t errlen)
+static int _save_output(int nodefd, int pathfd[2], struct cr_digests *list, json_t *rep, char *err,
+			size_t errlen)
 {
 	static const char *const names[2] = {"stdout", "stderr"};
 	struct stat st[2];
@@ -266,8 +266,9 @@ static int _save_output(int nodefd, int pathfd[2], struct cr_digests *list, json
 		close(fd);
 		if (ret)
 			return ret;
-		json_object_set_new(rep, names[i],
-				    json_pack("{s:I, s:s}", "len", (json_int_t)len, "path", target));
+		json_object_set_new(
+			rep, names[i],
+			json_pack("{s:I, s:s}", "len", (json_int_t)len, "path", target));
 	}
 	return 0;
 }

@@ -24,8 +24,7 @@ static int _output_name(const char *name)
 }
 
 /* srcfd from its start into fd, each chunk digested from the bytes written. */
-static int _copy_digested(int srcfd, int fd, struct img_digester *d, uint8_t *buf,
-			  uint64_t *len)
+static int _copy_digested(int srcfd, int fd, struct img_digester *d, uint8_t *buf, uint64_t *len)
 {
 	uint64_t off = 0;
 	ssize_t n;
@@ -159,8 +158,7 @@ static int _put_chunk(void *arg, const uint8_t *p, size_t n, uint64_t at)
 	return io_write_all(*(int *)arg, p, n, -1);
 }
 
-int store_output_put(int memfd, uint64_t len, int dstfd, const char *name, char *err,
-		     size_t errlen)
+int store_output_put(int memfd, uint64_t len, int dstfd, const char *name, char *err, size_t errlen)
 {
 	uint64_t done = 0;
 	uint8_t *buf;

@@ -80,8 +80,8 @@ int store_begin(int jobfd, uint32_t seq, char *err, size_t errlen);
  */
 int store_open_dir(int jobfd, const char *rel, int create, char *err, size_t errlen);
 /*
- * Commit: set manifest "seq" (integer), "version" (STORE_MANIFEST_VERSION), the binding ("uid", "jobid",
- * "lineage": b->lineage then b->jobid, "slot" in every "slots" entry) and "mac"; write
+ * Commit: set manifest "seq" (integer), "version" (STORE_MANIFEST_VERSION), the binding ("uid",
+ * "jobid", "lineage": b->lineage then b->jobid, "slot" in every "slots" entry) and "mac"; write
  * .tmp-<seq>/manifest.json (O_EXCL), fsync it and .tmp-<seq>; renameat
  * .tmp-<seq> -> <seq>; fsync jobfd; write latest (latest.tmp, fsync, renameat,
  * fsync jobfd).

@@ -734,8 +734,8 @@ int archive_restore_tree(int dirfd, int infd, int keep_owner, char *err, size_t 
 	return _restore(dirfd, &rd, keep_owner, err, errlen);
 }
 
-int archive_restore_digested(int dirfd, int srcdir, const char *name,
-			     const struct cr_digests *list, int keep_owner, char *err, size_t errlen)
+int archive_restore_digested(int dirfd, int srcdir, const char *name, const struct cr_digests *list,
+			     int keep_owner, char *err, size_t errlen)
 {
 	struct img_reader ir;
 	struct reader rd = {.fd = -1, .ir = &ir, .last_nz = -1};

@@ -53,7 +53,7 @@ int archive_restore_tree(int dirfd, int infd, int keep_owner, char *err, size_t 
  * every byte the digests cover is read. -EBADMSG (named) on a mismatch, a
  * file list does not name, or one shorter than its digests.
  */
-int archive_restore_digested(int dirfd, int srcdir, const char *name,
-			     const struct cr_digests *list, int keep_owner, char *err, size_t errlen);
+int archive_restore_digested(int dirfd, int srcdir, const char *name, const struct cr_digests *list,
+			     int keep_owner, char *err, size_t errlen);
 
 #endif /* CR_TMPARCHIVE_H */

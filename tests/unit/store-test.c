@@ -224,8 +224,8 @@ static json_t *_checkpoint(struct fx *fx, uint32_t seq)
 	files = _node0_digests(fx, dfd, &bytes);
 	OK(fx, store_sync_tree(dfd, fx->err, sizeof(fx->err)));
 	close(dfd);
-	m = json_pack("{s:i, s:I, s:[{s:s, s:o}, {s:s}]}", "version", 1, "bytes",
-		      (json_int_t)bytes, "slots", "node", "n0", "files", files, "node", "n1");
+	m = json_pack("{s:i, s:I, s:[{s:s, s:o}, {s:s}]}", "version", 1, "bytes", (json_int_t)bytes,
+		      "slots", "node", "n0", "files", files, "node", "n1");
 	assert_non_null(m);
 	OK(fx, store_commit(fx->jobfd, seq, m, &fx->b, fx->key, fx->err, sizeof(fx->err)));
 	return m;
@@ -503,7 +503,8 @@ static void test_symlink_seq(void **state)
 	fx->b.jobid = JOBID + 1;
 	OK(fx, store_load(ofd, 1, fx->key, &fx->b, &theirs, fx->err, sizeof(fx->err)));
 	fx->b.jobid = JOBID;
-	assert_int_equal(json_integer_value(json_object_get(theirs, "version")), STORE_MANIFEST_VERSION);
+	assert_int_equal(json_integer_value(json_object_get(theirs, "version")),
+			 STORE_MANIFEST_VERSION);
 	json_decref(theirs);
 
 	/* Marking it bad renames the link, not its target. */
