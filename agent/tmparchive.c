@@ -741,10 +741,12 @@ int archive_restore_digested(int dirfd, int srcdir, const char *name, const stru
 	struct reader rd = {.fd = -1, .ir = &ir, .last_nz = -1};
 	int ret;
 
+	if (!list)
+		return err_set(err, errlen, -EINVAL, "%s: no digests to check it by", name);
 	ret = imgr_open(&ir, srcdir, name, list);
 	if (ret)
 		return err_set(err, errlen, ret == -ENOENT ? -EBADMSG : ret, "%s: %s", name,
-			       ret == -EBADMSG ? "not in the checkpoint's digests"
+			       ret == -EBADMSG ? "missing, or not in the checkpoint's digests"
 					       : strerror(-ret));
 	rd.left = ir.want->size;
 	ret = _restore(dirfd, &rd, keep_owner, err, errlen);
@@ -753,7 +755,10 @@ int archive_restore_digested(int dirfd, int srcdir, const char *name, const stru
 		rd.buf = malloc(BLOCK_BYTES);
 		ret = rd.buf ? (int)_read_some(&rd) : -ENOMEM;
 		free(rd.buf);
-		ret = ret < 0 ? err_set(err, errlen, ret, "%s: %s", name, strerror(-ret)) : 0;
+		if (ret < 0)
+			err_set(err, errlen, ret, "%s: %s", name,
+				ret == -EBADMSG ? "does not match its digest" : strerror(-ret));
+		ret = ret < 0 ? ret : 0;
 	}
 	if (!ret && imgr_check_all_read(&ir))
 		ret = err_set(err, errlen, -EBADMSG, "%s: not all read", name);
