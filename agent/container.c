@@ -34,6 +34,7 @@
 #include <jansson.h>
 
 #include "container.h"
+#include "digest.h"
 #include "tmparchive.h"
 #include "glue.h"
 #include "log.h"
@@ -273,26 +274,20 @@ static void _wipe_tmpfs(void)
 	}
 }
 
-static int _extract(int nodefd, const char *name, const char *dir, char *err, size_t errlen)
+/* An archive of the slot into dir, each chunk checked against the slot's digests as read. */
+static int _extract(int nodefd, const char *name, const char *dir, const struct node_digests *d,
+		    char *err, size_t errlen)
 {
-	int in, dfd, ret;
+	int dfd, ret;
 
-	in = openat(nodefd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (in < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", name, strerror(errno));
-		return ret;
-	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0) {
 		ret = -errno;
-		close(in);
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return ret;
 	}
-	ret = archive_restore_tree(dfd, in, 0, err, errlen);
+	ret = archive_restore_digested(dfd, nodefd, name, d->files, 0, err, errlen);
 	close(dfd);
-	close(in);
 	return ret;
 }
 
@@ -343,6 +338,51 @@ static int _time_ns(json_t *clocks, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The owner policy: no more than the job's user has, and the bounding set
+ * and limits of the batch step's task ("step", read by node.c from the
+ * relay, which this pid namespace cannot see; without it our own, root's;
+ * RLIM_INFINITY travels as -1). no_new_privs is ours (off): the script is
+ * started without it.
+ */
+static int _owner(json_t *args, const struct job_user *u, struct cr_owner *owner)
+{
+	json_t *step = json_object_get(args, "step");
+	int ret;
+
+	*owner = (struct cr_owner){
+		.uid = u->uid, .gid = u->gid, .groups = u->groups, .ngroups = u->ngroups};
+	ret = cr_owner_from_task(getpid(), owner);
+	for (size_t i = 0; !ret && json_is_object(step) && i < 16; i++) {
+		json_t *l = json_array_get(json_object_get(step, "limits"), i);
+
+		owner->cap_bnd = json_integer_value(json_object_get(step, "cap_bnd"));
+		owner->rlim[i].rlim_cur = (uint64_t)json_integer_value(json_array_get(l, 0));
+		owner->rlim[i].rlim_max = (uint64_t)json_integer_value(json_array_get(l, 1));
+	}
+	return ret;
+}
+
+/*
+ * As the job's user: the slot's digests (checked against the manifest's, in
+ * args "files"), then its /tmp and /dev/shm, each chunk checked as read.
+ */
+static int _unpack_slot(int nodefd, json_t *args, const struct job_user *u, struct node_digests *d,
+			char *err, size_t errlen)
+{
+	int ret;
+
+	ret = user_fs_enter(u, err, errlen);
+	if (!ret)
+		ret = digests_load(nodefd, json_object_get(args, "files"), d, err, errlen);
+	if (!ret)
+		ret = _extract(nodefd, "tmp.tar", "/tmp", d, err, errlen);
+	if (!ret)
+		ret = _extract(nodefd, "shm.tar", "/dev/shm", d, err, errlen);
+	user_fs_leave();
+	return ret;
+}
+
 /* RESTORE: args; fds: the slot's image directory [, the relay's stdin, stdout, stderr]. */
 static int _restore(struct cr_msg *m, const struct cr_job *ji, struct cr_restored **r, char *err,
 		    size_t errlen)
@@ -350,9 +390,10 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, struct cr_restore
 	struct cr_inherit_fd inh[3] = {{"stdin", -1}, {"stdout", -1}, {"stderr", -1}};
 	struct cr_owner owner = {0};
 	struct cr_restore_opts ro = {.rollback_files = true, .owner = &owner};
+	struct node_digests d = {0};
 	const char *text, *host;
 	struct job_user u;
-	json_t *args, *step;
+	json_t *args;
 	char path[64];
 	int ret, logfd;
 
@@ -366,12 +407,7 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, struct cr_restore
 		log_warn("container: sethostname %s", host);
 	ret = user_lookup(ji->uid, ji->gid, &u, err, errlen);
 	if (!ret)
-		ret = user_fs_enter(&u, err, errlen);
-	if (!ret)
-		ret = _extract(m->fds[0], "tmp.tar", "/tmp", err, errlen);
-	if (!ret)
-		ret = _extract(m->fds[0], "shm.tar", "/dev/shm", err, errlen);
-	user_fs_leave();
+		ret = _unpack_slot(m->fds[0], args, &u, &d, err, errlen);
 	if (ret || json_integer_value(json_object_get(args, "ntasks")) == 0)
 		goto out;
 	if (m->nfds != 4) {
@@ -380,30 +416,14 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, struct cr_restore
 		goto out;
 	}
 	ret = _time_ns(json_object_get(args, "clocks"), err, errlen);
-	if (ret)
-		goto out;
-	/*
-	 * The owner policy: no more than the job's user has, and the bounding set
-	 * and limits of the batch step's task ("step", read by node.c from the
-	 * relay, which this pid namespace cannot see; without it our own, root's;
-	 * RLIM_INFINITY travels as -1). no_new_privs is ours (off): the script is
-	 * started without it.
-	 */
-	owner = (struct cr_owner){
-		.uid = u.uid, .gid = u.gid, .groups = u.groups, .ngroups = u.ngroups};
-	ret = cr_owner_from_task(getpid(), &owner);
-	step = json_object_get(args, "step");
-	for (size_t i = 0; !ret && json_is_object(step) && i < 16; i++) {
-		json_t *l = json_array_get(json_object_get(step, "limits"), i);
-
-		owner.cap_bnd = json_integer_value(json_object_get(step, "cap_bnd"));
-		owner.rlim[i].rlim_cur = (uint64_t)json_integer_value(json_array_get(l, 0));
-		owner.rlim[i].rlim_max = (uint64_t)json_integer_value(json_array_get(l, 1));
-	}
+	if (!ret)
+		ret = _owner(args, &u, &owner);
 	for (int i = 0; i < 3; i++)
 		inh[i].fd = m->fds[1 + i];
 	ro.inherit = inh;
 	ro.ninherit = 3;
+	/* Every byte of the image is read once, checked against these, then used. */
+	ro.digests = d.image;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d/image", m->fds[0]);
 	if (!ret)
 		ret = user_fs_enter(&u, err, errlen);
@@ -418,6 +438,7 @@ out:
 		snprintf(err, errlen, "restore failed: %s", strerror(-ret));
 	if (ret)
 		_wipe_tmpfs();
+	digests_free(&d);
 	json_decref(args);
 	return ret;
 }
@@ -494,6 +515,7 @@ static void _init_resume(struct init *in, uint32_t how)
 static void _init_restore(struct init *in, struct cr_msg *m)
 {
 	char err[1024] = "";
+	int ret;
 
 	if (in->script != 0) {
 		_send_err_str(in->ctl, "the job already runs in this container");
@@ -507,8 +529,14 @@ static void _init_restore(struct init *in, struct cr_msg *m)
 	}
 	_wipe_tmpfs();
 	fault_point_at(NULL, "rebuild");
-	if (_restore(m, in->ji, &in->restored, err, sizeof(err)))
-		_send_err_str(in->ctl, err);
+	ret = _restore(m, in->ji, &in->restored, err, sizeof(err));
+	/* Only a digest mismatch makes the checkpoint bad; an I/O error may pass. */
+	if (ret)
+		cr_send_err(in->ctl,
+			    ret == -EBADMSG				      ? CR_E_BADIMG
+			    : ret == -EIO || ret == -ENOMEM || ret == -ESTALE ? CR_E_AGAIN
+									      : CR_E_FAILED,
+			    "%s", err);
 	else
 		cr_send_ok(in->ctl, "restored");
 }

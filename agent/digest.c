@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * BLAKE2b-256 digests of files and of the trees the nodes write (digest.h),
- * walked beneath their top directory, never through a symlink.
+ * The digests of the files a node writes into a checkpoint (digest.h): their
+ * list, node-<slot>/digests.json, written and loaded from memory; the node's
+ * tree fsync'd, walked beneath its top directory, never through a symlink.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,12 +14,13 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "img-digest.h"
 #include "errmsg.h"
 #include "io.h"
 #include "userfs.h"
 #include "walk.h"
 
-_Static_assert(STORE_DIGEST_HEX == 2 * crypto_generichash_BYTES + 1, "BLAKE2b-256 hex size");
+_Static_assert(STORE_DIGEST_HEX == 2 * CR_DIGEST_LEN + 1, "BLAKE2b-256 hex size");
 
 static const char *_kind(mode_t mode)
 {
@@ -33,72 +35,27 @@ static const char *_kind(mode_t mode)
 	return "a special file";
 }
 
-struct hash_pass {
-	crypto_generichash_state st;
-	int outfd;
-};
+/* ---- the commit's durability ---- */
 
-static int _hash_chunk(void *arg, const uint8_t *p, size_t n, uint64_t at)
+static int _sync_dir(struct walk *w, int parentfd, const char *name);
+
+static int _sync_file(struct walk *w, int dfd, const char *name)
 {
-	struct hash_pass *h = arg;
-
-	(void)at;
-	crypto_generichash_update(&h->st, p, n);
-	return h->outfd >= 0 ? io_write_all(h->outfd, p, n, -1) : 0;
-}
-
-int digest_fd(int fd, uint64_t limit, int outfd, uint8_t *buf, char hex[STORE_DIGEST_HEX],
-	      uint64_t *done)
-{
-	struct hash_pass h = {.outfd = outfd};
-	uint8_t md[crypto_generichash_BYTES];
-	int ret;
-
-	crypto_generichash_init(&h.st, NULL, 0, sizeof(md));
-	ret = io_read_chunks(fd, 0, limit, buf, DIGEST_CHUNK, _hash_chunk, &h, done);
-	if (ret)
-		return ret;
-	crypto_generichash_final(&h.st, md, sizeof(md));
-	sodium_bin2hex(hex, STORE_DIGEST_HEX, md, sizeof(md));
-	return 0;
-}
-
-/* ---- digests ---- */
-
-static int _digest_dir(struct walk *w, int parentfd, const char *name);
-
-static int _digest_file(struct walk *w, int dfd, const char *name)
-{
-	char hex[STORE_DIGEST_HEX];
 	struct stat st;
-	uint64_t size;
-	json_t *e;
-	int fd, ret;
+	int fd, ret = 0;
 
 	fd = userfs_open_beneath(dfd, name, O_RDONLY | O_NONBLOCK, 0);
 	if (fd < 0)
 		return userfs_open_err(w->err, w->errlen, fd, w->path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return err_set(w->err, w->errlen, -EINVAL, "%s: no longer a regular file", w->path);
-	}
-	ret = digest_fd(fd, UINT64_MAX, -1, w->buf, hex, &size);
-	if (!ret && fsync(fd) < 0)
-		ret = -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		ret = err_set(w->err, w->errlen, -EINVAL, "%s: no longer a regular file", w->path);
+	else if (fsync(fd) < 0)
+		ret = err_sys(w->err, w->errlen, -errno, "%s: fsync", w->path);
 	close(fd);
-	if (ret)
-		return err_sys(w->err, w->errlen, ret, "%s", w->path);
-	e = json_pack("{s:I, s:s}", "size", (json_int_t)size, "blake2b", hex);
-	if (!e)
-		return err_set(w->err, w->errlen, -ENOMEM, "%s: out of memory", w->path);
-	/* jansson wants UTF-8 keys; a name that is not is refused with it. */
-	if (json_object_set_new(w->files, w->path, e))
-		return err_set(w->err, w->errlen, -EINVAL, "%s: file name is not UTF-8", w->path);
-	w->bytes += size;
-	return 0;
+	return ret;
 }
 
-static int _digest_entry(int dfd, const char *name, void *arg)
+static int _sync_entry(int dfd, const char *name, void *arg)
 {
 	struct walk *w = arg;
 	struct stat st;
@@ -111,9 +68,9 @@ static int _digest_entry(int dfd, const char *name, void *arg)
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		ret = err_sys(w->err, w->errlen, -errno, "%s: stat", w->path);
 	else if (S_ISDIR(st.st_mode))
-		ret = _digest_dir(w, dfd, name);
+		ret = _sync_dir(w, dfd, name);
 	else if (S_ISREG(st.st_mode))
-		ret = _digest_file(w, dfd, name);
+		ret = _sync_file(w, dfd, name);
 	else
 		ret = err_set(w->err, w->errlen, S_ISLNK(st.st_mode) ? -ELOOP : -EINVAL,
 			      "%s: %s, not a regular file", w->path, _kind(st.st_mode));
@@ -121,7 +78,7 @@ static int _digest_entry(int dfd, const char *name, void *arg)
 	return ret;
 }
 
-static int _digest_dir(struct walk *w, int parentfd, const char *name)
+static int _sync_dir(struct walk *w, int parentfd, const char *name)
 {
 	DIR *d;
 	int ret;
@@ -132,7 +89,7 @@ static int _digest_dir(struct walk *w, int parentfd, const char *name)
 	if (ret)
 		return userfs_open_err(w->err, w->errlen, ret, walk_path(w));
 	w->depth++;
-	ret = walk_each_entry(d, _digest_entry, w, w->err, w->errlen, walk_path(w));
+	ret = walk_each_entry(d, _sync_entry, w, w->err, w->errlen, walk_path(w));
 	w->depth--;
 	if (!ret) {
 		ret = userfs_fsync_dir(dirfd(d));
@@ -143,90 +100,190 @@ static int _digest_dir(struct walk *w, int parentfd, const char *name)
 	return ret;
 }
 
-int store_digest_tree(int dirfd, json_t **files, uint64_t *bytes, char *err, size_t errlen)
+int store_sync_tree(int dirfd, char *err, size_t errlen)
 {
 	struct walk w;
+
+	walk_init(&w, "", err, errlen);
+	return _sync_dir(&w, dirfd, ".");
+}
+
+/* ---- node-<slot>/digests.json ---- */
+
+#define DIGESTS_MAX (64u << 20) /* 64 bytes a MiB: a 1 PiB image */
+
+/* A list as the JSON object cr_digests_to_json makes (NULL: an empty one). */
+static json_t *_list_json(const struct cr_digests *d)
+{
+	struct cr_digests empty = {0};
+	char *text = NULL;
+	json_t *j;
+
+	if (cr_digests_to_json(d ? d : &empty, &text))
+		return NULL;
+	j = json_loads(text, 0, NULL);
+	free(text);
+	return j;
+}
+
+static int _list_parse(json_t *j, struct cr_digests **out)
+{
+	char *text = json_is_object(j) ? json_dumps(j, JSON_COMPACT) : NULL;
 	int ret;
 
-	*files = NULL;
-	if (sodium_init() < 0)
-		return err_set(err, errlen, -EIO, "libsodium initialisation failed");
-	walk_init(&w, "", err, errlen);
-	w.files = json_object();
-	w.buf = malloc(DIGEST_CHUNK);
-	ret = -ENOMEM;
-	if (!w.files || !w.buf) {
-		err_set(err, errlen, ret, "digest: out of memory");
-		goto out;
-	}
-	ret = _digest_dir(&w, dirfd, ".");
-	if (ret)
-		goto out;
-	*files = w.files;
-	*bytes = w.bytes;
-	w.files = NULL;
-out:
-	json_decref(w.files);
-	free(w.buf);
-	return ret;
+	if (!text)
+		return -EBADMSG;
+	ret = cr_digests_from_json(text, out);
+	free(text);
+	return ret ? -EBADMSG : 0;
 }
 
-static int _check_file(int dirfd, const char *path, json_t *v, uint8_t *buf, char *err,
-		       size_t errlen)
+static uint64_t _list_bytes(const struct cr_digests *d)
 {
+	uint64_t n = 0;
+
+	for (size_t i = 0; d && i < d->nfiles; i++)
+		n += d->files[i].size;
+	return n;
+}
+
+static int _hex_entry(const char *text, size_t len, json_t **entry)
+{
+	uint8_t md[CR_DIGEST_LEN];
 	char hex[STORE_DIGEST_HEX];
-	const char *want;
-	json_int_t size;
-	struct stat st;
-	uint64_t got = 0; /* digest_fd sets it; the analyzer does not look across files */
+
+	if (imgd_hash(text, len, md))
+		return -EIO;
+	sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
+	*entry = json_pack("{s:{s:I, s:s}}", DIGESTS_FILE, "size", (json_int_t)len, "blake2b", hex);
+	return *entry ? 0 : -ENOMEM;
+}
+
+int digests_write(int nodefd, const struct node_digests *d, json_t **entry, uint64_t *bytes,
+		  char *err, size_t errlen)
+{
+	json_t *j = json_pack("{s:i, s:o*, s:o*}", "format", 2, "image", _list_json(d->image),
+			      "files", _list_json(d->files));
+	char *text = j && json_object_size(j) == 3 ? json_dumps(j, JSON_COMPACT) : NULL;
+	size_t len = text ? strlen(text) : 0;
 	int fd, ret;
 
-	if (json_unpack(v, "{s:I, s:s}", "size", &size, "blake2b", &want) || size < 0)
-		return err_set(err, errlen, -EBADMSG, "%s: malformed manifest entry", path);
-	fd = userfs_open_beneath(dirfd, path, O_RDONLY | O_NONBLOCK, 0);
-	if (fd == -ENOENT)
-		return err_set(err, errlen, fd, "%s: missing", path);
-	if (fd < 0)
-		return userfs_open_err(err, errlen, fd, path);
-	if (fstat(fd, &st) < 0) {
-		ret = err_sys(err, errlen, -errno, "%s: fstat", path);
-	} else if (!S_ISREG(st.st_mode)) {
-		ret = err_set(err, errlen, -EBADMSG, "%s: not a regular file", path);
-	} else if (st.st_size != size) {
-		ret = err_set(err, errlen, -EBADMSG, "%s: %lld bytes, the manifest says %lld", path,
-			      (long long)st.st_size, (long long)size);
-	} else {
-		ret = digest_fd(fd, UINT64_MAX, -1, buf, hex, &got);
-		if (ret)
-			err_sys(err, errlen, ret, "%s: read", path);
-		else if (got != (uint64_t)size || strcmp(hex, want))
-			ret = err_set(err, errlen, -EBADMSG,
-				      "%s: content does not match its digest", path);
-	}
-	close(fd);
+	json_decref(j);
+	*entry = NULL;
+	if (!text)
+		return err_set(err, errlen, -ENOMEM, "%s: out of memory", DIGESTS_FILE);
+	fd = openat(nodefd, DIGESTS_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+	ret = fd < 0 ? -errno : io_write_all(fd, text, len, -1);
+	if (!ret && fsync(fd) < 0)
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (ret)
+		err_sys(err, errlen, ret, "%s", DIGESTS_FILE);
+	else if ((ret = _hex_entry(text, len, entry)))
+		err_set(err, errlen, ret, "%s: cannot hash it", DIGESTS_FILE);
+	free(text);
+	*bytes = _list_bytes(d->image) + _list_bytes(d->files) + len;
 	return ret;
 }
 
-int store_check_tree(int dirfd, json_t *files, char *err, size_t errlen)
+/* Up to @size bytes of fd into buf with pread: *got. */
+static int _pread_all(int fd, uint8_t *buf, uint64_t size, uint64_t *got)
 {
-	const char *path;
-	uint8_t *buf;
-	json_t *v;
-	int ret = 0;
+	ssize_t n;
 
-	if (!json_is_object(files))
-		return err_set(err, errlen, -EBADMSG, "manifest file list is not an object");
-	if (sodium_init() < 0)
-		return err_set(err, errlen, -EIO, "libsodium initialisation failed");
-	buf = malloc(DIGEST_CHUNK);
-	if (!buf)
-		return err_set(err, errlen, -ENOMEM, "check: out of memory");
-	json_object_foreach(files, path, v)
-	{
-		ret = _check_file(dirfd, path, v, buf, err, errlen);
-		if (ret)
+	*got = 0;
+	while (*got < size) {
+		n = pread(fd, buf + *got, size - *got, (off_t)*got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
 			break;
+		*got += (uint64_t)n;
 	}
-	free(buf);
+	return 0;
+}
+
+/* Exactly @size bytes of digests.json below @nodefd into a new buffer (NUL-terminated). */
+static int _read_whole(int nodefd, uint64_t size, char **out, char *err, size_t errlen)
+{
+	uint64_t got = 0;
+	uint8_t *buf;
+	int fd, ret;
+
+	fd = userfs_open_beneath(nodefd, DIGESTS_FILE, O_RDONLY | O_NONBLOCK, 0);
+	if (fd < 0)
+		return fd == -ENOENT || fd == -ELOOP
+			       ? err_set(err, errlen, -EBADMSG, "%s: missing", DIGESTS_FILE)
+			       : userfs_open_err(err, errlen, fd, DIGESTS_FILE);
+	buf = malloc(size + 1);
+	ret = buf ? _pread_all(fd, buf, size, &got) : -ENOMEM;
+	close(fd);
+	if (!ret && got != size)
+		ret = err_set(err, errlen, -EBADMSG, "%s: shorter than the manifest says",
+			      DIGESTS_FILE);
+	else if (ret)
+		err_sys(err, errlen, ret, "%s: read", DIGESTS_FILE);
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	buf[size] = '\0';
+	*out = (char *)buf;
+	return 0;
+}
+
+/* The bytes read are the bytes checked, then parsed: nothing is read twice. */
+static int _parse(const char *text, struct node_digests *d)
+{
+	json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	int ret = -EBADMSG;
+
+	if (j && json_integer_value(json_object_get(j, "format")) == 2 &&
+	    !_list_parse(json_object_get(j, "image"), &d->image) &&
+	    !_list_parse(json_object_get(j, "files"), &d->files))
+		ret = 0;
+	json_decref(j);
 	return ret;
+}
+
+int digests_load(int nodefd, json_t *files, struct node_digests *d, char *err, size_t errlen)
+{
+	json_t *e = json_object_get(files, DIGESTS_FILE);
+	const char *want = json_string_value(json_object_get(e, "blake2b"));
+	json_int_t size = json_integer_value(json_object_get(e, "size"));
+	uint8_t md[CR_DIGEST_LEN];
+	char hex[STORE_DIGEST_HEX], *text = NULL;
+	int ret;
+
+	*d = (struct node_digests){0};
+	if (!want || size <= 0 || (uint64_t)size > DIGESTS_MAX)
+		return err_set(err, errlen, -EBADMSG, "the manifest has no digests for this slot");
+	ret = _read_whole(nodefd, (uint64_t)size, &text, err, errlen);
+	if (ret)
+		return ret;
+	if (imgd_hash(text, (size_t)size, md)) {
+		ret = err_set(err, errlen, -EIO, "%s: cannot hash it", DIGESTS_FILE);
+	} else {
+		sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
+		if (strcmp(hex, want))
+			ret = err_set(err, errlen, -EBADMSG,
+				      "%s: content does not match its digest", DIGESTS_FILE);
+		else if (_parse(text, d))
+			ret = err_set(err, errlen, -EBADMSG, "%s: malformed", DIGESTS_FILE);
+	}
+	free(text);
+	if (ret)
+		digests_free(d);
+	return ret;
+}
+
+void digests_free(struct node_digests *d)
+{
+	cr_digests_free(d->image);
+	cr_digests_free(d->files);
+	*d = (struct node_digests){0};
 }

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * BLAKE2b-256 digests: of one file, and of every file of a tree a node writes
- * into the checkpoint (listed in the manifest, checked before a restore). All
- * functions return 0 or a negative errno; those taking err/errlen write there
- * what failed.
+ * The digests of what a node writes into a checkpoint. Every file of
+ * node-<slot>/ is digested per CR_DIGEST_CHUNK bytes (libcr's scheme and code,
+ * img-digest.h) from the bytes crd or libcr write, as they write them; never by
+ * reading a file back. The lists go to node-<slot>/digests.json, whose own
+ * BLAKE2b-256 (of the bytes written) goes into the MAC'd manifest; at restore
+ * digests.json is read once into memory, checked against the manifest, and
+ * parsed from those bytes; each file is then read through libcr's checking
+ * reader (img-read.h). All functions return 0 or a negative errno; those
+ * taking err/errlen write there what failed (-EBADMSG: a digest mismatch).
  */
 #ifndef CR_DIGEST_H
 #define CR_DIGEST_H
@@ -12,30 +17,36 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_DIGEST_HEX 65	      /* 64 hex digits + NUL */
-#define DIGEST_CHUNK	 (256u << 10) /* digest_fd's buffer size */
+#include "cr.h"
+
+#define STORE_DIGEST_HEX 65 /* 64 hex digits + NUL */
+#define DIGESTS_FILE	 "digests.json"
+
+/* What node-<slot>/digests.json lists: the image/ directory's files, and the others. */
+struct node_digests {
+	struct cr_digests *image; /* node-<slot>/image/<name> (cr_dump_ex) */
+	struct cr_digests *files; /* node-<slot>/<name>: tmp.tar, shm.tar, stdout, stderr */
+};
 
 /*
- * Hashes fd's bytes [0, limit) (or to EOF) with pread, copying them to outfd
- * when >= 0 (write(2), at its offset). buf holds DIGEST_CHUNK bytes. *done =
- * the bytes hashed, less than limit where fd ended first.
+ * Write d as node-<slot>/digests.json into nodefd (O_EXCL, fsync'd); *entry =
+ * {"digests.json": {"size": N, "blake2b": hex}} (the manifest's "files" of the
+ * slot), hashed from the bytes written. *bytes = what the lists cover.
  */
-int digest_fd(int fd, uint64_t limit, int outfd, uint8_t *buf, char hex[STORE_DIGEST_HEX],
-	      uint64_t *done);
+int digests_write(int nodefd, const struct node_digests *d, json_t **entry, uint64_t *bytes,
+		  char *err, size_t errlen);
 /*
- * Every regular file below dirfd, recursively:
- * {"rel/path": {"size": N, "blake2b": "hex"}} (paths relative to dirfd,
- * '/'-separated), each file fsync'd and each directory fsync'd as it goes (this
- * is the commit's durability). *bytes = total size. A symlink, device, fifo or
- * socket below dirfd is an error naming it.
+ * The slot's digests: digests.json below nodefd, read once into memory, its
+ * size and BLAKE2b-256 checked against @files (the manifest's, as
+ * digests_write made it), then parsed from those bytes.
  */
-int store_digest_tree(int dirfd, json_t **files, uint64_t *bytes, char *err, size_t errlen);
+int digests_load(int nodefd, json_t *files, struct node_digests *d, char *err, size_t errlen);
+void digests_free(struct node_digests *d);
 /*
- * Every file listed (as store_digest_tree makes them) exists below dirfd as a
- * regular file (no symlink on the way) with that size and digest. Extra files
- * are ignored. The first mismatch is named in err (-EBADMSG for a wrong
- * size/digest, -ENOENT missing, -ELOOP symlink).
+ * Every regular file below dirfd, recursively, fsync'd, and each directory
+ * fsync'd as it goes (this is the commit's durability; nothing is read). A
+ * symlink, device, fifo or socket below dirfd is an error naming it.
  */
-int store_check_tree(int dirfd, json_t *files, char *err, size_t errlen);
+int store_sync_tree(int dirfd, char *err, size_t errlen);
 
 #endif /* CR_DIGEST_H */

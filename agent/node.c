@@ -210,8 +210,8 @@ static int _reopen(int pathfd, int flags)
 	return open(path, flags | O_CLOEXEC);
 }
 
-static int _archive_into(int nodefd, const char *name, int srcdir, json_t *rep, char *err,
-			 size_t errlen)
+static int _archive_into(int nodefd, const char *name, int srcdir, struct cr_digests *list,
+			 json_t *rep, char *err, size_t errlen)
 {
 	uint64_t n = 0, skipped = 0;
 	int out, ret;
@@ -222,7 +222,7 @@ static int _archive_into(int nodefd, const char *name, int srcdir, json_t *rep, 
 		snprintf(err, errlen, "cannot create %s: %s", name, strerror(errno));
 		return ret;
 	}
-	ret = archive_save_tree(srcdir, out, &n, &skipped, err, errlen);
+	ret = archive_save_digested(srcdir, out, name, list, &n, &skipped, err, errlen);
 	close(out);
 	if (!ret && skipped)
 		log_info("%s: %llu sockets not saved", name, (unsigned long long)skipped);
@@ -231,13 +231,13 @@ static int _archive_into(int nodefd, const char *name, int srcdir, json_t *rep, 
 	return ret;
 }
 
-/* Append what the job wrote to stdout (and stderr, when another file) since the last commit. */
-static int _save_output(int jobfd, int pathfd[2], json_t *args, json_t *rep, char *err,
+/* Copy what the job wrote to stdout (and stderr, when another file) into the checkpoint. */
+static int _save_output(int nodefd, int pathfd[2], struct cr_digests *list, json_t *rep, char *err,
 			size_t errlen)
 {
 	static const char *const names[2] = {"stdout", "stderr"};
 	struct stat st[2];
-	char digest[STORE_DIGEST_HEX], path[64], target[PATH_MAX];
+	char path[64], target[PATH_MAX];
 	uint64_t len;
 	ssize_t n;
 	int fd, ret;
@@ -262,15 +262,13 @@ static int _save_output(int jobfd, int pathfd[2], json_t *args, json_t *rep, cha
 				 target, strerror(errno));
 			return ret;
 		}
-		ret = store_output_save(jobfd, names[i], fd,
-					json_integer_value(json_object_get(args, names[i])), &len,
-					digest, err, errlen);
+		ret = store_output_save(nodefd, names[i], fd, list, &len, err, errlen);
 		close(fd);
 		if (ret)
 			return ret;
-		json_object_set_new(rep, names[i],
-				    json_pack("{s:I, s:s, s:s}", "len", (json_int_t)len, "blake2b",
-					      digest, "path", target));
+		json_object_set_new(
+			rep, names[i],
+			json_pack("{s:I, s:s}", "len", (json_int_t)len, "path", target));
 	}
 	return 0;
 }
@@ -292,12 +290,17 @@ static int _open_tmpfs(struct node_job *j, int dfd[2], char *err, size_t errlen)
 	return ret;
 }
 
-/* As the job's user: the image, the tmpfs archives, the output, the digests into nodefd. */
+/*
+ * As the job's user: the image, the tmpfs archives, the output into nodefd;
+ * the digests of what was written (digests.h) into digests.json and rep.
+ */
 static int _dump_into(const struct crd_ctx *ctx, struct node_job *j, struct cr_frozen *frozen,
-		      int jobfd, int nodefd, const int dfd[2], int outfd[2], json_t *args,
-		      json_t *rep, char *err, size_t errlen)
+		      int nodefd, const int dfd[2], int outfd[2], json_t *rep, char *err,
+		      size_t errlen)
 {
-	json_t *files = NULL;
+	struct cr_digests files = {0};
+	struct node_digests d = {.files = &files};
+	json_t *entry = NULL;
 	char path[64];
 	uint64_t bytes = 0;
 	int logfd, ret = 0;
@@ -305,7 +308,7 @@ static int _dump_into(const struct crd_ctx *ctx, struct node_job *j, struct cr_f
 	if (frozen) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d/image", nodefd);
 		logfd = libcr_log_begin();
-		ret = cr_dump(frozen, path);
+		ret = cr_dump_ex(frozen, path, &d.image);
 		libcr_log_end(logfd, err, errlen);
 		if (ret && !*err)
 			snprintf(err, errlen, "dump failed: %s", strerror(-ret));
@@ -313,17 +316,26 @@ static int _dump_into(const struct crd_ctx *ctx, struct node_job *j, struct cr_f
 			return ret;
 	}
 	fault_point(ctx, "dump");
-	ret = _archive_into(nodefd, "tmp.tar", dfd[0], rep, err, errlen);
+	ret = _archive_into(nodefd, "tmp.tar", dfd[0], &files, rep, err, errlen);
 	if (!ret)
-		ret = _archive_into(nodefd, "shm.tar", dfd[1], rep, err, errlen);
+		ret = _archive_into(nodefd, "shm.tar", dfd[1], &files, rep, err, errlen);
 	if (!ret && j->batch)
-		ret = _save_output(jobfd, outfd, args, rep, err, errlen);
+		ret = _save_output(nodefd, outfd, &files, rep, err, errlen);
 	if (!ret)
-		ret = store_digest_tree(nodefd, &files, &bytes, err, errlen);
+		ret = digests_write(nodefd, &d, &entry, &bytes, err, errlen);
+	if (!ret)
+		ret = store_sync_tree(nodefd, err, errlen);
 	if (!ret) {
-		json_object_set_new(rep, "files", files);
+		json_object_set_new(rep, "files", entry);
 		json_object_set_new(rep, "bytes", json_integer(bytes));
+		entry = NULL;
 	}
+	json_decref(entry);
+	cr_digests_free(d.image);
+	d.files = NULL;
+	for (size_t i = 0; i < files.nfiles; i++)
+		free(files.files[i].chunk);
+	free(files.files);
 	return ret;
 }
 
@@ -367,7 +379,7 @@ static int _dump(const struct crd_ctx *ctx, struct node_job *j, struct cr_frozen
 	if (ret >= 0)
 		ret = nodefd = store_open_dir(jobfd, path, 1, err, errlen);
 	if (ret >= 0)
-		ret = _dump_into(ctx, j, frozen, jobfd, nodefd, dfd, outfd, args, rep, err, errlen);
+		ret = _dump_into(ctx, j, frozen, nodefd, dfd, outfd, rep, err, errlen);
 	user_fs_leave();
 out:
 	_close_fds(outfd, 2);
@@ -581,42 +593,6 @@ static void _checkpoint(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_
 	json_decref(s.rep);
 }
 
-/* The saved output <jobdir>/name holds what the manifest says (checked, not copied). */
-static int _check_output(int jobfd, const char *name, json_t *o, char *err, size_t errlen)
-{
-	return store_output_restore(jobfd, name, json_integer_value(json_object_get(o, "len")),
-				    json_string_value(json_object_get(o, "blake2b")), -1, err,
-				    errlen);
-}
-
-/* Rewrite the job's stdout/stderr as they were at the checkpoint. */
-static int _restore_output(int jobfd, int pathfd[2], json_t *man, char *err, size_t errlen)
-{
-	static const char *const names[2] = {"stdout", "stderr"};
-	json_t *o;
-	int fd, ret;
-
-	for (int i = 0; i < 2; i++) {
-		o = json_object_get(man, names[i]);
-		if (!o || json_object_get(o, "same") || pathfd[i] < 0)
-			continue;
-		fd = _reopen(pathfd[i], O_WRONLY | O_APPEND);
-		if (fd < 0) {
-			ret = -errno;
-			snprintf(err, errlen, "cannot open the job's %s: %s", names[i],
-				 strerror(-ret));
-			return ret;
-		}
-		ret = store_output_restore(
-			jobfd, names[i], json_integer_value(json_object_get(o, "len")),
-			json_string_value(json_object_get(o, "blake2b")), fd, err, errlen);
-		close(fd);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
 static int _ask_init(const struct crd_ctx *ctx, uint32_t jobid, uint32_t type, struct cr_buf *b,
 		     int *fds, int nfds, int timeout, char *text, size_t len)
 {
@@ -629,7 +605,10 @@ static int _ask_init(const struct crd_ctx *ctx, uint32_t jobid, uint32_t type, s
 		return ret == -ENOENT || ret == -ECONNREFUSED ? -ENOENT : -EAGAIN;
 	}
 	/* Busy: an earlier attempt's request is still with the init; it will pass. */
-	return !code ? 0 : code == CR_E_BUSY || code == CR_E_AGAIN ? -EAGAIN : -EREMOTEIO;
+	if (code == CR_E_BUSY || code == CR_E_AGAIN)
+		return -EAGAIN;
+	/* The init found a file of the slot that does not match its digest. */
+	return !code ? 0 : code == CR_E_BADIMG ? -EBADMSG : -EREMOTEIO;
 }
 
 /* What a failure tells the coordinator: only a mismatch makes a checkpoint bad. */
@@ -652,11 +631,57 @@ struct node_restore {
 	struct job_user u;
 	json_t *man, *so; /* the manifest and this slot's part of it */
 	int jobfd, nodefd, outfd[2];
+	/* slot 0: the job's saved output, read once and checked, in memory crd holds */
+	int outmem[2];
+	uint64_t outlen[2];
 };
 
+/* Slot 0: the checkpoint's stdout/stderr, checked against the slot's digests, into memory. */
+static int _load_output(struct node_restore *r, char *err, size_t errlen)
+{
+	static const char *const names[2] = {"stdout", "stderr"};
+	struct node_digests d;
+	int ret;
+
+	ret = digests_load(r->nodefd, json_object_get(r->so, "files"), &d, err, errlen);
+	for (int i = 0; !ret && i < 2; i++) {
+		json_t *o = json_object_get(r->man, names[i]);
+
+		if (o && !json_object_get(o, "same"))
+			ret = store_output_load(r->nodefd, names[i], d.files, &r->outmem[i],
+						&r->outlen[i], err, errlen);
+	}
+	digests_free(&d);
+	return ret;
+}
+
+/* Rewrite the job's stdout/stderr as they were at the checkpoint, from the checked copies. */
+static int _restore_output(struct node_restore *r, char *err, size_t errlen)
+{
+	static const char *const names[2] = {"stdout", "stderr"};
+	int fd, ret;
+
+	for (int i = 0; i < 2; i++) {
+		if (r->outmem[i] < 0 || r->outfd[i] < 0)
+			continue;
+		fd = _reopen(r->outfd[i], O_WRONLY | O_APPEND);
+		if (fd < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot open the job's %s: %s", names[i],
+				 strerror(-ret));
+			return ret;
+		}
+		ret = store_output_put(r->outmem[i], r->outlen[i], fd, names[i], err, errlen);
+		close(fd);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /*
- * As the job's user: the manifest verifies, and the slot's files and output
- * match it. 0 or -errno with err: -EBADMSG only for a MAC or digest mismatch.
+ * As the job's user: the manifest verifies, and the job's saved output
+ * matches it. 0 or -errno with err: -EBADMSG only for a MAC or digest mismatch.
  */
 static int _verify(struct node_restore *r, char *err, size_t errlen)
 {
@@ -678,13 +703,8 @@ static int _verify(struct node_restore *r, char *err, size_t errlen)
 	r->nodefd = store_open_dir(r->jobfd, path, 0, err, errlen);
 	if (r->nodefd < 0)
 		return r->nodefd;
-	ret = store_check_tree(r->nodefd, json_object_get(r->so, "files"), err, errlen);
-	for (int i = 0; !ret && r->slot == 0 && i < 2; i++) {
-		json_t *o = json_object_get(r->man, i ? "stderr" : "stdout");
-		if (o && !json_object_get(o, "same"))
-			ret = _check_output(r->jobfd, i ? "stderr" : "stdout", o, err, errlen);
-	}
-	return ret;
+	/* The slot's other files are checked by the init as it reads them (_rebuild). */
+	return r->slot == 0 ? _load_output(r, err, errlen) : 0;
 }
 
 /* The container's init rebuilds the slot, stopped (RESTORE to the job's monitor). */
@@ -698,10 +718,12 @@ static int _rebuild(const struct crd_ctx *ctx, struct node_session *s, struct no
 	char *text;
 	int ret;
 
-	req = json_pack("{s:I, s:I, s:s, s:O, s:I}", "seq", (json_int_t)r->seq, "ntasks",
+	/* "files": the digest of the slot's digests.json, from the verified manifest. */
+	req = json_pack("{s:I, s:I, s:s, s:O, s:I, s:O}", "seq", (json_int_t)r->seq, "ntasks",
 			json_integer_value(json_object_get(so, "ntasks")), "hostname",
 			host ? host : s->j.hostname, "clocks",
-			json_object_get(so, "clocks") ?: json_null(), "src", (json_int_t)r->src);
+			json_object_get(so, "clocks") ?: json_null(), "src", (json_int_t)r->src,
+			"files", json_object_get(so, "files") ?: json_null());
 	/* The batch step's bounding set and limits: the most the restored tasks get. */
 	if (req && s->j.relay > 0 && !cr_owner_from_task(s->j.relay, &step)) {
 		lim = json_array();
@@ -763,7 +785,7 @@ static int _ready(const struct crd_ctx *ctx, struct node_session *s, struct node
 	if (!ret && r->slot == 0) {
 		ret = user_fs_enter(&r->u, err, sizeof(err));
 		if (!ret)
-			ret = _restore_output(r->jobfd, r->outfd, r->man, err, sizeof(err));
+			ret = _restore_output(r, err, sizeof(err));
 		user_fs_leave();
 	}
 	if (ret) {
@@ -856,7 +878,7 @@ static int _restore_session(const struct crd_ctx *ctx, struct node_session *s,
 static void _restore(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *args)
 {
 	struct node_session s = {.ctx = ctx, .fd = fd, .how = CR_REL_ABORT, .j.jobid = jobid};
-	struct node_restore r = {.jobfd = -1, .nodefd = -1, .outfd = {-1, -1}};
+	struct node_restore r = {.jobfd = -1, .nodefd = -1, .outfd = {-1, -1}, .outmem = {-1, -1}};
 	char err[1024] = "";
 	int ret;
 
@@ -892,6 +914,7 @@ static void _restore(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *
 	_finish_restore(ctx, &s, &r, _restore_session(ctx, &s, &r));
 out:
 	_close_fds(r.outfd, 2);
+	_close_fds(r.outmem, 2);
 	if (r.nodefd >= 0)
 		close(r.nodefd);
 	if (r.jobfd >= 0)

@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The job's stdout/stderr as written up to a checkpoint, kept in the job's
- * checkpoint directory (output.h).
+ * The job's stdout/stderr as written up to a checkpoint, saved in the
+ * checkpoint (output.h).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "digest.h"
 #include "errmsg.h"
+#include "img-digest.h"
+#include "img-read.h"
 #include "io.h"
 #include "output.h"
 #include "userfs.h"
@@ -22,78 +23,116 @@ static int _output_name(const char *name)
 	return name && (!strcmp(name, "stdout") || !strcmp(name, "stderr"));
 }
 
-static int _write_chunk(void *arg, const uint8_t *p, size_t n, uint64_t at)
+/* srcfd from its start into fd, each chunk digested from the bytes written. */
+static int _copy_digested(int srcfd, int fd, struct img_digester *d, uint8_t *buf, uint64_t *len)
 {
-	return io_write_all(*(int *)arg, p, n, (off_t)at);
-}
-
-/* srcfd's [off, end) to the same offsets of dstfd; stops early where srcfd ends. */
-static int _copy_range(int srcfd, int dstfd, uint64_t off, uint64_t end, uint8_t *buf,
-		       uint64_t *copied)
-{
-	return io_read_chunks(srcfd, off, end, buf, DIGEST_CHUNK, _write_chunk, &dstfd, copied);
-}
-
-static int _output_append(int fd, const char *name, int srcfd, uint64_t committed, uint64_t *len,
-			  char digest[STORE_DIGEST_HEX], uint8_t *buf, char *err, size_t errlen)
-{
-	struct stat src, dst;
-	uint64_t start, n = 0;
+	uint64_t off = 0;
+	ssize_t n;
 	int ret;
 
-	if (fstat(srcfd, &src) < 0)
-		return err_sys(err, errlen, -errno, "%s: the job's output", name);
-	if (!S_ISREG(src.st_mode))
-		return err_set(err, errlen, -EINVAL, "%s: the job's output is not a regular file",
-			       name);
-	if (fstat(fd, &dst) < 0)
-		return err_sys(err, errlen, -errno, "%s: fstat", name);
-	if (!S_ISREG(dst.st_mode))
-		return err_set(err, errlen, -EINVAL, "%s: not a regular file", name);
-	/* The job's output was truncated, or our copy lost what was committed: start over. */
-	start = committed;
-	if ((uint64_t)src.st_size < committed || (uint64_t)dst.st_size < committed)
-		start = 0;
-	if (ftruncate(fd, (off_t)start) < 0)
-		return err_sys(err, errlen, -errno, "%s: truncate to %llu", name,
-			       (unsigned long long)start);
-	ret = _copy_range(srcfd, fd, start, (uint64_t)src.st_size, buf, &n);
-	if (ret)
-		return err_sys(err, errlen, ret, "%s: copying the job's output", name);
-	if (fdatasync(fd) < 0)
-		return err_sys(err, errlen, -errno, "%s: fdatasync", name);
-	*len = start + n;
-	ret = digest_fd(fd, *len, -1, buf, digest, &n);
-	if (ret)
-		return err_sys(err, errlen, ret, "%s: read", name);
-	if (n != *len)
-		return err_set(err, errlen, -EIO, "%s: shrank while being saved", name);
-	return 0;
+	for (;;) {
+		n = pread(srcfd, buf, CR_DIGEST_CHUNK, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		imgd_update(d, buf, (size_t)n);
+		ret = io_write_all(fd, buf, (size_t)n, (off_t)off);
+		if (ret)
+			return ret;
+		off += (uint64_t)n;
+	}
+	*len = off;
+	return fdatasync(fd) < 0 ? -errno : 0;
 }
 
-int store_output_save(int jobfd, const char *name, int srcfd, uint64_t committed, uint64_t *len,
-		      char digest[STORE_DIGEST_HEX], char *err, size_t errlen)
+int store_output_save(int nodefd, const char *name, int srcfd, struct cr_digests *list,
+		      uint64_t *len, char *err, size_t errlen)
 {
+	struct img_digester *d;
+	struct stat st;
 	uint8_t *buf;
 	int fd, ret;
 
 	if (!_output_name(name))
 		return err_set(err, errlen, -EINVAL, "output \"%s\": not stdout or stderr",
 			       name ? name : "");
-	if (sodium_init() < 0)
-		return err_set(err, errlen, -EIO, "libsodium initialisation failed");
-	buf = malloc(DIGEST_CHUNK);
-	if (!buf)
-		return err_set(err, errlen, -ENOMEM, "%s: out of memory", name);
-	fd = userfs_open_beneath(jobfd, name, O_RDWR | O_CREAT | O_NONBLOCK, 0600);
-	if (fd < 0) {
-		free(buf);
+	if (fstat(srcfd, &st) < 0)
+		return err_sys(err, errlen, -errno, "%s: the job's output", name);
+	if (!S_ISREG(st.st_mode))
+		return err_set(err, errlen, -EINVAL, "%s: the job's output is not a regular file",
+			       name);
+	fd = userfs_open_beneath(nodefd, name, O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK, 0600);
+	if (fd < 0)
 		return userfs_open_err(err, errlen, fd, name);
-	}
-	ret = _output_append(fd, name, srcfd, committed, len, digest, buf, err, errlen);
+	buf = malloc(CR_DIGEST_CHUNK);
+	d = imgd_new();
+	ret = buf && d ? _copy_digested(srcfd, fd, d, buf, len) : -ENOMEM;
 	close(fd);
 	free(buf);
-	return ret;
+	if (!ret) {
+		ret = imgd_finish(d, name, list);
+		d = NULL;
+	}
+	imgd_free(d);
+	if (ret)
+		return err_sys(err, errlen, ret, "%s: saving the job's output", name);
+	return 0;
+}
+
+/* Every byte the digests cover, checked chunk by chunk, into memfd. */
+static int _load(struct img_reader *r, int memfd, uint8_t *buf, uint64_t *len)
+{
+	uint64_t size = r->want->size, off = 0;
+	size_t n;
+	int ret;
+
+	while (off < size) {
+		n = size - off < CR_DIGEST_CHUNK ? (size_t)(size - off) : CR_DIGEST_CHUNK;
+		ret = imgr_read(r, buf, n);
+		if (ret)
+			return ret == -ENODATA ? -EBADMSG : ret;
+		ret = io_write_all(memfd, buf, n, (off_t)off);
+		if (ret)
+			return ret;
+		off += n;
+	}
+	*len = off;
+	return imgr_check_all_read(r);
+}
+
+int store_output_load(int nodefd, const char *name, const struct cr_digests *list, int *memfd,
+		      uint64_t *len, char *err, size_t errlen)
+{
+	struct img_reader r;
+	uint8_t *buf = NULL;
+	int ret;
+
+	*memfd = -1;
+	if (!_output_name(name))
+		return err_set(err, errlen, -EINVAL, "output \"%s\": not stdout or stderr",
+			       name ? name : "");
+	ret = imgr_open(&r, nodefd, name, list);
+	if (ret)
+		return err_set(err, errlen, ret, "%s: %s", name,
+			       ret == -EBADMSG ? "missing, or not in the checkpoint's digests"
+					       : strerror(-ret));
+	*memfd = memfd_create("crd-output", MFD_CLOEXEC);
+	buf = *memfd >= 0 ? malloc(CR_DIGEST_CHUNK) : NULL;
+	ret = *memfd < 0 ? -errno : buf ? _load(&r, *memfd, buf, len) : -ENOMEM;
+	imgr_close(&r);
+	free(buf);
+	if (!ret)
+		return 0;
+	if (*memfd >= 0)
+		close(*memfd);
+	*memfd = -1;
+	if (ret == -EBADMSG)
+		return err_set(err, errlen, ret, "%s: saved output does not match its digest",
+			       name);
+	return err_sys(err, errlen, ret, "%s: reading the saved output", name);
 }
 
 /* dstfd from its start; a non-regular output (/dev/null, a tty) cannot be truncated. */
@@ -113,65 +152,29 @@ static int _output_rewind(int dstfd)
 	return 0;
 }
 
-static int _output_copy(int fd, const char *name, uint64_t len, const char *digest, int dstfd,
-			uint8_t *buf, char *err, size_t errlen)
+static int _put_chunk(void *arg, const uint8_t *p, size_t n, uint64_t at)
 {
-	char hex[STORE_DIGEST_HEX];
-	struct stat st;
-	uint64_t got = 0;
+	(void)at;
+	return io_write_all(*(int *)arg, p, n, -1);
+}
+
+int store_output_put(int memfd, uint64_t len, int dstfd, const char *name, char *err, size_t errlen)
+{
+	uint64_t done = 0;
+	uint8_t *buf;
 	int ret;
 
-	if (fstat(fd, &st) < 0)
-		return err_sys(err, errlen, -errno, "%s: fstat", name);
-	if (!S_ISREG(st.st_mode))
-		return err_set(err, errlen, -EBADMSG, "%s: not a regular file", name);
-	if ((uint64_t)st.st_size < len)
-		return err_set(err, errlen, -EBADMSG,
-			       "%s: %lld bytes saved, the checkpoint has %llu", name,
-			       (long long)st.st_size, (unsigned long long)len);
-	ret = digest_fd(fd, len, -1, buf, hex, &got);
-	if (ret)
-		return err_sys(err, errlen, ret, "%s: read", name);
-	if (got != len || strcmp(hex, digest))
-		return err_set(err, errlen, -EBADMSG,
-			       "%s: saved output does not match the checkpoint's digest", name);
-	if (dstfd < 0)
-		return 0;
 	ret = _output_rewind(dstfd);
 	if (ret)
 		return err_sys(err, errlen, ret, "%s: truncating the job's output", name);
-	/* Hashed again while copying: the user could change the saved copy in between. */
-	ret = digest_fd(fd, len, dstfd, buf, hex, &got);
+	buf = malloc(CR_DIGEST_CHUNK);
+	if (!buf)
+		return err_set(err, errlen, -ENOMEM, "%s: out of memory", name);
+	ret = io_read_chunks(memfd, 0, len, buf, CR_DIGEST_CHUNK, _put_chunk, &dstfd, &done);
+	free(buf);
+	if (!ret && done != len)
+		ret = -EIO;
 	if (ret)
 		return err_sys(err, errlen, ret, "%s: restoring the job's output", name);
-	if (got != len || strcmp(hex, digest))
-		return err_set(err, errlen, -EBADMSG, "%s: saved output changed while restored",
-			       name);
 	return 0;
-}
-
-int store_output_restore(int jobfd, const char *name, uint64_t len, const char *digest, int dstfd,
-			 char *err, size_t errlen)
-{
-	uint8_t *buf;
-	int fd, ret;
-
-	if (!_output_name(name))
-		return err_set(err, errlen, -EINVAL, "output \"%s\": not stdout or stderr",
-			       name ? name : "");
-	if (!digest || strlen(digest) != STORE_DIGEST_HEX - 1)
-		return err_set(err, errlen, -EBADMSG, "%s: malformed digest", name);
-	if (sodium_init() < 0)
-		return err_set(err, errlen, -EIO, "libsodium initialisation failed");
-	fd = userfs_open_beneath(jobfd, name, O_RDONLY | O_NONBLOCK, 0);
-	if (fd < 0)
-		return userfs_open_err(err, errlen, fd, name);
-	buf = malloc(DIGEST_CHUNK);
-	if (!buf)
-		ret = err_set(err, errlen, -ENOMEM, "%s: out of memory", name);
-	else
-		ret = _output_copy(fd, name, len, digest, dstfd, buf, err, errlen);
-	free(buf);
-	close(fd);
-	return ret;
 }

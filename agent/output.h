@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The job's output saved with its checkpoints (<jobdir>/stdout, stderr: layout
- * in store.h). Both functions return 0 or a negative errno and write to
- * err/errlen what failed.
+ * The job's output saved with each checkpoint (<seq>/node-0/stdout, stderr:
+ * layout in store.h): copied whole from the job's output file at every
+ * checkpoint and digested per chunk while written (digest.h), so that a later
+ * checkpoint never changes what an earlier one saved; restored from bytes
+ * read once and checked. All functions return 0 or a negative errno and
+ * write to err/errlen what failed (-EBADMSG: a digest mismatch).
  */
 #ifndef CR_OUTPUT_H
 #define CR_OUTPUT_H
@@ -10,25 +13,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "digest.h"
+#include "cr.h"
 
 /*
- * The job's stdout/stderr as written up to a checkpoint, kept in <jobdir>/<name>
- * ("stdout" or "stderr"), appended incrementally: truncate <name> to `committed`
- * (the length recorded by the last committed checkpoint; creating it when missing),
- * then append srcfd's bytes [committed, current size of srcfd) read with pread (srcfd
- * is a read-only fd of the job's output file), fdatasync. *len = new length,
- * digest = BLAKE2b-256 hex of <name>[0, len). If srcfd is shorter than committed
- * (someone truncated the job's output) copy it all from offset 0.
+ * Copy srcfd (a read-only fd of the job's output file) from its start into a
+ * new file nodefd/<name> ("stdout" or "stderr"), fdatasync'd, digesting the
+ * bytes as they are written: their digests are appended to list as name.
+ * *len = the bytes copied.
  */
-int store_output_save(int jobfd, const char *name, int srcfd, uint64_t committed, uint64_t *len,
-		      char digest[STORE_DIGEST_HEX], char *err, size_t errlen);
+int store_output_save(int nodefd, const char *name, int srcfd, struct cr_digests *list,
+		      uint64_t *len, char *err, size_t errlen);
 /*
- * Check <name> holds >= len bytes whose [0, len) digest is `digest` (-EBADMSG
- * otherwise), then ftruncate(dstfd, 0) and write those len bytes to dstfd
- * (which may be O_APPEND, write-only). With dstfd -1, only the check.
+ * nodefd/<name> read once through libcr's checking reader (every chunk
+ * against list) into a memory file crd alone holds (*memfd, *len bytes): what
+ * store_output_put writes back. Nothing is written anywhere else.
  */
-int store_output_restore(int jobfd, const char *name, uint64_t len, const char *digest, int dstfd,
-			 char *err, size_t errlen);
+int store_output_load(int nodefd, const char *name, const struct cr_digests *list, int *memfd,
+		      uint64_t *len, char *err, size_t errlen);
+/* dstfd (which may be O_APPEND, write-only) truncated, then memfd's len bytes. */
+int store_output_put(int memfd, uint64_t len, int dstfd, const char *name, char *err,
+		     size_t errlen);
 
 #endif /* CR_OUTPUT_H */

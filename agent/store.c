@@ -524,6 +524,8 @@ int store_commit(int jobfd, uint32_t seq, json_t *manifest, const struct store_b
 		return err_set(err, errlen, -EINVAL, "checkpoint %u: manifest is not an object",
 			       seq);
 	ret = _bind(manifest, b);
+	if (!ret && json_object_set_new(manifest, "version", json_integer(STORE_MANIFEST_VERSION)))
+		ret = -ENOMEM;
 	if (ret)
 		return err_set(err, errlen, ret,
 			       "checkpoint %u: cannot bind the manifest to job %u", seq, b->jobid);
@@ -557,6 +559,22 @@ int store_abort(int jobfd, uint32_t seq)
 	walk_init(&w, name, NULL, 0);
 	ret = walk_remove_tree(&w, jobfd, name);
 	return ret == -ENOENT ? 0 : ret;
+}
+
+/*
+ * A genuine manifest of an older format lists digests re-read from the files
+ * after the dump (format 1): nothing to check the image by as it is read.
+ */
+static int _check_version(json_t *m, uint32_t seq, char *err, size_t errlen)
+{
+	json_int_t v = json_integer_value(json_object_get(m, "version"));
+
+	if (v == STORE_MANIFEST_VERSION)
+		return 0;
+	return err_set(err, errlen, -EPROTONOSUPPORT,
+		       "checkpoint %u: manifest format %lld has no per-chunk digests (written by "
+		       "an older crd): refused, this crd restores format %d only",
+		       seq, (long long)v, STORE_MANIFEST_VERSION);
 }
 
 int store_load(int jobfd, uint32_t seq, const uint8_t key[STORE_KEY_LEN],
@@ -595,6 +613,8 @@ int store_load(int jobfd, uint32_t seq, const uint8_t key[STORE_KEY_LEN],
 	if (!ret && (!json_is_integer(s) || json_integer_value(s) != seq))
 		ret = err_set(err, errlen, -EBADMSG, "checkpoint %u: the manifest is not for it",
 			      seq);
+	if (!ret)
+		ret = _check_version(m, seq, err, errlen);
 	if (!ret)
 		ret = _check_binding(m, seq, expect, err, errlen);
 	if (ret) {

@@ -7,11 +7,13 @@
  *					own --checkpoint-dir as given
  *	<userdir>/<jobid>/		0700, owned by the job's user
  *		<seq>/manifest.json	committed checkpoints (MAC'ed manifest)
- *		<seq>/node-<i>/...	written by the nodes
+ *		<seq>/node-<i>/...	written by the nodes: image/, tmp.tar,
+ *					shm.tar, (node-0) stdout, stderr, and
+ *					digests.json, their per-chunk digests
+ *					(digest.h), whose digest the manifest holds
  *		.tmp-<seq>/		in progress
  *		<seq>.bad/		refused by a restore
  *		latest			newest committed seq, "<seq>\n"
- *		stdout, stderr		the job's output up to the last checkpoint
  *
  * Nothing below <userdir> is ever reached through a symlink: the tree belongs
  * to the job's user, and crd works in it (userdir itself included: it is
@@ -32,6 +34,13 @@
 #include "jobdir.h"
 
 #define STORE_KEY_LEN 32
+/*
+ * The manifest's "version": 2 lists, per slot, the digest of node-<i>/digests.json
+ * (digest.h), the per-chunk digests of every file the node wrote, computed
+ * while writing. Format 1 (digests of whole files re-read after the dump) is
+ * refused by store_load.
+ */
+#define STORE_MANIFEST_VERSION 2
 
 /*
  * What a manifest is bound to, inside its MAC: the image's owner, the job
@@ -71,8 +80,8 @@ int store_begin(int jobfd, uint32_t seq, char *err, size_t errlen);
  */
 int store_open_dir(int jobfd, const char *rel, int create, char *err, size_t errlen);
 /*
- * Commit: set manifest "seq" (integer), the binding ("uid", "jobid",
- * "lineage": b->lineage then b->jobid, "slot" in every "slots" entry) and "mac"; write
+ * Commit: set manifest "seq" (integer), "version" (STORE_MANIFEST_VERSION), the binding ("uid",
+ * "jobid", "lineage": b->lineage then b->jobid, "slot" in every "slots" entry) and "mac"; write
  * .tmp-<seq>/manifest.json (O_EXCL), fsync it and .tmp-<seq>; renameat
  * .tmp-<seq> -> <seq>; fsync jobfd; write latest (latest.tmp, fsync, renameat,
  * fsync jobfd).
@@ -84,7 +93,8 @@ int store_abort(int jobfd, uint32_t seq);
 /*
  * Load <seq>/manifest.json; refuse (-EBADMSG, message "checkpoint N: manifest
  * MAC does not verify (edited?)") a missing/wrong mac, a "seq" member different
- * from seq, unparsable JSON or a malformed binding; refuse (-EPERM, the field
+ * from seq, unparsable JSON or a malformed binding; refuse (-EPROTONOSUPPORT,
+ * named) a genuine manifest of another format version; refuse (-EPERM, the field
  * named) a genuine manifest whose binding is not expect's: another owner uid,
  * another job, a lineage that does not end with it, a slot that is not
  * expect->slot. -EPERM is "not this job's", not "corrupt".

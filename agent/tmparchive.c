@@ -25,15 +25,21 @@
 
 #include "tmparchive.h"
 #include "errmsg.h"
+#include "img-digest.h"
+#include "img-read.h"
 
 #define DATA_CHUNK  (256 * 1024)
 #define BLOCK_BYTES (64 * 1024) /* output and input blocking, a multiple of 512 */
 #define TAR_BLOCK   512
 
-/* Writes the archive to outfd; after a failure, drops what libarchive still flushes. */
+/*
+ * Writes the archive to outfd, digesting what it writes (when dg); after a
+ * failure, drops what libarchive still flushes.
+ */
 struct writer {
 	int fd;
 	bool failed;
+	struct img_digester *dg;
 };
 
 struct save_ctx {
@@ -432,6 +438,8 @@ static la_ssize_t _write_cb(struct archive *a, void *data, const void *buf, size
 	size_t left = len;
 	ssize_t n;
 
+	if (!w->failed && w->dg)
+		imgd_update(w->dg, buf, len);
 	while (!w->failed && left) {
 		n = write(w->fd, p, left);
 		if (n < 0 && errno == EINTR)
@@ -476,13 +484,22 @@ static int _save_open(struct save_ctx *c, int outfd)
 int archive_save_tree(int dirfd, int outfd, uint64_t *nentries, uint64_t *nskipped, char *err,
 		      size_t errlen)
 {
+	return archive_save_digested(dirfd, outfd, NULL, NULL, nentries, nskipped, err, errlen);
+}
+
+int archive_save_digested(int dirfd, int outfd, const char *name, struct cr_digests *list,
+			  uint64_t *nentries, uint64_t *nskipped, char *err, size_t errlen)
+{
 	struct save_ctx c = {.err = err, .errlen = errlen};
-	int ret;
+	int ret = 0;
 
 	if (err && errlen)
 		err[0] = '\0';
 	c.w.fd = outfd;
-	ret = _save_open(&c, outfd);
+	if (list && !(c.w.dg = imgd_new()))
+		ret = err_set(err, errlen, -ENOMEM, "archive: out of memory");
+	if (!ret)
+		ret = _save_open(&c, outfd);
 	if (!ret)
 		ret = _save_dir(&c, dirfd);
 	if (!ret && archive_write_close(c.a) != ARCHIVE_OK)
@@ -501,27 +518,54 @@ int archive_save_tree(int dirfd, int outfd, uint64_t *nentries, uint64_t *nskipp
 	free(c.zeros);
 	*nentries = c.nentries;
 	*nskipped = c.nskipped;
+	if (!ret && c.w.dg && (ret = imgd_finish(c.w.dg, name, list)))
+		err_set(err, errlen, ret, "%s: digests: %s", name, strerror(-ret));
+	else if (c.w.dg && ret)
+		imgd_free(c.w.dg);
 	return ret;
 }
 
-/* Reads infd for libarchive, noting where the last non-zero byte was. */
+/*
+ * Reads infd for libarchive, or through libcr's checking reader (ir: each
+ * chunk read once, checked against its digest, then handed out), noting
+ * where the last non-zero byte was.
+ */
 struct reader {
 	int fd;
-	int err; /* errno of a failed read */
+	struct img_reader *ir;
+	uint64_t left; /* with ir: bytes its digests cover, not yet read */
+	int err;       /* errno of a failed read */
 	char *buf;
 	int64_t delivered, last_nz;
 };
+
+static ssize_t _read_some(struct reader *r)
+{
+	size_t n = r->left < BLOCK_BYTES ? (size_t)r->left : BLOCK_BYTES;
+	ssize_t got;
+	int ret;
+
+	if (!r->ir) {
+		do
+			got = read(r->fd, r->buf, BLOCK_BYTES);
+		while (got < 0 && errno == EINTR);
+		return got < 0 ? -errno : got;
+	}
+	ret = n ? imgr_read(r->ir, r->buf, n) : 0;
+	if (ret)
+		return ret == -ENODATA ? -EBADMSG : ret;
+	r->left -= n;
+	return (ssize_t)n;
+}
 
 static la_ssize_t _read_cb(struct archive *a, void *data, const void **out)
 {
 	struct reader *r = data;
 	ssize_t n, i;
 
-	do
-		n = read(r->fd, r->buf, BLOCK_BYTES);
-	while (n < 0 && errno == EINTR);
+	n = _read_some(r);
 	if (n < 0) {
-		r->err = errno;
+		r->err = (int)-n;
 		archive_set_error(a, r->err, "read: %s", strerror(r->err));
 		return -1;
 	}
@@ -541,6 +585,9 @@ static int _in_fail(struct archive *in, const struct reader *rd, char *err, size
 {
 	const char *msg = archive_error_string(in);
 
+	if (rd->err == EBADMSG)
+		return err_set(err, errlen, -EBADMSG, "%s: does not match its digest",
+			       rd->ir ? rd->ir->name : "archive");
 	return err_set(err, errlen, rd->err ? -rd->err : -EBADMSG, "archive%s%s: %s: %s",
 		       path ? " at " : "", path ? path : "",
 		       rd->err ? "cannot read" : "truncated or corrupt",
@@ -629,11 +676,10 @@ static int _extract(struct archive *in, struct archive *disk, const struct reade
 	return 0;
 }
 
-int archive_restore_tree(int dirfd, int infd, int keep_owner, char *err, size_t errlen)
+static int _restore(int dirfd, struct reader *rd, int keep_owner, char *err, size_t errlen)
 {
 	int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
 		    ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
-	struct reader rd = {.fd = infd, .last_nz = -1};
 	struct archive *in = NULL, *disk = NULL;
 	int cwd, e, ret;
 
@@ -653,18 +699,18 @@ int archive_restore_tree(int dirfd, int infd, int keep_owner, char *err, size_t 
 	}
 	in = archive_read_new();
 	disk = archive_write_disk_new();
-	rd.buf = malloc(BLOCK_BYTES);
-	if (!in || !disk || !rd.buf) {
+	rd->buf = malloc(BLOCK_BYTES);
+	if (!in || !disk || !rd->buf) {
 		ret = err_set(err, errlen, -ENOMEM, "archive: out of memory");
 		goto out;
 	}
 	if (archive_read_support_format_tar(in) != ARCHIVE_OK ||
 	    archive_write_disk_set_options(disk, flags) != ARCHIVE_OK ||
-	    archive_read_open(in, &rd, NULL, _read_cb, NULL) != ARCHIVE_OK) {
-		ret = _in_fail(in, &rd, err, errlen, NULL);
+	    archive_read_open(in, rd, NULL, _read_cb, NULL) != ARCHIVE_OK) {
+		ret = _in_fail(in, rd, err, errlen, NULL);
 		goto out;
 	}
-	ret = _extract(in, disk, &rd, err, errlen);
+	ret = _extract(in, disk, rd, err, errlen);
 	/* Directory modes and times are set last, at close. */
 	if (!ret && archive_write_close(disk) != ARCHIVE_OK)
 		ret = _out_fail(disk, err, errlen, ".");
@@ -672,11 +718,50 @@ out:
 	archive_read_free(in);
 	/* Before going back: pending directory fixups name paths below dirfd. */
 	archive_write_free(disk);
-	free(rd.buf);
+	free(rd->buf);
 	if (fchdir(cwd) < 0 && !ret) {
 		e = errno;
 		ret = err_set(err, errlen, -e, "working directory: fchdir back: %s", strerror(e));
 	}
 	close(cwd);
+	return ret;
+}
+
+int archive_restore_tree(int dirfd, int infd, int keep_owner, char *err, size_t errlen)
+{
+	struct reader rd = {.fd = infd, .last_nz = -1};
+
+	return _restore(dirfd, &rd, keep_owner, err, errlen);
+}
+
+int archive_restore_digested(int dirfd, int srcdir, const char *name, const struct cr_digests *list,
+			     int keep_owner, char *err, size_t errlen)
+{
+	struct img_reader ir;
+	struct reader rd = {.fd = -1, .ir = &ir, .last_nz = -1};
+	int ret;
+
+	if (!list)
+		return err_set(err, errlen, -EINVAL, "%s: no digests to check it by", name);
+	ret = imgr_open(&ir, srcdir, name, list);
+	if (ret)
+		return err_set(err, errlen, ret == -ENOENT ? -EBADMSG : ret, "%s: %s", name,
+			       ret == -EBADMSG ? "missing, or not in the checkpoint's digests"
+					       : strerror(-ret));
+	rd.left = ir.want->size;
+	ret = _restore(dirfd, &rd, keep_owner, err, errlen);
+	/* The whole archive, nothing less: libarchive may stop at its end blocks. */
+	while (!ret && rd.left) {
+		rd.buf = malloc(BLOCK_BYTES);
+		ret = rd.buf ? (int)_read_some(&rd) : -ENOMEM;
+		free(rd.buf);
+		if (ret < 0)
+			err_set(err, errlen, ret, "%s: %s", name,
+				ret == -EBADMSG ? "does not match its digest" : strerror(-ret));
+		ret = ret < 0 ? ret : 0;
+	}
+	if (!ret && imgr_check_all_read(&ir))
+		ret = err_set(err, errlen, -EBADMSG, "%s: not all read", name);
+	imgr_close(&ir);
 	return ret;
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cr.h"
+
 /*
  * Archive everything below dirfd (entries relative to it, the directory itself
  * excluded) into outfd: directories, regular files (holes kept sparse where
@@ -25,6 +27,14 @@ int archive_save_tree(int dirfd, int outfd, uint64_t *nentries, uint64_t *nskipp
 		      size_t errlen);
 
 /*
+ * archive_save_tree, digesting the archive as it is written (per
+ * CR_DIGEST_CHUNK, libcr's scheme): on success its digests are appended to
+ * list as name.
+ */
+int archive_save_digested(int dirfd, int outfd, const char *name, struct cr_digests *list,
+			  uint64_t *nentries, uint64_t *nskipped, char *err, size_t errlen);
+
+/*
  * Extract an archive made by archive_save_tree into dirfd (which should be empty):
  * refuse absolute paths, ".." components and extraction through symlinks, and
  * any entry that is not a directory, regular file, hard link, symlink or fifo;
@@ -37,5 +47,13 @@ int archive_save_tree(int dirfd, int outfd, uint64_t *nentries, uint64_t *nskipp
  * Returns 0 or a negative errno with a message naming what failed in err.
  */
 int archive_restore_tree(int dirfd, int infd, int keep_owner, char *err, size_t errlen);
+/*
+ * archive_restore_tree from srcdir/name, read through libcr's checking reader:
+ * each chunk read once into memory, checked against list, then extracted;
+ * every byte the digests cover is read. -EBADMSG (named) on a mismatch, a
+ * file list does not name, or one shorter than its digests.
+ */
+int archive_restore_digested(int dirfd, int srcdir, const char *name, const struct cr_digests *list,
+			     int keep_owner, char *err, size_t errlen);
 
 #endif /* CR_TMPARCHIVE_H */

@@ -9,7 +9,6 @@
 #define CR_WALK_H
 
 #include <dirent.h>
-#include <jansson.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,9 +20,6 @@ struct walk {
 	char path[PATH_MAX];
 	size_t len;
 	int depth;
-	uint8_t *buf; /* DIGEST_CHUNK bytes (digests) */
-	json_t *files;
-	uint64_t bytes;
 	char *err;
 	size_t errlen;
 };

@@ -784,6 +784,65 @@ static void test_escapes(void **state)
 	free(up);
 }
 
+/*
+ * Digested while written, checked while read: the archive in the base
+ * directory as "t.tar"; a bit flipped past the first chunk, a truncation, a
+ * name not in the list and a symlink are refused (-EBADMSG) by the reader.
+ */
+static void test_digested(void **state)
+{
+	struct fixture *f = *state;
+	struct cr_digests list = {0};
+	uint64_t ne, ns;
+	char err[512], *p;
+	int bfd, out, dfd;
+	uint8_t c;
+
+	make_tree(f->src, f->outside);
+	bfd = open_dir(f->base);
+	out = openat(bfd, "t.tar", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(out >= 0);
+	dfd = open_dir(f->src);
+	if (archive_save_digested(dfd, out, "t.tar", &list, &ne, &ns, err, sizeof(err)))
+		fail_msg("save: %s", err);
+	close(dfd);
+	assert_int_equal(list.nfiles, 1);
+	assert_string_equal(list.files[0].name, "t.tar");
+	assert_true(list.files[0].nchunks >= 2); /* the tree holds over 1 MiB of data */
+	dfd = open_dir(f->dst);
+	if (archive_restore_digested(dfd, bfd, "t.tar", &list, 0, err, sizeof(err)))
+		fail_msg("restore: %s", err);
+	close(dfd);
+	compare_trees(f->src, f->dst, true);
+
+	assert_int_equal(pread(out, &c, 1, CR_DIGEST_CHUNK + 100), 1);
+	c ^= 1;
+	assert_int_equal(pwrite(out, &c, 1, CR_DIGEST_CHUNK + 100), 1);
+	dfd = open_dir(f->dst); /* over what is there: a refusal is not about a clean target */
+	assert_int_equal(archive_restore_digested(dfd, bfd, "t.tar", &list, 0, err, sizeof(err)),
+			 -EBADMSG);
+	assert_non_null(strstr(err, "t.tar: does not match its digest"));
+	c ^= 1;
+	assert_int_equal(pwrite(out, &c, 1, CR_DIGEST_CHUNK + 100), 1);
+	assert_int_equal(ftruncate(out, CR_DIGEST_CHUNK), 0);
+	assert_int_equal(archive_restore_digested(dfd, bfd, "t.tar", &list, 0, err, sizeof(err)),
+			 -EBADMSG);
+	assert_int_equal(archive_restore_digested(dfd, bfd, "u.tar", &list, 0, err, sizeof(err)),
+			 -EBADMSG);
+	assert_int_equal(renameat(bfd, "t.tar", bfd, "v.tar"), 0);
+	assert_int_equal(symlinkat("v.tar", bfd, "t.tar"), 0);
+	assert_int_equal(archive_restore_digested(dfd, bfd, "t.tar", &list, 0, err, sizeof(err)),
+			 -EBADMSG);
+	close(dfd);
+	close(out);
+	close(bfd);
+	p = path_join(f->base, "v.tar");
+	unlink(p);
+	free(p);
+	free(list.files[0].chunk);
+	free(list.files);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -796,6 +855,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escapes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_digested, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -173,6 +173,44 @@ static void _fill(struct fx *fx, int dfd)
 	free(data);
 }
 
+/* The digest list of node-0's files as cr_dump_ex would hand it out (one chunk each). */
+static struct cr_digests *_node0_list(void)
+{
+	static const char *const names[] = {"core.img", "pages.img"};
+	static const size_t sizes[] = {15, 17};
+	static const char zeros[32];
+	struct cr_digests *d = NULL;
+	char json[1024], hex[STORE_DIGEST_HEX];
+	int n;
+
+	n = snprintf(json, sizeof(json),
+		     "{\"algorithm\": \"blake2b-256\", \"chunk_size\": 1048576, \"files\": [");
+	for (int i = 0; i < 2; i++) {
+		_hex(zeros, sizes[i], hex); /* any bytes: nothing reads them here */
+		n += snprintf(json + n, sizeof(json) - n,
+			      "%s{\"name\": \"%s\", \"size\": %zu, \"chunks\": [\"%s\"]}",
+			      i ? ", " : "", names[i], sizes[i], hex);
+	}
+	snprintf(json + n, sizeof(json) - n, "]}");
+	assert_int_equal(cr_digests_from_json(json, &d), 0);
+	return d;
+}
+
+/* Writes node-0/digests.json into dfd (the checkpoint); its manifest entry. */
+static json_t *_node0_digests(struct fx *fx, int dfd, uint64_t *bytes)
+{
+	struct node_digests d = {.image = _node0_list()};
+	json_t *entry;
+	int nfd;
+
+	nfd = store_open_dir(dfd, "node-0", 0, fx->err, sizeof(fx->err));
+	OK(fx, nfd);
+	OK(fx, digests_write(nfd, &d, &entry, bytes, fx->err, sizeof(fx->err)));
+	close(nfd);
+	digests_free(&d);
+	return entry;
+}
+
 /* Commits checkpoint seq; returns its manifest as committed. */
 static json_t *_checkpoint(struct fx *fx, uint32_t seq)
 {
@@ -183,10 +221,11 @@ static json_t *_checkpoint(struct fx *fx, uint32_t seq)
 	dfd = store_begin(fx->jobfd, seq, fx->err, sizeof(fx->err));
 	OK(fx, dfd);
 	_fill(fx, dfd);
-	OK(fx, store_digest_tree(dfd, &files, &bytes, fx->err, sizeof(fx->err)));
+	files = _node0_digests(fx, dfd, &bytes);
+	OK(fx, store_sync_tree(dfd, fx->err, sizeof(fx->err)));
 	close(dfd);
-	m = json_pack("{s:i, s:o, s:I, s:[{s:s}, {s:s}]}", "version", 1, "files", files, "bytes",
-		      (json_int_t)bytes, "slots", "node", "n0", "node", "n1");
+	m = json_pack("{s:i, s:I, s:[{s:s, s:o}, {s:s}]}", "version", 1, "bytes", (json_int_t)bytes,
+		      "slots", "node", "n0", "files", files, "node", "n1");
 	assert_non_null(m);
 	OK(fx, store_commit(fx->jobfd, seq, m, &fx->b, fx->key, fx->err, sizeof(fx->err)));
 	return m;
@@ -212,7 +251,6 @@ static void test_commit_load(void **state)
 	struct stat st;
 	uint32_t seq;
 	size_t len;
-	int dfd;
 
 	m = _checkpoint(fx, 1);
 	assert_int_equal(json_integer_value(json_object_get(m, "seq")), 1);
@@ -230,20 +268,17 @@ static void test_commit_load(void **state)
 
 	OK(fx, store_load(fx->jobfd, 1, fx->key, &fx->b, &loaded, fx->err, sizeof(fx->err)));
 	assert_true(json_equal(loaded, m));
-	/* The digest is BLAKE2b-256 of the content, the size its length. */
-	text = _get(fx->jobfd, "1/node-0/sub/core.img", &len);
+	/* Format 2; the slot's digests.json: its size and BLAKE2b-256, as written. */
+	assert_int_equal(json_integer_value(json_object_get(loaded, "version")),
+			 STORE_MANIFEST_VERSION);
+	text = _get(fx->jobfd, "1/node-0/digests.json", &len);
 	_hex(text, len, hex);
 	free(text);
-	e = json_object_get(json_object_get(loaded, "files"), "node-0/sub/core.img");
+	e = json_object_get(json_array_get(json_object_get(loaded, "slots"), 0), "files");
+	e = json_object_get(e, "digests.json");
 	assert_string_equal(json_string_value(json_object_get(e, "blake2b")), hex);
 	assert_int_equal(json_integer_value(json_object_get(e, "size")), len);
-	assert_int_equal(json_object_size(json_object_get(loaded, "files")), 3);
-	assert_int_equal(json_integer_value(json_object_get(loaded, "bytes")),
-			 600 * 1024 + 17 + 15);
-	dfd = store_open_dir(fx->jobfd, "1", 0, fx->err, sizeof(fx->err));
-	OK(fx, dfd);
-	OK(fx, store_check_tree(dfd, json_object_get(loaded, "files"), fx->err, sizeof(fx->err)));
-	close(dfd);
+	assert_int_equal(json_integer_value(json_object_get(loaded, "bytes")), 15 + 17 + len);
 	json_decref(loaded);
 	json_decref(m);
 
@@ -262,6 +297,20 @@ static void _expect_refused(struct fx *fx, uint32_t seq, const uint8_t *key, con
 	REFUSED(fx, store_load(fx->jobfd, seq, key, &fx->b, &m, fx->err, sizeof(fx->err)), -EBADMSG,
 		what);
 	assert_null(m);
+}
+
+/* m's "mac" as store_commit makes it (HMAC of the canonical JSON without it). */
+static void _remac(json_t *m, const uint8_t *key)
+{
+	uint8_t mac[crypto_auth_BYTES];
+	char hex[2 * crypto_auth_BYTES + 1];
+	char *t = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+
+	assert_non_null(t);
+	crypto_auth(mac, (const uint8_t *)t, strlen(t), key);
+	free(t);
+	sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
+	json_object_set_new(m, "mac", json_string(hex));
 }
 
 static void test_manifest_refused(void **state)
@@ -303,6 +352,19 @@ static void test_manifest_refused(void **state)
 	other[5] ^= 1;
 	_expect_refused(fx, 1, other, "manifest MAC does not verify");
 
+	/* A genuine manifest of format 1 (re-MAC'ed with the key): refused, not trusted. */
+	m = json_loads(text, 0, NULL);
+	json_object_del(m, "mac");
+	json_object_set_new(m, "version", json_integer(1));
+	_remac(m, fx->key);
+	assert_int_equal(json_dump_file(m, path, 0), 0);
+	json_decref(m);
+	m = (json_t *)1;
+	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &fx->b, &m, fx->err, sizeof(fx->err)),
+		-EPROTONOSUPPORT, "checkpoint 1: manifest format 1 has no per-chunk digests");
+	assert_null(m);
+	_puts(fx->jobfd, "1/manifest.json", text);
+
 	/* A genuine manifest of checkpoint 1 copied into checkpoint 2. */
 	assert_int_equal(mkdirat(fx->jobfd, "2", 0700), 0);
 	_puts(fx->jobfd, "2/manifest.json", text);
@@ -322,76 +384,73 @@ static void test_manifest_refused(void **state)
 	OK(fx, store_abort(fx->jobfd, 3));
 }
 
-static void test_check_tree(void **state)
+/* Loads node-0's digests: 0 or the error, with the image list checked on success. */
+static int _load0(struct fx *fx, int dfd, json_t *entry)
+{
+	struct node_digests d;
+	int nfd, ret;
+
+	nfd = store_open_dir(dfd, "node-0", 0, fx->err, sizeof(fx->err));
+	OK(fx, nfd);
+	ret = digests_load(nfd, entry, &d, fx->err, sizeof(fx->err));
+	close(nfd);
+	if (!ret) {
+		assert_int_equal(d.image->nfiles, 2);
+		assert_string_equal(d.image->files[1].name, "pages.img");
+		assert_int_equal(d.image->files[1].size, 17);
+		assert_int_equal(d.files->nfiles, 0);
+		digests_free(&d);
+	}
+	return ret;
+}
+
+static void test_digests(void **state)
 {
 	struct fx *fx = *state;
-	char *pages;
+	char *text;
 	size_t len;
-	uint8_t c;
-	json_t *files;
+	json_t *entry;
 	uint64_t bytes;
 	int dfd, fd;
 
 	dfd = store_begin(fx->jobfd, 1, fx->err, sizeof(fx->err));
 	OK(fx, dfd);
 	_fill(fx, dfd);
-	OK(fx, store_digest_tree(dfd, &files, &bytes, fx->err, sizeof(fx->err)));
-	assert_int_equal(bytes, 600 * 1024 + 17 + 15);
-	OK(fx, store_check_tree(dfd, files, fx->err, sizeof(fx->err)));
-	/* Extra files are not the manifest's business. */
-	_puts(dfd, "node-1/extra", "x");
-	OK(fx, store_check_tree(dfd, files, fx->err, sizeof(fx->err)));
+	entry = _node0_digests(fx, dfd, &bytes);
+	OK(fx, store_sync_tree(dfd, fx->err, sizeof(fx->err)));
+	OK(fx, _load0(fx, dfd, entry));
+	text = _get(dfd, "node-0/digests.json", &len);
 
-	/* A flipped byte deep in the big file. */
-	fd = openat(dfd, "node-0/pages.img", O_RDWR);
+	/* A flipped byte. */
+	fd = openat(dfd, "node-0/digests.json", O_RDWR);
 	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, &c, 1, 500000), 1);
-	c ^= 0x40;
-	assert_int_equal(pwrite(fd, &c, 1, 500000), 1);
-	REFUSED(fx, store_check_tree(dfd, files, fx->err, sizeof(fx->err)), -EBADMSG,
-		"node-0/pages.img");
-	c ^= 0x40;
-	assert_int_equal(pwrite(fd, &c, 1, 500000), 1);
-	OK(fx, store_check_tree(dfd, files, fx->err, sizeof(fx->err)));
-
+	assert_int_equal(pwrite(fd, text[len / 2] == '1' ? "2" : "1", 1, len / 2), 1);
+	REFUSED(fx, _load0(fx, dfd, entry), -EBADMSG, "does not match its digest");
 	/* Truncated. */
-	pages = _get(dfd, "node-0/pages.img", &len);
-	assert_int_equal(ftruncate(fd, 4096), 0);
-	REFUSED(fx, store_check_tree(dfd, files, fx->err, sizeof(fx->err)), -EBADMSG,
-		"node-0/pages.img");
+	assert_int_equal(ftruncate(fd, len - 1), 0);
+	REFUSED(fx, _load0(fx, dfd, entry), -EBADMSG, "shorter than the manifest says");
 	close(fd);
-	_put(dfd, "node-0/pages.img", pages, len);
-	free(pages);
-	OK(fx, store_check_tree(dfd, files, fx->err, sizeof(fx->err)));
+	/* Missing; a symlink to a file with the right content. */
+	assert_int_equal(unlinkat(dfd, "node-0/digests.json", 0), 0);
+	REFUSED(fx, _load0(fx, dfd, entry), -EBADMSG, "digests.json: missing");
+	_put(dfd, "node-1/good", text, len);
+	assert_int_equal(symlinkat("../node-1/good", dfd, "node-0/digests.json"), 0);
+	REFUSED(fx, _load0(fx, dfd, entry), -EBADMSG, "digests.json");
+	assert_int_equal(unlinkat(dfd, "node-0/digests.json", 0), 0);
+	_put(dfd, "node-0/digests.json", text, len);
+	OK(fx, _load0(fx, dfd, entry));
+	/* A slot the manifest gives no digests. */
+	REFUSED(fx, _load0(fx, dfd, NULL), -EBADMSG, "no digests for this slot");
+	free(text);
+	json_decref(entry);
 
-	/* Missing. */
-	assert_int_equal(unlinkat(dfd, "node-0/sub/core.img", 0), 0);
-	REFUSED(fx, store_check_tree(dfd, files, fx->err, sizeof(fx->err)), -ENOENT,
-		"node-0/sub/core.img");
-
-	/* Replaced by a symlink to a file with the right content. */
-	_puts(dfd, "node-1/good-core", "core of task 1\n");
-	assert_int_equal(symlinkat("../../node-1/good-core", dfd, "node-0/sub/core.img"), 0);
-	REFUSED(fx, store_check_tree(dfd, files, fx->err, sizeof(fx->err)), -ELOOP,
-		"node-0/sub/core.img");
-	assert_int_equal(unlinkat(dfd, "node-0/sub/core.img", 0), 0);
-	_puts(dfd, "node-0/sub/core.img", "core of task 1\n");
-
-	/* A symlinked directory on the way. */
+	/* The durability walk refuses a symlinked directory, and a fifo, by name. */
 	assert_int_equal(renameat(dfd, "node-0/sub", dfd, "node-0/sub.real"), 0);
 	assert_int_equal(symlinkat("sub.real", dfd, "node-0/sub"), 0);
-	REFUSED(fx, store_check_tree(dfd, files, fx->err, sizeof(fx->err)), -ELOOP,
-		"node-0/sub/core.img");
-
-	/* ... and the digest walk refuses it, and a fifo, by name. */
-	json_decref(files);
-	REFUSED(fx, store_digest_tree(dfd, &files, &bytes, fx->err, sizeof(fx->err)), -ELOOP,
-		"node-0/sub");
-	assert_null(files);
+	REFUSED(fx, store_sync_tree(dfd, fx->err, sizeof(fx->err)), -ELOOP, "node-0/sub");
 	assert_int_equal(unlinkat(dfd, "node-0/sub", 0), 0);
 	assert_int_equal(mkfifoat(dfd, "node-1/fifo", 0600), 0);
-	REFUSED(fx, store_digest_tree(dfd, &files, &bytes, fx->err, sizeof(fx->err)), -EINVAL,
-		"node-1/fifo");
+	REFUSED(fx, store_sync_tree(dfd, fx->err, sizeof(fx->err)), -EINVAL, "node-1/fifo");
 	close(dfd);
 }
 
@@ -444,7 +503,8 @@ static void test_symlink_seq(void **state)
 	fx->b.jobid = JOBID + 1;
 	OK(fx, store_load(ofd, 1, fx->key, &fx->b, &theirs, fx->err, sizeof(fx->err)));
 	fx->b.jobid = JOBID;
-	assert_int_equal(json_integer_value(json_object_get(theirs, "version")), 1);
+	assert_int_equal(json_integer_value(json_object_get(theirs, "version")),
+			 STORE_MANIFEST_VERSION);
 	json_decref(theirs);
 
 	/* Marking it bad renames the link, not its target. */
@@ -658,21 +718,65 @@ static void _job_write(struct job_out *o, const void *p, size_t len)
 	assert_int_equal(write(o->wfd, p, len), (ssize_t)len);
 }
 
-static void _save(struct fx *fx, struct job_out *o, uint64_t committed, uint64_t *len,
-		  char digest[STORE_DIGEST_HEX])
+/* Saves the job's output into <jobdir>/<dir>/stdout; checks the copy and its digests. */
+static void _save(struct fx *fx, struct job_out *o, const char *dir, struct cr_digests *list)
 {
-	char want[STORE_DIGEST_HEX], *saved;
+	char want[STORE_DIGEST_HEX], got[STORE_DIGEST_HEX], path[64], *saved;
+	const struct cr_file_digest *f;
+	uint64_t len;
 	size_t n;
+	int nfd;
 
-	OK(fx, store_output_save(fx->jobfd, "stdout", o->rfd, committed, len, digest, fx->err,
-				 sizeof(fx->err)));
-	assert_int_equal(*len, o->len);
-	_hex(o->all, o->len, want);
-	assert_string_equal(digest, want);
-	saved = _get(fx->jobfd, "stdout", &n);
+	nfd = store_open_dir(fx->jobfd, dir, 1, fx->err, sizeof(fx->err));
+	OK(fx, nfd);
+	OK(fx, store_output_save(nfd, "stdout", o->rfd, list, &len, fx->err, sizeof(fx->err)));
+	close(nfd);
+	assert_int_equal(len, o->len);
+	snprintf(path, sizeof(path), "%s/stdout", dir);
+	saved = _get(fx->jobfd, path, &n);
 	assert_int_equal(n, o->len);
 	assert_memory_equal(saved, o->all, n);
 	free(saved);
+	/* One digest per 1 MiB chunk, of the bytes written. */
+	f = &list->files[list->nfiles - 1];
+	assert_string_equal(f->name, "stdout");
+	assert_int_equal(f->size, o->len);
+	assert_int_equal(f->nchunks, (o->len + CR_DIGEST_CHUNK - 1) / CR_DIGEST_CHUNK);
+	for (size_t i = 0; i < f->nchunks; i++) {
+		n = o->len - i * CR_DIGEST_CHUNK < CR_DIGEST_CHUNK ? o->len - i * CR_DIGEST_CHUNK
+								   : CR_DIGEST_CHUNK;
+		_hex(o->all + i * CR_DIGEST_CHUNK, n, want);
+		sodium_bin2hex(got, sizeof(got), f->chunk[i], CR_DIGEST_LEN);
+		assert_string_equal(got, want);
+	}
+}
+
+/* <jobdir>/<dir>/<name> loaded (checked) and put into dst: 0 or the load's error. */
+static int _load_put(struct fx *fx, const char *dir, const char *name,
+		     const struct cr_digests *list, int dst)
+{
+	uint64_t len = 0;
+	int nfd, mfd, ret;
+
+	nfd = store_open_dir(fx->jobfd, dir, 0, fx->err, sizeof(fx->err));
+	OK(fx, nfd);
+	ret = store_output_load(nfd, name, list, &mfd, &len, fx->err, sizeof(fx->err));
+	close(nfd);
+	if (ret) {
+		assert_int_equal(mfd, -1);
+		return ret;
+	}
+	OK(fx, store_output_put(mfd, len, dst, name, fx->err, sizeof(fx->err)));
+	close(mfd);
+	return 0;
+}
+
+static void _free_list(struct cr_digests *l)
+{
+	for (size_t i = 0; i < l->nfiles; i++)
+		free(l->files[i].chunk);
+	free(l->files);
+	*l = (struct cr_digests){0};
 }
 
 static void _expect_restored(int dirfd, const void *want, size_t len)
@@ -689,10 +793,9 @@ static void _expect_restored(int dirfd, const void *want, size_t len)
 static void test_output(void **state)
 {
 	struct fx *fx = *state;
-	char d1[STORE_DIGEST_HEX], d2[STORE_DIGEST_HEX], d3[STORE_DIGEST_HEX];
+	struct cr_digests l1 = {0}, l2 = {0};
 	struct job_out o = {0};
-	uint64_t l1, l2, l3, l;
-	size_t big = 700 * 1024;
+	size_t big = 1536 * 1024;
 	uint8_t *data = malloc(big);
 	int dirfd, dst;
 
@@ -705,39 +808,26 @@ static void test_output(void **state)
 	assert_true(o.wfd >= 0 && o.rfd >= 0);
 
 	_job_write(&o, "round one\n", 10);
-	_save(fx, &o, 0, &l1, d1);
+	_save(fx, &o, "c1", &l1);
 	_job_write(&o, data, big);
-	_save(fx, &o, l1, &l2, d2);
-	/* A checkpoint that saved more, then was not committed: cut back to l2. */
-	_job_write(&o, "aborted\n", 8);
-	_save(fx, &o, l2, &l, d3);
-	_job_write(&o, "round three\n", 12);
-	_save(fx, &o, l2, &l3, d3);
-	assert_int_equal(l3, 10 + big + 8 + 12);
+	_save(fx, &o, "c2", &l2);
 
 	/* Restored byte-exact into an O_APPEND fd that held something else. */
 	_puts(dirfd, "restored", "the job's output after the checkpoint, to be replaced\n");
 	dst = openat(dirfd, "restored", O_WRONLY | O_APPEND);
 	assert_true(dst >= 0);
-	OK(fx, store_output_restore(fx->jobfd, "stdout", l2, d2, dst, fx->err, sizeof(fx->err)));
+	OK(fx, _load_put(fx, "c2", "stdout", &l2, dst));
 	close(dst);
-	_expect_restored(dirfd, o.all, l2);
-	/* ... and into a plain fd positioned at its end. */
+	_expect_restored(dirfd, o.all, o.len);
+	/* ... and into a plain fd positioned at its end; the later save left c1 as it was. */
 	dst = openat(dirfd, "restored", O_WRONLY);
 	assert_true(dst >= 0);
 	assert_true(lseek(dst, 0, SEEK_END) > 0);
-	OK(fx, store_output_restore(fx->jobfd, "stdout", l1, d1, dst, fx->err, sizeof(fx->err)));
+	OK(fx, _load_put(fx, "c1", "stdout", &l1, dst));
 	close(dst);
 	_expect_restored(dirfd, "round one\n", 10);
-
-	/* The job's output truncated behind our back: copied whole again. */
-	assert_int_equal(ftruncate(o.wfd, 0), 0);
-	o.len = 0;
-	_job_write(&o, "new\n", 4);
-	_save(fx, &o, l3, &l, d3);
-	/* Our copy shorter than committed (lost): copied whole again too. */
-	_job_write(&o, "more\n", 5);
-	_save(fx, &o, 6, &l, d3);
+	_free_list(&l1);
+	_free_list(&l2);
 	free(o.all);
 	free(data);
 	close(o.wfd);
@@ -748,54 +838,62 @@ static void test_output(void **state)
 static void test_output_refused(void **state)
 {
 	struct fx *fx = *state;
-	char d[STORE_DIGEST_HEX], bad[STORE_DIGEST_HEX], victim[256], *text;
+	struct cr_digests l = {0};
+	struct job_out o = {0};
+	char victim[256], *text;
+	size_t big = 1200 * 1024;
+	uint8_t *data = malloc(big), c;
 	uint64_t len;
-	int dirfd, src, dst;
+	int dirfd, dst, fd, nfd;
 
+	assert_non_null(data);
+	randombytes_buf(data, big);
 	dirfd = open(fx->dir, O_RDONLY | O_DIRECTORY);
 	assert_true(dirfd >= 0);
-	_puts(dirfd, "job.err", "error: something\n");
-	src = openat(dirfd, "job.err", O_RDONLY);
-	assert_true(src >= 0);
-	OK(fx, store_output_save(fx->jobfd, "stderr", src, 0, &len, d, fx->err, sizeof(fx->err)));
+	o.wfd = openat(dirfd, "job.out", O_WRONLY | O_CREAT | O_APPEND, 0600);
+	o.rfd = openat(dirfd, "job.out", O_RDONLY);
+	_job_write(&o, data, big);
+	_save(fx, &o, "c1", &l);
 	_puts(dirfd, "restored", "untouched");
 	dst = openat(dirfd, "restored", O_WRONLY | O_APPEND);
 	assert_true(dst >= 0);
 
-	strcpy(bad, d);
-	bad[10] = bad[10] == '0' ? '1' : '0';
-	REFUSED(fx,
-		store_output_restore(fx->jobfd, "stderr", len, bad, dst, fx->err, sizeof(fx->err)),
-		-EBADMSG, "stderr");
-	REFUSED(fx,
-		store_output_restore(fx->jobfd, "stderr", len + 1, d, dst, fx->err,
-				     sizeof(fx->err)),
-		-EBADMSG, "stderr");
-	REFUSED(fx,
-		store_output_restore(fx->jobfd, "stderr", len, "abc", dst, fx->err,
-				     sizeof(fx->err)),
-		-EBADMSG, "stderr");
-	REFUSED(fx,
-		store_output_restore(fx->jobfd, "latest", len, d, dst, fx->err, sizeof(fx->err)),
-		-EINVAL, "latest");
-	REFUSED(fx, store_output_save(fx->jobfd, "../x", src, 0, &len, d, fx->err, sizeof(fx->err)),
+	/* One bit flipped in the second chunk: refused, nothing written. */
+	fd = openat(fx->jobfd, "c1/stdout", O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &c, 1, CR_DIGEST_CHUNK + 5), 1);
+	c ^= 0x40;
+	assert_int_equal(pwrite(fd, &c, 1, CR_DIGEST_CHUNK + 5), 1);
+	REFUSED(fx, _load_put(fx, "c1", "stdout", &l, dst), -EBADMSG, "does not match its digest");
+	/* Truncated. */
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	close(fd);
+	REFUSED(fx, _load_put(fx, "c1", "stdout", &l, dst), -EBADMSG, "stdout");
+	/* Not in the list; not an output name. */
+	REFUSED(fx, _load_put(fx, "c1", "stderr", &l, dst), -EBADMSG, "stderr");
+	REFUSED(fx, _load_put(fx, "c1", "latest", &l, dst), -EINVAL, "latest");
+	nfd = store_open_dir(fx->jobfd, "c2", 1, fx->err, sizeof(fx->err));
+	OK(fx, nfd);
+	REFUSED(fx, store_output_save(nfd, "../x", o.rfd, &l, &len, fx->err, sizeof(fx->err)),
 		-EINVAL, "../x");
-	_expect_restored(dirfd, "untouched", 9);
 
 	/* A symlink planted as the saved output is neither written nor read through. */
 	_puts(dirfd, "victim", "victim\n");
 	snprintf(victim, sizeof(victim), "%s/victim", fx->dir);
-	assert_int_equal(unlinkat(fx->jobfd, "stderr", 0), 0);
-	assert_int_equal(symlinkat(victim, fx->jobfd, "stderr"), 0);
-	REFUSED(fx,
-		store_output_save(fx->jobfd, "stderr", src, 0, &len, d, fx->err, sizeof(fx->err)),
-		-ELOOP, "stderr");
-	REFUSED(fx, store_output_restore(fx->jobfd, "stderr", 7, d, dst, fx->err, sizeof(fx->err)),
-		-ELOOP, "stderr");
+	assert_int_equal(symlinkat(victim, nfd, "stdout"), 0);
+	REFUSED(fx, store_output_save(nfd, "stdout", o.rfd, &l, &len, fx->err, sizeof(fx->err)),
+		-EEXIST, "stdout");
+	close(nfd);
+	REFUSED(fx, _load_put(fx, "c2", "stdout", &l, dst), -EBADMSG, "stdout");
 	text = _get(dirfd, "victim", NULL);
 	assert_string_equal(text, "victim\n");
 	free(text);
-	close(src);
+	_expect_restored(dirfd, "untouched", 9);
+	_free_list(&l);
+	free(o.all);
+	free(data);
+	close(o.wfd);
+	close(o.rfd);
 	close(dst);
 	close(dirfd);
 }
@@ -1158,7 +1256,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_commit_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_manifest_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_check_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_digests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlink_seq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlink_tmp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlink_latest, setup, teardown),
