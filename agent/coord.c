@@ -239,7 +239,8 @@ static json_t *_manifest(struct ckpt *k)
 				  json_string_value(json_object_get(r, "hostname")) ?: "", "bytes",
 				  json_object_get(r, "bytes") ?: json_integer(0)));
 	}
-	man = json_pack("{s:i, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:s, s:I}", "version", 1, "jobid",
+	/* "version" is store_commit's to set */
+	man = json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:s, s:I}", "jobid",
 			(json_int_t)c->jobid, "time", (json_int_t)time(NULL), "uid",
 			(json_int_t)k->st->ji.uid, "gid", (json_int_t)k->st->ji.gid, "slots", slots,
 			"job", _job_desc(c->jobid), "bytes", (json_int_t)k->bytes, "checkpoint_dir",
