@@ -105,14 +105,17 @@ static int walk_task(pid_t pid, struct ino_set *s, int depth)
 	return ret;
 }
 
-/* Is @ino held by a task of the tree, or a connection pending on a listener of it? */
-static int in_tree(pid_t root, uint32_t ino, bool *yes)
+/*
+ * Is @ino held by a task of the tree (unless @pending_only), or the client of
+ * a connection pending on a listener of it?
+ */
+static int in_tree(pid_t root, uint32_t ino, bool pending_only, bool *yes)
 {
 	struct ino_set s = {0};
 	struct unix_diag_info di;
 	int ret = walk_task(root, &s, 0);
 
-	*yes = !ret && has_ino(&s, ino);
+	*yes = !ret && !pending_only && has_ino(&s, ino);
 	for (size_t i = 0; !ret && !*yes && i < s.n; i++) {
 		if (unix_diag_get(s.ino[i], &di))
 			continue;
@@ -129,7 +132,7 @@ static int refuse_outside(const struct fd_info *fi, uint32_t ino, uint32_t peer,
 	struct unix_diag_info pd;
 	char nb[CR_UNIX_NAME_LEN + 2] = "(closed)";
 	bool yes;
-	int ret = in_tree(fi->root, peer, &yes);
+	int ret = in_tree(fi->root, peer, false, &yes);
 
 	if (ret || yes)
 		return ret;
@@ -145,23 +148,38 @@ static int refuse_outside(const struct fd_info *fi, uint32_t ino, uint32_t peer,
 /* A listener: each pending connection must come from the tree and carry no data yet. */
 static int check_pending(const struct fd_info *fi, const struct unix_diag_info *di)
 {
-	struct unix_diag_info ed;
+	struct unix_diag_info cd;
 	int ret = 0;
 
+	/* ICONS names the clients: the accepting ends have no inode yet */
 	for (uint32_t k = 0; k < di->nicons && !ret; k++) {
-		if (unix_diag_get(di->icons[k], &ed))
-			continue; /* gone meanwhile */
-		if (ed.rqueue) {
-			pr_err("Task %d fd %d: pending connection %u on unix listener %u holds %u "
+		if (!di->icons[k] || unix_diag_get(di->icons[k], &cd))
+			continue; /* the client is gone: nothing to connect */
+		if (cd.wqueue) {
+			pr_err("Task %d fd %d: a connection pending on unix listener %u holds %u "
 			       "bytes not yet accepted: not supported\n",
-			       fi->pid, fi->fd, ed.ino, di->ino, ed.rqueue);
+			       fi->pid, fi->fd, di->ino, cd.wqueue);
 			ret = -ENOTSUP;
-		} else if (ed.peer) {
-			ret = refuse_outside(fi, di->ino, ed.peer, "has a pending connection from");
+		} else {
+			ret = refuse_outside(fi, di->ino, cd.ino, "has a pending connection from");
 		}
-		free(ed.icons);
+		free(cd.icons);
 	}
 	return ret;
+}
+
+/* Connected, no peer, not shut down by a closing peer: pending on a listener of the tree? */
+static int check_client(const struct fd_info *fi, const struct unix_diag_info *di)
+{
+	bool yes;
+	int ret = in_tree(fi->root, di->ino, true, &yes);
+
+	if (ret || yes)
+		return ret;
+	pr_err("Task %d fd %d: unix socket %u waits to be accepted by a listener outside the "
+	       "tree: not supported\n",
+	       fi->pid, fi->fd, di->ino);
+	return -ENOTSUP;
 }
 
 static int check_unix(const struct fd_info *fi)
@@ -183,6 +201,8 @@ static int check_unix(const struct fd_info *fi)
 		ret = refuse_outside(fi, di.ino, di.peer, "is connected to");
 	} else if (di.state == TCP_LISTEN) {
 		ret = check_pending(fi, &di);
+	} else if (di.type != SOCK_DGRAM && di.state == TCP_ESTABLISHED && (di.shutdown & 3) != 3) {
+		ret = check_client(fi, &di);
 	}
 	free(di.icons);
 	return ret;
@@ -336,23 +356,23 @@ static void fill_rec(struct cr_unix_sk_rec *r, const struct unix_diag_info *di)
 }
 
 /* The pending connections of a listener: records of their own, held by no fd. */
+#define PENDING_ID(client) (1ULL << 32 | (client)) /* never an inode (32 bits) */
 static int dump_pending(struct cr_img *img, struct dump_ctx *ctx, const struct unix_diag_info *l)
 {
 	struct cr_unix_sk_rec r;
-	struct unix_diag_info di;
 	int ret = 0;
 
 	for (uint32_t k = 0; k < l->nicons && !ret; k++) {
-		ret = claim_dump_object(ctx, CR_REC_UNIX_SK, l->icons[k]);
+		if (!l->icons[k])
+			continue;
+		ret = claim_dump_object(ctx, CR_REC_UNIX_SK, PENDING_ID(l->icons[k]));
 		if (ret <= 0)
 			continue;
-		ret = unix_diag_get(l->icons[k], &di);
-		if (ret)
-			return ret == -ENOENT ? -EAGAIN : ret;
-		memset(&r, 0, sizeof(r));
-		fill_rec(&r, &di);
-		r.listener = l->ino;
-		free(di.icons);
+		r = (struct cr_unix_sk_rec){.ino = PENDING_ID(l->icons[k]),
+					    .peer = l->icons[k],
+					    .listener = l->ino,
+					    .type = l->type,
+					    .state = TCP_ESTABLISHED};
 		ret = cr_img_write(img, CR_REC_UNIX_SK, &r, sizeof(r));
 	}
 	return ret;
@@ -545,6 +565,24 @@ static int refill(const struct cr_unix_sk_rec *r, int via, const struct sockaddr
 	return 0;
 }
 
+/* Datagrams to a named socket: from a temporary socket, as their senders may be gone. */
+static int refill_by_name(const struct cr_restore_opts *opts, const struct cr_unix_sk_rec *r)
+{
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret;
+	struct sockaddr_un a;
+
+	if (fd < 0 || !r->namelen || r->type != SOCK_DGRAM) {
+		pr_err("Unix socket %llu: no way to refill its queue\n",
+		       (unsigned long long)r->ino);
+		ret = -ENOTSUP;
+	} else {
+		ret = refill(r, fd, &a, sk_addr(opts, r, &a));
+	}
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
 static int finish(int fd, const struct cr_unix_sk_rec *r)
 {
 	int snd = r->sndbuf / 2, rcv = r->rcvbuf / 2, pc = r->passcred;
@@ -640,13 +678,14 @@ static int make_connected(struct rst_image *img, const struct cr_restore_opts *o
 		return CR_AGAIN;
 	ret = make_sock(img, opts, r, &fd);
 	o->svc_fd[0] = fd;
+	/* before connect(): a connected datagram socket takes only its peer's */
+	if (!ret && r->ndata)
+		ret = refill_by_name(opts, r);
 	if (!ret && connect(fd, (struct sockaddr *)&a, sk_addr(opts, to->rec, &a)) < 0) {
 		ret = -errno;
 		pr_perror("Can't connect unix socket %llu to %llu", (unsigned long long)r->ino,
 			  (unsigned long long)pr->ino);
 	}
-	if (!ret && r->ndata)
-		ret = refill(r, to->svc_fd[0], NULL, 0);
 	return ret ? ret : finish(fd, r);
 }
 
@@ -657,7 +696,6 @@ static int make_alone(struct rst_image *img, const struct cr_restore_opts *opts,
 	const struct cr_unix_sk_rec *r = o->rec;
 	bool gone = r->type != SOCK_DGRAM ? r->state == TCP_ESTABLISHED : r->ndata && !r->namelen;
 	int fd[2] = {-1, -1}, ret = 0;
-	struct sockaddr_un a;
 
 	/* a closed peer: made, made to send the data, then closed again */
 	if (gone && socketpair(AF_UNIX, r->type | SOCK_CLOEXEC, 0, fd) < 0) {
@@ -672,10 +710,8 @@ static int make_alone(struct rst_image *img, const struct cr_restore_opts *opts,
 	}
 	if (!ret && gone)
 		ret = refill(r, fd[1], NULL, 0);
-	else if (!ret && r->ndata) {
-		fd[1] = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		ret = fd[1] < 0 ? -errno : refill(r, fd[1], &a, sk_addr(opts, r, &a));
-	}
+	else if (!ret && r->ndata)
+		ret = refill_by_name(opts, r);
 	if (fd[1] >= 0)
 		close(fd[1]);
 	return ret ? ret : finish(fd[0], r);
@@ -694,6 +730,8 @@ static int prepare_unix(struct rst_image *img, const struct cr_restore_opts *opt
 		       (unsigned long long)r->ino, (unsigned long long)r->peer);
 		return -EBADMSG;
 	}
+	if (!po && r->type != SOCK_DGRAM && r->state == TCP_ESTABLISHED)
+		po = sk_obj(img, PENDING_ID(r->ino)); /* waits to be accepted? */
 	if (!po)
 		return make_alone(img, opts, obj);
 	if (!((const struct cr_unix_sk_rec *)po->rec)->listener &&

@@ -158,7 +158,8 @@ int main(void)
 	if (SK_TYPE != SOCK_DGRAM) {
 		char c;
 
-		CHECK(recv(q[1], &c, 1, MSG_DONTWAIT) == 0, "no EOF after the shut down end's data");
+		CHECK(recv(q[1], &c, 1, MSG_DONTWAIT) == 0,
+		      "no EOF after the shut down end's data");
 	}
 	check_alive(q[1], q[0], "shut down pair, other way");
 	test_done();
