@@ -130,18 +130,19 @@ static int in_tree(pid_t root, uint32_t ino, bool pending_only, bool *yes)
 static int refuse_outside(const struct fd_info *fi, uint32_t ino, uint32_t peer, const char *what)
 {
 	struct unix_diag_info pd;
-	char nb[CR_UNIX_NAME_LEN + 2] = "(closed)";
+	char nb[CR_UNIX_NAME_LEN + 2];
+	const char *name = "closed";
 	bool yes;
 	int ret = in_tree(fi->root, peer, false, &yes);
 
 	if (ret || yes)
 		return ret;
 	if (!unix_diag_get(peer, &pd)) {
-		unix_name_str(pd.name, pd.namelen, nb, sizeof(nb));
+		name = unix_name_str(pd.name, pd.namelen, nb, sizeof(nb));
 		free(pd.icons);
 	}
 	pr_err("Task %d fd %d: unix socket %u %s socket %u (%s) outside the tree: not supported\n",
-	       fi->pid, fi->fd, ino, what, peer, nb);
+	       fi->pid, fi->fd, ino, what, peer, name);
 	return -ENOTSUP;
 }
 

@@ -124,7 +124,7 @@ int unix_diag_get(uint32_t ino, struct unix_diag_info *info)
 const char *unix_name_str(const char *name, uint32_t namelen, char *buf, size_t len)
 {
 	if (!namelen)
-		return "(unbound)";
+		return "unbound";
 	if (name[0])
 		snprintf(buf, len, "%.*s", (int)namelen, name);
 	else
