@@ -43,7 +43,8 @@ enum cr_rec_type {
 	 * values, no renumbering): 20-29 event fds, epoll and inotify;
 	 * 30-34 unix sockets; 35-39 inet sockets and the network; 40-44 IPC.
 	 */
-	CR_REC_UNIX_SK = 30, /* struct cr_unix_sk_rec + queued messages (sk-unix.c) */
+	/* struct cr_unix_sk_rec + queued messages (sk-unix.c) */
+	CR_REC_UNIX_SK = 30,
 	CR_REC_MAX = 64,
 };
 
@@ -330,7 +331,8 @@ enum cr_file_kind {
 	CR_FILE_SHMEM,	 /* a memfd or deleted file: obj_id is its cr_shmem_rec */
 	CR_FILE_FIFO,	 /* a named FIFO reopened by path: obj_id is its inode */
 	CR_FILE_INHERIT, /* stands for an fd the restarter provides: path is the key */
-	CR_FILE_UNIX_SK = 6, /* a unix socket: obj_id is its cr_unix_sk_rec (inode) */
+	/* a unix socket: obj_id is its cr_unix_sk_rec (inode) */
+	CR_FILE_UNIX_SK = 6,
 };
 
 /* [files.c] An open file description, shared by every fd that refers to it. */
