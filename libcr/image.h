@@ -43,6 +43,8 @@ enum cr_rec_type {
 	 * values, no renumbering): 20-29 event fds, epoll and inotify;
 	 * 30-34 unix sockets; 35-39 inet sockets and the network; 40-44 IPC.
 	 */
+	/* struct cr_unix_sk_rec + queued messages (sk-unix.c) */
+	CR_REC_UNIX_SK = 30,
 	CR_REC_MAX = 64,
 };
 
@@ -329,6 +331,8 @@ enum cr_file_kind {
 	CR_FILE_SHMEM,	 /* a memfd or deleted file: obj_id is its cr_shmem_rec */
 	CR_FILE_FIFO,	 /* a named FIFO reopened by path: obj_id is its inode */
 	CR_FILE_INHERIT, /* stands for an fd the restarter provides: path is the key */
+	/* a unix socket: obj_id is its cr_unix_sk_rec (inode) */
+	CR_FILE_UNIX_SK = 6,
 };
 
 /* [files.c] An open file description, shared by every fd that refers to it. */
@@ -360,6 +364,26 @@ struct cr_pipe_rec {
 	uint32_t fifo;	/* a named FIFO at path, not an anonymous pipe */
 	uint32_t pad;
 	char path[CR_PATH_LEN];
+};
+
+/*
+ * [sk-unix.c] A unix socket, written once (by inode), whoever holds it;
+ * pending connections of a listener too (listener != 0, held by no fd).
+ */
+struct cr_unix_sk_rec {
+	uint64_t ino;
+	uint64_t peer;	   /* inode of the peer, 0: none or closed */
+	uint64_t listener; /* a pending connection: the listener's inode */
+	uint32_t type;	   /* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+	uint32_t state;	   /* TCP_LISTEN, TCP_ESTABLISHED, TCP_CLOSE (sock_diag) */
+	uint32_t shutdown; /* 1 receive, 2 send shut down */
+	uint32_t backlog;  /* listener */
+	uint32_t sndbuf, rcvbuf;
+	uint32_t passcred;
+	uint32_t namelen; /* bytes of name; 0: unbound; name[0] == 0: abstract */
+	uint32_t nmsgs;	  /* messages queued to read, in ndata bytes following: */
+	uint32_t ndata;	  /* each a uint32_t length, then its bytes */
+	char name[108];
 };
 
 /* 0 if record @h is @fixed + @tail bytes long, else -EBADMSG, logged. */

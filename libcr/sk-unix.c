@@ -1,0 +1,778 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Unix sockets: each socket once (a cr_unix_sk_rec, by inode), with what
+ * sock_diag says of it (peer, name, state, shutdown, a listener's pending
+ * connections) and what only the socket answers (buffer sizes, SO_PASSCRED,
+ * the queued messages, read with MSG_PEEK from SO_PEEK_OFF so the tree
+ * loses nothing and datagrams keep their boundaries).
+ * Restore, in the restarter before any fork: a listener is bound and
+ * listens; a pair whose ends both are in the image is made at once, by
+ * socketpair() or, when one end has its listener's name (accepted), by
+ * connect() and accept() on that listener; a pending connection by a
+ * connect() left unaccepted; a datagram socket connected one way by
+ * connect() to its restored peer. Each receive queue is refilled by sending
+ * from the peer end (or a temporary socket, for a named datagram socket),
+ * then buffer sizes, SO_PASSCRED and shutdown are set.
+ * Refused: a peer outside the tree, a relative path name, fds in flight
+ * (SCM_RIGHTS), data on a connection not yet accepted.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#undef LOG_PREFIX
+#define LOG_PREFIX "unix: "
+#include "log.h"
+#include "files.h"
+#include "sockdiag.h"
+
+#define MAX_MSG (4u << 20) /* a datagram is smaller than the largest sndbuf */
+
+/* The domain only the socket knows: asked of a copy of the fd. */
+static bool recognise_unix(const struct fd_info *fi)
+{
+	int domain = 0, fd;
+	socklen_t len = sizeof(domain);
+
+	if (!S_ISSOCK(fi->st.st_mode) || (fd = steal_fd(fi)) < 0)
+		return false;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
+		domain = 0;
+	close(fd);
+	return domain == AF_UNIX;
+}
+
+/* ---- the tree's sockets (check) ---- */
+
+struct ino_set {
+	uint32_t *ino;
+	size_t n;
+};
+
+static int add_ino(struct ino_set *s, uint32_t ino)
+{
+	uint32_t *ni = realloc(s->ino, (s->n + 1) * sizeof(*ni));
+
+	if (!ni)
+		return -ENOMEM;
+	s->ino = ni;
+	ni[s->n++] = ino;
+	return 0;
+}
+
+static bool has_ino(const struct ino_set *s, uint32_t ino)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->ino[i] == ino)
+			return true;
+	return false;
+}
+
+/* The socket inodes held by @pid's fds, then those of its children's. */
+static int walk_task(pid_t pid, struct ino_set *s, int depth)
+{
+	char path[320], *kids;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	while (d && (de = readdir(d)) && !ret) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%s", pid, de->d_name);
+		if (de->d_name[0] != '.' && !stat(path, &st) && S_ISSOCK(st.st_mode))
+			ret = add_ino(s, st.st_ino);
+	}
+	if (d)
+		closedir(d);
+	kids = proc_read_file("/proc/%d/task/%d/children", pid, pid);
+	for (char *p = kids, *e; p && *p && !ret && depth < 4096; p = e) {
+		long k = strtol(p, &e, 10);
+
+		if (e == p)
+			break;
+		ret = walk_task(k, s, depth + 1);
+	}
+	free(kids);
+	return ret;
+}
+
+/*
+ * Is @ino held by a task of the tree (unless @pending_only), or the client of
+ * a connection pending on a listener of it?
+ */
+static int in_tree(pid_t root, uint32_t ino, bool pending_only, bool *yes)
+{
+	struct ino_set s = {0};
+	struct unix_diag_info di;
+	int ret = walk_task(root, &s, 0);
+
+	*yes = !ret && !pending_only && has_ino(&s, ino);
+	for (size_t i = 0; !ret && !*yes && i < s.n; i++) {
+		if (unix_diag_get(s.ino[i], &di))
+			continue;
+		for (uint32_t k = 0; k < di.nicons; k++)
+			*yes |= di.icons[k] == ino;
+		free(di.icons);
+	}
+	free(s.ino);
+	return ret;
+}
+
+static int refuse_outside(const struct fd_info *fi, uint32_t ino, uint32_t peer, const char *what)
+{
+	struct unix_diag_info pd;
+	char nb[CR_UNIX_NAME_LEN + 2];
+	const char *name = "closed";
+	bool yes;
+	int ret = in_tree(fi->root, peer, false, &yes);
+
+	if (ret || yes)
+		return ret;
+	if (!unix_diag_get(peer, &pd)) {
+		name = unix_name_str(pd.name, pd.namelen, nb, sizeof(nb));
+		free(pd.icons);
+	}
+	pr_err("Task %d fd %d: unix socket %u %s socket %u (%s) outside the tree: not supported\n",
+	       fi->pid, fi->fd, ino, what, peer, name);
+	return -ENOTSUP;
+}
+
+/* A listener: each pending connection must come from the tree and carry no data yet. */
+static int check_pending(const struct fd_info *fi, const struct unix_diag_info *di)
+{
+	struct unix_diag_info cd;
+	int ret = 0;
+
+	/* ICONS names the clients: the accepting ends have no inode yet */
+	for (uint32_t k = 0; k < di->nicons && !ret; k++) {
+		if (!di->icons[k] || unix_diag_get(di->icons[k], &cd))
+			continue; /* the client is gone: nothing to connect */
+		if (cd.wqueue) {
+			pr_err("Task %d fd %d: a connection pending on unix listener %u holds %u "
+			       "bytes not yet accepted: not supported\n",
+			       fi->pid, fi->fd, di->ino, cd.wqueue);
+			ret = -ENOTSUP;
+		} else {
+			ret = refuse_outside(fi, di->ino, cd.ino, "has a pending connection from");
+		}
+		free(cd.icons);
+	}
+	return ret;
+}
+
+/* Connected, no peer, not shut down by a closing peer: pending on a listener of the tree? */
+static int check_client(const struct fd_info *fi, const struct unix_diag_info *di)
+{
+	bool yes;
+	int ret = in_tree(fi->root, di->ino, true, &yes);
+
+	if (ret || yes)
+		return ret;
+	pr_err("Task %d fd %d: unix socket %u waits to be accepted by a listener outside the "
+	       "tree: not supported\n",
+	       fi->pid, fi->fd, di->ino);
+	return -ENOTSUP;
+}
+
+static int check_unix(const struct fd_info *fi)
+{
+	struct unix_diag_info di;
+	int ret = unix_diag_get(fi->st.st_ino, &di);
+
+	if (ret == -ENOENT)
+		pr_err("Task %d fd %d: unix socket %lu is not in our network namespace\n", fi->pid,
+		       fi->fd, (unsigned long)fi->st.st_ino);
+	if (ret)
+		return ret == -ENOENT ? -ENOTSUP : ret;
+	if (di.namelen && di.name[0] && di.name[0] != '/') {
+		pr_err("Task %d fd %d: unix socket %u is bound to the relative path %.*s: "
+		       "not supported\n",
+		       fi->pid, fi->fd, di.ino, (int)di.namelen, di.name);
+		ret = -ENOTSUP;
+	} else if (di.peer) {
+		ret = refuse_outside(fi, di.ino, di.peer, "is connected to");
+	} else if (di.state == TCP_LISTEN) {
+		ret = check_pending(fi, &di);
+	} else if (di.type != SOCK_DGRAM && di.state == TCP_ESTABLISHED && (di.shutdown & 3) != 3) {
+		ret = check_client(fi, &di);
+	}
+	free(di.icons);
+	return ret;
+}
+
+/* ---- dump ---- */
+
+struct queue {
+	char *buf; /* {uint32_t len, bytes} per message */
+	uint32_t len, cap, nmsgs;
+};
+
+static int queue_add(struct queue *q, const void *data, uint32_t len)
+{
+	uint32_t need = q->len + sizeof(len) + len;
+
+	if (need > q->cap) {
+		char *nb = realloc(q->buf, need * 2);
+
+		if (!nb)
+			return -ENOMEM;
+		q->buf = nb;
+		q->cap = need * 2;
+	}
+	memcpy(q->buf + q->len, &len, sizeof(len));
+	memcpy(q->buf + q->len + sizeof(len), data, len);
+	q->len = need;
+	q->nmsgs++;
+	return 0;
+}
+
+/* fds in flight came with the peeked message: ours now; closed, and refused. */
+static int refuse_rights(const struct fd_info *fi, struct msghdr *mh, uint32_t ino)
+{
+	bool rights = false;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		rights = true;
+		for (int *p = (int *)CMSG_DATA(c); (char *)(p + 1) <= (char *)c + c->cmsg_len; p++)
+			close(*p);
+	}
+	if (!rights && !(mh->msg_flags & MSG_CTRUNC))
+		return 0;
+	pr_err("Task %d fd %d: unix socket %u has fds in flight (SCM_RIGHTS): not supported "
+	       "yet\n",
+	       fi->pid, fi->fd, ino);
+	return -ENOTSUP;
+}
+
+/* Peek one message after another from the peek offset 0: the queue stays as it was. */
+static int peek_queue(const struct fd_info *fi, int sk, const struct unix_diag_info *di,
+		      struct queue *q)
+{
+	/* room for SCM_RIGHTS of 253 fds and credentials: nothing is cut short */
+	char cbuf[CMSG_SPACE(253 * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred)) + 64];
+	char *buf = malloc(MAX_MSG);
+	int off = 0, ret = 0;
+	ssize_t n;
+
+	if (!buf)
+		return -ENOMEM;
+	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) < 0) {
+		ret = -errno;
+		pr_perror("Task %d fd %d: can't set SO_PEEK_OFF", fi->pid, fi->fd);
+	}
+	while (!ret) {
+		struct iovec iov = {buf, MAX_MSG};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf,
+				    .msg_controllen = sizeof(cbuf)};
+
+		n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0) {
+			ret = -errno;
+			pr_perror("Task %d fd %d: can't peek at unix socket %u", fi->pid, fi->fd,
+				  di->ino);
+			break;
+		}
+		ret = refuse_rights(fi, &mh, di->ino);
+		if (!ret && (mh.msg_flags & MSG_TRUNC)) {
+			pr_err("Task %d fd %d: a message of unix socket %u is over %u bytes\n",
+			       fi->pid, fi->fd, di->ino, MAX_MSG);
+			ret = -ENOTSUP;
+		}
+		/* a stream, or a shut down seqpacket read to its end: EOF, not a message */
+		if (ret || (n == 0 && di->type != SOCK_DGRAM &&
+			    (di->type == SOCK_STREAM || q->len >= di->rqueue + q->nmsgs * 4)))
+			break;
+		ret = queue_add(q, buf, n);
+	}
+	free(buf);
+	return ret;
+}
+
+static int sockopt(int sk, int opt, uint32_t *val)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(sk, SOL_SOCKET, opt, &v, &len) < 0)
+		return -errno;
+	*val = v;
+	return 0;
+}
+
+/* Buffer sizes, SO_PASSCRED, the queue: from a copy of the task's fd. */
+static int dump_from_fd(const struct fd_info *fi, const struct unix_diag_info *di,
+			struct cr_unix_sk_rec *r, struct queue *q)
+{
+	int sk = steal_fd(fi), peek_off = -1, ret;
+	socklen_t len = sizeof(peek_off);
+
+	if (sk < 0)
+		return sk;
+	ret = sockopt(sk, SO_SNDBUF, &r->sndbuf);
+	if (!ret)
+		ret = sockopt(sk, SO_RCVBUF, &r->rcvbuf);
+	if (!ret)
+		ret = sockopt(sk, SO_PASSCRED, &r->passcred);
+	if (ret) {
+		errno = -ret;
+		pr_perror("Task %d fd %d: can't read the options of unix socket %u", fi->pid,
+			  fi->fd, di->ino);
+	}
+	if (!ret && di->state != TCP_LISTEN && di->rqueue) {
+		/* SO_PEEK_OFF belongs to the socket: the task's own is put back */
+		if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &peek_off, &len) < 0)
+			peek_off = -1;
+		ret = peek_queue(fi, sk, di, q);
+		setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &peek_off, sizeof(peek_off));
+	}
+	close(sk);
+	return ret;
+}
+
+static void fill_rec(struct cr_unix_sk_rec *r, const struct unix_diag_info *di)
+{
+	r->ino = di->ino;
+	r->peer = di->peer;
+	r->type = di->type;
+	r->state = di->state;
+	r->shutdown = di->shutdown;
+	r->backlog = di->state == TCP_LISTEN ? di->wqueue : 0;
+	r->namelen = di->namelen;
+	memcpy(r->name, di->name, di->namelen);
+}
+
+/* The pending connections of a listener: records of their own, held by no fd. */
+#define PENDING_ID(client) (1ULL << 32 | (client)) /* never an inode (32 bits) */
+static int dump_pending(struct cr_img *img, struct dump_ctx *ctx, const struct unix_diag_info *l)
+{
+	struct cr_unix_sk_rec r;
+	int ret = 0;
+
+	for (uint32_t k = 0; k < l->nicons && !ret; k++) {
+		if (!l->icons[k])
+			continue;
+		ret = claim_dump_object(ctx, CR_REC_UNIX_SK, PENDING_ID(l->icons[k]));
+		if (ret <= 0)
+			continue;
+		r = (struct cr_unix_sk_rec){.ino = PENDING_ID(l->icons[k]),
+					    .peer = l->icons[k],
+					    .listener = l->ino,
+					    .type = l->type,
+					    .state = TCP_ESTABLISHED};
+		ret = cr_img_write(img, CR_REC_UNIX_SK, &r, sizeof(r));
+	}
+	return ret;
+}
+
+static int dump_unix(struct cr_img *img, struct dump_ctx *ctx, const struct fd_info *fi,
+		     struct cr_file_rec *rec)
+{
+	struct cr_unix_sk_rec *r;
+	struct unix_diag_info di;
+	struct queue q = {0};
+	int ret;
+
+	rec->obj_id = fi->st.st_ino;
+	ret = claim_dump_object(ctx, CR_REC_UNIX_SK, rec->obj_id);
+	if (ret <= 0)
+		return ret;
+	ret = unix_diag_get(fi->st.st_ino, &di);
+	if (ret)
+		return ret;
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		free(di.icons);
+		return -ENOMEM;
+	}
+	fill_rec(r, &di);
+	ret = dump_from_fd(fi, &di, r, &q);
+	r->nmsgs = q.nmsgs;
+	r->ndata = q.len;
+	if (!ret)
+		ret = cr_img_write2(img, CR_REC_UNIX_SK, r, sizeof(*r), q.buf, q.len);
+	if (!ret && di.state == TCP_LISTEN)
+		ret = dump_pending(img, ctx, &di);
+	free(q.buf);
+	free(r);
+	free(di.icons);
+	return ret;
+}
+
+/* ---- restore ---- */
+
+static int collect_unix(struct cr_img *img, const struct cr_rec_hdr *h, struct rst_file_obj *obj)
+{
+	struct cr_unix_sk_rec *r = obj->rec;
+	int ret = image_check_len(img, h, sizeof(*r), h->len < sizeof(*r) ? 0 : r->ndata);
+
+	if (ret)
+		return ret;
+	if (r->namelen > sizeof(r->name)) {
+		pr_err("Unix socket %llu: name of %u bytes\n", (unsigned long long)r->ino,
+		       r->namelen);
+		return -EBADMSG;
+	}
+	obj->id = r->ino;
+	return 0;
+}
+
+static struct rst_file_obj *sk_obj(struct rst_image *img, uint64_t ino)
+{
+	return ino ? find_file_obj(img, CR_REC_UNIX_SK, ino) : NULL;
+}
+
+static bool same_name(const struct cr_unix_sk_rec *a, const struct cr_unix_sk_rec *b)
+{
+	return a->namelen && a->namelen == b->namelen && !memcmp(a->name, b->name, a->namelen);
+}
+
+/* The listener of the image bound to @r's name (r accepted from it), or NULL. */
+static struct rst_file_obj *listener_of(struct rst_image *img, const struct cr_unix_sk_rec *r)
+{
+	for (size_t i = 0; i < img->nfobjs; i++) {
+		const struct cr_unix_sk_rec *l = img->fobjs[i].rec;
+
+		if (img->fobjs[i].type == CR_REC_UNIX_SK && l != r && l->state == TCP_LISTEN &&
+		    same_name(l, r))
+			return &img->fobjs[i];
+	}
+	return NULL;
+}
+
+static socklen_t sk_addr(const struct cr_restore_opts *opts, const struct cr_unix_sk_rec *r,
+			 struct sockaddr_un *a)
+{
+	char buf[CR_PATH_LEN], path[sizeof(a->sun_path) + 1] = "";
+	const char *p;
+
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	if (r->namelen && !r->name[0]) {
+		memcpy(a->sun_path, r->name, r->namelen);
+		return offsetof(struct sockaddr_un, sun_path) + r->namelen;
+	}
+	memcpy(path, r->name, r->namelen);
+	p = remap_path(opts, path, buf, sizeof(buf));
+	snprintf(a->sun_path, sizeof(a->sun_path), "%s", p);
+	return offsetof(struct sockaddr_un, sun_path) + strlen(a->sun_path) + 1;
+}
+
+/*
+ * The socket file left at a path by the dumped socket: removed only if it
+ * is a socket that nobody answers on (a live one is someone's: refused).
+ */
+static int clear_stale(const struct cr_unix_sk_rec *r, const struct sockaddr_un *a, socklen_t alen)
+{
+	struct stat st;
+	int probe, err;
+
+	if (lstat(a->sun_path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		pr_err("Unix socket %llu: %s exists and is not a socket\n",
+		       (unsigned long long)r->ino, a->sun_path);
+		return -EEXIST;
+	}
+	probe = socket(AF_UNIX, r->type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (probe < 0)
+		return -errno;
+	err = connect(probe, (const struct sockaddr *)a, alen) ? errno : 0;
+	close(probe);
+	if (err != ECONNREFUSED) {
+		pr_err("Unix socket %llu: %s is in use by a live socket\n",
+		       (unsigned long long)r->ino, a->sun_path);
+		return -EADDRINUSE;
+	}
+	if (unlink(a->sun_path) < 0) {
+		pr_perror("Unix socket %llu: can't remove the stale socket file %s",
+			  (unsigned long long)r->ino, a->sun_path);
+		return -errno;
+	}
+	return 0;
+}
+
+/* A new socket of @r's type, bound to its name unless a listener of the image holds it. */
+static int make_sock(struct rst_image *img, const struct cr_restore_opts *opts,
+		     const struct cr_unix_sk_rec *r, int *fd)
+{
+	struct sockaddr_un a;
+	socklen_t alen = sk_addr(opts, r, &a);
+	int ret = 0;
+
+	if (*fd < 0)
+		*fd = socket(AF_UNIX, r->type | SOCK_CLOEXEC, 0);
+	if (*fd < 0) {
+		pr_perror("Can't make unix socket %llu", (unsigned long long)r->ino);
+		return -errno;
+	}
+	if (!r->namelen || (r->state != TCP_LISTEN && listener_of(img, r)))
+		return 0; /* accepted: the name is its listener's */
+	if (a.sun_path[0])
+		ret = clear_stale(r, &a, alen);
+	if (!ret && bind(*fd, (struct sockaddr *)&a, alen) < 0) {
+		ret = -errno;
+		pr_perror("Can't bind unix socket %llu to %s", (unsigned long long)r->ino,
+			  a.sun_path[0] ? a.sun_path : "its abstract name");
+	}
+	return ret;
+}
+
+/* @r's queued messages, sent again through @via (to @to, if given). */
+static int refill(const struct cr_unix_sk_rec *r, int via, const struct sockaddr_un *to,
+		  socklen_t tolen)
+{
+	const char *p = (const char *)(r + 1), *end = p + r->ndata;
+	int big = 64 << 20;
+
+	/* the queue was within the sender's limit; room until finish() sets it */
+	setsockopt(via, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big));
+	for (uint32_t i = 0; i < r->nmsgs; i++) {
+		uint32_t len, done = 0;
+
+		if (end - p < (ptrdiff_t)sizeof(len))
+			return -EBADMSG;
+		memcpy(&len, p, sizeof(len));
+		p += sizeof(len);
+		if (end - p < (ptrdiff_t)len)
+			return -EBADMSG;
+		do {
+			ssize_t n = sendto(via, p + done, len - done, MSG_DONTWAIT | MSG_NOSIGNAL,
+					   (const struct sockaddr *)to, tolen);
+
+			if (n < 0) {
+				pr_perror("Can't refill unix socket %llu (message %u of %u)",
+					  (unsigned long long)r->ino, i + 1, r->nmsgs);
+				return -errno;
+			}
+			done += n;
+		} while (done < len && r->type == SOCK_STREAM);
+		p += len;
+	}
+	return 0;
+}
+
+/* Datagrams to a named socket: from a temporary socket, as their senders may be gone. */
+static int refill_by_name(const struct cr_restore_opts *opts, const struct cr_unix_sk_rec *r)
+{
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret;
+	struct sockaddr_un a;
+
+	if (fd < 0 || !r->namelen || r->type != SOCK_DGRAM) {
+		pr_err("Unix socket %llu: no way to refill its queue\n",
+		       (unsigned long long)r->ino);
+		ret = -ENOTSUP;
+	} else {
+		ret = refill(r, fd, &a, sk_addr(opts, r, &a));
+	}
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+static int finish(int fd, const struct cr_unix_sk_rec *r)
+{
+	int snd = r->sndbuf / 2, rcv = r->rcvbuf / 2, pc = r->passcred;
+	int how = (r->shutdown & 3) == 3 ? SHUT_RDWR : (r->shutdown & 1) ? SHUT_RD : SHUT_WR;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &pc, sizeof(pc)) < 0 ||
+	    (r->shutdown & 3 && shutdown(fd, how) < 0)) {
+		pr_perror("Can't set the options of unix socket %llu", (unsigned long long)r->ino);
+		return -errno;
+	}
+	return 0;
+}
+
+/* Connected to each other: by connect()/accept() on their listener, else socketpair(). */
+static int make_pair(struct rst_image *img, const struct cr_restore_opts *opts,
+		     struct rst_file_obj *o, struct rst_file_obj *po)
+{
+	const struct cr_unix_sk_rec *r = o->rec, *pr = po->rec;
+	struct rst_file_obj *l = listener_of(img, r), *pl = listener_of(img, pr);
+	int fd[2] = {-1, -1}, ret;
+	struct sockaddr_un a;
+
+	if ((l && l->svc_fd[0] < 0) || (pl && pl->svc_fd[0] < 0))
+		return CR_AGAIN;
+	if (l || pl) { /* fd[0] the accepted end */
+		bool mine = l != NULL;
+
+		ret = make_sock(img, opts, mine ? pr : r, &fd[1]);
+		if (!ret &&
+		    (connect(fd[1], (struct sockaddr *)&a,
+			     sk_addr(opts, (mine ? l : pl)->rec, &a)) < 0 ||
+		     (fd[0] = accept4((mine ? l : pl)->svc_fd[0], NULL, NULL, SOCK_CLOEXEC)) < 0))
+			ret = -errno;
+		if (!mine) {
+			int t = fd[0];
+
+			fd[0] = fd[1];
+			fd[1] = t;
+		}
+	} else {
+		ret = socketpair(AF_UNIX, r->type | SOCK_CLOEXEC, 0, fd) ? -errno : 0;
+		if (!ret)
+			ret = make_sock(img, opts, r, &fd[0]);
+		if (!ret)
+			ret = make_sock(img, opts, pr, &fd[1]);
+	}
+	o->svc_fd[0] = fd[0];
+	po->svc_fd[0] = fd[1];
+	if (ret) {
+		errno = -ret;
+		pr_perror("Can't connect unix sockets %llu and %llu", (unsigned long long)r->ino,
+			  (unsigned long long)pr->ino);
+		return ret;
+	}
+	ret = refill(r, fd[1], NULL, 0);
+	if (!ret)
+		ret = refill(pr, fd[0], NULL, 0);
+	if (!ret)
+		ret = finish(fd[0], r);
+	return ret ? ret : finish(fd[1], pr);
+}
+
+/* Does an accepted pair of listener @l wait to be made? (it must go first) */
+static bool accepts_left(struct rst_image *img, const struct rst_file_obj *l)
+{
+	for (size_t i = 0; i < img->nfobjs; i++) {
+		const struct cr_unix_sk_rec *r = img->fobjs[i].rec;
+
+		if (img->fobjs[i].type == CR_REC_UNIX_SK && !r->listener && r->peer &&
+		    r->state != TCP_LISTEN && same_name(r, l->rec) && img->fobjs[i].svc_fd[0] < 0)
+			return true;
+	}
+	return false;
+}
+
+/* Connected one way: to a named datagram socket, or to a listener (pending). */
+static int make_connected(struct rst_image *img, const struct cr_restore_opts *opts,
+			  struct rst_file_obj *o, struct rst_file_obj *po)
+{
+	const struct cr_unix_sk_rec *r = o->rec, *pr = po->rec;
+	struct rst_file_obj *to = pr->listener ? sk_obj(img, pr->listener) : po;
+	struct sockaddr_un a;
+	int fd = -1, ret;
+
+	if (!to) {
+		pr_err("Unix socket %llu: listener %llu is missing from the image\n",
+		       (unsigned long long)r->ino, (unsigned long long)pr->listener);
+		return -EBADMSG;
+	}
+	if (to->svc_fd[0] < 0 || (pr->listener && accepts_left(img, to)))
+		return CR_AGAIN;
+	ret = make_sock(img, opts, r, &fd);
+	o->svc_fd[0] = fd;
+	/* before connect(): a connected datagram socket takes only its peer's */
+	if (!ret && r->ndata)
+		ret = refill_by_name(opts, r);
+	if (!ret && connect(fd, (struct sockaddr *)&a, sk_addr(opts, to->rec, &a)) < 0) {
+		ret = -errno;
+		pr_perror("Can't connect unix socket %llu to %llu", (unsigned long long)r->ino,
+			  (unsigned long long)pr->ino);
+	}
+	return ret ? ret : finish(fd, r);
+}
+
+/* No peer: a listener, an unconnected socket, or one whose peer was closed. */
+static int make_alone(struct rst_image *img, const struct cr_restore_opts *opts,
+		      struct rst_file_obj *o)
+{
+	const struct cr_unix_sk_rec *r = o->rec;
+	bool gone = r->type != SOCK_DGRAM ? r->state == TCP_ESTABLISHED : r->ndata && !r->namelen;
+	int fd[2] = {-1, -1}, ret = 0;
+
+	/* a closed peer: made, made to send the data, then closed again */
+	if (gone && socketpair(AF_UNIX, r->type | SOCK_CLOEXEC, 0, fd) < 0) {
+		pr_perror("Can't make unix socket %llu", (unsigned long long)r->ino);
+		return -errno;
+	}
+	ret = make_sock(img, opts, r, &fd[0]);
+	o->svc_fd[0] = fd[0];
+	if (!ret && r->state == TCP_LISTEN && listen(fd[0], r->backlog) < 0) {
+		ret = -errno;
+		pr_perror("Can't listen on unix socket %llu", (unsigned long long)r->ino);
+	}
+	if (!ret && gone)
+		ret = refill(r, fd[1], NULL, 0);
+	else if (!ret && r->ndata)
+		ret = refill_by_name(opts, r);
+	if (fd[1] >= 0)
+		close(fd[1]);
+	return ret ? ret : finish(fd[0], r);
+}
+
+static int prepare_unix(struct rst_image *img, const struct cr_restore_opts *opts,
+			struct rst_file_obj *obj)
+{
+	const struct cr_unix_sk_rec *r = obj->rec;
+	struct rst_file_obj *po = sk_obj(img, r->peer);
+
+	if (obj->svc_fd[0] >= 0 || r->listener)
+		return 0; /* made with its peer; a pending connection: by its client */
+	if (r->peer && !po) {
+		pr_err("Unix socket %llu: its peer %llu is missing from the image\n",
+		       (unsigned long long)r->ino, (unsigned long long)r->peer);
+		return -EBADMSG;
+	}
+	if (!po && r->type != SOCK_DGRAM && r->state == TCP_ESTABLISHED)
+		po = sk_obj(img, PENDING_ID(r->ino)); /* waits to be accepted? */
+	if (!po)
+		return make_alone(img, opts, obj);
+	if (!((const struct cr_unix_sk_rec *)po->rec)->listener &&
+	    ((const struct cr_unix_sk_rec *)po->rec)->peer == r->ino)
+		return make_pair(img, opts, obj, po);
+	return make_connected(img, opts, obj, po);
+}
+
+static int open_unix(struct rst_image *img, const struct cr_restore_opts *opts,
+		     const struct cr_file_rec *rec, int *fd)
+{
+	struct rst_file_obj *obj = find_file_obj(img, CR_REC_UNIX_SK, rec->obj_id);
+
+	(void)opts;
+	if (!obj || obj->svc_fd[0] < 0) {
+		pr_err("Unix socket %llu of file %u was not made\n",
+		       (unsigned long long)rec->obj_id, rec->id);
+		return -EINVAL;
+	}
+	*fd = fcntl(obj->svc_fd[0], F_DUPFD_CLOEXEC, 0);
+	if (*fd < 0 || fcntl(*fd, F_SETFL, rec->flags & O_NONBLOCK) < 0) {
+		int err = errno;
+
+		pr_perror("Can't set up unix socket %llu", (unsigned long long)rec->obj_id);
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		return -err;
+	}
+	return 0;
+}
+
+const struct file_ops unix_sk_ops = {
+	.name = "unix",
+	.kind = CR_FILE_UNIX_SK,
+	.obj_type = CR_REC_UNIX_SK,
+	.recognise = recognise_unix,
+	.check = check_unix,
+	.dump = dump_unix,
+	.collect = collect_unix,
+	.prepare = prepare_unix,
+	.open = open_unix,
+};
