@@ -70,6 +70,7 @@ extern const struct file_ops reg_file_ops;     /* files-reg.c */
 extern const struct file_ops shmem_file_ops;   /* files-shmem.c */
 extern const struct file_ops pipe_ops;	       /* pipes.c */
 extern const struct file_ops fifo_ops;	       /* pipes.c */
+extern const struct file_ops eventfd_ops;      /* eventfd.c */
 
 /* The core's entry points, for dump.c and restore.c (files.c). */
 int check_fds(struct cr_frozen *f, struct cr_task *t);

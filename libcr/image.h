@@ -329,6 +329,7 @@ enum cr_file_kind {
 	CR_FILE_SHMEM,	 /* a memfd or deleted file: obj_id is its cr_shmem_rec */
 	CR_FILE_FIFO,	 /* a named FIFO reopened by path: obj_id is its inode */
 	CR_FILE_INHERIT, /* stands for an fd the restarter provides: path is the key */
+	CR_FILE_EVENTFD = 10, /* pos: the counter; size: 1 if EFD_SEMAPHORE */
 };
 
 /* [files.c] An open file description, shared by every fd that refers to it. */
