@@ -38,6 +38,7 @@ enum cr_rec_type {
 	CR_REC_PAGEFILE, /* struct cr_pagefile_rec: size and checksum of a data file */
 	CR_REC_END,	 /* last record; its absence means a truncated image */
 	CR_REC_TIMERS,	 /* struct cr_timers_rec + timers (timers.c) */
+	CR_REC_EPOLL = 20, /* struct cr_epoll_rec + targets (epoll.c) */
 	/*
 	 * Numbers set aside for kinds being written in parallel (explicit
 	 * values, no renumbering): 20-29 event fds, epoll and inotify;
@@ -330,6 +331,7 @@ enum cr_file_kind {
 	CR_FILE_FIFO,	 /* a named FIFO reopened by path: obj_id is its inode */
 	CR_FILE_INHERIT, /* stands for an fd the restarter provides: path is the key */
 	CR_FILE_EVENTFD = 10, /* pos: the counter; size: 1 if EFD_SEMAPHORE */
+	CR_FILE_EPOLL,	      /* obj_id: its cr_epoll_rec */
 };
 
 /* [files.c] An open file description, shared by every fd that refers to it. */
@@ -361,6 +363,25 @@ struct cr_pipe_rec {
 	uint32_t fifo;	/* a named FIFO at path, not an anonymous pipe */
 	uint32_t pad;
 	char path[CR_PATH_LEN];
+};
+
+/*
+ * [epoll.c] An epoll instance and its registrations, added again in task
+ * pid at restore, where efd is this instance (file_ops.install).
+ */
+struct cr_epoll_rec {
+	uint64_t id; /* the cr_file_rec's id */
+	int32_t pid; /* the task that dumped it */
+	int32_t efd; /* its fd there */
+	uint32_t ntfds; /* struct cr_epoll_tfd following */
+	uint32_t pad;
+};
+struct cr_epoll_tfd {
+	int32_t tfd;	 /* the number it was registered under */
+	int32_t holder;	 /* an fd of task pid holding the target's file (tfd if open there) */
+	uint32_t events; /* EPOLLET, EPOLLONESHOT, EPOLLEXCLUSIVE... included */
+	uint32_t pad;
+	uint64_t data;
 };
 
 /* 0 if record @h is @fixed + @tail bytes long, else -EBADMSG, logged. */
