@@ -332,6 +332,7 @@ enum cr_file_kind {
 	CR_FILE_INHERIT, /* stands for an fd the restarter provides: path is the key */
 	CR_FILE_EVENTFD = 10, /* pos: the counter; size: 1 if EFD_SEMAPHORE */
 	CR_FILE_EPOLL,	      /* obj_id: its cr_epoll_rec */
+	CR_FILE_SIGNALFD,     /* size: the mask, bit sig - 1 */
 };
 
 /* [files.c] An open file description, shared by every fd that refers to it. */
