@@ -39,6 +39,7 @@ enum cr_rec_type {
 	CR_REC_END,	 /* last record; its absence means a truncated image */
 	CR_REC_TIMERS,	 /* struct cr_timers_rec + timers (timers.c) */
 	CR_REC_EPOLL = 20, /* struct cr_epoll_rec + targets (epoll.c) */
+	CR_REC_TIMERFD,	   /* struct cr_timerfd_rec (timerfd.c) */
 	/*
 	 * Numbers set aside for kinds being written in parallel (explicit
 	 * values, no renumbering): 20-29 event fds, epoll and inotify;
@@ -333,6 +334,7 @@ enum cr_file_kind {
 	CR_FILE_EVENTFD = 10, /* pos: the counter; size: 1 if EFD_SEMAPHORE */
 	CR_FILE_EPOLL,	      /* obj_id: its cr_epoll_rec */
 	CR_FILE_SIGNALFD,     /* size: the mask, bit sig - 1 */
+	CR_FILE_TIMERFD,      /* obj_id: its cr_timerfd_rec */
 };
 
 /* [files.c] An open file description, shared by every fd that refers to it. */
@@ -383,6 +385,17 @@ struct cr_epoll_tfd {
 	uint32_t events; /* EPOLLET, EPOLLONESHOT, EPOLLEXCLUSIVE... included */
 	uint32_t pad;
 	uint64_t data;
+};
+
+/* [timerfd.c] A timerfd: clock, flags, time left, interval, unread ticks. */
+struct cr_timerfd_rec {
+	uint64_t id; /* the cr_file_rec's id */
+	int32_t clockid;
+	uint32_t flags; /* TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET */
+	uint64_t ticks;	/* expirations not yet read */
+	int64_t value_ns; /* time left; 0: disarmed */
+	int64_t interval_ns;
+	int64_t now_ns; /* clockid's time at dump */
 };
 
 /* 0 if record @h is @fixed + @tail bytes long, else -EBADMSG, logged. */
