@@ -80,6 +80,7 @@ extern const struct file_ops eventfd_ops;      /* eventfd.c */
 extern const struct file_ops epoll_ops;	       /* epoll.c */
 extern const struct file_ops signalfd_ops;     /* signalfd.c */
 extern const struct file_ops timerfd_ops;      /* timerfd.c */
+extern const struct file_ops inotify_ops;      /* inotify.c */
 
 /* The core's entry points, for dump.c and restore.c (files.c). */
 int check_fds(struct cr_frozen *f, struct cr_task *t);

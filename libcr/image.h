@@ -40,6 +40,7 @@ enum cr_rec_type {
 	CR_REC_TIMERS,	 /* struct cr_timers_rec + timers (timers.c) */
 	CR_REC_EPOLL = 20, /* struct cr_epoll_rec + targets (epoll.c) */
 	CR_REC_TIMERFD,	   /* struct cr_timerfd_rec (timerfd.c) */
+	CR_REC_INOTIFY,	   /* struct cr_inotify_rec + watches (inotify.c) */
 	/*
 	 * Numbers set aside for kinds being written in parallel (explicit
 	 * values, no renumbering): 20-29 event fds, epoll and inotify;
@@ -335,6 +336,7 @@ enum cr_file_kind {
 	CR_FILE_EPOLL,	      /* obj_id: its cr_epoll_rec */
 	CR_FILE_SIGNALFD,     /* size: the mask, bit sig - 1 */
 	CR_FILE_TIMERFD,      /* obj_id: its cr_timerfd_rec */
+	CR_FILE_INOTIFY,      /* obj_id: its cr_inotify_rec */
 };
 
 /* [files.c] An open file description, shared by every fd that refers to it. */
@@ -396,6 +398,18 @@ struct cr_timerfd_rec {
 	int64_t value_ns; /* time left; 0: disarmed */
 	int64_t interval_ns;
 	int64_t now_ns; /* clockid's time at dump */
+};
+
+/* [inotify.c] An inotify instance: its watches, in wd order. */
+struct cr_inotify_rec {
+	uint64_t id; /* the cr_file_rec's id */
+	uint32_t nwatches; /* struct cr_inotify_watch following */
+	uint32_t pad;
+};
+struct cr_inotify_watch {
+	int32_t wd;
+	uint32_t mask; /* IN_* as inotify_add_watch takes them */
+	char path[CR_PATH_LEN];
 };
 
 /* 0 if record @h is @fixed + @tail bytes long, else -EBADMSG, logged. */
