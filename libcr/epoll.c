@@ -48,6 +48,7 @@ static int read_targets(const struct fd_info *fi, struct cr_epoll_tfd **out, uin
 	int tfd, ret = 0;
 
 	*n = 0;
+	*out = NULL;
 	if (!s) {
 		pr_perror("Can't read fdinfo of task %d fd %d", fi->pid, fi->fd);
 		return errno ? -errno : -EIO;
@@ -69,8 +70,8 @@ static int read_targets(const struct fd_info *fi, struct cr_epoll_tfd **out, uin
 			break;
 		}
 		t = nt;
-		t[(*n)++] = (struct cr_epoll_tfd){.tfd = tfd, .holder = -1, .events = events,
-						  .data = data};
+		t[(*n)++] = (struct cr_epoll_tfd){
+			.tfd = tfd, .holder = -1, .events = events, .data = data};
 	}
 	free(s);
 	if (ret)
@@ -131,7 +132,7 @@ static int read_epoll(const struct fd_info *fi, struct cr_epoll_tfd **t, uint32_
 
 static int check_epoll(const struct fd_info *fi)
 {
-	struct cr_epoll_tfd *t;
+	struct cr_epoll_tfd *t = NULL;
 	uint32_t n;
 	int ret = read_epoll(fi, &t, &n);
 
@@ -142,8 +143,8 @@ static int check_epoll(const struct fd_info *fi)
 static int dump_epoll(struct cr_img *img, struct dump_ctx *ctx, const struct fd_info *fi,
 		      struct cr_file_rec *rec)
 {
-	struct cr_epoll_rec er = {.id = rec->id, .pid = fi->ns_pid, .efd = fi->fd};
-	struct cr_epoll_tfd *t;
+	struct cr_epoll_rec er = {.id = rec->id, .pid = fi->npid, .efd = fi->fd};
+	struct cr_epoll_tfd *t = NULL;
 	int ret;
 
 	(void)ctx;
@@ -216,7 +217,8 @@ static int add_target(int epfd, pid_t pid, const struct cr_epoll_tfd *t)
 			  t->events, epfd);
 	}
 	if (t->holder != t->tfd) {
-		if (saved >= 0 && dup3(saved, t->tfd, fdfl & FD_CLOEXEC ? O_CLOEXEC : 0) < 0 && !ret) {
+		if (saved >= 0 && dup3(saved, t->tfd, fdfl & FD_CLOEXEC ? O_CLOEXEC : 0) < 0 &&
+		    !ret) {
 			ret = -errno;
 			pr_perror("Task %d: can't put fd %d back", pid, t->tfd);
 		}

@@ -31,8 +31,17 @@
  * (inherited stdio before anything) comes first.
  */
 static const struct file_ops *const file_kinds[] = {
-	&inherit_file_ops, &reg_file_ops, &shmem_file_ops, &pipe_ops, &fifo_ops,
-	&eventfd_ops, &epoll_ops, &signalfd_ops, &timerfd_ops, &inotify_ops,
+	&inherit_file_ops,
+	&reg_file_ops,
+	&shmem_file_ops,
+	&pipe_ops,
+	&fifo_ops,
+	/* event fds, epoll and inotify */
+	&eventfd_ops,
+	&epoll_ops,
+	&signalfd_ops,
+	&timerfd_ops,
+	&inotify_ops,
 };
 
 static const struct file_ops *find_kind(uint32_t kind)
@@ -254,7 +263,7 @@ static int dump_one_fd(struct cr_img *img, struct dump_ctx *ctx, struct cr_froze
 		pr_perror("Can't inspect fd %d of task %d", fd, t->pid);
 		return ret;
 	}
-	fi.ns_pid = t->ns_pid;
+	fi.npid = t->ns_pid;
 	rec.cloexec = !!(fi.flags & O_CLOEXEC);
 	/* the root's stdio always stands for the restarter's own */
 	if (!is_root_stdio(&fi))

@@ -18,7 +18,7 @@
 /* What the core reads once about one fd of a frozen task. */
 struct fd_info {
 	pid_t pid;  /* the task, as we see it (for /proc) */
-	pid_t ns_pid; /* dump only: as the image calls it (cr_fd_rec.pid) */
+	pid_t npid; /* dump only: the task as the image names it (cr_fd_rec.pid) */
 	pid_t root; /* the tree's root task */
 	int fd;
 	struct stat st;		/* of /proc/<pid>/fd/<fd> */

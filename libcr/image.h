@@ -38,14 +38,15 @@ enum cr_rec_type {
 	CR_REC_PAGEFILE, /* struct cr_pagefile_rec: size and checksum of a data file */
 	CR_REC_END,	 /* last record; its absence means a truncated image */
 	CR_REC_TIMERS,	 /* struct cr_timers_rec + timers (timers.c) */
-	CR_REC_EPOLL = 20, /* struct cr_epoll_rec + targets (epoll.c) */
-	CR_REC_TIMERFD,	   /* struct cr_timerfd_rec (timerfd.c) */
-	CR_REC_INOTIFY,	   /* struct cr_inotify_rec + watches (inotify.c) */
 	/*
 	 * Numbers set aside for kinds being written in parallel (explicit
 	 * values, no renumbering): 20-29 event fds, epoll and inotify;
 	 * 30-34 unix sockets; 35-39 inet sockets and the network; 40-44 IPC.
 	 */
+	/* struct cr_epoll_rec + targets, cr_timerfd_rec, cr_inotify_rec + watches */
+	CR_REC_EPOLL = 20,
+	CR_REC_TIMERFD,
+	CR_REC_INOTIFY,
 	CR_REC_MAX = 64,
 };
 
@@ -332,11 +333,16 @@ enum cr_file_kind {
 	CR_FILE_SHMEM,	 /* a memfd or deleted file: obj_id is its cr_shmem_rec */
 	CR_FILE_FIFO,	 /* a named FIFO reopened by path: obj_id is its inode */
 	CR_FILE_INHERIT, /* stands for an fd the restarter provides: path is the key */
-	CR_FILE_EVENTFD = 10, /* pos: the counter; size: 1 if EFD_SEMAPHORE */
-	CR_FILE_EPOLL,	      /* obj_id: its cr_epoll_rec */
-	CR_FILE_SIGNALFD,     /* size: the mask, bit sig - 1 */
-	CR_FILE_TIMERFD,      /* obj_id: its cr_timerfd_rec */
-	CR_FILE_INOTIFY,      /* obj_id: its cr_inotify_rec */
+	/*
+	 * eventfd: pos is the counter, size 1 if EFD_SEMAPHORE; signalfd: size
+	 * is the mask (bit sig - 1); epoll, timerfd, inotify: obj_id is their
+	 * record's (the cr_file_rec's id).
+	 */
+	CR_FILE_EVENTFD = 10,
+	CR_FILE_EPOLL,
+	CR_FILE_SIGNALFD,
+	CR_FILE_TIMERFD,
+	CR_FILE_INOTIFY,
 };
 
 /* [files.c] An open file description, shared by every fd that refers to it. */
@@ -375,9 +381,9 @@ struct cr_pipe_rec {
  * pid at restore, where efd is this instance (file_ops.install).
  */
 struct cr_epoll_rec {
-	uint64_t id; /* the cr_file_rec's id */
-	int32_t pid; /* the task that dumped it */
-	int32_t efd; /* its fd there */
+	uint64_t id;	/* the cr_file_rec's id */
+	int32_t pid;	/* the task that dumped it */
+	int32_t efd;	/* its fd there */
 	uint32_t ntfds; /* struct cr_epoll_tfd following */
 	uint32_t pad;
 };
@@ -393,8 +399,8 @@ struct cr_epoll_tfd {
 struct cr_timerfd_rec {
 	uint64_t id; /* the cr_file_rec's id */
 	int32_t clockid;
-	uint32_t flags; /* TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET */
-	uint64_t ticks;	/* expirations not yet read */
+	uint32_t flags;	  /* TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET */
+	uint64_t ticks;	  /* expirations not yet read */
 	int64_t value_ns; /* time left; 0: disarmed */
 	int64_t interval_ns;
 	int64_t now_ns; /* clockid's time at dump */
@@ -402,7 +408,7 @@ struct cr_timerfd_rec {
 
 /* [inotify.c] An inotify instance: its watches, in wd order. */
 struct cr_inotify_rec {
-	uint64_t id; /* the cr_file_rec's id */
+	uint64_t id;	   /* the cr_file_rec's id */
 	uint32_t nwatches; /* struct cr_inotify_watch following */
 	uint32_t pad;
 };

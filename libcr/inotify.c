@@ -44,8 +44,9 @@ static int parse_watch(const char *p, struct watch_info *w)
 	unsigned int bytes, off = 0;
 	int type, n = 0;
 
-	if (sscanf(p, "inotify wd:%d ino:%lx sdev:%x mask:%x ignored_mask:%*x fhandle-bytes:%x "
-		      "fhandle-type:%x f_handle:%n",
+	if (sscanf(p,
+		   "inotify wd:%d ino:%lx sdev:%x mask:%x ignored_mask:%*x fhandle-bytes:%x "
+		   "fhandle-type:%x f_handle:%n",
 		   &w->wd, &w->ino, &w->sdev, &w->mask, &bytes, &type, &n) != 6 ||
 	    !n || bytes > 128)
 		return -EINVAL;
@@ -94,8 +95,9 @@ static int watch_path(const struct fd_info *fi, const struct watch_info *w, char
 	int fd = open_watched(fi->pid, w), ret = -ENOTSUP;
 
 	if (fd < 0) {
-		pr_perror("Task %d inotify fd %d: can't open the inode %lu of watch %d by its handle",
-			  fi->pid, fi->fd, w->ino, w->wd);
+		pr_perror(
+			"Task %d inotify fd %d: can't open the inode %lu of watch %d by its handle",
+			fi->pid, fi->fd, w->ino, w->wd);
 		return -ENOTSUP;
 	}
 	if (!fstat(fd, &st) && st.st_ino == w->ino &&
@@ -153,7 +155,7 @@ static int read_watches(const struct fd_info *fi, struct cr_inotify_watch **out,
 
 static int check_inotify(const struct fd_info *fi)
 {
-	struct cr_inotify_watch *ws;
+	struct cr_inotify_watch *ws = NULL;
 	int fd = steal_fd(fi), queued = 0, ret;
 	uint32_t n;
 
@@ -175,7 +177,7 @@ static int dump_inotify(struct cr_img *img, struct dump_ctx *ctx, const struct f
 			struct cr_file_rec *rec)
 {
 	struct cr_inotify_rec ir = {.id = rec->id};
-	struct cr_inotify_watch *ws;
+	struct cr_inotify_watch *ws = NULL;
 	int ret;
 
 	(void)ctx;
@@ -188,15 +190,14 @@ static int dump_inotify(struct cr_img *img, struct dump_ctx *ctx, const struct f
 	return ret;
 }
 
-static int collect_inotify(struct cr_img *img, const struct cr_rec_hdr *h,
-			   struct rst_file_obj *obj)
+static int collect_inotify(struct cr_img *img, const struct cr_rec_hdr *h, struct rst_file_obj *obj)
 {
 	struct cr_inotify_rec *ir = obj->rec;
 	int ret;
 
-	ret = image_check_len(img, h, sizeof(*ir),
-			      h->len < sizeof(*ir) ? 0
-						   : ir->nwatches * sizeof(struct cr_inotify_watch));
+	ret = image_check_len(
+		img, h, sizeof(*ir),
+		h->len < sizeof(*ir) ? 0 : ir->nwatches * sizeof(struct cr_inotify_watch));
 	if (!ret)
 		obj->id = ir->id;
 	return ret;

@@ -117,8 +117,7 @@ static int dump_timerfd(struct cr_img *img, struct dump_ctx *ctx, const struct f
 	return cr_img_write(img, CR_REC_TIMERFD, &tr, sizeof(tr));
 }
 
-static int collect_timerfd(struct cr_img *img, const struct cr_rec_hdr *h,
-			   struct rst_file_obj *obj)
+static int collect_timerfd(struct cr_img *img, const struct cr_rec_hdr *h, struct rst_file_obj *obj)
 {
 	struct cr_timerfd_rec *tr = obj->rec;
 	int ret = image_check_len(img, h, sizeof(*tr), 0);

@@ -44,8 +44,8 @@ static char *regs(int ep)
 		unsigned int ev;
 		unsigned long long d;
 
-		if (nl < 16 &&
-		    sscanf(*p == '\n' ? p + 1 : p, "tfd: %d events: %x data: %llx", &tfd, &ev, &d) == 3) {
+		if (nl < 16 && sscanf(*p == '\n' ? p + 1 : p, "tfd: %d events: %x data: %llx", &tfd,
+				      &ev, &d) == 3) {
 			snprintf(line[nl], sizeof(line[nl]), "%d:%x:%llx ", tfd, ev, d);
 			sorted[nl] = line[nl];
 			nl++;
@@ -128,13 +128,17 @@ int main(void)
 	CHECK(got == (1u << 1 | 1u << 2 | 1u << 3 | 1u << 4 | 1u << 5),
 	      "after writes: ready set %#x, want %#x", got, 0x3eu);
 	got = ready(ep);
-	CHECK(got == (1u << 3 | 1u << 4 | 1u << 5), "second wait: ready set %#x, want %#x "
-	      "(ET and ONESHOT gone)", got, 0x38u);
+	CHECK(got == (1u << 3 | 1u << 4 | 1u << 5),
+	      "second wait: ready set %#x, want %#x "
+	      "(ET and ONESHOT gone)",
+	      got, 0x38u);
 	bump(os);
 	bump(d);
 	got = ready(ep);
-	CHECK(got == (1u << 3 | 1u << 4 | 1u << 5 | 1u << 6), "ONESHOT fired again or ET at c "
-	      "missing: ready set %#x, want %#x", got, 0x78u);
+	CHECK(got == (1u << 3 | 1u << 4 | 1u << 5 | 1u << 6),
+	      "ONESHOT fired again or ET at c "
+	      "missing: ready set %#x, want %#x",
+	      got, 0x78u);
 	ev = (struct epoll_event){EPOLLIN, {.u64 = 7}};
 	CHECK(epoll_ctl(ep, EPOLL_CTL_MOD, d, &ev) == 0, "MOD of fd %d: %s", d, strerror(errno));
 	test_done();

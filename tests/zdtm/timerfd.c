@@ -49,7 +49,8 @@ static void check_fd(int fd, const char *what, int clock, unsigned int flags)
 
 int main(void)
 {
-	struct itimerspec rel = {{2, 0}, {30, 0}}, abs = {{5, 0}, {0, 0}}, one = {{0, 0}, {0, 1000}};
+	struct itimerspec rel = {{2, 0}, {30, 0}}, abs = {{5, 0}, {0, 0}},
+			  one = {{0, 0}, {0, 1000}};
 	struct itimerspec per = {{0, 10000000}, {0, 10000000}}, cur;
 	int trel, tabs, tone, tper, toff;
 	struct timespec now;
@@ -90,7 +91,8 @@ int main(void)
 	CHECK(ns(&cur.it_interval) == 5000000000LL, "absolute: interval %lld ns",
 	      (long long)ns(&cur.it_interval));
 	CHECK(llabs(ns(&now) + ns(&cur.it_value) - abs_at) < 20000000LL,
-	      "absolute: expires %lld ns from where it was set to", (long long)(ns(&now) + ns(&cur.it_value) - abs_at));
+	      "absolute: expires %lld ns from where it was set to",
+	      (long long)(ns(&now) + ns(&cur.it_value) - abs_at));
 	CHECK(fcntl(tabs, F_GETFD) == FD_CLOEXEC, "absolute lost close-on-exec");
 	CHECK(read(tone, &v, sizeof(v)) == sizeof(v) && v == 1, "one-shot: unread tick lost (%s)",
 	      strerror(errno));
