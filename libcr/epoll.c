@@ -59,7 +59,7 @@ static int read_targets(const struct fd_info *fi, struct cr_epoll_tfd **out, uin
 		if (sscanf(p, "tfd: %d events: %x data: %llx", &tfd, &events, &data) != 3) {
 			pr_err("Task %d fd %d: can't parse epoll fdinfo line \"%.60s\"\n", fi->pid,
 			       fi->fd, p);
-			ret = -EINVAL;
+			ret = -ENOTSUP;
 			break;
 		}
 		nt = realloc(t, (*n + 1) * sizeof(*t));

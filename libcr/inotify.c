@@ -131,9 +131,11 @@ static int read_watches(const struct fd_info *fi, struct cr_inotify_watch **out,
 		struct watch_info w = {0};
 
 		ret = parse_watch(p, &w);
+		if (ret == -EINVAL) /* no file handle: a filesystem without one */
+			ret = -ENOTSUP;
 		if (ret)
-			pr_err("Task %d fd %d: can't parse inotify line \"%.60s\"\n", fi->pid,
-			       fi->fd, p);
+			pr_err("Task %d inotify fd %d: can't read watch \"%.60s\": not supported\n",
+			       fi->pid, fi->fd, p);
 		nw = ret ? NULL : realloc(ws, (*n + 1) * sizeof(*ws));
 		if (!ret && !nw)
 			ret = -ENOMEM;
