@@ -31,7 +31,18 @@
  * (inherited stdio before anything) comes first.
  */
 static const struct file_ops *const file_kinds[] = {
-	&inherit_file_ops, &reg_file_ops, &shmem_file_ops, &pipe_ops, &fifo_ops, &unix_sk_ops,
+	&inherit_file_ops,
+	&reg_file_ops,
+	&shmem_file_ops,
+	&pipe_ops,
+	&fifo_ops,
+	&unix_sk_ops,
+	/* event fds, epoll and inotify */
+	&eventfd_ops,
+	&epoll_ops,
+	&signalfd_ops,
+	&timerfd_ops,
+	&inotify_ops,
 };
 
 static const struct file_ops *find_kind(uint32_t kind)
@@ -253,6 +264,7 @@ static int dump_one_fd(struct cr_img *img, struct dump_ctx *ctx, struct cr_froze
 		pr_perror("Can't inspect fd %d of task %d", fd, t->pid);
 		return ret;
 	}
+	fi.npid = t->ns_pid;
 	rec.cloexec = !!(fi.flags & O_CLOEXEC);
 	/* the root's stdio always stands for the restarter's own */
 	if (!is_root_stdio(&fi))
@@ -522,9 +534,33 @@ static bool task_has_fd(const struct rst_img_task *t, int fd)
 	return false;
 }
 
+/* The kinds' file_ops.install, once every fd of the task is in place. */
+static int install_kind_state(struct rst_image *img, const struct rst_img_task *t)
+{
+	for (size_t i = 0; i < t->nfds; i++)
+		for (size_t k = 0; k < img->nfiles; k++) {
+			const struct cr_file_rec *rec = img->files[k].rec;
+			const struct file_ops *ops;
+			int ret;
+
+			if (rec->id != t->fds[i].file_id ||
+			    (rec->kind < 64 && img->skip_kinds & 1ull << rec->kind))
+				continue;
+			ops = find_kind(rec->kind);
+			if (!ops || !ops->install)
+				continue;
+			ret = ops->install(img, t, rec, t->fds[i].fd);
+			if (ret)
+				return ret;
+		}
+	return 0;
+}
+
 /* In a task, before the restorer: exactly its fds, nothing else. */
 int install_fds(struct rst_image *img, struct rst_img_task *t)
 {
+	int ret;
+
 	for (size_t i = 0; i < t->nfds; i++) {
 		const struct cr_fd_rec *fr = &t->fds[i];
 		int src = -1;
@@ -548,6 +584,9 @@ int install_fds(struct rst_image *img, struct rst_img_task *t)
 			return -errno;
 		}
 	}
+	ret = install_kind_state(img, t);
+	if (ret)
+		return ret;
 	close_service_fds(img);
 	for (int fd = 0; fd <= img->max_fd; fd++)
 		if (!task_has_fd(t, fd))

@@ -18,6 +18,7 @@
 /* What the core reads once about one fd of a frozen task. */
 struct fd_info {
 	pid_t pid;  /* the task, as we see it (for /proc) */
+	pid_t npid; /* dump only: the task as the image names it (cr_fd_rec.pid) */
 	pid_t root; /* the tree's root task */
 	int fd;
 	struct stat st;		/* of /proc/<pid>/fd/<fd> */
@@ -45,6 +46,9 @@ struct fd_info {
  *             object; its fds go in obj->svc_fd (the core moves them high)
  *   open      in the restarter, after prepare: a new fd (O_CLOEXEC) for
  *             @rec in *fd; the core places it and every task dup()s it
+ *   install   optional: in each restored task, once all its fds are in place
+ *             and before the service fds close, for each of its fds of
+ *             this kind: state keyed by the task's own fd numbers (epoll)
  * prepare and open return 0, -errno (logged) or CR_AGAIN when another
  * object must come first (epoll targets, socket peers): the core asks again
  * after a pass over the others, and fails on a pass that makes no progress.
@@ -62,6 +66,8 @@ struct file_ops {
 		       struct rst_file_obj *obj);
 	int (*open)(struct rst_image *img, const struct cr_restore_opts *opts,
 		    const struct cr_file_rec *rec, int *fd);
+	int (*install)(struct rst_image *img, const struct rst_img_task *t,
+		       const struct cr_file_rec *rec, int fd);
 };
 
 /* The kinds, each in its own file; files.c lists them in its registry. */
@@ -71,6 +77,11 @@ extern const struct file_ops shmem_file_ops;   /* files-shmem.c */
 extern const struct file_ops pipe_ops;	       /* pipes.c */
 extern const struct file_ops fifo_ops;	       /* pipes.c */
 extern const struct file_ops unix_sk_ops;      /* sk-unix.c */
+extern const struct file_ops eventfd_ops;      /* eventfd.c */
+extern const struct file_ops epoll_ops;	       /* epoll.c */
+extern const struct file_ops signalfd_ops;     /* signalfd.c */
+extern const struct file_ops timerfd_ops;      /* timerfd.c */
+extern const struct file_ops inotify_ops;      /* inotify.c */
 
 /* The core's entry points, for dump.c and restore.c (files.c). */
 int check_fds(struct cr_frozen *f, struct cr_task *t);

@@ -43,6 +43,10 @@ enum cr_rec_type {
 	 * values, no renumbering): 20-29 event fds, epoll and inotify;
 	 * 30-34 unix sockets; 35-39 inet sockets and the network; 40-44 IPC.
 	 */
+	/* struct cr_epoll_rec + targets, cr_timerfd_rec, cr_inotify_rec + watches */
+	CR_REC_EPOLL = 20,
+	CR_REC_TIMERFD,
+	CR_REC_INOTIFY,
 	/* struct cr_unix_sk_rec + queued messages (sk-unix.c) */
 	CR_REC_UNIX_SK = 30,
 	CR_REC_MAX = 64,
@@ -333,6 +337,16 @@ enum cr_file_kind {
 	CR_FILE_INHERIT, /* stands for an fd the restarter provides: path is the key */
 	/* a unix socket: obj_id is its cr_unix_sk_rec (inode) */
 	CR_FILE_UNIX_SK = 6,
+	/*
+	 * eventfd: pos is the counter, size 1 if EFD_SEMAPHORE; signalfd: size
+	 * is the mask (bit sig - 1); epoll, timerfd, inotify: obj_id is their
+	 * record's (the cr_file_rec's id).
+	 */
+	CR_FILE_EVENTFD = 10,
+	CR_FILE_EPOLL,
+	CR_FILE_SIGNALFD,
+	CR_FILE_TIMERFD,
+	CR_FILE_INOTIFY,
 };
 
 /* [files.c] An open file description, shared by every fd that refers to it. */
@@ -384,6 +398,48 @@ struct cr_unix_sk_rec {
 	uint32_t nmsgs;	  /* messages queued to read, in ndata bytes following: */
 	uint32_t ndata;	  /* each a uint32_t length, then its bytes */
 	char name[108];
+};
+
+/*
+ * [epoll.c] An epoll instance and its registrations, added again in task
+ * pid at restore, where efd is this instance (file_ops.install).
+ */
+struct cr_epoll_rec {
+	uint64_t id;	/* the cr_file_rec's id */
+	int32_t pid;	/* the task that dumped it */
+	int32_t efd;	/* its fd there */
+	uint32_t ntfds; /* struct cr_epoll_tfd following */
+	uint32_t pad;
+};
+struct cr_epoll_tfd {
+	int32_t tfd;	 /* the number it was registered under */
+	int32_t holder;	 /* an fd of task pid holding the target's file (tfd if open there) */
+	uint32_t events; /* EPOLLET, EPOLLONESHOT, EPOLLEXCLUSIVE... included */
+	uint32_t pad;
+	uint64_t data;
+};
+
+/* [timerfd.c] A timerfd: clock, flags, time left, interval, unread ticks. */
+struct cr_timerfd_rec {
+	uint64_t id; /* the cr_file_rec's id */
+	int32_t clockid;
+	uint32_t flags;	  /* TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET */
+	uint64_t ticks;	  /* expirations not yet read */
+	int64_t value_ns; /* time left; 0: disarmed */
+	int64_t interval_ns;
+	int64_t now_ns; /* clockid's time at dump */
+};
+
+/* [inotify.c] An inotify instance: its watches, in wd order. */
+struct cr_inotify_rec {
+	uint64_t id;	   /* the cr_file_rec's id */
+	uint32_t nwatches; /* struct cr_inotify_watch following */
+	uint32_t pad;
+};
+struct cr_inotify_watch {
+	int32_t wd;
+	uint32_t mask; /* IN_* as inotify_add_watch takes them */
+	char path[CR_PATH_LEN];
 };
 
 /* 0 if record @h is @fixed + @tail bytes long, else -EBADMSG, logged. */
