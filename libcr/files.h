@@ -70,6 +70,10 @@ extern const struct file_ops reg_file_ops;     /* files-reg.c */
 extern const struct file_ops shmem_file_ops;   /* files-shmem.c */
 extern const struct file_ops pipe_ops;	       /* pipes.c */
 extern const struct file_ops fifo_ops;	       /* pipes.c */
+extern const struct file_ops tcp_ops;	       /* sk-inet.c */
+extern const struct file_ops udp_ops;	       /* sk-inet.c */
+/* cr_resume, the network unlocked: restored TCP connections leave repair mode (sk-inet.c). */
+int inet_repair_off(struct rst_image *img);
 
 /* The core's entry points, for dump.c and restore.c (files.c). */
 int check_fds(struct cr_frozen *f, struct cr_task *t);

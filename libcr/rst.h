@@ -28,6 +28,7 @@ struct cr_restored {
 	pid_t restarter_pgid; /* which it really is */
 	bool new_pidns;
 	bool seized;
+	struct cr_netlock *net; /* cr_restore_opts.net_lock (netlock.h) */
 };
 
 #define THREAD_STACK   (64UL << 10)
