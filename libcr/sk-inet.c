@@ -34,6 +34,8 @@
 #include "netlock.h"
 
 /* The int options kept (cr_inet_sk_rec.opts, in this order). */
+#define REUSEADDR_OPT 0 /* inet_opts[REUSEADDR_OPT] is SO_REUSEADDR */
+#define SNDBUF_OPT    2 /* inet_opts[SNDBUF_OPT] is SO_SNDBUF */
 struct inet_opt {
 	int level, name;
 	int family; /* 0: any, else only this one */
@@ -547,8 +549,13 @@ static int restore_established(int fd, const struct cr_inet_sk_rec *r)
 		ret = set_int(fd, SOL_TCP, TCP_TIMESTAMP, r->timestamp);
 	if (!ret)
 		ret = fill_queue(fd, TCP_RECV_QUEUE, data + r->nsnd, r->nrcv);
+	/* refilled in bigger or smaller pieces than written: room for all of it, then its size back */
+	if (!ret)
+		ret = set_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, r->nsnd + (1 << 20));
 	if (!ret)
 		ret = fill_queue(fd, TCP_SEND_QUEUE, data, r->nsnd);
+	if (!ret && (r->opt_mask & 1u << SNDBUF_OPT))
+		ret = set_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, r->opts[SNDBUF_OPT] / 2);
 	if (!ret && setsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW, r->window, sizeof(r->window)))
 		ret = -errno;
 	if (ret) {
@@ -575,11 +582,12 @@ static int make_sock(const struct cr_restore_opts *opts, const struct cr_inet_sk
 		pr_perror("Can't create socket %llu", (unsigned long long)r->id);
 		return -errno;
 	}
-	ret = repair ? set_int(fd, SOL_TCP, TCP_REPAIR, 1) : 0;
-	if (ret)
+	/* repair mode after SO_REUSEADDR, which would undo its forced reuse of the port */
+	ret = set_opts(fd, r, true);
+	if (!ret && repair && set_int(fd, SOL_TCP, TCP_REPAIR, 1)) {
+		ret = -errno;
 		pr_perror("Can't put socket %llu in repair mode", (unsigned long long)r->id);
-	if (!ret)
-		ret = set_opts(fd, r, true);
+	}
 	if (!ret && (r->flags & CR_INET_BOUND) &&
 	    bind(fd, (const struct sockaddr *)r->src, r->srclen)) {
 		ret = -errno;
@@ -598,6 +606,8 @@ static int make_sock(const struct cr_restore_opts *opts, const struct cr_inet_sk
 	}
 	if (!ret)
 		ret = set_opts(fd, r, false);
+	if (!ret && repair && (r->opt_mask & 1u << REUSEADDR_OPT))
+		ret = set_int(fd, SOL_SOCKET, SO_REUSEADDR, r->opts[REUSEADDR_OPT]);
 	if (ret) {
 		close(fd);
 		return ret;
