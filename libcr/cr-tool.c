@@ -54,7 +54,8 @@ static void usage(FILE *f)
 		"                     [--digests FILE] [--net-lock] PID DIR\n"
 		"       cr restart [--pidns] [--detach] [--rollback-files] [--inherit-fd "
 		"KEY=FD]...\n"
-		"                  [--owner UID[:GID]] [--verify FILE] [--netns PATH] [--net-lock] DIR\n"
+		"                  [--owner UID[:GID]] [--verify FILE] [--netns PATH] [--net-lock] "
+		"DIR\n"
 		"       cr info [--json] DIR\n"
 		"\n"
 		"checkpoint  freeze the tree rooted at PID, write its image into DIR (new),\n"
@@ -62,7 +63,8 @@ static void usage(FILE *f)
 		"            --cgroup DIR: a freezer cgroup holding exactly the tree.\n"
 		"            --digests FILE: write the image files' chunk digests to FILE (JSON).\n"
 		"            --net-lock: lock the tree's net namespace (not cr's own) while it\n"
-		"            is frozen; unlocked if it runs on, left locked for restart if killed.\n"
+		"            is frozen; unlocked if it runs on, left locked for restart if "
+		"killed.\n"
 		"restart     rebuild the tree with its pids, wait for the root and exit with\n"
 		"            its status (128+N if killed by signal N). --pidns: in a new pid\n"
 		"            namespace. --detach: print the root pid once it runs and exit.\n"
@@ -169,14 +171,10 @@ static int dump_release(struct cr_frozen *f, pid_t pid, const char *dir, enum cr
 static int cmd_checkpoint(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"leave-running", no_argument, NULL, 'l'},
-		{"kill", no_argument, NULL, 'k'},
-		{"cgroup", required_argument, NULL, 'c'},
-		{"owner", required_argument, NULL, 'o'},
-		{"digests", required_argument, NULL, 'D'},
-		{"net-lock", no_argument, NULL, 'N'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{"leave-running", no_argument, NULL, 'l'}, {"kill", no_argument, NULL, 'k'},
+		{"cgroup", required_argument, NULL, 'c'},  {"owner", required_argument, NULL, 'o'},
+		{"digests", required_argument, NULL, 'D'}, {"net-lock", no_argument, NULL, 'N'},
+		{"help", no_argument, NULL, 'h'},	   {0},
 	};
 	const char *digests = NULL;
 	struct cr_freeze_opts fo = {0};

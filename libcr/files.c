@@ -31,8 +31,7 @@
  * (inherited stdio before anything) comes first.
  */
 static const struct file_ops *const file_kinds[] = {
-	&inherit_file_ops, &reg_file_ops, &shmem_file_ops, &pipe_ops, &fifo_ops,
-	&tcp_ops,	   &udp_ops,
+	&inherit_file_ops, &reg_file_ops, &shmem_file_ops, &pipe_ops, &fifo_ops, &tcp_ops, &udp_ops,
 };
 
 static const struct file_ops *find_kind(uint32_t kind)

@@ -366,7 +366,7 @@ struct cr_pipe_rec {
 };
 
 /* [sk-inet.c] Socket options kept as ints, in this order (sk-inet.c's table). */
-#define CR_INET_NOPTS 24
+#define CR_INET_NOPTS	  24
 #define CR_INET_BOUND	  0x1 /* bound to src (a port was given or picked) */
 #define CR_INET_CONNECTED 0x2 /* connected to dst */
 #define CR_TCPOPT_SACK	  0x1 /* TCP_REPAIR_OPTIONS of an established connection */
@@ -381,16 +381,16 @@ struct cr_pipe_rec {
  */
 struct cr_inet_sk_rec {
 	uint64_t id;
-	uint32_t family; /* AF_INET, AF_INET6 */
-	uint32_t type;	 /* SOCK_STREAM (tcp), SOCK_DGRAM (udp) */
-	uint32_t state;	 /* TCP: TCP_LISTEN, TCP_ESTABLISHED, TCP_CLOSE; UDP: 0 */
-	uint32_t flags;	 /* CR_INET_* */
+	uint32_t family;	  /* AF_INET, AF_INET6 */
+	uint32_t type;		  /* SOCK_STREAM (tcp), SOCK_DGRAM (udp) */
+	uint32_t state;		  /* TCP: TCP_LISTEN, TCP_ESTABLISHED, TCP_CLOSE; UDP: 0 */
+	uint32_t flags;		  /* CR_INET_* */
 	uint8_t src[28], dst[28]; /* struct sockaddr_in or _in6 */
 	uint32_t srclen, dstlen;
 	uint32_t backlog;  /* listen() */
 	uint32_t opt_mask; /* bit i: opts[i] was read */
 	int32_t opts[CR_INET_NOPTS];
-	uint32_t snd_seq, rcv_seq; /* TCP_QUEUE_SEQ: write_seq, rcv_nxt */
+	uint32_t snd_seq, rcv_seq;		       /* TCP_QUEUE_SEQ: write_seq, rcv_nxt */
 	uint32_t mss, snd_wscale, rcv_wscale, tcpopts; /* CR_TCPOPT_* */
 	uint32_t timestamp;			       /* TCP_TIMESTAMP */
 	uint32_t window[5];			       /* struct tcp_repair_window */

@@ -66,7 +66,8 @@ static int nft_in_ns(int nsfd, const char *cmd, bool lock)
 		return -errno;
 	}
 	if (lock && same_ns(self, nsfd)) {
-		pr_err("Refusing to lock our own net namespace: the tree must have one of its own\n");
+		pr_err("Refusing to lock our own net namespace: the tree must have one of its "
+		       "own\n");
 		close(self);
 		return -EPERM;
 	}
@@ -138,8 +139,8 @@ int netlock_enter(const char *path, bool lock, struct cr_netlock **out)
 	*out = NULL;
 	if (lock) {
 		ret = lock_path(path ? path : "/proc/thread-self/ns/net", out);
-		if (ret)
-			return ret;
+		if (ret || !*out)
+			return ret ? ret : -EIO;
 		fd = (*out)->nsfd;
 	} else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		pr_perror("Can't open net namespace %s", path);

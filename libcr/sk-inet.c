@@ -74,11 +74,16 @@ static const struct inet_opt inet_opts[CR_INET_NOPTS] = {
 static const char *tcp_state_name(int st)
 {
 	static const char *const names[] = {
-		[TCP_ESTABLISHED] = "established", [TCP_SYN_SENT] = "syn-sent",
-		[TCP_SYN_RECV] = "syn-recv",	   [TCP_FIN_WAIT1] = "fin-wait-1",
-		[TCP_FIN_WAIT2] = "fin-wait-2",	   [TCP_TIME_WAIT] = "time-wait",
-		[TCP_CLOSE] = "closed",		   [TCP_CLOSE_WAIT] = "close-wait",
-		[TCP_LAST_ACK] = "last-ack",	   [TCP_LISTEN] = "listening",
+		[TCP_ESTABLISHED] = "established",
+		[TCP_SYN_SENT] = "syn-sent",
+		[TCP_SYN_RECV] = "syn-recv",
+		[TCP_FIN_WAIT1] = "fin-wait-1",
+		[TCP_FIN_WAIT2] = "fin-wait-2",
+		[TCP_TIME_WAIT] = "time-wait",
+		[TCP_CLOSE] = "closed",
+		[TCP_CLOSE_WAIT] = "close-wait",
+		[TCP_LAST_ACK] = "last-ack",
+		[TCP_LISTEN] = "listening",
 		[TCP_CLOSING] = "closing",
 	};
 
@@ -110,7 +115,7 @@ static int sock_kind(const struct fd_info *fi, int *family, int *type, int *prot
 
 static bool is_inet(const struct fd_info *fi, int want_type, int want_proto)
 {
-	int family, type, proto;
+	int family = 0, type = 0, proto = 0;
 
 	if (sock_kind(fi, &family, &type, &proto))
 		return false;
@@ -232,7 +237,7 @@ static int check_tcp(const struct fd_info *fi)
 {
 	int fd = steal_fd(fi), family = 0, ret = 0;
 	socklen_t l = sizeof(family);
-	struct tcp_info ti;
+	struct tcp_info ti = {0};
 
 	if (fd < 0)
 		return fd;
@@ -405,7 +410,7 @@ static int dump_sock(struct cr_img *img, struct dump_ctx *ctx, const struct fd_i
 		pr_warn("Task %d fd %d: the datagrams queued on UDP socket %llu are dropped\n",
 			fi->pid, fi->fd, (unsigned long long)r->id);
 	}
-	if (!ret && r->nsnd + r->nrcv) {
+	if (!ret && snd && rcv && r->nsnd + r->nrcv) {
 		char *all = malloc(r->nsnd + r->nrcv);
 
 		ret = all ? 0 : -ENOMEM;
@@ -520,7 +525,8 @@ static int set_repair_options(int fd, const struct cr_inet_sk_rec *r)
 
 	o[n++] = (struct tcp_repair_opt){TCPOPT_MAXSEG, r->mss};
 	if (r->tcpopts & CR_TCPOPT_WSCALE)
-		o[n++] = (struct tcp_repair_opt){TCPOPT_WINDOW, r->snd_wscale | r->rcv_wscale << 16};
+		o[n++] =
+			(struct tcp_repair_opt){TCPOPT_WINDOW, r->snd_wscale | r->rcv_wscale << 16};
 	if (r->tcpopts & CR_TCPOPT_SACK)
 		o[n++] = (struct tcp_repair_opt){TCPOPT_SACK_PERMITTED, 0};
 	if (r->tcpopts & CR_TCPOPT_TSTAMP)
@@ -549,7 +555,8 @@ static int restore_established(int fd, const struct cr_inet_sk_rec *r)
 		ret = set_int(fd, SOL_TCP, TCP_TIMESTAMP, r->timestamp);
 	if (!ret)
 		ret = fill_queue(fd, TCP_RECV_QUEUE, data + r->nsnd, r->nrcv);
-	/* refilled in bigger or smaller pieces than written: room for all of it, then its size back */
+	/* refilled in bigger or smaller pieces than written: room for all of it, then its size back
+	 */
 	if (!ret)
 		ret = set_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, r->nsnd + (1 << 20));
 	if (!ret)

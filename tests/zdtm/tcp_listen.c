@@ -84,11 +84,11 @@ static void check(struct lsn *l, int nonblock)
 
 	CHECK(inet_port(l->fd) == l->port, "fd %d: bound to port %d, want %d", l->fd,
 	      inet_port(l->fd), l->port);
-	CHECK(getint(l->fd, SOL_SOCKET, SO_ACCEPTCONN) == l->listening,
-	      "port %d: SO_ACCEPTCONN %d", l->port, getint(l->fd, SOL_SOCKET, SO_ACCEPTCONN));
+	CHECK(getint(l->fd, SOL_SOCKET, SO_ACCEPTCONN) == l->listening, "port %d: SO_ACCEPTCONN %d",
+	      l->port, getint(l->fd, SOL_SOCKET, SO_ACCEPTCONN));
 	CHECK(!getsockopt(l->fd, SOL_TCP, TCP_INFO, &ti, &tl), "port %d: TCP_INFO: %m", l->port);
-	CHECK(!l->listening || ti.tcpi_sacked == (unsigned)l->backlog, "port %d: backlog %u, want %d",
-	      l->port, ti.tcpi_sacked, l->backlog);
+	CHECK(!l->listening || ti.tcpi_sacked == (unsigned)l->backlog,
+	      "port %d: backlog %u, want %d", l->port, ti.tcpi_sacked, l->backlog);
 	CHECK(getint(l->fd, SOL_SOCKET, SO_REUSEADDR) == 1, "port %d: SO_REUSEADDR", l->port);
 	CHECK(getint(l->fd, SOL_TCP, TCP_NODELAY) == 1, "port %d: TCP_NODELAY", l->port);
 	CHECK(getint(l->fd, SOL_SOCKET, SO_KEEPALIVE) == 1, "port %d: SO_KEEPALIVE", l->port);

@@ -60,8 +60,8 @@ static void exchange(int from, int port, const char *what)
 	      what, ntohs(((struct sockaddr_in *)&ss)->sin_port), port);
 	CHECK(sendto(srv, "back", 4, 0, (struct sockaddr *)&ss, l) == 4, "%s: answer: %m", what);
 	fcntl(from, F_SETFL, 0);
-	CHECK(recv(from, buf, sizeof(buf), 0) == 4 && !memcmp(buf, "back", 4),
-	      "%s: no answer", what);
+	CHECK(recv(from, buf, sizeof(buf), 0) == 4 && !memcmp(buf, "back", 4), "%s: no answer",
+	      what);
 	fcntl(from, F_SETFL, fl);
 }
 
@@ -88,15 +88,16 @@ int main(int argc, char **argv)
 	test_ready();
 	test_wait_go();
 	CHECK(inet_port(srv) == 6001 && inet_port(cli) == 6002 && inet_port(cli2) == cli2_port,
-	      "ports %d %d %d, want 6001 6002 %d", inet_port(srv), inet_port(cli),
-	      inet_port(cli2), cli2_port);
+	      "ports %d %d %d, want 6001 6002 %d", inet_port(srv), inet_port(cli), inet_port(cli2),
+	      cli2_port);
 	CHECK(getint(cli, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_UNICAST_HOPS : IP_TTL) == 33,
 	      "ttl/hops differ");
 	CHECK(fcntl(cli, F_GETFL) & O_NONBLOCK, "O_NONBLOCK lost");
 	CHECK(getint(srv, SOL_SOCKET, SO_REUSEADDR) == 1 &&
 		      getint(srv, SOL_SOCKET, SO_RCVBUF) == 200000 &&
 		      getint(srv, SOL_SOCKET, SO_PRIORITY) == 5 &&
-		      (v6 ? getint(srv, SOL_IPV6, IPV6_V6ONLY) : getint(srv, SOL_SOCKET, SO_BROADCAST)) == 1,
+		      (v6 ? getint(srv, SOL_IPV6, IPV6_V6ONLY)
+			  : getint(srv, SOL_SOCKET, SO_BROADCAST)) == 1,
 	      "options of the bound socket differ");
 	exchange(cli, 6002, "after");
 	exchange(cli2, cli2_port, "after, picked port");
