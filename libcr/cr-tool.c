@@ -51,16 +51,20 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: cr checkpoint [--leave-running | --kill] [--cgroup DIR] [--owner "
 		"UID[:GID]]\n"
-		"                     [--digests FILE] PID DIR\n"
+		"                     [--digests FILE] [--net-lock] PID DIR\n"
 		"       cr restart [--pidns] [--detach] [--rollback-files] [--inherit-fd "
 		"KEY=FD]...\n"
-		"                  [--owner UID[:GID]] [--verify FILE] DIR\n"
+		"                  [--owner UID[:GID]] [--verify FILE] [--netns PATH] [--net-lock] "
+		"DIR\n"
 		"       cr info [--json] DIR\n"
 		"\n"
 		"checkpoint  freeze the tree rooted at PID, write its image into DIR (new),\n"
 		"            then let it run on (--leave-running, default) or kill it (--kill).\n"
 		"            --cgroup DIR: a freezer cgroup holding exactly the tree.\n"
 		"            --digests FILE: write the image files' chunk digests to FILE (JSON).\n"
+		"            --net-lock: lock the tree's net namespace (not cr's own) while it\n"
+		"            is frozen; unlocked if it runs on, left locked for restart if "
+		"killed.\n"
 		"restart     rebuild the tree with its pids, wait for the root and exit with\n"
 		"            its status (128+N if killed by signal N). --pidns: in a new pid\n"
 		"            namespace. --detach: print the root pid once it runs and exit.\n"
@@ -72,6 +76,9 @@ static void usage(FILE *f)
 		"            the tree, then abort it instead of resuming; exits 1.\n"
 		"            --verify FILE: read the image only through the digests in FILE\n"
 		"            (from checkpoint --digests); a mismatch is refused (exit 4).\n"
+		"            --netns PATH: restore into that net namespace (/proc/PID/ns/net).\n"
+		"            --net-lock: lock it (again) while the sockets are rebuilt, unlock\n"
+		"            it when the tree resumes (needed for established TCP).\n"
 		"info        describe an image (--json: machine-readable).\n"
 		"--owner UID[:GID]  the owner policy: the tree belongs to UID (primary group\n"
 		"            GID, default the user's; its groups from the group database) and\n"
@@ -164,13 +171,10 @@ static int dump_release(struct cr_frozen *f, pid_t pid, const char *dir, enum cr
 static int cmd_checkpoint(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"leave-running", no_argument, NULL, 'l'},
-		{"kill", no_argument, NULL, 'k'},
-		{"cgroup", required_argument, NULL, 'c'},
-		{"owner", required_argument, NULL, 'o'},
-		{"digests", required_argument, NULL, 'D'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{"leave-running", no_argument, NULL, 'l'}, {"kill", no_argument, NULL, 'k'},
+		{"cgroup", required_argument, NULL, 'c'},  {"owner", required_argument, NULL, 'o'},
+		{"digests", required_argument, NULL, 'D'}, {"net-lock", no_argument, NULL, 'N'},
+		{"help", no_argument, NULL, 'h'},	   {0},
 	};
 	const char *digests = NULL;
 	struct cr_freeze_opts fo = {0};
@@ -180,7 +184,7 @@ static int cmd_checkpoint(int argc, char **argv)
 	int c, ret;
 	pid_t pid;
 
-	while ((c = getopt_long(argc, argv, "lkc:o:D:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "lkc:o:D:Nh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (parse_owner(optarg, &owner)) {
@@ -200,6 +204,9 @@ static int cmd_checkpoint(int argc, char **argv)
 			break;
 		case 'D':
 			digests = optarg;
+			break;
+		case 'N':
+			fo.net_lock = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -325,12 +332,14 @@ static int parse_restart(int argc, char **argv, struct restart_args *a, bool *do
 		{"owner", required_argument, NULL, 'o'},
 		{"abort", no_argument, NULL, 'a'},
 		{"verify", required_argument, NULL, 'V'},
+		{"net-lock", no_argument, NULL, 'N'},
+		{"netns", required_argument, NULL, 'n'},
 		{0},
 	};
 	int c;
 
 	*done = true;
-	while ((c = getopt_long(argc, argv, "pdi:s:hrao:V:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "pdi:s:hrao:V:Nn:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (parse_owner(optarg, &a->owner)) {
@@ -353,6 +362,12 @@ static int parse_restart(int argc, char **argv, struct restart_args *a, bool *do
 			break;
 		case 'V':
 			a->verify = optarg;
+			break;
+		case 'N':
+			a->ro.net_lock = true;
+			break;
+		case 'n':
+			a->ro.netns = optarg;
 			break;
 		case 'i':
 			if (add_inherit(&a->inh, &a->ninh, optarg)) {

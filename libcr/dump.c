@@ -91,7 +91,7 @@ int cr_dump(struct cr_frozen *f, const char *dir)
 int cr_dump_ex(struct cr_frozen *f, const char *dir, struct cr_digests **digests)
 {
 	struct cr_digests *dg = NULL;
-	struct dump_ctx ctx = {.root = f->root};
+	struct dump_ctx ctx = {.root = f->root, .net = f->net};
 	struct cr_img img;
 	int ret;
 

@@ -37,6 +37,8 @@ static const struct file_ops *const file_kinds[] = {
 	&pipe_ops,
 	&fifo_ops,
 	&unix_sk_ops,
+	&tcp_ops,
+	&udp_ops,
 	/* event fds, epoll and inotify */
 	&eventfd_ops,
 	&epoll_ops,

@@ -82,6 +82,10 @@ extern const struct file_ops epoll_ops;	       /* epoll.c */
 extern const struct file_ops signalfd_ops;     /* signalfd.c */
 extern const struct file_ops timerfd_ops;      /* timerfd.c */
 extern const struct file_ops inotify_ops;      /* inotify.c */
+extern const struct file_ops tcp_ops;	       /* sk-inet.c */
+extern const struct file_ops udp_ops;	       /* sk-inet.c */
+/* cr_resume, the network unlocked: restored TCP connections leave repair mode (sk-inet.c). */
+int inet_repair_off(struct rst_image *img);
 
 /* The core's entry points, for dump.c and restore.c (files.c). */
 int check_fds(struct cr_frozen *f, struct cr_task *t);

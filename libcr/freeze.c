@@ -20,6 +20,7 @@
 #undef LOG_PREFIX
 #define LOG_PREFIX "freeze: "
 #include "log.h"
+#include "netlock.h"
 #include "internal.h"
 #include "owner.h"
 
@@ -437,6 +438,8 @@ int cr_freeze(pid_t root, const struct cr_freeze_opts *opts, struct cr_frozen **
 	}
 	drop_dead_threads(f);
 	ret = owner_check_frozen(opts ? opts->owner : NULL, f);
+	if (!ret && opts && opts->net_lock)
+		ret = netlock_task(root, &f->net);
 	if (ret) {
 		cr_release(f, CR_RESUME);
 		return ret;
@@ -457,6 +460,8 @@ int cr_release(struct cr_frozen *f, enum cr_release_mode mode)
 
 	if (!f)
 		return 0;
+	/* before any task runs or dies: its TCP sockets leave repair mode, or close in it */
+	ret = netlock_release(f->net, mode == CR_KILL);
 	for (size_t i = 0; i < f->ntasks; i++) {
 		struct cr_task *t = &f->tasks[i];
 

@@ -49,6 +49,7 @@ enum cr_rec_type {
 	CR_REC_INOTIFY,
 	/* struct cr_unix_sk_rec + queued messages (sk-unix.c) */
 	CR_REC_UNIX_SK = 30,
+	CR_REC_INET_SK = 35, /* struct cr_inet_sk_rec + queued data (sk-inet.c) */
 	CR_REC_MAX = 64,
 };
 
@@ -337,6 +338,8 @@ enum cr_file_kind {
 	CR_FILE_INHERIT, /* stands for an fd the restarter provides: path is the key */
 	/* a unix socket: obj_id is its cr_unix_sk_rec (inode) */
 	CR_FILE_UNIX_SK = 6,
+	CR_FILE_TCP = 7, /* a TCP socket: obj_id is its cr_inet_sk_rec */
+	CR_FILE_UDP = 8, /* a UDP socket: obj_id is its cr_inet_sk_rec */
 	/*
 	 * eventfd: pos is the counter, size 1 if EFD_SEMAPHORE; signalfd: size
 	 * is the mask (bit sig - 1); epoll, timerfd, inotify: obj_id is their
@@ -440,6 +443,38 @@ struct cr_inotify_watch {
 	int32_t wd;
 	uint32_t mask; /* IN_* as inotify_add_watch takes them */
 	char path[CR_PATH_LEN];
+};
+
+/* [sk-inet.c] Socket options kept as ints, in this order (sk-inet.c's table). */
+#define CR_INET_NOPTS	  24
+#define CR_INET_BOUND	  0x1 /* bound to src (a port was given or picked) */
+#define CR_INET_CONNECTED 0x2 /* connected to dst */
+#define CR_TCPOPT_SACK	  0x1 /* TCP_REPAIR_OPTIONS of an established connection */
+#define CR_TCPOPT_TSTAMP  0x2
+#define CR_TCPOPT_WSCALE  0x4
+
+/*
+ * [sk-inet.c] A TCP or UDP socket, once (id: its inode). An established TCP
+ * connection carries what TCP_REPAIR gives back: sequence numbers, options,
+ * window, and nsnd bytes of send queue (unacked and unsent) then nrcv of
+ * receive queue following the struct. UDP datagrams queued are not kept.
+ */
+struct cr_inet_sk_rec {
+	uint64_t id;
+	uint32_t family;	  /* AF_INET, AF_INET6 */
+	uint32_t type;		  /* SOCK_STREAM (tcp), SOCK_DGRAM (udp) */
+	uint32_t state;		  /* TCP: TCP_LISTEN, TCP_ESTABLISHED, TCP_CLOSE; UDP: 0 */
+	uint32_t flags;		  /* CR_INET_* */
+	uint8_t src[28], dst[28]; /* struct sockaddr_in or _in6 */
+	uint32_t srclen, dstlen;
+	uint32_t backlog;  /* listen() */
+	uint32_t opt_mask; /* bit i: opts[i] was read */
+	int32_t opts[CR_INET_NOPTS];
+	uint32_t snd_seq, rcv_seq;		       /* TCP_QUEUE_SEQ: write_seq, rcv_nxt */
+	uint32_t mss, snd_wscale, rcv_wscale, tcpopts; /* CR_TCPOPT_* */
+	uint32_t timestamp;			       /* TCP_TIMESTAMP */
+	uint32_t window[5];			       /* struct tcp_repair_window */
+	uint32_t nsnd, nrcv;
 };
 
 /* 0 if record @h is @fixed + @tail bytes long, else -EBADMSG, logged. */

@@ -39,7 +39,8 @@ struct cr_frozen {
 	pid_t root;
 	int ns_level; /* index of the root's pid namespace in NSpid lines */
 	size_t ntasks;
-	struct cr_task *tasks; /* tasks[0] is the root; parents before children */
+	struct cr_task *tasks;	/* tasks[0] is the root; parents before children */
+	struct cr_netlock *net; /* netlock.h: with cr_freeze_opts.net_lock */
 };
 
 /* proc.c: reading /proc */
@@ -89,8 +90,9 @@ struct dump_ctx {
 	struct dump_shmem *shmem;
 	size_t nshmem;
 	uint64_t zero_pfn;
-	void *files; /* files.c */
-	pid_t root;  /* the tree's root task: recorded paths are resolved in its root */
+	void *files;		/* files.c */
+	pid_t root;		/* the tree's root task: recorded paths are resolved in its root */
+	struct cr_netlock *net; /* the frozen tree's network lock, or NULL */
 };
 
 #endif /* CR_INTERNAL_H */

@@ -33,6 +33,7 @@
 #include "image-load.h"
 #include "log.h"
 #include "memory.h"
+#include "netlock.h"
 #include "owner.h"
 #include "pstree.h"
 #include "restorer/restorer.h"
@@ -682,6 +683,8 @@ static int prepare_restarter(struct cr_restored *r, const struct cr_restore_opts
 	}
 	/* phase 1 checks and changes nothing: files are rolled back at cr_rollback */
 	ret = fident_check_tasks(&r->img);
+	if (!ret && opts && (opts->net_lock || opts->netns))
+		ret = netlock_enter(opts->netns, opts->net_lock, &r->net);
 	if (!ret)
 		ret = prepare_shmem(&r->img);
 	if (!ret)
@@ -774,6 +777,7 @@ static void restored_free(struct cr_restored *r)
 	if (r->boot)
 		munmap((void *)r->boot, r->boot_size + r->premap_size);
 	close_rollback_fds(&r->img);
+	netlock_release(r->net, false);
 	pstree_plan_free(&r->plan);
 	image_free(&r->img);
 	free(r);
@@ -793,6 +797,13 @@ int cr_resume(struct cr_restored *r)
 {
 	int ret = cr_rollback(r);
 
+	/* the network first: a connection leaving repair mode may send at once */
+	if (!ret && r->net) {
+		ret = netlock_release(r->net, false);
+		r->net = NULL;
+	}
+	if (!ret)
+		ret = inet_repair_off(&r->img);
 	if (ret) {
 		cr_abort(r);
 		return ret;

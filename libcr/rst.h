@@ -28,7 +28,8 @@ struct cr_restored {
 	pid_t restarter_pgid; /* which it really is */
 	bool new_pidns;
 	bool seized;
-	bool rolled_back; /* cr_rollback done: cr_resume cuts nothing */
+	bool rolled_back;	/* cr_rollback done: cr_resume cuts nothing */
+	struct cr_netlock *net; /* cr_restore_opts.net_lock (netlock.h) */
 };
 
 #define THREAD_STACK   (64UL << 10)

@@ -9,6 +9,7 @@ pkgs=(
 	libmunge-dev munge
 	slurm-wlm slurmctld slurmd libslurm-dev
 	libmnl-dev libhwloc-dev
+	nftables libnftables-dev  # the network lock (libcr/netlock.c)
 	libsodium-dev libarchive-dev  # manifest MAC and digests; container /tmp and /dev/shm archives
 	libpmix-dev  # slurm's mpi/pmix plugin dlopens libpmix.so (srun --mpi=pmix)
 	python3 gawk procps iproute2 util-linux psmisc

@@ -103,7 +103,24 @@ struct cr_freeze_opts {
 	const char *cgroup;
 	unsigned int timeout_ms;      /* give up freezing after this; 0: 10 s */
 	const struct cr_owner *owner; /* NULL: no owner policy (see struct cr_owner) */
+	/*
+	 * Lock the root task's net namespace once the tree is frozen (see
+	 * cr_net_lock; refused, -EPERM, if it is the caller's own). Needed to
+	 * dump established TCP connections. cr_release(CR_RESUME) unlocks it;
+	 * CR_KILL leaves it locked for cr_restore to unlock.
+	 */
+	bool net_lock;
 };
+
+/*
+ * The network lock of a net namespace (@nsfd: an open /proc/PID/ns/net or
+ * /run/netns/NAME): an nftables table "cr_netlock" drops every packet in
+ * and out, loopback included. Locking twice is harmless; the caller's own
+ * namespace is refused (-EPERM). For an agent that locks a job's
+ * namespace before cr_freeze and unlocks it after a failed restore.
+ */
+__must_check int cr_net_lock(int nsfd);
+int cr_net_unlock(int nsfd);
 
 __must_check int cr_freeze(pid_t root, const struct cr_freeze_opts *opts, struct cr_frozen **out);
 
@@ -213,6 +230,16 @@ struct cr_restore_opts {
 	 * if the image needs it). NULL: the files are trusted as they are.
 	 */
 	const struct cr_digests *digests;
+	/*
+	 * The net namespace to restore the sockets into (/proc/PID/ns/net,
+	 * /run/netns/NAME); the calling thread moves into it. NULL: the
+	 * caller's own. With net_lock it is locked (again) first, sockets
+	 * are rebuilt while nothing moves, and cr_resume unlocks it and only
+	 * then lets established TCP connections out of repair mode; cr_abort
+	 * unlocks it too. Established TCP connections need net_lock.
+	 */
+	const char *netns;
+	bool net_lock;
 };
 
 __must_check int cr_restore(const char *dir, const struct cr_restore_opts *opts,

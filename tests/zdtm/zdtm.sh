@@ -240,6 +240,13 @@ wait_for 20 ready || fail "no READY in 20 s"
 alive "$pid" || fail "exited before it was checkpointed"
 root=$(sed -n 's/^ROOT: \([0-9][0-9]*\)$/\1/p' "$tmp/out.1" | head -n1)
 root=${root:-$pid}
+# A program that printed NETNS made a net namespace of its own: cr locks it
+# (--net-lock) and restores into it; fd 9 keeps it once the tree is killed.
+ck_net=() rst_net=()
+if grep -qx NETNS "$tmp/out.1"; then
+	exec 9<"/proc/$root/ns/net" || fail "cannot open the net namespace of $root"
+	ck_net=(--net-lock) rst_net=(--netns "/proc/$$/fd/9" --net-lock)
+fi
 
 if [ "$mode" = plain ]; then
 	: >"$ZDTM_GO"
@@ -249,7 +256,7 @@ if [ "$mode" = plain ]; then
 	grep -qx PASS "$tmp/out.1" && [ $st -eq 0 ] || fail "did not pass (exit $st)"
 	wait_for 5 ns_empty || fail "processes left behind: $(ls -d /proc/[0-9]* | tr '\n' ' ')"
 elif [ "$mode" = refuse ]; then
-	"$cr" checkpoint --kill "$root" "$tmp/img" >"$tmp/ck.out" 2>"$tmp/ck.err"
+	"$cr" checkpoint --kill "${ck_net[@]}" "$root" "$tmp/img" >"$tmp/ck.out" 2>"$tmp/ck.err"
 	rc=$?
 	[ $rc -eq 3 ] || fail "cr checkpoint exited $rc, want 3 (unsupported)"
 	[ ! -e "$tmp/img" ] || fail "the refused checkpoint left $tmp/img behind"
@@ -270,12 +277,12 @@ elif [ "$mode" = refuse ]; then
 elif [ "$mode" = hook ]; then
 	run_hook
 else
-	"$cr" checkpoint --kill "$root" "$tmp/img" >"$tmp/ck.out" 2>"$tmp/ck.err"
+	"$cr" checkpoint --kill "${ck_net[@]}" "$root" "$tmp/img" >"$tmp/ck.out" 2>"$tmp/ck.err"
 	rc=$?
 	[ $rc -eq 0 ] || fail "cr checkpoint exited $rc"
 	wait "$pid" 2>/dev/null
 	wait_for 10 ns_empty || fail "the checkpointed tree is still there 10 s after --kill"
-	flags=(--detach)
+	flags=(--detach "${rst_net[@]}")
 	[ "$mode" != pidns ] && [ -z "$pidns_only" ] || flags+=(--pidns)
 	[ "$mode" != skip-proof ] || flags+=(--skip "$skip")
 	"$cr" restart "${flags[@]}" "$tmp/img" </dev/null >>"$tmp/out.2" 2>"$tmp/rst.err"

@@ -1,0 +1,729 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Inet sockets, TCP and UDP over IPv4 and IPv6: one cr_inet_sk_rec per
+ * socket, read through a copy of the task's fd (steal_fd). Restore makes
+ * the socket in the restarter, in the tree's net namespace, before any
+ * fork: options, bind, then listen() for a listener, connect() for a
+ * connected UDP socket, and for an established TCP connection the TCP
+ * repair interface (the network must be locked, netlock.h): in repair mode
+ * connect() sends nothing, the sequence numbers, queues, options and
+ * window are set by hand, and the connection leaves repair mode only at
+ * cr_resume, after the network is unlocked (inet_repair_off).
+ * Refused by name: a listener with connections waiting to be accepted (no
+ * interface puts a connection back in an accept queue), TCP in any state
+ * but listen, established or closed, a connection whose peer is not a
+ * socket of the tree, and any inet socket but TCP or UDP.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#undef LOG_PREFIX
+#define LOG_PREFIX "sk-inet: "
+#include "files.h"
+#include "log.h"
+#include "netlock.h"
+
+/* The int options kept (cr_inet_sk_rec.opts, in this order). */
+#define REUSEADDR_OPT 0 /* inet_opts[REUSEADDR_OPT] is SO_REUSEADDR */
+#define SNDBUF_OPT    2 /* inet_opts[SNDBUF_OPT] is SO_SNDBUF */
+struct inet_opt {
+	int level, name;
+	int family; /* 0: any, else only this one */
+	int type;   /* 0: any, else only this one */
+	bool early; /* set before bind (and before an established queue is refilled) */
+	const char *what;
+};
+
+static const struct inet_opt inet_opts[CR_INET_NOPTS] = {
+	{SOL_SOCKET, SO_REUSEADDR, 0, 0, true, "SO_REUSEADDR"},
+	{SOL_SOCKET, SO_REUSEPORT, 0, 0, true, "SO_REUSEPORT"},
+	{SOL_SOCKET, SO_SNDBUF, 0, 0, true, "SO_SNDBUF"},
+	{SOL_SOCKET, SO_RCVBUF, 0, 0, true, "SO_RCVBUF"},
+	{SOL_IPV6, IPV6_V6ONLY, AF_INET6, 0, true, "IPV6_V6ONLY"},
+	{SOL_IP, IP_FREEBIND, 0, 0, true, "IP_FREEBIND"},
+	{SOL_SOCKET, SO_KEEPALIVE, 0, 0, false, "SO_KEEPALIVE"},
+	{SOL_SOCKET, SO_PRIORITY, 0, 0, false, "SO_PRIORITY"},
+	{SOL_SOCKET, SO_RCVLOWAT, 0, 0, false, "SO_RCVLOWAT"},
+	{SOL_SOCKET, SO_OOBINLINE, 0, 0, false, "SO_OOBINLINE"},
+	{SOL_SOCKET, SO_BROADCAST, 0, 0, false, "SO_BROADCAST"},
+	{SOL_SOCKET, SO_MARK, 0, 0, false, "SO_MARK"},
+	{SOL_IP, IP_TOS, AF_INET, 0, false, "IP_TOS"},
+	{SOL_IP, IP_TTL, AF_INET, 0, false, "IP_TTL"},
+	{SOL_IPV6, IPV6_UNICAST_HOPS, AF_INET6, 0, false, "IPV6_UNICAST_HOPS"},
+	{SOL_IPV6, IPV6_TCLASS, AF_INET6, 0, false, "IPV6_TCLASS"},
+	{SOL_TCP, TCP_NODELAY, 0, SOCK_STREAM, false, "TCP_NODELAY"},
+	{SOL_TCP, TCP_KEEPIDLE, 0, SOCK_STREAM, false, "TCP_KEEPIDLE"},
+	{SOL_TCP, TCP_KEEPINTVL, 0, SOCK_STREAM, false, "TCP_KEEPINTVL"},
+	{SOL_TCP, TCP_KEEPCNT, 0, SOCK_STREAM, false, "TCP_KEEPCNT"},
+	{SOL_TCP, TCP_USER_TIMEOUT, 0, SOCK_STREAM, false, "TCP_USER_TIMEOUT"},
+	{SOL_TCP, TCP_DEFER_ACCEPT, 0, SOCK_STREAM, false, "TCP_DEFER_ACCEPT"},
+	{SOL_TCP, TCP_NOTSENT_LOWAT, 0, SOCK_STREAM, false, "TCP_NOTSENT_LOWAT"},
+	{SOL_TCP, TCP_CORK, 0, SOCK_STREAM, false, "TCP_CORK"},
+};
+
+static const char *tcp_state_name(int st)
+{
+	static const char *const names[] = {
+		[TCP_ESTABLISHED] = "established",
+		[TCP_SYN_SENT] = "syn-sent",
+		[TCP_SYN_RECV] = "syn-recv",
+		[TCP_FIN_WAIT1] = "fin-wait-1",
+		[TCP_FIN_WAIT2] = "fin-wait-2",
+		[TCP_TIME_WAIT] = "time-wait",
+		[TCP_CLOSE] = "closed",
+		[TCP_CLOSE_WAIT] = "close-wait",
+		[TCP_LAST_ACK] = "last-ack",
+		[TCP_LISTEN] = "listening",
+		[TCP_CLOSING] = "closing",
+	};
+
+	return st > 0 && st < (int)ARRAY_SIZE(names) && names[st] ? names[st] : "unknown";
+}
+
+/* ---- dump ---- */
+
+/* "socket:[ino]": the socket's family and type, asked of a copy of the fd. */
+static int sock_kind(const struct fd_info *fi, int *family, int *type, int *proto)
+{
+	socklen_t l = sizeof(int);
+	int fd;
+
+	if (!S_ISSOCK(fi->st.st_mode))
+		return -ENOTSOCK;
+	fd = steal_fd(fi);
+	if (fd < 0)
+		return fd;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, family, &l) ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, type, &l) ||
+	    getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, proto, &l)) {
+		close(fd);
+		return -errno;
+	}
+	close(fd);
+	return 0;
+}
+
+static bool is_inet(const struct fd_info *fi, int want_type, int want_proto)
+{
+	int family = 0, type = 0, proto = 0;
+
+	if (sock_kind(fi, &family, &type, &proto))
+		return false;
+	return (family == AF_INET || family == AF_INET6) && type == want_type &&
+	       proto == want_proto;
+}
+
+static bool recognise_tcp(const struct fd_info *fi)
+{
+	return is_inet(fi, SOCK_STREAM, IPPROTO_TCP);
+}
+
+static bool recognise_udp(const struct fd_info *fi)
+{
+	return is_inet(fi, SOCK_DGRAM, IPPROTO_UDP);
+}
+
+static int tcp_info_of(int fd, struct tcp_info *ti)
+{
+	socklen_t l = sizeof(*ti);
+
+	memset(ti, 0, sizeof(*ti));
+	return getsockopt(fd, SOL_TCP, TCP_INFO, ti, &l) ? -errno : 0;
+}
+
+/* Two "hex:port" address columns of /proc/net/tcp[6] lines, equal. */
+struct tcp_line {
+	char local[40], remote[40];
+	unsigned long ino;
+};
+
+static int read_tcp_lines(pid_t pid, int family, struct tcp_line **out, size_t *n)
+{
+	char path[64], line[512];
+	struct tcp_line *l = NULL, *nl;
+	FILE *f;
+
+	*n = 0;
+	snprintf(path, sizeof(path), "/proc/%d/net/%s", pid, family == AF_INET6 ? "tcp6" : "tcp");
+	f = fopen(path, "re");
+	if (!f) {
+		pr_perror("Can't read %s", path);
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		struct tcp_line t;
+
+		if (sscanf(line, " %*d: %39s %39s %*x %*x:%*x %*x:%*x %*x %*u %*u %lu", t.local,
+			   t.remote, &t.ino) != 3)
+			continue;
+		nl = realloc(l, (*n + 1) * sizeof(*nl));
+		if (!nl) {
+			free(l);
+			fclose(f);
+			return -ENOMEM;
+		}
+		l = nl;
+		l[(*n)++] = t;
+	}
+	fclose(f);
+	*out = l;
+	return 0;
+}
+
+/* The inode of the socket at the other end of connection @ino in its namespace, 0 if none. */
+static unsigned long peer_inode(pid_t pid, int family, unsigned long ino)
+{
+	struct tcp_line *l = NULL;
+	unsigned long peer = 0;
+	size_t n, me = SIZE_MAX;
+
+	if (read_tcp_lines(pid, family, &l, &n))
+		return 0;
+	for (size_t i = 0; i < n && me == SIZE_MAX; i++)
+		if (l[i].ino == ino)
+			me = i;
+	for (size_t i = 0; i < n && me != SIZE_MAX && !peer; i++)
+		if (i != me && !strcmp(l[i].local, l[me].remote) &&
+		    !strcmp(l[i].remote, l[me].local))
+			peer = l[i].ino;
+	free(l);
+	return peer;
+}
+
+/* Does a task of the tree below @pid hold socket @ino? */
+static bool tree_holds(pid_t pid, unsigned long ino, int depth)
+{
+	char path[64], link[64], want[64], *kids;
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	snprintf(want, sizeof(want), "socket:[%lu]", ino);
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	while (d && (de = readdir(d)) && !found) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/%d/fd/%.20s", pid, de->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		found = n > 0 && (link[n] = 0, !strcmp(link, want));
+	}
+	if (d)
+		closedir(d);
+	kids = found || depth > 64 ? NULL : proc_read_file("/proc/%d/task/%d/children", pid, pid);
+	for (char *s = kids, *e; s && *s && !found; s = e) {
+		pid_t kid = strtol(s, &e, 10);
+
+		if (e == s)
+			break;
+		found = tree_holds(kid, ino, depth + 1);
+	}
+	free(kids);
+	return found;
+}
+
+/* Only what can be restored: the accept queue empty, the peer inside the tree. */
+static int check_tcp(const struct fd_info *fi)
+{
+	int fd = steal_fd(fi), family = 0, ret = 0;
+	socklen_t l = sizeof(family);
+	struct tcp_info ti = {0};
+
+	if (fd < 0)
+		return fd;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &l) || tcp_info_of(fd, &ti))
+		ret = -errno;
+	close(fd);
+	if (ret) {
+		pr_perror("Can't read the state of TCP socket fd %d of task %d", fi->fd, fi->pid);
+		return ret;
+	}
+	if (ti.tcpi_state == TCP_LISTEN && ti.tcpi_unacked) {
+		pr_err("Task %d fd %d: a TCP listener with %u connections waiting to be accepted "
+		       "is not supported (none could be put back in its accept queue)\n",
+		       fi->pid, fi->fd, ti.tcpi_unacked);
+		return -ENOTSUP;
+	}
+	if (ti.tcpi_state != TCP_LISTEN && ti.tcpi_state != TCP_CLOSE &&
+	    ti.tcpi_state != TCP_ESTABLISHED) {
+		pr_err("Task %d fd %d: a TCP socket in state %s is not supported\n", fi->pid,
+		       fi->fd, tcp_state_name(ti.tcpi_state));
+		return -ENOTSUP;
+	}
+	if (ti.tcpi_state == TCP_ESTABLISHED &&
+	    !tree_holds(fi->root, peer_inode(fi->pid, family, fi->st.st_ino), 0)) {
+		pr_err("Task %d fd %d: a TCP connection to a peer outside the tree is not "
+		       "supported\n",
+		       fi->pid, fi->fd);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+/* Addresses and the int options. */
+static void read_common(int fd, struct cr_inet_sk_rec *r)
+{
+	struct sockaddr_in6 *a = (struct sockaddr_in6 *)r->src;
+	socklen_t l;
+
+	l = sizeof(r->src);
+	if (!getsockname(fd, (struct sockaddr *)r->src, &l) && a->sin6_port) {
+		r->srclen = l;
+		r->flags |= CR_INET_BOUND;
+	}
+	l = sizeof(r->dst);
+	if (!getpeername(fd, (struct sockaddr *)r->dst, &l)) {
+		r->dstlen = l;
+		r->flags |= CR_INET_CONNECTED;
+	}
+	for (int i = 0; i < CR_INET_NOPTS; i++) {
+		const struct inet_opt *o = &inet_opts[i];
+
+		l = sizeof(int);
+		if ((o->family && o->family != (int)r->family) ||
+		    (o->type && o->type != (int)r->type))
+			continue;
+		if (!getsockopt(fd, o->level, o->name, &r->opts[i], &l))
+			r->opt_mask |= 1u << i;
+	}
+}
+
+/* The bytes of one queue, peeked in repair mode. */
+static int peek_queue(int fd, int queue, uint32_t *seq, char **buf, uint32_t *len)
+{
+	socklen_t l = sizeof(*seq);
+	int req = queue == TCP_SEND_QUEUE ? SIOCOUTQ : SIOCINQ, n = 0;
+	ssize_t got = 0;
+
+	if (setsockopt(fd, SOL_TCP, TCP_REPAIR_QUEUE, &queue, sizeof(queue)) ||
+	    getsockopt(fd, SOL_TCP, TCP_QUEUE_SEQ, seq, &l) || ioctl(fd, req, &n))
+		return -errno;
+	*buf = malloc(n + 1);
+	if (!*buf)
+		return -ENOMEM;
+	if (n)
+		got = recv(fd, *buf, n, MSG_PEEK | MSG_DONTWAIT);
+	if (got != n)
+		return got < 0 ? -errno : -EIO;
+	*len = n;
+	return 0;
+}
+
+/* TCP_REPAIR_OPTIONS' values (TCP_INFO and TCP_MAXSEG), window and timestamp. */
+static int read_repair_state(int fd, struct cr_inet_sk_rec *r)
+{
+	socklen_t l = sizeof(r->mss);
+	struct tcp_info ti;
+	int ret = tcp_info_of(fd, &ti);
+
+	if (ret)
+		return ret;
+	if (ti.tcpi_options & TCPI_OPT_SACK)
+		r->tcpopts |= CR_TCPOPT_SACK;
+	if (ti.tcpi_options & TCPI_OPT_TIMESTAMPS)
+		r->tcpopts |= CR_TCPOPT_TSTAMP;
+	if (ti.tcpi_options & TCPI_OPT_WSCALE)
+		r->tcpopts |= CR_TCPOPT_WSCALE;
+	r->snd_wscale = ti.tcpi_snd_wscale;
+	r->rcv_wscale = ti.tcpi_rcv_wscale;
+	if (getsockopt(fd, SOL_TCP, TCP_MAXSEG, &r->mss, &l))
+		return -errno;
+	l = sizeof(r->window);
+	if (getsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW, r->window, &l))
+		return -errno;
+	l = sizeof(r->timestamp);
+	return getsockopt(fd, SOL_TCP, TCP_TIMESTAMP, &r->timestamp, &l) ? -errno : 0;
+}
+
+/*
+ * An established connection, read in repair mode (the network is locked):
+ * the socket stays in it until cr_release, so a killed tree sends no FIN.
+ */
+static int dump_established(struct dump_ctx *ctx, const struct fd_info *fi, int fd,
+			    struct cr_inet_sk_rec *r, char **snd, char **rcv)
+{
+	int on = 1, rfd, ret;
+
+	if (!ctx->net) {
+		pr_err("Task %d fd %d: an established TCP connection needs the network locked "
+		       "(--net-lock)\n",
+		       fi->pid, fi->fd);
+		return -ENOTSUP;
+	}
+	if (setsockopt(fd, SOL_TCP, TCP_REPAIR, &on, sizeof(on))) {
+		pr_perror("Can't put TCP socket fd %d of task %d in repair mode", fi->fd, fi->pid);
+		return -errno;
+	}
+	rfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	ret = rfd < 0 ? -errno : netlock_keep_repair(ctx->net, rfd);
+	if (ret) {
+		if (rfd >= 0)
+			close(rfd);
+		on = 0;
+		setsockopt(fd, SOL_TCP, TCP_REPAIR, &on, sizeof(on));
+		return ret;
+	}
+	ret = peek_queue(fd, TCP_SEND_QUEUE, &r->snd_seq, snd, &r->nsnd);
+	if (!ret)
+		ret = peek_queue(fd, TCP_RECV_QUEUE, &r->rcv_seq, rcv, &r->nrcv);
+	if (!ret)
+		ret = read_repair_state(fd, r);
+	if (ret) {
+		errno = -ret;
+		pr_perror("Can't read TCP connection fd %d of task %d in repair mode", fi->fd,
+			  fi->pid);
+	}
+	return ret;
+}
+
+static int dump_sock(struct cr_img *img, struct dump_ctx *ctx, const struct fd_info *fi, int fd,
+		     struct cr_inet_sk_rec *r)
+{
+	char *snd = NULL, *rcv = NULL;
+	struct tcp_info ti;
+	socklen_t l = sizeof(int);
+	int family = 0, ret = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &l)) {
+		pr_perror("Can't read socket fd %d of task %d", fi->fd, fi->pid);
+		return -errno;
+	}
+	r->family = family;
+	read_common(fd, r);
+	if (r->type == SOCK_STREAM) {
+		ret = tcp_info_of(fd, &ti);
+		r->state = ti.tcpi_state;
+		r->backlog = ti.tcpi_sacked; /* a listener's: sk_max_ack_backlog */
+		if (!ret && r->state == TCP_ESTABLISHED)
+			ret = dump_established(ctx, fi, fd, r, &snd, &rcv);
+	} else if (!ioctl(fd, SIOCINQ, &family) && family > 0) {
+		pr_warn("Task %d fd %d: the datagrams queued on UDP socket %llu are dropped\n",
+			fi->pid, fi->fd, (unsigned long long)r->id);
+	}
+	if (!ret && snd && rcv && r->nsnd + r->nrcv) {
+		char *all = malloc(r->nsnd + r->nrcv);
+
+		ret = all ? 0 : -ENOMEM;
+		if (all) {
+			memcpy(all, snd, r->nsnd);
+			memcpy(all + r->nsnd, rcv, r->nrcv);
+			ret = cr_img_write2(img, CR_REC_INET_SK, r, sizeof(*r), all,
+					    r->nsnd + r->nrcv);
+			free(all);
+		}
+	} else if (!ret) {
+		ret = cr_img_write(img, CR_REC_INET_SK, r, sizeof(*r));
+	}
+	free(snd);
+	free(rcv);
+	return ret;
+}
+
+static int dump_inet(struct cr_img *img, struct dump_ctx *ctx, const struct fd_info *fi,
+		     struct cr_file_rec *rec)
+{
+	struct cr_inet_sk_rec *r;
+	int fd, ret;
+
+	rec->obj_id = fi->st.st_ino;
+	ret = claim_dump_object(ctx, CR_REC_INET_SK, rec->obj_id);
+	if (ret <= 0)
+		return ret;
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		pr_err("No memory for socket fd %d of task %d\n", fi->fd, fi->pid);
+		return -ENOMEM;
+	}
+	r->id = rec->obj_id;
+	r->type = rec->kind == CR_FILE_TCP ? SOCK_STREAM : SOCK_DGRAM;
+	fd = steal_fd(fi);
+	ret = fd < 0 ? fd : dump_sock(img, ctx, fi, fd, r);
+	if (fd >= 0)
+		close(fd);
+	free(r);
+	return ret;
+}
+
+/* ---- restore ---- */
+
+static int collect_inet(struct cr_img *img, const struct cr_rec_hdr *h, struct rst_file_obj *obj)
+{
+	struct cr_inet_sk_rec *r = obj->rec;
+	int ret;
+
+	ret = image_check_len(img, h, sizeof(*r), h->len < sizeof(*r) ? 0 : r->nsnd + r->nrcv);
+	if (ret)
+		return ret;
+	if (r->srclen > sizeof(r->src) || r->dstlen > sizeof(r->dst) ||
+	    (r->family != AF_INET && r->family != AF_INET6)) {
+		pr_err("Socket %llu: bad addresses in the image\n", (unsigned long long)r->id);
+		return -EBADMSG;
+	}
+	obj->id = r->id;
+	return 0;
+}
+
+/* Options of one phase (@early: before bind); buffers are forced (we are root). */
+static int set_opts(int fd, const struct cr_inet_sk_rec *r, bool early)
+{
+	for (int i = 0; i < CR_INET_NOPTS; i++) {
+		const struct inet_opt *o = &inet_opts[i];
+		int name = o->name, val = r->opts[i];
+
+		if (!(r->opt_mask & 1u << i) || o->early != early)
+			continue;
+		if (o->level == SOL_SOCKET && (name == SO_SNDBUF || name == SO_RCVBUF)) {
+			/* getsockopt gave the doubled size the kernel keeps */
+			name = name == SO_SNDBUF ? SO_SNDBUFFORCE : SO_RCVBUFFORCE;
+			val /= 2;
+		}
+		if (setsockopt(fd, o->level, name, &val, sizeof(val))) {
+			pr_perror("Can't set %s to %d on socket %llu", o->what, val,
+				  (unsigned long long)r->id);
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static int set_int(int fd, int level, int name, int val)
+{
+	return setsockopt(fd, level, name, &val, sizeof(val)) ? -errno : 0;
+}
+
+/* One queue refilled in repair mode: no packet leaves, the bytes count as sent/received. */
+static int fill_queue(int fd, int queue, const char *buf, uint32_t len)
+{
+	uint32_t off = 0;
+
+	if (set_int(fd, SOL_TCP, TCP_REPAIR_QUEUE, queue))
+		return -errno;
+	while (off < len) {
+		ssize_t n = send(fd, buf + off, len - off, MSG_DONTWAIT);
+
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		off += n;
+	}
+	return 0;
+}
+
+static int set_repair_options(int fd, const struct cr_inet_sk_rec *r)
+{
+	struct tcp_repair_opt o[4];
+	int n = 0;
+
+	o[n++] = (struct tcp_repair_opt){TCPOPT_MAXSEG, r->mss};
+	if (r->tcpopts & CR_TCPOPT_WSCALE)
+		o[n++] =
+			(struct tcp_repair_opt){TCPOPT_WINDOW, r->snd_wscale | r->rcv_wscale << 16};
+	if (r->tcpopts & CR_TCPOPT_SACK)
+		o[n++] = (struct tcp_repair_opt){TCPOPT_SACK_PERMITTED, 0};
+	if (r->tcpopts & CR_TCPOPT_TSTAMP)
+		o[n++] = (struct tcp_repair_opt){TCPOPT_TIMESTAMP, 0};
+	return setsockopt(fd, SOL_TCP, TCP_REPAIR_OPTIONS, o, n * sizeof(o[0])) ? -errno : 0;
+}
+
+/* In repair mode (set before bind: the port may be shared with a listener). */
+static int restore_established(int fd, const struct cr_inet_sk_rec *r)
+{
+	const char *data = (const char *)(r + 1);
+	int ret;
+
+	ret = set_int(fd, SOL_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE);
+	if (!ret)
+		ret = set_int(fd, SOL_TCP, TCP_QUEUE_SEQ, r->snd_seq - r->nsnd);
+	if (!ret)
+		ret = set_int(fd, SOL_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE);
+	if (!ret)
+		ret = set_int(fd, SOL_TCP, TCP_QUEUE_SEQ, r->rcv_seq - r->nrcv);
+	if (!ret && connect(fd, (const struct sockaddr *)r->dst, r->dstlen))
+		ret = -errno;
+	if (!ret)
+		ret = set_repair_options(fd, r);
+	if (!ret && (r->tcpopts & CR_TCPOPT_TSTAMP))
+		ret = set_int(fd, SOL_TCP, TCP_TIMESTAMP, r->timestamp);
+	if (!ret)
+		ret = fill_queue(fd, TCP_RECV_QUEUE, data + r->nsnd, r->nrcv);
+	/* refilled in bigger or smaller pieces than written: room for all of it, then its size back
+	 */
+	if (!ret)
+		ret = set_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, r->nsnd + (1 << 20));
+	if (!ret)
+		ret = fill_queue(fd, TCP_SEND_QUEUE, data, r->nsnd);
+	if (!ret && (r->opt_mask & 1u << SNDBUF_OPT))
+		ret = set_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, r->opts[SNDBUF_OPT] / 2);
+	if (!ret && setsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW, r->window, sizeof(r->window)))
+		ret = -errno;
+	if (ret) {
+		errno = -ret;
+		pr_perror("Can't rebuild TCP connection %llu in repair mode",
+			  (unsigned long long)r->id);
+	}
+	return ret;
+}
+
+static int make_sock(const struct cr_restore_opts *opts, const struct cr_inet_sk_rec *r)
+{
+	bool repair = r->type == SOCK_STREAM && r->state == TCP_ESTABLISHED;
+	int fd, ret;
+
+	if (repair && !(opts && opts->net_lock)) {
+		pr_err("TCP connection %llu: restoring an established connection needs the "
+		       "network locked (--net-lock)\n",
+		       (unsigned long long)r->id);
+		return -ENOTSUP;
+	}
+	fd = socket(r->family, r->type | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		pr_perror("Can't create socket %llu", (unsigned long long)r->id);
+		return -errno;
+	}
+	/* repair mode after SO_REUSEADDR, which would undo its forced reuse of the port */
+	ret = set_opts(fd, r, true);
+	if (!ret && repair && set_int(fd, SOL_TCP, TCP_REPAIR, 1)) {
+		ret = -errno;
+		pr_perror("Can't put socket %llu in repair mode", (unsigned long long)r->id);
+	}
+	if (!ret && (r->flags & CR_INET_BOUND) &&
+	    bind(fd, (const struct sockaddr *)r->src, r->srclen)) {
+		ret = -errno;
+		pr_perror("Can't bind socket %llu", (unsigned long long)r->id);
+	}
+	if (!ret && repair)
+		ret = restore_established(fd, r);
+	else if (!ret && r->type == SOCK_STREAM && r->state == TCP_LISTEN &&
+		 listen(fd, r->backlog)) {
+		ret = -errno;
+		pr_perror("Can't listen on socket %llu", (unsigned long long)r->id);
+	} else if (!ret && r->type == SOCK_DGRAM && (r->flags & CR_INET_CONNECTED) &&
+		   connect(fd, (const struct sockaddr *)r->dst, r->dstlen)) {
+		ret = -errno;
+		pr_perror("Can't connect UDP socket %llu", (unsigned long long)r->id);
+	}
+	if (!ret)
+		ret = set_opts(fd, r, false);
+	if (!ret && repair && (r->opt_mask & 1u << REUSEADDR_OPT))
+		ret = set_int(fd, SOL_SOCKET, SO_REUSEADDR, r->opts[REUSEADDR_OPT]);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static int open_inet(struct rst_image *img, const struct cr_restore_opts *opts,
+		     const struct cr_file_rec *rec, int *fd)
+{
+	struct rst_file_obj *obj = find_file_obj(img, CR_REC_INET_SK, rec->obj_id);
+	int ret;
+
+	if (!obj) {
+		pr_err("Socket %llu of file %u is missing from the image\n",
+		       (unsigned long long)rec->obj_id, rec->id);
+		return -EINVAL;
+	}
+	ret = make_sock(opts, obj->rec);
+	if (ret < 0)
+		return ret;
+	*fd = ret;
+	if (fcntl(*fd, F_SETFL, rec->flags & O_NONBLOCK) < 0) {
+		ret = -errno;
+		pr_perror("Can't set the flags of socket %llu", (unsigned long long)rec->obj_id);
+		close(*fd);
+		*fd = -1;
+		return ret;
+	}
+	return 0;
+}
+
+/* The established connection behind file @f, or NULL. */
+static const struct cr_inet_sk_rec *repaired_sock(struct rst_image *img,
+						  const struct rst_img_file *f)
+{
+	const struct rst_file_obj *obj;
+	const struct cr_inet_sk_rec *r;
+
+	if (f->rec->kind != CR_FILE_TCP || (img->skip_kinds & 1ull << CR_FILE_TCP))
+		return NULL;
+	obj = find_file_obj(img, CR_REC_INET_SK, f->rec->obj_id);
+	r = obj ? obj->rec : NULL;
+	return r && r->state == TCP_ESTABLISHED ? r : NULL;
+}
+
+/* Repair mode off needs CAP_NET_ADMIN, which the restored task may have lost: we do it. */
+static int repair_off_one(pid_t pid, int fd, uint64_t id)
+{
+	int pidfd = syscall(SYS_pidfd_open, pid, 0), sk, ret = 0;
+
+	if (pidfd < 0) {
+		pr_perror("Can't open a pidfd for restored task %d", pid);
+		return -errno;
+	}
+	sk = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (sk < 0 || set_int(sk, SOL_TCP, TCP_REPAIR, 0)) {
+		ret = -errno;
+		pr_perror("Can't take TCP connection %llu (task %d fd %d) out of repair mode",
+			  (unsigned long long)id, pid, fd);
+	}
+	if (sk >= 0)
+		close(sk);
+	close(pidfd);
+	return ret;
+}
+
+int inet_repair_off(struct rst_image *img)
+{
+	bool *done = calloc(img->nfiles + 1, sizeof(*done));
+	int ret = 0;
+
+	if (!done)
+		return -ENOMEM;
+	for (size_t i = 0; i < img->ntasks && !ret; i++) {
+		const struct rst_img_task *t = &img->tasks[i];
+
+		for (size_t k = 0; k < t->nfds && !ret; k++)
+			for (size_t j = 0; j < img->nfiles && !ret; j++) {
+				const struct cr_inet_sk_rec *r;
+
+				if (img->files[j].rec->id != t->fds[k].file_id || done[j])
+					continue;
+				r = repaired_sock(img, &img->files[j]);
+				if (r)
+					ret = repair_off_one(t->outer_pid, t->fds[k].fd, r->id);
+				done[j] = true;
+			}
+	}
+	free(done);
+	return ret;
+}
+
+const struct file_ops tcp_ops = {
+	.name = "tcp",
+	.kind = CR_FILE_TCP,
+	.obj_type = CR_REC_INET_SK,
+	.recognise = recognise_tcp,
+	.check = check_tcp,
+	.dump = dump_inet,
+	.collect = collect_inet,
+	.open = open_inet,
+};
+
+/* A UDP socket's record is a CR_REC_INET_SK too: tcp_ops collects it. */
+const struct file_ops udp_ops = {
+	.name = "udp",
+	.kind = CR_FILE_UDP,
+	.recognise = recognise_udp,
+	.dump = dump_inet,
+	.open = open_inet,
+};
