@@ -212,8 +212,7 @@ enum cr_vma_kind {
 	CR_VMA_VDSO,	     /* [vdso]: the restoring kernel's is used */
 	CR_VMA_VVAR,	     /* [vvar] */
 	CR_VMA_VVAR_VCLOCK,  /* [vvar_vclock] */
-	CR_VMA_SYSVSHM,	     /* SysV shm attachment: shmem_id is the shmid, file_flags */
-			     /* O_RDONLY for SHM_RDONLY (ipc-shm.c) */
+	CR_VMA_SYSVSHM,	     /* SysV shm: shmem_id is the shmid; O_RDONLY: SHM_RDONLY */
 };
 
 /* [memory.c] One mapping of a task. */

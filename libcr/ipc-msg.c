@@ -106,8 +106,7 @@ static int check_msg(const void *r, uint32_t len)
 	for (uint32_t i = 0; i < rec->nmsgs; i++) {
 		const struct cr_ipc_msg *m = (const void *)((const char *)r + off);
 
-		if (off + sizeof(*m) > len || m->mtype <= 0 ||
-		    m->len > len - off - sizeof(*m))
+		if (off + sizeof(*m) > len || m->mtype <= 0 || m->len > len - off - sizeof(*m))
 			return -EBADMSG;
 		off += sizeof(*m) + MSG_ALIGN(m->len);
 	}

@@ -98,18 +98,48 @@ int ipc_check_made(const char *kind, const struct cr_ipc_perm *p, int got)
 	return 0;
 }
 
+static int ipcns_of(pid_t pid, struct stat *st)
+{
+	char path[64];
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/ns/ipc", pid);
+	if (stat(pid ? path : "/proc/self/ns/ipc", st) < 0) {
+		pr_perror("Can't stat the IPC namespace of task %d", pid ? pid : getpid());
+		return -errno;
+	}
+	return 0;
+}
+
 /* 1: the tree's root is in cr's own IPC namespace; 0: in another; -errno */
 static int shares_ipcns(pid_t root)
 {
 	struct stat self, tree;
-	char path[64];
+	int ret = ipcns_of(0, &self);
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/ipc", root);
-	if (stat("/proc/self/ns/ipc", &self) < 0 || stat(path, &tree) < 0) {
-		pr_perror("Can't stat the IPC namespace of task %d", root);
-		return -errno;
+	if (!ret)
+		ret = ipcns_of(root, &tree);
+	return ret ? ret : self.st_ino == tree.st_ino && self.st_dev == tree.st_dev;
+}
+
+/* One IPC namespace is saved, the root's: every task must be in it. */
+static int check_same_ns(struct cr_frozen *f)
+{
+	struct stat root, st;
+	int ret = ipcns_of(f->root, &root);
+
+	for (size_t i = 1; i < f->ntasks && !ret; i++) {
+		if (f->tasks[i].zombie)
+			continue;
+		ret = ipcns_of(f->tasks[i].pid, &st);
+		if (!ret && st.st_ino != root.st_ino) {
+			pr_err("Task %d is in another IPC namespace than the root (%d): not "
+			       "supported\n",
+			       f->tasks[i].pid, f->root);
+			ret = -ENOTSUP;
+		}
 	}
-	return self.st_ino == tree.st_ino && self.st_dev == tree.st_dev;
+	return ret;
 }
 
 /*
@@ -170,7 +200,8 @@ static int check_shared_ns(struct cr_frozen *f)
 		p = strstr(maps, " /SYSV");
 		if (p)
 			pr_err("Task %d attaches SysV shm (%.14s) but shares cr's IPC namespace, "
-			       "whose objects are not saved: run the job in an IPC namespace of its "
+			       "whose objects are not saved: run the job in an IPC namespace of "
+			       "its "
 			       "own\n",
 			       f->tasks[i].pid, p + 1);
 		free(maps);
@@ -184,6 +215,8 @@ int check_ipc(struct cr_frozen *f)
 {
 	int ret = check_sem_undo(f), shared;
 
+	if (!ret)
+		ret = check_same_ns(f);
 	if (ret)
 		return ret;
 	shared = shares_ipcns(f->root);

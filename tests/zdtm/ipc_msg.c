@@ -28,8 +28,8 @@ static char pat(int m, int i)
 	return (char)(i * 11 + m * 37 + 1);
 }
 
-static void check_queue(int id, int key, unsigned int mode, unsigned long qbytes,
-			unsigned long n, const char *name)
+static void check_queue(int id, int key, unsigned int mode, unsigned long qbytes, unsigned long n,
+			const char *name)
 {
 	struct msqid_ds ds;
 

@@ -16,11 +16,11 @@
 
 #include <sys/shm.h>
 
-#define PG	4096
-#define A_SIZE	(3 * PG + 100)
-#define C_SIZE	(5 * PG)
-#define KEY_A	0x5eed0a
-#define KEY_C	0x5eed0c
+#define PG     4096
+#define A_SIZE (3 * PG + 100)
+#define C_SIZE (5 * PG)
+#define KEY_A  0x5eed0a
+#define KEY_C  0x5eed0c
 
 static uint8_t pat(int seg, size_t i)
 {
@@ -41,7 +41,8 @@ static int same(const uint8_t *p, int seg, size_t off, size_t len)
 	return 1;
 }
 
-static void check_seg(int id, int key, unsigned int mode, size_t size, shmatt_t nattch, const char *n)
+static void check_seg(int id, int key, unsigned int mode, size_t size, shmatt_t nattch,
+		      const char *n)
 {
 	struct shmid_ds ds;
 
