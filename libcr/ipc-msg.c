@@ -87,7 +87,7 @@ static int dump_msg(int out)
 		return -errno;
 	}
 	for (int idx = 0; idx <= max && !ret; idx++) {
-		struct msqid_ds ds;
+		struct msqid_ds ds = {0};
 		int id = msgctl(idx, MSG_STAT, &ds);
 
 		if (id >= 0)

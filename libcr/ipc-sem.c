@@ -49,7 +49,7 @@ static int send_set(int out, int id, const struct semid_ds *ds)
 
 static int dump_sem(int out)
 {
-	struct seminfo info;
+	struct seminfo info = {0};
 	int max = semctl(0, 0, SEM_INFO, (union semun){.info = &info}), ret = 0;
 
 	if (max < 0) {
@@ -57,7 +57,7 @@ static int dump_sem(int out)
 		return -errno;
 	}
 	for (int idx = 0; idx <= max && !ret; idx++) {
-		struct semid_ds ds;
+		struct semid_ds ds = {0};
 		int id = semctl(idx, 0, SEM_STAT, (union semun){.buf = &ds});
 
 		if (id >= 0)

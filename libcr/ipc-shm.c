@@ -102,7 +102,7 @@ static int dump_shm(int out)
 		return -errno;
 	}
 	for (int idx = 0; idx <= max && !ret; idx++) {
-		struct shmid_ds ds;
+		struct shmid_ds ds = {0};
 		int id = shmctl(idx, SHM_STAT, &ds);
 
 		if (id >= 0)
