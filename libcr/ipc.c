@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/sem.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -142,45 +143,85 @@ static int check_same_ns(struct cr_frozen *f)
 	return ret;
 }
 
+/* 0: task @pid has the same undo list as @ref (none); -ENOTSUP if not */
+static int undo_list_of(pid_t ref, pid_t pid)
+{
+	long same = syscall(SYS_kcmp, ref, pid, KCMP_SYSVSEM, 0, 0);
+
+	if (same < 0 && errno == ENOSYS) {
+		pr_warn("No kcmp(): can't tell whether task %d holds a semaphore undo list\n", pid);
+		return 0;
+	}
+	if (same < 0) {
+		pr_perror("kcmp(KCMP_SYSVSEM) of task %d", pid);
+		return -errno;
+	}
+	if (same) {
+		pr_err("Task %d has a SysV semaphore undo list (semop with SEM_UNDO, or threads, "
+		       "which share one) while its IPC namespace holds semaphore sets: not "
+		       "supported (it can't be read from outside)\n",
+		       pid);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+/*
+ * The reference task for check_sem_undo: a child of ours, forked without
+ * CLONE_SYSVSEM, has no undo list. It joins the tree's IPC namespace (which
+ * drops none: it has none) and says how many semaphore sets that holds.
+ */
+static __attribute__((noreturn)) void sem_ref_child(pid_t root, int in, int out)
+{
+	char path[64], c;
+	struct seminfo info = {0};
+	int fd, n = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/ipc", root);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && !setns(fd, CLONE_NEWIPC) && semctl(0, 0, SEM_INFO, &info) >= 0)
+		n = info.semusz;
+	if (write(out, &n, sizeof(n)) != sizeof(n))
+		_exit(1);
+	_exit(read(in, &c, 1) < 0);
+}
+
 /*
  * A semaphore undo list (semop with SEM_UNDO) can't be read from outside:
- * refuse a task that has one. kcmp(KCMP_SYSVSEM) compares undo lists; a
- * child of ours, forked without CLONE_SYSVSEM, has none.
+ * refuse a task that has one (kcmp KCMP_SYSVSEM: not the reference's, which
+ * is none) while its namespace holds semaphore sets. pthread_create makes
+ * one, empty, for the threads to share: with no sets it can hold nothing.
  */
 static int check_sem_undo(struct cr_frozen *f)
 {
-	int pfd[2], ret = 0;
+	int go[2], cnt[2], nsets = -1, ret = 0;
 	pid_t ref;
 
-	if (pipe2(pfd, O_CLOEXEC) < 0)
+	if (pipe2(go, O_CLOEXEC) < 0)
 		return -errno;
+	if (pipe2(cnt, O_CLOEXEC) < 0) {
+		close(go[0]);
+		close(go[1]);
+		return -errno;
+	}
 	ref = fork();
 	if (ref == 0) {
-		char c;
-
-		close(pfd[1]);
-		_exit(read(pfd[0], &c, 1) < 0);
+		close(go[1]); /* its EOF is the end of the check */
+		close(cnt[0]);
+		sem_ref_child(f->root, go[0], cnt[1]);
 	}
-	close(pfd[0]);
-	for (size_t i = 0; i < f->ntasks && ref > 0 && !ret; i++) {
-		struct cr_task *t = &f->tasks[i];
-		long same = t->zombie ? 0 : syscall(SYS_kcmp, ref, t->pid, KCMP_SYSVSEM, 0, 0);
-
-		if (same < 0 && errno == ENOSYS) {
-			pr_warn("No kcmp(): can't tell whether tasks hold semaphore undo lists\n");
-			break;
-		}
-		if (same < 0) {
-			pr_perror("kcmp(KCMP_SYSVSEM) of task %d", t->pid);
-			ret = -errno;
-		} else if (same) {
-			pr_err("Task %d has a SysV semaphore undo list (semop with SEM_UNDO): not "
-			       "supported (it can't be read from outside)\n",
-			       t->pid);
-			ret = -ENOTSUP;
-		}
+	close(go[0]);
+	close(cnt[1]);
+	if (ref > 0 && ipc_read_full(cnt[0], &nsets, sizeof(nsets)))
+		nsets = -1;
+	if (ref > 0 && nsets < 0) {
+		pr_err("Can't count the semaphore sets of task %d's IPC namespace\n", f->root);
+		ret = -EIO;
 	}
-	close(pfd[1]);
+	for (size_t i = 0; i < f->ntasks && ref > 0 && nsets > 0 && !ret; i++)
+		ret = f->tasks[i].zombie ? 0 : undo_list_of(ref, f->tasks[i].pid);
+	close(go[1]);
+	close(cnt[0]);
 	if (ref > 0)
 		waitpid(ref, NULL, 0);
 	return ref < 0 ? -errno : ret;
@@ -190,7 +231,8 @@ static int check_sem_undo(struct cr_frozen *f)
 static int check_shared_ns(struct cr_frozen *f)
 {
 	for (size_t i = 0; i < f->ntasks; i++) {
-		char *maps, *p;
+		char *maps, *p, *line;
+		unsigned long s = 0, e = 0;
 
 		if (f->tasks[i].zombie)
 			continue;
@@ -198,12 +240,13 @@ static int check_shared_ns(struct cr_frozen *f)
 		if (!maps)
 			return -errno;
 		p = strstr(maps, " /SYSV");
-		if (p)
-			pr_err("Task %d attaches SysV shm (%.14s) but shares cr's IPC namespace, "
-			       "whose objects are not saved: run the job in an IPC namespace of "
-			       "its "
-			       "own\n",
-			       f->tasks[i].pid, p + 1);
+		for (line = p; line && line > maps && line[-1] != '\n'; line--)
+			;
+		if (p && sscanf(line, "%lx-%lx", &s, &e) == 2)
+			pr_err("Task %d: mapping %#lx-%#lx (%.*s) is SysV shm in cr's own IPC "
+			       "namespace, whose objects are not saved: run the job in an IPC "
+			       "namespace of its own\n",
+			       f->tasks[i].pid, s, e, (int)strcspn(p + 1, "\n"), p + 1);
 		free(maps);
 		if (p)
 			return -ENOTSUP;

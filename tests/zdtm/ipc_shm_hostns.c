@@ -20,7 +20,9 @@ int main(void)
 		test_fatal("shmget/shmat");
 	shmctl(id, IPC_RMID, NULL);
 	strcpy(p, "still here");
-	dprintf(1, "EXPECT: Task %d attaches SysV shm\n", getpid());
+	dprintf(1, "EXPECT: Task %d: mapping %p-%p (/SYSV\n", getpid(), (void *)p,
+		(void *)(p + 4096));
+	dprintf(1, "EXPECT: is SysV shm in cr's own IPC namespace\n");
 	test_ready();
 	test_wait_go();
 	CHECK(!strcmp(p, "still here"), "the segment's data is gone");
