@@ -13,6 +13,7 @@
 #define LOG_PREFIX "dump: "
 #include "files.h"
 #include "internal.h"
+#include "ipc.h"
 #include "log.h"
 #include "memory.h"
 #include "signals.h"
@@ -106,6 +107,9 @@ int cr_dump_ex(struct cr_frozen *f, const char *dir, struct cr_digests **digests
 		if (ret)
 			return ret;
 	}
+	ret = check_ipc(f);
+	if (ret)
+		return ret;
 	ret = cr_img_create(&img, dir);
 	if (ret)
 		return ret;
@@ -114,6 +118,8 @@ int cr_dump_ex(struct cr_frozen *f, const char *dir, struct cr_digests **digests
 	ret = write_header(&img, f);
 	for (size_t i = 0; i < f->ntasks && !ret; i++)
 		ret = dump_one_task(&img, &ctx, f, &f->tasks[i]);
+	if (!ret)
+		ret = dump_ipc(&img, f); /* the tree's IPC namespace (ipc.h) */
 	if (!ret)
 		ret = cr_img_write(&img, CR_REC_END, NULL, 0);
 	if (!ret && fflush(img.f))

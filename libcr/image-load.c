@@ -12,6 +12,7 @@
 #include "files.h"
 #include "image-load.h"
 #include "img-digest.h"
+#include "ipc.h"
 #include "log.h"
 
 #define GROW(arr, n)                                                                               \
@@ -226,7 +227,8 @@ static int take_shared_record(struct rst_image *ri, struct cr_img *img, struct c
 		return RST_REC_COPIED;
 	}
 	}
-	return collect_file_obj(ri, img, h, p);
+	ret = collect_ipc(ri, img, h, p);
+	return ret ? ret : collect_file_obj(ri, img, h, p);
 }
 
 /* "6.18.44-fc" -> 6 * 1000 + 18 */
@@ -389,6 +391,9 @@ void image_free(struct rst_image *ri)
 		free(ri->shmem[i].extents);
 	free(ri->shmem);
 	free(ri->pagefiles);
+	for (size_t i = 0; i < ri->nipc; i++)
+		free(ri->ipc[i].rec);
+	free(ri->ipc);
 	if (ri->dirfd >= 0)
 		close(ri->dirfd);
 	memset(ri, 0, sizeof(*ri));

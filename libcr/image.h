@@ -50,6 +50,9 @@ enum cr_rec_type {
 	/* struct cr_unix_sk_rec + queued messages (sk-unix.c) */
 	CR_REC_UNIX_SK = 30,
 	CR_REC_INET_SK = 35, /* struct cr_inet_sk_rec + queued data (sk-inet.c) */
+	CR_REC_IPC_SHM = 40, /* struct cr_ipc_shm_rec + extents (ipc-shm.c) */
+	CR_REC_IPC_SEM = 41, /* struct cr_ipc_sem_rec + values (ipc-sem.c) */
+	CR_REC_IPC_MSG = 42, /* struct cr_ipc_msg_rec + messages (ipc-msg.c) */
 	CR_REC_MAX = 64,
 };
 
@@ -216,6 +219,7 @@ enum cr_vma_kind {
 	CR_VMA_VDSO,	     /* [vdso]: the restoring kernel's is used */
 	CR_VMA_VVAR,	     /* [vvar] */
 	CR_VMA_VVAR_VCLOCK,  /* [vvar_vclock] */
+	CR_VMA_SYSVSHM,	     /* SysV shm: shmem_id is the shmid; O_RDONLY: SHM_RDONLY */
 };
 
 /* [memory.c] One mapping of a task. */
@@ -475,6 +479,43 @@ struct cr_inet_sk_rec {
 	uint32_t timestamp;			       /* TCP_TIMESTAMP */
 	uint32_t window[5];			       /* struct tcp_repair_window */
 	uint32_t nsnd, nrcv;
+};
+
+/* [ipc-*.c] What every SysV IPC object has; made again with its id. */
+struct cr_ipc_perm {
+	int32_t id;
+	int32_t key; /* IPC_PRIVATE (0) for a segment marked removed */
+	uint32_t uid, gid, cuid, cgid;
+	uint32_t mode; /* low 9 bits: permissions; shm: SHM_DEST (marked removed) */
+	uint32_t pad;
+};
+
+/* [ipc-shm.c] A SysV shm segment; its non-zero pages in sysvshm-<id>.img. */
+struct cr_ipc_shm_rec {
+	struct cr_ipc_perm perm;
+	uint64_t size;
+	uint32_t nextents; /* struct cr_extent following, in page units of bytes */
+	uint32_t pad;
+};
+
+/* [ipc-sem.c] A SysV semaphore set: its values (uint16_t each follow). */
+struct cr_ipc_sem_rec {
+	struct cr_ipc_perm perm;
+	uint32_t nsems;
+	uint32_t pad;
+};
+
+/* [ipc-msg.c] A SysV message queue: nmsgs messages follow, in queue order. */
+struct cr_ipc_msg_rec {
+	struct cr_ipc_perm perm;
+	uint64_t qbytes;
+	uint32_t nmsgs; /* each a struct cr_ipc_msg + its body, padded to 8 bytes */
+	uint32_t pad;
+};
+struct cr_ipc_msg {
+	int64_t mtype;
+	uint32_t len;
+	uint32_t pad;
 };
 
 /* 0 if record @h is @fixed + @tail bytes long, else -EBADMSG, logged. */

@@ -21,6 +21,7 @@
 #include "fsident.h"
 #include "image-load.h"
 #include "internal.h"
+#include "ipc.h"
 #include "log.h"
 #include "memory.h"
 #include "restorer/restorer.h"
@@ -108,6 +109,10 @@ static int classify_vma(pid_t pid, const struct maps_line *m, struct cr_vma_rec 
 		v->file_flags = shared && (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
 		if (shmem_kind_of(p, false))
 			v->shmem_id = SHMEM_PENDING; /* memfd or deleted: saved whole */
+	} else if (!strncmp(p, "/SYSV", 5) && shared) {
+		v->kind = CR_VMA_SYSVSHM; /* the inode number is the shmid (ipc-shm.c) */
+		v->shmem_id = m->ino;
+		v->file_flags = O_RDONLY; /* until VmFlags says "mw" */
 	} else {
 		pr_err("Task %d: mapping %#llx-%#llx (%s) is not supported yet\n", pid,
 		       (unsigned long long)m->start, (unsigned long long)m->end, *p ? p : "?");
@@ -380,6 +385,8 @@ static int apply_vmflags(pid_t pid, const char *line, struct cr_vma_rec *v)
 	for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
 		if (!strcmp(tok, "gd"))
 			v->flags |= MAP_GROWSDOWN;
+		if (!strcmp(tok, "mw") && v->kind == CR_VMA_SYSVSHM)
+			v->file_flags = O_RDWR; /* not attached SHM_RDONLY */
 		if (!strcmp(tok, "lo")) {
 			pr_err("Task %d: mapping %#llx-%#llx is mlock()ed: not supported yet\n",
 			       pid, (unsigned long long)v->start, (unsigned long long)v->end);
@@ -509,7 +516,8 @@ out:
 static bool vma_premapped(const struct cr_vma_rec *v)
 {
 	return v->kind == CR_VMA_ANON || v->kind == CR_VMA_FILE_PRIVATE ||
-	       v->kind == CR_VMA_FILE_SHARED || v->kind == CR_VMA_SHMEM;
+	       v->kind == CR_VMA_FILE_SHARED || v->kind == CR_VMA_SHMEM ||
+	       v->kind == CR_VMA_SYSVSHM;
 }
 
 uint64_t premap_size_of(const struct rst_img_task *t)
@@ -568,6 +576,8 @@ static int premap_one(struct rst_image *img, const struct cr_vma_rec *v, uint64_
 		}
 		flags |= MAP_SHARED;
 		break;
+	case CR_VMA_SYSVSHM:
+		return ipc_shm_premap(v, at);
 	default:
 		return 0;
 	}

@@ -31,6 +31,7 @@
 #include "files.h"
 #include "fsident.h"
 #include "image-load.h"
+#include "ipc.h"
 #include "log.h"
 #include "memory.h"
 #include "netlock.h"
@@ -595,6 +596,7 @@ static int parse_skip(const char *s, unsigned int *skip, uint64_t *kinds)
 		{"tidaddr", RST_SKIP_TIDADDR},
 		{"fpu", RST_SKIP_FPU},
 		{"nnp", RST_SKIP_NNP},
+		{"ipc", RST_SKIP_IPC},
 	};
 	char *copy = s ? strdup(s) : NULL, *tok, *save = NULL;
 	int ret = 0;
@@ -688,6 +690,8 @@ static int prepare_restarter(struct cr_restored *r, const struct cr_restore_opts
 	if (!ret)
 		ret = prepare_shmem(&r->img);
 	if (!ret)
+		ret = prepare_ipc(&r->img); /* SysV objects, before any task attaches (ipc.h) */
+	if (!ret)
 		ret = prepare_files(&r->img, opts);
 	return ret;
 }
@@ -753,6 +757,8 @@ int cr_restore(const char *dir, const struct cr_restore_opts *opts, struct cr_re
 		ret = seize_restored(r);
 	if (!ret)
 		ret = finish_tasks(r);
+	if (!ret)
+		ret = finish_ipc(&r->img);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (ret) {
 		cr_abort(r);
@@ -849,6 +855,7 @@ int cr_abort(struct cr_restored *r)
 	}
 	if (r->child > 0)
 		waitpid(r->child, NULL, 0);
+	undo_ipc(&r->img);
 	restored_free(r);
 	return 0;
 }

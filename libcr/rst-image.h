@@ -57,6 +57,13 @@ struct rst_img_shmem {
 	int svc_fd;
 };
 
+/* A SysV IPC object (ipc.c), made by prepare_ipc. */
+struct rst_ipc_obj {
+	uint32_t type; /* CR_REC_IPC_* */
+	void *rec;     /* the record, payload included */
+	bool made;     /* removed again by undo_ipc if the restore fails */
+};
+
 struct rst_image {
 	struct cr_header_rec hdr;
 	int dirfd;
@@ -70,6 +77,8 @@ struct rst_image {
 	size_t nshmem;
 	struct cr_pagefile_rec *pagefiles;
 	size_t npagefiles;
+	struct rst_ipc_obj *ipc;
+	size_t nipc;
 	int max_fd;	     /* highest fd number any task uses */
 	unsigned int skip;   /* CR_SKIP_* */
 	uint64_t skip_kinds; /* bit 1 << enum cr_file_kind: fds of these kinds left closed */

@@ -169,6 +169,7 @@ struct rst_timer {
 #define RST_SKIP_TIDADDR   0x040000 /* clear_child_tid */
 #define RST_SKIP_FPU	   0x080000 /* xsave area */
 #define RST_SKIP_NNP	   0x100000 /* no_new_privs */
+#define RST_SKIP_IPC	   0x200000 /* SysV IPC objects (libcr only: ipc.c) */
 
 /* Steps named in rst_ctl.err_step, for messages. */
 enum rst_step {

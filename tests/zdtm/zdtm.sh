@@ -4,7 +4,10 @@
 # Run one zdtm-style state test in one mode.
 #
 #   zdtm.sh --cr CR --mode plain|pidns|nopidns|skip-proof|refuse|hook [--skip KIND]
-#           [--pidns-only] [--name NAME] [--timeout SEC] -- PROG [ARG...]
+#           [--pidns-only] [--ipcns] [--name NAME] [--timeout SEC] -- PROG [ARG...]
+#
+# --ipcns: PROG runs in an IPC namespace of its own, and each restart in a
+# new, empty one (unshare --ipc): its SysV objects outlive the killed tree.
 #
 # The whole run happens in a pid and mount namespace this script creates
 # (unshare --pid --fork --mount-proc), itself as pid 1 and reaper: pids freed
@@ -58,11 +61,12 @@ skip=
 name=
 timeout=20
 pidns_only=
+ipcns=()
 cmd=()
 
 usage() {
 	echo "usage: $0 --cr CR --mode plain|pidns|nopidns|skip-proof|refuse|hook [--skip KIND]" \
-		"[--pidns-only] [--name NAME] [--timeout SEC] -- PROG [ARG...]" >&2
+		"[--pidns-only] [--ipcns] [--name NAME] [--timeout SEC] -- PROG [ARG...]" >&2
 	exit 2
 }
 
@@ -75,6 +79,7 @@ while [ $# -gt 0 ]; do
 	--name) name=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--pidns-only) pidns_only=1; shift ;;
+	--ipcns) ipcns=(unshare --ipc); shift ;;
 	--) shift; cmd=("$@"); break ;;
 	*) usage ;;
 	esac
@@ -234,7 +239,7 @@ run_hook() {
 # bash's own notices (a job "Killed" by the checkpoint) go to a log
 exec 2>>"$tmp/driver.err"
 cd "$ZDTM_DIR" || fail "no $ZDTM_DIR"
-"${cmd[@]}" </dev/null >"$tmp/out.1" 2>"$tmp/err.1" &
+"${ipcns[@]}" "${cmd[@]}" </dev/null >"$tmp/out.1" 2>"$tmp/err.1" &
 pid=$!
 wait_for 20 ready || fail "no READY in 20 s"
 alive "$pid" || fail "exited before it was checkpointed"
@@ -285,7 +290,8 @@ else
 	flags=(--detach "${rst_net[@]}")
 	[ "$mode" != pidns ] && [ -z "$pidns_only" ] || flags+=(--pidns)
 	[ "$mode" != skip-proof ] || flags+=(--skip "$skip")
-	"$cr" restart "${flags[@]}" "$tmp/img" </dev/null >>"$tmp/out.2" 2>"$tmp/rst.err"
+	"${ipcns[@]}" "$cr" restart "${flags[@]}" "$tmp/img" </dev/null >>"$tmp/out.2" \
+		2>"$tmp/rst.err"
 	rc=$?
 	if [ $rc -ne 0 ] && [ "$mode" = skip-proof ]; then
 		# the tree died while being resumed: it did not pass either
