@@ -23,28 +23,28 @@ static int _output_name(const char *name)
 	return name && (!strcmp(name, "stdout") || !strcmp(name, "stderr"));
 }
 
+struct digested_copy {
+	struct img_digester *d;
+	int fd;
+};
+
+static int _digest_write(void *arg, const uint8_t *p, size_t n, uint64_t at)
+{
+	struct digested_copy *c = arg;
+
+	imgd_update(c->d, p, n);
+	return io_write_all(c->fd, p, n, (off_t)at);
+}
+
 /* srcfd from its start into fd, each chunk digested from the bytes written. */
 static int _copy_digested(int srcfd, int fd, struct img_digester *d, uint8_t *buf, uint64_t *len)
 {
-	uint64_t off = 0;
-	ssize_t n;
-	int ret;
+	struct digested_copy c = {.d = d, .fd = fd};
+	int ret =
+		io_read_chunks(srcfd, 0, UINT64_MAX, buf, CR_DIGEST_CHUNK, _digest_write, &c, len);
 
-	for (;;) {
-		n = pread(srcfd, buf, CR_DIGEST_CHUNK, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		imgd_update(d, buf, (size_t)n);
-		ret = io_write_all(fd, buf, (size_t)n, (off_t)off);
-		if (ret)
-			return ret;
-		off += (uint64_t)n;
-	}
-	*len = off;
+	if (ret)
+		return ret;
 	return fdatasync(fd) < 0 ? -errno : 0;
 }
 
