@@ -76,6 +76,11 @@ static int open_eventfd(struct rst_image *img, const struct cr_restore_opts *opt
 
 	(void)img;
 	(void)opts;
+	if (rec->pos == UINT64_MAX) { /* a write of that much would block for good */
+		pr_err("eventfd (file %u): counter %llu is out of range\n", rec->id,
+		       (unsigned long long)rec->pos);
+		return -EBADMSG;
+	}
 	*fd = eventfd(rec->pos - rest, EFD_CLOEXEC | (rec->size ? EFD_SEMAPHORE : 0));
 	if (*fd < 0) {
 		pr_perror("Can't create eventfd (file %u, count %llu)", rec->id,

@@ -195,11 +195,22 @@ static int dump_inotify(struct cr_img *img, struct dump_ctx *ctx, const struct f
 static int collect_inotify(struct cr_img *img, const struct cr_rec_hdr *h, struct rst_file_obj *obj)
 {
 	struct cr_inotify_rec *ir = obj->rec;
-	int ret;
+	const struct cr_inotify_watch *ws = (const void *)(ir + 1);
+	int ret, prev = 0;
 
 	ret = image_check_len(
 		img, h, sizeof(*ir),
 		h->len < sizeof(*ir) ? 0 : ir->nwatches * sizeof(struct cr_inotify_watch));
+	/* wds strictly increasing within a bounded gap (add_watch walks up to each), paths ended */
+	for (uint32_t i = 0; !ret && i < ir->nwatches; i++) {
+		if (ws[i].wd <= prev || ws[i].wd - prev > (1 << 20) ||
+		    !memchr(ws[i].path, 0, sizeof(ws[i].path))) {
+			pr_err("inotify %llu: bad watch %u in the image\n",
+			       (unsigned long long)ir->id, i);
+			ret = -EBADMSG;
+		}
+		prev = ws[i].wd;
+	}
 	if (!ret)
 		obj->id = ir->id;
 	return ret;

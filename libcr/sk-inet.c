@@ -461,7 +461,8 @@ static int collect_inet(struct cr_img *img, const struct cr_rec_hdr *h, struct r
 	struct cr_inet_sk_rec *r = obj->rec;
 	int ret;
 
-	ret = image_check_len(img, h, sizeof(*r), h->len < sizeof(*r) ? 0 : r->nsnd + r->nrcv);
+	ret = image_check_len(img, h, sizeof(*r),
+			      h->len < sizeof(*r) ? 0 : (uint64_t)r->nsnd + r->nrcv);
 	if (ret)
 		return ret;
 	if (r->srclen > sizeof(r->src) || r->dstlen > sizeof(r->dst) ||

@@ -468,6 +468,12 @@ static socklen_t sk_addr(const struct cr_restore_opts *opts, const struct cr_uni
 	}
 	memcpy(path, r->name, r->namelen);
 	p = remap_path(opts, path, buf, sizeof(buf));
+	if (strlen(p) >= sizeof(a->sun_path)) {
+		/* never a shorter, other path: 0 makes bind() and connect() fail (EINVAL) */
+		pr_err("Unix socket %llu: path %s is too long for a socket name\n",
+		       (unsigned long long)r->ino, p);
+		return 0;
+	}
 	snprintf(a->sun_path, sizeof(a->sun_path), "%s", p);
 	return offsetof(struct sockaddr_un, sun_path) + strlen(a->sun_path) + 1;
 }
@@ -522,6 +528,8 @@ static int make_sock(struct rst_image *img, const struct cr_restore_opts *opts,
 	}
 	if (!r->namelen || (r->state != TCP_LISTEN && listener_of(img, r)))
 		return 0; /* accepted: the name is its listener's */
+	if (!alen)
+		return -ENAMETOOLONG;
 	if (a.sun_path[0])
 		ret = clear_stale(r, &a, alen);
 	if (!ret && bind(*fd, (struct sockaddr *)&a, alen) < 0) {
