@@ -181,6 +181,17 @@ int cr_img_read(struct cr_img *img, struct cr_rec_hdr *hdr, void **payload)
 	return 1;
 }
 
+void cr_datafile_abort(struct cr_datafile *df)
+{
+	if (df->fd >= 0)
+		close(df->fd);
+	df->fd = -1;
+	XXH64_freeState(df->hash);
+	df->hash = NULL;
+	imgd_free(df->dg);
+	df->dg = NULL;
+}
+
 int cr_datafile_create(struct cr_datafile *df, int dirfd, const char *name)
 {
 	memset(df, 0, sizeof(*df));
@@ -193,10 +204,7 @@ int cr_datafile_create(struct cr_datafile *df, int dirfd, const char *name)
 	df->hash = XXH64_createState();
 	df->dg = imgd_new();
 	if (!df->hash || !df->dg) {
-		XXH64_freeState(df->hash);
-		imgd_free(df->dg);
-		close(df->fd);
-		df->fd = -1;
+		cr_datafile_abort(df);
 		return -ENOMEM;
 	}
 	XXH64_reset(df->hash, 0);

@@ -126,6 +126,8 @@ int cr_datafile_create(struct cr_datafile *df, int dirfd, const char *name);
 int cr_datafile_write(struct cr_datafile *df, const void *buf, size_t len);
 /* Finish: fsync, record a CR_REC_PAGEFILE for it in @img, its digests in img->digests. */
 int cr_datafile_finish(struct cr_datafile *df, struct cr_img *img);
+/* Let go of what create made, on a dump that failed (nothing after finish). */
+void cr_datafile_abort(struct cr_datafile *df);
 
 struct cr_pagefile_rec {
 	char name[64];

@@ -134,10 +134,7 @@ static int save_shm(struct cr_img *img, const void *r, uint32_t len, int in)
 		}
 	if (!ret)
 		ret = cr_datafile_finish(&df, img);
-	if (df.fd >= 0)
-		close(df.fd);
-	if (ret)
-		XXH64_freeState(df.hash);
+	cr_datafile_abort(&df);
 	free(buf);
 	return ret;
 }

@@ -499,9 +499,7 @@ int dump_memory(struct cr_img *img, struct dump_ctx *ctx, struct cr_task *t)
 		ret = cr_img_write2(img, CR_REC_PAGEMAP, &pm, sizeof(pm), pd.runs,
 				    pd.nruns * sizeof(*pd.runs));
 out:
-	if (pd.df.fd >= 0)
-		close(pd.df.fd);
-	XXH64_freeState(pd.df.hash); /* a dump that failed before cr_datafile_finish */
+	cr_datafile_abort(&pd.df); /* a dump that failed before cr_datafile_finish */
 	if (pd.pagemap_fd >= 0)
 		close(pd.pagemap_fd);
 	if (pd.mem_fd >= 0)

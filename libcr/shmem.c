@@ -102,8 +102,8 @@ static int copy_contents(struct cr_img *img, int fd, struct cr_shmem_rec *rec,
 	}
 	if (!ret)
 		ret = cr_datafile_finish(&df, img);
-	else if (df.fd >= 0)
-		close(df.fd);
+	else
+		cr_datafile_abort(&df);
 	return ret;
 }
 
