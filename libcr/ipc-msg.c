@@ -161,9 +161,7 @@ static int make_msg(struct rst_image *img, const void *r)
 		ret = -errno;
 	if (!ret)
 		ret = send_messages(id, rec);
-	ds.msg_perm.uid = pm->uid;
-	ds.msg_perm.gid = pm->gid;
-	ds.msg_perm.mode = pm->mode & 0777;
+	ipc_perm_from(&ds.msg_perm, pm);
 	if (!ret && msgctl(id, IPC_SET, &ds) < 0)
 		ret = -errno;
 	if (ret) {

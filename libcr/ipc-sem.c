@@ -89,9 +89,7 @@ static int make_sem(struct rst_image *img, const void *r)
 	ret = ipc_check_made("sem", pm, id);
 	if (ret)
 		return ret;
-	ds.sem_perm.uid = pm->uid;
-	ds.sem_perm.gid = pm->gid;
-	ds.sem_perm.mode = pm->mode & 0777;
+	ipc_perm_from(&ds.sem_perm, pm);
 	if (semctl(id, 0, SETALL, (union semun){.array = (unsigned short *)(rec + 1)}) < 0 ||
 	    semctl(id, 0, IPC_SET, (union semun){.buf = &ds}) < 0) {
 		pr_perror("Can't set up SysV semaphore set %d", id);

@@ -202,9 +202,7 @@ static int make_shm(struct rst_image *img, const void *r)
 	ret = ipc_check_made("shm", pm, id);
 	if (ret)
 		return ret;
-	ds.shm_perm.uid = pm->uid;
-	ds.shm_perm.gid = pm->gid;
-	ds.shm_perm.mode = pm->mode & 0777;
+	ipc_perm_from(&ds.shm_perm, pm);
 	p = shmat(id, NULL, 0);
 	if (p == (void *)-1 || shmctl(id, IPC_SET, &ds) < 0) {
 		pr_perror("Can't set up SysV shm id %d", id);

@@ -85,6 +85,13 @@ int ipc_set_next_id(const char *kind, int id)
 	return ret;
 }
 
+void ipc_perm_from(struct ipc_perm *dst, const struct cr_ipc_perm *p)
+{
+	dst->uid = p->uid;
+	dst->gid = p->gid;
+	dst->mode = p->mode & 0777;
+}
+
 int ipc_check_made(const char *kind, const struct cr_ipc_perm *p, int got)
 {
 	if (got < 0) {

@@ -18,6 +18,7 @@
 #define CR_IPC_H
 
 #include <stdint.h>
+#include <sys/ipc.h>
 
 #include "image.h"
 #include "rst-image.h"
@@ -49,6 +50,8 @@ int ipc_read_full(int fd, void *buf, size_t len);
 int ipc_set_next_id(const char *kind, int id);
 /* the common part of every object's creation: id check and IPC_SET values */
 int ipc_check_made(const char *kind, const struct cr_ipc_perm *p, int got);
+/* the image's owner and permission bits into an IPC_SET buffer's ipc_perm */
+void ipc_perm_from(struct ipc_perm *dst, const struct cr_ipc_perm *p);
 
 int check_ipc(struct cr_frozen *f);
 int dump_ipc(struct cr_img *img, struct cr_frozen *f);
