@@ -123,6 +123,12 @@ static void _exec_script(struct spawn_req *r, struct cr_msg *m)
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
 	setsid();
+	/*
+	 * What the script daemonizes is reparented to it, not to the init: the
+	 * whole job stays one tree below the script, which is what is checkpointed
+	 * (kept across execve; libcr restores it with the task).
+	 */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/* rlimits follow the groups in the message; already bounds-checked. */
 	if (cr_unpack_u32(m, &nrlim) == 0) {
 		for (uint32_t i = 0; i < nrlim; i++) {

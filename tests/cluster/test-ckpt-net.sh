@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Issue 12: a job's TCP connections (over its slot's address and over
-# loopback, data in flight) survive a checkpoint, its node's death and a
-# restore on another node; and a restart of a restart, whose new container
-# was given another address, gets back the one the connections were made on.
-# Every run ends byte-identical to an uninterrupted one, started once.
+# loopback, data in flight) and a daemon it double-forked survive a
+# checkpoint, its node's death and a restore on another node; and a restart
+# of a restart, whose new container was given another address, gets back the
+# one the connections were made on. Every run ends byte-identical to an
+# uninterrupted one, started once.
 # ctest: TIMEOUT=900
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -30,6 +31,9 @@ same_out() {
 	cmp -s "$WORK/ref.out" "$WORK/$1.out" ||
 		fail "$1: output differs from the uninterrupted run:
 $(diff "$WORK/ref.out" "$WORK/$1.out" | head -20)"
+	cmp -s "$WORK/ref/daemon" "$WORK/$1/daemon" ||
+		fail "$1: the daemon's count differs from the uninterrupted run's:
+$(diff "$WORK/ref/daemon" "$WORK/$1/daemon" | head -20)"
 	[ "$(starts "$1")" = 1 ] || fail "$1: started $(starts "$1") times: $(cat "$WORK/$1/starts")"
 }
 
@@ -52,7 +56,7 @@ grep -q "own-address True" "$WORK/ref.out" || fail "reference: $(tail -3 "$WORK/
 [ "$(job_field "$id" ExitCode)" = 0:0 ] || fail "job $id ended with $(job_field "$id" ExitCode)"
 crd_log_has "job $id: restored checkpoint 1 of job $id" || fail "no crd restored checkpoint 1"
 same_out nl
-ok "TCP over the slot's address and loopback: checkpoint, $node killed, resumed on $(job_field "$id" BatchHost), output identical"
+ok "TCP over the slot's address and loopback, a daemon: checkpoint, $node killed, resumed on $(job_field "$id" BatchHost), output identical"
 
 # crctl restart of job $id's checkpoint: a new job of the same lineage; it is
 # vacated, and restarted again: that job's container is first given an

@@ -2,12 +2,15 @@
 # A job holding TCP connections: two echo pairs, one over the slot's own
 # address (its hostname resolves to it) and one over loopback. Each step sends
 # a block on both and reads the echo back only after a pause, so a checkpoint
-# finds data in flight. Its output depends on nothing but its arguments.
+# finds data in flight. Beside it a daemon (double-forked, in a session of its
+# own) counts into DIR/daemon. Its output depends on nothing but its arguments.
 #   tcpjob.sh DIR STEPS
 # DIR/starts gets one line each time the job starts from the top.
 dir=$1 steps=${2:-60}
 echo "start ${SLURM_JOB_ID:-?}" >>"$dir/starts"
-exec python3 - "$steps" <<'EOF'
+(setsid bash -c 'for ((i = 1; i <= $1; i++)); do echo "daemon $i"; sleep 0.25; done; echo "daemon done"' \
+	daemon "$steps" >>"$dir/daemon" 2>&1 </dev/null &)
+python3 - "$steps" <<'EOF'
 import socket, sys, threading, time, zlib
 
 steps = int(sys.argv[1])
@@ -48,3 +51,4 @@ for i in range(steps):
     print(f"step {i} crc {crc:08x} own-address {own}", flush=True)
 print("done", flush=True)
 EOF
+until grep -q "^daemon done" "$dir/daemon"; do sleep 0.2; done
