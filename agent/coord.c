@@ -131,6 +131,9 @@ struct ckpt_args {
 };
 
 /* One job-wide checkpoint in progress. */
+/* Attempts at a checkpoint whose tree a node found in a passing state. */
+#define CKPT_ATTEMPTS 3
+
 struct ckpt {
 	struct coord c;
 	const struct job_status *st;
@@ -377,9 +380,8 @@ static void _ckpt_peers(struct coord *c, const char *nodelist)
 		snprintf(names[0], sizeof(names[0]), "%.127s", c->ctx->conf.node_name);
 	}
 	for (size_t i = 0; i < c->npeers; i++) {
+		c->peers[i] = (struct peer){.slot = i, .fd = -1};
 		snprintf(c->peers[i].node, sizeof(c->peers[i].node), "%s", names[i]);
-		c->peers[i].slot = i;
-		c->peers[i].fd = -1;
 	}
 }
 
@@ -427,6 +429,51 @@ static json_t *_ckpt_result(struct ckpt *k, const double *phase, double t0)
 			 coordio_now() - t0);
 }
 
+/* What one attempt left: connections, the previous manifest, the job's directory. */
+static void _ckpt_reset(struct ckpt *k)
+{
+	coordio_close(&k->c);
+	json_decref(k->a.prev);
+	json_decref(k->lineage);
+	k->a.prev = k->lineage = NULL;
+	if (k->jobfd >= 0)
+		close(k->jobfd);
+	k->jobfd = -1;
+}
+
+/* A node found its tree in a passing state (a connection to outside the job, a connection not yet
+ * accepted). */
+static int _passing(const struct coord *c)
+{
+	for (size_t i = 0; i < c->npeers; i++)
+		if (c->peers[i].code == CR_E_BUSY)
+			return 1;
+	return 0;
+}
+
+/* The job ran on after the abort: what was passing (a script's squeue call) may be gone. */
+static int _ckpt_attempts(struct ckpt *k, double t0, double *phase)
+{
+	struct coord *c = &k->c;
+	int ret;
+
+	for (int attempt = 1;; attempt++) {
+		_ckpt_peers(c, k->st->ji.nodelist);
+		ret = _ckpt_begin(k);
+		if (!ret)
+			ret = _run_steps(c, ckpt_steps, NSTEPS(ckpt_steps), k, _ckpt_abort, t0,
+					 phase);
+		if (!ret || attempt == CKPT_ATTEMPTS || ret != -EAGAIN || !_passing(c))
+			return ret;
+		log_info("job %u: checkpoint %u: trying again in 1 s (attempt %d of %d)", c->jobid,
+			 k->a.seq, attempt + 1, CKPT_ATTEMPTS);
+		coordio_progress(c, "trying again: %s", c->err);
+		_ckpt_reset(k);
+		c->err[0] = '\0';
+		sleep(1);
+	}
+}
+
 int coord_checkpoint(const struct crd_ctx *ctx, const struct job_status *st,
 		     const struct coord_opts *o, json_t **result, char *err, size_t errlen)
 {
@@ -449,21 +496,13 @@ int coord_checkpoint(const struct crd_ctx *ctx, const struct job_status *st,
 	k->a = (struct ckpt_args){.ckdir = k->ckdir, .maxwait = c->maxwait};
 	lockfd = _lock(ctx, c->jobid, c->err, sizeof(c->err));
 	ret = lockfd < 0 ? lockfd : _ckpt_check(k);
-	if (!ret) {
-		_ckpt_peers(c, st->ji.nodelist);
-		ret = _ckpt_begin(k);
-	}
 	if (!ret)
-		ret = _run_steps(c, ckpt_steps, NSTEPS(ckpt_steps), k, _ckpt_abort, t0, phase);
+		ret = _ckpt_attempts(k, t0, phase);
 	if (!ret)
 		*result = _ckpt_result(k, phase, t0);
 	else
 		snprintf(err, errlen, "%s", *c->err ? c->err : strerror(-ret));
-	coordio_close(c);
-	json_decref(k->a.prev);
-	json_decref(k->lineage);
-	if (k->jobfd >= 0)
-		close(k->jobfd);
+	_ckpt_reset(k);
 	if (lockfd >= 0)
 		close(lockfd);
 	sodium_memzero(k->key, sizeof(k->key));

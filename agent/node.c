@@ -32,7 +32,6 @@
 
 #include <cr.h>
 
-#include "tmparchive.h"
 #include "digest.h"
 #include "errmsg.h"
 #include "glue.h"
@@ -40,19 +39,12 @@
 #include "jobstat.h"
 #include "log.h"
 #include "node.h"
+#include "nodedump.h"
+#include "nodejob.h"
 #include "output.h"
 #include "proto.h"
 #include "store.h"
 #include "userfs.h"
-
-/* What the job's monitor says about its container here. */
-struct node_job {
-	uint32_t jobid, slot, uid, gid;
-	pid_t init, relay, script; /* host pids; script 0 when none runs */
-	int batch;
-	enum job_state state;
-	char hostname[64];
-};
 
 static pid_t _ns_pid(pid_t pid)
 {
@@ -168,232 +160,6 @@ static int _json_reply(int fd, json_t *o)
 	return ret;
 }
 
-/* CLOCK_MONOTONIC and CLOCK_BOOTTIME as the task sees them (its time namespace). */
-static int _task_clocks(pid_t pid, json_t *out)
-{
-	char path[64], name[32];
-	long long sec, nsec, off[2] = {0, 0};
-	struct timespec ts;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/timens_offsets", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fscanf(f, "%31s %lld %lld", name, &sec, &nsec) == 3) {
-		if (!strcmp(name, "monotonic") || !strcmp(name, "1"))
-			off[0] = sec * 1000000000LL + nsec;
-		else if (!strcmp(name, "boottime") || !strcmp(name, "7"))
-			off[1] = sec * 1000000000LL + nsec;
-	}
-	fclose(f);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	json_object_set_new(out, "monotonic",
-			    json_integer(ts.tv_sec * 1000000000LL + ts.tv_nsec + off[0]));
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	json_object_set_new(out, "boottime",
-			    json_integer(ts.tv_sec * 1000000000LL + ts.tv_nsec + off[1]));
-	return 0;
-}
-
-/* An fd the relay holds (the job's stdout or stderr), as O_PATH: reopened as the user. */
-static int _relay_fd(pid_t relay, int n)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", relay, n);
-	return open(path, O_PATH | O_CLOEXEC);
-}
-
-static int _reopen(int pathfd, int flags)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", pathfd);
-	return open(path, flags | O_CLOEXEC);
-}
-
-static int _archive_into(int nodefd, const char *name, int srcdir, struct cr_digests *list,
-			 json_t *rep, char *err, size_t errlen)
-{
-	uint64_t n = 0, skipped = 0;
-	int out, ret;
-
-	out = openat(nodefd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (out < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot create %s: %s", name, strerror(errno));
-		return ret;
-	}
-	ret = archive_save_digested(srcdir, out, name, list, &n, &skipped, err, errlen);
-	close(out);
-	if (!ret && skipped)
-		log_info("%s: %llu sockets not saved", name, (unsigned long long)skipped);
-	if (!ret)
-		json_object_set_new(rep, name, json_integer(n));
-	return ret;
-}
-
-/* Copy what the job wrote to stdout (and stderr, when another file) into the checkpoint. */
-static int _save_output(int nodefd, int pathfd[2], struct cr_digests *list, json_t *rep, char *err,
-			size_t errlen)
-{
-	static const char *const names[2] = {"stdout", "stderr"};
-	struct stat st[2];
-	char path[64], target[PATH_MAX];
-	uint64_t len;
-	ssize_t n;
-	int fd, ret;
-
-	for (int i = 0; i < 2; i++) {
-		if (pathfd[i] < 0 || fstat(pathfd[i], &st[i]) < 0 || !S_ISREG(st[i].st_mode))
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", pathfd[i]);
-		n = readlink(path, target, sizeof(target) - 1);
-		target[n > 0 ? n : 0] = '\0';
-		if (i == 1 && pathfd[0] >= 0 && st[0].st_dev == st[1].st_dev &&
-		    st[0].st_ino == st[1].st_ino) {
-			json_object_set_new(
-				rep, "stderr",
-				json_pack("{s:s, s:s}", "same", "stdout", "path", target));
-			continue;
-		}
-		fd = _reopen(pathfd[i], O_RDONLY);
-		if (fd < 0) {
-			ret = -errno;
-			snprintf(err, errlen, "cannot read the job's %s (%.500s): %s", names[i],
-				 target, strerror(errno));
-			return ret;
-		}
-		ret = store_output_save(nodefd, names[i], fd, list, &len, err, errlen);
-		close(fd);
-		if (ret)
-			return ret;
-		json_object_set_new(
-			rep, names[i],
-			json_pack("{s:I, s:s}", "len", (json_int_t)len, "path", target));
-	}
-	return 0;
-}
-
-/* The container's /tmp and /dev/shm (through its init), as root. */
-static int _open_tmpfs(struct node_job *j, int dfd[2], char *err, size_t errlen)
-{
-	char path[64];
-	int ret;
-
-	snprintf(path, sizeof(path), "/proc/%d/root/tmp", j->init);
-	dfd[0] = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	snprintf(path, sizeof(path), "/proc/%d/root/dev/shm", j->init);
-	dfd[1] = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd[0] >= 0 && dfd[1] >= 0)
-		return 0;
-	ret = -errno;
-	snprintf(err, errlen, "cannot open the container's /tmp and /dev/shm: %s", strerror(-ret));
-	return ret;
-}
-
-/*
- * As the job's user: the image, the tmpfs archives, the output into nodefd;
- * the digests of what was written (digests.h) into digests.json and rep.
- */
-static int _dump_into(const struct crd_ctx *ctx, struct node_job *j, struct cr_frozen *frozen,
-		      int nodefd, const int dfd[2], int outfd[2], json_t *rep, char *err,
-		      size_t errlen)
-{
-	struct cr_digests files = {0};
-	struct node_digests d = {.files = &files};
-	json_t *entry = NULL;
-	char path[64];
-	uint64_t bytes = 0;
-	int logfd, ret = 0;
-
-	if (frozen) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d/image", nodefd);
-		logfd = libcr_log_begin();
-		ret = cr_dump_ex(frozen, path, &d.image);
-		libcr_log_end(logfd, err, errlen);
-		if (ret && !*err)
-			snprintf(err, errlen, "dump failed: %s", strerror(-ret));
-		if (ret)
-			return ret;
-	}
-	fault_point(ctx, "dump");
-	ret = _archive_into(nodefd, "tmp.tar", dfd[0], &files, rep, err, errlen);
-	if (!ret)
-		ret = _archive_into(nodefd, "shm.tar", dfd[1], &files, rep, err, errlen);
-	if (!ret && j->batch)
-		ret = _save_output(nodefd, outfd, &files, rep, err, errlen);
-	if (!ret)
-		ret = digests_write(nodefd, &d, &entry, &bytes, err, errlen);
-	if (!ret)
-		ret = store_sync_tree(nodefd, err, errlen);
-	if (!ret) {
-		json_object_set_new(rep, "files", entry);
-		json_object_set_new(rep, "bytes", json_integer(bytes));
-		entry = NULL;
-	}
-	json_decref(entry);
-	cr_digests_free(d.image);
-	d.files = NULL;
-	for (size_t i = 0; i < files.nfiles; i++)
-		free(files.files[i].chunk);
-	free(files.files);
-	return ret;
-}
-
-static void _close_fds(int *fds, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-}
-
-static int _dump(const struct crd_ctx *ctx, struct node_job *j, struct cr_frozen *frozen,
-		 json_t *args, json_t *rep, char *err, size_t errlen)
-{
-	const char *ckdir = json_string_value(json_object_get(args, "ckdir"));
-	const char *tmp = json_string_value(json_object_get(args, "tmp"));
-	int dfd[2] = {-1, -1}, outfd[2] = {-1, -1}, jobfd = -1, nodefd = -1, ret;
-	struct job_user u;
-	json_t *clocks;
-	char path[PATH_MAX];
-
-	if (!ckdir || !tmp || strchr(tmp, '/') || strncmp(tmp, ".tmp-", 5))
-		return err_set(err, errlen, -EPROTO, "bad DUMP arguments");
-	/* As root: the container's tmpfs, through its init, and the relay's stdio. */
-	ret = _open_tmpfs(j, dfd, err, errlen);
-	if (ret)
-		goto out;
-	if (j->batch && j->relay > 0) {
-		outfd[0] = _relay_fd(j->relay, 1);
-		outfd[1] = _relay_fd(j->relay, 2);
-	}
-	clocks = json_object();
-	if (frozen && _task_clocks(j->script, clocks) < 0)
-		log_warn("job %u: cannot read the clocks of pid %d", j->jobid, j->script);
-	json_object_set_new(rep, "clocks", clocks);
-	ret = user_lookup(j->uid, j->gid, &u, err, errlen);
-	if (!ret)
-		ret = user_fs_enter(&u, err, errlen);
-	if (!ret)
-		ret = jobfd = store_job_open(ckdir, j->jobid, 0, err, errlen);
-	snprintf(path, sizeof(path), "%s/node-%u", tmp, j->slot);
-	if (ret >= 0)
-		ret = nodefd = store_open_dir(jobfd, path, 1, err, errlen);
-	if (ret >= 0)
-		ret = _dump_into(ctx, j, frozen, nodefd, dfd, outfd, rep, err, errlen);
-	user_fs_leave();
-out:
-	_close_fds(outfd, 2);
-	_close_fds(dfd, 2);
-	if (nodefd >= 0)
-		close(nodefd);
-	if (jobfd >= 0)
-		close(jobfd);
-	return ret;
-}
-
 /*
  * One coordinator's exchange with this node. After the first request
  * (node_ops[]), each message goes to its handler through a table
@@ -451,11 +217,15 @@ static int _on_dump(struct node_session *s, struct cr_msg *m)
 
 	if (cr_unpack_str(m, &text) || cr_unpack_done(m) || !(dargs = json_loads(text, 0, NULL)))
 		return -EPROTO;
-	ret = _dump(s->ctx, &s->j, s->frozen, dargs, s->rep, err, sizeof(err));
+	ret = node_dump(s->ctx, &s->j, s->frozen, dargs, s->rep, err, sizeof(err));
 	json_decref(dargs);
+	/* -EAGAIN from the engine: the tree holds state that passes (the coordinator retries) */
 	if (ret)
-		cr_send_err(s->fd, ret == -EBADMSG ? CR_E_BADIMG : CR_E_FAILED, "node %s: %s",
-			    s->ctx->conf.node_name, err);
+		cr_send_err(s->fd,
+			    ret == -EBADMSG  ? CR_E_BADIMG
+			    : ret == -EAGAIN ? CR_E_BUSY
+					     : CR_E_FAILED,
+			    "node %s: %s", s->ctx->conf.node_name, err);
 	else
 		_json_reply(s->fd, s->rep);
 	return 0;
@@ -687,7 +457,7 @@ static int _restore_output(struct node_restore *r, char *err, size_t errlen)
 	for (int i = 0; i < 2; i++) {
 		if (r->outmem[i] < 0 || r->outfd[i] < 0)
 			continue;
-		fd = _reopen(r->outfd[i], O_WRONLY | O_APPEND);
+		fd = node_reopen(r->outfd[i], O_WRONLY | O_APPEND);
 		if (fd < 0) {
 			ret = -errno;
 			snprintf(err, errlen, "cannot open the job's %s: %s", names[i],
@@ -940,8 +710,8 @@ static void _restore(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *
 	if (_restore_check(ctx, &s, &r, err, sizeof(err)))
 		goto out;
 	if (r.slot == 0 && s.j.relay > 0) {
-		r.outfd[0] = _relay_fd(s.j.relay, 1);
-		r.outfd[1] = _relay_fd(s.j.relay, 2);
+		r.outfd[0] = node_relay_fd(s.j.relay, 1);
+		r.outfd[1] = node_relay_fd(s.j.relay, 2);
 	}
 	ret = user_fs_enter(&r.u, err, sizeof(err));
 	if (!ret)
@@ -963,8 +733,8 @@ static void _restore(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *
 	cr_send_ok(fd, "restored");
 	_finish_restore(ctx, &s, &r, _restore_session(ctx, &s, &r));
 out:
-	_close_fds(r.outfd, 2);
-	_close_fds(r.outmem, 2);
+	node_close_fds(r.outfd, 2);
+	node_close_fds(r.outmem, 2);
 	if (r.nodefd >= 0)
 		close(r.nodefd);
 	if (r.jobfd >= 0)
