@@ -36,9 +36,13 @@ static int open_shmem_file(struct rst_image *img, const struct cr_restore_opts *
 	char path[64];
 
 	(void)opts;
-	/* its own open file description: own flags and offset */
+	/*
+	 * Its own open file description: own flags and offset. Not O_NOFOLLOW
+	 * (shm_open() sets it): /proc/self/fd/N is a link, the open would fail.
+	 */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", shmem_fd(img, rec->obj_id));
-	*fd = open(path, (rec->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY)) | O_CLOEXEC);
+	*fd = open(path,
+		   (rec->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_NOFOLLOW)) | O_CLOEXEC);
 	if (*fd < 0 || lseek(*fd, rec->pos, SEEK_SET) < 0) {
 		int err = errno;
 
