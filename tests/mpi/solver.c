@@ -37,11 +37,20 @@ static int parse(int argc, char **argv, struct args *a)
 	*a = (struct args){.iters = 100, .points = 1000};
 	while ((c = getopt(argc, argv, "i:n:s:l:")) != -1) {
 		switch (c) {
-		case 'i': a->iters = atol(optarg); break;
-		case 'n': a->points = atol(optarg); break;
-		case 's': a->sleep_ms = atol(optarg); break;
-		case 'l': a->start_log = optarg; break;
-		default: return -1;
+		case 'i':
+			a->iters = atol(optarg);
+			break;
+		case 'n':
+			a->points = atol(optarg);
+			break;
+		case 's':
+			a->sleep_ms = atol(optarg);
+			break;
+		case 'l':
+			a->start_log = optarg;
+			break;
+		default:
+			return -1;
 		}
 	}
 	return a->iters > 0 && a->points > 0 && a->sleep_ms >= 0 ? 0 : -1;
@@ -75,8 +84,8 @@ static double step(double *u, double *v, long n, int rank, int size)
 	int right = rank < size - 1 ? rank + 1 : MPI_PROC_NULL;
 	double d, dmax = 0;
 
-	MPI_Sendrecv(&u[n], 1, MPI_DOUBLE, right, 0, &u[0], 1, MPI_DOUBLE, left, 0,
-		     MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+	MPI_Sendrecv(&u[n], 1, MPI_DOUBLE, right, 0, &u[0], 1, MPI_DOUBLE, left, 0, MPI_COMM_WORLD,
+		     MPI_STATUS_IGNORE);
 	MPI_Sendrecv(&u[1], 1, MPI_DOUBLE, left, 1, &u[n + 1], 1, MPI_DOUBLE, right, 1,
 		     MPI_COMM_WORLD, MPI_STATUS_IGNORE);
 	for (long i = 1; i <= n; i++) {
@@ -124,7 +133,8 @@ int main(int argc, char **argv)
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
 	if (parse(argc, argv, &a)) {
 		if (rank == 0)
-			fprintf(stderr, "usage: solver [-i ITERS] [-n POINTS] [-s SLEEP_MS] [-l LOG]\n");
+			fprintf(stderr,
+				"usage: solver [-i ITERS] [-n POINTS] [-s SLEEP_MS] [-l LOG]\n");
 		MPI_Finalize();
 		return 2;
 	}
