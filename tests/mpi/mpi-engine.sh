@@ -36,7 +36,7 @@ set -u
 me=$(readlink -f "$0")
 # shellcheck source=tests/lib.sh
 . "${me%/*}/../lib.sh" # now_ms, nap, wait_for, alive
-cr= hold= mpirun= btl= solver=
+cr='' hold='' mpirun='' btl='' solver=''
 iters=40 sleep_ms=40 points=100
 kill_at=12 leave_at=25 # lines of stdout
 
@@ -59,8 +59,8 @@ done
 [ -n "$cr" ] && [ -n "$hold" ] && [ -n "$mpirun" ] && [ -n "$solver" ] || usage
 cr=$(readlink -f "$cr") hold=$(readlink -f "$hold") solver=$(readlink -f "$solver")
 case "$btl" in
-vader) btl_env=(OMPI_MCA_btl=self,vader) ;;
-tcp) btl_env=(OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo) ;;
+vader) btl_env=('OMPI_MCA_btl=self,vader') ;;
+tcp) btl_env=('OMPI_MCA_btl=self,tcp' OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo) ;;
 *) usage ;;
 esac
 
@@ -209,8 +209,8 @@ truncate -s "$(cat "$tmp/save/out.size")" "$tmp/leave.out" &&
 # a net namespace of its own, not the job's: as on another node
 unshare --net sh -c 'ip link set lo up && exec sleep 100' &
 holder=$!
-wait_for 5 test "$(readlink "/proc/$holder/ns/net")" != "$(readlink /proc/self/ns/net)" ||
-	setup_err "no new net namespace"
+new_netns() { [ "$(readlink "/proc/$holder/ns/net")" != "$(readlink /proc/$$/ns/net)" ]; }
+wait_for 5 new_netns || setup_err "no new net namespace"
 exec 8<"/proc/$holder/ns/net" || setup_err "cannot open the new net namespace"
 kill -KILL "$holder"
 wait "$holder" 2>/dev/null
