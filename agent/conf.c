@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* cr.conf parsing: a table of keys, as Slurm's s_p_options_t. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@ enum conf_type {
 	CONF_STRING,
 	CONF_UINT,
 	CONF_INTERVAL,
+	CONF_NET, /* an IPv4 prefix a.b.c.d/n: the address, then the length (2 x uint32_t) */
 };
 
 struct conf_key {
@@ -49,6 +51,7 @@ static const struct conf_key conf_keys[] = {
 	UINT_KEY("MaxWait", max_wait, CR_MAX_WAIT_LIMIT),
 	STR_KEY("CompletedJobCheckpoints", completed),
 	STR_KEY("RestoreFailure", restore_failure),
+	{"JobNetwork", CONF_NET, offsetof(struct cr_conf, job_net), 2 * sizeof(uint32_t), 0},
 };
 
 void cr_conf_defaults(struct cr_conf *c)
@@ -66,6 +69,8 @@ void cr_conf_defaults(struct cr_conf *c)
 	c->max_wait = 300;
 	snprintf(c->completed, sizeof(c->completed), "remove");
 	snprintf(c->restore_failure, sizeof(c->restore_failure), "hold");
+	c->job_net = 0x64400000; /* 100.64.0.0/16: shared address space, rarely a site's */
+	c->job_net_prefix = 16;
 }
 
 static char *_trim(char *s)
@@ -78,6 +83,34 @@ static char *_trim(char *s)
 	while (e > s && isspace((unsigned char)e[-1]))
 		*--e = '\0';
 	return s;
+}
+
+/* a.b.c.d/n, n from 8 to 24 (a slot needs an address of its own), host bits zero */
+static int _set_net(uint32_t *net, const char *val, char *why, size_t whylen)
+{
+	char addr[INET_ADDRSTRLEN], *end;
+	const char *slash = strchr(val, '/');
+	struct in_addr a;
+	unsigned long n;
+
+	if (!slash || (size_t)(slash - val) >= sizeof(addr) || !isdigit((unsigned char)slash[1]))
+		goto bad;
+	memcpy(addr, val, slash - val);
+	addr[slash - val] = '\0';
+	errno = 0;
+	n = strtoul(slash + 1, &end, 10);
+	if (*end || errno || n < 8 || n > 24 || inet_pton(AF_INET, addr, &a) != 1)
+		goto bad;
+	net[0] = ntohl(a.s_addr);
+	net[1] = n;
+	if (net[0] & (0xffffffffu >> n)) {
+		snprintf(why, whylen, "%s has host bits set", val);
+		return -EINVAL;
+	}
+	return 0;
+bad:
+	snprintf(why, whylen, "expected an IPv4 prefix a.b.c.d/n with n from 8 to 24");
+	return -EINVAL;
 }
 
 static int _set(struct cr_conf *c, const struct conf_key *k, const char *val, char *why,
@@ -113,6 +146,8 @@ static int _set(struct cr_conf *c, const struct conf_key *k, const char *val, ch
 		}
 		*(long *)((char *)c + k->off) = secs;
 		return 0;
+	case CONF_NET:
+		return _set_net((uint32_t *)((char *)c + k->off), val, why, whylen);
 	}
 	return -EINVAL;
 }

@@ -28,6 +28,9 @@ struct cr_conf {
 				    before it aborts */
 	char completed[16];	 /* CompletedJobCheckpoints: "remove" or "keep" */
 	char restore_failure[8]; /* RestoreFailure: "hold" (requeue held) or "fail" */
+	/* JobNetwork: the job containers' addresses, an IPv4 prefix (host order) */
+	uint32_t job_net;
+	uint32_t job_net_prefix;
 };
 
 void cr_conf_defaults(struct cr_conf *c);

@@ -37,6 +37,7 @@
 #include "digest.h"
 #include "tmparchive.h"
 #include "glue.h"
+#include "jobnet.h"
 #include "log.h"
 #include "proto.h"
 #include "userfs.h"
@@ -175,7 +176,7 @@ static char **_job_env(char **envp, const struct cr_job *ji)
 		    strncmp(envp[i], "SLURM_CHECKPOINT_DIR=", 21) &&
 		    strncmp(envp[i], "SLURM_CR_CONTAINER=", 19))
 			v[o++] = envp[i];
-	snprintf(host, sizeof(host), "SLURM_CR_CONTAINER=%s", ji->hostname);
+	snprintf(host, sizeof(host), "SLURM_CR_CONTAINER=job%u-slot%u", ji->jobid, ji->slot);
 	snprintf(interval, sizeof(interval), "SLURM_CHECKPOINT=%lds", ji->interval);
 	snprintf(dir, sizeof(dir), "SLURM_CHECKPOINT_DIR=%s", ji->ckpt_dir);
 	v[o++] = host;
@@ -389,7 +390,8 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, struct cr_restore
 {
 	struct cr_inherit_fd inh[3] = {{"stdin", -1}, {"stdout", -1}, {"stderr", -1}};
 	struct cr_owner owner = {0};
-	struct cr_restore_opts ro = {.rollback_files = true, .owner = &owner};
+	/* Our own namespace, the container's: sockets are rebuilt while nothing moves. */
+	struct cr_restore_opts ro = {.rollback_files = true, .owner = &owner, .net_lock = true};
 	struct node_digests d = {0};
 	const char *text, *host;
 	struct job_user u;
@@ -402,9 +404,12 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, struct cr_restore
 		snprintf(err, errlen, "bad RESTORE");
 		return -EPROTO;
 	}
+	/* The slot's name where it was checkpointed: what its processes knew. */
 	host = json_string_value(json_object_get(args, "hostname"));
 	if (host && *host && sethostname(host, strlen(host)) < 0)
 		log_warn("container: sethostname %s", host);
+	if (host && *host)
+		jobnet_hosts("/etc/hosts", "/etc/hosts", ji->addr, host);
 	ret = user_lookup(ji->uid, ji->gid, &u, err, errlen);
 	if (!ret)
 		ret = _unpack_slot(m->fds[0], args, &u, &d, err, errlen);
@@ -628,19 +633,21 @@ static void _init_main(int ctl, const struct cr_job *ji)
 }
 
 /* In the helper: new namespaces, private mounts, then fork the init. */
-static void _helper_main(const struct cr_job *ji, int ctl, int report)
+static void _helper_main(const struct cr_job *ji, const char *hosts, int ctl, int report)
 {
 	const char *tmpfs_opts = "mode=1777";
 	pid_t pid;
 
-	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWTIME) < 0) {
+	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWTIME |
+		    CLONE_NEWNET) < 0) {
 		log_warn("container: unshare");
 		_exit(1);
 	}
 	/* Time offsets stay 0 until a restore sets them. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts) < 0 ||
-	    mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts) < 0) {
+	    mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts) < 0 ||
+	    mount(hosts, "/etc/hosts", NULL, MS_BIND, NULL) < 0) {
 		log_warn("container: private mounts");
 		_exit(1);
 	}
@@ -662,11 +669,17 @@ static void _helper_main(const struct cr_job *ji, int ctl, int report)
 	_exit(0);
 }
 
-int container_create(const struct cr_job *ji, int *ctl_fd, pid_t *init_pid)
+int container_create(const struct cr_job *ji, const char *hosts, int *ctl_fd, pid_t *init_pid,
+		     char *err, size_t errlen)
 {
-	int sp[2], rp[2], status, ret = -EIO;
+	int sp[2], rp[2], status, ret;
 	pid_t helper, pid = -1;
 
+	snprintf(err, errlen, "the container could not be created");
+	ret = jobnet_hosts("/etc/hosts", hosts, ji->addr, ji->hostname);
+	if (ret)
+		return ret;
+	ret = -EIO;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
 		return -errno;
 	if (pipe2(rp, O_CLOEXEC) < 0) {
@@ -681,7 +694,7 @@ int container_create(const struct cr_job *ji, int *ctl_fd, pid_t *init_pid)
 	if (helper == 0) {
 		close(sp[0]);
 		close(rp[0]);
-		_helper_main(ji, sp[1], rp[1]);
+		_helper_main(ji, hosts, sp[1], rp[1]);
 	}
 	close(rp[1]);
 	rp[1] = -1;
@@ -690,6 +703,12 @@ int container_create(const struct cr_job *ji, int *ctl_fd, pid_t *init_pid)
 	waitpid(helper, &status, 0);
 	if (pid <= 0) {
 		log_warnx("container: job %u: the container could not be created", ji->jobid);
+		goto out_rp;
+	}
+	ret = jobnet_attach(ji->jobid, ji->slot, ji->addr, pid, err, errlen);
+	if (ret) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
 		goto out_rp;
 	}
 	/* The init was reparented to us: we are a child subreaper. */

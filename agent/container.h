@@ -7,7 +7,12 @@
 
 #include "jobstat.h"
 
-/* The container's init (a child of the caller, a subreaper) and the socket to it. */
-int container_create(const struct cr_job *ji, int *ctl_fd, pid_t *init_pid);
+/*
+ * The container's init (a child of the caller, a subreaper) and the socket to
+ * it; @hosts is the file its /etc/hosts will be (written here). Its net
+ * namespace is connected to the node's (jobnet.h) before it returns.
+ */
+int container_create(const struct cr_job *ji, const char *hosts, int *ctl_fd, pid_t *init_pid,
+		     char *err, size_t errlen);
 
 #endif

@@ -411,12 +411,15 @@ static int _show(const char *text)
 		return EX_OK;
 	}
 	interval = json_integer_value(json_object_get(o, "interval"));
-	printf("JobId=%lld Node=%s Container=%s Slot=%lld State=%s\n",
+	printf("JobId=%lld Node=%s Container=job%lld-slot%lld Slot=%lld State=%s\n",
 	       (long long)json_integer_value(json_object_get(o, "jobid")),
 	       json_string_value(json_object_get(o, "node")),
-	       json_string_value(json_object_get(o, "hostname")),
+	       (long long)json_integer_value(json_object_get(o, "jobid")),
+	       (long long)json_integer_value(json_object_get(o, "slot")),
 	       (long long)json_integer_value(json_object_get(o, "slot")),
 	       json_string_value(json_object_get(o, "state")));
+	printf("   Hostname=%s Address=%s\n", json_string_value(json_object_get(o, "hostname")),
+	       json_string_value(json_object_get(o, "address")));
 	printf("   Checkpoint=%s Interval=%lld CheckpointDir=%s\n",
 	       json_is_true(json_object_get(o, "enabled")) ? "enabled" : "disabled", interval,
 	       json_string_value(json_object_get(o, "checkpoint_dir")));

@@ -27,6 +27,7 @@
 #include "ctx.h"
 #include "door.h"
 #include "gate.h"
+#include "jobnet.h"
 #include "jobstat.h"
 #include "local.h"
 #include "log.h"
@@ -343,6 +344,8 @@ int main(int argc, char **argv)
 	if (log_init("crd", ctx.conf.log_file, debug))
 		fatal("cannot open LogFile %s", ctx.conf.log_file);
 	signal(SIGPIPE, SIG_IGN);
+	if (jobnet_node_init(&ctx.conf, err, sizeof(err)))
+		fatal("%s", err);
 	_listen(&d, &ctx.conf);
 	_readopt(&ctx);
 	ctx_load_slurm(&ctx);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* A job's status: its JSON form, and the client of the job's monitor. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -42,9 +43,16 @@ void jobstat_state_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, si
 		buf[0] = '\0';
 }
 
+void jobstat_hosts_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len)
+{
+	if (snprintf(buf, len, "%s/job%u.hosts", ctx->conf.state_dir, jobid) >= (int)len)
+		buf[0] = '\0';
+}
+
 char *jobstat_encode(const struct job_status *js, const char *node)
 {
 	const struct cr_job *ji = &js->ji;
+	char addr[INET_ADDRSTRLEN];
 	json_t *o;
 	char *s;
 
@@ -61,6 +69,9 @@ char *jobstat_encode(const struct job_status *js, const char *node)
 		return NULL;
 	if (js->state == JS_EXITED)
 		json_object_set_new(o, "exit_status", json_integer(js->exit_status));
+	json_object_set_new(
+		o, "address",
+		json_string(inet_ntop(AF_INET, &(uint32_t){htonl(ji->addr)}, addr, sizeof(addr))));
 	if (node)
 		json_object_set_new(o, "node", json_string(node));
 	s = json_dumps(o, JSON_COMPACT);
@@ -84,6 +95,8 @@ static int _decode(const char *text, struct job_status *js)
 {
 	struct cr_job *ji = &js->ji;
 	json_t *o = json_loads(text, 0, NULL);
+	struct in_addr in;
+	const char *a;
 
 	if (!json_is_object(o)) {
 		json_decref(o);
@@ -100,6 +113,9 @@ static int _decode(const char *text, struct job_status *js)
 	_copy_str(o, "checkpoint_dir", ji->ckpt_dir, sizeof(ji->ckpt_dir));
 	_copy_str(o, "nodelist", ji->nodelist, sizeof(ji->nodelist));
 	ji->restart_from = _int(o, "restart_from");
+	a = json_string_value(json_object_get(o, "address"));
+	if (a && inet_pton(AF_INET, a, &in) == 1)
+		ji->addr = ntohl(in.s_addr);
 	js->state = _state_of(json_string_value(json_object_get(o, "state")));
 	js->enabled = json_is_true(json_object_get(o, "enabled"));
 	js->monitor_pid = _int(o, "monitor_pid");

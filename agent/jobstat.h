@@ -30,6 +30,7 @@ struct cr_job {
 	char ckpt_dir[PATH_MAX];
 	char nodelist[1024];
 	uint32_t restart_from; /* crctl restart: the ended job this one resumes */
+	uint32_t addr;	       /* the slot's address in the job network (host order) */
 };
 
 enum job_state {
@@ -55,6 +56,8 @@ const char *jobstat_state_name(enum job_state state);
 /* StateDir/job<ID>.sock and .json; buf is "" when the path does not fit. */
 void jobstat_sock_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len);
 void jobstat_state_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len);
+/* The container's /etc/hosts, kept beside its state (jobnet_hosts). */
+void jobstat_hosts_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len);
 
 /* The status as JSON text (malloc'd; NULL: out of memory); node: added as "node" unless NULL. */
 char *jobstat_encode(const struct job_status *js, const char *node);

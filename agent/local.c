@@ -17,6 +17,7 @@
 
 #include "cgroup.h"
 #include "jobstat.h"
+#include "jobnet.h"
 #include "local.h"
 #include "log.h"
 #include "monitor.h"
@@ -143,7 +144,10 @@ static void _job_start(const struct crd_ctx *ctx, int fd, struct cr_msg *m)
 	ji.slot = _slot_of(nodelist, node);
 	ji.batch = ji.slot == 0;
 	_job_layout(ctx, &ji, node);
-	snprintf(ji.hostname, sizeof(ji.hostname), "job%u-slot%u", ji.jobid, ji.slot);
+	/* The allocation's node name: mpirun takes its own node for the one Slurm allotted. */
+	snprintf(ji.hostname, sizeof(ji.hostname), "%s", node);
+	ji.addr =
+		jobnet_slot_addr(&ctx->conf, ji.restart_from ? ji.restart_from : ji.jobid, ji.slot);
 	if (_ckpt_dir(ctx, &ji, dir, err, sizeof(err)) ||
 	    monitor_spawn(ctx, &ji, err, sizeof(err))) {
 		log_warnx("job %u: %s", ji.jobid, err);

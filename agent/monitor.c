@@ -829,6 +829,8 @@ static void _finish(struct monitor *mon, int cfd)
 	unlink(path);
 	jobstat_state_path(mon->ctx, mon->ji.jobid, path, sizeof(path));
 	unlink(path);
+	jobstat_hosts_path(mon->ctx, mon->ji.jobid, path, sizeof(path));
+	unlink(path);
 	log_info("job %u: container removed", mon->ji.jobid);
 	if (cfd >= 0)
 		cr_send_ok(cfd, "removed");
@@ -904,7 +906,7 @@ static void _monitor_main(const struct crd_ctx *ctx, const struct cr_job *ji, in
 {
 	struct monitor m, *mon = &m;
 
-	char path[PATH_MAX], msg[256] = "";
+	char path[PATH_MAX], hosts[PATH_MAX], msg[256] = "", err[256];
 	int ret;
 
 	memset(mon, 0, sizeof(*mon));
@@ -925,9 +927,10 @@ static void _monitor_main(const struct crd_ctx *ctx, const struct cr_job *ji, in
 			 strerror(-mon->listen_fd));
 		goto fail;
 	}
-	ret = container_create(ji, &mon->ctl_fd, &mon->init_pid);
+	jobstat_hosts_path(ctx, ji->jobid, hosts, sizeof(hosts));
+	ret = container_create(ji, hosts, &mon->ctl_fd, &mon->init_pid, err, sizeof(err));
 	if (ret) {
-		snprintf(msg, sizeof(msg), "cannot create the container: %s", strerror(-ret));
+		snprintf(msg, sizeof(msg), "cannot create the container: %.200s", err);
 		unlink(path);
 		goto fail;
 	}

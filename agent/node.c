@@ -494,7 +494,9 @@ static int _answer_err(int fd, int ret, uint32_t code, const char *fmt, ...)
 static int _freeze(struct node_session *s, pid_t ns_script, int maxwait)
 {
 	struct cr_owner owner = {0};
-	struct cr_freeze_opts fo = {.timeout_ms = maxwait * 1000, .owner = &owner};
+	/* The container has its own net namespace: locked before any socket is read. */
+	struct cr_freeze_opts fo = {
+		.timeout_ms = maxwait * 1000, .owner = &owner, .net_lock = true};
 	const char *node = s->ctx->conf.node_name;
 	char err[1024] = "";
 	struct job_user u;

@@ -389,6 +389,11 @@ static int parse_restart(int argc, char **argv, struct restart_args *a, bool *do
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (a->ro.net_lock && !a->ro.netns) {
+		fprintf(stderr,
+			"cr: --net-lock needs --netns: cr's own namespace is never locked\n");
+		return EXIT_USAGE;
+	}
 	*done = false;
 	return 0;
 }

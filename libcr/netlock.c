@@ -56,8 +56,12 @@ static bool same_ns(int a, int b)
 	return !fstat(a, &sa) && !fstat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* Run @cmd in the namespace @nsfd: this thread goes there and comes back. */
-static int nft_in_ns(int nsfd, const char *cmd, bool lock)
+/*
+ * Run @cmd in the namespace @nsfd: this thread goes there and comes back.
+ * @own_ok: locking our own namespace is what the caller means (a restarter
+ * inside the tree's own namespace, such as a container's init).
+ */
+static int nft_in_ns(int nsfd, const char *cmd, bool lock, bool own_ok)
 {
 	int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), ret;
 
@@ -65,7 +69,7 @@ static int nft_in_ns(int nsfd, const char *cmd, bool lock)
 		pr_perror("Can't open our own net namespace");
 		return -errno;
 	}
-	if (lock && same_ns(self, nsfd)) {
+	if (lock && !own_ok && same_ns(self, nsfd)) {
 		pr_err("Refusing to lock our own net namespace: the tree must have one of its "
 		       "own\n");
 		close(self);
@@ -88,15 +92,15 @@ static int nft_in_ns(int nsfd, const char *cmd, bool lock)
 
 int cr_net_lock(int nsfd)
 {
-	return nft_in_ns(nsfd, lock_cmd, true);
+	return nft_in_ns(nsfd, lock_cmd, true, false);
 }
 
 int cr_net_unlock(int nsfd)
 {
-	return nft_in_ns(nsfd, unlock_cmd, false);
+	return nft_in_ns(nsfd, unlock_cmd, false, false);
 }
 
-static int lock_path(const char *path, struct cr_netlock **out)
+static int lock_path(const char *path, bool own_ok, struct cr_netlock **out)
 {
 	struct cr_netlock *nl = calloc(1, sizeof(*nl));
 	int ret;
@@ -113,7 +117,7 @@ static int lock_path(const char *path, struct cr_netlock **out)
 		free(nl);
 		return ret;
 	}
-	ret = cr_net_lock(nl->nsfd);
+	ret = nft_in_ns(nl->nsfd, lock_cmd, true, own_ok);
 	if (ret) {
 		close(nl->nsfd);
 		free(nl);
@@ -129,7 +133,7 @@ int netlock_task(pid_t pid, struct cr_netlock **out)
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
-	return lock_path(path, out);
+	return lock_path(path, false, out);
 }
 
 int netlock_enter(const char *path, bool lock, struct cr_netlock **out)
@@ -138,7 +142,9 @@ int netlock_enter(const char *path, bool lock, struct cr_netlock **out)
 
 	*out = NULL;
 	if (lock) {
-		ret = lock_path(path ? path : "/proc/thread-self/ns/net", out);
+		/* no path: the caller's own namespace, which it asked to have locked */
+		ret = path ? lock_path(path, false, out)
+			   : lock_path("/proc/thread-self/ns/net", true, out);
 		if (ret || !*out)
 			return ret ? ret : -EIO;
 		fd = (*out)->nsfd;

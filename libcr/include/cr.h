@@ -233,7 +233,9 @@ struct cr_restore_opts {
 	/*
 	 * The net namespace to restore the sockets into (/proc/PID/ns/net,
 	 * /run/netns/NAME); the calling thread moves into it. NULL: the
-	 * caller's own. With net_lock it is locked (again) first, sockets
+	 * caller's own (then net_lock locks the caller's own namespace: for a
+	 * restarter that lives in the tree's, as a job container's init
+	 * does). With net_lock it is locked (again) first, sockets
 	 * are rebuilt while nothing moves, and cr_resume unlocks it and only
 	 * then lets established TCP connections out of repair mode; cr_abort
 	 * unlocks it too. Established TCP connections need net_lock.

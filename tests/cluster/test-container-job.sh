@@ -17,6 +17,7 @@ hostname >"$1.host"
 ps -e -o pid=,comm= >"$1.ps"
 ls -A /tmp >"$1.tmp"
 for ns in pid mnt ipc uts time net; do echo "$ns $(readlink /proc/self/ns/$ns)"; done >"$1.ns"
+{ getent hosts "$(hostname)"; squeue -h -j "$SLURM_JOB_ID" -o "state %T"; } >"$1.net" 2>&1
 touch /tmp/cr-job-private.$SLURM_JOB_ID
 echo "$SLURM_CHECKPOINT" >"$1.env"
 exit 3
@@ -40,6 +41,7 @@ echo "traps=$n"
 EOS
 cat >hold.sh <<'EOS'
 #!/bin/bash
+getent hosts "$(hostname)" | awk '{print $1}' >"$1.addr"
 hostname >"$1.host"
 while [ ! -e "$2" ]; do sleep 0.1; done
 EOS
@@ -50,14 +52,17 @@ for u in "$USER_" root; do
 	id=$(submit "$u" --checkpoint=5m -w "$NODE1" -o "in-$u.out" inside.sh "$WORK/in-$u")
 	wait_done "$id"
 	[ "$(job_field "$id" ExitCode)" = 3:0 ] || fail "$u: exit 3 gave ExitCode=$(job_field "$id" ExitCode)"
-	[ "$(cat "in-$u.host")" = "job$id-slot0" ] || fail "$u: hostname $(cat "in-$u.host")"
+	[ "$(cat "in-$u.host")" = "$NODE1" ] || fail "$u: hostname $(cat "in-$u.host")"
+	# its own address for the node's name; slurmctld reached through the node
+	grep -Eq "^100\.64\.[0-9.]+ +$NODE1\$" "in-$u.net" && grep -qx "state RUNNING" "in-$u.net" ||
+		fail "$u: the network inside: $(cat "in-$u.net")"
 	comms=$(awk '{print $2}' "in-$u.ps" | sort | paste -sd' ')
 	[ "$comms" = "cr-init ps slurm_script" ] || fail "$u: ps -e inside shows: $(cat "in-$u.ps")"
 	[ "$(awk '$2 == "cr-init" {print $1}' "in-$u.ps")" = 1 ] || fail "$u: init is not pid 1"
 	grep -q "cr-host-marker" "in-$u.tmp" && fail "$u: the host's /tmp is visible in the job"
 	[ ! -e "/tmp/cr-job-private.$id" ] || fail "$u: the job's /tmp file is on the host"
 	[ "$(cat "in-$u.env")" = 300s ] || fail "$u: SLURM_CHECKPOINT=$(cat "in-$u.env")"
-	ok "$u: container hostname, pid namespace, private /tmp, ExitCode=3:0"
+	ok "$u: the node's hostname at its own address, squeue works, pid namespace, private /tmp, ExitCode=3:0"
 
 	# A death by signal is reported as without --checkpoint.
 	id=$(submit "$u" --checkpoint -w "$NODE1" -o /dev/null killed.sh)
@@ -96,14 +101,16 @@ a=$(submit "$USER_" --checkpoint -w "$NODE1" -n1 -o /dev/null hold.sh "$WORK/a" 
 b=$(submit "$USER_" --checkpoint -w "$NODE1" -n1 -o /dev/null hold.sh "$WORK/b" "$WORK/go2")
 both() { job_running "$a" && job_running "$b" && [ -s a.host ] && [ -s b.host ]; }
 wait_until 30 "two jobs running on $NODE1" both
-[ "$(cat a.host)" = "job$a-slot0" ] && [ "$(cat b.host)" = "job$b-slot0" ] ||
+[ "$(cat a.host)" = "$NODE1" ] && [ "$(cat b.host)" = "$NODE1" ] ||
 	fail "shared node: hostnames $(cat a.host) $(cat b.host)"
+[ -s a.addr ] && [ -s b.addr ] && [ "$(cat a.addr)" != "$(cat b.addr)" ] ||
+	fail "shared node: addresses '$(cat a.addr)' '$(cat b.addr)'"
 touch go2
 wait_done "$a"
 wait_done "$b"
 [ "$(job_field "$a" ExitCode)" = 0:0 ] && [ "$(job_field "$b" ExitCode)" = 0:0 ] ||
 	fail "shared node: ExitCodes $(job_field "$a" ExitCode) $(job_field "$b" ExitCode)"
-ok "two checkpointable jobs shared $NODE1"
+ok "two checkpointable jobs shared $NODE1, each at its own address"
 
 # Containers exist on every node of the allocation from the start (in the
 # job's extern step until a relay takes them), and are gone at the end.
@@ -123,10 +130,10 @@ wait_until 30 "job $id to run" job_running "$id"
 other=${nodes[1]}
 [ "$(job_field "$id" BatchHost)" = "${nodes[1]}" ] && other=${nodes[0]}
 wait_until 30 "the container on $other to join the extern step" in_extern "$other" "$id"
-[ "$(json_get "$(state_file "$other" "$id")" hostname)" = "job$id-slot1" ] ||
+[ "$(json_get "$(state_file "$other" "$id")" hostname)" = "$other" ] ||
 	fail "container on $other: $(cat "$(state_file "$other" "$id")")"
 wait_until 30 "the batch script" test -s mn.host
-[ "$(cat mn.host)" = "job$id-slot0" ] || fail "2-node job: batch hostname $(cat mn.host)"
+[ "$(cat mn.host)" = "$(job_field "$id" BatchHost)" ] || fail "2-node job: batch hostname $(cat mn.host)"
 touch go3
 wait_done "$id"
 gone() { [ ! -e "$(state_file "${nodes[0]}" "$id")" ] && [ ! -e "$(state_file "${nodes[1]}" "$id")" ]; }
@@ -149,18 +156,14 @@ grep -qx slurmd plain.ps || fail "plain job does not see the node's processes"
 [ "$(cat plain.parent)" = slurmstepd ] || fail "plain job's parent is $(cat plain.parent)"
 ok "a job without --checkpoint is untouched"
 
-# The container's namespaces: new pid, mount, ipc, uts and time; the node's network.
+# The container's namespaces: new pid, mount, ipc, uts, time and net.
 for ns in pid mnt ipc uts time net; do
 	c=$(awk -v n=$ns '$1 == n {print $2}' "in-$USER_.ns")
 	h=$(awk -v n=$ns '$1 == n {print $2}' plain.ns)
 	[ -n "$c" ] && [ -n "$h" ] || fail "namespace $ns: container '$c', node '$h'"
-	if [ "$ns" = net ]; then
-		[ "$c" = "$h" ] || fail "the container has its own network namespace already"
-	else
-		[ "$c" != "$h" ] || fail "the container shares the node's $ns namespace ($c)"
-	fi
+	[ "$c" != "$h" ] || fail "the container shares the node's $ns namespace ($c)"
 done
-ok "container namespaces: pid, mnt, ipc, uts, time new; net the node's"
+ok "container namespaces: pid, mnt, ipc, uts, time and net new"
 
 # The script gets what it would get without a container: limits, umask, CPU
 # binding, groups, working directory, arguments and environment.

@@ -46,7 +46,7 @@ done
 # crd restarted under a running job: the job runs on, is re-adopted, ends normally.
 rm -f go
 id=$(submit "$USER_" --checkpoint -w "$NODE1" -o hold.out hold.sh "$WORK/go")
-wait_until 30 "job to start" has_line hold.out "host=job$id-slot0"
+wait_until 30 "job to start" has_line hold.out "host=$NODE1"
 "$CLUSTER_SH" restart-crd "$NODE1" >/dev/null
 job_running "$id" || fail "job $id stopped with crd: $(job_field "$id" JobState)"
 crctl show "$id" | grep -q "State=running" || fail "crd did not re-adopt job $id: $(crctl show "$id" 2>&1)"
@@ -67,9 +67,9 @@ EOS
 chmod 755 again.sh
 rm -f go2
 id=$(submit "$USER_" --checkpoint -w "$NODE1" --open-mode=append -o again.out again.sh "$WORK/go2")
-wait_until 30 "job $id to start" has_line again.out "run 0 job$id-slot0 2"
+wait_until 30 "job $id to start" has_line again.out "run 0 $NODE1 2"
 scontrol requeue "$id"
-wait_until 90 "job $id to run again" has_line again.out "run 1 job$id-slot0 2"
+wait_until 90 "job $id to run again" has_line again.out "run 1 $NODE1 2"
 touch go2
 wait_done "$id"
 [ "$(job_field "$id" ExitCode)" = 0:0 ] || fail "requeued job $id: ExitCode=$(job_field "$id" ExitCode)"

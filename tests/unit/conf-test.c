@@ -34,6 +34,7 @@ enum key_type {
 	T_STRING,
 	T_UINT,
 	T_INTERVAL,
+	T_NET,
 };
 
 struct key_row {
@@ -69,6 +70,8 @@ static const struct key_row keys[] = {
 	UINT("MaxWait", max_wait, 86400, "60"),
 	STR("CompletedJobCheckpoints", completed, "keep"),
 	STR("RestoreFailure", restore_failure, "fail"),
+	{"JobNetwork", T_NET, offsetof(struct cr_conf, job_net), 2 * sizeof(uint32_t), 0,
+	 "10.77.0.0/20"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -174,6 +177,8 @@ static void test_defaults(void **state)
 	assert_int_equal(c.max_wait, 300);
 	assert_string_equal(c.completed, "remove");
 	assert_string_equal(c.restore_failure, "hold");
+	assert_int_equal(c.job_net, 0x64400000);
+	assert_int_equal(c.job_net_prefix, 16);
 }
 
 /* An empty file, comments and blank lines only: the defaults stay. */
@@ -212,6 +217,10 @@ static void test_every_key(void **state)
 			break;
 		case T_INTERVAL:
 			assert_int_equal(_interval(&c, k), 7200);
+			break;
+		case T_NET:
+			assert_int_equal(c.job_net, 0x0a4d0000);
+			assert_int_equal(c.job_net_prefix, 20);
 			break;
 		}
 		/* every other byte is the default's */
@@ -405,6 +414,32 @@ static void test_completed(void **state)
 	_expect_refused("RestoreFailure=requeue\n", 0, "is not hold or fail");
 }
 
+/* JobNetwork: an IPv4 prefix of 8 to 24 bits, no host bits */
+static void test_job_network(void **state)
+{
+	static const char *const bad[] = {
+		"10.0.0.0",  "10.0.0.0/",    "10.0.0.0/7",  "10.0.0.0/25",
+		"10.0.0/16", "10.0.0.0/16x", "x/16",	    "10.0.0.0/-16",
+		"/16",	     "fd00::/16",    "10.0.0.0/+8", "300.0.0.0/8",
+	};
+	struct cr_conf c;
+
+	(void)state;
+	_expect_ok(&c, "JobNetwork = 172.16.0.0/12\n");
+	assert_int_equal(c.job_net, 0xac100000);
+	assert_int_equal(c.job_net_prefix, 12);
+	_expect_ok(&c, "JobNetwork=10.1.2.0/24\n");
+	assert_int_equal(c.job_net, 0x0a010200);
+	assert_int_equal(c.job_net_prefix, 24);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[64];
+
+		snprintf(text, sizeof(text), "JobNetwork=%s\n", bad[i]);
+		_expect_refused(text, 1, "expected an IPv4 prefix");
+	}
+	_expect_refused("JobNetwork=10.1.2.3/16\n", 1, "has host bits set");
+}
+
 static void test_bad_lines(void **state)
 {
 	(void)state;
@@ -539,21 +574,14 @@ static void test_interval_reason(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_every_key),
-		cmocka_unit_test(test_case_and_blanks),
-		cmocka_unit_test(test_last_wins),
-		cmocka_unit_test(test_string_sizes),
-		cmocka_unit_test(test_numbers),
-		cmocka_unit_test(test_interval),
-		cmocka_unit_test(test_completed),
-		cmocka_unit_test(test_bad_lines),
-		cmocka_unit_test(test_stops_at_first_error),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_operators),
-		cmocka_unit_test(test_lenient),
-		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_defaults),	cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_every_key),	cmocka_unit_test(test_case_and_blanks),
+		cmocka_unit_test(test_last_wins),	cmocka_unit_test(test_string_sizes),
+		cmocka_unit_test(test_numbers),		cmocka_unit_test(test_interval),
+		cmocka_unit_test(test_completed),	cmocka_unit_test(test_job_network),
+		cmocka_unit_test(test_bad_lines),	cmocka_unit_test(test_stops_at_first_error),
+		cmocka_unit_test(test_missing_file),	cmocka_unit_test(test_operators),
+		cmocka_unit_test(test_lenient),		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_interval_reason),
 	};
 

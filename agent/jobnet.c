@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The job network: a veth pair per container, routed by the node.
+ *
+ * The container's eth0 holds the slot's address as a /32 and reaches the
+ * node through a gateway that every host side answers for, 169.254.1.1
+ * (link-local, never routed), so no subnet is cut per container. The host
+ * side routes the address to its veth. What leaves JobNetwork is
+ * masqueraded behind the node's own address (an nftables table cr_jobnet),
+ * so outside hosts need no route back to job addresses; between job
+ * addresses nothing is translated, which is what a job network across nodes
+ * builds on.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <net/if.h>
+#include <nftables/libnftables.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "jobnet.h"
+#include "log.h"
+
+#define GATEWAY	     0xa9fe0101 /* 169.254.1.1 */
+#define HOSTS_MARK   "# slurm-cr job container"
+#define SLOT_STRIDE  64 /* addresses set aside per lineage before the next one's */
+#define MAX_HOSTS_SZ (1 << 20)
+
+struct nl {
+	struct mnl_socket *sk;
+	unsigned int seq;
+	char buf[8192];
+};
+
+static int _nl_open(struct nl *nl)
+{
+	nl->sk = mnl_socket_open(NETLINK_ROUTE);
+	if (!nl->sk || mnl_socket_bind(nl->sk, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int ret = -errno;
+
+		if (nl->sk)
+			mnl_socket_close(nl->sk);
+		nl->sk = NULL;
+		return ret;
+	}
+	nl->seq = (unsigned int)time(NULL);
+	return 0;
+}
+
+static struct nlmsghdr *_nl_msg(struct nl *nl, uint16_t type, uint16_t flags, void *fam,
+				size_t famlen)
+{
+	struct nlmsghdr *h = mnl_nlmsg_put_header(nl->buf);
+
+	h->nlmsg_type = type;
+	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	h->nlmsg_seq = ++nl->seq;
+	memcpy(mnl_nlmsg_put_extra_header(h, famlen), fam, famlen);
+	return h;
+}
+
+/* Send one request, wait for its acknowledgement: 0 or the kernel's -errno. */
+static int _nl_talk(struct nl *nl, struct nlmsghdr *h)
+{
+	unsigned int portid = mnl_socket_get_portid(nl->sk);
+	ssize_t n;
+
+	if (mnl_socket_sendto(nl->sk, h, h->nlmsg_len) < 0)
+		return -errno;
+	n = mnl_socket_recvfrom(nl->sk, nl->buf, sizeof(nl->buf));
+	if (n < 0)
+		return -errno;
+	return mnl_cb_run(nl->buf, n, nl->seq, portid, NULL, NULL) < 0 ? -errno : 0;
+}
+
+static int _link_up(struct nl *nl, int index)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC,
+				.ifi_index = index,
+				.ifi_flags = IFF_UP,
+				.ifi_change = IFF_UP};
+
+	return _nl_talk(nl, _nl_msg(nl, RTM_NEWLINK, 0, &ifi, sizeof(ifi)));
+}
+
+static int _link_del(struct nl *nl, const char *name)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+	struct nlmsghdr *h = _nl_msg(nl, RTM_DELLINK, 0, &ifi, sizeof(ifi));
+
+	mnl_attr_put_strz(h, IFLA_IFNAME, name);
+	return _nl_talk(nl, h);
+}
+
+/* A veth pair: @host here, @peer in the namespace @nsfd. */
+static int _veth_add(struct nl *nl, const char *host, const char *peer, int nsfd)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+	struct nlmsghdr *h = _nl_msg(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof(ifi));
+	struct nlattr *info, *data, *pa;
+
+	mnl_attr_put_strz(h, IFLA_IFNAME, host);
+	info = mnl_attr_nest_start(h, IFLA_LINKINFO);
+	mnl_attr_put_strz(h, IFLA_INFO_KIND, "veth");
+	data = mnl_attr_nest_start(h, IFLA_INFO_DATA);
+	pa = mnl_attr_nest_start(h, VETH_INFO_PEER);
+	/* the peer's own ifinfomsg, then its attributes */
+	mnl_nlmsg_put_extra_header(h, sizeof(struct ifinfomsg));
+	mnl_attr_put_strz(h, IFLA_IFNAME, peer);
+	mnl_attr_put_u32(h, IFLA_NET_NS_FD, (uint32_t)nsfd);
+	mnl_attr_nest_end(h, pa);
+	mnl_attr_nest_end(h, data);
+	mnl_attr_nest_end(h, info);
+	return _nl_talk(nl, h);
+}
+
+static int _addr_add(struct nl *nl, int index, uint32_t addr, unsigned char scope)
+{
+	struct ifaddrmsg ifa = {.ifa_family = AF_INET,
+				.ifa_prefixlen = 32,
+				.ifa_scope = scope,
+				.ifa_index = (unsigned int)index};
+	struct nlmsghdr *h =
+		_nl_msg(nl, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, &ifa, sizeof(ifa));
+	uint32_t a = htonl(addr);
+
+	mnl_attr_put(h, IFA_LOCAL, sizeof(a), &a);
+	mnl_attr_put(h, IFA_ADDRESS, sizeof(a), &a);
+	return _nl_talk(nl, h);
+}
+
+/* A route to @dst/@len through @index (and @gw, unless 0); EEXIST if one is there. */
+static int _route_add(struct nl *nl, uint32_t dst, int len, int index, uint32_t gw)
+{
+	struct rtmsg rt = {.rtm_family = AF_INET,
+			   .rtm_dst_len = (unsigned char)len,
+			   .rtm_table = RT_TABLE_MAIN,
+			   .rtm_protocol = RTPROT_STATIC,
+			   .rtm_scope = gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK,
+			   .rtm_type = RTN_UNICAST};
+	struct nlmsghdr *h = _nl_msg(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rt, sizeof(rt));
+	uint32_t d = htonl(dst), g = htonl(gw);
+
+	if (len)
+		mnl_attr_put(h, RTA_DST, sizeof(d), &d);
+	if (gw)
+		mnl_attr_put(h, RTA_GATEWAY, sizeof(g), &g);
+	mnl_attr_put_u32(h, RTA_OIF, (uint32_t)index);
+	return _nl_talk(nl, h);
+}
+
+/* Inside the container: loopback up, eth0 with the slot's address, the gateway. */
+static int _inside(uint32_t addr, char *err, size_t errlen)
+{
+	struct nl nl;
+	int lo, eth, ret;
+	const char *what = "netlink";
+
+	ret = _nl_open(&nl);
+	if (ret)
+		goto out;
+	lo = (int)if_nametoindex("lo");
+	eth = (int)if_nametoindex("eth0");
+	what = "loopback";
+	ret = lo && eth ? _link_up(&nl, lo) : -ENODEV;
+	if (!ret && (what = "eth0's address"))
+		ret = _addr_add(&nl, eth, addr, RT_SCOPE_UNIVERSE);
+	if (!ret && (what = "eth0"))
+		ret = _link_up(&nl, eth);
+	if (!ret && (what = "the gateway's route"))
+		ret = _route_add(&nl, GATEWAY, 32, eth, 0);
+	if (!ret && (what = "the default route"))
+		ret = _route_add(&nl, 0, 0, eth, GATEWAY);
+	mnl_socket_close(nl.sk);
+out:
+	if (ret)
+		snprintf(err, errlen, "container network: %s: %s", what, strerror(-ret));
+	return ret;
+}
+
+/* The node's side: the veth's end up, the gateway on it, the slot's route. */
+static int _outside(struct nl *nl, const char *host, uint32_t addr, char *err, size_t errlen)
+{
+	int index = (int)if_nametoindex(host), ret;
+	char a[INET_ADDRSTRLEN];
+
+	ret = index ? _addr_add(nl, index, GATEWAY, RT_SCOPE_LINK) : -ENODEV;
+	if (!ret)
+		ret = _link_up(nl, index);
+	if (ret) {
+		snprintf(err, errlen, "container network: %s: %s", host, strerror(-ret));
+		return ret;
+	}
+	ret = _route_add(nl, addr, 32, index, 0);
+	if (ret == -EEXIST)
+		snprintf(err, errlen, "container network: address %s is another container's",
+			 inet_ntop(AF_INET, &(uint32_t){htonl(addr)}, a, sizeof(a)));
+	else if (ret)
+		snprintf(err, errlen, "container network: route to %s: %s",
+			 inet_ntop(AF_INET, &(uint32_t){htonl(addr)}, a, sizeof(a)),
+			 strerror(-ret));
+	return ret;
+}
+
+/* Configure the namespace @nsfd from inside it, then come back. */
+static int _in_ns(int nsfd, uint32_t addr, char *err, size_t errlen)
+{
+	int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), ret;
+
+	if (self < 0 || setns(nsfd, CLONE_NEWNET) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "container network: cannot enter it: %s", strerror(errno));
+		if (self >= 0)
+			close(self);
+		return ret;
+	}
+	ret = _inside(addr, err, errlen);
+	if (setns(self, CLONE_NEWNET) < 0) {
+		/* crd's process would act in the job's namespace from now on */
+		log_warn("container network: cannot come back to the node's namespace");
+		abort();
+	}
+	close(self);
+	return ret;
+}
+
+int jobnet_attach(uint32_t jobid, uint32_t slot, uint32_t addr, pid_t init_pid, char *err,
+		  size_t errlen)
+{
+	char host[IFNAMSIZ], path[64];
+	struct nl nl;
+	int nsfd, ret;
+
+	/* unique per job and slot on a node, and at most 15 characters */
+	snprintf(host, sizeof(host), "cr%x_%x", jobid, slot & 0xffff);
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", init_pid);
+	nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0) {
+		snprintf(err, errlen, "container network: %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	ret = _nl_open(&nl);
+	if (ret) {
+		snprintf(err, errlen, "container network: netlink: %s", strerror(-ret));
+		goto out;
+	}
+	/* A previous run's container of this job and slot: its link goes with it. */
+	_link_del(&nl, host);
+	ret = _veth_add(&nl, host, "eth0", nsfd);
+	if (ret)
+		snprintf(err, errlen, "container network: veth %s: %s", host, strerror(-ret));
+	if (!ret)
+		ret = _outside(&nl, host, addr, err, errlen);
+	if (!ret)
+		ret = _in_ns(nsfd, addr, err, errlen);
+	if (ret)
+		_link_del(&nl, host);
+	mnl_socket_close(nl.sk);
+out:
+	close(nsfd);
+	return ret;
+}
+
+uint32_t jobnet_slot_addr(const struct cr_conf *conf, uint32_t lineage, uint32_t slot)
+{
+	uint64_t size = 1ull << (32 - conf->job_net_prefix);
+	uint64_t index = ((uint64_t)lineage * SLOT_STRIDE + slot) % (size - 2) + 1;
+
+	return conf->job_net + (uint32_t)index;
+}
+
+static int _run_nft(const char *cmd, char *err, size_t errlen)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	int ret;
+
+	if (!nft) {
+		snprintf(err, errlen, "job network: no nftables context");
+		return -ENOMEM;
+	}
+	nft_ctx_buffer_output(nft);
+	nft_ctx_buffer_error(nft);
+	ret = nft_run_cmd_from_buffer(nft, cmd);
+	if (ret)
+		snprintf(err, errlen, "job network: nftables: %s", nft_ctx_get_error_buffer(nft));
+	nft_ctx_free(nft);
+	return ret ? -EIO : 0;
+}
+
+int jobnet_node_init(const struct cr_conf *conf, char *err, size_t errlen)
+{
+	char net[INET_ADDRSTRLEN], cmd[512];
+	uint32_t a = htonl(conf->job_net);
+	int fd;
+
+	fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1\n", 2) != 2) {
+		snprintf(err, errlen, "job network: cannot turn IPv4 forwarding on: %s",
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -EPERM;
+	}
+	close(fd);
+	inet_ntop(AF_INET, &a, net, sizeof(net));
+	/* "add" first: deleting a table that is not there is an error */
+	snprintf(cmd, sizeof(cmd),
+		 "add table ip cr_jobnet\n"
+		 "delete table ip cr_jobnet\n"
+		 "add table ip cr_jobnet\n"
+		 "add chain ip cr_jobnet out { type nat hook postrouting priority srcnat; }\n"
+		 "add rule ip cr_jobnet out ip saddr %s/%u ip daddr != %s/%u masquerade\n",
+		 net, conf->job_net_prefix, net, conf->job_net_prefix);
+	return _run_nft(cmd, err, errlen);
+}
+
+/* The whole of a small file, NUL-terminated. */
+static int _read_small(int fd, char **out)
+{
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size > MAX_HOSTS_SZ)
+		return -EFBIG;
+	*out = malloc(st.st_size + 1);
+	if (!*out)
+		return -ENOMEM;
+	n = pread(fd, *out, st.st_size, 0);
+	if (n < 0)
+		return -errno;
+	(*out)[n] = '\0';
+	return 0;
+}
+
+int jobnet_hosts(const char *from, const char *to, uint32_t addr, const char *hostname)
+{
+	char a[INET_ADDRSTRLEN], *old = NULL, *p, *line, *out = NULL;
+	size_t outlen = 0;
+	FILE *f = open_memstream(&out, &outlen);
+	int fd, ret;
+
+	if (!f)
+		return -ENOMEM;
+	fd = open(from, O_RDONLY | O_CLOEXEC);
+	/* a node without /etc/hosts: the container's has our line only */
+	ret = fd < 0 ? (errno == ENOENT ? 0 : -errno) : _read_small(fd, &old);
+	if (fd >= 0)
+		close(fd);
+	inet_ntop(AF_INET, &(uint32_t){htonl(addr)}, a, sizeof(a));
+	fprintf(f, "%s\t%s\t%s\n", a, hostname, HOSTS_MARK);
+	for (p = old; !ret && p && (line = strsep(&p, "\n"));)
+		if (*line && !strstr(line, HOSTS_MARK))
+			fprintf(f, "%s\n", line);
+	fclose(f);
+	fd = ret ? -1 : open(to, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (!ret && (fd < 0 || ftruncate(fd, 0) < 0 || (ret = io_write_all(fd, out, outlen, 0))))
+		ret = ret ? ret : -errno;
+	if (ret)
+		log_warnx("job container: hosts file %s: %s", to, strerror(-ret));
+	if (fd >= 0)
+		close(fd);
+	free(old);
+	free(out);
+	return ret;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The job network (jobnet.c): every job container has a net namespace of its
+ * own, with loopback and an interface eth0 whose address is the slot's in
+ * JobNetwork. The node routes it and masquerades what leaves JobNetwork, so
+ * the job reaches slurmctld, DNS and licence servers as a job script does.
+ */
+#ifndef CR_JOBNET_H
+#define CR_JOBNET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "conf.h"
+
+/* What every job container of this node relies on: forwarding and masquerading. */
+int jobnet_node_init(const struct cr_conf *conf, char *err, size_t errlen);
+
+/* The address (host order) of a lineage's slot in JobNetwork. */
+uint32_t jobnet_slot_addr(const struct cr_conf *conf, uint32_t lineage, uint32_t slot);
+
+/*
+ * Connect the net namespace of @init_pid (a new container's init) to the node:
+ * a veth pair named after the job and slot, @addr on its eth0, routes both ways.
+ */
+int jobnet_attach(uint32_t jobid, uint32_t slot, uint32_t addr, pid_t init_pid, char *err,
+		  size_t errlen);
+
+/*
+ * Write the hosts file @to: @hostname resolving to @addr first, then the
+ * lines of @from (which may be @to) but the ones an earlier call added.
+ */
+int jobnet_hosts(const char *from, const char *to, uint32_t addr, const char *hostname);
+
+#endif
