@@ -9,6 +9,7 @@
  * script's wait status with EXIT; then it exits, which kills whatever the
  * script left behind. It exits as well when the monitor goes away.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -393,7 +394,8 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, struct cr_restore
 	/* Our own namespace, the container's: sockets are rebuilt while nothing moves. */
 	struct cr_restore_opts ro = {.rollback_files = true, .owner = &owner, .net_lock = true};
 	struct node_digests d = {0};
-	const char *text, *host;
+	const char *text, *host, *addr;
+	struct in_addr in;
 	struct job_user u;
 	json_t *args;
 	char path[64];
@@ -408,8 +410,11 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, struct cr_restore
 	host = json_string_value(json_object_get(args, "hostname"));
 	if (host && *host && sethostname(host, strlen(host)) < 0)
 		log_warn("container: sethostname %s", host);
+	addr = json_string_value(json_object_get(args, "address"));
+	if (!addr || inet_pton(AF_INET, addr, &in) != 1)
+		in.s_addr = htonl(ji->addr);
 	if (host && *host)
-		jobnet_hosts("/etc/hosts", "/etc/hosts", ji->addr, host);
+		jobnet_hosts("/etc/hosts", "/etc/hosts", ntohl(in.s_addr), host);
 	ret = user_lookup(ji->uid, ji->gid, &u, err, errlen);
 	if (!ret)
 		ret = _unpack_slot(m->fds[0], args, &u, &d, err, errlen);

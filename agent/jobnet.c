@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -160,6 +161,69 @@ static int _route_add(struct nl *nl, uint32_t dst, int len, int index, uint32_t 
 	return _nl_talk(nl, h);
 }
 
+/* The host side's veth of a job's slot: unique per job and slot on a node, 15 characters at most.
+ */
+static void _host_name(char *buf, size_t len, uint32_t jobid, uint32_t slot)
+{
+	snprintf(buf, len, "cr%x_%x", jobid, slot & 0xffff);
+}
+
+static int _addr_del(struct nl *nl, int index, uint32_t addr)
+{
+	struct ifaddrmsg ifa = {
+		.ifa_family = AF_INET, .ifa_prefixlen = 32, .ifa_index = (unsigned int)index};
+	struct nlmsghdr *h = _nl_msg(nl, RTM_DELADDR, 0, &ifa, sizeof(ifa));
+	uint32_t a = htonl(addr);
+
+	mnl_attr_put(h, IFA_LOCAL, sizeof(a), &a);
+	return _nl_talk(nl, h);
+}
+
+static int _route_del(struct nl *nl, uint32_t dst, int index)
+{
+	struct rtmsg rt = {.rtm_family = AF_INET,
+			   .rtm_dst_len = 32,
+			   .rtm_table = RT_TABLE_MAIN,
+			   .rtm_scope = RT_SCOPE_NOWHERE};
+	struct nlmsghdr *h = _nl_msg(nl, RTM_DELROUTE, 0, &rt, sizeof(rt));
+	uint32_t d = htonl(dst);
+
+	mnl_attr_put(h, RTA_DST, sizeof(d), &d);
+	mnl_attr_put_u32(h, RTA_OIF, (uint32_t)index);
+	return _nl_talk(nl, h);
+}
+
+/* Enter @pid's namespace of @type (/proc/PID/ns/@name); *self: ours, to come back. */
+static int _enter(pid_t pid, const char *name, int type, int *self)
+{
+	char path[64];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/thread-self/ns/%s", name);
+	*self = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*self < 0 || fd < 0 || setns(fd, type) < 0)
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (ret && *self >= 0) {
+		close(*self);
+		*self = -1;
+	}
+	return ret;
+}
+
+static void _leave(int self, int type)
+{
+	if (setns(self, type) < 0) {
+		/* crd's process would act in the job's namespace from now on */
+		log_warn("job network: cannot come back to the node's namespace");
+		abort();
+	}
+	close(self);
+}
+
 /* Inside the container: loopback up, eth0 with the slot's address, the gateway. */
 static int _inside(uint32_t addr, char *err, size_t errlen)
 {
@@ -213,25 +277,17 @@ static int _outside(struct nl *nl, const char *host, uint32_t addr, char *err, s
 	return ret;
 }
 
-/* Configure the namespace @nsfd from inside it, then come back. */
-static int _in_ns(int nsfd, uint32_t addr, char *err, size_t errlen)
+/* Configure @init_pid's namespace from inside it, then come back. */
+static int _in_ns(pid_t init_pid, uint32_t addr, char *err, size_t errlen)
 {
-	int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), ret;
+	int self, ret = _enter(init_pid, "net", CLONE_NEWNET, &self);
 
-	if (self < 0 || setns(nsfd, CLONE_NEWNET) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "container network: cannot enter it: %s", strerror(errno));
-		if (self >= 0)
-			close(self);
+	if (ret) {
+		snprintf(err, errlen, "container network: cannot enter it: %s", strerror(-ret));
 		return ret;
 	}
 	ret = _inside(addr, err, errlen);
-	if (setns(self, CLONE_NEWNET) < 0) {
-		/* crd's process would act in the job's namespace from now on */
-		log_warn("container network: cannot come back to the node's namespace");
-		abort();
-	}
-	close(self);
+	_leave(self, CLONE_NEWNET);
 	return ret;
 }
 
@@ -242,8 +298,7 @@ int jobnet_attach(uint32_t jobid, uint32_t slot, uint32_t addr, pid_t init_pid, 
 	struct nl nl;
 	int nsfd, ret;
 
-	/* unique per job and slot on a node, and at most 15 characters */
-	snprintf(host, sizeof(host), "cr%x_%x", jobid, slot & 0xffff);
+	_host_name(host, sizeof(host), jobid, slot);
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", init_pid);
 	nsfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (nsfd < 0) {
@@ -263,12 +318,98 @@ int jobnet_attach(uint32_t jobid, uint32_t slot, uint32_t addr, pid_t init_pid, 
 	if (!ret)
 		ret = _outside(&nl, host, addr, err, errlen);
 	if (!ret)
-		ret = _in_ns(nsfd, addr, err, errlen);
+		ret = _in_ns(init_pid, addr, err, errlen);
 	if (ret)
 		_link_del(&nl, host);
 	mnl_socket_close(nl.sk);
 out:
 	close(nsfd);
+	return ret;
+}
+
+/* eth0's IPv4 address in the calling thread's net namespace, or 0. */
+static uint32_t _eth0_addr(void)
+{
+	struct ifaddrs *ifs, *i;
+	uint32_t a = 0;
+
+	if (getifaddrs(&ifs) < 0)
+		return 0;
+	for (i = ifs; i && !a; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    !strcmp(i->ifa_name, "eth0"))
+			a = ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
+	freeifaddrs(ifs);
+	return a;
+}
+
+int jobnet_live(pid_t init_pid, char *host, size_t hostlen, uint32_t *addr)
+{
+	int self, ret;
+
+	ret = _enter(init_pid, "uts", CLONE_NEWUTS, &self);
+	if (ret)
+		return ret;
+	ret = gethostname(host, hostlen) < 0 ? -errno : 0;
+	_leave(self, CLONE_NEWUTS);
+	if (!ret)
+		ret = _enter(init_pid, "net", CLONE_NEWNET, &self);
+	if (ret)
+		return ret;
+	*addr = _eth0_addr();
+	_leave(self, CLONE_NEWNET);
+	return *addr ? 0 : -EADDRNOTAVAIL;
+}
+
+/* Inside the container: the new address first (the last one going would take the routes). */
+static int _readdress_inside(pid_t init_pid, uint32_t from, uint32_t to)
+{
+	struct nl nl;
+	int self, ret, eth;
+
+	ret = _enter(init_pid, "net", CLONE_NEWNET, &self);
+	if (ret)
+		return ret;
+	ret = _nl_open(&nl);
+	eth = (int)if_nametoindex("eth0");
+	if (!ret)
+		ret = eth ? _addr_add(&nl, eth, to, RT_SCOPE_UNIVERSE) : -ENODEV;
+	if (!ret)
+		ret = _addr_del(&nl, eth, from);
+	if (nl.sk)
+		mnl_socket_close(nl.sk);
+	_leave(self, CLONE_NEWNET);
+	return ret;
+}
+
+int jobnet_readdress(uint32_t jobid, uint32_t slot, pid_t init_pid, uint32_t from, uint32_t to,
+		     char *err, size_t errlen)
+{
+	char host[IFNAMSIZ], a[INET_ADDRSTRLEN];
+	struct nl nl;
+	int index, ret;
+
+	if (from == to)
+		return 0;
+	_host_name(host, sizeof(host), jobid, slot);
+	index = (int)if_nametoindex(host);
+	ret = index ? _nl_open(&nl) : -ENODEV;
+	if (ret)
+		goto out;
+	ret = _route_add(&nl, to, 32, index, 0);
+	if (!ret && (ret = _readdress_inside(init_pid, from, to)))
+		_route_del(&nl, to, index);
+	if (!ret)
+		_route_del(&nl, from, index);
+	mnl_socket_close(nl.sk);
+out:
+	inet_ntop(AF_INET, &(uint32_t){htonl(to)}, a, sizeof(a));
+	if (ret == -EEXIST)
+		snprintf(err, errlen, "the slot's address %s is another container's on this node",
+			 a);
+	else if (ret)
+		snprintf(err, errlen, "cannot give the container its address %s: %s", a,
+			 strerror(-ret));
 	return ret;
 }
 

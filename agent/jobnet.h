@@ -27,6 +27,16 @@ uint32_t jobnet_slot_addr(const struct cr_conf *conf, uint32_t lineage, uint32_t
 int jobnet_attach(uint32_t jobid, uint32_t slot, uint32_t addr, pid_t init_pid, char *err,
 		  size_t errlen);
 
+/* What the container of @init_pid is called and its eth0's address, as they are now. */
+int jobnet_live(pid_t init_pid, char *host, size_t hostlen, uint32_t *addr);
+
+/*
+ * A restored slot keeps the address it had: move the container of @jobid's
+ * @slot (init @init_pid) from address @from to @to, routes included.
+ */
+int jobnet_readdress(uint32_t jobid, uint32_t slot, pid_t init_pid, uint32_t from, uint32_t to,
+		     char *err, size_t errlen);
+
 /*
  * Write the hosts file @to: @hostname resolving to @addr first, then the
  * lines of @from (which may be @to) but the ones an earlier call added.

@@ -16,13 +16,11 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -33,11 +31,13 @@
 #include "cgroup.h"
 #include "container.h"
 #include "coord.h"
+#include "jobnet.h"
 #include "jobstat.h"
 #include "log.h"
 #include "monitor.h"
 #include "proto.h"
 #include "slurmjob.h"
+#include "stepcreds.h"
 #include "store.h"
 #include "userfs.h"
 
@@ -128,103 +128,6 @@ static void _drop_relay(struct monitor *mon, const char *why)
 	mon->relay_fd = -1;
 }
 
-static int _limit_value(const char *s, uint64_t *v)
-{
-	char *end;
-
-	if (!strncmp(s, "unlimited", 9)) {
-		*v = RLIM_INFINITY;
-		return 0;
-	}
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	return errno || end == s ? -1 : 0;
-}
-
-/*
- * The relay's resource limits. Not with prlimit(2): without CAP_SYS_RESOURCE
- * root cannot read another user's. /proc/PID/limits lists them in RLIMIT_*
- * order, soft limit at column 26, hard limit at column 47.
- */
-static int _pack_limits(struct monitor *mon, struct cr_buf *b, pid_t pid)
-{
-	uint64_t cur[RLIMIT_NLIMITS], max[RLIMIT_NLIMITS];
-	char path[64], line[256];
-	uint32_t n = 0;
-	int header;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/limits", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	/* A header line, then one line per limit; no header leaves n at 0, an error. */
-	header = fgets(line, sizeof(line), f) != NULL;
-	while (header && n < RLIMIT_NLIMITS && fgets(line, sizeof(line), f)) {
-		if (strlen(line) < 48 || _limit_value(line + 26, &cur[n]) ||
-		    _limit_value(line + 47, &max[n]))
-			break;
-		n++;
-	}
-	fclose(f);
-	if (n != RLIMIT_NLIMITS) {
-		log_warnx("job %u: cannot read %s", mon->ji.jobid, path);
-		return -EIO;
-	}
-	cr_pack_u32(b, n);
-	for (uint32_t i = 0; i < n; i++) {
-		cr_pack_u32(b, i);
-		cr_pack_u64(b, cur[i]);
-		cr_pack_u64(b, max[i]);
-	}
-	return 0;
-}
-
-/* Read what the kernel says about the relay: it is the truth, not its claims. */
-static int _pack_creds(struct monitor *mon, struct cr_buf *b, pid_t pid)
-{
-	char path[64], line[4096];
-	uint32_t uid = -1, gid = -1, um = 022;
-	gid_t groups[1024];
-	int ng = 0, r;
-	cpu_set_t cpus;
-	FILE *f;
-	char *p, *end;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Uid:\t%*u\t%u", &uid) == 1 ||
-		    sscanf(line, "Gid:\t%*u\t%u", &gid) == 1 ||
-		    sscanf(line, "Umask:\t%o", &um) == 1)
-			continue;
-		if (!strncmp(line, "Groups:", 7)) {
-			for (p = line + 7; ng < 1024; p = end) {
-				unsigned long g = strtoul(p, &end, 10);
-				if (end == p)
-					break;
-				groups[ng++] = g;
-			}
-		}
-	}
-	fclose(f);
-	if (uid != mon->ji.uid) {
-		log_warnx("job %u: relay %d runs as uid %u, the job as %u", mon->ji.jobid, pid, uid,
-			  mon->ji.uid);
-		return -EPERM;
-	}
-	cr_pack_u32(b, uid);
-	cr_pack_u32(b, gid);
-	cr_pack_u32(b, um);
-	cr_pack_bytes(b, groups, ng * sizeof(gid_t));
-	CPU_ZERO(&cpus);
-	r = sched_getaffinity(pid, sizeof(cpus), &cpus);
-	cr_pack_bytes(b, &cpus, r < 0 ? 0 : sizeof(cpus));
-	return _pack_limits(mon, b, pid);
-}
-
 /* Hand the relay's SPAWN to the init: the script starts from the top. */
 static void _forward_spawn(struct monitor *mon, struct cr_msg *m)
 {
@@ -232,7 +135,7 @@ static void _forward_spawn(struct monitor *mon, struct cr_msg *m)
 	int ret;
 
 	cr_buf_init(&b);
-	ret = _pack_creds(mon, &b, mon->relay_pid);
+	ret = stepcreds_pack(mon->ji.jobid, mon->ji.uid, mon->relay_pid, &b);
 	/* argv and env follow the version unchanged; init checks their framing. */
 	if (!ret) {
 		cr_pack_raw(&b, m->data + m->pos, m->hdr.len - CR_HDR_SIZE - m->pos);
@@ -398,8 +301,11 @@ static void _init_msg(struct monitor *mon)
 	if (m.hdr.type == CR_MSG_STARTED) {
 		mon->script_pid = v;
 		if (mon->state == JS_RESTORING) {
-			/* What was restored runs: it is the script now. */
+			/* What was restored runs: it is the script now, with its name and address.
+			 */
 			mon->state = JS_RUNNING;
+			jobnet_live(mon->init_pid, mon->ji.hostname, sizeof(mon->ji.hostname),
+				    &mon->ji.addr);
 			mon->last_ckpt = time(NULL);
 			log_info("job %u: resumed from its checkpoint in %s", mon->ji.jobid,
 				 mon->ji.hostname);

@@ -14,8 +14,10 @@
  * resumes, a rebuilt one is aborted. Job files are opened with the job
  * user's fs credentials; only /proc and the MAC key are read as root.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -34,6 +36,7 @@
 #include "digest.h"
 #include "errmsg.h"
 #include "glue.h"
+#include "jobnet.h"
 #include "jobstat.h"
 #include "log.h"
 #include "node.h"
@@ -553,6 +556,24 @@ static int _maxwait(const struct crd_ctx *ctx, int fd, json_t *args)
 	return maxwait;
 }
 
+/*
+ * The slot's name and address as its processes see them now (a restored
+ * slot keeps those it was checkpointed with, wherever it runs): into @rep.
+ */
+static void _identity(const struct node_job *j, json_t *rep)
+{
+	char host[HOST_NAME_MAX + 1] = "", a[INET_ADDRSTRLEN];
+	uint32_t addr = 0;
+
+	if (jobnet_live(j->init, host, sizeof(host), &addr))
+		log_warnx("job %u: cannot read the container's name and address", j->jobid);
+	json_object_set_new(rep, "hostname", json_string(*host ? host : j->hostname));
+	if (addr)
+		json_object_set_new(
+			rep, "address",
+			json_string(inet_ntop(AF_INET, &(uint32_t){htonl(addr)}, a, sizeof(a))));
+}
+
 /* PREPARE: freeze and hold; then DUMP and RELEASE (ckpt_msgs[]). */
 static void _checkpoint(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *args)
 {
@@ -578,9 +599,9 @@ static void _checkpoint(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_
 		 s.frozen ? cr_frozen_ntasks(s.frozen) : 0);
 	fault_point(ctx, "prepare");
 	cr_send_ok(fd, "frozen");
-	s.rep = json_pack("{s:s, s:i, s:I, s:s}", "node", node, "slot", (int)s.j.slot, "ntasks",
-			  (json_int_t)(s.frozen ? cr_frozen_ntasks(s.frozen) : 0), "hostname",
-			  s.j.hostname);
+	s.rep = json_pack("{s:s, s:i, s:I}", "node", node, "slot", (int)s.j.slot, "ntasks",
+			  (json_int_t)(s.frozen ? cr_frozen_ntasks(s.frozen) : 0));
+	_identity(&s.j, s.rep);
 	ret = _session(&s, ckpt_msgs, sizeof(ckpt_msgs) / sizeof(ckpt_msgs[0]));
 	if (ret == -EPROTO)
 		log_warnx("job %u: unexpected %s from the coordinator: resuming the job", jobid,
@@ -709,6 +730,28 @@ static int _verify(struct node_restore *r, char *err, size_t errlen)
 	return r->slot == 0 ? _load_output(r, err, errlen) : 0;
 }
 
+/* The slot gets back the address its checkpoint had (none recorded: it keeps its own). */
+static int _keep_address(struct node_session *s, json_t *so, char *err, size_t errlen)
+{
+	const char *want = json_string_value(json_object_get(so, "address"));
+	char host[HOST_NAME_MAX + 1];
+	struct in_addr to;
+	uint32_t now;
+	int ret;
+
+	if (!want)
+		return 0;
+	if (inet_pton(AF_INET, want, &to) != 1)
+		return err_set(err, errlen, -EBADMSG, "bad slot address \"%.40s\"", want);
+	ret = jobnet_live(s->j.init, host, sizeof(host), &now);
+	if (!ret)
+		ret = jobnet_readdress(s->j.jobid, s->j.slot, s->j.init, now, ntohl(to.s_addr), err,
+				       errlen);
+	else
+		err_set(err, errlen, ret, "cannot read the container's address");
+	return ret;
+}
+
 /* The container's init rebuilds the slot, stopped (RESTORE to the job's monitor). */
 static int _rebuild(const struct crd_ctx *ctx, struct node_session *s, struct node_restore *r,
 		    char *err, size_t errlen)
@@ -720,6 +763,9 @@ static int _rebuild(const struct crd_ctx *ctx, struct node_session *s, struct no
 	char *text;
 	int ret;
 
+	ret = _keep_address(s, so, err, errlen);
+	if (ret)
+		return ret;
 	/* "files": the digest of the slot's digests.json, from the verified manifest. */
 	req = json_pack("{s:I, s:I, s:s, s:O, s:I, s:O}", "seq", (json_int_t)r->seq, "ntasks",
 			json_integer_value(json_object_get(so, "ntasks")), "hostname",
@@ -737,6 +783,8 @@ static int _rebuild(const struct crd_ctx *ctx, struct node_session *s, struct no
 				    json_pack("{s:I, s:o}", "cap_bnd", (json_int_t)step.cap_bnd,
 					      "limits", lim));
 	}
+	if (req && json_object_get(so, "address"))
+		json_object_set(req, "address", json_object_get(so, "address"));
 	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
 	cr_buf_init(&b);
