@@ -33,12 +33,14 @@ static int dump_shmem_file(struct cr_img *img, struct dump_ctx *ctx, const struc
 static int open_shmem_file(struct rst_image *img, const struct cr_restore_opts *opts,
 			   const struct cr_file_rec *rec, int *fd)
 {
+	/* not O_NOFOLLOW (shm_open() sets it): /proc/self/fd/N is a link */
+	int flags = rec->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_NOFOLLOW);
 	char path[64];
 
 	(void)opts;
 	/* its own open file description: own flags and offset */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", shmem_fd(img, rec->obj_id));
-	*fd = open(path, (rec->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY)) | O_CLOEXEC);
+	*fd = open(path, flags | O_CLOEXEC);
 	if (*fd < 0 || lseek(*fd, rec->pos, SEEK_SET) < 0) {
 		int err = errno;
 

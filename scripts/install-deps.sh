@@ -12,6 +12,7 @@ pkgs=(
 	nftables libnftables-dev  # the network lock (libcr/netlock.c)
 	libsodium-dev libarchive-dev  # manifest MAC and digests; container /tmp and /dev/shm archives
 	libpmix-dev  # slurm's mpi/pmix plugin dlopens libpmix.so (srun --mpi=pmix)
+	openmpi-bin libopenmpi-dev  # the MPI tests' solver (tests/mpi/), mpirun and mpicc
 	python3 gawk procps iproute2 util-linux psmisc
 )
 

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Issue 12: a real Open MPI 4.1.4 job on one node whose node dies. `sbatch
+# --checkpoint=15s -N1 -n4 -O` running `mpirun -n 4` of the solver as the
+# cluster's user over Open MPI's TCP transport (loopback): after a periodic
+# checkpoint its node is killed, Slurm requeues it and it resumes on another
+# node from that checkpoint, ending as an uninterrupted run (byte-identical
+# output, one start).
+# ctest: TIMEOUT=900
+# ctest: nosan
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/cluster/lib.sh
+. "$HERE/lib.sh"
+cluster_begin --nodes 3
+# shellcheck source=tests/cluster/container-lib.sh
+. "$HERE/container-lib.sh"
+# shellcheck source=tests/cluster/ckpt-lib.sh
+. "$HERE/ckpt-lib.sh"
+solver=$CR_BUILD_DIR/tests/mpi/cr-mpi-solver
+[ -x "$solver" ] || fail "$solver is not built"
+command -v mpirun.openmpi >/dev/null || fail "no mpirun.openmpi (scripts/install-deps.sh)"
+install -m 0755 "$solver" "$WORK/solver"
+install -m 0755 "$HERE/workloads/mpijob.sh" "$WORK/mpijob.sh"
+ITERS=400 # about 40 s: time for a periodic checkpoint, a node failure and a requeue
+
+# mpijob NAME SBATCH-ARGS...: the job (tcp) as the test user in $WORK/NAME; its id.
+mpijob() {
+	local name=$1
+	shift
+	mkdir -p "$WORK/$name"
+	chown "$USER_:" "$WORK/$name"
+	submit "$USER_" -o "$WORK/$name.out" -N1 -n4 -O "$@" \
+		"$WORK/mpijob.sh" "$WORK/$name" tcp "$ITERS"
+}
+
+NODE3=$(echo "$CR_CLUSTER_NODES" | cut -d' ' -f3)
+ref=$(mpijob ref -w "$NODE3")
+id=$(mpijob nl --checkpoint=15s -x "$NODE3")
+wait_job_state "$id" RUNNING 60
+node=$(job_field "$id" BatchHost)
+has_ckpt() { [ -n "$(last_seq "$id")" ]; }
+wait_until 60 "a periodic checkpoint of job $id" has_ckpt
+# No newer checkpoint from here on: the job must resume from this one.
+crctl_as "$USER_" disable "$id" >/dev/null
+seq=$(last_seq "$id")
+log "job $id on $node, checkpoint $seq committed; killing $node"
+"$CLUSTER_SH" kill-node "$node"
+on_exit+=("'$CLUSTER_SH' revive-node '$node'")
+moved() { [ "$(job_state "$id")" = RUNNING ] && [ "$(job_field "$id" BatchHost)" != "$node" ]; }
+wait_until 240 "job $id to run on another node" moved
+log "job $id requeued onto $(job_field "$id" BatchHost)"
+wait_done "$id" 300
+wait_done "$ref" 120
+[ "$(job_field "$ref" ExitCode)" = 0:0 ] || fail "reference $ref ended with $(job_field "$ref" ExitCode)"
+[ "$(job_field "$id" ExitCode)" = 0:0 ] || fail "job ended with $(job_field "$id" ExitCode)"
+[ "$(job_field "$id" Restarts)" -ge 1 ] || fail "Restarts=$(job_field "$id" Restarts)"
+crd_log_has "job $id: restored checkpoint $seq of job $id" ||
+	fail "no crd says it restored checkpoint $seq"
+cmp -s "$WORK/ref.out" "$WORK/nl.out" ||
+	fail "output differs from the uninterrupted run:
+$(diff "$WORK/ref.out" "$WORK/nl.out" | head -20)"
+n=$(wc -l <"$WORK/nl/starts")
+[ "$n" = 1 ] || fail "started $n times from the top: $(cat "$WORK/nl/starts")"
+ok "node $node killed: MPI job resumed from checkpoint $seq elsewhere, ended as the uninterrupted run"
