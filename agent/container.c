@@ -166,7 +166,32 @@ static void _exec_script(struct spawn_req *r, struct cr_msg *m)
 	_exit(127);
 }
 
-/* The job sees its resolved settings, not what it asked for. */
+/*
+ * The launch profile of a checkpointable MPI job: what the user set wins.
+ * Open MPI 4.1.4's default odls gives every rank a pseudo-terminal for its
+ * output, which no checkpoint carries (it has no parameter to turn that
+ * off): pspawn starts the ranks on mpirun's own stdout and stderr. Its TCP
+ * traffic goes over the slot's address, which moves with the job (an
+ * interface list excludes the other, so either set by the user wins).
+ */
+static const struct {
+	const char *set, *unless;
+} mpi_profile[] = {
+	{"OMPI_MCA_odls=pspawn", "OMPI_MCA_odls="},
+	{"OMPI_MCA_btl_tcp_if_include=eth0", "OMPI_MCA_btl_tcp_if_"},
+	{"OMPI_MCA_oob_tcp_if_include=eth0", "OMPI_MCA_oob_tcp_if_"},
+};
+#define NPROFILE (sizeof(mpi_profile) / sizeof(mpi_profile[0]))
+
+static int _env_has(char **envp, const char *prefix)
+{
+	for (size_t i = 0; envp[i]; i++)
+		if (!strncmp(envp[i], prefix, strlen(prefix)))
+			return 1;
+	return 0;
+}
+
+/* The job sees its resolved settings, not what it asked for; and the launch profile. */
 static char **_job_env(char **envp, const struct cr_job *ji)
 {
 	static char host[128], interval[64], dir[PATH_MAX + 32];
@@ -175,7 +200,7 @@ static char **_job_env(char **envp, const struct cr_job *ji)
 
 	while (envp[n])
 		n++;
-	v = calloc(n + 4, sizeof(*v));
+	v = calloc(n + 4 + NPROFILE, sizeof(*v));
 	if (!v)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
@@ -189,6 +214,9 @@ static char **_job_env(char **envp, const struct cr_job *ji)
 	v[o++] = host;
 	v[o++] = interval;
 	v[o++] = dir;
+	for (size_t i = 0; i < NPROFILE; i++)
+		if (!_env_has(envp, mpi_profile[i].unless))
+			v[o++] = (char *)mpi_profile[i].set;
 	return v;
 }
 
