@@ -272,20 +272,24 @@ static int make_queue(const struct cr_mqueue_rec *rec, const char *name)
 {
 	struct mq_attr attr = {.mq_maxmsg = rec->maxmsg, .mq_msgsize = rec->msgsize};
 	int fd = mq_open(name, O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK | O_CLOEXEC, 0600, &attr);
+	int err = errno;
 
 	if (fd >= 0)
 		return fd;
-	if (errno == EEXIST)
+	if (err == EEXIST) {
+		/* not -EEXIST: cr's exit status for that is "a pid is in use" */
 		pr_err("POSIX message queue /%s exists already in the restart's IPC namespace: "
 		       "restart in a new one (e.g. unshare --ipc)\n",
 		       rec->name);
-	else if (errno == EINVAL)
+		return -EBUSY;
+	}
+	if (err == EINVAL)
 		pr_err("Can't make POSIX message queue /%s with mq_maxmsg %lld, mq_msgsize %lld: "
 		       "above /proc/sys/fs/mqueue/msg_max or msgsize_max here?\n",
 		       rec->name, (long long)rec->maxmsg, (long long)rec->msgsize);
 	else
 		pr_perror("Can't make POSIX message queue /%s", rec->name);
-	return -errno;
+	return -err;
 }
 
 /* The queue, owned and filled as it was; its fd is the image's (svc_fd[0]). */
