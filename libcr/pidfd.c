@@ -4,8 +4,9 @@
  * ("Pid:", in our pid namespace; -1 once it was reaped). A pidfd to a task
  * of the tree is saved as that task's pid in the image (obj_id), with
  * PIDFD_NONBLOCK (O_NONBLOCK) and PIDFD_THREAD (O_EXCL: then a thread's tid)
- * in the flags; one to a task outside the tree, or to a reaped one, is
- * refused. Restore: the restarter has no task to point at yet, so each
+ * in the flags (a thread pidfd only of a thread-group leader: other threads
+ * are made by the restorer, after the fds); one to a task outside the tree,
+ * or to a reaped one, is refused. Restore: the restarter has no task to point at yet, so each
  * restored task opens its own pidfds itself (file_ops.install), by the
  * image's pids, which are the task's own view in either pid namespace mode;
  * a target not forked yet is waited for. Every fd gets a pidfd of its own:
@@ -96,6 +97,12 @@ static int pidfd_target(const struct fd_info *fi, pid_t *npid)
 		return -ENOTSUP;
 	}
 	n = read_nspid(pid, ns, 32, &tgid, &ppid);
+	if (n > 0 && tgid != pid) {
+		pr_err("Task %d fd %d: pidfd of thread %ld of task %d (PIDFD_THREAD): not "
+		       "supported (threads are made after the fds at restore)\n",
+		       fi->pid, fi->fd, pid, tgid);
+		return -ENOTSUP;
+	}
 	nroot = read_nspid(fi->root, rootns, 32, &tgid, &ppid);
 	if (n < 0 || nroot < 0 || n < nroot) {
 		pr_err("Task %d fd %d: can't tell the pid of task %ld in the tree's pid namespace\n",
