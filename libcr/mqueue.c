@@ -30,9 +30,9 @@
 #include "log.h"
 #include "files.h"
 
-#define MQUEUE_MAGIC  0x19800202
-#define MQ_MAX_BYTES  (256u << 20) /* of messages in one record */
-#define DELETED	      " (deleted)"
+#define MQUEUE_MAGIC 0x19800202
+#define MQ_MAX_BYTES (256u << 20) /* of messages in one record */
+#define DELETED	     " (deleted)"
 
 static bool recognise_mqueue(const struct fd_info *fi)
 {
@@ -54,8 +54,8 @@ static int reopen_queue(const struct fd_info *fi)
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", fi->pid, fi->fd);
 	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		pr_perror("Can't open POSIX message queue %s of task %d (fd %d)", fi->link,
-			  fi->pid, fi->fd);
+		pr_perror("Can't open POSIX message queue %s of task %d (fd %d)", fi->link, fi->pid,
+			  fi->fd);
 		return -errno;
 	}
 	return fd;

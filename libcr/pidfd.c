@@ -77,7 +77,7 @@ static int in_tree(pid_t root, pid_t pid)
 static int pidfd_target(const struct fd_info *fi, pid_t *npid)
 {
 	char *s = proc_read_file("/proc/%d/fdinfo/%d", fi->pid, fi->fd), *p;
-	pid_t ns[32], rootns[32], tgid, ppid;
+	pid_t ns[32] = {0}, rootns[32] = {0}, tgid = 0, ppid = 0;
 	int n, nroot;
 	long pid;
 
@@ -91,7 +91,7 @@ static int pidfd_target(const struct fd_info *fi, pid_t *npid)
 	if (pid <= 0 || !in_tree(fi->root, pid)) {
 		pr_err("Task %d fd %d: pidfd of %s %ld, %s: not supported\n", fi->pid, fi->fd,
 		       fi->flags & O_EXCL ? "thread" : "task", pid,
-		       pid < 0	 ? "which has exited and been reaped"
+		       pid < 0	  ? "which has exited and been reaped"
 		       : pid == 0 ? "in a pid namespace we can't see"
 				  : "outside the checkpointed tree");
 		return -ENOTSUP;
@@ -105,7 +105,8 @@ static int pidfd_target(const struct fd_info *fi, pid_t *npid)
 	}
 	nroot = read_nspid(fi->root, rootns, 32, &tgid, &ppid);
 	if (n < 0 || nroot < 0 || n < nroot) {
-		pr_err("Task %d fd %d: can't tell the pid of task %ld in the tree's pid namespace\n",
+		pr_err("Task %d fd %d: can't tell the pid of task %ld in the tree's pid "
+		       "namespace\n",
 		       fi->pid, fi->fd, pid);
 		return -EIO;
 	}

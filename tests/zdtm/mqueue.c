@@ -65,8 +65,8 @@ static void check_stat(mqd_t q, const char *what, mode_t mode, uid_t uid, gid_t 
 	}
 	CHECK((st.st_mode & 07777) == mode, "%s: mode %#o, want %#o", what, st.st_mode & 07777,
 	      mode);
-	CHECK(st.st_uid == uid && st.st_gid == gid, "%s: owner %u:%u, want %u:%u", what,
-	      st.st_uid, st.st_gid, uid, gid);
+	CHECK(st.st_uid == uid && st.st_gid == gid, "%s: owner %u:%u, want %u:%u", what, st.st_uid,
+	      st.st_gid, uid, gid);
 	CHECK((int)st.st_nlink == nlink, "%s: nlink %d, want %d", what, (int)st.st_nlink, nlink);
 }
 
@@ -100,8 +100,8 @@ static void child(mqd_t a2, mqd_t d, struct barrier *b)
 	barrier_signal(b);
 	n = mq_receive(d, buf, sizeof(buf), &prio); /* blocks over the checkpoint */
 	test_wait_go(); /* (without D, it fails at once: report after the restart) */
-	CHECK(n == 4 && prio == 9 && !memcmp(buf, "wake", 4), "child: D gave %zd bytes prio %u",
-	      n, prio);
+	CHECK(n == 4 && prio == 9 && !memcmp(buf, "wake", 4), "child: D gave %zd bytes prio %u", n,
+	      prio);
 	check_attr(a2, "A (child's read-only open)", 0, 8, 100, 4);
 	check_msgs(a2, 3, 7, "child");
 	test_child_done();

@@ -29,8 +29,9 @@ int main(void)
 	signal(SIGUSR1, on_usr1);
 	if (q < 0 || mq_notify(q, &ev))
 		test_fatal("mq_open or mq_notify");
-	dprintf(1, "EXPECT: Task %d fd %d: POSIX message queue /zdtm-mq-notify has a "
-		   "notification registered\n",
+	dprintf(1,
+		"EXPECT: Task %d fd %d: POSIX message queue /zdtm-mq-notify has a "
+		"notification registered\n",
 		getpid(), q);
 	test_ready();
 	test_wait_go();

@@ -36,7 +36,8 @@ static int make(const char *kind, pid_t outside)
 
 	if (!strcmp(kind, "outside")) {
 		fd = syscall(SYS_pidfd_open, outside, 0);
-		dprintf(1, "EXPECT: Task %d fd %d: pidfd of task %d, outside the checkpointed tree\n",
+		dprintf(1,
+			"EXPECT: Task %d fd %d: pidfd of task %d, outside the checkpointed tree\n",
 			getpid(), fd, outside);
 	} else if (!strcmp(kind, "reaped")) {
 		pid = fork();
@@ -44,7 +45,9 @@ static int make(const char *kind, pid_t outside)
 			_exit(0);
 		fd = syscall(SYS_pidfd_open, pid, 0);
 		reap_child(pid, "reaped child");
-		dprintf(1, "EXPECT: Task %d fd %d: pidfd of task -1, which has exited and been reaped\n",
+		dprintf(1,
+			"EXPECT: Task %d fd %d: pidfd of task -1, which has exited and been "
+			"reaped\n",
 			getpid(), fd);
 	} else {
 		if (pthread_create(&th, NULL, thread_fn, NULL))
