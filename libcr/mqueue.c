@@ -22,7 +22,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #undef LOG_PREFIX
@@ -61,16 +60,39 @@ static int reopen_queue(const struct fd_info *fi)
 	return fd;
 }
 
+/*
+ * Room for as many messages as the queue can hold, or -ENOTSUP: taken before
+ * the first receive, so that every message received has a place to go back
+ * from (a failure half-way through would lose the rest).
+ */
+static int queue_room(const struct fd_info *fi, const struct mq_attr *a, size_t *room)
+{
+	uint64_t r = (uint64_t)a->mq_maxmsg * (sizeof(struct cr_mq_msg) + a->mq_msgsize);
+
+	if (a->mq_maxmsg <= 0 || a->mq_msgsize <= 0 || r > MQ_MAX_BYTES) {
+		pr_err("Task %d fd %d: POSIX message queue %s holds up to %ld messages of %ld "
+		       "bytes: more than 256 MiB, not supported\n",
+		       fi->pid, fi->fd, fi->link, (long)a->mq_maxmsg, (long)a->mq_msgsize);
+		return -ENOTSUP;
+	}
+	*room = r;
+	return 0;
+}
+
 /* A registered mq_notify shows as NOTIFY_PID in what a read() of the queue gives. */
 static int check_mqueue(const struct fd_info *fi)
 {
 	int fd = reopen_queue(fi), pid = 0;
+	struct mq_attr attr;
 	char buf[256], *p;
+	size_t room;
 	ssize_t n;
 
 	if (fd < 0)
 		return fd;
 	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n >= 0 && mq_getattr(fd, &attr) < 0)
+		n = -1;
 	close(fd);
 	if (n < 0) {
 		pr_perror("Can't read the state of POSIX message queue %s (task %d fd %d)",
@@ -87,7 +109,7 @@ static int check_mqueue(const struct fd_info *fi)
 		       fi->pid, fi->fd, fi->link, pid);
 		return -ENOTSUP;
 	}
-	return 0;
+	return queue_room(fi, &attr, &room);
 }
 
 /* The queue's name from the fd's link: "/name", or "/name (deleted)" once unlinked. */
@@ -108,45 +130,14 @@ static int queue_name(const struct fd_info *fi, const struct stat *st, struct cr
 	return 0;
 }
 
-struct mq_msgs {
-	char *buf; /* struct cr_mq_msg + body, each */
-	size_t len, cap;
-	uint32_t n;
-};
-
-static int add_msg(struct mq_msgs *m, const char *body, uint32_t len, uint32_t prio)
-{
-	struct cr_mq_msg h = {.prio = prio, .len = len};
-	size_t need = m->len + sizeof(h) + len;
-
-	if (need > MQ_MAX_BYTES)
-		return -EFBIG;
-	if (need > m->cap) {
-		size_t cap = need * 2 > MQ_MAX_BYTES ? MQ_MAX_BYTES : need * 2;
-		char *nb = realloc(m->buf, cap);
-
-		if (!nb)
-			return -ENOMEM;
-		m->buf = nb;
-		m->cap = cap;
-	}
-	memcpy(m->buf + m->len, &h, sizeof(h));
-	memcpy(m->buf + m->len + sizeof(h), body, len);
-	m->len = need;
-	m->n++;
-	return 0;
-}
-
 /* Send the messages back, in the order received: the queue is as it was. */
 static int refill(int fd, const char *what, const char *buf, size_t len)
 {
-	struct timespec now = {0, 0};
-
 	for (size_t off = 0; off < len;) {
 		struct cr_mq_msg h;
 
 		memcpy(&h, buf + off, sizeof(h));
-		if (mq_timedsend(fd, buf + off + sizeof(h), h.len, h.prio, &now) < 0) {
+		if (mq_send(fd, buf + off + sizeof(h), h.len, h.prio) < 0) {
 			pr_perror("Can't put a message back into POSIX message queue %s", what);
 			return -errno;
 		}
@@ -155,40 +146,45 @@ static int refill(int fd, const char *what, const char *buf, size_t len)
 	return 0;
 }
 
-/* Every message, received then sent back; the tree is frozen meanwhile. */
-static int drain_and_refill(int fd, const struct fd_info *fi, long msgsize, struct mq_msgs *m)
+/*
+ * Every message into @buf (@room bytes), received then sent back; the tree
+ * is frozen meanwhile. *len: the bytes used, *nmsgs: the messages.
+ */
+static int drain_and_refill(int fd, const struct fd_info *fi, long msgsize, char *buf, size_t room,
+			    size_t *len, uint32_t *nmsgs)
 {
-	struct timespec now = {0, 0};
-	char *body = malloc(msgsize);
-	unsigned int prio;
+	struct cr_mq_msg h;
 	int ret = 0, put;
 	ssize_t n;
 
-	if (!body)
-		return -ENOMEM;
-	while ((n = mq_timedreceive(fd, body, msgsize, &prio, &now)) >= 0 && !ret)
-		ret = add_msg(m, body, n, prio);
-	if (n < 0 && errno != EAGAIN && errno != ETIMEDOUT && !ret) {
+	*len = 0;
+	*nmsgs = 0;
+	/* a full queue fits: more can only come from a sender outside the tree */
+	while (room - *len >= sizeof(h) + msgsize &&
+	       (n = mq_receive(fd, buf + *len + sizeof(h), msgsize, &h.prio)) >= 0) {
+		h.len = n;
+		memcpy(buf + *len, &h, sizeof(h));
+		*len += sizeof(h) + n;
+		(*nmsgs)++;
+	}
+	if (room - *len >= sizeof(h) + msgsize && errno != EAGAIN) {
 		ret = -errno;
 		pr_perror("Can't read POSIX message queue %s (task %d fd %d)", fi->link, fi->pid,
 			  fi->fd);
-	} else if (ret) {
-		pr_err("POSIX message queue %s (task %d fd %d): %s\n", fi->link, fi->pid, fi->fd,
-		       ret == -EFBIG ? "more than 256 MiB of messages" : "no memory");
 	}
 	/* whatever happened, what was taken goes back */
-	put = refill(fd, fi->link, m->buf, m->len);
+	put = refill(fd, fi->link, buf, *len);
 	if (put)
 		pr_err("POSIX message queue %s of task %d lost messages\n", fi->link, fi->pid);
-	free(body);
 	return ret ? ret : put;
 }
 
 static int dump_one_queue(struct cr_img *img, const struct fd_info *fi, uint64_t id)
 {
 	struct cr_mqueue_rec rec = {.id = id};
-	struct mq_msgs m = {0};
 	struct mq_attr attr;
+	size_t room = 0, len = 0;
+	char *buf = NULL;
 	struct stat st;
 	int fd, ret;
 
@@ -202,6 +198,8 @@ static int dump_one_queue(struct cr_img *img, const struct fd_info *fi, uint64_t
 		goto out;
 	}
 	ret = queue_name(fi, &st, &rec);
+	if (!ret)
+		ret = queue_room(fi, &attr, &room);
 	if (ret)
 		goto out;
 	rec.mode = st.st_mode & 07777;
@@ -209,14 +207,19 @@ static int dump_one_queue(struct cr_img *img, const struct fd_info *fi, uint64_t
 	rec.gid = st.st_gid;
 	rec.maxmsg = attr.mq_maxmsg;
 	rec.msgsize = attr.mq_msgsize;
-	ret = drain_and_refill(fd, fi, attr.mq_msgsize, &m);
+	buf = malloc(room);
+	if (!buf) {
+		pr_err("No memory for the messages of POSIX message queue %s\n", fi->link);
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = drain_and_refill(fd, fi, attr.mq_msgsize, buf, room, &len, &rec.nmsgs);
 	if (ret)
 		goto out;
-	rec.nmsgs = m.n;
-	rec.ndata = m.len;
-	ret = cr_img_write2(img, CR_REC_MQUEUE, &rec, sizeof(rec), m.buf, m.len);
+	rec.ndata = len;
+	ret = cr_img_write2(img, CR_REC_MQUEUE, &rec, sizeof(rec), buf, len);
 out:
-	free(m.buf);
+	free(buf);
 	close(fd);
 	return ret;
 }
