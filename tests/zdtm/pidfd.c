@@ -2,13 +2,14 @@
  * pidfd: pidfds pointing into the tree. The root P holds pidfds of its
  * child C (PIDFD_NONBLOCK), of itself (not close-on-exec, as the others are), of a zombie child Z
  * (exit status 7, not reaped), and a PIDFD_THREAD pidfd of its main thread
- * (it has a second thread); C holds a pidfd of P (its parent) and of its own child G, which
- * is blocked in a pipe read.
+ * (it has a second thread); C holds a pidfd of P (its parent), of its own
+ * child G, which is blocked in a pipe read, and of its sibling D, forked
+ * after it (at restore, C waits for D to exist).
  * Checks after the restart: each pidfd names the right task (fdinfo NSpid,
  * innermost: the test's own pid namespace), keeps its flags (O_NONBLOCK,
  * PIDFD_THREAD's O_EXCL, FD_CLOEXEC) and acts on it: waitid(P_PIDFD) reports
  * Z's status and, later, C's exit; pidfd_send_signal reaches C (from P), P
- * (from C) and G (from C, SIGKILL, seen by C's waitpid).
+ * (from C), G and D (from C, SIGKILL, seen by their parents' waitpid).
  * Skip proof: file:pidfd (the pidfds stay closed: the test FAILs).
  */
 #include "zdtm.h"
@@ -81,10 +82,10 @@ static void *thread_fn(void *arg)
 	return NULL;
 }
 
-static void child(struct barrier *b)
+static void child(struct barrier *b, int dpipe)
 {
-	pid_t ppid = getppid(), g;
-	int pfd = pidfd_open(ppid, 0), gfd, st;
+	pid_t ppid = getppid(), g, d;
+	int pfd = pidfd_open(ppid, 0), gfd, dfd, st;
 
 	g = fork();
 	if (g < 0)
@@ -98,11 +99,16 @@ static void child(struct barrier *b)
 		_exit(2);
 	}
 	gfd = pidfd_open(g, 0);
+	if (read(dpipe, &d, sizeof(d)) != sizeof(d))
+		test_fatal("no pid of D");
+	dfd = pidfd_open(d, 0);
 	signal(SIGUSR1, on_usr1);
 	barrier_signal(b);
 	test_wait_go();
 	check_fd(pfd, "C's pidfd of P", ppid, 0, 1);
 	check_fd(gfd, "C's pidfd of G", g, 0, 1);
+	check_fd(dfd, "C's pidfd of its sibling D", d, 0, 1);
+	CHECK(send_sig(dfd, SIGKILL) == 0, "C: SIGKILL to D: %s", strerror(errno));
 	CHECK(send_sig(pfd, SIGUSR1) == 0, "C: signal to P: %s", strerror(errno));
 	CHECK(send_sig(gfd, SIGKILL) == 0, "C: SIGKILL to G: %s", strerror(errno));
 	CHECK(waitpid(g, &st, 0) == g && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
@@ -115,11 +121,11 @@ static void child(struct barrier *b)
 
 int main(void)
 {
-	int cfd, selffd, zfd, tfd;
+	int cfd, selffd, zfd, tfd, dp[2], st;
 	struct barrier b;
 	pthread_t th;
 	siginfo_t si;
-	pid_t c, z;
+	pid_t c, z, d;
 
 	signal(SIGUSR1, on_usr1);
 	if (pthread_create(&th, NULL, thread_fn, NULL))
@@ -133,11 +139,21 @@ int main(void)
 		_exit(7);
 	zfd = pidfd_open(z, 0);
 	barrier_init(&b);
+	if (pipe(dp))
+		test_fatal("pipe");
 	c = fork();
 	if (c < 0)
 		test_fatal("fork");
 	if (!c)
-		child(&b);
+		child(&b, dp[0]);
+	d = fork();
+	if (d < 0)
+		test_fatal("fork");
+	if (!d)
+		for (;;)
+			pause();
+	if (write(dp[1], &d, sizeof(d)) != sizeof(d))
+		test_fatal("pid of D");
 	barrier_wait(&b, 1);
 	cfd = pidfd_open(c, O_NONBLOCK);
 	selffd = pidfd_open(getpid(), 0);
@@ -171,5 +187,8 @@ int main(void)
 	CHECK(si.si_pid == c, "waitid on C's pidfd: pid %d, want %d", si.si_pid, c);
 	CHECK(si.si_code == CLD_EXITED && si.si_status == 0, "C failed (code %d status %d)",
 	      si.si_code, si.si_status);
+	st = wait_child(d, 5000);
+	CHECK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+	      "D was not killed through C's pidfd (status %#x)", st);
 	test_done();
 }
