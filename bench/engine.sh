@@ -8,11 +8,21 @@
 #   bash bench/engine.sh [--quick] [--reps N] [--workloads "1g 4g tree"]
 #                        [--storage "tmpfs disk"] [--cr PATH] [--build DIR]
 #                        [--settle SEC] [--no-prime] [--out PREFIX]
+#                        [--sockets "NUNIX NTCP NEPOLL"]
 #
 # Workloads (memory: anonymous, private, every page written with distinct
 # non-zero data, so nothing can be skipped):
 #   1g    one process with 1 GiB          4g  one process with 4 GiB
 #   tree  32 processes with 32 MiB each (1 GiB in all)
+#   sockets  socket-heavy: 2 processes (4 MiB each) joined by 1,000 unix
+#         stream connections and 1,000 TCP connections over loopback, their
+#         ends spread over 100 epoll instances (bench/sockhog.c; --sockets
+#         changes the counts), in a net namespace of their own: checkpoint
+#         with --net-lock, restart with --netns (the same one) --net-lock.
+#         Its reference is not a physical limit but the 1-process figure:
+#         one process with 8 MiB (memhog), checkpointed and restarted the
+#         same way in the same repetition (alternating which goes first);
+#         reported: the time ratio sockets / 1 process, and both times.
 # Storage: "tmpfs", a dedicated tmpfs mount (10G) made for the run, and
 # "disk", a directory under /var/tmp on the root disk.
 #
@@ -75,6 +85,9 @@ tmpfs_size=10G
 chunk_kib=8192 # read size of the restart limit
 settle=8       # seconds of quiet before each timed step on disk (see below)
 prime=1        # write and free the memory a step will need, just before it
+sockets="1000 1000 100" # the sockets workload: unix connections, TCP connections, epolls
+CK_EXTRA=()  # cr checkpoint's options for the workload at hand (sockets: --net-lock)
+RST_EXTRA=() # cr restart's (sockets: --netns, --net-lock)
 
 usage() {
 	sed -n '4,10p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -92,13 +105,14 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift 2 ;;
 	--settle) settle=$2; shift 2 ;;
 	--no-prime) prime=0; shift ;;
+	--sockets) sockets=$2; shift 2 ;;
 	-h | --help) usage ;;
 	*) usage ;;
 	esac
 done
 [[ "$reps" =~ ^[1-9][0-9]*$ ]] || usage
 [[ "$settle" =~ ^[0-9]+$ ]] || usage
-for w in $workloads; do case "$w" in 1g | 4g | tree) ;; *) usage ;; esac; done
+for w in $workloads; do case "$w" in 1g | 4g | tree | sockets) ;; *) usage ;; esac; done
 for s in $storages; do case "$s" in tmpfs | disk) ;; *) usage ;; esac; done
 if [ "$(id -u)" != 0 ]; then
 	echo "engine.sh: run as root (cr needs it; so do mount and drop_caches)" >&2
@@ -161,7 +175,7 @@ trap 'exit 130' INT TERM HUP
 tmp=$(mktemp -d /var/tmp/cr-bench.XXXXXX) || die "no temporary directory"
 bin="$tmp/bin"
 mkdir -p "$bin" "$tmp/disk" "$tmp/tmpfs" "$tmp/log"
-for h in memhog crrun readimg; do
+for h in memhog crrun readimg sockhog; do
 	cc -O2 -Wall -Wextra -pthread -o "$bin/$h" "$bench/$h.c" || die "can't build bench/$h.c"
 done
 if [ -z "$cr" ]; then
@@ -176,8 +190,8 @@ mnt="$tmp/tmpfs"
 mount -t tmpfs -o "size=$tmpfs_size,mode=0700" crbench "$mnt" || { mnt=; die "can't mount a tmpfs"; }
 disk="$tmp/disk"
 
-mib_of() { case "$1" in 1g) echo 1024 ;; 4g) echo 4096 ;; tree) echo 32 ;; esac; }
-nproc_of() { case "$1" in tree) echo 32 ;; *) echo 1 ;; esac; }
+mib_of() { case "$1" in 1g) echo 1024 ;; 4g) echo 4096 ;; tree) echo 32 ;; sockets) echo 4 ;; 1proc) echo 8 ;; esac; }
+nproc_of() { case "$1" in tree) echo 32 ;; sockets) echo 2 ;; *) echo 1 ;; esac; }
 
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 quiet() { [ "$1" != disk ] || { sync; sleep "$settle"; }; } # STORAGE: before a timed step
@@ -223,7 +237,12 @@ start_workload() {
 	local mib n log=$tmp/log/workload i
 	mib=$(mib_of "$1")
 	n=$(nproc_of "$1")
-	"$bin/memhog" "$mib" "$n" </dev/null >"$log" 2>&1 &
+	if [ "$1" = sockets ]; then
+		# shellcheck disable=SC2086 # (three numbers)
+		"$bin/sockhog" $sockets </dev/null >"$log" 2>&1 &
+	else
+		"$bin/memhog" "$mib" "$n" </dev/null >"$log" 2>&1 &
+	fi
 	WPID=$!
 	reg "$WPID"
 	for i in $(seq 6000); do # 10 min at most
@@ -241,7 +260,8 @@ ckpt_cr() { # W S REP DIR
 	local img=$4/img
 	quiet "$2"
 	warm "$(total_mib "$1")"
-	run_timed "$tmp/log/ck.out" "$cr" checkpoint --kill "$WPID" "$img" 2>"$tmp/log/ck.err"
+	run_timed "$tmp/log/ck.out" "$cr" checkpoint --kill "${CK_EXTRA[@]}" "$WPID" "$img" \
+		2>"$tmp/log/ck.err"
 	local st=ok
 	[ "$RC" = 0 ] || st="exit-$RC"
 	wait "$WPID" 2>/dev/null
@@ -280,7 +300,8 @@ restart_cr() { # W S REP DIR
 	quiet "$2"
 	[ "$2" = disk ] && drop_caches
 	warm "$(($(total_mib "$1") * $([ "$2" = disk ] && echo 2 || echo 1)))"
-	run_timed "$tmp/log/rst.out" "$cr" restart --pidns --detach "$img" >"$log" 2>"$tmp/log/rst.err"
+	run_timed "$tmp/log/rst.out" "$cr" restart --pidns --detach "${RST_EXTRA[@]}" "$img" \
+		>"$log" 2>"$tmp/log/rst.err"
 	[ "$RC" = 0 ] || st="exit-$RC"
 	root=$(head -n 1 "$log")
 	init=
@@ -319,9 +340,40 @@ restart_limit() { # W S REP DIR
 	printf '  read (limit)      %7.3f s %8s MB/s%s\n' "$secs" "$MBPS" "$PRIMED"
 }
 
+# socket_case W S REP DIR: checkpoint and restart of W (sockets or 1proc), no limit
+socket_case() {
+	local netfd=
+	start_workload "$1"
+	CK_EXTRA=() RST_EXTRA=()
+	if [ "$1" = sockets ]; then
+		# the workload's own net namespace, kept (this fd) for the restart
+		exec {netfd}<"/proc/$WPID/ns/net" || die "can't open the workload's net namespace"
+		CK_EXTRA=(--net-lock) RST_EXTRA=(--netns "/proc/$$/fd/$netfd" --net-lock)
+	fi
+	echo "  ($1)"
+	ckpt_cr "$@"
+	restart_cr "$@"
+	[ -z "$netfd" ] || exec {netfd}<&-
+	CK_EXTRA=() RST_EXTRA=()
+	rm -rf "$4/img"
+}
+
 one_rep() { # W S REP
 	local dir
 	dir=$([ "$2" = tmpfs ] && echo "$mnt" || echo "$disk")
+	if [ "$1" = sockets ]; then
+		echo "[sockets ($sockets) and 1 process on $2, repetition $3/$reps," \
+			"$([ $(($3 % 2)) = 1 ] && echo "sockets first" || echo "1 process first")]"
+		if [ $(($3 % 2)) = 1 ]; then
+			socket_case sockets "$2" "$3" "$dir"
+			socket_case 1proc "$2" "$3" "$dir"
+		else
+			socket_case 1proc "$2" "$3" "$dir"
+			socket_case sockets "$2" "$3" "$dir"
+		fi
+		[ "$2" = disk ] && sync
+		return 0
+	fi
 	echo "[$1 on $2, repetition $3/$reps, $([ $(($3 % 2)) = 1 ] && echo "cr first" || echo "limit first")]"
 	start_workload "$1"
 	if [ $(($3 % 2)) = 1 ]; then
@@ -389,7 +441,8 @@ rows = list(csv.DictReader(open(tsv), delimiter="\t"))
 TARGET_RATIO, TARGET_RSS_KIB = 0.9, 64 * 1024
 order = {"1g": 0, "4g": 1, "tree": 2, "tmpfs": 0, "disk": 1}
 names = {"1g": "1 process, 1 GiB", "4g": "1 process, 4 GiB", "tree": "32 processes x 32 MiB"}
-keys = sorted({(r["workload"], r["storage"]) for r in rows}, key=lambda k: (order[k[0]], order[k[1]]))
+keys = sorted({(r["workload"], r["storage"]) for r in rows if r["workload"] in order},
+              key=lambda k: (order[k[0]], order[k[1]]))
 results, misses = [], []
 for w, s in keys:
     for phase in ("checkpoint", "restart"):
@@ -427,11 +480,37 @@ for w, s in keys:
         if failed:
             misses.append(f"{w} {s} {phase}: failed repetitions: {'; '.join(failed)}")
 
+# The sockets workload against the 1-process figure of the same repetition: time ratios.
+socks = []
+for s in sorted({r["storage"] for r in rows if r["workload"] == "sockets"}, key=lambda k: order[k]):
+    for phase in ("checkpoint", "restart"):
+        get = lambda w: {r["rep"]: r for r in rows if (r["workload"], r["storage"], r["op"]) == (w, s, phase)}
+        sk, one = get("sockets"), get("1proc")
+        pairs = [(sk[k], one[k]) for k in sorted(sk) if k in one and sk[k]["status"] == "ok"
+                 and one[k]["status"] == "ok" and float(one[k]["seconds"]) > 0]
+        failed = [f'rep {k}: {r["status"]}' for w in (sk, one) for k, r in sorted(w.items()) if r["status"] != "ok"]
+        res = {"workload": "sockets", "storage": s, "phase": phase, "failed": failed}
+        if pairs:
+            ratios = [float(a["seconds"]) / float(b["seconds"]) for a, b in pairs]
+            res.update({"reps": len(pairs), "image_bytes": int(pairs[0][0]["bytes"]),
+                        "cr_seconds": statistics.median(float(a["seconds"]) for a, _ in pairs),
+                        "one_process_seconds": statistics.median(float(b["seconds"]) for _, b in pairs),
+                        "time_ratio": round(statistics.median(ratios), 2),
+                        "time_ratio_min": round(min(ratios), 2), "time_ratio_max": round(max(ratios), 2),
+                        "cr_peak_rss_kib": max(int(r["peak_rss_kib"]) for r in sk.values())})
+        else:
+            misses.append(f"sockets {s} {phase}: no successful measurement ({'; '.join(failed)})")
+        socks.append(res)
+results += socks
+
 hdr = f"{'workload':<24} {'storage':<6} {'phase':<10} {'cr MB/s':>8} {'limit MB/s':>10} {'ratio':>6} {'(min-max)':>11} {'cr peak RSS':>12}"
-print(f"Summary (median of {reps} repetition(s); ratio = cr / limit within each repetition)")
-print(hdr)
-print("-" * len(hdr))
+if keys:
+    print(f"Summary (median of {reps} repetition(s); ratio = cr / limit within each repetition)")
+    print(hdr)
+    print("-" * len(hdr))
 for r in results:
+    if r["workload"] == "sockets":
+        continue
     if "ratio" not in r:
         print(f"{names[r['workload']]:<24} {r['storage']:<6} {r['phase']:<10} FAILED")
         continue
@@ -440,6 +519,17 @@ for r in results:
           f"{r['limit_MBps']:>10.0f} {r['ratio']:>6.3f} {r['ratio_min']:>5.2f}-{r['ratio_max']:<5.2f} "
           f"{r['cr_peak_rss_kib'] / 1024:>8.1f} MiB{flag}")
 print()
+if socks:
+    print(f"Socket-heavy workload against the 1-process figure (median of {reps}; ratio = time / time)")
+    print(f"{'storage':<7} {'phase':<10} {'sockets s':>10} {'1 process s':>12} {'ratio':>7} {'(min-max)':>13} {'cr peak RSS':>12}")
+    for r in socks:
+        if "time_ratio" not in r:
+            print(f"{r['storage']:<7} {r['phase']:<10} FAILED {'; '.join(r['failed'])}")
+            continue
+        print(f"{r['storage']:<7} {r['phase']:<10} {r['cr_seconds']:>10.3f} {r['one_process_seconds']:>12.3f} "
+              f"{r['time_ratio']:>7.2f} {r['time_ratio_min']:>6.2f}-{r['time_ratio_max']:<6.2f} "
+              f"{r['cr_peak_rss_kib'] / 1024:>8.1f} MiB")
+    print()
 if misses:
     print("TARGETS MISSED:")
     for m in misses:

@@ -32,6 +32,7 @@
  */
 static const struct file_ops *const file_kinds[] = {
 	&inherit_file_ops,
+	&mqueue_ops, /* a regular file too, on the mqueue fs: before reg_file_ops */
 	&reg_file_ops,
 	&shmem_file_ops,
 	&pipe_ops,
@@ -45,6 +46,7 @@ static const struct file_ops *const file_kinds[] = {
 	&signalfd_ops,
 	&timerfd_ops,
 	&inotify_ops,
+	&pidfd_ops,
 };
 
 static const struct file_ops *find_kind(uint32_t kind)

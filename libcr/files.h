@@ -84,6 +84,8 @@ extern const struct file_ops timerfd_ops;      /* timerfd.c */
 extern const struct file_ops inotify_ops;      /* inotify.c */
 extern const struct file_ops tcp_ops;	       /* sk-inet.c */
 extern const struct file_ops udp_ops;	       /* sk-inet.c */
+extern const struct file_ops mqueue_ops;       /* mqueue.c */
+extern const struct file_ops pidfd_ops;	       /* pidfd.c */
 /* cr_resume, the network unlocked: restored TCP connections leave repair mode (sk-inet.c). */
 int inet_repair_off(struct rst_image *img);
 

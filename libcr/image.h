@@ -53,6 +53,7 @@ enum cr_rec_type {
 	CR_REC_IPC_SHM = 40, /* struct cr_ipc_shm_rec + extents (ipc-shm.c) */
 	CR_REC_IPC_SEM = 41, /* struct cr_ipc_sem_rec + values (ipc-sem.c) */
 	CR_REC_IPC_MSG = 42, /* struct cr_ipc_msg_rec + messages (ipc-msg.c) */
+	CR_REC_MQUEUE = 43,  /* struct cr_mqueue_rec + messages (mqueue.c) */
 	CR_REC_MAX = 64,
 };
 
@@ -356,6 +357,8 @@ enum cr_file_kind {
 	CR_FILE_SIGNALFD,
 	CR_FILE_TIMERFD,
 	CR_FILE_INOTIFY,
+	CR_FILE_PIDFD = 15,  /* a pidfd: obj_id is its task's pid in the image (pidfd.c) */
+	CR_FILE_MQUEUE = 20, /* a POSIX message queue: obj_id is its cr_mqueue_rec */
 };
 
 /* [files.c] An open file description, shared by every fd that refers to it. */
@@ -518,6 +521,24 @@ struct cr_ipc_msg {
 	int64_t mtype;
 	uint32_t len;
 	uint32_t pad;
+};
+
+/*
+ * [mqueue.c] A POSIX message queue (id: its inode), once, whoever holds it:
+ * nmsgs messages follow in receive order (priority, then age), each a
+ * struct cr_mq_msg + its body, in ndata bytes in all.
+ */
+struct cr_mqueue_rec {
+	uint64_t id;
+	int64_t maxmsg, msgsize; /* mq_attr */
+	uint32_t mode, uid, gid;
+	uint32_t unlinked; /* open but no longer named: made, then unlinked again */
+	uint32_t nmsgs, ndata;
+	char name[256]; /* without the leading '/' */
+};
+struct cr_mq_msg {
+	uint32_t prio;
+	uint32_t len;
 };
 
 /* 0 if record @h is @fixed + @tail bytes long, else -EBADMSG, logged. */

@@ -3,7 +3,7 @@
 #
 # Run one zdtm-style state test in one mode.
 #
-#   zdtm.sh --cr CR --mode plain|pidns|nopidns|skip-proof|refuse|hook [--skip KIND]
+#   zdtm.sh --cr CR --mode plain|pidns|nopidns|skip-proof|refuse|hook|leave-running [--skip KIND]
 #           [--pidns-only] [--ipcns] [--name NAME] [--timeout SEC] -- PROG [ARG...]
 #
 # --ipcns: PROG runs in an IPC namespace of its own, and each restart in a
@@ -47,6 +47,10 @@
 #               `cr restart --rollback-files` must then restore a program
 #               that PASSes (the checkpoint is still restorable, and the
 #               files are rolled back at resume).
+#   leave-running  `cr checkpoint --leave-running`: the tree runs on and
+#               gets $ZDTM_GO at once and must PASS; then the image is
+#               restored (--pidns; a program that printed NETNS into a new
+#               net namespace with loopback up) and must PASS too.
 # Prints "ok ..." and exits 0, or prints "FAIL(mode) name: why" with the
 # logs and exits 1; 2 on a usage or set-up error. Every exit path kills what
 # it started and removes its temporary directory (ZDTM_KEEP=1 keeps it).
@@ -65,7 +69,8 @@ ipcns=()
 cmd=()
 
 usage() {
-	echo "usage: $0 --cr CR --mode plain|pidns|nopidns|skip-proof|refuse|hook [--skip KIND]" \
+	echo "usage: $0 --cr CR --mode plain|pidns|nopidns|skip-proof|refuse|hook|leave-running" \
+		"[--skip KIND]" \
 		"[--pidns-only] [--ipcns] [--name NAME] [--timeout SEC] -- PROG [ARG...]" >&2
 	exit 2
 }
@@ -86,7 +91,7 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$cr" ] && [ ${#cmd[@]} -gt 0 ] || usage
 case "$mode" in
-plain | pidns | nopidns | refuse | hook) ;;
+plain | pidns | nopidns | refuse | hook | leave-running) ;;
 skip-proof) [ -n "$skip" ] || usage ;;
 *) usage ;;
 esac
@@ -236,6 +241,41 @@ run_hook() {
 	wait_for 5 ns_empty || fail "processes left behind: $(ls -d /proc/[0-9]* | tr '\n' ' ')"
 }
 
+# The leave-running mode, after READY (see the top).
+run_leave_running() {
+	local rc st netpid=
+	"$cr" checkpoint --leave-running "${ck_net[@]}" "$root" "$tmp/img" >"$tmp/ck.out" \
+		2>"$tmp/ck.err"
+	rc=$?
+	[ $rc -eq 0 ] || fail "cr checkpoint --leave-running exited $rc"
+	: >"$ZDTM_GO"
+	wait_for "$timeout" verdict out.1 || fail "no verdict in $timeout s after the checkpoint"
+	wait "$pid"
+	st=$?
+	grep -qx PASS "$tmp/out.1" && [ $st -eq 0 ] ||
+		fail "the tree did not run on fine after the checkpoint (exit $st)"
+	wait_for 10 ns_empty || fail "the checkpointed tree is still there 10 s after its end"
+	if [ ${#rst_net[@]} -gt 0 ]; then
+		# a new net namespace: the finished tree's connections may linger in the old one
+		unshare --net sh -c 'ip link set lo up && echo up && exec sleep 600' >"$tmp/netns.out" &
+		netpid=$!
+		wait_for 5 grep -qx up "$tmp/netns.out" || fail "no new net namespace"
+		rst_net=(--netns "/proc/$netpid/ns/net" --net-lock)
+	fi
+	"${ipcns[@]}" "$cr" restart --detach --pidns "${rst_net[@]}" "$tmp/img" </dev/null \
+		>"$tmp/out.2" 2>"$tmp/rst.err"
+	rc=$?
+	[ $rc -eq 0 ] || fail "cr restart of the --leave-running image exited $rc"
+	rpid=$(head -n1 "$tmp/out.2")
+	case "$rpid" in
+	'' | *[!0-9]*) fail "cr restart --detach printed no pid" ;;
+	esac
+	wait_for "$timeout" done_restored || fail "the restored root $rpid did not exit in $timeout s"
+	grep -qx PASS "$tmp/out.2" && ! grep -qE '^(FAIL|child )' "$tmp/out.2" ||
+		fail "the restored program did not pass"
+	[ -z "$netpid" ] || kill "$netpid"
+}
+
 # bash's own notices (a job "Killed" by the checkpoint) go to a log
 exec 2>>"$tmp/driver.err"
 cd "$ZDTM_DIR" || fail "no $ZDTM_DIR"
@@ -281,6 +321,8 @@ elif [ "$mode" = refuse ]; then
 		fail "the tree did not run on fine after the refusal (exit $st)"
 elif [ "$mode" = hook ]; then
 	run_hook
+elif [ "$mode" = leave-running ]; then
+	run_leave_running
 else
 	"$cr" checkpoint --kill "${ck_net[@]}" "$root" "$tmp/img" >"$tmp/ck.out" 2>"$tmp/ck.err"
 	rc=$?
