@@ -2,9 +2,11 @@
 /* cr_dump: drive the per-kind dumpers over a frozen tree. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,15 +91,76 @@ int cr_dump(struct cr_frozen *f, const char *dir)
 	return cr_dump_ex(f, dir, NULL);
 }
 
+/*
+ * The tree's sockets are described from its own net namespace (sock_diag
+ * answers for the namespace of the socket that asks): this thread goes there
+ * for the dump. *self: where to come back (-1: it was ours already).
+ */
+static int tree_netns_enter(pid_t root, int *self)
+{
+	char path[64];
+	struct stat a, b;
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", root);
+	*self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*self < 0 || fd < 0 || fstat(*self, &a) < 0 || fstat(fd, &b) < 0) {
+		ret = -errno;
+		pr_perror("Can't open the net namespace of task %d", root);
+	} else if (a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+		if (setns(fd, CLONE_NEWNET) < 0) {
+			ret = -errno;
+			pr_perror("Can't enter the net namespace of task %d", root);
+		}
+		close(fd);
+		return ret;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (*self >= 0)
+		close(*self);
+	*self = -1;
+	return ret;
+}
+
+static int tree_netns_leave(int self)
+{
+	int ret = 0;
+
+	if (self < 0)
+		return 0;
+	if (setns(self, CLONE_NEWNET) < 0) {
+		ret = -errno;
+		pr_perror("Can't come back to our own net namespace");
+	}
+	close(self);
+	return ret;
+}
+
+static int dump_tree(struct cr_frozen *f, const char *dir, struct cr_digests **digests);
+
 int cr_dump_ex(struct cr_frozen *f, const char *dir, struct cr_digests **digests)
+{
+	int self, ret, back;
+
+	if (digests)
+		*digests = NULL;
+	ret = tree_netns_enter(f->root, &self);
+	if (ret)
+		return ret;
+	ret = dump_tree(f, dir, digests);
+	back = tree_netns_leave(self);
+	return ret ? ret : back;
+}
+
+static int dump_tree(struct cr_frozen *f, const char *dir, struct cr_digests **digests)
 {
 	struct cr_digests *dg = NULL;
 	struct dump_ctx ctx = {.root = f->root, .net = f->net};
 	struct cr_img img;
 	int ret;
 
-	if (digests)
-		*digests = NULL;
 	for (size_t i = 0; i < f->ntasks; i++) {
 		if (f->tasks[i].zombie)
 			continue;

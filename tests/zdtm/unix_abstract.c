@@ -7,9 +7,12 @@
  * Checks after the restart: names (getsockname, getpeername), the queued
  * messages whole and in order, nothing more; new datagrams both ways; the
  * accepted pair carries data; a new connection to the listener works.
+ * Variant "netns": all of it in a net namespace of the test's own (abstract
+ * names belong to one; the engine must describe the sockets from there).
  * Skip proof: file:unix.
  */
 #include "zdtm.h"
+#include "inet.h"
 
 #include <stddef.h>
 #include <sys/socket.h>
@@ -44,15 +47,20 @@ static void expect(int fd, const char *msg, const char *what)
 	      what, n, msg);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct sockaddr_un sa, ca, la;
 	socklen_t sl = abstract(&sa, "srv"), cl = abstract(&ca, "cli"), ll = abstract(&la, "lst");
-	int s = socket(AF_UNIX, SOCK_DGRAM, 0), c = socket(AF_UNIX, SOCK_DGRAM, 0);
-	int o = socket(AF_UNIX, SOCK_DGRAM, 0), l = socket(AF_UNIX, SOCK_STREAM, 0);
-	int lc = socket(AF_UNIX, SOCK_STREAM, 0), la1, n;
+	int s, c, o, l, lc, la1, n;
 	char buf[16];
 
+	if (argc > 1 && !strcmp(argv[1], "netns"))
+		inet_netns();
+	s = socket(AF_UNIX, SOCK_DGRAM, 0);
+	c = socket(AF_UNIX, SOCK_DGRAM, 0);
+	o = socket(AF_UNIX, SOCK_DGRAM, 0);
+	l = socket(AF_UNIX, SOCK_STREAM, 0);
+	lc = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (bind(s, (struct sockaddr *)&sa, sl) || bind(c, (struct sockaddr *)&ca, cl) ||
 	    connect(c, (struct sockaddr *)&sa, sl))
 		test_fatal("bind, connect");
