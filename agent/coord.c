@@ -147,6 +147,7 @@ struct ckpt {
 	int jobfd;
 	int begun; /* the temporary directory exists (and is not committed) */
 	uint64_t bytes;
+	double netlock; /* the longest network lock of the nodes' freezes */
 };
 
 static json_t *_prepare_args(struct peer *p, void *arg)
@@ -233,6 +234,8 @@ static json_t *_manifest(struct ckpt *k)
 	for (size_t i = 0; i < c->npeers; i++) {
 		json_t *r = c->peers[i].reply;
 		k->bytes += json_integer_value(json_object_get(r, "bytes"));
+		if (json_real_value(json_object_get(r, "netlock")) > k->netlock)
+			k->netlock = json_real_value(json_object_get(r, "netlock"));
 		json_array_append_new(
 			slots,
 			json_pack("{s:s, s:O, s:I, s:O, s:s, s:O}", "node", c->peers[i].node,
@@ -423,6 +426,8 @@ static json_t *_ckpt_result(struct ckpt *k, const double *phase, double t0)
 
 	for (size_t i = 0; ph && i < NSTEPS(ckpt_steps); i++)
 		json_object_set_new(ph, ckpt_steps[i].name, json_real(phase[i]));
+	/* part of the freeze: the nodes lock their containers' networks as they freeze */
+	json_object_set_new(ph, "netlock", json_real(k->netlock));
 	return json_pack("{s:I, s:s, s:I, s:I, s:i, s:o, s:f}", "jobid", (json_int_t)k->c.jobid,
 			 "op", op_names[k->o->op], "seq", (json_int_t)k->a.seq, "bytes",
 			 (json_int_t)k->bytes, "nodes", (int)k->c.npeers, "phases", ph, "total",
@@ -458,6 +463,8 @@ static int _ckpt_attempts(struct ckpt *k, double t0, double *phase)
 	int ret;
 
 	for (int attempt = 1;; attempt++) {
+		k->bytes = 0;
+		k->netlock = 0;
 		_ckpt_peers(c, k->st->ji.nodelist);
 		ret = _ckpt_begin(k);
 		if (!ret)

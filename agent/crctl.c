@@ -333,12 +333,14 @@ static int _print_result(uint32_t cmd, uint32_t jobid, const char *text)
 	case CR_CTL_VACATE:
 	case CR_CTL_REQUEUE:
 		printf("Job %u: checkpoint %lld committed: %.1f MiB from %lld node(s) in %.2f s "
-		       "(freeze %.2f, dump %.2f, commit %.2f, %s %.2f)%s\n",
+		       "(freeze %.2f of which network lock %.2f, dump %.2f, commit %.2f, %s "
+		       "%.2f)%s\n",
 		       jobid, (long long)json_integer_value(json_object_get(o, "seq")),
 		       json_integer_value(json_object_get(o, "bytes")) / 1048576.0,
 		       (long long)json_integer_value(json_object_get(o, "nodes")),
 		       json_real_value(json_object_get(o, "total")),
 		       json_real_value(json_object_get(ph, "freeze")),
+		       json_real_value(json_object_get(ph, "netlock")),
 		       json_real_value(json_object_get(ph, "dump")),
 		       json_real_value(json_object_get(ph, "commit")),
 		       cmd == CR_CTL_CREATE ? "resume" : "end",

@@ -372,6 +372,8 @@ static void _checkpoint(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_
 	s.rep = json_pack("{s:s, s:i, s:I}", "node", node, "slot", (int)s.j.slot, "ntasks",
 			  (json_int_t)(s.frozen ? cr_frozen_ntasks(s.frozen) : 0));
 	_identity(&s.j, s.rep);
+	if (s.frozen)
+		json_object_set_new(s.rep, "netlock", json_real(cr_frozen_lock_seconds(s.frozen)));
 	ret = _session(&s, ckpt_msgs, sizeof(ckpt_msgs) / sizeof(ckpt_msgs[0]));
 	if (ret == -EPROTO)
 		log_warnx("job %u: unexpected %s from the coordinator: resuming the job", jobid,

@@ -438,8 +438,14 @@ int cr_freeze(pid_t root, const struct cr_freeze_opts *opts, struct cr_frozen **
 	}
 	drop_dead_threads(f);
 	ret = owner_check_frozen(opts ? opts->owner : NULL, f);
-	if (!ret && opts && opts->net_lock)
+	if (!ret && opts && opts->net_lock) {
+		struct timespec a, b;
+
+		clock_gettime(CLOCK_MONOTONIC, &a);
 		ret = netlock_task(root, &f->net);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		f->lock_seconds = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+	}
 	if (ret) {
 		cr_release(f, CR_RESUME);
 		return ret;
@@ -452,6 +458,11 @@ int cr_freeze(pid_t root, const struct cr_freeze_opts *opts, struct cr_frozen **
 size_t cr_frozen_ntasks(const struct cr_frozen *f)
 {
 	return f->ntasks;
+}
+
+double cr_frozen_lock_seconds(const struct cr_frozen *f)
+{
+	return f->lock_seconds;
 }
 
 int cr_release(struct cr_frozen *f, enum cr_release_mode mode)

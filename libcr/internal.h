@@ -41,6 +41,7 @@ struct cr_frozen {
 	size_t ntasks;
 	struct cr_task *tasks;	/* tasks[0] is the root; parents before children */
 	struct cr_netlock *net; /* netlock.h: with cr_freeze_opts.net_lock */
+	double lock_seconds;	/* how long locking it took */
 };
 
 /* proc.c: reading /proc */

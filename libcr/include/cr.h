@@ -175,6 +175,8 @@ int cr_release(struct cr_frozen *f, enum cr_release_mode mode);
 
 /* Number of tasks in a frozen tree (for progress and tests). */
 size_t cr_frozen_ntasks(const struct cr_frozen *f);
+/* How long locking the tree's net namespace took in cr_freeze (0 without net_lock). */
+double cr_frozen_lock_seconds(const struct cr_frozen *f);
 
 /* An fd of the restarting process that stands in for a file of the image. */
 struct cr_inherit_fd {
