@@ -36,6 +36,14 @@ $(diff "$WORK/$ref/data" "$WORK/$name/data" | head -20)"
 	[ "$n" = 1 ] || fail "$name: started $n times from the top: $(cat "$WORK/$name/starts")"
 }
 
+# moved_from JOBID NODE: the job runs again, on a node other than NODE (a
+# requeued job shows no BatchHost until it starts).
+moved_from() {
+	local h
+	h=$(job_field "$1" BatchHost)
+	[ "$(job_state "$1")" = RUNNING ] && [ -n "$h" ] && [ "$h" != "$2" ]
+}
+
 # crctl_as USER ARGS...: crctl with the cluster's env; its output on stdout.
 crctl_as() {
 	local u=$1

@@ -48,8 +48,7 @@ wait_output nl "step 15 "
 log "job $id: checkpoint 1 committed; killing $node"
 "$CLUSTER_SH" kill-node "$node"
 on_exit+=("'$CLUSTER_SH' revive-node '$node'")
-moved() { [ "$(job_state "$id")" = RUNNING ] && [ "$(job_field "$id" BatchHost)" != "$node" ]; }
-wait_until 240 "job $id to run on another node" moved
+wait_until 240 "job $id to run on another node" moved_from "$id" "$node"
 wait_done "$id" 300
 wait_done "$ref" 120
 grep -q "own-address True" "$WORK/ref.out" || fail "reference: $(tail -3 "$WORK/ref.out")"

@@ -27,8 +27,7 @@ seq=$(last_seq "$id")
 log "job $id on $node, checkpoint $seq committed; killing $node"
 "$CLUSTER_SH" kill-node "$node"
 on_exit+=("'$CLUSTER_SH' revive-node '$node'")
-moved() { [ "$(job_state "$id")" = RUNNING ] && [ "$(job_field "$id" BatchHost)" != "$node" ]; }
-wait_until 240 "job $id to run on another node" moved
+wait_until 240 "job $id to run on another node" moved_from "$id" "$node"
 log "job $id requeued onto $(job_field "$id" BatchHost)"
 wait_done "$id" 300
 wait_done "$ref" 120
