@@ -690,7 +690,7 @@ static int prepare_restarter(struct cr_restored *r, const struct cr_restore_opts
 	if (!ret)
 		ret = prepare_shmem(&r->img);
 	if (!ret)
-		ret = prepare_ipc(&r->img); /* SysV objects, before any task attaches (ipc.h) */
+		ret = prepare_ipc(&r->img, opts); /* SysV objects, before any task attaches (ipc.h) */
 	if (!ret)
 		ret = prepare_files(&r->img, opts);
 	return ret;

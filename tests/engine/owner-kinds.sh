@@ -156,7 +156,7 @@ if ckpt unix "$pub"; then
 	python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
 		"$tmp/rootdir/stale"
 	image unix unix 0 name "$tmp/rootdir/stale"
-	refused "root's stale socket file removed" "can't remove the stale socket file"
+	refused "root's stale socket file removed" "Can't bind unix socket"
 	[ -S "$tmp/rootdir/stale" ] || fail "root's stale socket file $tmp/rootdir/stale was removed"
 	image unix dup unix
 	refused "a unix socket twice in the image" "twice in the image"
