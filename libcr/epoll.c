@@ -28,7 +28,7 @@
 #define LOG_PREFIX "epoll: "
 #include "log.h"
 #include "files.h"
-#include "owner.h"
+#include "owner-act.h"
 
 struct kcmp_epoll_slot_ {
 	uint32_t efd, tfd, toff;
@@ -204,7 +204,8 @@ static int check_targets(struct rst_image *img, const struct cr_restore_opts *op
 		int tfd = t[i].tfd, h = t[i].holder;
 
 		if (tfd == er->efd || h == er->efd) {
-			pr_err("Task %d epoll fd %d: target %d (held by fd %d) is the epoll itself\n",
+			pr_err("Task %d epoll fd %d: target %d (held by fd %d) is the epoll "
+			       "itself\n",
 			       er->pid, er->efd, tfd, h);
 			return -EBADMSG;
 		}

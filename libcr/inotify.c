@@ -24,7 +24,7 @@
 #define LOG_PREFIX "inotify: "
 #include "log.h"
 #include "files.h"
-#include "owner.h"
+#include "owner-act.h"
 
 struct watch_info {
 	int wd;

@@ -21,7 +21,7 @@
 #include "internal.h"
 #include "ipc.h"
 #include "log.h"
-#include "owner.h"
+#include "owner-act.h"
 
 /* made in this order at restore */
 static const struct ipc_kind *const ipc_kinds[] = {&ipc_shm_kind, &ipc_sem_kind, &ipc_msg_kind};

@@ -37,7 +37,7 @@
 #include "files.h"
 #include "log.h"
 #include "netlock.h"
-#include "owner.h"
+#include "owner-act.h"
 
 /* The int options kept (cr_inet_sk_rec.opts, in this order). */
 #define REUSEADDR_OPT 0 /* inet_opts[REUSEADDR_OPT] is SO_REUSEADDR */

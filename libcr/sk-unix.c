@@ -35,7 +35,7 @@
 #define LOG_PREFIX "unix: "
 #include "log.h"
 #include "files.h"
-#include "owner.h"
+#include "owner-act.h"
 #include "sockdiag.h"
 
 #define MAX_MSG (4u << 20) /* a datagram is smaller than the largest sndbuf */
@@ -550,8 +550,8 @@ static int make_sock(struct rst_image *img, const struct cr_restore_opts *opts,
 		pid_t pid = owner_holder(img, CR_FILE_UNIX_SK, r->ino, &hfd);
 
 		pr_err("Task %d fd %d: Can't bind unix socket %llu to %s: %s\n", pid, hfd,
-		       (unsigned long long)r->ino,
-		       a.sun_path[0] ? a.sun_path : "its abstract name", strerror(-ret));
+		       (unsigned long long)r->ino, a.sun_path[0] ? a.sun_path : "its abstract name",
+		       strerror(-ret));
 	}
 	return ret;
 }

@@ -22,7 +22,7 @@
 #define LOG_PREFIX "timerfd: "
 #include "log.h"
 #include "files.h"
-#include "owner.h"
+#include "owner-act.h"
 
 #define NSEC 1000000000LL
 /* linux/timerfd.h's; that header clashes with glibc's fcntl.h */
@@ -182,7 +182,8 @@ static int check_clock(const struct rst_image *img, const struct cr_restore_opts
 	pr_err("Task %d fd %d: timerfd clock %s needs CAP_WAKE_ALARM, which the job's owner %u "
 	       "does not have\n",
 	       pid, fd,
-	       tr->clockid == CLOCK_REALTIME_ALARM ? "CLOCK_REALTIME_ALARM" : "CLOCK_BOOTTIME_ALARM",
+	       tr->clockid == CLOCK_REALTIME_ALARM ? "CLOCK_REALTIME_ALARM"
+						   : "CLOCK_BOOTTIME_ALARM",
 	       (unsigned)opts->owner->uid);
 	return -EPERM;
 }

@@ -24,7 +24,7 @@ static const struct {
 	const char *name;
 	uint32_t type;
 } kinds[] = {
-	{"unix", CR_REC_UNIX_SK}, {"inet", CR_REC_INET_SK}, {"timerfd", CR_REC_TIMERFD},
+	{"unix", CR_REC_UNIX_SK}, {"inet", CR_REC_INET_SK},    {"timerfd", CR_REC_TIMERFD},
 	{"epoll", CR_REC_EPOLL},  {"inotify", CR_REC_INOTIFY}, {"msg", CR_REC_IPC_MSG},
 	{"sem", CR_REC_IPC_SEM},  {"shm", CR_REC_IPC_SHM},
 };
@@ -181,7 +181,8 @@ static int run(const char *path, uint32_t type, long n, bool dup, const char *f,
 	out = ret ? NULL : fopen(path, "w");
 	if (out) {
 		/* a copy goes right after the original: before CR_REC_END */
-		size_t end = off + sizeof(struct cr_rec_hdr) + ((struct cr_rec_hdr *)(buf + off))->len;
+		size_t end =
+			off + sizeof(struct cr_rec_hdr) + ((struct cr_rec_hdr *)(buf + off))->len;
 
 		if (fwrite(buf, end, 1, out) != 1 ||
 		    (dup && fwrite(buf + off, end - off, 1, out) != 1) ||
