@@ -5,14 +5,15 @@
 # the restarter does for an image of a user's tree it does with no more
 # than that user's rights.
 #   owner-kinds.sh CR IMG_EDIT_KINDS KINDS
-# Run as root. The KINDS workload (workloads/kinds.c) runs as uid 1000 and is
-# checkpointed with --owner 1000:1000 --kill; each image, as it is or edited
-# (img-edit-kinds, checksums fixed), is restarted with --owner 1000:1000.
+# Run as root. The KINDS workload (workloads/kinds.c) runs as uid 4242 and is
+# checkpointed with --owner 4242:4242 --kill; each image, as it is or edited
+# (img-edit-kinds, checksums fixed), is restarted with --owner 4242:4242.
 # Restored as the owner's: a socket file bound at restore belongs to the
 # owner, buffer sizes are capped as for the owner, EPOLLWAKEUP is dropped, a
 # SysV queue's creator is the owner. Refused, naming the task, fd and what:
 # a unix socket bound, or a stale socket file removed, where the owner may
-# not write; an inotify watch the owner may not place; SO_MARK, SO_PRIORITY
+# not write; an inotify watch the owner may not place, an inotify instance
+# beyond the owner's fs.inotify.max_user_instances; SO_MARK, SO_PRIORITY
 # above 6, a privileged port; a timerfd on an alarm clock; an epoll target
 # the task does not hold, or the epoll itself; SysV objects owned by or
 # created by another uid or group, a queue's qbytes above msgmnb (and an
@@ -27,7 +28,7 @@ set -o pipefail
 cr=$(readlink -f "$1")
 edit=$(readlink -f "$2")
 kinds=$(readlink -f "$3")
-owner=1000
+owner=4242 # no one else's: its inotify instances are counted
 [ "$(id -u)" = 0 ] || { echo "owner-kinds: must run as root" >&2; exit 2; }
 tmp=$(mktemp -d /var/tmp/cr-okinds.XXXXXX)
 chmod 755 "$tmp"
@@ -172,6 +173,16 @@ fi
 if ckpt inotify "$pub"; then
 	image inotify inotify 0 path.0 "$tmp/private"
 	refused "inotify watch on a directory the owner can't read" "Can't watch $tmp/private"
+	# every inotify instance the owner may have, held: the restored one is the owner's too
+	setsid "${as_owner[@]}" "$kinds" ifill </dev/null >"$tmp/ifill.run" 2>&1 &
+	pids+=($!)
+	if WAIT_POLL=0.02 wait_for 10 ready "$tmp/ifill.run"; then
+		image inotify
+		refused "inotify beyond the owner's max_user_instances" "Can't create inotify"
+	else
+		fail "the inotify filler never got READY"
+	fi
+	kill -9 "${pids[-1]}"
 fi
 
 # ---- TCP and UDP (inet_opts[]: 2 SO_SNDBUF, 3 SO_RCVBUF, 7 SO_PRIORITY, 11 SO_MARK) ----

@@ -14,7 +14,9 @@
  *   epoll        an epoll fd watching an eventfd
  *   ipc          two message queues, a semaphore set, a shm segment (run it
  *                in an IPC namespace of its own)
+ *   ifill        inotify instances until the user's limit says no (EMFILE)
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -137,6 +139,11 @@ static void set_up(const char *mode, const char *dir)
 			die("epoll");
 	} else if (!strcmp(mode, "ipc")) {
 		set_ipc();
+	} else if (!strcmp(mode, "ifill")) {
+		while (inotify_init1(0) >= 0)
+			;
+		if (errno != EMFILE)
+			die("inotify_init1");
 	} else {
 		fprintf(stderr, "kinds: unknown mode %s\n", mode);
 		exit(2);
