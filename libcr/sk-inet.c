@@ -486,11 +486,15 @@ static int collect_inet(struct cr_img *img, const struct cr_rec_hdr *h, struct r
  */
 static int set_opts(int fd, const struct cr_inet_sk_rec *r, bool early, bool own)
 {
+	bool repair = r->type == SOCK_STREAM && r->state == TCP_ESTABLISHED;
+
 	for (int i = 0; i < CR_INET_NOPTS; i++) {
 		const struct inet_opt *o = &inet_opts[i];
 		int name = o->name, val = r->opts[i];
+		/* the owner's repaired connection binds a local address only: IP_FREEBIND after */
+		bool late_fb = own && repair && o->level == SOL_IP && name == IP_FREEBIND;
 
-		if (!(r->opt_mask & 1u << i) || o->early != early)
+		if (!(r->opt_mask & 1u << i) || (o->early && !late_fb) != early)
 			continue;
 		if (o->level == SOL_SOCKET && (name == SO_SNDBUF || name == SO_RCVBUF)) {
 			/* getsockopt gave the doubled size the kernel keeps */
@@ -678,7 +682,27 @@ static const char *privileged_opt(const struct cr_inet_sk_rec *r, char *what, si
 	return NULL;
 }
 
-/* Under the owner policy: what the owner could not have set is refused, naming task and fd. */
+/* Is the other end of established connection @r in the image? */
+static bool peer_in_image(const struct rst_image *img, const struct cr_inet_sk_rec *r)
+{
+	for (size_t i = 0; i < img->nfobjs; i++) {
+		const struct cr_inet_sk_rec *p = img->fobjs[i].rec;
+
+		if (img->fobjs[i].type == CR_REC_INET_SK && p != r && p->type == SOCK_STREAM &&
+		    p->state == TCP_ESTABLISHED && p->srclen == r->dstlen &&
+		    p->dstlen == r->srclen && !memcmp(p->src, r->dst, r->dstlen) &&
+		    !memcmp(p->dst, r->src, r->srclen))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Under the owner policy: what the owner could not have set is refused,
+ * naming task and fd. A repaired connection sends segments the image
+ * writes (sequence numbers and all), which only a raw socket could send:
+ * both of its ends must be in the image (as the dump ensures).
+ */
 static int check_owner(const struct rst_image *img, const struct cr_file_rec *rec,
 		       const struct cr_inet_sk_rec *r)
 {
@@ -699,6 +723,13 @@ static int check_owner(const struct rst_image *img, const struct cr_file_rec *re
 		       "binding it needs CAP_NET_BIND_SERVICE, which the job's owner does not "
 		       "have\n",
 		       pid, fd, port, start);
+		return -EPERM;
+	}
+	if (r->type == SOCK_STREAM && r->state == TCP_ESTABLISHED && !peer_in_image(img, r)) {
+		pr_err("Task %d fd %d: TCP connection %llu: its other end is not in the image: a "
+		       "repaired connection to elsewhere needs CAP_NET_RAW, which the job's owner "
+		       "does not have\n",
+		       pid, fd, (unsigned long long)r->id);
 		return -EPERM;
 	}
 	if (r->nsnd > owner_queue_max(true) || r->nrcv > owner_queue_max(false)) {

@@ -8,7 +8,7 @@
  *   img-edit-kinds DIR dup KIND             a copy of KIND's first record, once more
  *
  * KIND and FIELD: unix name|sndbuf|rcvbuf; inet opt.I (inet_opts[I] of
- * sk-inet.c, its mask bit set)|port; timerfd clockid; epoll events.K|
+ * sk-inet.c, its mask bit set)|port|dstport; timerfd clockid; epoll events.K|
  * holder.K|tfd.K (target K); inotify path.K; msg|sem|shm id|uid|gid|cuid|
  * cgid|mode, msg qbytes. Numbers in C notation.
  */
@@ -62,6 +62,8 @@ static int edit_inet(struct cr_inet_sk_rec *r, const char *f, uint64_t v)
 		r->opt_mask |= 1u << i;
 	} else if (!strcmp(f, "port")) {
 		((struct sockaddr_in *)r->src)->sin_port = htons(v); /* same place in _in6 */
+	} else if (!strcmp(f, "dstport")) {
+		((struct sockaddr_in *)r->dst)->sin_port = htons(v);
 	} else {
 		return -2;
 	}

@@ -10,10 +10,12 @@
 # (img-edit-kinds, checksums fixed), is restarted with --owner 4242:4242.
 # Restored as the owner's: a socket file bound at restore belongs to the
 # owner, buffer sizes are capped as for the owner, EPOLLWAKEUP is dropped, a
-# SysV queue's creator is the owner. Refused, naming the task, fd and what:
+# SysV queue's creator is the owner, a TCP connection of the tree comes
+# back. Refused, naming the task, fd and what:
 # a unix socket bound, or a stale socket file removed, where the owner may
 # not write; an inotify watch the owner may not place, an inotify instance
-# beyond the owner's fs.inotify.max_user_instances; SO_MARK, SO_PRIORITY
+# beyond the owner's fs.inotify.max_user_instances; a repaired TCP
+# connection whose other end is not in the image; SO_MARK, SO_PRIORITY
 # above 6, a privileged port; a timerfd on an alarm clock; an epoll target
 # the task does not hold, or the epoll itself; SysV objects owned by or
 # created by another uid or group, a queue's qbytes above msgmnb (and an
@@ -60,7 +62,7 @@ ckpt() {
 	p=$!
 	pids+=("$p")
 	WAIT_POLL=0.02 wait_for 10 ready "$tmp/$mode.run" || { fail "$mode: never READY"; return 1; }
-	"$cr" checkpoint --owner $owner:$owner --kill "$p" "$tmp/$mode.img" 2>"$tmp/ck.err"
+	"$cr" checkpoint --owner $owner:$owner --kill ${CK_OPTS:-} "$p" "$tmp/$mode.img" 2>"$tmp/ck.err"
 	rc=$?
 	wait "$p" 2>/dev/null
 	[ $rc -eq 0 ] || { fail "$mode: checkpoint exit $rc"; sed 's/^/    /' "$tmp/ck.err"; return 1; }
@@ -78,7 +80,7 @@ image() {
 # restart [WRAP...]: restart $tmp/e as the owner's; rc in $rc, root pid in $rpid
 restart() {
 	rpid=
-	timeout 30 "$@" "$cr" restart --owner $owner:$owner --pidns --detach \
+	timeout 30 "$@" "$cr" restart --owner $owner:$owner --pidns --detach ${RST_OPTS:-} \
 		--inherit-fd stdout=3 "$tmp/e" 3>"$tmp/rst.out" >"$tmp/rst.pid" 2>"$tmp/rst.err"
 	rc=$?
 	rpid=$(head -n1 "$tmp/rst.pid" 2>/dev/null)
@@ -199,6 +201,27 @@ if ckpt tcp; then
 		buffers "TCP buffers of 512 MiB" $bufmax
 		kill -9 "$rpid"
 	fi
+fi
+
+# ---- a TCP connection (repaired) in a net namespace of its own ----
+# shellcheck disable=SC2016
+netns=(unshare --net sh -c 'ip link set lo up && exec "$@"' sh)
+if CK_OPTS=--net-lock ckpt conn "" "${netns[@]}"; then
+	# restored into another net namespace, kept by a holder
+	"${netns[@]}" sleep 600 &
+	pids+=($!)
+	WAIT_POLL=0.02 wait_for 5 test "$(readlink /proc/$!/ns/net)" != "$(readlink /proc/self/ns/net)"
+	rst_net="--net-lock --netns /proc/$!/ns/net"
+	image conn
+	if RST_OPTS=$rst_net restored "TCP connection"; then
+		echo "ok: the owner's TCP connection restored"
+		kill -9 "$rpid"
+	fi
+	# the client's peer moved to a port no socket of the image has: sent to elsewhere
+	image conn inet 0 dstport 9
+	RST_OPTS=$rst_net refused "a repaired connection to outside the image" "fd 3: TCP connection"
+	grep -qF "its other end is not in the image" "$tmp/rst.err" ||
+		fail "a repaired connection to outside the image: not said why"
 fi
 
 # ---- timerfd, epoll ----

@@ -10,6 +10,8 @@
  *   inotify DIR  an inotify watch on DIR
  *   tcp          a TCP listener and a UDP socket on 127.0.0.1 (the TCP one
  *                printed)
+ *   conn         a TCP connection on 127.0.0.1: accepted end fd 3, client
+ *                fd 4 (run it in a net namespace of its own)
  *   timerfd      a CLOCK_MONOTONIC timerfd armed for an hour
  *   epoll        an epoll fd watching an eventfd
  *   ipc          two message queues, a semaphore set, a shm segment (run it
@@ -98,6 +100,18 @@ static void set_tcp(void)
 	shown = t;
 }
 
+static void set_conn(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t l = sizeof(a);
+	int t = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0), s;
+
+	if (t < 0 || c < 0 || bind(t, (struct sockaddr *)&a, sizeof(a)) || listen(t, 4) ||
+	    getsockname(t, (struct sockaddr *)&a, &l) || connect(c, (struct sockaddr *)&a, l) ||
+	    (s = accept(t, NULL, NULL)) < 0 || close(t) || dup2(s, t) != t || close(s))
+		die("conn");
+}
+
 static void set_ipc(void)
 {
 	int q1 = msgget(IPC_PRIVATE, IPC_CREAT | 0600), q2 = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
@@ -125,6 +139,8 @@ static void set_up(const char *mode, const char *dir)
 			die("inotify");
 	} else if (!strcmp(mode, "tcp")) {
 		set_tcp();
+	} else if (!strcmp(mode, "conn")) {
+		set_conn();
 	} else if (!strcmp(mode, "timerfd")) {
 		struct itimerspec its = {.it_value = {3600, 0}};
 		int fd = timerfd_create(CLOCK_MONOTONIC, 0);
