@@ -51,17 +51,18 @@ fail() {
 	fails=$((fails + 1))
 }
 
-as_owner=(setpriv --reuid=$owner --regid=$owner --clear-groups)
+as_owner=(setpriv "--reuid=$owner" "--regid=$owner" --clear-groups)
 ready() { grep -q READY "$1"; }
 
 # ckpt MODE [ARG] [-- WRAP...]: the workload as the owner, checkpointed into $tmp/MODE.img
 ckpt() {
 	local mode=$1 arg=${2:-} p rc
 	shift 2 2>/dev/null || shift
-	setsid "$@" "${as_owner[@]}" "$kinds" "$mode" $arg </dev/null >"$tmp/$mode.run" 2>&1 &
+	setsid "$@" "${as_owner[@]}" "$kinds" "$mode" ${arg:+"$arg"} </dev/null >"$tmp/$mode.run" 2>&1 &
 	p=$!
 	pids+=("$p")
 	WAIT_POLL=0.02 wait_for 10 ready "$tmp/$mode.run" || { fail "$mode: never READY"; return 1; }
+	# shellcheck disable=SC2086 # CK_OPTS: options, split on purpose
 	"$cr" checkpoint --owner $owner:$owner --kill ${CK_OPTS:-} "$p" "$tmp/$mode.img" 2>"$tmp/ck.err"
 	rc=$?
 	wait "$p" 2>/dev/null
@@ -80,6 +81,7 @@ image() {
 # restart [WRAP...]: restart $tmp/e as the owner's; rc in $rc, root pid in $rpid
 restart() {
 	rpid=
+	# shellcheck disable=SC2086 # RST_OPTS: options, split on purpose
 	timeout 30 "$@" "$cr" restart --owner $owner:$owner --pidns --detach ${RST_OPTS:-} \
 		--inherit-fd stdout=3 "$tmp/e" 3>"$tmp/rst.out" >"$tmp/rst.pid" 2>"$tmp/rst.err"
 	rc=$?
@@ -252,6 +254,7 @@ fi
 if ckpt ipc "" unshare --ipc; then
 	image ipc
 	if restored "SysV objects" unshare --ipc; then
+		# shellcheck disable=SC2016 # awk's
 		cuid=$(nsenter --ipc="/proc/$rpid/ns/ipc" awk 'NR == 2 { print $10 }' /proc/sysvipc/msg)
 		[ "$cuid" = $owner ] || fail "SysV objects: the restored queue's creator is uid '$cuid'"
 		[ "$cuid" != $owner ] || echo "ok: the restored queue's creator is uid $owner"
