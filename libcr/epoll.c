@@ -231,6 +231,7 @@ static int open_epoll(struct rst_image *img, const struct cr_restore_opts *opts,
 		      const struct cr_file_rec *rec, int *fd)
 {
 	struct rst_file_obj *obj = find_file_obj(img, CR_REC_EPOLL, rec->obj_id);
+	struct owner_act act;
 	int ret;
 
 	if (!obj) {
@@ -239,9 +240,15 @@ static int open_epoll(struct rst_image *img, const struct cr_restore_opts *opts,
 		return -EINVAL;
 	}
 	ret = check_targets(img, opts, rec, obj->rec);
+	if (!ret)
+		ret = owner_act_begin(opts ? opts->owner : NULL, &act);
 	if (ret)
 		return ret;
+	/* the owner's (owner-act.h): its registrations count against its max_user_watches */
 	*fd = epoll_create1(EPOLL_CLOEXEC);
+	ret = errno;
+	owner_act_end(&act);
+	errno = ret;
 	if (*fd < 0 || fcntl(*fd, F_SETFL, rec->flags & O_NONBLOCK) < 0) {
 		int err = errno;
 
