@@ -28,6 +28,7 @@
 #define LOG_PREFIX "epoll: "
 #include "log.h"
 #include "files.h"
+#include "owner-act.h"
 
 struct kcmp_epoll_slot_ {
 	uint32_t efd, tfd, toff;
@@ -170,16 +171,84 @@ static int collect_epoll(struct cr_img *img, const struct cr_rec_hdr *h, struct 
 	return 0;
 }
 
+/* Does task @t hold fd @fd (of file @file_id, unless 0)? */
+static bool task_has_fd(const struct rst_img_task *t, int fd, uint32_t file_id)
+{
+	for (size_t k = 0; k < t->nfds; k++)
+		if (t->fds[k].fd == fd && (!file_id || t->fds[k].file_id == file_id))
+			return true;
+	return false;
+}
+
+/*
+ * Before any fork: the task and fd the record names hold this epoll, and
+ * each target is held by an fd of that task, under a number the task can
+ * have, neither being the epoll itself. Under the owner policy EPOLLWAKEUP
+ * goes, as the kernel drops it for a task without CAP_BLOCK_SUSPEND.
+ */
+static int check_targets(struct rst_image *img, const struct cr_restore_opts *opts,
+			 const struct cr_file_rec *rec, struct cr_epoll_rec *er)
+{
+	struct cr_epoll_tfd *t = (struct cr_epoll_tfd *)(er + 1);
+	const struct rst_img_task *task = NULL;
+
+	for (size_t i = 0; i < img->ntasks && !task; i++)
+		if (img->tasks[i].rec->pid == er->pid)
+			task = &img->tasks[i];
+	if (!task || !task_has_fd(task, er->efd, rec->id)) {
+		pr_err("Epoll %llu: task %d fd %d, which the image names, does not hold it\n",
+		       (unsigned long long)er->id, er->pid, er->efd);
+		return -EBADMSG;
+	}
+	for (uint32_t i = 0; i < er->ntfds; i++) {
+		int tfd = t[i].tfd, h = t[i].holder;
+
+		if (tfd == er->efd || h == er->efd) {
+			pr_err("Task %d epoll fd %d: target %d (held by fd %d) is the epoll "
+			       "itself\n",
+			       er->pid, er->efd, tfd, h);
+			return -EBADMSG;
+		}
+		if (tfd < 0 || tfd > img->max_fd) {
+			pr_err("Task %d epoll fd %d: target %d is not an fd number of the tree "
+			       "(0..%d)\n",
+			       er->pid, er->efd, tfd, img->max_fd);
+			return -EBADMSG;
+		}
+		if (!task_has_fd(task, h, 0)) {
+			pr_err("Task %d epoll fd %d: target %d is held by fd %d, which the task "
+			       "does not hold\n",
+			       er->pid, er->efd, tfd, h);
+			return -EBADMSG;
+		}
+		if (opts && opts->owner)
+			t[i].events &= ~EPOLLWAKEUP;
+	}
+	return 0;
+}
+
 static int open_epoll(struct rst_image *img, const struct cr_restore_opts *opts,
 		      const struct cr_file_rec *rec, int *fd)
 {
-	(void)opts;
-	if (!find_file_obj(img, CR_REC_EPOLL, rec->obj_id)) {
+	struct rst_file_obj *obj = find_file_obj(img, CR_REC_EPOLL, rec->obj_id);
+	struct owner_act act;
+	int ret;
+
+	if (!obj) {
 		pr_err("Epoll %llu of file %u is missing from the image\n",
 		       (unsigned long long)rec->obj_id, rec->id);
 		return -EINVAL;
 	}
+	ret = check_targets(img, opts, rec, obj->rec);
+	if (!ret)
+		ret = owner_act_begin(opts ? opts->owner : NULL, &act);
+	if (ret)
+		return ret;
+	/* the owner's (owner-act.h): its registrations count against its max_user_watches */
 	*fd = epoll_create1(EPOLL_CLOEXEC);
+	ret = errno;
+	owner_act_end(&act);
+	errno = ret;
 	if (*fd < 0 || fcntl(*fd, F_SETFL, rec->flags & O_NONBLOCK) < 0) {
 		int err = errno;
 

@@ -396,6 +396,12 @@ int collect_file_obj(struct rst_image *img, struct cr_img *ci, const struct cr_r
 	ret = ops->collect ? ops->collect(ci, h, o) : 0;
 	if (ret)
 		return ret;
+	/* a second one would be made too and its fds put where the first's are */
+	if (find_file_obj(img, h->type, o->id)) {
+		pr_err("%s object %llu appears twice in the image\n", ops->name,
+		       (unsigned long long)o->id);
+		return -EBADMSG;
+	}
 	img->nfobjs++;
 	return RST_REC_KEPT;
 }

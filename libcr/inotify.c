@@ -24,6 +24,7 @@
 #define LOG_PREFIX "inotify: "
 #include "log.h"
 #include "files.h"
+#include "owner-act.h"
 
 struct watch_info {
 	int wd;
@@ -254,8 +255,8 @@ static int drain(int fd, const struct cr_file_rec *rec)
 	return 0;
 }
 
-static int open_inotify(struct rst_image *img, const struct cr_restore_opts *opts,
-			const struct cr_file_rec *rec, int *fd)
+static int open_one(struct rst_image *img, const struct cr_restore_opts *opts,
+		    const struct cr_file_rec *rec, int *fd)
 {
 	struct rst_file_obj *obj = find_file_obj(img, CR_REC_INOTIFY, rec->obj_id);
 	const struct cr_inotify_rec *ir = obj ? obj->rec : NULL;
@@ -280,6 +281,24 @@ static int open_inotify(struct rst_image *img, const struct cr_restore_opts *opt
 		close(*fd);
 		*fd = -1;
 	}
+	return ret;
+}
+
+/*
+ * Under the owner policy as the owner: the instance and its watches are
+ * charged to the owner (not to root's inotify limits), and each path is
+ * reached with the owner's rights.
+ */
+static int open_inotify(struct rst_image *img, const struct cr_restore_opts *opts,
+			const struct cr_file_rec *rec, int *fd)
+{
+	struct owner_act act;
+	int ret = owner_act_begin(opts ? opts->owner : NULL, &act);
+
+	if (ret)
+		return ret;
+	ret = open_one(img, opts, rec, fd);
+	owner_act_end(&act);
 	return ret;
 }
 

@@ -139,25 +139,23 @@ static int send_messages(int id, const struct cr_ipc_msg_rec *rec)
 	return ret;
 }
 
-static int make_msg(struct rst_image *img, const void *r)
+static int make_msg(struct rst_image *img, const struct cr_owner *ow, const void *r)
 {
 	const struct cr_ipc_msg_rec *rec = r;
 	const struct cr_ipc_perm *pm = &rec->perm;
 	struct msqid_ds ds = {0};
-	int ret = ipc_set_next_id("msg", pm->id), id;
+	int ret, id;
 
 	(void)img;
-	if (ret)
-		return ret;
-	id = msgget(pm->key, IPC_CREAT | IPC_EXCL | 0600);
+	/* 0600 until every message is in */
+	id = ipc_create(ow, CR_REC_IPC_MSG, pm->key, 0);
 	ret = ipc_check_made("msg", pm, id);
 	if (ret)
 		return ret;
-	ds.msg_perm.uid = 0;
-	ds.msg_perm.gid = 0;
-	ds.msg_perm.mode = 0600;
+	if (msgctl(id, IPC_STAT, &ds) < 0)
+		ret = -errno;
 	ds.msg_qbytes = rec->qbytes;
-	if (msgctl(id, IPC_SET, &ds) < 0)
+	if (!ret && msgctl(id, IPC_SET, &ds) < 0)
 		ret = -errno;
 	if (!ret)
 		ret = send_messages(id, rec);

@@ -75,17 +75,16 @@ static int check_sem(const void *r, uint32_t len)
 		       : -EBADMSG;
 }
 
-static int make_sem(struct rst_image *img, const void *r)
+static int make_sem(struct rst_image *img, const struct cr_owner *ow, const void *r)
 {
 	const struct cr_ipc_sem_rec *rec = r;
 	const struct cr_ipc_perm *pm = &rec->perm;
 	struct semid_ds ds = {0};
-	int ret = ipc_set_next_id("sem", pm->id), id;
+	int ret, id;
 
 	(void)img;
-	if (ret)
-		return ret;
-	id = semget(pm->key, rec->nsems, IPC_CREAT | IPC_EXCL | (pm->mode & 0777));
+	/* 0600 until the values are set */
+	id = ipc_create(ow, CR_REC_IPC_SEM, pm->key, rec->nsems);
 	ret = ipc_check_made("sem", pm, id);
 	if (ret)
 		return ret;

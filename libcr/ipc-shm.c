@@ -188,30 +188,31 @@ static int fill_shm(struct rst_image *img, const struct cr_ipc_shm_rec *rec, cha
 	return ret;
 }
 
-static int make_shm(struct rst_image *img, const void *r)
+static int make_shm(struct rst_image *img, const struct cr_owner *ow, const void *r)
 {
 	const struct cr_ipc_shm_rec *rec = r;
 	const struct cr_ipc_perm *pm = &rec->perm;
 	struct shmid_ds ds = {0};
 	char *p;
-	int ret = ipc_set_next_id("shm", pm->id), id;
+	int id, ret;
 
-	if (ret)
-		return ret;
-	id = shmget(pm->key, rec->size, IPC_CREAT | IPC_EXCL | (pm->mode & 0777));
+	/* 0600 until filled (as root: the image is the restarter's to read) */
+	id = ipc_create(ow, CR_REC_IPC_SHM, pm->key, rec->size);
 	ret = ipc_check_made("shm", pm, id);
 	if (ret)
 		return ret;
 	ipc_perm_from(&ds.shm_perm, pm);
 	p = shmat(id, NULL, 0);
-	if (p == (void *)-1 || shmctl(id, IPC_SET, &ds) < 0) {
+	if (p == (void *)-1) {
+		pr_perror("Can't attach SysV shm id %d", id);
+		ret = -errno;
+	} else {
+		ret = fill_shm(img, rec, p);
+		shmdt(p);
+	}
+	if (!ret && shmctl(id, IPC_SET, &ds) < 0) {
 		pr_perror("Can't set up SysV shm id %d", id);
 		ret = -errno;
-	}
-	if (p != (void *)-1) {
-		if (!ret)
-			ret = fill_shm(img, rec, p);
-		shmdt(p);
 	}
 	if (ret)
 		shmctl(id, IPC_RMID, NULL);

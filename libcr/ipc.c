@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/msg.h>
 #include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -19,6 +21,7 @@
 #include "internal.h"
 #include "ipc.h"
 #include "log.h"
+#include "owner-act.h"
 
 /* made in this order at restore */
 static const struct ipc_kind *const ipc_kinds[] = {&ipc_shm_kind, &ipc_sem_kind, &ipc_msg_kind};
@@ -101,6 +104,10 @@ int ipc_check_made(const char *kind, const struct cr_ipc_perm *p, int got)
 	if (got != p->id) {
 		pr_err("SysV %s id %d (key %#x) came back as id %d\n", kind, p->id,
 		       (unsigned)p->key, got);
+		/* ours, and no record will undo it: removed now, not left behind */
+		for (size_t i = 0; i < ARRAY_SIZE(ipc_kinds); i++)
+			if (!strcmp(ipc_kinds[i]->name, kind))
+				ipc_kinds[i]->remove(got);
 		return -EEXIST;
 	}
 	return 0;
@@ -386,20 +393,85 @@ static int check_empty(void)
 	return 0;
 }
 
-int prepare_ipc(struct rst_image *img)
+/* Under the owner policy: owned and created by the owner, a queue within msgmnb. */
+static int check_owner(const struct cr_owner *ow, const struct ipc_kind *k, const void *rec)
 {
+	const struct cr_ipc_perm *p = rec;
+	const struct {
+		const char *name;
+		uint32_t id;
+		bool gid;
+	} ids[] = {{"uid", p->uid, false},
+		   {"cuid", p->cuid, false},
+		   {"gid", p->gid, true},
+		   {"cgid", p->cgid, true}};
+	char *mnb;
+	long max;
+
+	for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+		if (!ids[i].gid && ids[i].id != ow->uid)
+			pr_err("SysV %s id %d: %s is %u, the job's owner is %u\n", k->name, p->id,
+			       ids[i].name, ids[i].id, (unsigned)ow->uid);
+		else if (ids[i].gid && !owner_has_gid(ow, ids[i].id))
+			pr_err("SysV %s id %d: %s is %u, not a group of the job's owner %u\n",
+			       k->name, p->id, ids[i].name, ids[i].id, (unsigned)ow->uid);
+		else
+			continue;
+		return -EPERM;
+	}
+	if (k->rec != CR_REC_IPC_MSG)
+		return 0;
+	mnb = proc_read_file("/proc/sys/kernel/msgmnb");
+	max = mnb ? atol(mnb) : 0;
+	free(mnb);
+	if (((const struct cr_ipc_msg_rec *)rec)->qbytes <= (uint64_t)max)
+		return 0;
+	pr_err("SysV msg id %d: qbytes %llu is above kernel.msgmnb (%ld): raising it needs "
+	       "CAP_SYS_RESOURCE, which the job's owner does not have\n",
+	       p->id, (unsigned long long)((const struct cr_ipc_msg_rec *)rec)->qbytes, max);
+	return -EPERM;
+}
+
+int ipc_create(const struct cr_owner *ow, uint32_t rec, key_t key, uint64_t n)
+{
+	const int fl = IPC_CREAT | IPC_EXCL | 0600;
+	struct owner_act act;
+	int id, err = owner_act_begin(ow, &act);
+
+	if (err) {
+		errno = -err;
+		return -1;
+	}
+	id = rec == CR_REC_IPC_SHM   ? shmget(key, n, fl)
+	     : rec == CR_REC_IPC_SEM ? semget(key, (int)n, fl)
+				     : msgget(key, fl);
+	err = errno;
+	owner_act_end(&act);
+	errno = err;
+	return id;
+}
+
+int prepare_ipc(struct rst_image *img, const struct cr_restore_opts *opts)
+{
+	const struct cr_owner *ow = opts ? opts->owner : NULL;
 	int ret = 0;
 
 	if (!img->nipc || (img->skip & RST_SKIP_IPC))
 		return 0;
 	ret = check_empty();
+	for (size_t i = 0; i < img->nipc && !ret && ow; i++)
+		ret = check_owner(ow, kind_of(img->ipc[i].type), img->ipc[i].rec);
 	for (size_t i = 0; i < ARRAY_SIZE(ipc_kinds) && !ret; i++)
 		for (size_t k = 0; k < img->nipc && !ret; k++) {
 			struct rst_ipc_obj *o = &img->ipc[k];
 
 			if (o->type != ipc_kinds[i]->rec)
 				continue;
-			ret = ipc_kinds[i]->make(img, o->rec);
+			/* the id's sysctl needs root: set here, not as the owner */
+			ret = ipc_set_next_id(ipc_kinds[i]->name,
+					      ((const struct cr_ipc_perm *)o->rec)->id);
+			if (!ret)
+				ret = ipc_kinds[i]->make(img, ow, o->rec);
 			o->made = !ret;
 		}
 	if (ret)

@@ -10,7 +10,9 @@
  *            its own (not cr's) has its objects saved.
  *   restore  prepare_ipc() in the restarter, before the tree forks, makes
  *            every object with its id (/proc/sys/kernel/KIND_next_id) in the
- *            restarter's IPC namespace, which must hold none; tasks attach
+ *            restarter's IPC namespace, which must hold none (under the
+ *            owner policy: each owned and made by the owner, within the
+ *            limits the owner could set); tasks attach
  *            shm in premap (memory.c); finish_ipc() then marks removed the
  *            segments that were; undo_ipc() removes them all on failure.
  */
@@ -34,8 +36,8 @@ struct ipc_kind {
 	int (*save)(struct cr_img *img, const void *rec, uint32_t len, int in);
 	/* restore: 0 if @len bytes hold a well-formed record */
 	int (*check)(const void *rec, uint32_t len);
-	/* make the object with its id: returns 0 or -errno, logged */
-	int (*make)(struct rst_image *img, const void *rec);
+	/* make the object (its id set up already; @ow: ipc_create): 0 or -errno, logged */
+	int (*make)(struct rst_image *img, const struct cr_owner *ow, const void *rec);
 	/* after every task attached: what remains to do (shm: IPC_RMID); NULL: none */
 	int (*finish)(const void *rec);
 	int (*remove)(int id);
@@ -48,6 +50,12 @@ int ipc_send(int out, uint32_t type, const void *rec, uint32_t len);
 int ipc_write_full(int fd, const void *buf, size_t len);
 int ipc_read_full(int fd, void *buf, size_t len);
 int ipc_set_next_id(const char *kind, int id);
+/*
+ * The object of kind @rec (CR_REC_IPC_*) created, mode 0600, as the owner if
+ * @ow (owner.h): its creator and accounting are the owner's. The id, or -1
+ * with errno (for ipc_check_made).
+ */
+int ipc_create(const struct cr_owner *ow, uint32_t rec, key_t key, uint64_t n);
 /* the common part of every object's creation: id check and IPC_SET values */
 int ipc_check_made(const char *kind, const struct cr_ipc_perm *p, int got);
 /* the image's owner and permission bits into an IPC_SET buffer's ipc_perm */
@@ -58,7 +66,8 @@ int dump_ipc(struct cr_img *img, struct cr_frozen *f);
 
 /* image-load.c: an IPC record, kept in img->ipc; RST_REC_OTHER if not one */
 int collect_ipc(struct rst_image *img, struct cr_img *cimg, const struct cr_rec_hdr *h, void *p);
-int prepare_ipc(struct rst_image *img);
+/* With an owner policy, objects are the owner's and made as the owner (owner.h). */
+int prepare_ipc(struct rst_image *img, const struct cr_restore_opts *opts);
 int finish_ipc(struct rst_image *img);
 void undo_ipc(struct rst_image *img);
 

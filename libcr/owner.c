@@ -18,6 +18,7 @@
 #undef LOG_PREFIX
 #define LOG_PREFIX "owner: "
 #include "log.h"
+#include "owner-act.h"
 #include "owner.h"
 #include "task.h"
 
@@ -31,16 +32,6 @@ static const char *const rlim_names[CR_NRLIMITS] = {
 
 _Static_assert(sizeof(((struct cr_owner *)0)->rlim) / sizeof(struct rlimit) == CR_NRLIMITS,
 	       "the owner's limits are the image's");
-
-static bool owner_has_gid(const struct cr_owner *o, uint32_t gid)
-{
-	if (gid == o->gid)
-		return true;
-	for (size_t i = 0; i < o->ngroups; i++)
-		if (o->groups[i] == gid)
-			return true;
-	return false;
-}
 
 static int check_ids(const struct cr_owner *o, const struct cr_task_rec *t, pid_t pid)
 {

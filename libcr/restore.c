@@ -689,8 +689,9 @@ static int prepare_restarter(struct cr_restored *r, const struct cr_restore_opts
 		ret = netlock_enter(opts->netns, opts->net_lock, &r->net);
 	if (!ret)
 		ret = prepare_shmem(&r->img);
+	/* SysV objects, before any task attaches (ipc.h) */
 	if (!ret)
-		ret = prepare_ipc(&r->img); /* SysV objects, before any task attaches (ipc.h) */
+		ret = prepare_ipc(&r->img, opts);
 	if (!ret)
 		ret = prepare_files(&r->img, opts);
 	return ret;

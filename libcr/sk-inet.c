@@ -13,6 +13,11 @@
  * interface puts a connection back in an accept queue), TCP in any state
  * but listen, established or closed, a connection whose peer is not a
  * socket of the tree, and any inet socket but TCP or UDP.
+ * Under the owner policy the restarter keeps its capabilities (TCP_REPAIR
+ * needs CAP_NET_ADMIN) but sets nothing the owner could not: buffer sizes
+ * through SO_SNDBUF/SO_RCVBUF, which the kernel caps at [wr]mem_max, and
+ * refused by name: SO_MARK, SO_PRIORITY above 6, a port below
+ * ip_unprivileged_port_start, queues larger than the owner's buffers hold.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -32,6 +37,7 @@
 #include "files.h"
 #include "log.h"
 #include "netlock.h"
+#include "owner-act.h"
 
 /* The int options kept (cr_inet_sk_rec.opts, in this order). */
 #define REUSEADDR_OPT 0 /* inet_opts[REUSEADDR_OPT] is SO_REUSEADDR */
@@ -474,18 +480,26 @@ static int collect_inet(struct cr_img *img, const struct cr_rec_hdr *h, struct r
 	return 0;
 }
 
-/* Options of one phase (@early: before bind); buffers are forced (we are root). */
-static int set_opts(int fd, const struct cr_inet_sk_rec *r, bool early)
+/*
+ * Options of one phase (@early: before bind); buffers are forced (we are
+ * root), unless @own (the owner policy): then set as the owner would.
+ */
+static int set_opts(int fd, const struct cr_inet_sk_rec *r, bool early, bool own)
 {
+	bool repair = r->type == SOCK_STREAM && r->state == TCP_ESTABLISHED;
+
 	for (int i = 0; i < CR_INET_NOPTS; i++) {
 		const struct inet_opt *o = &inet_opts[i];
 		int name = o->name, val = r->opts[i];
+		/* the owner's repaired connection binds a local address only: IP_FREEBIND after */
+		bool late_fb = own && repair && o->level == SOL_IP && name == IP_FREEBIND;
 
-		if (!(r->opt_mask & 1u << i) || o->early != early)
+		if (!(r->opt_mask & 1u << i) || (o->early && !late_fb) != early)
 			continue;
 		if (o->level == SOL_SOCKET && (name == SO_SNDBUF || name == SO_RCVBUF)) {
 			/* getsockopt gave the doubled size the kernel keeps */
-			name = name == SO_SNDBUF ? SO_SNDBUFFORCE : SO_RCVBUFFORCE;
+			if (!own)
+				name = name == SO_SNDBUF ? SO_SNDBUFFORCE : SO_RCVBUFFORCE;
 			val /= 2;
 		}
 		if (setsockopt(fd, o->level, name, &val, sizeof(val))) {
@@ -536,7 +550,7 @@ static int set_repair_options(int fd, const struct cr_inet_sk_rec *r)
 }
 
 /* In repair mode (set before bind: the port may be shared with a listener). */
-static int restore_established(int fd, const struct cr_inet_sk_rec *r)
+static int restore_established(int fd, const struct cr_inet_sk_rec *r, bool own)
 {
 	const char *data = (const char *)(r + 1);
 	int ret;
@@ -563,7 +577,8 @@ static int restore_established(int fd, const struct cr_inet_sk_rec *r)
 	if (!ret)
 		ret = fill_queue(fd, TCP_SEND_QUEUE, data, r->nsnd);
 	if (!ret && (r->opt_mask & 1u << SNDBUF_OPT))
-		ret = set_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, r->opts[SNDBUF_OPT] / 2);
+		ret = set_int(fd, SOL_SOCKET, own ? SO_SNDBUF : SO_SNDBUFFORCE,
+			      r->opts[SNDBUF_OPT] / 2);
 	if (!ret && setsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW, r->window, sizeof(r->window)))
 		ret = -errno;
 	if (ret) {
@@ -577,6 +592,7 @@ static int restore_established(int fd, const struct cr_inet_sk_rec *r)
 static int make_sock(const struct cr_restore_opts *opts, const struct cr_inet_sk_rec *r)
 {
 	bool repair = r->type == SOCK_STREAM && r->state == TCP_ESTABLISHED;
+	bool own = opts && opts->owner;
 	int fd, ret;
 
 	if (repair && !(opts && opts->net_lock)) {
@@ -591,7 +607,7 @@ static int make_sock(const struct cr_restore_opts *opts, const struct cr_inet_sk
 		return -errno;
 	}
 	/* repair mode after SO_REUSEADDR, which would undo its forced reuse of the port */
-	ret = set_opts(fd, r, true);
+	ret = set_opts(fd, r, true, own);
 	if (!ret && repair && set_int(fd, SOL_TCP, TCP_REPAIR, 1)) {
 		ret = -errno;
 		pr_perror("Can't put socket %llu in repair mode", (unsigned long long)r->id);
@@ -602,7 +618,7 @@ static int make_sock(const struct cr_restore_opts *opts, const struct cr_inet_sk
 		pr_perror("Can't bind socket %llu", (unsigned long long)r->id);
 	}
 	if (!ret && repair)
-		ret = restore_established(fd, r);
+		ret = restore_established(fd, r, own);
 	else if (!ret && r->type == SOCK_STREAM && r->state == TCP_LISTEN &&
 		 listen(fd, r->backlog)) {
 		ret = -errno;
@@ -613,7 +629,7 @@ static int make_sock(const struct cr_restore_opts *opts, const struct cr_inet_sk
 		pr_perror("Can't connect UDP socket %llu", (unsigned long long)r->id);
 	}
 	if (!ret)
-		ret = set_opts(fd, r, false);
+		ret = set_opts(fd, r, false, own);
 	if (!ret && repair && (r->opt_mask & 1u << REUSEADDR_OPT))
 		ret = set_int(fd, SOL_SOCKET, SO_REUSEADDR, r->opts[REUSEADDR_OPT]);
 	if (ret) {
@@ -621,6 +637,108 @@ static int make_sock(const struct cr_restore_opts *opts, const struct cr_inet_sk
 		return ret;
 	}
 	return fd;
+}
+
+/* Field @n (from 0) of a sysctl of the restarter's net namespace, or @dflt. */
+static long sysctl_field(const char *name, int n, long dflt)
+{
+	char *s = proc_read_file("/proc/sys/net/%s", name), *p = s, *e;
+	long v = dflt;
+
+	for (int i = 0; p && i <= n; i++, p = e) {
+		v = strtol(p, &e, 10);
+		if (e == p) {
+			v = dflt;
+			break;
+		}
+	}
+	free(s);
+	return v;
+}
+
+/* The most a queue can hold for the owner: the larger of 2 * [wr]mem_max and tcp_[wr]mem[2]. */
+static long owner_queue_max(bool snd)
+{
+	long core = 2 * sysctl_field(snd ? "core/wmem_max" : "core/rmem_max", 0, 212992);
+	long tcp = sysctl_field(snd ? "ipv4/tcp_wmem" : "ipv4/tcp_rmem", 2, 6291456);
+
+	return core > tcp ? core : tcp;
+}
+
+/* The privileged option of @r, named in @what, or NULL. */
+static const char *privileged_opt(const struct cr_inet_sk_rec *r, char *what, size_t len)
+{
+	for (int i = 0; i < CR_INET_NOPTS; i++) {
+		const struct inet_opt *o = &inet_opts[i];
+		int v = r->opts[i];
+
+		if (!(r->opt_mask & 1u << i) || o->level != SOL_SOCKET)
+			continue;
+		if ((o->name == SO_MARK && v) || (o->name == SO_PRIORITY && (v < 0 || v > 6))) {
+			snprintf(what, len, "%s %d", o->what, v);
+			return what;
+		}
+	}
+	return NULL;
+}
+
+/* Is the other end of established connection @r in the image? */
+static bool peer_in_image(const struct rst_image *img, const struct cr_inet_sk_rec *r)
+{
+	for (size_t i = 0; i < img->nfobjs; i++) {
+		const struct cr_inet_sk_rec *p = img->fobjs[i].rec;
+
+		if (img->fobjs[i].type == CR_REC_INET_SK && p != r && p->type == SOCK_STREAM &&
+		    p->state == TCP_ESTABLISHED && p->srclen == r->dstlen &&
+		    p->dstlen == r->srclen && !memcmp(p->src, r->dst, r->dstlen) &&
+		    !memcmp(p->dst, r->src, r->srclen))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Under the owner policy: what the owner could not have set is refused,
+ * naming task and fd. A repaired connection sends segments the image
+ * writes (sequence numbers and all), which only a raw socket could send:
+ * both of its ends must be in the image (as the dump ensures).
+ */
+static int check_owner(const struct rst_image *img, const struct cr_file_rec *rec,
+		       const struct cr_inet_sk_rec *r)
+{
+	uint16_t port = ntohs(((const struct sockaddr_in *)r->src)->sin_port); /* _in6: same */
+	long start = sysctl_field("ipv4/ip_unprivileged_port_start", 0, 1024);
+	char what[64];
+	int fd;
+	pid_t pid = owner_holder(img, rec->kind, rec->obj_id, &fd);
+
+	if (privileged_opt(r, what, sizeof(what))) {
+		pr_err("Task %d fd %d: %s needs CAP_NET_ADMIN, which the job's owner does not "
+		       "have\n",
+		       pid, fd, what);
+		return -EPERM;
+	}
+	if ((r->flags & CR_INET_BOUND) && port && port < start) {
+		pr_err("Task %d fd %d: port %u is below net.ipv4.ip_unprivileged_port_start (%ld): "
+		       "binding it needs CAP_NET_BIND_SERVICE, which the job's owner does not "
+		       "have\n",
+		       pid, fd, port, start);
+		return -EPERM;
+	}
+	if (r->type == SOCK_STREAM && r->state == TCP_ESTABLISHED && !peer_in_image(img, r)) {
+		pr_err("Task %d fd %d: TCP connection %llu: its other end is not in the image: a "
+		       "repaired connection to elsewhere needs CAP_NET_RAW, which the job's owner "
+		       "does not have\n",
+		       pid, fd, (unsigned long long)r->id);
+		return -EPERM;
+	}
+	if (r->nsnd > owner_queue_max(true) || r->nrcv > owner_queue_max(false)) {
+		pr_err("Task %d fd %d: %u bytes to send and %u received are more than the job's "
+		       "owner's socket buffers hold (%ld, %ld)\n",
+		       pid, fd, r->nsnd, r->nrcv, owner_queue_max(true), owner_queue_max(false));
+		return -EPERM;
+	}
+	return 0;
 }
 
 static int open_inet(struct rst_image *img, const struct cr_restore_opts *opts,
@@ -634,7 +752,9 @@ static int open_inet(struct rst_image *img, const struct cr_restore_opts *opts,
 		       (unsigned long long)rec->obj_id, rec->id);
 		return -EINVAL;
 	}
-	ret = make_sock(opts, obj->rec);
+	ret = opts && opts->owner ? check_owner(img, rec, obj->rec) : 0;
+	if (!ret)
+		ret = make_sock(opts, obj->rec);
 	if (ret < 0)
 		return ret;
 	*fd = ret;

@@ -15,6 +15,10 @@
  * then buffer sizes, SO_PASSCRED and shutdown are set.
  * Refused: a peer outside the tree, a relative path name, fds in flight
  * (SCM_RIGHTS), data on a connection not yet accepted.
+ * Under the owner policy all of it is done as the owner (owner_act_begin):
+ * names are bound, stale socket files removed and connected to with the
+ * owner's rights, and buffer sizes set with SO_SNDBUF/SO_RCVBUF, which the
+ * kernel caps at net.core.[wr]mem_max, instead of the *FORCE options.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -31,6 +35,7 @@
 #define LOG_PREFIX "unix: "
 #include "log.h"
 #include "files.h"
+#include "owner-act.h"
 #include "sockdiag.h"
 
 #define MAX_MSG (4u << 20) /* a datagram is smaller than the largest sndbuf */
@@ -499,6 +504,11 @@ static int clear_stale(const struct cr_unix_sk_rec *r, const struct sockaddr_un 
 		return -errno;
 	err = connect(probe, (const struct sockaddr *)a, alen) ? errno : 0;
 	close(probe);
+	if (err == EACCES) {
+		pr_err("Unix socket %llu: the stale socket file %s can't be reached\n",
+		       (unsigned long long)r->ino, a->sun_path);
+		return -EACCES;
+	}
 	if (err != ECONNREFUSED) {
 		pr_err("Unix socket %llu: %s is in use by a live socket\n",
 		       (unsigned long long)r->ino, a->sun_path);
@@ -520,8 +530,9 @@ static int make_sock(struct rst_image *img, const struct cr_restore_opts *opts,
 	socklen_t alen = sk_addr(opts, r, &a);
 	int ret = 0;
 
+	/* non-blocking: a connect() to a full backlog fails, never waits (open_unix sets flags) */
 	if (*fd < 0)
-		*fd = socket(AF_UNIX, r->type | SOCK_CLOEXEC, 0);
+		*fd = socket(AF_UNIX, r->type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (*fd < 0) {
 		pr_perror("Can't make unix socket %llu", (unsigned long long)r->ino);
 		return -errno;
@@ -532,23 +543,29 @@ static int make_sock(struct rst_image *img, const struct cr_restore_opts *opts,
 		return -ENAMETOOLONG;
 	if (a.sun_path[0])
 		ret = clear_stale(r, &a, alen);
-	if (!ret && bind(*fd, (struct sockaddr *)&a, alen) < 0) {
+	if (!ret && bind(*fd, (struct sockaddr *)&a, alen) < 0)
 		ret = -errno;
-		pr_perror("Can't bind unix socket %llu to %s", (unsigned long long)r->ino,
-			  a.sun_path[0] ? a.sun_path : "its abstract name");
+	if (ret) {
+		int hfd;
+		pid_t pid = owner_holder(img, CR_FILE_UNIX_SK, r->ino, &hfd);
+
+		pr_err("Task %d fd %d: Can't bind unix socket %llu to %s: %s\n", pid, hfd,
+		       (unsigned long long)r->ino, a.sun_path[0] ? a.sun_path : "its abstract name",
+		       strerror(-ret));
 	}
 	return ret;
 }
 
 /* @r's queued messages, sent again through @via (to @to, if given). */
-static int refill(const struct cr_unix_sk_rec *r, int via, const struct sockaddr_un *to,
-		  socklen_t tolen)
+static int refill(const struct cr_restore_opts *opts, const struct cr_unix_sk_rec *r, int via,
+		  const struct sockaddr_un *to, socklen_t tolen)
 {
 	const char *p = (const char *)(r + 1), *end = p + r->ndata;
 	int big = 64 << 20;
 
 	/* the queue was within the sender's limit; room until finish() sets it */
-	setsockopt(via, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big));
+	setsockopt(via, SOL_SOCKET, opts && opts->owner ? SO_SNDBUF : SO_SNDBUFFORCE, &big,
+		   sizeof(big));
 	for (uint32_t i = 0; i < r->nmsgs; i++) {
 		uint32_t len, done = 0;
 
@@ -585,26 +602,56 @@ static int refill_by_name(const struct cr_restore_opts *opts, const struct cr_un
 		       (unsigned long long)r->ino);
 		ret = -ENOTSUP;
 	} else {
-		ret = refill(r, fd, &a, sk_addr(opts, r, &a));
+		ret = refill(opts, r, fd, &a, sk_addr(opts, r, &a));
 	}
 	if (fd >= 0)
 		close(fd);
 	return ret;
 }
 
-static int finish(int fd, const struct cr_unix_sk_rec *r)
+static int finish(const struct cr_restore_opts *opts, int fd, const struct cr_unix_sk_rec *r)
 {
 	int snd = r->sndbuf / 2, rcv = r->rcvbuf / 2, pc = r->passcred;
 	int how = (r->shutdown & 3) == 3 ? SHUT_RDWR : (r->shutdown & 1) ? SHUT_RD : SHUT_WR;
+	bool own = opts && opts->owner; /* as the owner could: capped at [wr]mem_max */
 
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0 ||
+	if (setsockopt(fd, SOL_SOCKET, own ? SO_SNDBUF : SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, own ? SO_RCVBUF : SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &pc, sizeof(pc)) < 0 ||
 	    (r->shutdown & 3 && shutdown(fd, how) < 0)) {
 		pr_perror("Can't set the options of unix socket %llu", (unsigned long long)r->ino);
 		return -errno;
 	}
 	return 0;
+}
+
+/*
+ * @fd (non-blocking) connected to @to's name. A listener whose backlog is
+ * full fails at once (EAGAIN): net.core.somaxconn here may be lower than
+ * where the pending connections were made.
+ */
+static int connect_to(const struct cr_restore_opts *opts, int fd, const struct cr_unix_sk_rec *r,
+		      const struct cr_unix_sk_rec *to)
+{
+	struct sockaddr_un a;
+	char *max;
+	int ret;
+
+	if (!connect(fd, (struct sockaddr *)&a, sk_addr(opts, to, &a)))
+		return 0;
+	ret = -errno;
+	if (ret != -EAGAIN) {
+		pr_perror("Can't connect unix socket %llu to %llu", (unsigned long long)r->ino,
+			  (unsigned long long)to->ino);
+		return ret;
+	}
+	max = proc_read_file("/proc/sys/net/core/somaxconn");
+	pr_err("Can't connect unix socket %llu to listener %llu: its backlog is full (backlog %u "
+	       "in the image, net.core.somaxconn %d here)\n",
+	       (unsigned long long)r->ino, (unsigned long long)to->ino, to->backlog,
+	       max ? atoi(max) : -1);
+	free(max);
+	return ret;
 }
 
 /* Connected to each other: by connect()/accept() on their listener, else socketpair(). */
@@ -614,7 +661,6 @@ static int make_pair(struct rst_image *img, const struct cr_restore_opts *opts,
 	const struct cr_unix_sk_rec *r = o->rec, *pr = po->rec;
 	struct rst_file_obj *l = listener_of(img, r), *pl = listener_of(img, pr);
 	int fd[2] = {-1, -1}, ret;
-	struct sockaddr_un a;
 
 	if ((l && l->svc_fd[0] < 0) || (pl && pl->svc_fd[0] < 0))
 		return CR_AGAIN;
@@ -622,10 +668,10 @@ static int make_pair(struct rst_image *img, const struct cr_restore_opts *opts,
 		bool mine = l != NULL;
 
 		ret = make_sock(img, opts, mine ? pr : r, &fd[1]);
+		if (!ret)
+			ret = connect_to(opts, fd[1], mine ? pr : r, (mine ? l : pl)->rec);
 		if (!ret &&
-		    (connect(fd[1], (struct sockaddr *)&a,
-			     sk_addr(opts, (mine ? l : pl)->rec, &a)) < 0 ||
-		     (fd[0] = accept4((mine ? l : pl)->svc_fd[0], NULL, NULL, SOCK_CLOEXEC)) < 0))
+		    (fd[0] = accept4((mine ? l : pl)->svc_fd[0], NULL, NULL, SOCK_CLOEXEC)) < 0)
 			ret = -errno;
 		if (!mine) {
 			int t = fd[0];
@@ -648,12 +694,12 @@ static int make_pair(struct rst_image *img, const struct cr_restore_opts *opts,
 			  (unsigned long long)pr->ino);
 		return ret;
 	}
-	ret = refill(r, fd[1], NULL, 0);
+	ret = refill(opts, r, fd[1], NULL, 0);
 	if (!ret)
-		ret = refill(pr, fd[0], NULL, 0);
+		ret = refill(opts, pr, fd[0], NULL, 0);
 	if (!ret)
-		ret = finish(fd[0], r);
-	return ret ? ret : finish(fd[1], pr);
+		ret = finish(opts, fd[0], r);
+	return ret ? ret : finish(opts, fd[1], pr);
 }
 
 /* Does an accepted pair of listener @l wait to be made? (it must go first) */
@@ -675,7 +721,6 @@ static int make_connected(struct rst_image *img, const struct cr_restore_opts *o
 {
 	const struct cr_unix_sk_rec *r = o->rec, *pr = po->rec;
 	struct rst_file_obj *to = pr->listener ? sk_obj(img, pr->listener) : po;
-	struct sockaddr_un a;
 	int fd = -1, ret;
 
 	if (!to) {
@@ -690,12 +735,9 @@ static int make_connected(struct rst_image *img, const struct cr_restore_opts *o
 	/* before connect(): a connected datagram socket takes only its peer's */
 	if (!ret && r->ndata)
 		ret = refill_by_name(opts, r);
-	if (!ret && connect(fd, (struct sockaddr *)&a, sk_addr(opts, to->rec, &a)) < 0) {
-		ret = -errno;
-		pr_perror("Can't connect unix socket %llu to %llu", (unsigned long long)r->ino,
-			  (unsigned long long)pr->ino);
-	}
-	return ret ? ret : finish(fd, r);
+	if (!ret)
+		ret = connect_to(opts, fd, r, to->rec);
+	return ret ? ret : finish(opts, fd, r);
 }
 
 /* No peer: a listener, an unconnected socket, or one whose peer was closed. */
@@ -718,16 +760,16 @@ static int make_alone(struct rst_image *img, const struct cr_restore_opts *opts,
 		pr_perror("Can't listen on unix socket %llu", (unsigned long long)r->ino);
 	}
 	if (!ret && gone)
-		ret = refill(r, fd[1], NULL, 0);
+		ret = refill(opts, r, fd[1], NULL, 0);
 	else if (!ret && r->ndata)
 		ret = refill_by_name(opts, r);
 	if (fd[1] >= 0)
 		close(fd[1]);
-	return ret ? ret : finish(fd[0], r);
+	return ret ? ret : finish(opts, fd[0], r);
 }
 
-static int prepare_unix(struct rst_image *img, const struct cr_restore_opts *opts,
-			struct rst_file_obj *obj)
+static int prepare_one(struct rst_image *img, const struct cr_restore_opts *opts,
+		       struct rst_file_obj *obj)
 {
 	const struct cr_unix_sk_rec *r = obj->rec;
 	struct rst_file_obj *po = sk_obj(img, r->peer);
@@ -747,6 +789,19 @@ static int prepare_unix(struct rst_image *img, const struct cr_restore_opts *opt
 	    ((const struct cr_unix_sk_rec *)po->rec)->peer == r->ino)
 		return make_pair(img, opts, obj, po);
 	return make_connected(img, opts, obj, po);
+}
+
+static int prepare_unix(struct rst_image *img, const struct cr_restore_opts *opts,
+			struct rst_file_obj *obj)
+{
+	struct owner_act act;
+	int ret = owner_act_begin(opts ? opts->owner : NULL, &act);
+
+	if (ret)
+		return ret;
+	ret = prepare_one(img, opts, obj);
+	owner_act_end(&act);
+	return ret;
 }
 
 static int open_unix(struct rst_image *img, const struct cr_restore_opts *opts,

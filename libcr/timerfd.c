@@ -22,6 +22,7 @@
 #define LOG_PREFIX "timerfd: "
 #include "log.h"
 #include "files.h"
+#include "owner-act.h"
 
 #define NSEC 1000000000LL
 /* linux/timerfd.h's; that header clashes with glibc's fcntl.h */
@@ -167,6 +168,26 @@ static int arm_timerfd(int fd, const struct cr_timerfd_rec *tr)
 	return 0;
 }
 
+/* The alarm clocks need CAP_WAKE_ALARM: under the owner policy, an owner's they can't be. */
+static int check_clock(const struct rst_image *img, const struct cr_restore_opts *opts,
+		       const struct cr_timerfd_rec *tr)
+{
+	int fd;
+	pid_t pid;
+
+	if (!opts || !opts->owner ||
+	    (tr->clockid != CLOCK_REALTIME_ALARM && tr->clockid != CLOCK_BOOTTIME_ALARM))
+		return 0;
+	pid = owner_holder(img, CR_FILE_TIMERFD, tr->id, &fd);
+	pr_err("Task %d fd %d: timerfd clock %s needs CAP_WAKE_ALARM, which the job's owner %u "
+	       "does not have\n",
+	       pid, fd,
+	       tr->clockid == CLOCK_REALTIME_ALARM ? "CLOCK_REALTIME_ALARM"
+						   : "CLOCK_BOOTTIME_ALARM",
+	       (unsigned)opts->owner->uid);
+	return -EPERM;
+}
+
 static int open_timerfd(struct rst_image *img, const struct cr_restore_opts *opts,
 			const struct cr_file_rec *rec, int *fd)
 {
@@ -174,12 +195,14 @@ static int open_timerfd(struct rst_image *img, const struct cr_restore_opts *opt
 	const struct cr_timerfd_rec *tr = obj ? obj->rec : NULL;
 	int ret;
 
-	(void)opts;
 	if (!tr) {
 		pr_err("Timerfd %llu of file %u is missing from the image\n",
 		       (unsigned long long)rec->obj_id, rec->id);
 		return -EINVAL;
 	}
+	ret = check_clock(img, opts, tr);
+	if (ret)
+		return ret;
 	*fd = timerfd_create(tr->clockid,
 			     TFD_CLOEXEC | (rec->flags & O_NONBLOCK ? TFD_NONBLOCK : 0));
 	if (*fd < 0) {
