@@ -148,6 +148,7 @@ struct ckpt {
 	int begun; /* the temporary directory exists (and is not committed) */
 	uint64_t bytes;
 	double netlock; /* the longest network lock of the nodes' freezes */
+	int passing;	/* the dump failed on a tree in a passing state: try again */
 };
 
 static json_t *_prepare_args(struct peer *p, void *arg)
@@ -203,12 +204,23 @@ static int _step_freeze(struct coord *c, void *arg)
 }
 
 /* Step: every node writes its image, tmpfs and output into the temporary directory. */
+/* A node found its tree in a passing state (a connection to outside the job, a connection not yet
+ * accepted). */
+static int _passing(const struct coord *c)
+{
+	for (size_t i = 0; i < c->npeers; i++)
+		if (c->peers[i].code == CR_E_BUSY)
+			return 1;
+	return 0;
+}
+
 static int _step_dump(struct coord *c, void *arg)
 {
 	struct ckpt *k = arg;
 	json_t *dargs;
 	struct cr_buf b;
 	char tmp[32], *text;
+	int ret;
 
 	coordio_progress(c, "checkpoint %u: dumping", k->a.seq);
 	snprintf(tmp, sizeof(tmp), ".tmp-%u", k->a.seq);
@@ -222,7 +234,9 @@ static int _step_dump(struct coord *c, void *arg)
 	free(text);
 	coordio_send_all(c, CR_MSG_DUMP, &b);
 	cr_buf_free(&b);
-	return coordio_collect(c, c->maxwait);
+	ret = coordio_collect(c, c->maxwait);
+	k->passing = ret == -EAGAIN && _passing(c);
+	return ret;
 }
 
 /* The manifest: every slot's files and what the job was. */
@@ -446,16 +460,6 @@ static void _ckpt_reset(struct ckpt *k)
 	k->jobfd = -1;
 }
 
-/* A node found its tree in a passing state (a connection to outside the job, a connection not yet
- * accepted). */
-static int _passing(const struct coord *c)
-{
-	for (size_t i = 0; i < c->npeers; i++)
-		if (c->peers[i].code == CR_E_BUSY)
-			return 1;
-	return 0;
-}
-
 /* The job ran on after the abort: what was passing (a script's squeue call) may be gone. */
 static int _ckpt_attempts(struct ckpt *k, double t0, double *phase)
 {
@@ -465,12 +469,13 @@ static int _ckpt_attempts(struct ckpt *k, double t0, double *phase)
 	for (int attempt = 1;; attempt++) {
 		k->bytes = 0;
 		k->netlock = 0;
+		k->passing = 0;
 		_ckpt_peers(c, k->st->ji.nodelist);
 		ret = _ckpt_begin(k);
 		if (!ret)
-			ret = _run_steps(c, ckpt_steps, NSTEPS(ckpt_steps), k, _ckpt_abort, t0,
-					 phase);
-		if (!ret || attempt == CKPT_ATTEMPTS || ret != -EAGAIN || !_passing(c))
+			ret = _run_steps(c, ckpt_steps, NSTEPS(ckpt_steps), k, _ckpt_abort,
+					 attempt == 1 ? t0 : coordio_now(), phase);
+		if (!ret || attempt == CKPT_ATTEMPTS || !k->passing)
 			return ret;
 		log_info("job %u: checkpoint %u: trying again in 1 s (attempt %d of %d)", c->jobid,
 			 k->a.seq, attempt + 1, CKPT_ATTEMPTS);

@@ -32,6 +32,7 @@ static int exit_code(int err)
 	case 0:
 		return 0;
 	case ENOTSUP:
+	case EAGAIN: /* refused as it is now; it may pass (cr_dump) */
 		return EXIT_UNSUPPORTED;
 	case EBADMSG:
 	case EPROTO:

@@ -238,7 +238,11 @@ static bool tree_holds(pid_t pid, unsigned long ino, int depth)
 	return found;
 }
 
-/* Only what can be restored: the accept queue empty, the peer inside the tree. */
+/*
+ * Only what can be restored: the accept queue empty, the peer inside the tree.
+ * What fails here passes with time (a connection accepted, closed, or a
+ * script's short-lived call to outside): -EAGAIN, so a caller may try again.
+ */
 static int check_tcp(const struct fd_info *fi)
 {
 	int fd = steal_fd(fi), family = 0, ret = 0;
@@ -258,20 +262,20 @@ static int check_tcp(const struct fd_info *fi)
 		pr_err("Task %d fd %d: a TCP listener with %u connections waiting to be accepted "
 		       "is not supported (none could be put back in its accept queue)\n",
 		       fi->pid, fi->fd, ti.tcpi_unacked);
-		return -ENOTSUP;
+		return -EAGAIN;
 	}
 	if (ti.tcpi_state != TCP_LISTEN && ti.tcpi_state != TCP_CLOSE &&
 	    ti.tcpi_state != TCP_ESTABLISHED) {
 		pr_err("Task %d fd %d: a TCP socket in state %s is not supported\n", fi->pid,
 		       fi->fd, tcp_state_name(ti.tcpi_state));
-		return -ENOTSUP;
+		return -EAGAIN;
 	}
 	if (ti.tcpi_state == TCP_ESTABLISHED &&
 	    !tree_holds(fi->root, peer_inode(fi->pid, family, fi->st.st_ino), 0)) {
 		pr_err("Task %d fd %d: a TCP connection to a peer outside the tree is not "
 		       "supported\n",
 		       fi->pid, fi->fd);
-		return -ENOTSUP;
+		return -EAGAIN;
 	}
 	return 0;
 }

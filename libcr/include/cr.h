@@ -128,7 +128,9 @@ __must_check int cr_freeze(pid_t root, const struct cr_freeze_opts *opts, struct
  * Write the image of a frozen tree into @dir (created, must not exist).
  * Refuses (-ENOTSUP, naming the task and the path) a tree whose cwd, root,
  * exe, open or mapped file is no longer reached by its path from the root
- * task's root (removed, replaced, or hidden by a mount).
+ * task's root (removed, replaced, or hidden by a mount). Refuses with
+ * -EAGAIN what passes with time (a TCP connection to outside the tree, one
+ * not yet accepted, one opening or closing): release the tree, try again.
  */
 __must_check int cr_dump(struct cr_frozen *f, const char *dir);
 
