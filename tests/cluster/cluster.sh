@@ -403,12 +403,20 @@ start_crd() {
 	echo "$pid" >"$d/crd.pid"
 }
 
-start_node() {
-	local n=$1
-	mkdir -p "$(node_cg "$n")"
-	start_holder "$n"
-	start_slurmd "$n"
-	start_crd "$n"
+# start_nodes NODE...: holders and crds, then, once every crd listens, the
+# slurmds: as soon as a slurmd registers, slurmctld may start a job there (a
+# requeued --checkpoint job waiting for that node), whose prolog needs crd.
+start_nodes() {
+	local n
+	for n in "$@"; do
+		mkdir -p "$(node_cg "$n")"
+		start_holder "$n"
+		start_crd "$n"
+	done
+	if have_crd; then
+		for n in "$@"; do wait_or_say 20 "crd on $n" crd_ready "$n" || return 1; done
+	fi
+	for n in "$@"; do start_slurmd "$n"; done
 }
 
 node_state() { sinfo -h -N -n "$1" -o '%T' 2>/dev/null | head -1; }
@@ -611,14 +619,11 @@ cmd_up() {
 	fi
 	start_munge
 	start_slurmctld
-	for i in "${list[@]}"; do start_node "$i"; done
+	start_nodes "${list[@]}"
 	wait_or_say "$UP_TIMEOUT" "all nodes idle" up_ready "${list[@]}" || {
 		sinfo -N 2>&1 | sed 's/^/  /' >&2
 		false
 	}
-	if have_crd; then
-		for i in "${list[@]}"; do wait_or_say 20 "crd on $i" crd_ready "$i" || false; done
-	fi
 	trap - EXIT ERR
 	say "up: ${#list[@]} nodes idle in $(($(now_ms) - t0)) ms" \
 		"(spank: $(have_spank && echo yes || echo no), crd: $(have_crd && echo yes || echo no))"
@@ -793,8 +798,7 @@ cmd_revive_node() {
 	crash_node "$n" # stragglers, stale cgroups
 	local t0
 	t0=$(now_ms)
-	start_node "$n"
-	if have_crd; then wait_or_say 20 "crd on $n" crd_ready "$n"; fi
+	start_nodes "$n" || die "$n: crd did not start: see $(node_dir "$n")/crd.log"
 	wait_or_say 60 "$n to return to service" node_in_service "$n" ||
 		die "$n: $(node_state "$n"): see $(node_dir "$n")/slurmd.log"
 	say "revive-node $n: $(node_state "$n") in $(($(now_ms) - t0)) ms"
