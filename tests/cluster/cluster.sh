@@ -648,11 +648,28 @@ shared() {
 	)
 }
 
+# Our block, and any line of it left outside (a block torn by an older
+# cluster.sh, which edited without SHARED_LOCK, racing with another instance).
 hosts_remove() {
-	grep -qF "$HOSTS_BEGIN" /etc/hosts || return 0
 	local kept
-	kept=$(awk -v b="$HOSTS_BEGIN" -v e="$HOSTS_END" '$0 == b { skip = 1 } !skip { print } $0 == e { skip = 0 }' /etc/hosts)
-	# Rewrite in place: /etc/hosts may be a bind mount.
+	kept=$(awk -v b="$HOSTS_BEGIN" -v e="$HOSTS_END" -v net="$NET." -v re="^${NODE_PREFIX}[0-9]+\$" '
+		$0 == b { skip = 1 }
+		!skip && $0 != e && !(NF == 2 && index($1, net) == 1 && $2 ~ re) { print }
+		$0 == e { skip = 0 }' /etc/hosts)
+	[ "$kept" != "$(cat /etc/hosts)" ] || return 0
+	# Readers (crd copies it for every job container, on every instance)
+	# must never see it empty: a new file renamed over it; rewritten in
+	# place only where it is a bind mount (in a container), which rename
+	# cannot replace.
+	if ! findmnt -rn --mountpoint /etc/hosts >/dev/null 2>&1; then
+		local tmp
+		tmp=$(mktemp /etc/.hosts.slurm-cr.XXXXXX)
+		printf '%s\n' "$kept" >"$tmp"
+		chmod --reference=/etc/hosts "$tmp"
+		chown --reference=/etc/hosts "$tmp"
+		mv -f "$tmp" /etc/hosts && return 0
+		rm -f "$tmp"
+	fi
 	printf '%s\n' "$kept" >/etc/hosts
 }
 
