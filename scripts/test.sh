@@ -19,7 +19,24 @@ cmake --build build-fuzz -j"$jobs" --target fuzz-image fuzz-proto fuzz-placement
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCR_SANITIZE=ON -DCR_TEST_HOOKS=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 
+# ctest_pass DIR [LABEL]: every test of build DIR but those labelled LABEL.
+# The cluster tests first, two at a time, each on its own cluster.sh instance
+# (the ctest resource "cluster": CR_CI_INSTANCES, default "0 1"; 2 and 3 stay
+# free for developers); then the others, -j$jobs, not competing with the
+# clusters for the CPUs. Both run whatever the first's outcome; fails if
+# either failed.
+instances=${CR_CI_INSTANCES:-0 1}
+# shellcheck disable=SC2086 # a list
+bash tests/cluster/resource-spec.sh $instances >build/cluster-resources.json
+ctest_pass() {
+	local dir=$1 excl=${2:-} spec=$PWD/build/cluster-resources.json rc=0
+	(cd "$dir" && env -u CR_CLUSTER_INSTANCE ctest --output-on-failure -L cluster ${excl:+-LE "$excl"} \
+		-j"$(wc -w <<<"$instances")" --resource-spec-file "$spec") || rc=1
+	(cd "$dir" && ctest --output-on-failure -LE "cluster${excl:+|$excl}" -j"$jobs") || rc=1
+	return "$rc"
+}
+
 # Sanitized build: cr and the agents under ASan/UBSan (the restorer blob and
 # the test workloads never are); tests labelled "nosan" run once, below.
-(cd build-asan && ctest --output-on-failure -LE nosan -j"$jobs")
-(cd build && ctest --output-on-failure)
+ctest_pass build-asan nosan
+ctest_pass build

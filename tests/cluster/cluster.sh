@@ -12,13 +12,14 @@ PROG=${0##*/}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRCDIR=$(cd "$HERE/../.." && pwd)
 
-# Instance 0 (the tests') and 1 (a developer's, alongside) share nothing:
-# bridge, half of 10.231.0.0/24, node names, ports, cgroups, locks, state dir.
+# Instances 0..3 share nothing: bridge, a /25 of 10.231.0.0/23, node names,
+# slurmctld port, cgroups, locks, state dir. CI's test runs use 0 and 1
+# (scripts/test.sh: CR_CI_INSTANCES); 2 and 3 are free for developers.
 INSTANCE=${CR_CLUSTER_INSTANCE:-0}
 case $INSTANCE in
 0) SFX='' NODE_PREFIX=node ;;
-1) SFX=-1 NODE_PREFIX=c1node ;;
-*) echo "${0##*/}: CR_CLUSTER_INSTANCE must be 0 or 1" >&2; exit 1 ;;
+1 | 2 | 3) SFX=-$INSTANCE NODE_PREFIX=c${INSTANCE}node ;;
+*) echo "${0##*/}: CR_CLUSTER_INSTANCE must be 0, 1, 2 or 3" >&2; exit 1 ;;
 esac
 DIR=${CR_CLUSTER_DIR:-/var/lib/slurm-cr-cluster$SFX}
 BUILD=${CR_BUILD_DIR:-$SRCDIR/build}
@@ -29,20 +30,25 @@ TEST_USER=${CR_CLUSTER_USER:-crtest}
 CLUSTER_NAME=crbox
 
 BRIDGE=crbr$INSTANCE
-NET=10.231.0			# 10.231.0.0/24 is ours alone; instance I has .(128*I)/25
+# 10.231.0.0/23 is ours alone; instance I has 10.231.(I/2).(128*(I%2))/25
+NET=10.231.$((INSTANCE / 2))
 PREFIXLEN=25
-CTL_ADDR=$NET.$((128 * INSTANCE + 1))
-NODE_ADDR_BASE=$((128 * INSTANCE + 10))	# nodeK gets $NET.(base+K)
-# not 6817: a site's or a developer's slurmctld may have it
+CTL_ADDR=$NET.$((128 * (INSTANCE % 2) + 1))
+NODE_ADDR_BASE=$((128 * (INSTANCE % 2) + 10))	# nodeK gets $NET.(base+K)
+# not 6817: a site's or a developer's slurmctld may have it. slurmctld is
+# the only daemon in the root network namespace, so the only port per instance.
 CTLD_PORT=${CR_CLUSTER_CTLD_PORT:-$((6880 + INSTANCE))}
-SLURMD_PORT_BASE=6900		# nodeK's slurmd listens on 6900+K
-CRD_PORT=${CR_CRD_PORT:-7070}	# same on every node, as on a real cluster
+SLURMD_PORT_BASE=6900		# nodeK's slurmd listens on 6900+K, in nodeK's netns
+CRD_PORT=${CR_CRD_PORT:-7070}	# same on every node (each its own netns), as on a real cluster
 CG2=/sys/fs/cgroup/unified/slurm-cr-cluster$SFX
 CG1=/sys/fs/cgroup		# v1 hierarchies: $CG1/<controller>
 HOSTS_BEGIN="# BEGIN slurm-cr-cluster$SFX, written by tests/cluster/cluster.sh"
 HOSTS_END="# END slurm-cr-cluster$SFX"
 LOCK=/run/lock/slurm-cr-cluster$SFX.lock
 SESSION_LOCK=/run/lock/slurm-cr-cluster$SFX.session	# held by a running cluster test (lib.sh)
+# /etc/hosts and the test users are the only things every instance shares:
+# their edits are serialized by this lock.
+SHARED_LOCK=/run/lock/slurm-cr-cluster.shared.lock
 MARKER=.slurm-cr-cluster
 UP_TIMEOUT=${CR_CLUSTER_UP_TIMEOUT:-60}
 export SLURM_CONF=$DIR/etc/slurm.conf
@@ -74,18 +80,28 @@ Commands:
   -h, --help         this text
 
 Environment:
-  CR_CLUSTER_DIR     state directory (default /var/lib/slurm-cr-cluster;
-                     must not be under /tmp: job containers have a private /tmp)
+  CR_CLUSTER_DIR     state directory (here $DIR; default
+                     /var/lib/slurm-cr-cluster, and -I after it for instance
+                     I > 0; never under /tmp: job containers have a private /tmp)
   CR_BUILD_DIR       slurm-cr build dir (default $SRCDIR/build)
   CR_SPANK_SO        spank plugin   (default \$CR_BUILD_DIR/spank/spank_cr.so)
   CR_CRD_BIN         node agent     (default \$CR_BUILD_DIR/agent/crd)
   CR_SHIM_DIR        scontrol shim  (default \$CR_BUILD_DIR/scripts/shim)
   CR_CLUSTER_NO_SPANK=1, CR_CLUSTER_NO_CRD=1   ignore the built plugin/agent
   CR_CLUSTER_USER    non-root test user (default crtest)
-  CR_CLUSTER_INSTANCE=1   a second, independent cluster next to the tests'
-                     (nodes c1node1.., bridge crbr1, 10.231.0.128/25, state
-                     dir /var/lib/slurm-cr-cluster-1, slurmctld port 6881)
-  CR_CLUSTER_CTLD_PORT    slurmctld's port (default 6880, instance 1: 6881)
+  CR_CLUSTER_INSTANCE=I   one of four clusters that share nothing (default 0;
+                     this is instance $INSTANCE):
+                       I  nodes     bridge  subnet           slurmctld port
+                       0  node1..   crbr0   10.231.0.0/25    6880
+                       1  c1node1.. crbr1   10.231.0.128/25  6881
+                       2  c2node1.. crbr2   10.231.1.0/25    6882
+                       3  c3node1.. crbr3   10.231.1.128/25  6883
+                     each with its own state dir, cgroups and locks. The test
+                     command (scripts/test.sh, CI) runs its cluster tests on
+                     0 and 1, two at a time; 2 and 3 are free for developers
+                     while it runs. Set it for every command and test run
+                     that should use that cluster.
+  CR_CLUSTER_CTLD_PORT    slurmctld's port (default 6880 + I)
   CR_CLUSTER_KEEP_LOGS=DIR   'down' copies the logs to DIR first
 
 Every path that crd and spank_cr.so rely on is listed in docs/slurm-setup.md.
@@ -387,12 +403,20 @@ start_crd() {
 	echo "$pid" >"$d/crd.pid"
 }
 
-start_node() {
-	local n=$1
-	mkdir -p "$(node_cg "$n")"
-	start_holder "$n"
-	start_slurmd "$n"
-	start_crd "$n"
+# start_nodes NODE...: holders and crds, then, once every crd listens, the
+# slurmds: as soon as a slurmd registers, slurmctld may start a job there (a
+# requeued --checkpoint job waiting for that node), whose prolog needs crd.
+start_nodes() {
+	local n
+	for n in "$@"; do
+		mkdir -p "$(node_cg "$n")"
+		start_holder "$n"
+		start_crd "$n"
+	done
+	if have_crd; then
+		for n in "$@"; do wait_or_say 20 "crd on $n" crd_ready "$n" || return 1; done
+	fi
+	for n in "$@"; do start_slurmd "$n"; done
 }
 
 node_state() { sinfo -h -N -n "$1" -o '%T' 2>/dev/null | head -1; }
@@ -573,14 +597,14 @@ cmd_up() {
 	chmod 1777 "$DIR/ckpt" "$DIR/work"
 	mkdir -p "$CG2/ctl"
 
-	ensure_user
+	shared ensure_user
 	# the manifest MAC key: root's alone, the same on every node
 	(umask 077 && head -c 32 /dev/urandom >"$DIR/etc/cr.key")
 	mkdir -p /etc/slurm # each node bind-mounts its own etc dir there
 	write_slurm_conf "${list[@]}"
 	write_login_cr_conf
 	install_tools
-	hosts_add "${list[@]}"
+	shared hosts_add "${list[@]}"
 
 	ip link add "$BRIDGE" type bridge
 	ip addr add "$CTL_ADDR/$PREFIXLEN" dev "$BRIDGE"
@@ -595,14 +619,11 @@ cmd_up() {
 	fi
 	start_munge
 	start_slurmctld
-	for i in "${list[@]}"; do start_node "$i"; done
+	start_nodes "${list[@]}"
 	wait_or_say "$UP_TIMEOUT" "all nodes idle" up_ready "${list[@]}" || {
 		sinfo -N 2>&1 | sed 's/^/  /' >&2
 		false
 	}
-	if have_crd; then
-		for i in "${list[@]}"; do wait_or_say 20 "crd on $i" crd_ready "$i" || false; done
-	fi
 	trap - EXIT ERR
 	say "up: ${#list[@]} nodes idle in $(($(now_ms) - t0)) ms" \
 		"(spank: $(have_spank && echo yes || echo no), crd: $(have_crd && echo yes || echo no))"
@@ -618,11 +639,37 @@ ensure_user() {
 	done
 }
 
+# shared CMD...: CMD under SHARED_LOCK (in a subshell, which lets it go).
+shared() {
+	(
+		exec 8>"$SHARED_LOCK"
+		flock -w 60 8 || die "another $PROG holds $SHARED_LOCK"
+		"$@"
+	)
+}
+
+# Our block, and any line of it left outside (a block torn by an older
+# cluster.sh, which edited without SHARED_LOCK, racing with another instance).
 hosts_remove() {
-	grep -qF "$HOSTS_BEGIN" /etc/hosts || return 0
 	local kept
-	kept=$(awk -v b="$HOSTS_BEGIN" -v e="$HOSTS_END" '$0 == b { skip = 1 } !skip { print } $0 == e { skip = 0 }' /etc/hosts)
-	# Rewrite in place: /etc/hosts may be a bind mount.
+	kept=$(awk -v b="$HOSTS_BEGIN" -v e="$HOSTS_END" -v net="$NET." -v re="^${NODE_PREFIX}[0-9]+\$" '
+		$0 == b { skip = 1 }
+		!skip && $0 != e && !(NF == 2 && index($1, net) == 1 && $2 ~ re) { print }
+		$0 == e { skip = 0 }' /etc/hosts)
+	[ "$kept" != "$(cat /etc/hosts)" ] || return 0
+	# Readers (crd copies it for every job container, on every instance)
+	# must never see it empty: a new file renamed over it; rewritten in
+	# place only where it is a bind mount (in a container), which rename
+	# cannot replace.
+	if ! findmnt -rn --mountpoint /etc/hosts >/dev/null 2>&1; then
+		local tmp
+		tmp=$(mktemp /etc/.hosts.slurm-cr.XXXXXX)
+		printf '%s\n' "$kept" >"$tmp"
+		chmod --reference=/etc/hosts "$tmp"
+		chown --reference=/etc/hosts "$tmp"
+		mv -f "$tmp" /etc/hosts && return 0
+		rm -f "$tmp"
+	fi
 	printf '%s\n' "$kept" >/etc/hosts
 }
 
@@ -665,7 +712,7 @@ do_down() {
 		ip link del "crv-$n" 2>/dev/null || true
 	done
 	ip link del "$BRIDGE" 2>/dev/null || true
-	hosts_remove
+	shared hosts_remove
 	if [ -d "$DIR" ]; then
 		{ findmnt -rn -o TARGET | grep -F "$DIR/" || true; } | sort -r |
 			while read -r l; do umount -l "$l" || true; done
@@ -768,8 +815,7 @@ cmd_revive_node() {
 	crash_node "$n" # stragglers, stale cgroups
 	local t0
 	t0=$(now_ms)
-	start_node "$n"
-	if have_crd; then wait_or_say 20 "crd on $n" crd_ready "$n"; fi
+	start_nodes "$n" || die "$n: crd did not start: see $(node_dir "$n")/crd.log"
 	wait_or_say 60 "$n to return to service" node_in_service "$n" ||
 		die "$n: $(node_state "$n"): see $(node_dir "$n")/slurmd.log"
 	say "revive-node $n: $(node_state "$n") in $(($(now_ms) - t0)) ms"

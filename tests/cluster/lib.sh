@@ -13,10 +13,29 @@ CLUSTER_SH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/cluster.sh
 # shellcheck source=tests/lib.sh
 . "${CLUSTER_SH%/*}/../lib.sh" # now_ms, wait_for, alive, ...
 TEST_NAME=$(basename "$0" .sh)
-case ${CR_CLUSTER_INSTANCE:-0} in
-0) SESSION_LOCK=/run/lock/slurm-cr-cluster.session ;;
-*) SESSION_LOCK=/run/lock/slurm-cr-cluster-$CR_CLUSTER_INSTANCE.session ;;
-esac
+
+# session_lock INSTANCE: the lock a cluster test holds on that cluster.
+session_lock() {
+	case $1 in
+	0) echo /run/lock/slurm-cr-cluster.session ;;
+	*) echo "/run/lock/slurm-cr-cluster-$1.session" ;;
+	esac
+}
+
+# Which cluster: CR_CLUSTER_INSTANCE if the user set it; else the one ctest
+# gave this test (resource "cluster", whose ids are instances: see
+# resource-spec.sh; CTEST_RESOURCE_GROUP_0_CLUSTER=id:I,slots:1); else 0.
+if [ -z "${CR_CLUSTER_INSTANCE:-}" ] && [ -n "${CTEST_RESOURCE_GROUP_0_CLUSTER:-}" ]; then
+	_id=${CTEST_RESOURCE_GROUP_0_CLUSTER#id:}
+	_id=${_id%%,*}
+	[[ $_id =~ ^[0-9]+$ ]] || {
+		echo "$0: bad ctest resource CTEST_RESOURCE_GROUP_0_CLUSTER=$CTEST_RESOURCE_GROUP_0_CLUSTER" >&2
+		exit 1
+	}
+	export CR_CLUSTER_INSTANCE=$_id
+	unset _id
+fi
+SESSION_LOCK=$(session_lock "${CR_CLUSTER_INSTANCE:-0}")
 
 log() { echo "[$TEST_NAME $(date +%T)] $*"; }
 fail() {
@@ -50,15 +69,24 @@ _cluster_end() {
 	exit "$rc"
 }
 
-# cluster_begin [up args...]: one test at a time on this machine (a lock held
+# cluster_begin [up args...]: one test at a time on this cluster (a lock held
 # until this test process ends, however it ends), a fresh cluster, its env,
 # and 'down' on exit. CR_CLUSTER_REUSE=1: use the running cluster, keep it.
+# Under ctest, the instance is added to the file $CR_CLUSTER_INSTANCES_USED
+# (for cluster-cleanup).
 cluster_begin() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
 	command -v slurmctld >/dev/null || skip "Slurm is not installed (scripts/install-deps.sh)"
 	mkdir -p "${SESSION_LOCK%/*}"
 	exec {CLUSTER_LOCK_FD}>"$SESSION_LOCK"
-	flock -w 1200 "$CLUSTER_LOCK_FD" || fail "another cluster test holds $SESSION_LOCK"
+	if ! flock -n "$CLUSTER_LOCK_FD"; then
+		log "waiting for $SESSION_LOCK (another test runs on cluster ${CR_CLUSTER_INSTANCE:-0})"
+		flock -w 1200 "$CLUSTER_LOCK_FD" || fail "another cluster test holds $SESSION_LOCK"
+	fi
+	log "on cluster instance ${CR_CLUSTER_INSTANCE:-0}"
+	if [ -z "${CR_CLUSTER_REUSE:-}" ] && [ -n "${CR_CLUSTER_INSTANCES_USED:-}" ]; then
+		echo "${CR_CLUSTER_INSTANCE:-0}" >>"$CR_CLUSTER_INSTANCES_USED"
+	fi
 	trap _cluster_end EXIT
 	trap 'exit 143' TERM
 	trap 'exit 130' INT

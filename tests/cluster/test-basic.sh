@@ -72,6 +72,20 @@ mapfile -t victims <"$pids"
 for p in "${victims[@]}"; do alive "$p" || fail "job process $p is not running before the crash"; done
 log "job $jid runs on $node (pids ${victims[*]})"
 
+# pin FILE...: hold FILEs (namespaces of /proc/PID/ns) open in this shell, so
+# their ids are not given to new namespaces when the last process in them
+# dies (a freed id is reused at once, and zdtm tests and the other cluster
+# instances make namespaces all the time); PINNED += their ids (net:[N] ...).
+# The test's children inherit the fds; none of them lives on.
+PINNED=()
+pin() {
+	local f fd
+	for f in "$@"; do
+		exec {fd}<"$f"
+		PINNED+=("$(readlink "/proc/$$/fd/$fd")")
+	done
+}
+
 # With crd and spank_cr.so: a --checkpoint job's container on the same node
 # (its own pid namespace) must die too, and so must crd.
 pidns_procs() {
@@ -93,6 +107,9 @@ if [ -z "${CR_CLUSTER_NO_CRD:-}${CR_CLUSTER_NO_SPANK:-}" ] && [ -x "$CR_BUILD_DI
 	[ "$cns" != "$(readlink /proc/self/ns/pid)" ] || fail "--checkpoint job $cjid is not in its own pid namespace"
 	n=$(pidns_procs "$cns" | wc -l)
 	((n >= 3)) || fail "container of job $cjid: $n processes, want at least 3"
+	# Still $cns after kill-node, not another one that got its id.
+	pin "/proc/$(pidns_procs "$cns" | sed -n 1p)/ns/pid"
+	[ "${PINNED[-1]}" = "$cns" ] || fail "container of job $cjid: pinned ${PINNED[-1]}, want $cns"
 	log "container job $cjid on $node: $n processes in $cns; crd $crd_pid"
 fi
 
@@ -130,7 +147,8 @@ wait_job_done "$jid" 30
 
 # Processes of this cluster: its daemons carry CR_CLUSTER_DAEMON=<dir> in
 # their environment; everything a node runs is in that node's namespaces
-# (recorded before 'down' removes the state dir).
+# (its holder's, pinned before 'down': a process in them is ours, never a
+# zdtm test's or another cluster's that was given a freed id).
 node_namespaces=()
 cluster_procs() {
 	local p
@@ -147,7 +165,7 @@ cluster_procs() {
 	done
 }
 
-node_addr_re() { echo '10\.231\.0\.[0-9]+'; }
+node_addr_re() { echo '10\.231\.[01]\.[0-9]+'; }
 
 leftovers() {
 	local what=() procs
@@ -159,14 +177,21 @@ leftovers() {
 	compgen -G "/sys/fs/cgroup/*/slurm_${CR_CLUSTER_NODE_PREFIX}[0-9]*" >/dev/null &&
 		what+=("v1 cgroups: $(echo /sys/fs/cgroup/*/slurm_"${CR_CLUSTER_NODE_PREFIX}"[0-9]*)")
 	grep -qE "^$(node_addr_re) ${CR_CLUSTER_NODE_PREFIX}[0-9]+\$" /etc/hosts && what+=("/etc/hosts lines")
-	grep -q "$CR_CLUSTER_DIR" /proc/self/mountinfo && what+=("mounts")
+	awk -v d="$CR_CLUSTER_DIR" '$5 == d || index($5, d "/") == 1 { found = 1 } END { exit !found }' \
+		/proc/self/mountinfo && what+=("mounts")
 	[ -e "$CR_CLUSTER_DIR" ] && what+=("$CR_CLUSTER_DIR")
 	[ ${#what[@]} -eq 0 ] || { echo "${what[*]}"; return 1; }
 }
 
 if [ -z "${CR_CLUSTER_REUSE:-}" ]; then
-	mapfile -t node_namespaces < <(cat "$CR_CLUSTER_DIR"/nodes/*/ns)
-	[ ${#node_namespaces[@]} -gt 0 ] || fail "no node namespaces recorded"
+	PINNED=()
+	for nd in $CR_CLUSTER_NODES; do
+		h=$(cat "$CR_CLUSTER_DIR/nodes/$nd/holder.pid")
+		pin "/proc/$h/ns/net" "/proc/$h/ns/mnt" "/proc/$h/ns/uts"
+	done
+	node_namespaces=("${PINNED[@]}")
+	[ "$(printf '%s\n' "${node_namespaces[@]}" | sort)" = "$(sort "$CR_CLUSTER_DIR"/nodes/*/ns)" ] ||
+		fail "pinned namespaces ${node_namespaces[*]} are not the recorded ones: $(cat "$CR_CLUSTER_DIR"/nodes/*/ns)"
 	[ -n "$(cluster_procs)" ] || fail "cluster_procs finds nothing before down"
 	t0=$(now_ms)
 	"$CLUSTER_SH" down
