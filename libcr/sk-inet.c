@@ -513,6 +513,38 @@ static int restore_established(int fd, const struct cr_inet_sk_rec *r, bool own)
 	return ret;
 }
 
+/*
+ * @r's address bound. A connection the killed tree accepted (from a listener
+ * without SO_REUSEADDR) and closed left a TIME_WAIT socket on the port, which
+ * keeps a listener from binding it, SO_REUSEADDR or not, for 60 s: those of
+ * this namespace on that port are destroyed and the bind tried again.
+ */
+static int bind_sock(int fd, const struct cr_inet_sk_rec *r)
+{
+	const struct sockaddr *a = (const struct sockaddr *)r->src;
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)r->src;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)r->src;
+	uint16_t port = ntohs(a4->sin_port); /* sin6_port: the same place */
+	int ret = bind(fd, a, r->srclen) ? -errno : 0, ntw = 0;
+
+	if (ret == -EADDRINUSE && r->type == SOCK_STREAM &&
+	    !tcp_time_wait_destroy(r->family,
+				   r->family == AF_INET6 ? (const void *)&a6->sin6_addr
+							 : (const void *)&a4->sin_addr,
+				   port, &ntw) &&
+	    ntw)
+		ret = bind(fd, a, r->srclen) ? -errno : 0;
+	if (!ret && ntw)
+		pr_info("Socket %llu: destroyed %d TIME_WAIT sockets on port %u to bind it\n",
+			(unsigned long long)r->id, ntw, port);
+	if (ret) {
+		errno = -ret;
+		pr_perror("Can't bind socket %llu to port %u%s", (unsigned long long)r->id, port,
+			  ntw ? " (even with its TIME_WAIT sockets destroyed)" : "");
+	}
+	return ret;
+}
+
 static int make_sock(const struct cr_restore_opts *opts, const struct cr_inet_sk_rec *r)
 {
 	bool repair = r->type == SOCK_STREAM && r->state == TCP_ESTABLISHED;
@@ -536,11 +568,8 @@ static int make_sock(const struct cr_restore_opts *opts, const struct cr_inet_sk
 		ret = -errno;
 		pr_perror("Can't put socket %llu in repair mode", (unsigned long long)r->id);
 	}
-	if (!ret && (r->flags & CR_INET_BOUND) &&
-	    bind(fd, (const struct sockaddr *)r->src, r->srclen)) {
-		ret = -errno;
-		pr_perror("Can't bind socket %llu", (unsigned long long)r->id);
-	}
+	if (!ret && (r->flags & CR_INET_BOUND))
+		ret = bind_sock(fd, r);
 	if (!ret && repair)
 		ret = restore_established(fd, r, own);
 	else if (!ret && r->type == SOCK_STREAM && r->state == TCP_LISTEN &&

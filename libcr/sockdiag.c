@@ -527,3 +527,96 @@ void sk_index_free(struct dump_ctx *ctx)
 	free(ix);
 	ctx->sk = NULL;
 }
+
+/* ---- restore: TIME_WAIT sockets in the way of a bind ---- */
+
+struct tw_list {
+	int family;	  /* of the address bound */
+	uint32_t addr[4]; /* all zero: the wildcard */
+	uint16_t port;	  /* network order */
+	struct inet_diag_msg *tw;
+	size_t n, cap;
+};
+
+static int take_tw(const struct nlmsghdr *nlh, void *data)
+{
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+	static const uint32_t any[4];
+	struct tw_list *tl = data;
+	struct inet_diag_msg *nt;
+	size_t alen = tl->family == AF_INET6 ? 16 : 4;
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*m)))
+		return MNL_CB_ERROR;
+	if (m->idiag_state != TCP_TIME_WAIT || m->id.idiag_sport != tl->port ||
+	    (memcmp(tl->addr, any, alen) && m->idiag_family == tl->family &&
+	     memcmp(m->id.idiag_src, tl->addr, alen)))
+		return MNL_CB_OK; /* another port, or a specific address of the same family */
+	nt = grow(tl->tw, &tl->cap, tl->n, sizeof(*nt));
+	if (!nt) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	tl->tw = nt;
+	nt[tl->n++] = *m;
+	return MNL_CB_OK;
+}
+
+/* One SOCK_DESTROY of the socket @m describes, acknowledged. */
+static int destroy_one(struct mnl_socket *nl, const struct inet_diag_msg *m)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct inet_diag_req_v2 *req;
+	unsigned int port = mnl_socket_get_portid(nl);
+	ssize_t n;
+
+	nlh->nlmsg_type = SOCK_DESTROY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = 2;
+	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	*req = (struct inet_diag_req_v2){.sdiag_family = m->idiag_family,
+					 .sdiag_protocol = IPPROTO_TCP,
+					 .idiag_states = 1u << TCP_TIME_WAIT,
+					 .id = m->id};
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (n < 0)
+		return -errno;
+	return mnl_cb_run(buf, n, 2, port, NULL, NULL) < 0 ? (errno ? -errno : -EIO) : 0;
+}
+
+int tcp_time_wait_destroy(int family, const void *addr, uint16_t port, int *n)
+{
+	struct tw_list tl = {.family = family, .port = htons(port)};
+	struct inet_diag_req_v2 req = {.sdiag_protocol = IPPROTO_TCP,
+				       .idiag_states = 1u << TCP_TIME_WAIT};
+	struct mnl_socket *nl = NULL;
+	int ret = 0;
+
+	memcpy(tl.addr, addr, family == AF_INET6 ? 16 : 4);
+	/* a v6 wildcard holds the port for v4 too: both tables */
+	for (int i = 0; i < 2 && !ret; i++) {
+		req.sdiag_family = i ? AF_INET6 : AF_INET;
+		ret = diag_dump(&req, sizeof(req), take_tw, &tl, "TIME_WAIT sockets");
+	}
+	*n = tl.n;
+	if (!ret && tl.n) {
+		nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
+		ret = !nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ? -errno : 0;
+	}
+	for (size_t i = 0; i < tl.n && !ret; i++) {
+		ret = destroy_one(nl, &tl.tw[i]);
+		if (ret == -ENOENT)
+			ret = 0; /* its time ran out meanwhile */
+	}
+	if (ret && tl.n) {
+		errno = -ret;
+		pr_perror("Can't destroy the %zu TIME_WAIT sockets on port %u", tl.n, port);
+	}
+	if (nl)
+		mnl_socket_close(nl);
+	free(tl.tw);
+	return ret;
+}

@@ -61,4 +61,12 @@ int sk_index_unix(struct dump_ctx *ctx, uint32_t ino, const struct unix_diag_inf
 int sk_index_tcp_peer(struct dump_ctx *ctx, uint32_t ino, uint32_t *peer);
 void sk_index_free(struct dump_ctx *ctx);
 
+/*
+ * Restore: destroy (SOCK_DESTROY) the TCP sockets in TIME_WAIT on local
+ * port @port (host order) of this net namespace, those on address @addr
+ * (4 or 16 bytes of @family, in network order) if it is not the wildcard;
+ * *n: how many there were. 0 or -errno (logged).
+ */
+int tcp_time_wait_destroy(int family, const void *addr, uint16_t port, int *n);
+
 #endif /* CR_SOCKDIAG_H */
