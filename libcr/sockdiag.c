@@ -235,7 +235,7 @@ static int index_held(struct sk_index *ix, const struct cr_frozen *f)
 			ret = index_task(ix, &cap, f->tasks[i].pid);
 	if (ret == -ENOMEM)
 		pr_err("No memory for the index of the tree's sockets\n");
-	if (!ret)
+	if (!ret && ix->nheld) /* (qsort wants a non-null array, even empty) */
 		qsort(ix->held, ix->nheld, sizeof(*ix->held), cmp_u32); /* ino first */
 	return ret;
 }
@@ -340,7 +340,7 @@ static int index_pending(struct sk_index *ix)
 	}
 	if (ret == -ENOMEM)
 		pr_err("No memory for the pending unix connections of the tree\n");
-	if (!ret)
+	if (!ret && ix->npending)
 		qsort(ix->pending, ix->npending, sizeof(*ix->pending), cmp_u32);
 	return ret;
 }
@@ -355,7 +355,7 @@ static int index_unix(struct sk_index *ix)
 	};
 	int ret = diag_dump(&req, sizeof(req), take_unix, &ul, "unix sockets");
 
-	if (!ret)
+	if (!ret && ix->nunx)
 		qsort(ix->unx, ix->nunx, sizeof(*ix->unx), cmp_u32); /* ino first */
 	return ret ? ret : index_pending(ix);
 }
@@ -425,8 +425,10 @@ static int index_tcp(struct sk_index *ix)
 	for (size_t i = 0; i < ix->ntuple; i++)
 		if (ix->tuple[i].ino) /* time-wait, a request: no socket of anyone's */
 			ix->tcp[ix->ntcp++] = ix->tuple[i];
-	qsort(ix->tcp, ix->ntcp, sizeof(*ix->tcp), cmp_u32); /* ino first */
-	qsort(ix->tuple, ix->ntuple, sizeof(*ix->tuple), cmp_tuple);
+	if (ix->ntcp)
+		qsort(ix->tcp, ix->ntcp, sizeof(*ix->tcp), cmp_u32); /* ino first */
+	if (ix->ntuple)
+		qsort(ix->tuple, ix->ntuple, sizeof(*ix->tuple), cmp_tuple);
 	return 0;
 }
 
