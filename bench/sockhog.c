@@ -187,7 +187,8 @@ int main(int argc, char **argv)
 	ep = calloc(nep, sizeof(int));
 	if (!mem || !mine || !theirs || !ep)
 		die("malloc");
-	/* before the net namespace: cr reads unix sockets only in its own (sk-unix.c) */
+	/* in the net namespace: cr describes the tree's sockets from its root's (dump.c) */
+	netns_lo_up();
 	for (int i = 0; i < nunix; i++) {
 		int sp[2];
 
@@ -196,7 +197,6 @@ int main(int argc, char **argv)
 		mine[i] = sp[0];
 		theirs[i] = sp[1];
 	}
-	netns_lo_up();
 	for (int i = 0; i < MEM; i++)
 		mem[i] = (char)(i * 7 + 1);
 	lst = socket(AF_INET, SOCK_STREAM, 0);

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "memory.h"
 #include "signals.h"
+#include "sockdiag.h"
 #include "task.h"
 #include "threads.h"
 #include "timers.h"
@@ -82,7 +83,7 @@ static int dump_one_task(struct cr_img *img, struct dump_ctx *ctx, struct cr_fro
 	if (!ret)
 		ret = dump_timers(img, t);
 	if (!ret)
-		ret = dump_fds(img, ctx, f, t);
+		ret = dump_fds(img, ctx, t);
 	return ret;
 }
 
@@ -154,28 +155,35 @@ int cr_dump_ex(struct cr_frozen *f, const char *dir, struct cr_digests **digests
 	return ret ? ret : back;
 }
 
-static int dump_tree(struct cr_frozen *f, const char *dir, struct cr_digests **digests)
+/* Before anything is written: everything must be something we can restore. */
+static int check_tree(struct dump_ctx *ctx, struct cr_frozen *f)
 {
-	struct cr_digests *dg = NULL;
-	struct dump_ctx ctx = {.root = f->root, .net = f->net};
-	struct cr_img img;
-	int ret;
+	int ret = 0;
 
-	for (size_t i = 0; i < f->ntasks; i++) {
+	for (size_t i = 0; i < f->ntasks && !ret; i++) {
 		if (f->tasks[i].zombie)
 			continue;
 		ret = check_memory(&f->tasks[i]);
 		if (!ret)
-			ret = check_fds(f, &f->tasks[i]);
-		if (ret)
-			return ret;
+			ret = check_fds(ctx, &f->tasks[i]);
 	}
-	ret = check_ipc(f);
-	if (ret)
+	return ret ? ret : check_ipc(f);
+}
+
+static int dump_tree(struct cr_frozen *f, const char *dir, struct cr_digests **digests)
+{
+	struct cr_digests *dg = NULL;
+	/* check and dump share it: the socket index is built once */
+	struct dump_ctx ctx = {.root = f->root, .net = f->net, .tree = f};
+	struct cr_img img;
+	int ret = check_tree(&ctx, f);
+
+	if (!ret)
+		ret = cr_img_create(&img, dir);
+	if (ret) {
+		sk_index_free(&ctx);
 		return ret;
-	ret = cr_img_create(&img, dir);
-	if (ret)
-		return ret;
+	}
 	if (find_zero_pfn(&ctx.zero_pfn))
 		ctx.zero_pfn = 0; /* without it zero pages are saved: correct, larger */
 	ret = write_header(&img, f);
@@ -193,6 +201,7 @@ static int dump_tree(struct cr_frozen *f, const char *dir, struct cr_digests **d
 		ret = -errno;
 	cr_img_close(&img);
 	free_dump_fds(&ctx);
+	sk_index_free(&ctx);
 	free(ctx.shmem);
 	if (!ret && digests)
 		*digests = dg;

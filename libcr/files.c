@@ -166,13 +166,14 @@ int claim_dump_object(struct dump_ctx *ctx, uint32_t type, uint64_t id)
 }
 
 /* stat, link and fdinfo of one fd; -errno, not logged (the fd may be gone). */
-static int read_fd_info(struct fd_info *fi, pid_t root, pid_t pid, int fd)
+static int read_fd_info(struct fd_info *fi, struct dump_ctx *ctx, pid_t pid, int fd)
 {
 	char path[64], *s, *p;
 	int ret;
 
 	memset(fi, 0, sizeof(*fi));
-	fi->root = root;
+	fi->ctx = ctx;
+	fi->root = ctx->root;
 	fi->pid = pid;
 	fi->fd = fd;
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
@@ -254,15 +255,14 @@ out:
 	return ret;
 }
 
-static int dump_one_fd(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f,
-		       struct cr_task *t, int fd)
+static int dump_one_fd(struct cr_img *img, struct dump_ctx *ctx, struct cr_task *t, int fd)
 {
 	struct cr_fd_rec rec = {.pid = t->ns_pid, .fd = fd};
 	struct file_obj *same = NULL;
 	struct fd_info fi;
 	int ret;
 
-	ret = read_fd_info(&fi, f->root, t->pid, fd);
+	ret = read_fd_info(&fi, ctx, t->pid, fd);
 	if (ret) {
 		errno = -ret;
 		pr_perror("Can't inspect fd %d of task %d", fd, t->pid);
@@ -321,7 +321,7 @@ static int list_fds(pid_t pid, int **fds, size_t *nfds)
 	return ret;
 }
 
-int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f, struct cr_task *t)
+int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_task *t)
 {
 	size_t nfds;
 	int *fds, ret;
@@ -330,7 +330,7 @@ int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f, stru
 		return -ENOMEM;
 	ret = list_fds(t->pid, &fds, &nfds);
 	for (size_t i = 0; i < nfds && !ret; i++)
-		ret = dump_one_fd(img, ctx, f, t, fds[i]);
+		ret = dump_one_fd(img, ctx, t, fds[i]);
 	free(fds);
 	return ret;
 }
@@ -355,7 +355,7 @@ static int check_one_fd(const struct fd_info *fi)
 }
 
 /* Before anything is written: every fd must be one we can restore. */
-int check_fds(struct cr_frozen *f, struct cr_task *t)
+int check_fds(struct dump_ctx *ctx, struct cr_task *t)
 {
 	struct fd_info fi;
 	size_t nfds;
@@ -363,9 +363,9 @@ int check_fds(struct cr_frozen *f, struct cr_task *t)
 
 	ret = list_fds(t->pid, &fds, &nfds);
 	for (size_t i = 0; i < nfds && !ret; i++) {
-		if (t->pid == f->root && fds[i] <= 2)
+		if (t->pid == ctx->root && fds[i] <= 2)
 			continue; /* inherited: whatever they are */
-		if (read_fd_info(&fi, f->root, t->pid, fds[i]))
+		if (read_fd_info(&fi, ctx, t->pid, fds[i]))
 			continue; /* closed meanwhile */
 		ret = check_one_fd(&fi);
 	}

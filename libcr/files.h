@@ -26,6 +26,7 @@ struct fd_info {
 	uint32_t flags;		/* fdinfo "flags:": O_* with the access mode and O_CLOEXEC */
 	bool locked;		/* fdinfo has a "lock:" line (a lock or a lease) */
 	char link[CR_PATH_LEN]; /* readlink of /proc/<pid>/fd/<fd> */
+	struct dump_ctx *ctx;	/* the dump's (check's too): the socket index (sockdiag.h) */
 };
 
 /*
@@ -90,8 +91,8 @@ extern const struct file_ops pidfd_ops;	       /* pidfd.c */
 int inet_repair_off(struct rst_image *img);
 
 /* The core's entry points, for dump.c and restore.c (files.c). */
-int check_fds(struct cr_frozen *f, struct cr_task *t);
-int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_frozen *f, struct cr_task *t);
+int check_fds(struct dump_ctx *ctx, struct cr_task *t);
+int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_task *t);
 void free_dump_fds(struct dump_ctx *ctx);
 int collect_file_obj(struct rst_image *img, struct cr_img *ci, const struct cr_rec_hdr *h,
 		     void *payload);

@@ -94,6 +94,8 @@ struct dump_ctx {
 	void *files;		/* files.c */
 	pid_t root;		/* the tree's root task: recorded paths are resolved in its root */
 	struct cr_netlock *net; /* the frozen tree's network lock, or NULL */
+	const struct cr_frozen *tree; /* the frozen tree (its fds, for the socket index) */
+	struct sk_index *sk;	      /* sockdiag.h: the tree's sockets, built on first use */
 };
 
 #endif /* CR_INTERNAL_H */

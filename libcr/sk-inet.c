@@ -19,7 +19,6 @@
  * refused by name: SO_MARK, SO_PRIORITY above 6, a port below
  * ip_unprivileged_port_start, queues larger than the owner's buffers hold.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
@@ -38,6 +37,7 @@
 #include "log.h"
 #include "netlock.h"
 #include "owner-act.h"
+#include "sockdiag.h"
 
 /* The int options kept (cr_inet_sk_rec.opts, in this order). */
 #define REUSEADDR_OPT 0 /* inet_opts[REUSEADDR_OPT] is SO_REUSEADDR */
@@ -147,95 +147,14 @@ static int tcp_info_of(int fd, struct tcp_info *ti)
 	return getsockopt(fd, SOL_TCP, TCP_INFO, ti, &l) ? -errno : 0;
 }
 
-/* Two "hex:port" address columns of /proc/net/tcp[6] lines, equal. */
-struct tcp_line {
-	char local[40], remote[40];
-	unsigned long ino;
-};
-
-static int read_tcp_lines(pid_t pid, int family, struct tcp_line **out, size_t *n)
+/* Is the other end of connection @fi a socket the tree holds? (the dump's index: sockdiag.h) */
+static int peer_in_tree(const struct fd_info *fi, bool *yes)
 {
-	char path[64], line[512];
-	struct tcp_line *l = NULL, *nl;
-	FILE *f;
+	uint32_t peer;
+	int ret = sk_index_tcp_peer(fi->ctx, fi->st.st_ino, &peer);
 
-	*n = 0;
-	snprintf(path, sizeof(path), "/proc/%d/net/%s", pid, family == AF_INET6 ? "tcp6" : "tcp");
-	f = fopen(path, "re");
-	if (!f) {
-		pr_perror("Can't read %s", path);
-		return -errno;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		struct tcp_line t;
-
-		if (sscanf(line, " %*d: %39s %39s %*x %*x:%*x %*x:%*x %*x %*u %*u %lu", t.local,
-			   t.remote, &t.ino) != 3)
-			continue;
-		nl = realloc(l, (*n + 1) * sizeof(*nl));
-		if (!nl) {
-			free(l);
-			fclose(f);
-			return -ENOMEM;
-		}
-		l = nl;
-		l[(*n)++] = t;
-	}
-	fclose(f);
-	*out = l;
-	return 0;
-}
-
-/* The inode of the socket at the other end of connection @ino in its namespace, 0 if none. */
-static unsigned long peer_inode(pid_t pid, int family, unsigned long ino)
-{
-	struct tcp_line *l = NULL;
-	unsigned long peer = 0;
-	size_t n, me = SIZE_MAX;
-
-	if (read_tcp_lines(pid, family, &l, &n))
-		return 0;
-	for (size_t i = 0; i < n && me == SIZE_MAX; i++)
-		if (l[i].ino == ino)
-			me = i;
-	for (size_t i = 0; i < n && me != SIZE_MAX && !peer; i++)
-		if (i != me && !strcmp(l[i].local, l[me].remote) &&
-		    !strcmp(l[i].remote, l[me].local))
-			peer = l[i].ino;
-	free(l);
-	return peer;
-}
-
-/* Does a task of the tree below @pid hold socket @ino? */
-static bool tree_holds(pid_t pid, unsigned long ino, int depth)
-{
-	char path[64], link[64], want[64], *kids;
-	struct dirent *de;
-	bool found = false;
-	DIR *d;
-
-	snprintf(want, sizeof(want), "socket:[%lu]", ino);
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	d = opendir(path);
-	while (d && (de = readdir(d)) && !found) {
-		ssize_t n;
-
-		snprintf(path, sizeof(path), "/proc/%d/fd/%.20s", pid, de->d_name);
-		n = readlink(path, link, sizeof(link) - 1);
-		found = n > 0 && (link[n] = 0, !strcmp(link, want));
-	}
-	if (d)
-		closedir(d);
-	kids = found || depth > 64 ? NULL : proc_read_file("/proc/%d/task/%d/children", pid, pid);
-	for (char *s = kids, *e; s && *s && !found; s = e) {
-		pid_t kid = strtol(s, &e, 10);
-
-		if (e == s)
-			break;
-		found = tree_holds(kid, ino, depth + 1);
-	}
-	free(kids);
-	return found;
+	*yes = false;
+	return ret || !peer ? ret : sk_index_held(fi->ctx, peer, yes);
 }
 
 /*
@@ -245,13 +164,13 @@ static bool tree_holds(pid_t pid, unsigned long ino, int depth)
  */
 static int check_tcp(const struct fd_info *fi)
 {
-	int fd = steal_fd(fi), family = 0, ret = 0;
-	socklen_t l = sizeof(family);
+	int fd = steal_fd(fi), ret = 0;
 	struct tcp_info ti = {0};
+	bool in = false;
 
 	if (fd < 0)
 		return fd;
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &l) || tcp_info_of(fd, &ti))
+	if (tcp_info_of(fd, &ti))
 		ret = -errno;
 	close(fd);
 	if (ret) {
@@ -270,8 +189,9 @@ static int check_tcp(const struct fd_info *fi)
 		       fi->fd, tcp_state_name(ti.tcpi_state));
 		return -EAGAIN;
 	}
-	if (ti.tcpi_state == TCP_ESTABLISHED &&
-	    !tree_holds(fi->root, peer_inode(fi->pid, family, fi->st.st_ino), 0)) {
+	if (ti.tcpi_state == TCP_ESTABLISHED && (ret = peer_in_tree(fi, &in)))
+		return ret;
+	if (ti.tcpi_state == TCP_ESTABLISHED && !in) {
 		pr_err("Task %d fd %d: a TCP connection to a peer outside the tree is not "
 		       "supported\n",
 		       fi->pid, fi->fd);
@@ -593,6 +513,38 @@ static int restore_established(int fd, const struct cr_inet_sk_rec *r, bool own)
 	return ret;
 }
 
+/*
+ * @r's address bound. A connection the killed tree accepted (from a listener
+ * without SO_REUSEADDR) and closed left a TIME_WAIT socket on the port, which
+ * keeps a listener from binding it, SO_REUSEADDR or not, for 60 s: those of
+ * this namespace on that port are destroyed and the bind tried again.
+ */
+static int bind_sock(int fd, const struct cr_inet_sk_rec *r)
+{
+	const struct sockaddr *a = (const struct sockaddr *)r->src;
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)r->src;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)r->src;
+	uint16_t port = ntohs(a4->sin_port); /* sin6_port: the same place */
+	int ret = bind(fd, a, r->srclen) ? -errno : 0, ntw = 0;
+
+	if (ret == -EADDRINUSE && r->type == SOCK_STREAM &&
+	    !tcp_time_wait_destroy(r->family,
+				   r->family == AF_INET6 ? (const void *)&a6->sin6_addr
+							 : (const void *)&a4->sin_addr,
+				   port, &ntw) &&
+	    ntw)
+		ret = bind(fd, a, r->srclen) ? -errno : 0;
+	if (!ret && ntw)
+		pr_info("Socket %llu: destroyed %d TIME_WAIT sockets on port %u to bind it\n",
+			(unsigned long long)r->id, ntw, port);
+	if (ret) {
+		errno = -ret;
+		pr_perror("Can't bind socket %llu to port %u%s", (unsigned long long)r->id, port,
+			  ntw ? " (even with its TIME_WAIT sockets destroyed)" : "");
+	}
+	return ret;
+}
+
 static int make_sock(const struct cr_restore_opts *opts, const struct cr_inet_sk_rec *r)
 {
 	bool repair = r->type == SOCK_STREAM && r->state == TCP_ESTABLISHED;
@@ -616,11 +568,8 @@ static int make_sock(const struct cr_restore_opts *opts, const struct cr_inet_sk
 		ret = -errno;
 		pr_perror("Can't put socket %llu in repair mode", (unsigned long long)r->id);
 	}
-	if (!ret && (r->flags & CR_INET_BOUND) &&
-	    bind(fd, (const struct sockaddr *)r->src, r->srclen)) {
-		ret = -errno;
-		pr_perror("Can't bind socket %llu", (unsigned long long)r->id);
-	}
+	if (!ret && (r->flags & CR_INET_BOUND))
+		ret = bind_sock(fd, r);
 	if (!ret && repair)
 		ret = restore_established(fd, r, own);
 	else if (!ret && r->type == SOCK_STREAM && r->state == TCP_LISTEN &&

@@ -20,7 +20,6 @@
  * owner's rights, and buffer sizes set with SO_SNDBUF/SO_RCVBUF, which the
  * kernel caps at net.core.[wr]mem_max, instead of the *FORCE options.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
@@ -56,96 +55,34 @@ static bool recognise_unix(const struct fd_info *fi)
 
 /* ---- the tree's sockets (check) ---- */
 
-struct ino_set {
-	uint32_t *ino;
-	size_t n;
-};
-
-static int add_ino(struct ino_set *s, uint32_t ino)
-{
-	uint32_t *ni = realloc(s->ino, (s->n + 1) * sizeof(*ni));
-
-	if (!ni)
-		return -ENOMEM;
-	s->ino = ni;
-	ni[s->n++] = ino;
-	return 0;
-}
-
-static bool has_ino(const struct ino_set *s, uint32_t ino)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (s->ino[i] == ino)
-			return true;
-	return false;
-}
-
-/* The socket inodes held by @pid's fds, then those of its children's. */
-static int walk_task(pid_t pid, struct ino_set *s, int depth)
-{
-	char path[320], *kids;
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-	int ret = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	d = opendir(path);
-	while (d && (de = readdir(d)) && !ret) {
-		snprintf(path, sizeof(path), "/proc/%d/fd/%s", pid, de->d_name);
-		if (de->d_name[0] != '.' && !stat(path, &st) && S_ISSOCK(st.st_mode))
-			ret = add_ino(s, st.st_ino);
-	}
-	if (d)
-		closedir(d);
-	kids = proc_read_file("/proc/%d/task/%d/children", pid, pid);
-	for (char *p = kids, *e; p && *p && !ret && depth < 4096; p = e) {
-		long k = strtol(p, &e, 10);
-
-		if (e == p)
-			break;
-		ret = walk_task(k, s, depth + 1);
-	}
-	free(kids);
-	return ret;
-}
-
 /*
  * Is @ino held by a task of the tree (unless @pending_only), or the client of
- * a connection pending on a listener of it?
+ * a connection pending on a listener of it? (the dump's index: sockdiag.h)
  */
-static int in_tree(pid_t root, uint32_t ino, bool pending_only, bool *yes)
+static int in_tree(struct dump_ctx *ctx, uint32_t ino, bool pending_only, bool *yes)
 {
-	struct ino_set s = {0};
-	struct unix_diag_info di;
-	int ret = walk_task(root, &s, 0);
+	int ret = pending_only ? 0 : sk_index_held(ctx, ino, yes);
 
-	*yes = !ret && !pending_only && has_ino(&s, ino);
-	for (size_t i = 0; !ret && !*yes && i < s.n; i++) {
-		if (unix_diag_get(s.ino[i], &di))
-			continue;
-		for (uint32_t k = 0; k < di.nicons; k++)
-			*yes |= di.icons[k] == ino;
-		free(di.icons);
-	}
-	free(s.ino);
+	if (!ret && (pending_only || !*yes))
+		ret = sk_index_pending(ctx, ino, yes);
 	return ret;
 }
 
 static int refuse_outside(const struct fd_info *fi, uint32_t ino, uint32_t peer, const char *what)
 {
-	struct unix_diag_info pd;
+	const struct unix_diag_info *pd;
 	char nb[CR_UNIX_NAME_LEN + 2];
 	const char *name = "closed";
 	bool yes;
-	int ret = in_tree(fi->root, peer, false, &yes);
+	int ret = in_tree(fi->ctx, peer, false, &yes);
 
 	if (ret || yes)
 		return ret;
-	if (!unix_diag_get(peer, &pd)) {
-		name = unix_name_str(pd.name, pd.namelen, nb, sizeof(nb));
-		free(pd.icons);
-	}
+	ret = sk_index_unix(fi->ctx, peer, &pd);
+	if (ret)
+		return ret;
+	if (pd)
+		name = unix_name_str(pd->name, pd->namelen, nb, sizeof(nb));
 	pr_err("Task %d fd %d: unix socket %u %s socket %u (%s) outside the tree: not supported\n",
 	       fi->pid, fi->fd, ino, what, peer, name);
 	return -ENOTSUP;
@@ -154,22 +91,21 @@ static int refuse_outside(const struct fd_info *fi, uint32_t ino, uint32_t peer,
 /* A listener: each pending connection must come from the tree and carry no data yet. */
 static int check_pending(const struct fd_info *fi, const struct unix_diag_info *di)
 {
-	struct unix_diag_info cd;
+	const struct unix_diag_info *cd;
 	int ret = 0;
 
 	/* ICONS names the clients: the accepting ends have no inode yet */
 	for (uint32_t k = 0; k < di->nicons && !ret; k++) {
-		if (!di->icons[k] || unix_diag_get(di->icons[k], &cd))
+		if (!di->icons[k] || (ret = sk_index_unix(fi->ctx, di->icons[k], &cd)) || !cd)
 			continue; /* the client is gone: nothing to connect */
-		if (cd.wqueue) {
+		if (cd->wqueue) {
 			pr_err("Task %d fd %d: a connection pending on unix listener %u holds %u "
 			       "bytes not yet accepted: not supported\n",
-			       fi->pid, fi->fd, di->ino, cd.wqueue);
+			       fi->pid, fi->fd, di->ino, cd->wqueue);
 			ret = -ENOTSUP;
 		} else {
-			ret = refuse_outside(fi, di->ino, cd.ino, "has a pending connection from");
+			ret = refuse_outside(fi, di->ino, cd->ino, "has a pending connection from");
 		}
-		free(cd.icons);
 	}
 	return ret;
 }
@@ -178,7 +114,7 @@ static int check_pending(const struct fd_info *fi, const struct unix_diag_info *
 static int check_client(const struct fd_info *fi, const struct unix_diag_info *di)
 {
 	bool yes;
-	int ret = in_tree(fi->root, di->ino, true, &yes);
+	int ret = in_tree(fi->ctx, di->ino, true, &yes);
 
 	if (ret || yes)
 		return ret;
@@ -190,28 +126,29 @@ static int check_client(const struct fd_info *fi, const struct unix_diag_info *d
 
 static int check_unix(const struct fd_info *fi)
 {
-	struct unix_diag_info di;
-	int ret = unix_diag_get(fi->st.st_ino, &di);
+	const struct unix_diag_info *di;
+	int ret = sk_index_unix(fi->ctx, fi->st.st_ino, &di);
 
-	if (ret == -ENOENT)
+	if (ret)
+		return ret;
+	if (!di) {
 		pr_err("Task %d fd %d: unix socket %lu is not in our network namespace\n", fi->pid,
 		       fi->fd, (unsigned long)fi->st.st_ino);
-	if (ret)
-		return ret == -ENOENT ? -ENOTSUP : ret;
-	if (di.namelen && di.name[0] && di.name[0] != '/') {
+		return -ENOTSUP;
+	}
+	if (di->namelen && di->name[0] && di->name[0] != '/') {
 		pr_err("Task %d fd %d: unix socket %u is bound to the relative path %.*s: "
 		       "not supported\n",
-		       fi->pid, fi->fd, di.ino, (int)di.namelen, di.name);
-		ret = -ENOTSUP;
-	} else if (di.peer) {
-		ret = refuse_outside(fi, di.ino, di.peer, "is connected to");
-	} else if (di.state == TCP_LISTEN) {
-		ret = check_pending(fi, &di);
-	} else if (di.type != SOCK_DGRAM && di.state == TCP_ESTABLISHED && (di.shutdown & 3) != 3) {
-		ret = check_client(fi, &di);
+		       fi->pid, fi->fd, di->ino, (int)di->namelen, di->name);
+		return -ENOTSUP;
 	}
-	free(di.icons);
-	return ret;
+	if (di->peer)
+		return refuse_outside(fi, di->ino, di->peer, "is connected to");
+	if (di->state == TCP_LISTEN)
+		return check_pending(fi, di);
+	if (di->type != SOCK_DGRAM && di->state == TCP_ESTABLISHED && (di->shutdown & 3) != 3)
+		return check_client(fi, di);
+	return 0;
 }
 
 /* ---- dump ---- */

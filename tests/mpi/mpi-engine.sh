@@ -177,11 +177,9 @@ t_ck=$(($(now_ms) - t))
 wait "$pid"
 wait_for 10 ns_empty || fail kill "the job is still there 10 s after cr checkpoint --kill"
 # Connections the job closed before the checkpoint (the TCP BTL drops one of
-# two crossed connects) left TIME_WAIT sockets on its listeners' ports; they
-# came from accepted sockets without SO_REUSEADDR and so block the bind of
-# the restored listener, with SO_REUSEADDR or not (EADDRINUSE), for 60 s.
-# A new namespace has none; here they are destroyed (SOCK_DESTROY).
-nsenter --net=/proc/$$/fd/9 ss -K -t state time-wait >/dev/null 2>&1
+# two crossed connects) left TIME_WAIT sockets on its listeners' ports, which
+# would block the bind of the restored listeners (EADDRINUSE): cr restart
+# destroys them (sk-inet.c bind_sock).
 t=$(now_ms)
 "$cr" restart --netns /proc/$$/fd/9 --net-lock "$tmp/kill.img" </dev/null \
 	>>"$tmp/kill.out" 2>>"$tmp/kill.rst.err"
