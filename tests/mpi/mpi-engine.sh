@@ -71,7 +71,7 @@ cr=$(readlink -f "$cr") hold=$(readlink -f "$hold") solver=$(readlink -f "$solve
 case "$btl" in
 vader) btl_env=('OMPI_MCA_btl=self,vader') ;;
 tcp) btl_env=('OMPI_MCA_btl=self,tcp' OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo) ;;
-ucx) btl_env=(HYDRA_LAUNCHER=fork UCX_TLS=tcp,sm,self) ;;
+ucx) btl_env=(HYDRA_LAUNCHER=fork 'UCX_TLS=tcp,sm,self') ;;
 *) usage ;;
 esac
 
