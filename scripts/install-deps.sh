@@ -13,6 +13,7 @@ pkgs=(
 	libsodium-dev libarchive-dev  # manifest MAC and digests; container /tmp and /dev/shm archives
 	libpmix-dev  # slurm's mpi/pmix plugin dlopens libpmix.so (srun --mpi=pmix)
 	openmpi-bin libopenmpi-dev  # the MPI tests' solver (tests/mpi/), mpirun and mpicc
+	mpich libmpich-dev  # the same tests with MPICH (mpi-engine-mpich, cluster-mpich-node); alternatives stay on Open MPI (priority 50 > 40)
 	python3 gawk procps iproute2 util-linux psmisc
 )
 

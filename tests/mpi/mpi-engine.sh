@@ -1,23 +1,33 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# A real Open MPI job checkpointed and restored by the engine, outside Slurm.
+# A real Open MPI (or MPICH) job checkpointed and restored by the engine,
+# outside Slurm.
 #
-#   mpi-engine.sh --cr CR --hold CKPT_HOLD --mpirun MPIRUN --btl vader|tcp -- SOLVER
+#   mpi-engine.sh --cr CR --hold CKPT_HOLD --mpirun MPIRUN --btl vader|tcp|ucx -- SOLVER
+#
+# --btl ucx: MPIRUN is MPICH's mpiexec (Hydra, launcher fork) and SOLVER is
+# built against MPICH (Debian's 4.0.2 is ch4:ucx): UCX_TLS=tcp,sm,self, so
+# ranks talk through UCX's shared memory (SysV and POSIX segments, and
+# process_vm_readv) and nothing reaches for RDMA. Hydra gives ranks pipes,
+# not ptys. The rest is as for Open MPI.
 #
 # Everything runs in a pid, mount and ipc namespace this script creates
 # (itself as pid 1 and reaper, so pids freed by a kill really are free), with
 # its own /dev/shm and session directory (TMPDIR), both tmpfs. The job is
 # `MPIRUN -n 4 SOLVER` as user nobody, 4 ranks on however many cores,
 # binding off, yield when idle, the btl forced to self,vader or to self,tcp
-# on loopback, in a net namespace of its own (loopback up). Ranks are started
+# on loopback, in a net namespace (loopback up) and an ipc namespace of its
+# own, as in the job container (UCX keeps SysV segments, which cr saves only
+# from a namespace not its own; each restart runs in a new one, as it must
+# to get the segments back with their ids). Open MPI's ranks are started
 # by the odls "pspawn" component: they inherit mpirun's stdout and stderr;
 # the default component gives each rank's stdout a pseudo-terminal, which
 # cr refuses (mpirun holds the /dev/ptmx side; Open MPI 4.1.4 has no
 # parameter to turn ptys off). Runs:
 #   reference   uninterrupted.
 #   kill        `cr checkpoint --kill --net-lock` mid-run, every process
-#               gone, `cr restart --netns (the job's) --net-lock`.
+#               gone, `unshare --ipc cr restart --netns (the job's) --net-lock`.
 #   leave       CKPT_HOLD --net-lock: freeze, dump, copy /dev/shm and the
 #               session directory while the job is held (crd archives a
 #               container's /tmp and /dev/shm the same way) and note the size
@@ -41,7 +51,7 @@ iters=40 sleep_ms=40 points=100
 kill_at=12 leave_at=25 # lines of stdout
 
 usage() {
-	echo "usage: $0 --cr CR --hold CKPT_HOLD --mpirun MPIRUN --btl vader|tcp -- SOLVER" >&2
+	echo "usage: $0 --cr CR --hold CKPT_HOLD --mpirun MPIRUN --btl vader|tcp|ucx -- SOLVER" >&2
 	exit 2
 }
 
@@ -61,6 +71,7 @@ cr=$(readlink -f "$cr") hold=$(readlink -f "$hold") solver=$(readlink -f "$solve
 case "$btl" in
 vader) btl_env=('OMPI_MCA_btl=self,vader') ;;
 tcp) btl_env=('OMPI_MCA_btl=self,tcp' OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo) ;;
+ucx) btl_env=(HYDRA_LAUNCHER=fork 'UCX_TLS=tcp,sm,self') ;;
 *) usage ;;
 esac
 
@@ -123,9 +134,9 @@ mkdir -m 1777 "$tmp/sess" "$tmp/work" "$tmp/save" || setup_err "cannot make dire
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm && mount -t tmpfs -o mode=1777 tmpfs "$tmp/sess" ||
 	setup_err "cannot mount the private /dev/shm and session directory"
 cd "$tmp/work" || setup_err "no $tmp/work"
-job_env=(OMPI_MCA_odls=pspawn OMPI_MCA_rmaps_base_oversubscribe=1
-	OMPI_MCA_hwloc_base_binding_policy=none OMPI_MCA_mpi_yield_when_idle=1
-	"${btl_env[@]}" TMPDIR="$tmp/sess" HOME="$tmp/work")
+job_env=("${btl_env[@]}" TMPDIR="$tmp/sess" HOME="$tmp/work")
+[ "$btl" = ucx ] || job_env+=(OMPI_MCA_odls=pspawn OMPI_MCA_rmaps_base_oversubscribe=1
+	OMPI_MCA_hwloc_base_binding_policy=none OMPI_MCA_mpi_yield_when_idle=1)
 
 ns_empty() {
 	local p
@@ -139,7 +150,7 @@ has_lines() { [ "$(lines "$tmp/$1.out")" -ge "$2" ] || ! alive "$pid"; }
 
 # start RUN: the job in a net namespace of its own, as nobody; pid := mpirun
 start() {
-	unshare --net sh -c 'ip link set lo up && exec "$@"' sh \
+	unshare --net --ipc sh -c 'ip link set lo up && exec "$@"' sh \
 		setpriv --reuid=nobody --regid=nogroup --clear-groups \
 		env "${job_env[@]}" "$mpirun" -n 4 "$solver" -i "$iters" -n "$points" \
 		-s "$sleep_ms" -l "$tmp/work/$1.starts" </dev/null >"$tmp/$1.out" 2>"$tmp/$1.err" &
@@ -181,7 +192,7 @@ wait_for 10 ns_empty || fail kill "the job is still there 10 s after cr checkpoi
 # would block the bind of the restored listeners (EADDRINUSE): cr restart
 # destroys them (sk-inet.c bind_sock).
 t=$(now_ms)
-"$cr" restart --netns /proc/$$/fd/9 --net-lock "$tmp/kill.img" </dev/null \
+unshare --ipc "$cr" restart --netns /proc/$$/fd/9 --net-lock "$tmp/kill.img" </dev/null \
 	>>"$tmp/kill.out" 2>>"$tmp/kill.rst.err"
 st=$?
 t_rst=$(($(now_ms) - t))
@@ -212,7 +223,7 @@ wait_for 5 new_netns || setup_err "no new net namespace"
 exec 8<"/proc/$holder/ns/net" || setup_err "cannot open the new net namespace"
 kill -KILL "$holder"
 wait "$holder" 2>/dev/null
-"$cr" restart --netns /proc/$$/fd/8 --net-lock "$tmp/leave.img" </dev/null \
+unshare --ipc "$cr" restart --netns /proc/$$/fd/8 --net-lock "$tmp/leave.img" </dev/null \
 	>>"$tmp/leave.out" 2>>"$tmp/leave.rst.err"
 st=$?
 exec 8<&-
