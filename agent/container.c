@@ -173,6 +173,8 @@ static void _exec_script(struct spawn_req *r, struct cr_msg *m)
  * off): pspawn starts the ranks on mpirun's own stdout and stderr. Its TCP
  * traffic goes over the slot's address, which moves with the job (an
  * interface list excludes the other, so either set by the user wins).
+ * MPICH's Hydra under Slurm starts its proxies with srun, which the container
+ * refuses: on one node the fork launcher starts them itself.
  */
 static const struct {
 	const char *set, *unless;
@@ -180,6 +182,7 @@ static const struct {
 	{"OMPI_MCA_odls=pspawn", "OMPI_MCA_odls="},
 	{"OMPI_MCA_btl_tcp_if_include=eth0", "OMPI_MCA_btl_tcp_if_"},
 	{"OMPI_MCA_oob_tcp_if_include=eth0", "OMPI_MCA_oob_tcp_if_"},
+	{"HYDRA_LAUNCHER=fork", "HYDRA_LAUNCHER="},
 };
 #define NPROFILE (sizeof(mpi_profile) / sizeof(mpi_profile[0]))
 
