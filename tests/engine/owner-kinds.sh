@@ -52,6 +52,11 @@ fail() {
 }
 
 as_owner=(setpriv "--reuid=$owner" "--regid=$owner" --clear-groups)
+# The owner runs its copy of the workload from $tmp: the build tree may be
+# below a directory it cannot enter (a clone under /root).
+install -m 0755 "$kinds" "$tmp/kinds"
+kinds=$tmp/kinds
+cd "$tmp" || exit 1
 ready() { grep -q READY "$1"; }
 
 # ckpt MODE [ARG] [-- WRAP...]: the workload as the owner, checkpointed into $tmp/MODE.img
