@@ -423,8 +423,8 @@ static int _unpack_slot(int nodefd, json_t *args, const struct job_user *u, stru
 }
 
 /* RESTORE: args; fds: the slot's image directory [, the relay's stdin, stdout, stderr]. */
-static int _restore(struct cr_msg *m, const struct cr_job *ji, struct cr_restored **r, char *err,
-		    size_t errlen)
+static int _restore(struct cr_msg *m, const struct cr_job *ji, int hosts_fd, struct cr_restored **r,
+		    char *err, size_t errlen)
 {
 	struct cr_inherit_fd inh[3] = {{"stdin", -1}, {"stdout", -1}, {"stderr", -1}};
 	struct cr_owner owner = {0};
@@ -450,8 +450,9 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, struct cr_restore
 	addr = json_string_value(json_object_get(args, "address"));
 	if (!addr || inet_pton(AF_INET, addr, &in) != 1)
 		in.s_addr = htonl(ji->addr);
+	/* Through our own fd: /etc/hosts may be the node's again (jobnet.h). */
 	if (host && *host)
-		jobnet_hosts("/etc/hosts", "/etc/hosts", ntohl(in.s_addr), host);
+		jobnet_hosts_fd(hosts_fd, ntohl(in.s_addr), host);
 	ret = user_lookup(ji->uid, ji->gid, &u, err, errlen);
 	if (!ret)
 		ret = _unpack_slot(m->fds[0], args, &u, &d, err, errlen);
@@ -501,6 +502,7 @@ struct init {
 	const struct cr_job *ji;
 	pid_t script;
 	struct cr_restored *restored;
+	int hosts_fd; /* the container's /etc/hosts, the file itself */
 };
 
 /* RESUME 2: the restored tree's files back to the checkpoint, the tasks still stopped. */
@@ -576,7 +578,7 @@ static void _init_restore(struct init *in, struct cr_msg *m)
 	}
 	_wipe_tmpfs();
 	fault_point_at(NULL, "rebuild");
-	ret = _restore(m, in->ji, &in->restored, err, sizeof(err));
+	ret = _restore(m, in->ji, in->hosts_fd, &in->restored, err, sizeof(err));
 	/* Only a digest mismatch makes the checkpoint bad; an I/O error may pass. */
 	if (ret)
 		cr_send_err(in->ctl,
@@ -638,9 +640,9 @@ static void _init_signal(struct init *in, int sfd)
 	}
 }
 
-static void _init_main(int ctl, const struct cr_job *ji)
+static void _init_main(int ctl, const struct cr_job *ji, int hosts_fd)
 {
-	struct init in = {.ctl = ctl, .ji = ji};
+	struct init in = {.ctl = ctl, .ji = ji, .hosts_fd = hosts_fd};
 	struct pollfd pfd[2];
 	struct cr_msg m;
 	sigset_t all;
@@ -678,6 +680,7 @@ static void _init_main(int ctl, const struct cr_job *ji)
 static void _helper_main(const struct cr_job *ji, const char *hosts, int ctl, int report)
 {
 	const char *tmpfs_opts = "mode=1777";
+	int hosts_fd = open(hosts, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	pid_t pid;
 
 	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWTIME |
@@ -689,7 +692,7 @@ static void _helper_main(const struct cr_job *ji, const char *hosts, int ctl, in
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts) < 0 ||
 	    mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts) < 0 ||
-	    mount(hosts, "/etc/hosts", NULL, MS_BIND, NULL) < 0) {
+	    hosts_fd < 0 || mount(hosts, "/etc/hosts", NULL, MS_BIND, NULL) < 0) {
 		log_warn("container: private mounts");
 		_exit(1);
 	}
@@ -704,7 +707,7 @@ static void _helper_main(const struct cr_job *ji, const char *hosts, int ctl, in
 	}
 	if (pid == 0) {
 		close(report);
-		_init_main(ctl, ji);
+		_init_main(ctl, ji, hosts_fd);
 	}
 	if (write(report, &pid, sizeof(pid)) != sizeof(pid))
 		_exit(1);

@@ -486,34 +486,66 @@ static int _read_small(int fd, char **out)
 	return 0;
 }
 
-int jobnet_hosts(const char *from, const char *to, uint32_t addr, const char *hostname)
+/* @hostname at @addr first, then @old's lines but ours, into @to (from its start). */
+static int _hosts_write(const char *old, int to, uint32_t addr, const char *hostname)
 {
-	char a[INET_ADDRSTRLEN], *old = NULL, *p, *line, *out = NULL;
+	char a[INET_ADDRSTRLEN], *copy = strdup(old ? old : ""), *p, *line, *out = NULL;
 	size_t outlen = 0;
 	FILE *f = open_memstream(&out, &outlen);
+	int ret = 0;
+
+	if (!f || !copy) {
+		if (f)
+			fclose(f);
+		free(copy);
+		free(out);
+		return -ENOMEM;
+	}
+	inet_ntop(AF_INET, &(uint32_t){htonl(addr)}, a, sizeof(a));
+	fprintf(f, "%s\t%s\t%s\n", a, hostname, HOSTS_MARK);
+	for (p = copy; (line = strsep(&p, "\n"));)
+		if (*line && !strstr(line, HOSTS_MARK))
+			fprintf(f, "%s\n", line);
+	fclose(f);
+	if (ftruncate(to, 0) < 0)
+		ret = -errno;
+	else
+		ret = io_write_all(to, out, outlen, 0);
+	free(copy);
+	free(out);
+	return ret;
+}
+
+int jobnet_hosts_fd(int fd, uint32_t addr, const char *hostname)
+{
+	char *old = NULL;
+	int ret = _read_small(fd, &old);
+
+	if (!ret)
+		ret = _hosts_write(old, fd, addr, hostname);
+	if (ret)
+		log_warnx("job container: its hosts file: %s", strerror(-ret));
+	free(old);
+	return ret;
+}
+
+int jobnet_hosts(const char *from, const char *to, uint32_t addr, const char *hostname)
+{
+	char *old = NULL;
 	int fd, ret;
 
-	if (!f)
-		return -ENOMEM;
 	fd = open(from, O_RDONLY | O_CLOEXEC);
 	/* a node without /etc/hosts: the container's has our line only */
 	ret = fd < 0 ? (errno == ENOENT ? 0 : -errno) : _read_small(fd, &old);
 	if (fd >= 0)
 		close(fd);
-	inet_ntop(AF_INET, &(uint32_t){htonl(addr)}, a, sizeof(a));
-	fprintf(f, "%s\t%s\t%s\n", a, hostname, HOSTS_MARK);
-	for (p = old; !ret && p && (line = strsep(&p, "\n"));)
-		if (*line && !strstr(line, HOSTS_MARK))
-			fprintf(f, "%s\n", line);
-	fclose(f);
 	fd = ret ? -1 : open(to, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (!ret && (fd < 0 || ftruncate(fd, 0) < 0 || (ret = io_write_all(fd, out, outlen, 0))))
-		ret = ret ? ret : -errno;
+	if (!ret)
+		ret = fd < 0 ? -errno : _hosts_write(old, fd, addr, hostname);
 	if (ret)
 		log_warnx("job container: hosts file %s: %s", to, strerror(-ret));
 	if (fd >= 0)
 		close(fd);
 	free(old);
-	free(out);
 	return ret;
 }

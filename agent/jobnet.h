@@ -43,4 +43,12 @@ int jobnet_readdress(uint32_t jobid, uint32_t slot, pid_t init_pid, uint32_t fro
  */
 int jobnet_hosts(const char *from, const char *to, uint32_t addr, const char *hostname);
 
+/*
+ * The same, in place, for the file open at @fd. The container's init writes
+ * its hosts file through it, never by the path /etc/hosts: a rename over the
+ * node's /etc/hosts (as configuration tools do) detaches the bind mount in
+ * every namespace, and /etc/hosts is then the node's own.
+ */
+int jobnet_hosts_fd(int fd, uint32_t addr, const char *hostname);
+
 #endif

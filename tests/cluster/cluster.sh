@@ -657,19 +657,10 @@ hosts_remove() {
 		!skip && $0 != e && !(NF == 2 && index($1, net) == 1 && $2 ~ re) { print }
 		$0 == e { skip = 0 }' /etc/hosts)
 	[ "$kept" != "$(cat /etc/hosts)" ] || return 0
-	# Readers (crd copies it for every job container, on every instance)
-	# must never see it empty: a new file renamed over it; rewritten in
-	# place only where it is a bind mount (in a container), which rename
-	# cannot replace.
-	if ! findmnt -rn --mountpoint /etc/hosts >/dev/null 2>&1; then
-		local tmp
-		tmp=$(mktemp /etc/.hosts.slurm-cr.XXXXXX)
-		printf '%s\n' "$kept" >"$tmp"
-		chmod --reference=/etc/hosts "$tmp"
-		chown --reference=/etc/hosts "$tmp"
-		mv -f "$tmp" /etc/hosts && return 0
-		rm -f "$tmp"
-	fi
+	# Rewritten in place, never renamed over: a rename detaches, in every
+	# namespace, the mounts on /etc/hosts (each job container of every
+	# instance binds its own hosts file there). A reader (crd copies it for
+	# every new container) may see it short for an instant.
 	printf '%s\n' "$kept" >/etc/hosts
 }
 
