@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -640,13 +641,32 @@ static void _init_signal(struct init *in, int sfd)
 	}
 }
 
+/*
+ * Something was made or renamed in /etc: a rename over the node's /etc/hosts
+ * detaches our bind mount in every namespace; put it back, from our fd.
+ */
+static void _init_hosts(struct init *in, int ifd)
+{
+	char buf[4096], path[64];
+	struct stat ours, now;
+
+	while (read(ifd, buf, sizeof(buf)) > 0)
+		; /* which name does not matter: /etc/hosts is checked below */
+	if (fstat(in->hosts_fd, &ours) < 0 ||
+	    (!stat("/etc/hosts", &now) && now.st_dev == ours.st_dev && now.st_ino == ours.st_ino))
+		return;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", in->hosts_fd);
+	if (mount(path, "/etc/hosts", NULL, MS_BIND, NULL) < 0)
+		log_warn("container: job %u: cannot bind its hosts file again", in->ji->jobid);
+}
+
 static void _init_main(int ctl, const struct cr_job *ji, int hosts_fd)
 {
 	struct init in = {.ctl = ctl, .ji = ji, .hosts_fd = hosts_fd};
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	struct cr_msg m;
 	sigset_t all;
-	int sfd;
+	int sfd, ifd;
 
 	log_setproc("cr-init");
 	prctl(PR_SET_NAME, "cr-init");
@@ -657,16 +677,22 @@ static void _init_main(int ctl, const struct cr_job *ji, int hosts_fd)
 		_exit(1);
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		log_warn("container: mount /proc");
+	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ifd >= 0 && inotify_add_watch(ifd, "/etc", IN_CREATE | IN_MOVED_TO) < 0)
+		log_warn("container: cannot watch /etc");
 	pfd[0] = (struct pollfd){.fd = ctl, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
+	pfd[2] = (struct pollfd){.fd = ifd, .events = POLLIN};
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			_exit(1);
 		}
 		if (pfd[1].revents & POLLIN)
 			_init_signal(&in, sfd);
+		if (pfd[2].revents & POLLIN)
+			_init_hosts(&in, ifd);
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			if (cr_recv(ctl, &m))
 				_exit(0); /* the monitor is gone: so is the container */
@@ -680,7 +706,7 @@ static void _init_main(int ctl, const struct cr_job *ji, int hosts_fd)
 static void _helper_main(const struct cr_job *ji, const char *hosts, int ctl, int report)
 {
 	const char *tmpfs_opts = "mode=1777";
-	int hosts_fd = open(hosts, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	int hosts_fd;
 	pid_t pid;
 
 	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWTIME |
@@ -688,6 +714,8 @@ static void _helper_main(const struct cr_job *ji, const char *hosts, int ctl, in
 		log_warn("container: unshare");
 		_exit(1);
 	}
+	/* Opened in the new mount namespace: the init binds it again from there. */
+	hosts_fd = open(hosts, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	/* Time offsets stay 0 until a restore sets them. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts) < 0 ||

@@ -112,6 +112,29 @@ wait_done "$b"
 	fail "shared node: ExitCodes $(job_field "$a" ExitCode) $(job_field "$b" ExitCode)"
 ok "two checkpointable jobs shared $NODE1, each at its own address"
 
+# A rename over the node's /etc/hosts (as configuration tools do) detaches the
+# container's bind mount in every namespace: its init binds it again.
+cat >hostsjob.sh <<'EOS'
+#!/bin/bash
+getent hosts "$(hostname)" >"$1.before"
+while [ ! -e "$2" ]; do sleep 0.1; done
+getent hosts "$(hostname)" >"$1.after"
+EOS
+chmod 755 hostsjob.sh
+rm -f hj.go
+id=$(submit "$USER_" --checkpoint -w "$NODE1" -o /dev/null hostsjob.sh "$WORK/hj" "$WORK/hj.go")
+wait_until 30 "job $id's first lookup" test -s hj.before
+init=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["init_pid"])' \
+	"$(sed -n 's/^StateDir=//p' "$CR_CLUSTER_DIR/nodes/$NODE1/etc/cr.conf")/job$id.json")
+ours() { grep -q "slurm-cr job container" "/proc/$init/root/etc/hosts"; }
+ours || fail "job $id's /etc/hosts: $(cat "/proc/$init/root/etc/hosts")"
+cp -p /etc/hosts /etc/.hosts.cr-test && mv -f /etc/.hosts.cr-test /etc/hosts
+wait_until 10 "job $id's hosts file to be bound again" ours
+touch hj.go
+wait_done "$id"
+cmp -s hj.before hj.after || fail "the job's name resolved to $(cat hj.after), before to $(cat hj.before)"
+ok "a rename over the node's /etc/hosts: the container's view bound again"
+
 # Containers exist on every node of the allocation from the start (in the
 # job's extern step until a relay takes them), and are gone at the end.
 state_file() { echo "$(sed -n 's/^StateDir=//p' "$CR_CLUSTER_DIR/nodes/$1/etc/cr.conf")/job$2.json"; }
