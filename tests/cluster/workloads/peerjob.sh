@@ -25,4 +25,4 @@ for ((i = 1; i <= steps; i++)); do
 	echo "$reply"
 	sleep 0.25
 done
-echo done
+echo "done"
