@@ -441,7 +441,7 @@ static int _run_nft(const char *cmd, char *err, size_t errlen)
 
 int jobnet_node_init(const struct cr_conf *conf, char *err, size_t errlen)
 {
-	char net[INET_ADDRSTRLEN], cmd[512];
+	char net[INET_ADDRSTRLEN], cmd[1024];
 	uint32_t a = htonl(conf->job_net);
 	int fd;
 
@@ -455,14 +455,24 @@ int jobnet_node_init(const struct cr_conf *conf, char *err, size_t errlen)
 	}
 	close(fd);
 	inet_ntop(AF_INET, &a, net, sizeof(net));
-	/* "add" first: deleting a table that is not there is an error */
+	/*
+	 * Between job addresses only what a job's own pairs allow (one job
+	 * never reaches another's slots); to outside, masqueraded. The pairs of
+	 * running jobs stay across a restart of crd: the chains are rewritten,
+	 * the set is kept.
+	 */
 	snprintf(cmd, sizeof(cmd),
 		 "add table ip cr_jobnet\n"
-		 "delete table ip cr_jobnet\n"
-		 "add table ip cr_jobnet\n"
+		 "add set ip cr_jobnet pairs { type ipv4_addr . ipv4_addr; }\n"
 		 "add chain ip cr_jobnet out { type nat hook postrouting priority srcnat; }\n"
-		 "add rule ip cr_jobnet out ip saddr %s/%u ip daddr != %s/%u masquerade\n",
-		 net, conf->job_net_prefix, net, conf->job_net_prefix);
+		 "add chain ip cr_jobnet between { type filter hook forward priority filter; }\n"
+		 "flush chain ip cr_jobnet out\n"
+		 "flush chain ip cr_jobnet between\n"
+		 "add rule ip cr_jobnet out ip saddr %s/%u ip daddr != %s/%u masquerade\n"
+		 "add rule ip cr_jobnet between ip saddr . ip daddr @pairs accept\n"
+		 "add rule ip cr_jobnet between ip saddr %s/%u ip daddr %s/%u drop\n",
+		 net, conf->job_net_prefix, net, conf->job_net_prefix, net, conf->job_net_prefix,
+		 net, conf->job_net_prefix);
 	return _run_nft(cmd, err, errlen);
 }
 
@@ -520,9 +530,44 @@ static int _peer_routes(struct nl *nl, FILE *f, const char *self, const struct j
 			return err_set(err, errlen, ret,
 				       "job network: route to %s through node %s: %s", a, p[i].node,
 				       strerror(-ret));
-		fprintf(f, "%08x %08x\n", p[i].addr, gw);
+		fprintf(f, "route %08x %08x\n", p[i].addr, gw);
 	}
 	return 0;
+}
+
+static void _pair(FILE *cmd, FILE *f, uint32_t from, uint32_t to)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &(uint32_t){htonl(from)}, a, sizeof(a));
+	inet_ntop(AF_INET, &(uint32_t){htonl(to)}, b, sizeof(b));
+	fprintf(cmd, "%s . %s, %s . %s, ", a, b, b, a);
+	fprintf(f, "pair %08x %08x\n", from, to);
+}
+
+/* What the node forwards between job addresses: each slot here with every other of the job. */
+static int _peer_pairs(FILE *f, const char *self, const struct job_peer *p, size_t n, char *err,
+		       size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0, count = 0;
+	FILE *cmd = open_memstream(&text, &len);
+	int ret = 0;
+
+	if (!cmd)
+		return err_set(err, errlen, -ENOMEM, "job network: out of memory");
+	fprintf(cmd, "add element ip cr_jobnet pairs { ");
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n && !strcmp(p[i].node, self); j++)
+			/* two slots here: their pair once */
+			if (j != i && (strcmp(p[j].node, self) || j > i) && ++count)
+				_pair(cmd, f, p[i].addr, p[j].addr);
+	fprintf(cmd, "}\n");
+	fclose(cmd);
+	if (count)
+		ret = _run_nft(text, err, errlen);
+	free(text);
+	return ret;
 }
 
 int jobnet_routes(const char *path, const char *self_node, const struct job_peer *p, size_t n,
@@ -541,6 +586,8 @@ int jobnet_routes(const char *path, const char *self_node, const struct job_peer
 		ret = _peer_routes(&nl, f, self_node, p, n, err, errlen);
 		mnl_socket_close(nl.sk);
 	}
+	if (!ret)
+		ret = _peer_pairs(f, self_node, p, n, err, errlen);
 	/* what is in already is written: a failure still drops it */
 	if (fclose(f) && !ret)
 		ret = err_set(err, errlen, -EIO, "job network: %s: cannot write", path);
@@ -550,16 +597,30 @@ int jobnet_routes(const char *path, const char *self_node, const struct job_peer
 void jobnet_routes_drop(const char *path)
 {
 	FILE *f = fopen(path, "re");
-	unsigned int dst, gw;
-	struct nl nl;
+	char kind[8], cmd[256], a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], err[256];
+	unsigned int x, y;
+	struct nl nl = {0};
 
 	if (!f)
 		return;
-	if (!_nl_open(&nl)) {
-		while (fscanf(f, "%x %x\n", &dst, &gw) == 2)
-			_peer_route(&nl, RTM_DELROUTE, dst, gw);
-		mnl_socket_close(nl.sk);
+	if (_nl_open(&nl))
+		nl.sk = NULL;
+	while (fscanf(f, "%7s %x %x\n", kind, &x, &y) == 3) {
+		if (!strcmp(kind, "route") && nl.sk) {
+			_peer_route(&nl, RTM_DELROUTE, x, y);
+			continue;
+		}
+		inet_ntop(AF_INET, &(uint32_t){htonl(x)}, a, sizeof(a));
+		inet_ntop(AF_INET, &(uint32_t){htonl(y)}, b, sizeof(b));
+		/* one by one: one already gone would fail the others */
+		snprintf(cmd, sizeof(cmd),
+			 "delete element ip cr_jobnet pairs { %s . %s }\n"
+			 "delete element ip cr_jobnet pairs { %s . %s }\n",
+			 a, b, b, a);
+		_run_nft(cmd, err, sizeof(err));
 	}
+	if (nl.sk)
+		mnl_socket_close(nl.sk);
 	fclose(f);
 	unlink(path);
 }

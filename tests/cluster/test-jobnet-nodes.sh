@@ -20,7 +20,7 @@ cluster_begin --nodes 5
 # shellcheck source=tests/cluster/ckpt-lib.sh
 . "$HERE/ckpt-lib.sh"
 install -m 0755 "$HERE/workloads/peerjob.sh" "$WORK/peerjob.sh"
-STEPS=${STEPS:-80} # 0.25 s each
+STEPS=${STEPS:-160} # 0.25 s each, more than the checks below take
 read -r _ _ _ N4 N5 <<<"$CR_CLUSTER_NODES"
 
 # peerjob NAME SBATCH-ARGS...: the workload on two nodes; prints the job id.
@@ -33,14 +33,26 @@ peerjob() {
 		"$WORK/peerjob.sh" "$WORK/$name" "$STEPS"
 }
 
-# slot1 JOBID: "NODE INIT_PID" of the job's container on its second node, once up.
-slot1() {
-	local n f pid
-	n=$(scontrol show hostnames "$(job_field "$1" NodeList)" | sed -n 2p)
+# slot JOBID I: "NODE INIT_PID ADDRESS" of the job's container on its node I (1, 2), once up.
+slot() {
+	local n f
+	n=$(scontrol show hostnames "$(job_field "$1" NodeList)" | sed -n "$2p")
 	f=$CR_CLUSTER_DIR/nodes/$n/crd/job$1.json
 	[ -n "$n" ] && [ -f "$f" ] || return 1
-	pid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["init_pid"])' "$f")
-	[ "$pid" -gt 0 ] && echo "$n $pid"
+	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); j["init_pid"] > 0 and print(sys.argv[2], j["init_pid"], j["address"])' "$f" "$n"
+}
+slot1() { slot "$1" 2 | cut -d' ' -f1,2; }
+# reach JOBID ADDRESS: from the job's first slot, a TCP connection to ADDRESS:7788 is answered.
+reach() {
+	local where
+	where=$(slot "$1" 1)
+	"$CLUSTER_SH" exec "${where%% *}" nsenter -t "$(echo "$where" | cut -d' ' -f2)" -n \
+		/usr/bin/python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 7788), timeout=3)
+s.sendall(b"hello\n")
+sys.exit(0 if s.makefile().readline() == "ok hello\n" else 1)
+' "$2" 2>/dev/null
 }
 # serve JOBID: an answering server in the network namespace of the job's second slot.
 serve() {
@@ -74,6 +86,12 @@ peer=$(slot1 "$id" | cut -d' ' -f1)
 wait_output nl "ok step 10" 120
 out=$(as "$USER_" scontrol checkpoint create "$id") || fail "checkpoint create: $out"
 log "$out"
+# Each job reaches its own slots across nodes, never the other job's.
+reach "$id" "$(slot "$id" 2 | cut -d' ' -f3)" || fail "job $id does not reach its second slot"
+reach "$ref" "$(slot "$ref" 2 | cut -d' ' -f3)" || fail "job $ref does not reach its second slot"
+! reach "$id" "$(slot "$ref" 2 | cut -d' ' -f3)" || fail "job $id reaches job $ref's slot"
+! reach "$ref" "$(slot "$id" 2 | cut -d' ' -f3)" || fail "job $ref reaches job $id's slot"
+ok "each job reaches its own slots across nodes, not the other's"
 wait_output nl "ok step 15"
 log "job $id: checkpoint 1 committed; killing $peer, its second node"
 "$CLUSTER_SH" kill-node "$peer"
