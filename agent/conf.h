@@ -27,8 +27,8 @@ struct cr_conf {
 	uint32_t max_wait;	 /* up to CR_MAX_WAIT_LIMIT seconds a checkpoint or restore may take
 				    before it aborts */
 	uint32_t rollback_keep_mib; /* RollbackKeep=: MiB a restore copies of what it cuts */
-	char completed[16];	 /* CompletedJobCheckpoints: "remove" or "keep" */
-	char restore_failure[8]; /* RestoreFailure: "hold" (requeue held) or "fail" */
+	char completed[16];	    /* CompletedJobCheckpoints: "remove" or "keep" */
+	char restore_failure[8];    /* RestoreFailure: "hold" (requeue held) or "fail" */
 	/* JobNetwork: the job containers' addresses, an IPv4 prefix (host order) */
 	uint32_t job_net;
 	uint32_t job_net_prefix;

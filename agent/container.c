@@ -637,8 +637,8 @@ static void _init_msg(struct init *in, struct cr_msg *m)
 	} else if (m->hdr.type == CR_MSG_RESUME) {
 		struct cr_rollback_keep keep = {.dirfd = m->nfds == 1 ? m->fds[0] : -1};
 
-		if (cr_unpack_u32(m, &signo) || (m->nfds == 1 && cr_unpack_u64(m, &keep.max_copy)) ||
-		    cr_unpack_done(m))
+		if (cr_unpack_u32(m, &signo) ||
+		    (m->nfds == 1 && cr_unpack_u64(m, &keep.max_copy)) || cr_unpack_done(m))
 			_send_err_str(in->ctl, "bad RESUME");
 		else if (in->script != 0)
 			_send_err_str(in->ctl, "the job already runs in this container");

@@ -54,7 +54,8 @@ int keep_tail(struct keep_state *ks, int wfd, const char *path, uint64_t from, u
 	snprintf(name, sizeof(name), "/proc/self/fd/%d", wfd);
 	fd = open(name, O_RDONLY | O_CLOEXEC);
 	snprintf(name, sizeof(name), "%u.tail", ++ks->n);
-	out = fd < 0 ? -1 : openat(ks->keep->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	out = fd < 0 ? -1
+		     : openat(ks->keep->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	ret = out < 0 ? -errno : keep_bytes(ks, fd, out, from, len, &how);
 	if (out >= 0)
 		close(out);
@@ -64,11 +65,12 @@ int keep_tail(struct keep_state *ks, int wfd, const char *path, uint64_t from, u
 		unlinkat(ks->keep->dirfd, name, 0);
 		ret = 0;
 	}
-	idx = ret ? -1 : openat(ks->keep->dirfd, "index", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-				0600);
-	if (!ret && (idx < 0 || dprintf(idx, "%u\t%llu\t%llu\t%s\t%s\n", ks->n,
-					(unsigned long long)from,
-					(unsigned long long)(len - from), how, path) < 0))
+	idx = ret ? -1
+		  : openat(ks->keep->dirfd, "index", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			   0600);
+	if (!ret &&
+	    (idx < 0 || dprintf(idx, "%u\t%llu\t%llu\t%s\t%s\n", ks->n, (unsigned long long)from,
+				(unsigned long long)(len - from), how, path) < 0))
 		ret = -errno ?: -EIO;
 	if (idx >= 0)
 		close(idx);
