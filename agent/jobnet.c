@@ -35,8 +35,7 @@
 #include "jobpeers.h"
 #include "log.h"
 
-#define GATEWAY	    0xa9fe0101 /* 169.254.1.1 */
-#define SLOT_STRIDE 64	       /* addresses set aside per lineage before the next one's */
+#define GATEWAY 0xa9fe0101 /* 169.254.1.1 */
 
 struct nl {
 	struct mnl_socket *sk;
@@ -411,14 +410,6 @@ out:
 		snprintf(err, errlen, "cannot give the container its address %s: %s", a,
 			 strerror(-ret));
 	return ret;
-}
-
-uint32_t jobnet_slot_addr(const struct cr_conf *conf, uint32_t lineage, uint32_t slot)
-{
-	uint64_t size = 1ull << (32 - conf->job_net_prefix);
-	uint64_t index = ((uint64_t)lineage * SLOT_STRIDE + slot) % (size - 2) + 1;
-
-	return conf->job_net + (uint32_t)index;
 }
 
 static int _run_nft(const char *cmd, char *err, size_t errlen)

@@ -18,9 +18,6 @@ struct job_peer;
 /* What every job container of this node relies on: forwarding and masquerading. */
 int jobnet_node_init(const struct cr_conf *conf, char *err, size_t errlen);
 
-/* The address (host order) of a lineage's slot in JobNetwork. */
-uint32_t jobnet_slot_addr(const struct cr_conf *conf, uint32_t lineage, uint32_t slot);
-
 /*
  * Connect the net namespace of @init_pid (a new container's init) to the node:
  * a veth pair named after the job and slot, @addr on its eth0, routes both ways.

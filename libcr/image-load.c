@@ -42,6 +42,14 @@ static int owner(struct rst_image *ri, struct cr_img *img, pid_t pid, struct rst
 	return 0;
 }
 
+/* A second record of a kind a task has one of. */
+static int dup_rec(struct cr_img *img, const char *kind, pid_t pid)
+{
+	pr_err("%s: record at offset %llu: a second %s record for task %d\n", img->path,
+	       (unsigned long long)img->off, kind, pid);
+	return -EBADMSG;
+}
+
 /* The takers: each returns enum rst_rec_take (rst-image.h) or -errno. */
 static int take_task_record(struct rst_image *ri, struct cr_img *img, struct cr_rec_hdr *h, void *p)
 {
@@ -64,6 +72,8 @@ static int take_task_record(struct rst_image *ri, struct cr_img *img, struct cr_
 		    (ret = image_check_len(img, h, sizeof(*mm), mm->nauxv * 8ULL)) ||
 		    (ret = owner(ri, img, mm->pid, &t)))
 			return ret ? ret : -EBADMSG;
+		if (t->mm)
+			return dup_rec(img, "MM", mm->pid);
 		t->mm = mm;
 		t->auxv = (uint64_t *)(mm + 1);
 		return RST_REC_KEPT;
@@ -87,6 +97,8 @@ static int take_task_record(struct rst_image *ri, struct cr_img *img, struct cr_
 					   pm->nruns * sizeof(struct cr_page_run))) ||
 		    (ret = owner(ri, img, pm->pid, &t)))
 			return ret ? ret : -EBADMSG;
+		if (t->pagemap)
+			return dup_rec(img, "PAGEMAP", pm->pid);
 		t->pagemap = pm;
 		t->runs = (struct cr_page_run *)(pm + 1);
 		return RST_REC_KEPT;
@@ -122,6 +134,8 @@ static int take_thread_record(struct rst_image *ri, struct cr_img *img, struct c
 					   tr->ntimers * sizeof(struct cr_timer))) ||
 		    (ret = owner(ri, img, tr->pid, &t)))
 			return ret ? ret : -EBADMSG;
+		if (t->timers)
+			return dup_rec(img, "TIMERS", tr->pid);
 		t->timers = tr;
 		return RST_REC_KEPT;
 	}
@@ -131,6 +145,8 @@ static int take_thread_record(struct rst_image *ri, struct cr_img *img, struct c
 		if ((ret = image_check_len(img, h, sizeof(*sa), 0)) ||
 		    (ret = owner(ri, img, sa->pid, &t)))
 			return ret;
+		if (t->sigacts)
+			return dup_rec(img, "SIGACTS", sa->pid);
 		t->sigacts = sa;
 		return RST_REC_KEPT;
 	}
@@ -350,6 +366,8 @@ int image_load(const char *dir, const struct cr_digests *digests, struct rst_ima
 		       ri->ntasks);
 		ret = -EBADMSG;
 	}
+	if (!ret)
+		ret = image_check(ri);
 	if (!ret)
 		ri->dirfd = dup(img.dirfd);
 	cr_img_close(&img);

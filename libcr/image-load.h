@@ -12,6 +12,8 @@
 int image_load(const char *dir, const struct cr_digests *digests, struct rst_image *img);
 void image_free(struct rst_image *img);
 struct rst_img_task *find_img_task(struct rst_image *img, pid_t pid);
+/* The checks no single record can make (image-check.c): -EBADMSG, named. */
+int image_check(const struct rst_image *img);
 int image_check_datafile(struct rst_image *img, const char *name, uint64_t size, void *xxh64);
 
 #endif /* CR_IMAGE_LOAD_H */
