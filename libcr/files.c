@@ -314,6 +314,7 @@ static int add_inflight(struct cr_img *img, struct dump_ctx *ctx, struct fd_info
 int dump_inflight_fd(struct cr_img *img, struct dump_ctx *ctx, pid_t pid, int sfd, int fd,
 		     uint32_t *id)
 {
+	const struct file_ops *ops;
 	struct file_obj *same;
 	struct fd_info fi;
 	int ret = read_fd_info(&fi, ctx, getpid(), fd);
@@ -323,6 +324,13 @@ int dump_inflight_fd(struct cr_img *img, struct dump_ctx *ctx, pid_t pid, int sf
 		pr_perror("Task %d fd %d: can't inspect an fd in flight", pid, sfd);
 		close(fd);
 		return ret;
+	}
+	ops = recognise_fd(&fi);
+	if (ops && ops->standin) {
+		pr_err("Task %d fd %d: the unix socket holds a %s in flight: not supported\n", pid,
+		       sfd, ops->name);
+		close(fd);
+		return -ENOTSUP;
 	}
 	same = find_same_file(ctx->files, &fi);
 	if (same) {

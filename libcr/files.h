@@ -50,6 +50,8 @@ struct fd_info {
  *   install   optional: in each restored task, once all its fds are in place
  *             and before the service fds close, for each of its fds of
  *             this kind: state keyed by the task's own fd numbers (epoll)
+ *   standin   open gives a stand-in that install replaces in each task
+ *             (pidfds): never sent in flight (SCM_RIGHTS)
  *   complete  optional: in the restarter, once every file is open, for each
  *             shared object: what needs other files (a queue refilled
  *             with fds in flight)
@@ -61,6 +63,7 @@ struct file_ops {
 	const char *name;
 	uint32_t kind;
 	uint32_t obj_type;
+	bool standin;
 	bool (*recognise)(const struct fd_info *fi);
 	int (*check)(const struct fd_info *fi);
 	int (*dump)(struct cr_img *img, struct dump_ctx *ctx, const struct fd_info *fi,

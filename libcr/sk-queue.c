@@ -116,28 +116,48 @@ static int peek_at(const struct fd_info *fi, int sk, uint64_t ino, int off, char
 	return 0;
 }
 
-/* The queue of unix socket @fd (in flight, ours) holds fds in flight? Its SO_PEEK_OFF kept. */
-static int inflight_rights(const struct fd_info *fi, int fd, uint64_t ino, bool *yes)
+/*
+ * Does a message queued on unix socket @fd carry fds in flight (@want 0) or
+ * socket @want in flight? *yes says; the socket's SO_PEEK_OFF is kept.
+ */
+static int scan_queue(const struct fd_info *fi, int fd, uint64_t ino, uint64_t want, bool *yes)
 {
 	int type = 0, saved = -1, ret;
 	socklen_t len = sizeof(type);
 	char *buf = malloc(MAX_MSG);
 	struct peeked pk;
+	struct stat st;
 
+	*yes = false;
 	if (!buf)
 		return -ENOMEM;
 	getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
 	len = sizeof(saved);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &saved, &len) < 0)
 		saved = -1;
-	ret = peek_at(fi, fd, ino, 0, buf, MAX_MSG, &pk);
-	/* the end: nothing more queued, or EOF (not a message) for a stream or seqpacket */
-	while (!ret && pk.n >= 0 && !pk.nfds && (pk.n || type == SOCK_DGRAM))
-		ret = peek_at(fi, fd, ino, -1, buf, MAX_MSG, &pk);
-	setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &saved, sizeof(saved));
-	*yes = !ret && pk.nfds;
+	/* to the end: nothing more queued, or EOF (not a message) for a stream or seqpacket */
+	for (ret = peek_at(fi, fd, ino, 0, buf, MAX_MSG, &pk);
+	     !ret && pk.n >= 0 && !*yes && (pk.n || type == SOCK_DGRAM);
+	     ret = peek_at(fi, fd, ino, -1, buf, MAX_MSG, &pk)) {
+		for (int i = 0; i < pk.nfds; i++)
+			*yes |= !want || (!fstat(pk.fds[i], &st) && st.st_ino == want);
+		close_fds(&pk);
+	}
 	close_fds(&pk);
+	setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &saved, sizeof(saved));
 	free(buf);
+	return ret;
+}
+
+int sk_queue_holds(const struct fd_info *fi, uint64_t ino, bool *yes)
+{
+	int sk = steal_fd(fi), ret;
+
+	*yes = false;
+	if (sk < 0)
+		return sk;
+	ret = scan_queue(fi, sk, fi->st.st_ino, ino, yes);
+	close(sk);
 	return ret;
 }
 
@@ -152,7 +172,7 @@ static int check_inflight_sock(const struct fd_info *fi, uint64_t ino, int fd)
 	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) ||
 	    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_UNIX)
 		return 0;
-	ret = inflight_rights(fi, fd, st.st_ino, &yes);
+	ret = scan_queue(fi, fd, st.st_ino, 0, &yes);
 	if (ret || !yes)
 		return ret;
 	pr_err("Task %d fd %d: unix socket %llu holds unix socket %lu in flight, which has fds in "

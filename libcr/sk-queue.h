@@ -7,6 +7,7 @@
 #ifndef CR_SK_QUEUE_H
 #define CR_SK_QUEUE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -29,6 +30,8 @@ struct sk_queue {
 int sk_queue_peek(struct cr_img *img, const struct fd_info *fi, int sk,
 		  const struct unix_diag_info *di, struct sk_queue *q);
 void sk_queue_free(struct sk_queue *q);
+/* Dump: *yes if a message queued on @fi's unix socket carries socket @ino in flight. */
+int sk_queue_holds(const struct fd_info *fi, uint64_t ino, bool *yes);
 
 /* Restore: is @r's table of fds in flight (nfdwords after ndata) sound? -EBADMSG, logged. */
 int sk_queue_check(const struct cr_unix_sk_rec *r);

@@ -58,8 +58,42 @@ static bool recognise_unix(const struct fd_info *fi)
 /* ---- the tree's sockets (check) ---- */
 
 /*
- * Is @ino held by a task of the tree (unless @pending_only), or the client of
- * a connection pending on a listener of it? (the dump's index: sockdiag.h)
+ * A datagram queue may start with an empty message (fds alone): rqueue,
+ * the first one's length, is 0 then.
+ */
+static bool may_hold_data(const struct unix_diag_info *di)
+{
+	return di->state != TCP_LISTEN && (di->rqueue || di->type != SOCK_STREAM);
+}
+
+/* Is @ino in flight in a queue of a unix socket the tree holds? (the slow way: peeked) */
+static int in_flight(struct dump_ctx *ctx, uint32_t ino, bool *yes)
+{
+	const struct unix_diag_info *di;
+	uint32_t hino, last = 0;
+	struct fd_info fi;
+	int ret = 0;
+
+	*yes = false;
+	for (size_t i = 0; !ret && !*yes; i++) {
+		fi = (struct fd_info){.ctx = ctx, .root = ctx->root};
+		ret = sk_index_holder(ctx, i, &hino, &fi.pid, &fi.fd);
+		if (ret == -ENOENT)
+			return 0;
+		if (ret || hino == last || (ret = sk_index_unix(ctx, hino, &di)) || !di ||
+		    !may_hold_data(di))
+			continue;
+		last = hino;
+		fi.st.st_ino = hino;
+		ret = sk_queue_holds(&fi, ino, yes);
+	}
+	return ret;
+}
+
+/*
+ * Is @ino held by a task of the tree (unless @pending_only), in flight in
+ * a queue of one of its sockets, or the client of a connection pending on a
+ * listener of it? (the dump's index: sockdiag.h)
  */
 static int in_tree(struct dump_ctx *ctx, uint32_t ino, bool pending_only, bool *yes)
 {
@@ -67,6 +101,8 @@ static int in_tree(struct dump_ctx *ctx, uint32_t ino, bool pending_only, bool *
 
 	if (!ret && (pending_only || !*yes))
 		ret = sk_index_pending(ctx, ino, yes);
+	if (!ret && !pending_only && !*yes)
+		ret = in_flight(ctx, ino, yes);
 	return ret;
 }
 
@@ -185,7 +221,7 @@ static int dump_from_fd(struct cr_img *img, const struct fd_info *fi,
 		pr_perror("Task %d fd %d: can't read the options of unix socket %u", fi->pid,
 			  fi->fd, di->ino);
 	}
-	if (!ret && di->state != TCP_LISTEN && di->rqueue) {
+	if (!ret && may_hold_data(di)) {
 		/* SO_PEEK_OFF belongs to the socket: the task's own is put back */
 		if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &peek_off, &len) < 0)
 			peek_off = -1;
