@@ -1,6 +1,8 @@
 /*
- * refuse_unix_rights: a unix socket in flight (SCM_RIGHTS) that has fds in
- * flight itself: datagram socket X1 holds a message with a pipe's write end
+ * refuse_unix_rights: fds in flight (SCM_RIGHTS) cr can't restore, one per
+ * argv[1]. pidfd: a pidfd (of a child, also held by the task) sent on a
+ * socketpair; the restarter has no task to point one at. socket: a unix
+ * socket in flight that has fds in flight itself: datagram socket X1 holds a message with a pipe's write end
  * in flight, and is itself sent with "x" on a stream socketpair, then closed
  * (in flight only). cr checkpoint must refuse (exit 3), naming the task,
  * the fd and the socket holding X1, and X1, write nothing and leave the
@@ -12,12 +14,39 @@
  */
 #include "unix_rights.h"
 
-int main(void)
+/* A pidfd of a child in flight: refused, still queued after. */
+static void pidfd_in_flight(void)
+{
+	int sp[2], pfd, fds[MAX_RIGHTS], n;
+	pid_t c = fork();
+	char buf[8];
+
+	if (c == 0)
+		for (;;)
+			pause();
+	pfd = syscall(SYS_pidfd_open, c, 0);
+	if (c < 0 || pfd < 0 || socketpair(AF_UNIX, SOCK_DGRAM, 0, sp))
+		test_fatal("fork, pidfd, socketpair");
+	send_fds(sp[0], "p", 1, &pfd, 1);
+	dprintf(1, "EXPECT: Task %d fd %d: the unix socket holds a pidfd in flight\n", getpid(),
+		sp[1]);
+	test_ready();
+	test_wait_go();
+	CHECK(recv_fds(sp[1], buf, sizeof(buf), fds, &n) == 1 && n == 1 && same_file(fds[0], pfd),
+	      "the pidfd in flight is lost");
+	kill(c, SIGKILL);
+	wait_child(c, 10000);
+	test_done();
+}
+
+int main(int argc, char **argv)
 {
 	int sp[2], x[2], p[2], fds[MAX_RIGHTS], n;
 	char buf[8];
 	ssize_t r;
 
+	if (argc > 1 && !strcmp(argv[1], "pidfd"))
+		pidfd_in_flight();
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) || socketpair(AF_UNIX, SOCK_DGRAM, 0, x) ||
 	    pipe(p))
 		test_fatal("socketpairs, pipe");
