@@ -289,17 +289,17 @@ static int dump_one_fd(struct cr_img *img, struct dump_ctx *ctx, struct cr_task 
 static int check_one_fd(const struct fd_info *fi);
 
 /* The file in flight @fd, not the same as any dumped so far: checked and dumped. */
-static int add_inflight(struct cr_img *img, struct dump_ctx *ctx, struct fd_info *fi,
-			uint32_t *id)
+static int add_inflight(struct cr_img *img, struct dump_ctx *ctx, struct fd_info *fi, uint32_t *id)
 {
 	const struct file_ops *ops = recognise_fd(fi);
 	struct files_ctx *fc = ctx->files;
 	int ret;
 
-	fi->flags &= ~O_CLOEXEC; /* ours (MSG_CMSG_CLOEXEC): close-on-exec is an fd's, not its file's */
+	/* ours (MSG_CMSG_CLOEXEC): close-on-exec is an fd's, not its file's */
+	fi->flags &= ~O_CLOEXEC;
 	if (ops && ops->install) {
-		pr_err("An fd in flight is a %s (%s), which is set up in the task that holds it: "
-		       "not supported in flight\n",
+		pr_err("An fd in flight is of kind %s (%s), set up in the task that holds it, and "
+		       "no task holds it: not supported\n",
 		       ops->name, fi->link);
 		return -ENOTSUP;
 	}

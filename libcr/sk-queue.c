@@ -203,7 +203,8 @@ static int queue_add(struct sk_queue *q, const void *data, uint32_t len)
 static int fdw_add(struct sk_queue *q, uint32_t w)
 {
 	if (q->nfdw == q->fdcap) {
-		uint32_t cap = q->fdcap ? q->fdcap * 2 : 64, *nw = realloc(q->fdw, cap * sizeof(*nw));
+		uint32_t cap = q->fdcap ? q->fdcap * 2 : 64;
+		uint32_t *nw = realloc(q->fdw, cap * sizeof(*nw));
 
 		if (!nw)
 			return -ENOMEM;

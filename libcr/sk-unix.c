@@ -204,7 +204,8 @@ static int sockopt(int sk, int opt, uint32_t *val)
 
 /* Buffer sizes, SO_PASSCRED, the queue: from a copy of the task's fd. */
 static int dump_from_fd(struct cr_img *img, const struct fd_info *fi,
-			const struct unix_diag_info *di, struct cr_unix_sk_rec *r, struct sk_queue *q)
+			const struct unix_diag_info *di, struct cr_unix_sk_rec *r,
+			struct sk_queue *q)
 {
 	int sk = steal_fd(fi), peek_off = -1, ret;
 	socklen_t len = sizeof(peek_off);
@@ -308,9 +309,8 @@ static int dump_unix(struct cr_img *img, struct dump_ctx *ctx, const struct fd_i
 static int collect_unix(struct cr_img *img, const struct cr_rec_hdr *h, struct rst_file_obj *obj)
 {
 	struct cr_unix_sk_rec *r = obj->rec;
-	int ret = image_check_len(img, h, sizeof(*r),
-				  h->len < sizeof(*r) ? 0
-						      : r->ndata + (size_t)r->nfdwords * sizeof(uint32_t));
+	size_t tail = h->len < sizeof(*r) ? 0 : r->ndata + (size_t)r->nfdwords * sizeof(uint32_t);
+	int ret = image_check_len(img, h, sizeof(*r), tail);
 
 	if (!ret)
 		ret = sk_queue_check(r);

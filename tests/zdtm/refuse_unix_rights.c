@@ -2,15 +2,13 @@
  * refuse_unix_rights: fds in flight (SCM_RIGHTS) cr can't restore, one per
  * argv[1]. pidfd: a pidfd (of a child, also held by the task) sent on a
  * socketpair; the restarter has no task to point one at. socket: a unix
- * socket in flight that has fds in flight itself: datagram socket X1 holds a message with a pipe's write end
- * in flight, and is itself sent with "x" on a stream socketpair, then closed
- * (in flight only). cr checkpoint must refuse (exit 3), naming the task,
- * the fd and the socket holding X1, and X1, write nothing and leave the
- * tree running, every message still queued with its fds (the dumper's peeks
- * took copies of the fds, not the originals).
- * Checks (without a restart): "x" comes with X1, X1's message with the
- * pipe's write end, which still writes into the pipe.
- * Skip proof: none (refused).
+ * socket in flight that has fds in flight itself: datagram socket X1 holds a message with a pipe's
+ * write end in flight, and is itself sent with "x" on a stream socketpair, then closed (in flight
+ * only). cr checkpoint must refuse (exit 3), naming the task, the fd and the socket holding X1, and
+ * X1, write nothing and leave the tree running, every message still queued with its fds (the
+ * dumper's peeks took copies of the fds, not the originals). Checks (without a restart): "x" comes
+ * with X1, X1's message with the pipe's write end, which still writes into the pipe. Skip proof:
+ * none (refused).
  */
 #include "unix_rights.h"
 

@@ -13,14 +13,12 @@
 
 /* @len bytes and @n fds in flight (n may be 0) in one sendmsg, to @to if given. */
 static inline void send_fds_to(int sk, const void *data, size_t len, const int *fds, int n,
-			const struct sockaddr_un *to, socklen_t tolen)
+			       const struct sockaddr_un *to, socklen_t tolen)
 {
 	static char cbuf[CMSG_SPACE(MAX_RIGHTS * sizeof(int))];
 	struct iovec iov = {(void *)data, len};
-	struct msghdr mh = {.msg_name = (void *)to,
-			    .msg_namelen = tolen,
-			    .msg_iov = &iov,
-			    .msg_iovlen = 1};
+	struct msghdr mh = {
+		.msg_name = (void *)to, .msg_namelen = tolen, .msg_iov = &iov, .msg_iovlen = 1};
 	struct cmsghdr *c;
 
 	if (n) {

@@ -55,8 +55,7 @@ int main(void)
 	test_wait_go();
 
 	r = recv_fds(sp[1], buf, sizeof(buf), fds, &n);
-	CHECK(r == 3 && !memcmp(buf, "one", 3) && n == 2, "1: %zd bytes (want one), %d fds", r,
-	      n);
+	CHECK(r == 3 && !memcmp(buf, "one", 3) && n == 2, "1: %zd bytes (want one), %d fds", r, n);
 	if (n == 2) {
 		fa = fds[0];
 		fb = fds[1];
@@ -64,11 +63,10 @@ int main(void)
 		CHECK(inode_of(fb) == ib && reads(fb, "ab"), "1: B is not B");
 	}
 	r = recv_fds(sp[1], buf, sizeof(buf), fds, &n);
-	CHECK(r == 3 && !memcmp(buf, "two", 3) && n == 0, "2: %zd bytes (want two), %d fds", r,
-	      n);
+	CHECK(r == 3 && !memcmp(buf, "two", 3) && n == 0, "2: %zd bytes (want two), %d fds", r, n);
 	r = recv_fds(sp[1], buf, sizeof(buf), fds, &n);
-	CHECK(r == 5 && !memcmp(buf, "three", 5) && n == 2, "3: %zd bytes (want three), %d fds",
-	      r, n);
+	CHECK(r == 5 && !memcmp(buf, "three", 5) && n == 2, "3: %zd bytes (want three), %d fds", r,
+	      n);
 	if (n == 2) {
 		CHECK(fb >= 0 && same_file(fds[0], fb), "3: B's second fd is not B's open file");
 		CHECK(read(fds[1], &cnt, sizeof(cnt)) == sizeof(cnt) && cnt == 5,

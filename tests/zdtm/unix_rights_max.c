@@ -26,7 +26,8 @@ int main(void)
 	text[MAX_RIGHTS + 1] = 0;
 	fds[0] = open_text("f", text, O_RDONLY, 0);
 	for (int i = 1; i < MAX_RIGHTS; i++)
-		if ((fds[i] = open(test_path("f"), O_RDONLY)) < 0 || lseek(fds[i], i, SEEK_SET) != i)
+		if ((fds[i] = open(test_path("f"), O_RDONLY)) < 0 ||
+		    lseek(fds[i], i, SEEK_SET) != i)
 			test_fatal("open f");
 	ino = inode_of(fds[0]);
 	send_fds(dg[0], "max", 3, fds, MAX_RIGHTS);
@@ -48,9 +49,8 @@ int main(void)
 	for (int i = 0; i < n && ok; i++) {
 		char want[2] = {text[i], 0};
 
-		ok = inode_of(got[i]) == ino &&
-		     lseek(got[i], 0, SEEK_CUR) == i && reads(got[i], want) &&
-		     (i == 0 || !same_file(got[i], got[i - 1]));
+		ok = inode_of(got[i]) == ino && lseek(got[i], 0, SEEK_CUR) == i &&
+		     reads(got[i], want) && (i == 0 || !same_file(got[i], got[i - 1]));
 		CHECK(ok, "fd %d of 253 is not its file at offset %d", i, i);
 	}
 	r = recv_fds(st[1], buf, sizeof(buf), got, &n);

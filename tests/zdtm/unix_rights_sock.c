@@ -48,8 +48,7 @@ int main(void)
 	CHECK(recv(fds[1], buf, sizeof(buf), MSG_DONTWAIT) == 5 && !memcmp(buf, "dgram", 5),
 	      "D does not read its datagram");
 	CHECK(sendto(u, "again", 5, 0, (struct sockaddr *)&sa, salen) == 5 &&
-		      recv(fds[1], buf, sizeof(buf), MSG_DONTWAIT) == 5 &&
-		      !memcmp(buf, "again", 5),
+		      recv(fds[1], buf, sizeof(buf), MSG_DONTWAIT) == 5 && !memcmp(buf, "again", 5),
 	      "D does not answer to its name");
 	test_done();
 }
