@@ -237,15 +237,15 @@ static int open_target(const struct rst_img_task *t, const struct cr_file_rec *r
 static int install_pidfd(struct rst_image *img, const struct rst_img_task *t,
 			 const struct cr_file_rec *rec, int fd)
 {
-	int pfd, ofd = -1, cloexec = fcntl(fd, F_GETFD);
+	int pfd = -1, ofd = -1, cloexec = fcntl(fd, F_GETFD);
 	const struct rst_img_task *o = opener_of(img, rec->id, &ofd);
 
-	if (o == t && ofd != fd) /* placed already: install goes in fd order */
-		pfd = fcntl(ofd, F_DUPFD_CLOEXEC, 0);
-	else if (o && o != t)
-		pfd = copy_pidfd(t, o, ofd, rec);
-	else
+	if (!o || (o == t && ofd == fd))
 		pfd = open_target(t, rec, fd);
+	else if (o != t)
+		pfd = copy_pidfd(t, o, ofd, rec);
+	else if ((pfd = fcntl(ofd, F_DUPFD_CLOEXEC, 0)) < 0) /* placed already: fd order */
+		pr_perror("Task %d: can't dup its pidfd at fd %d for fd %d", t->rec->pid, ofd, fd);
 	if (pfd < 0)
 		return errno ? -errno : -EIO;
 	if (dup3(pfd, fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {

@@ -91,6 +91,7 @@ static int peek_at(const struct fd_info *fi, int sk, uint64_t ino, int off, char
 			    .msg_controllen = sizeof(cbuf)};
 
 	pk->nfds = 0;
+	pk->n = -1;
 	if (off >= 0 && setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) < 0) {
 		pr_perror("Task %d fd %d: can't set SO_PEEK_OFF of unix socket %llu", fi->pid,
 			  fi->fd, (unsigned long long)ino);

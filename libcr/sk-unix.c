@@ -721,8 +721,11 @@ static int complete_one(struct rst_image *img, const struct cr_restore_opts *opt
 			       : 0;
 	if (!waits_for_files(r))
 		return 0;
-	if (po)
-		return fill_connected(img, opts, o, pr->listener ? sk_obj(img, pr->listener) : po);
+	if (pr) {
+		struct rst_file_obj *to = pr->listener ? sk_obj(img, pr->listener) : po;
+
+		return to ? fill_connected(img, opts, o, to) : -EBADMSG; /* (prepare said) */
+	}
 	ret = fill_alone(img, opts, o, o->svc_fd[1]);
 	if (o->svc_fd[1] >= 0)
 		close(o->svc_fd[1]);
