@@ -109,8 +109,10 @@ static int peek_at(const struct fd_info *fi, int sk, uint64_t ino, int off, char
 	take_cmsgs(&mh, pk);
 	if (mh.msg_flags & MSG_CTRUNC) {
 		close_fds(pk);
+		/* or our fd table is full (RLIMIT_NOFILE): the kernel says the same */
 		pr_err("Task %d fd %d: the control data of a message queued on unix socket %llu "
-		       "does not fit in %zu bytes (MSG_CTRUNC): its fds in flight would be lost\n",
+		       "was cut short (MSG_CTRUNC: over %zu bytes, or no room for its fds in "
+		       "flight in cr's fd table): its fds in flight would be lost\n",
 		       fi->pid, fi->fd, (unsigned long long)ino, sizeof(cbuf));
 		return -ENOTSUP;
 	}
