@@ -13,8 +13,8 @@
  * found by peeking single bytes (a binary search), so that each message
  * with fds comes back whole, by one sendmsg, at its byte offset.
  * Refused by name: a unix socket in flight whose own queue holds fds in
- * flight (as CRIU does: sockets in each other's queues make circles, which
- * only the kernel's garbage collector knows how to take apart).
+ * flight (sockets in each other's queues can make circles, and the kernel
+ * limits how deep they nest: not rebuilt).
  * Restore, once every file is open: one sendmsg a message, its fds with it.
  * Credentials of queued messages (what SO_PASSCRED shows the reader, the
  * pidfd of SO_PASSPIDFD) are not kept: a message sent again carries the
