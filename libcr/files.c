@@ -111,6 +111,7 @@ struct file_obj {
 	ino_t ino;
 	pid_t pid;
 	int fd;
+	bool ours; /* fd is the dumper's: an fd in flight, closed by free_dump_fds */
 };
 
 struct dumped_obj {
@@ -121,6 +122,7 @@ struct dumped_obj {
 struct files_ctx {
 	struct file_obj *objs; /* the open files written so far */
 	size_t nobjs;
+	uint32_t last_id; /* ids are given before a kind dumps: it may dump fds in flight */
 	struct dumped_obj *dumped; /* the kinds' shared objects written so far */
 	size_t ndumped;
 };
@@ -139,6 +141,9 @@ void free_dump_fds(struct dump_ctx *ctx)
 	struct files_ctx *fc = ctx->files;
 
 	if (fc) {
+		for (size_t i = 0; i < fc->nobjs; i++)
+			if (fc->objs[i].ours)
+				close(fc->objs[i].fd);
 		free(fc->objs);
 		free(fc->dumped);
 		free(fc);
@@ -230,7 +235,7 @@ static int add_file(struct cr_img *img, struct dump_ctx *ctx, const struct fd_in
 		pr_err("No memory for fd %d of task %d\n", fi->fd, fi->pid);
 		return -ENOMEM;
 	}
-	*rec = (struct cr_file_rec){.id = fc->nobjs + 1,
+	*rec = (struct cr_file_rec){.id = ++fc->last_id,
 				    .kind = ops->kind,
 				    .flags = fi->flags,
 				    .mode = fi->st.st_mode,
@@ -248,7 +253,8 @@ static int add_file(struct cr_img *img, struct dump_ctx *ctx, const struct fd_in
 		goto out;
 	}
 	fc->objs = no;
-	no[fc->nobjs++] = (struct file_obj){rec->id, fi->st.st_dev, fi->st.st_ino, fi->pid, fi->fd};
+	no[fc->nobjs++] =
+		(struct file_obj){rec->id, fi->st.st_dev, fi->st.st_ino, fi->pid, fi->fd, false};
 	*id = rec->id;
 out:
 	free(rec);
@@ -278,6 +284,68 @@ static int dump_one_fd(struct cr_img *img, struct dump_ctx *ctx, struct cr_task 
 	else if ((ret = add_file(img, ctx, &fi, &rec.file_id)))
 		return ret;
 	return cr_img_write(img, CR_REC_FD, &rec, sizeof(rec));
+}
+
+static int check_one_fd(const struct fd_info *fi);
+
+/* The file in flight @fd, not the same as any dumped so far: checked and dumped. */
+static int add_inflight(struct cr_img *img, struct dump_ctx *ctx, struct fd_info *fi, uint32_t *id)
+{
+	const struct file_ops *ops = recognise_fd(fi);
+	struct files_ctx *fc = ctx->files;
+	int ret;
+
+	/* ours (MSG_CMSG_CLOEXEC): close-on-exec is an fd's, not its file's */
+	fi->flags &= ~O_CLOEXEC;
+	if (ops && ops->install) {
+		pr_err("An fd in flight is of kind %s (%s), set up in the task that holds it, and "
+		       "no task holds it: not supported\n",
+		       ops->name, fi->link);
+		return -ENOTSUP;
+	}
+	ret = check_one_fd(fi);
+	if (!ret)
+		ret = add_file(img, ctx, fi, id);
+	if (!ret)
+		fc->objs[fc->nobjs - 1].ours = true;
+	return ret;
+}
+
+int dump_inflight_fd(struct cr_img *img, struct dump_ctx *ctx, pid_t pid, int sfd, int fd,
+		     uint32_t *id)
+{
+	const struct file_ops *ops;
+	struct file_obj *same;
+	struct fd_info fi;
+	int ret = read_fd_info(&fi, ctx, getpid(), fd);
+
+	if (ret) {
+		errno = -ret;
+		pr_perror("Task %d fd %d: can't inspect an fd in flight", pid, sfd);
+		close(fd);
+		return ret;
+	}
+	ops = recognise_fd(&fi);
+	if (ops && ops->standin) {
+		pr_err("Task %d fd %d: the unix socket holds a %s in flight: not supported\n", pid,
+		       sfd, ops->name);
+		close(fd);
+		return -ENOTSUP;
+	}
+	same = find_same_file(ctx->files, &fi);
+	if (same) {
+		close(fd);
+		*id = same->id;
+		return 0;
+	}
+	ret = add_inflight(img, ctx, &fi, id);
+	if (ret) {
+		pr_err("Task %d fd %d: the unix socket holds the fd in flight above (%s): not "
+		       "supported\n",
+		       pid, sfd, fi.link);
+		close(fd);
+	}
+	return ret;
 }
 
 static int cmp_fd(const void *a, const void *b)
@@ -414,6 +482,14 @@ struct rst_file_obj *find_file_obj(struct rst_image *img, uint32_t type, uint64_
 	return NULL;
 }
 
+int file_svc_fd(const struct rst_image *img, uint32_t id)
+{
+	for (size_t i = 0; i < img->nfiles; i++)
+		if (img->files[i].rec->id == id)
+			return img->files[i].svc_fd;
+	return -1;
+}
+
 const char *remap_path(const struct cr_restore_opts *opts, const char *path, char *buf, size_t len)
 {
 	for (size_t i = 0; opts && i < opts->nremap; i++) {
@@ -511,13 +587,22 @@ static int run_passes(struct rst_image *img, const struct cr_restore_opts *opts,
 	return ret;
 }
 
-/* In the restarter, before anything forks: every shared object and file, once. */
+/*
+ * In the restarter, before anything forks: every shared object and file,
+ * once; then what needs them all (a queue with fds in flight).
+ */
 int prepare_files(struct rst_image *img, const struct cr_restore_opts *opts)
 {
 	int ret = run_passes(img, opts, img->nfobjs, prepare_one_obj, "shared file objects");
 
 	if (!ret)
 		ret = run_passes(img, opts, img->nfiles, open_one_file, "open files");
+	for (size_t i = 0; i < img->nfobjs && !ret; i++) {
+		const struct file_ops *ops = find_obj_kind(img->fobjs[i].type);
+
+		if (ops->complete)
+			ret = ops->complete(img, opts, &img->fobjs[i]);
+	}
 	return ret;
 }
 

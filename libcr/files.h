@@ -50,6 +50,11 @@ struct fd_info {
  *   install   optional: in each restored task, once all its fds are in place
  *             and before the service fds close, for each of its fds of
  *             this kind: state keyed by the task's own fd numbers (epoll)
+ *   standin   open gives a stand-in that install replaces in each task
+ *             (pidfds): never sent in flight (SCM_RIGHTS)
+ *   complete  optional: in the restarter, once every file is open, for each
+ *             shared object: what needs other files (a queue refilled
+ *             with fds in flight)
  * prepare and open return 0, -errno (logged) or CR_AGAIN when another
  * object must come first (epoll targets, socket peers): the core asks again
  * after a pass over the others, and fails on a pass that makes no progress.
@@ -58,6 +63,7 @@ struct file_ops {
 	const char *name;
 	uint32_t kind;
 	uint32_t obj_type;
+	bool standin;
 	bool (*recognise)(const struct fd_info *fi);
 	int (*check)(const struct fd_info *fi);
 	int (*dump)(struct cr_img *img, struct dump_ctx *ctx, const struct fd_info *fi,
@@ -69,6 +75,8 @@ struct file_ops {
 		    const struct cr_file_rec *rec, int *fd);
 	int (*install)(struct rst_image *img, const struct rst_img_task *t,
 		       const struct cr_file_rec *rec, int fd);
+	int (*complete)(struct rst_image *img, const struct cr_restore_opts *opts,
+			struct rst_file_obj *obj);
 };
 
 /* The kinds, each in its own file; files.c lists them in its registry. */
@@ -127,10 +135,22 @@ void close_rollback_fds(struct rst_image *img);
  * what only the open file answers (sockets, queues); the caller closes it.
  */
 int steal_fd(const struct fd_info *fi);
+/*
+ * Dump: the open file of an fd in flight, which reading a unix socket's
+ * queue (MSG_PEEK) put at @fd in the dumper's own table: its id in *id,
+ * dumped by its kind as a file of its own unless an fd dumped so far is the
+ * same open file (then @fd is closed). @fd is the core's then, kept open
+ * until free_dump_fds so that later fds compare with it. @pid and @sfd: the
+ * task and fd of the socket that holds it, for messages.
+ */
+int dump_inflight_fd(struct cr_img *img, struct dump_ctx *ctx, pid_t pid, int sfd, int fd,
+		     uint32_t *id);
 /* Dump: 1 if this object is new (the caller writes it now), 0 if written already. */
 int claim_dump_object(struct dump_ctx *ctx, uint32_t type, uint64_t id);
 /* Restore: the collected shared object of @type and @id, or NULL. */
 struct rst_file_obj *find_file_obj(struct rst_image *img, uint32_t type, uint64_t id);
+/* Restore, in complete(): the restarter's fd for file @id, -1 if none was opened. */
+int file_svc_fd(const struct rst_image *img, uint32_t id);
 /* @path with the restore options' path remapping applied (may be @buf). */
 const char *remap_path(const struct cr_restore_opts *opts, const char *path, char *buf, size_t len);
 

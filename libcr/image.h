@@ -410,6 +410,12 @@ struct cr_unix_sk_rec {
 	uint32_t nmsgs;	  /* messages queued to read, in ndata bytes following: */
 	uint32_t ndata;	  /* each a uint32_t length, then its bytes */
 	char name[108];
+	/*
+	 * uint32_t words after the messages (the struct's old tail padding: 0 in
+	 * older images): for each message with fds in flight (SCM_RIGHTS), in
+	 * queue order, its index, its count of fds, then their cr_file_rec ids.
+	 */
+	uint32_t nfdwords;
 };
 
 /*

@@ -9,14 +9,18 @@
  * or to a reaped one, is refused. Restore: the restarter has no task to point at yet, so each
  * restored task opens its own pidfds itself (file_ops.install), by the
  * image's pids, which are the task's own view in either pid namespace mode;
- * a target not forked yet is waited for. Every fd gets a pidfd of its own:
- * pidfds shared by dup or fork come back as separate open files (a pidfd's
- * open file has no state but its flags).
+ * a target not forked yet is waited for. One open pidfd shared by several
+ * fds (dup) or tasks (fork, SCM_RIGHTS) comes back shared: the first task of
+ * the image holding it opens it, at its first such fd; its other fds dup
+ * that one, other tasks take a copy of it (pidfd_getfd), once it is there.
+ * The restarter's stand-in can't be sent in flight: a pidfd in flight is
+ * refused (file_ops.standin).
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -152,14 +156,70 @@ static int open_pidfd(struct rst_image *img, const struct cr_restore_opts *opts,
 	return 0;
 }
 
-/* In the restored task: a pidfd of the image's task, at @fd. */
-static int install_pidfd(struct rst_image *img, const struct rst_img_task *t,
-			 const struct cr_file_rec *rec, int fd)
+/* The first task of the image holding file @id (it opens the pidfd) and its first fd of it. */
+static const struct rst_img_task *opener_of(const struct rst_image *img, uint32_t id, int *fd)
+{
+	for (size_t i = 0; i < img->ntasks; i++)
+		for (size_t k = 0; k < img->tasks[i].nfds; k++)
+			if (img->tasks[i].fds[k].file_id == id) {
+				*fd = img->tasks[i].fds[k].fd;
+				return &img->tasks[i];
+			}
+	return NULL;
+}
+
+/*
+ * Is @fd a pidfd of the task @mine (a pidfd of ours) is? (Before the opener
+ * has placed it, its fd is the stand-in, or one of the restarter's.) With
+ * pidfs (Linux 6.9) each task's pidfds share one inode; before, every
+ * pidfd the anon inode.
+ */
+static bool same_pidfd_task(int fd, int mine)
+{
+	struct stat a, b;
+
+	return !fstat(fd, &a) && !fstat(mine, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* A copy of the opener's pidfd (task @o, fd @ofd), once it has placed it there. */
+static int copy_pidfd(const struct rst_img_task *t, const struct rst_img_task *o, int ofd,
+		      const struct cr_file_rec *rec)
 {
 	struct timespec tick = {0, 10 * 1000 * 1000};
-	int pfd = -1, cloexec = fcntl(fd, F_GETFD);
+	int opfd = -1, mine = -1, fd = -1;
 
-	(void)img;
+	for (int waited = 0; fd < 0 && waited <= WAIT_MS; waited += 10) {
+		if (opfd < 0)
+			opfd = syscall(SYS_pidfd_open, o->rec->pid, 0);
+		if (mine < 0)
+			mine = syscall(SYS_pidfd_open, (pid_t)rec->obj_id, 0);
+		if (opfd >= 0 && mine >= 0)
+			fd = syscall(SYS_pidfd_getfd, opfd, ofd, 0);
+		if (fd < 0 && errno != ESRCH && errno != EBADF)
+			break;
+		if (fd >= 0 && !same_pidfd_task(fd, mine)) {
+			close(fd);
+			fd = -1;
+		}
+		if (fd < 0)
+			nanosleep(&tick, NULL);
+	}
+	if (fd < 0)
+		pr_perror("Task %d: can't take the pidfd of task %llu that fd %d of task %d holds",
+			  t->rec->pid, (unsigned long long)rec->obj_id, ofd, o->rec->pid);
+	if (opfd >= 0)
+		close(opfd);
+	if (mine >= 0)
+		close(mine);
+	return fd;
+}
+
+/* A new pidfd of the image's task @rec->obj_id, waited for if not forked yet. */
+static int open_target(const struct rst_img_task *t, const struct cr_file_rec *rec, int fd)
+{
+	struct timespec tick = {0, 10 * 1000 * 1000};
+	int pfd = -1;
+
 	for (int waited = 0; pfd < 0 && waited <= WAIT_MS; waited += 10) {
 		pfd = syscall(SYS_pidfd_open, (pid_t)rec->obj_id, rec->flags & PIDFD_FLAGS);
 		if (pfd < 0 && errno != ESRCH)
@@ -167,11 +227,27 @@ static int install_pidfd(struct rst_image *img, const struct rst_img_task *t,
 		if (pfd < 0)
 			nanosleep(&tick, NULL);
 	}
-	if (pfd < 0) {
+	if (pfd < 0)
 		pr_perror("Task %d: can't open a pidfd of task %llu at fd %d", t->rec->pid,
 			  (unsigned long long)rec->obj_id, fd);
-		return -errno;
-	}
+	return pfd;
+}
+
+/* In the restored task: a pidfd of the image's task at @fd, shared as it was. */
+static int install_pidfd(struct rst_image *img, const struct rst_img_task *t,
+			 const struct cr_file_rec *rec, int fd)
+{
+	int pfd = -1, ofd = -1, cloexec = fcntl(fd, F_GETFD);
+	const struct rst_img_task *o = opener_of(img, rec->id, &ofd);
+
+	if (!o || (o == t && ofd == fd))
+		pfd = open_target(t, rec, fd);
+	else if (o != t)
+		pfd = copy_pidfd(t, o, ofd, rec);
+	else if ((pfd = fcntl(ofd, F_DUPFD_CLOEXEC, 0)) < 0) /* placed already: fd order */
+		pr_perror("Task %d: can't dup its pidfd at fd %d for fd %d", t->rec->pid, ofd, fd);
+	if (pfd < 0)
+		return errno ? -errno : -EIO;
 	if (dup3(pfd, fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
 		pr_perror("Task %d: can't place its pidfd at fd %d", t->rec->pid, fd);
 		close(pfd);
@@ -184,6 +260,7 @@ static int install_pidfd(struct rst_image *img, const struct rst_img_task *t,
 const struct file_ops pidfd_ops = {
 	.name = "pidfd",
 	.kind = CR_FILE_PIDFD,
+	.standin = true,
 	.recognise = recognise_pidfd,
 	.check = check_pidfd,
 	.dump = dump_pidfd,

@@ -13,8 +13,11 @@
  * connect() to its restored peer. Each receive queue is refilled by sending
  * from the peer end (or a temporary socket, for a named datagram socket),
  * then buffer sizes, SO_PASSCRED and shutdown are set.
- * Refused: a peer outside the tree, a relative path name, fds in flight
- * (SCM_RIGHTS), data on a connection not yet accepted.
+ * The queues (fds in flight too) are read and sent again by sk-queue.c;
+ * one with fds in flight is refilled last, once every file is open.
+ * Refused: a peer outside the tree, a relative path name, data on a
+ * connection not yet accepted; in flight (sk-queue.c): a unix socket whose
+ * own queue holds fds in flight.
  * Under the owner policy all of it is done as the owner (owner_act_begin):
  * names are bound, stale socket files removed and connected to with the
  * owner's rights, and buffer sizes set with SO_SNDBUF/SO_RCVBUF, which the
@@ -35,9 +38,8 @@
 #include "log.h"
 #include "files.h"
 #include "owner-act.h"
+#include "sk-queue.h"
 #include "sockdiag.h"
-
-#define MAX_MSG (4u << 20) /* a datagram is smaller than the largest sndbuf */
 
 /* The domain only the socket knows: asked of a copy of the fd. */
 static bool recognise_unix(const struct fd_info *fi)
@@ -56,8 +58,42 @@ static bool recognise_unix(const struct fd_info *fi)
 /* ---- the tree's sockets (check) ---- */
 
 /*
- * Is @ino held by a task of the tree (unless @pending_only), or the client of
- * a connection pending on a listener of it? (the dump's index: sockdiag.h)
+ * A datagram queue may start with an empty message (fds alone): rqueue,
+ * the first one's length, is 0 then.
+ */
+static bool may_hold_data(const struct unix_diag_info *di)
+{
+	return di->state != TCP_LISTEN && (di->rqueue || di->type != SOCK_STREAM);
+}
+
+/* Is @ino in flight in a queue of a unix socket the tree holds? (the slow way: peeked) */
+static int in_flight(struct dump_ctx *ctx, uint32_t ino, bool *yes)
+{
+	const struct unix_diag_info *di;
+	uint32_t hino, last = 0;
+	struct fd_info fi;
+	int ret = 0;
+
+	*yes = false;
+	for (size_t i = 0; !ret && !*yes; i++) {
+		fi = (struct fd_info){.ctx = ctx, .root = ctx->root};
+		ret = sk_index_holder(ctx, i, &hino, &fi.pid, &fi.fd);
+		if (ret == -ENOENT)
+			return 0;
+		if (ret || hino == last || (ret = sk_index_unix(ctx, hino, &di)) || !di ||
+		    !may_hold_data(di))
+			continue;
+		last = hino;
+		fi.st.st_ino = hino;
+		ret = sk_queue_holds(&fi, ino, yes);
+	}
+	return ret;
+}
+
+/*
+ * Is @ino held by a task of the tree (unless @pending_only), in flight in
+ * a queue of one of its sockets, or the client of a connection pending on a
+ * listener of it? (the dump's index: sockdiag.h)
  */
 static int in_tree(struct dump_ctx *ctx, uint32_t ino, bool pending_only, bool *yes)
 {
@@ -65,6 +101,8 @@ static int in_tree(struct dump_ctx *ctx, uint32_t ino, bool pending_only, bool *
 
 	if (!ret && (pending_only || !*yes))
 		ret = sk_index_pending(ctx, ino, yes);
+	if (!ret && !pending_only && !*yes)
+		ret = in_flight(ctx, ino, yes);
 	return ret;
 }
 
@@ -153,98 +191,6 @@ static int check_unix(const struct fd_info *fi)
 
 /* ---- dump ---- */
 
-struct queue {
-	char *buf; /* {uint32_t len, bytes} per message */
-	uint32_t len, cap, nmsgs;
-};
-
-static int queue_add(struct queue *q, const void *data, uint32_t len)
-{
-	uint32_t need = q->len + sizeof(len) + len;
-
-	if (need > q->cap) {
-		char *nb = realloc(q->buf, need * 2);
-
-		if (!nb)
-			return -ENOMEM;
-		q->buf = nb;
-		q->cap = need * 2;
-	}
-	memcpy(q->buf + q->len, &len, sizeof(len));
-	memcpy(q->buf + q->len + sizeof(len), data, len);
-	q->len = need;
-	q->nmsgs++;
-	return 0;
-}
-
-/* fds in flight came with the peeked message: ours now; closed, and refused. */
-static int refuse_rights(const struct fd_info *fi, struct msghdr *mh, uint32_t ino)
-{
-	bool rights = false;
-
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		rights = true;
-		for (int *p = (int *)CMSG_DATA(c); (char *)(p + 1) <= (char *)c + c->cmsg_len; p++)
-			close(*p);
-	}
-	if (!rights && !(mh->msg_flags & MSG_CTRUNC))
-		return 0;
-	pr_err("Task %d fd %d: unix socket %u has fds in flight (SCM_RIGHTS): not supported "
-	       "yet\n",
-	       fi->pid, fi->fd, ino);
-	return -ENOTSUP;
-}
-
-/* Peek one message after another from the peek offset 0: the queue stays as it was. */
-static int peek_queue(const struct fd_info *fi, int sk, const struct unix_diag_info *di,
-		      struct queue *q)
-{
-	/* room for SCM_RIGHTS of 253 fds and credentials: nothing is cut short */
-	char cbuf[CMSG_SPACE(253 * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred)) + 64];
-	char *buf = malloc(MAX_MSG);
-	int off = 0, ret = 0;
-	ssize_t n;
-
-	if (!buf)
-		return -ENOMEM;
-	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) < 0) {
-		ret = -errno;
-		pr_perror("Task %d fd %d: can't set SO_PEEK_OFF", fi->pid, fi->fd);
-	}
-	while (!ret) {
-		struct iovec iov = {buf, MAX_MSG};
-		struct msghdr mh = {.msg_iov = &iov,
-				    .msg_iovlen = 1,
-				    .msg_control = cbuf,
-				    .msg_controllen = sizeof(cbuf)};
-
-		n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EAGAIN)
-			break;
-		if (n < 0) {
-			ret = -errno;
-			pr_perror("Task %d fd %d: can't peek at unix socket %u", fi->pid, fi->fd,
-				  di->ino);
-			break;
-		}
-		ret = refuse_rights(fi, &mh, di->ino);
-		if (!ret && (mh.msg_flags & MSG_TRUNC)) {
-			pr_err("Task %d fd %d: a message of unix socket %u is over %u bytes\n",
-			       fi->pid, fi->fd, di->ino, MAX_MSG);
-			ret = -ENOTSUP;
-		}
-		/* a stream, or a shut down seqpacket read to its end: EOF, not a message */
-		if (ret || (n == 0 && di->type != SOCK_DGRAM &&
-			    (di->type == SOCK_STREAM || q->len >= di->rqueue + q->nmsgs * 4)))
-			break;
-		ret = queue_add(q, buf, n);
-	}
-	free(buf);
-	return ret;
-}
-
 static int sockopt(int sk, int opt, uint32_t *val)
 {
 	int v = 0;
@@ -257,8 +203,9 @@ static int sockopt(int sk, int opt, uint32_t *val)
 }
 
 /* Buffer sizes, SO_PASSCRED, the queue: from a copy of the task's fd. */
-static int dump_from_fd(const struct fd_info *fi, const struct unix_diag_info *di,
-			struct cr_unix_sk_rec *r, struct queue *q)
+static int dump_from_fd(struct cr_img *img, const struct fd_info *fi,
+			const struct unix_diag_info *di, struct cr_unix_sk_rec *r,
+			struct sk_queue *q)
 {
 	int sk = steal_fd(fi), peek_off = -1, ret;
 	socklen_t len = sizeof(peek_off);
@@ -275,11 +222,11 @@ static int dump_from_fd(const struct fd_info *fi, const struct unix_diag_info *d
 		pr_perror("Task %d fd %d: can't read the options of unix socket %u", fi->pid,
 			  fi->fd, di->ino);
 	}
-	if (!ret && di->state != TCP_LISTEN && di->rqueue) {
+	if (!ret && may_hold_data(di)) {
 		/* SO_PEEK_OFF belongs to the socket: the task's own is put back */
 		if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &peek_off, &len) < 0)
 			peek_off = -1;
-		ret = peek_queue(fi, sk, di, q);
+		ret = sk_queue_peek(img, fi, sk, di, q);
 		setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &peek_off, sizeof(peek_off));
 	}
 	close(sk);
@@ -326,7 +273,7 @@ static int dump_unix(struct cr_img *img, struct dump_ctx *ctx, const struct fd_i
 {
 	struct cr_unix_sk_rec *r;
 	struct unix_diag_info di;
-	struct queue q = {0};
+	struct sk_queue q = {0};
 	int ret;
 
 	rec->obj_id = fi->st.st_ino;
@@ -342,14 +289,16 @@ static int dump_unix(struct cr_img *img, struct dump_ctx *ctx, const struct fd_i
 		return -ENOMEM;
 	}
 	fill_rec(r, &di);
-	ret = dump_from_fd(fi, &di, r, &q);
+	ret = dump_from_fd(img, fi, &di, r, &q);
 	r->nmsgs = q.nmsgs;
 	r->ndata = q.len;
+	r->nfdwords = q.nfdw;
 	if (!ret)
-		ret = cr_img_write2(img, CR_REC_UNIX_SK, r, sizeof(*r), q.buf, q.len);
+		ret = cr_img_write2(img, CR_REC_UNIX_SK, r, sizeof(*r), q.buf,
+				    q.len + q.nfdw * sizeof(uint32_t));
 	if (!ret && di.state == TCP_LISTEN)
 		ret = dump_pending(img, ctx, &di);
-	free(q.buf);
+	sk_queue_free(&q);
 	free(r);
 	free(di.icons);
 	return ret;
@@ -360,8 +309,11 @@ static int dump_unix(struct cr_img *img, struct dump_ctx *ctx, const struct fd_i
 static int collect_unix(struct cr_img *img, const struct cr_rec_hdr *h, struct rst_file_obj *obj)
 {
 	struct cr_unix_sk_rec *r = obj->rec;
-	int ret = image_check_len(img, h, sizeof(*r), h->len < sizeof(*r) ? 0 : r->ndata);
+	size_t tail = h->len < sizeof(*r) ? 0 : r->ndata + (size_t)r->nfdwords * sizeof(uint32_t);
+	int ret = image_check_len(img, h, sizeof(*r), tail);
 
+	if (!ret)
+		ret = sk_queue_check(r);
 	if (ret)
 		return ret;
 	if (r->namelen > sizeof(r->name)) {
@@ -493,43 +445,9 @@ static int make_sock(struct rst_image *img, const struct cr_restore_opts *opts,
 	return ret;
 }
 
-/* @r's queued messages, sent again through @via (to @to, if given). */
-static int refill(const struct cr_restore_opts *opts, const struct cr_unix_sk_rec *r, int via,
-		  const struct sockaddr_un *to, socklen_t tolen)
-{
-	const char *p = (const char *)(r + 1), *end = p + r->ndata;
-	int big = 64 << 20;
-
-	/* the queue was within the sender's limit; room until finish() sets it */
-	setsockopt(via, SOL_SOCKET, opts && opts->owner ? SO_SNDBUF : SO_SNDBUFFORCE, &big,
-		   sizeof(big));
-	for (uint32_t i = 0; i < r->nmsgs; i++) {
-		uint32_t len, done = 0;
-
-		if (end - p < (ptrdiff_t)sizeof(len))
-			return -EBADMSG;
-		memcpy(&len, p, sizeof(len));
-		p += sizeof(len);
-		if (end - p < (ptrdiff_t)len)
-			return -EBADMSG;
-		do {
-			ssize_t n = sendto(via, p + done, len - done, MSG_DONTWAIT | MSG_NOSIGNAL,
-					   (const struct sockaddr *)to, tolen);
-
-			if (n < 0) {
-				pr_perror("Can't refill unix socket %llu (message %u of %u)",
-					  (unsigned long long)r->ino, i + 1, r->nmsgs);
-				return -errno;
-			}
-			done += n;
-		} while (done < len && r->type == SOCK_STREAM);
-		p += len;
-	}
-	return 0;
-}
-
 /* Datagrams to a named socket: from a temporary socket, as their senders may be gone. */
-static int refill_by_name(const struct cr_restore_opts *opts, const struct cr_unix_sk_rec *r)
+static int refill_by_name(struct rst_image *img, const struct cr_restore_opts *opts,
+			  const struct cr_unix_sk_rec *r)
 {
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret;
 	struct sockaddr_un a;
@@ -539,11 +457,20 @@ static int refill_by_name(const struct cr_restore_opts *opts, const struct cr_un
 		       (unsigned long long)r->ino);
 		ret = -ENOTSUP;
 	} else {
-		ret = refill(opts, r, fd, &a, sk_addr(opts, r, &a));
+		ret = sk_queue_refill(img, opts, r, fd, &a, sk_addr(opts, r, &a));
 	}
 	if (fd >= 0)
 		close(fd);
 	return ret;
+}
+
+/*
+ * A queue with fds in flight is refilled (and its socket finished after:
+ * a shutdown would stop the refill) by complete_unix, once every file is open.
+ */
+static bool waits_for_files(const struct cr_unix_sk_rec *r)
+{
+	return r->nfdwords != 0;
 }
 
 static int finish(const struct cr_restore_opts *opts, int fd, const struct cr_unix_sk_rec *r)
@@ -591,6 +518,20 @@ static int connect_to(const struct cr_restore_opts *opts, int fd, const struct c
 	return ret;
 }
 
+/* The queues of a pair, each sent from the other end; then both finished. */
+static int fill_pair(struct rst_image *img, const struct cr_restore_opts *opts,
+		     const struct rst_file_obj *o, const struct rst_file_obj *po)
+{
+	const struct cr_unix_sk_rec *r = o->rec, *pr = po->rec;
+	int ret = sk_queue_refill(img, opts, r, po->svc_fd[0], NULL, 0);
+
+	if (!ret)
+		ret = sk_queue_refill(img, opts, pr, o->svc_fd[0], NULL, 0);
+	if (!ret)
+		ret = finish(opts, o->svc_fd[0], r);
+	return ret ? ret : finish(opts, po->svc_fd[0], pr);
+}
+
 /* Connected to each other: by connect()/accept() on their listener, else socketpair(). */
 static int make_pair(struct rst_image *img, const struct cr_restore_opts *opts,
 		     struct rst_file_obj *o, struct rst_file_obj *po)
@@ -631,12 +572,9 @@ static int make_pair(struct rst_image *img, const struct cr_restore_opts *opts,
 			  (unsigned long long)pr->ino);
 		return ret;
 	}
-	ret = refill(opts, r, fd[1], NULL, 0);
-	if (!ret)
-		ret = refill(opts, pr, fd[0], NULL, 0);
-	if (!ret)
-		ret = finish(opts, fd[0], r);
-	return ret ? ret : finish(opts, fd[1], pr);
+	if (waits_for_files(r) || waits_for_files(pr))
+		return 0;
+	return fill_pair(img, opts, o, po);
 }
 
 /* Does an accepted pair of listener @l wait to be made? (it must go first) */
@@ -650,6 +588,18 @@ static bool accepts_left(struct rst_image *img, const struct rst_file_obj *l)
 			return true;
 	}
 	return false;
+}
+
+/* Connected one way: the queue first (a connected datagram socket takes only its peer's). */
+static int fill_connected(struct rst_image *img, const struct cr_restore_opts *opts,
+			  const struct rst_file_obj *o, const struct rst_file_obj *to)
+{
+	const struct cr_unix_sk_rec *r = o->rec;
+	int ret = r->ndata ? refill_by_name(img, opts, r) : 0;
+
+	if (!ret)
+		ret = connect_to(opts, o->svc_fd[0], r, to->rec);
+	return ret ? ret : finish(opts, o->svc_fd[0], r);
 }
 
 /* Connected one way: to a named datagram socket, or to a listener (pending). */
@@ -669,12 +619,23 @@ static int make_connected(struct rst_image *img, const struct cr_restore_opts *o
 		return CR_AGAIN;
 	ret = make_sock(img, opts, r, &fd);
 	o->svc_fd[0] = fd;
-	/* before connect(): a connected datagram socket takes only its peer's */
-	if (!ret && r->ndata)
-		ret = refill_by_name(opts, r);
-	if (!ret)
-		ret = connect_to(opts, fd, r, to->rec);
-	return ret ? ret : finish(opts, fd, r);
+	if (ret || waits_for_files(r))
+		return ret;
+	return fill_connected(img, opts, o, to);
+}
+
+/* No peer: its queue sent from @sender (the peer, closed since) or from no socket. */
+static int fill_alone(struct rst_image *img, const struct cr_restore_opts *opts,
+		      const struct rst_file_obj *o, int sender)
+{
+	const struct cr_unix_sk_rec *r = o->rec;
+	int ret = 0;
+
+	if (sender >= 0)
+		ret = sk_queue_refill(img, opts, r, sender, NULL, 0);
+	else if (r->ndata)
+		ret = refill_by_name(img, opts, r);
+	return ret ? ret : finish(opts, o->svc_fd[0], r);
 }
 
 /* No peer: a listener, an unconnected socket, or one whose peer was closed. */
@@ -696,13 +657,15 @@ static int make_alone(struct rst_image *img, const struct cr_restore_opts *opts,
 		ret = -errno;
 		pr_perror("Can't listen on unix socket %llu", (unsigned long long)r->ino);
 	}
-	if (!ret && gone)
-		ret = refill(opts, r, fd[1], NULL, 0);
-	else if (!ret && r->ndata)
-		ret = refill_by_name(opts, r);
+	if (!ret && waits_for_files(r)) {
+		o->svc_fd[1] = fd[1]; /* the sender, kept for complete_unix */
+		return 0;
+	}
+	if (!ret)
+		ret = fill_alone(img, opts, o, fd[1]);
 	if (fd[1] >= 0)
 		close(fd[1]);
-	return ret ? ret : finish(opts, fd[0], r);
+	return ret;
 }
 
 static int prepare_one(struct rst_image *img, const struct cr_restore_opts *opts,
@@ -741,6 +704,48 @@ static int prepare_unix(struct rst_image *img, const struct cr_restore_opts *opt
 	return ret;
 }
 
+/* What prepare_one left for when every file is open: queues with fds in flight. */
+static int complete_one(struct rst_image *img, const struct cr_restore_opts *opts,
+			struct rst_file_obj *o)
+{
+	const struct cr_unix_sk_rec *r = o->rec, *pr;
+	struct rst_file_obj *po = sk_obj(img, r->peer);
+	int ret;
+
+	if (r->listener)
+		return 0;
+	pr = po ? po->rec : NULL;
+	if (pr && !pr->listener && pr->peer == r->ino) /* a pair: once, from its first */
+		return (waits_for_files(r) || waits_for_files(pr)) && o < po
+			       ? fill_pair(img, opts, o, po)
+			       : 0;
+	if (!waits_for_files(r))
+		return 0;
+	if (pr) {
+		struct rst_file_obj *to = pr->listener ? sk_obj(img, pr->listener) : po;
+
+		return to ? fill_connected(img, opts, o, to) : -EBADMSG; /* (prepare said) */
+	}
+	ret = fill_alone(img, opts, o, o->svc_fd[1]);
+	if (o->svc_fd[1] >= 0)
+		close(o->svc_fd[1]);
+	o->svc_fd[1] = -1;
+	return ret;
+}
+
+static int complete_unix(struct rst_image *img, const struct cr_restore_opts *opts,
+			 struct rst_file_obj *obj)
+{
+	struct owner_act act;
+	int ret = owner_act_begin(opts ? opts->owner : NULL, &act);
+
+	if (ret)
+		return ret;
+	ret = complete_one(img, opts, obj);
+	owner_act_end(&act);
+	return ret;
+}
+
 static int open_unix(struct rst_image *img, const struct cr_restore_opts *opts,
 		     const struct cr_file_rec *rec, int *fd)
 {
@@ -775,4 +780,5 @@ const struct file_ops unix_sk_ops = {
 	.collect = collect_unix,
 	.prepare = prepare_unix,
 	.open = open_unix,
+	.complete = complete_unix,
 };

@@ -490,6 +490,21 @@ int sk_index_unix(struct dump_ctx *ctx, uint32_t ino, const struct unix_diag_inf
 	return ret;
 }
 
+int sk_index_holder(struct dump_ctx *ctx, size_t i, uint32_t *ino, pid_t *pid, int *fd)
+{
+	struct sk_index *ix;
+	int ret = index_get(ctx, 1, &ix);
+
+	if (!ret && i >= ix->nheld)
+		ret = -ENOENT;
+	if (!ret) {
+		*ino = ix->held[i].ino;
+		*pid = ix->held[i].pid;
+		*fd = ix->held[i].fd;
+	}
+	return ret;
+}
+
 int sk_index_tcp_peer(struct dump_ctx *ctx, uint32_t ino, uint32_t *peer)
 {
 	struct tcp_ent key, *me, *p;

@@ -57,6 +57,8 @@ int sk_index_pending(struct dump_ctx *ctx, uint32_t ino, bool *yes);
  * listeners), NULL if the namespace has no such socket; owned by the index.
  */
 int sk_index_unix(struct dump_ctx *ctx, uint32_t ino, const struct unix_diag_info **info);
+/* Holder @i of the tree's sockets, in inode order (once per fd): -ENOENT past the last. */
+int sk_index_holder(struct dump_ctx *ctx, size_t i, uint32_t *ino, pid_t *pid, int *fd);
 /* *peer: the inode of the other end of TCP connection @ino in the namespace, 0 if none. */
 int sk_index_tcp_peer(struct dump_ctx *ctx, uint32_t ino, uint32_t *peer);
 void sk_index_free(struct dump_ctx *ctx);

@@ -1,55 +1,73 @@
 /*
- * refuse_unix_rights: a socketpair with a message carrying an fd
- * (SCM_RIGHTS) queued. Fds in flight are not supported yet: cr checkpoint
- * must refuse (exit 3), naming the task, the fd and the socket, write
- * nothing and leave the tree running, the message still queued with its
- * fd (the dumper's peek took copies of the fds, not the originals).
- * Checks (without a restart): the message and a working fd come out.
- * Skip proof: none (refused).
+ * refuse_unix_rights: fds in flight (SCM_RIGHTS) cr can't restore, one per
+ * argv[1]. pidfd: a pidfd (of a child, also held by the task) sent on a
+ * socketpair; the restarter has no task to point one at. socket: a unix
+ * socket in flight that has fds in flight itself: datagram socket X1 holds a message with a pipe's
+ * write end in flight, and is itself sent with "x" on a stream socketpair, then closed (in flight
+ * only). cr checkpoint must refuse (exit 3), naming the task, the fd and the socket holding X1, and
+ * X1, write nothing and leave the tree running, every message still queued with its fds (the
+ * dumper's peeks took copies of the fds, not the originals). Checks (without a restart): "x" comes
+ * with X1, X1's message with the pipe's write end, which still writes into the pipe. Skip proof:
+ * none (refused).
  */
-#include "zdtm.h"
+#include "unix_rights.h"
 
-#include <sys/socket.h>
-#include <sys/stat.h>
-
-int main(void)
+/* A pidfd of a child in flight: refused, still queued after. */
+static void pidfd_in_flight(void)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = {0}, buf[8];
-	struct iovec iov = {"fd", 2};
-	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = cbuf,
-			    .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	struct stat st;
-	int sp[2], p[2], fd;
+	int sp[2], pfd, fds[MAX_RIGHTS], n;
+	pid_t c = fork();
+	char buf[8];
 
-	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sp) || pipe(p) || fstat(sp[1], &st))
-		test_fatal("socketpair, pipe");
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &p[1], sizeof(int));
-	if (sendmsg(sp[0], &mh, 0) != 2)
-		test_fatal("sendmsg");
+	if (c == 0)
+		for (;;)
+			pause();
+	pfd = syscall(SYS_pidfd_open, c, 0);
+	if (c < 0 || pfd < 0 || socketpair(AF_UNIX, SOCK_DGRAM, 0, sp))
+		test_fatal("fork, pidfd, socketpair");
+	send_fds(sp[0], "p", 1, &pfd, 1);
+	dprintf(1, "EXPECT: Task %d fd %d: the unix socket holds a pidfd in flight\n", getpid(),
+		sp[1]);
+	test_ready();
+	test_wait_go();
+	CHECK(recv_fds(sp[1], buf, sizeof(buf), fds, &n) == 1 && n == 1 && same_file(fds[0], pfd),
+	      "the pidfd in flight is lost");
+	kill(c, SIGKILL);
+	wait_child(c, 10000);
+	test_done();
+}
+
+int main(int argc, char **argv)
+{
+	int sp[2], x[2], p[2], fds[MAX_RIGHTS], n;
+	char buf[8];
+	ssize_t r;
+
+	if (argc > 1 && !strcmp(argv[1], "pidfd"))
+		pidfd_in_flight();
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) || socketpair(AF_UNIX, SOCK_DGRAM, 0, x) ||
+	    pipe(p))
+		test_fatal("socketpairs, pipe");
+	send_fds(x[0], "p", 1, &p[1], 1);
 	close(p[1]);
-	dprintf(1, "EXPECT: Task %d fd %d: unix socket %lu has fds in flight (SCM_RIGHTS)\n",
-		getpid(), sp[1], (unsigned long)st.st_ino);
+	dprintf(1,
+		"EXPECT: Task %d fd %d: unix socket %lu holds unix socket %lu in flight, which "
+		"has fds in flight itself\n",
+		getpid(), sp[1], (unsigned long)inode_of(sp[1]), (unsigned long)inode_of(x[1]));
+	send_fds(sp[0], "x", 1, &x[1], 1);
+	close(x[1]);
 	test_ready();
 	test_wait_go();
 
-	iov = (struct iovec){buf, sizeof(buf)};
-	mh = (struct msghdr){.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf)};
-	CHECK(recvmsg(sp[1], &mh, MSG_DONTWAIT) == 2 && !memcmp(buf, "fd", 2),
-	      "the message is lost");
-	c = CMSG_FIRSTHDR(&mh);
-	CHECK(c && c->cmsg_type == SCM_RIGHTS, "the fd in flight is lost");
-	if (c) {
-		memcpy(&fd, CMSG_DATA(c), sizeof(fd));
-		CHECK(write(fd, "x", 1) == 1 && read(p[0], buf, 2) == 1, "the fd is not the pipe");
+	r = recv_fds(sp[1], buf, sizeof(buf), fds, &n);
+	CHECK(r == 1 && buf[0] == 'x' && n == 1, "x: %zd bytes, %d fds (want 1)", r, n);
+	if (n == 1) {
+		x[1] = fds[0];
+		r = recv_fds(x[1], buf, sizeof(buf), fds, &n);
+		CHECK(r == 1 && buf[0] == 'p' && n == 1, "p: %zd bytes, %d fds (want 1)", r, n);
+		CHECK(n == 1 && write(fds[0], "y", 1) == 1 && read(p[0], buf, 2) == 1 &&
+			      buf[0] == 'y',
+		      "the fd in flight is not the pipe");
 	}
 	test_done();
 }
