@@ -35,7 +35,8 @@ cpus_of() { awk '/^Cpus_allowed_list:/ { print $2 }' "/proc/$1/status"; }
 id=$(submit "$USER_" -o "$WORK/pin.out" -c 2 --checkpoint=0 -w "$NODE1" "$WORK/pinned.sh")
 wait_output pin "step 5"
 p=$(pinned)
-[ -n "$p" ] && [ "$(cpus_of "$p")" = 1 ] || fail "the job's child is not on CPU 1 before the checkpoint"
+[ -n "$p" ] || fail "the job's pinned child is not running"
+[ "$(cpus_of "$p")" = 1 ] || fail "the job's child is on CPUs $(cpus_of "$p") before the checkpoint, not 1"
 out=$(crctl_as "$USER_" vacate "$id") || fail "crctl vacate: $out"
 log "$out"
 wait_done "$id" 60

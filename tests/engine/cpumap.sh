@@ -77,11 +77,14 @@ restart() {
 	CHILD=
 	wait_for 10 child_of "$rpid" || fail "$name: the restored root has no child"
 	got="$(cpus "$rpid") $(cpus "$CHILD")"
-	[ "$got" = "$want_root $want_child" ] &&
-		echo "ok: $name: root on $want_root, child on $want_child" ||
+	if [ "$got" = "$want_root $want_child" ]; then
+		echo "ok: $name: root on $want_root, child on $want_child"
+	else
 		fail "$name: root and child on '$got', want '$want_root $want_child'"
+	fi
 	kill -9 "$rpid" "$CHILD" 2>/dev/null
-	wait_for 10 eval '! alive "$rpid"' || fail "$name: the restored root does not die"
+	gone() { ! alive "$1"; }
+	wait_for 10 gone "$rpid" || fail "$name: the restored root does not die"
 }
 
 restart as-saved 0-1 1
