@@ -20,11 +20,11 @@ set -o pipefail
 
 cr=$(readlink -f "$1")
 [ "$(id -u)" = 0 ] || { echo "cpumap: must run as root" >&2; exit 2; }
-taskset -c 0 true 2>/dev/null && taskset -c 1 true 2>/dev/null &&
-	[ "$(awk '/^Cpus_allowed_list:/ { print $2 }' /proc/self/status)" = 0-1 ] || {
+if ! taskset -c 0,1 true 2>/dev/null ||
+	[ "$(awk '/^Cpus_allowed_list:/ { print $2 }' /proc/self/status)" != 0-1 ]; then
 	echo "cpumap: needs exactly CPUs 0 and 1: skipped"
 	exit 77
-}
+fi
 tmp=$(mktemp -d /var/tmp/cr-cpumap.XXXXXX)
 fails=0
 pids=()
@@ -49,6 +49,7 @@ child_of() {
 
 setsid bash -c 'taskset -c 1 sleep 987654 & wait' </dev/null >/dev/null 2>&1 &
 pid=$!
+disown "$pid" # (killed by the checkpoint: no "Killed" notice)
 pids+=("$pid")
 CHILD=
 wait_for 10 child_of "$pid" || fail "the workload never started its child"
@@ -59,7 +60,6 @@ wait_for 10 test "$(cpus "$CHILD")" = 1 || fail "the child is not on CPU 1"
 	echo "cpumap: $fails failed"
 	exit 1
 }
-{ wait "$pid"; } 2>/dev/null
 
 # restart NAME WANT_ROOT WANT_CHILD [cr restart options]
 restart() {
