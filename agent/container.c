@@ -44,6 +44,7 @@
 #include "jobpeers.h"
 #include "log.h"
 #include "proto.h"
+#include "topo.h"
 #include "userfs.h"
 
 #ifndef CLONE_NEWTIME
@@ -450,6 +451,7 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, int hosts_fd, str
 	/* Our own namespace, the container's: sockets are rebuilt while nothing moves. */
 	struct cr_restore_opts ro = {.rollback_files = true, .owner = &owner, .net_lock = true};
 	struct node_digests d = {0};
+	int *cpumap = NULL, *cpuall = NULL;
 	const char *text, *host;
 	struct job_user u;
 	json_t *args;
@@ -489,6 +491,13 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, int hosts_fd, str
 	ro.ninherit = 3;
 	/* Every byte of the image is read once, checked against these, then used. */
 	ro.digests = d.image;
+	/* the CPU map crd computed for this node (topo.h) */
+	if (!ret && topo_args_map(args, &cpumap, &ro.ncpu_map, &cpuall, &ro.ncpu_all)) {
+		snprintf(err, errlen, "bad cpumap in RESTORE");
+		ret = -EPROTO;
+	}
+	ro.cpu_map = cpumap;
+	ro.cpu_all = cpuall;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d/image", m->fds[0]);
 	if (!ret)
 		ret = user_fs_enter(&u, err, errlen);
@@ -504,6 +513,8 @@ out:
 	if (ret)
 		_wipe_tmpfs();
 	digests_free(&d);
+	free(cpumap);
+	free(cpuall);
 	json_decref(args);
 	return ret;
 }

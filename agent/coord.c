@@ -258,6 +258,9 @@ static json_t *_manifest(struct ckpt *k)
 				  json_object_get(r, "clocks") ?: json_null(), "hostname",
 				  json_string_value(json_object_get(r, "hostname")) ?: "", "bytes",
 				  json_object_get(r, "bytes") ?: json_integer(0)));
+		if (json_is_object(json_object_get(r, "topology")))
+			json_object_set(json_array_get(slots, i), "topology",
+					json_object_get(r, "topology"));
 		/* the slot's address in the job network: it keeps it at restore */
 		if (json_is_string(json_object_get(r, "address")))
 			json_object_set(json_array_get(slots, i), "address",

@@ -45,6 +45,7 @@
 #include "output.h"
 #include "proto.h"
 #include "store.h"
+#include "topo.h"
 #include "userfs.h"
 
 static pid_t _ns_pid(pid_t pid)
@@ -617,6 +618,10 @@ static int _rebuild(const struct crd_ctx *ctx, struct node_session *s, struct no
 	if (req && json_object_get(so, "address"))
 		json_object_set(req, "address", json_object_get(so, "address"));
 	ret = req ? _peers(ctx, s, r, req, err, errlen) : 0;
+	/* the CPUs the tasks were bound to, mapped onto this node's (topo.h) */
+	if (!ret && req)
+		ret = topo_restore_args(json_object_get(so, "topology"), s->j.init,
+					ctx->conf.node_name, req, err, errlen);
 	if (ret) {
 		json_decref(req);
 		return ret;

@@ -27,6 +27,7 @@
 #include "output.h"
 #include "store.h"
 #include "tmparchive.h"
+#include "topo.h"
 #include "userfs.h"
 
 /* CLOCK_MONOTONIC and CLOCK_BOOTTIME as the task sees them (its time namespace). */
@@ -234,6 +235,8 @@ int node_dump(const struct crd_ctx *ctx, struct node_job *j, struct cr_frozen *f
 	if (frozen && _task_clocks(j->script, clocks) < 0)
 		log_warn("job %u: cannot read the clocks of pid %d", j->jobid, j->script);
 	json_object_set_new(rep, "clocks", clocks);
+	/* the node's topology, the tasks' bindings: what a restore maps (topo.h) */
+	json_object_set_new(rep, "topology", topo_slot(j->init, frozen ? j->script : 0));
 	ret = user_lookup(j->uid, j->gid, &u, err, errlen);
 	if (!ret)
 		ret = user_fs_enter(&u, err, errlen);

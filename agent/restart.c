@@ -72,6 +72,8 @@ static void _describe(job_desc_msg_t *d, json_t *man, struct restart_env *e)
 {
 	json_t *job = json_object_get(man, "job");
 	json_int_t limit = json_integer_value(json_object_get(job, "time_limit"));
+	json_int_t cpt = json_integer_value(json_object_get(job, "cpus_per_task"));
+	json_int_t ntasks = json_integer_value(json_object_get(job, "ntasks"));
 	const char *s;
 
 	slurm_init_job_desc_msg(d);
@@ -83,6 +85,11 @@ static void _describe(job_desc_msg_t *d, json_t *man, struct restart_env *e)
 	if (s && *s)
 		d->account = (char *)s;
 	d->min_nodes = d->max_nodes = json_array_size(json_object_get(man, "slots"));
+	/* as many CPUs as the job had: its pinned threads need as many (topo.h) */
+	if (cpt > 0 && cpt < NO_VAL16)
+		d->cpus_per_task = (uint16_t)cpt;
+	if (ntasks > 0 && ntasks < NO_VAL)
+		d->num_tasks = (uint32_t)ntasks;
 	if (limit > 0 && limit < INFINITE)
 		d->time_limit = limit;
 	d->work_dir = (char *)(json_string_value(json_object_get(job, "work_dir")) ?: "/");

@@ -58,6 +58,7 @@ static void usage(FILE *f)
 		"                  [--inherit-fd KEY=FD]...\n"
 		"                  [--owner UID[:GID]] [--verify FILE] [--netns PATH] [--net-lock] "
 		"DIR\n"
+		"                  [--cpu-map OLD:NEW[,OLD:NEW]...]\n"
 		"       cr info [--json] DIR\n"
 		"\n"
 		"checkpoint  freeze the tree rooted at PID, write its image into DIR (new),\n"
@@ -84,6 +85,8 @@ static void usage(FILE *f)
 		"            --netns PATH: restore into that net namespace (/proc/PID/ns/net).\n"
 		"            --net-lock: lock it (again) while the sockets are rebuilt, unlock\n"
 		"            it when the tree resumes (needed for established TCP).\n"
+		"            --cpu-map OLD:NEW,...: each thread's saved affinity with CPU OLD\n"
+		"            replaced by NEW (CPUs not listed dropped; none left: refused).\n"
 		"info        describe an image (--json: machine-readable).\n"
 		"--owner UID[:GID]  the owner policy: the tree belongs to UID (primary group\n"
 		"            GID, default the user's; its groups from the group database) and\n"
@@ -275,6 +278,31 @@ static int add_inherit(struct cr_inherit_fd **inh, size_t *n, char *arg)
 	return 0;
 }
 
+/* --cpu-map OLD:NEW[,OLD:NEW]...: into @map, indexed by OLD, -1 elsewhere. */
+static int parse_cpu_map(const char *arg, int *map, size_t *n)
+{
+	const char *p = arg;
+	long from, to;
+	char *e;
+
+	for (size_t i = 0; i < 1024; i++)
+		map[i] = -1;
+	*n = 0;
+	while (*p) {
+		from = strtol(p, &e, 10);
+		if (e == p || *e != ':' || from < 0 || from >= 1024)
+			return -EINVAL;
+		p = e + 1;
+		to = strtol(p, &e, 10);
+		if (e == p || (*e && *e != ',') || to < 0 || to >= 1024)
+			return -EINVAL;
+		map[from] = (int)to;
+		*n = (size_t)from + 1 > *n ? (size_t)from + 1 : *n;
+		p = *e ? e + 1 : e;
+	}
+	return *n ? 0 : -EINVAL;
+}
+
 /* Rebuild the tree from @dir, then resume it (or abort it: --abort) and wait for it. */
 static int restart(const char *dir, const struct cr_restore_opts *ro, const char *keep_dir,
 		   struct cr_rollback_keep *keep, bool detach, bool abort_built)
@@ -335,6 +363,7 @@ struct restart_args {
 	const char *keep_dir; /* --keep-cut; opened once the tree is built */
 	struct cr_rollback_keep keep;
 	bool detach, abort_built;
+	int cpu_map[1024];
 };
 
 /* --keep-cut DIR[:MAX]: where the rollback keeps what it cuts (default bound 64 MiB). */
@@ -369,12 +398,13 @@ static int parse_restart(int argc, char **argv, struct restart_args *a, bool *do
 		{"net-lock", no_argument, NULL, 'N'},
 		{"netns", required_argument, NULL, 'n'},
 		{"keep-cut", required_argument, NULL, 'k'},
+		{"cpu-map", required_argument, NULL, 'C'},
 		{0},
 	};
 	int c;
 
 	*done = true;
-	while ((c = getopt_long(argc, argv, "pdi:s:hrao:V:Nn:k:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "pdi:s:hrao:V:Nn:k:C:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (parse_owner(optarg, &a->owner)) {
@@ -409,6 +439,14 @@ static int parse_restart(int argc, char **argv, struct restart_args *a, bool *do
 				fprintf(stderr, "cr: --keep-cut takes DIR[:MAXBYTES]\n");
 				return EXIT_USAGE;
 			}
+			break;
+		case 'C':
+			if (parse_cpu_map(optarg, a->cpu_map, &a->ro.ncpu_map)) {
+				fprintf(stderr, "cr: --cpu-map takes OLD:NEW[,OLD:NEW]... (CPUs "
+						"below 1024)\n");
+				return EXIT_USAGE;
+			}
+			a->ro.cpu_map = a->cpu_map;
 			break;
 		case 'i':
 			if (add_inherit(&a->inh, &a->ninh, optarg)) {

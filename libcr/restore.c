@@ -736,6 +736,8 @@ int cr_restore(const char *dir, const struct cr_restore_opts *opts, struct cr_re
 		return ret;
 	}
 	ret = parse_skip(opts ? opts->skip : NULL, &r->img.skip, &r->img.skip_kinds);
+	if (!ret)
+		ret = remap_affinity(&r->img, opts);
 	if (ret) {
 		image_free(&r->img);
 		free(r);

@@ -300,6 +300,77 @@ int fill_threads(struct rst_image *img, struct rst_img_task *t, struct rst_task 
 	return 0;
 }
 
+#define MASK_WORDS 16 /* struct cr_thread_rec's cpumask: 1024 CPUs */
+
+static bool mask_isset(const uint64_t *m, int cpu)
+{
+	return m[cpu / 64] & 1ull << (cpu % 64);
+}
+
+/* A list of CPUs into a mask; -EINVAL for one beyond the mask. */
+static int mask_of(const int *cpus, size_t n, uint64_t *m)
+{
+	memset(m, 0, MASK_WORDS * sizeof(*m));
+	for (size_t i = 0; i < n; i++) {
+		if (cpus[i] < -1 || cpus[i] >= MASK_WORDS * 64) {
+			pr_err("CPU %d of the CPU map is beyond %d CPUs\n", cpus[i],
+			       MASK_WORDS * 64);
+			return -EINVAL;
+		}
+		if (cpus[i] >= 0)
+			m[cpus[i] / 64] |= 1ull << (cpus[i] % 64);
+	}
+	return 0;
+}
+
+/* One thread's mask through the map: none mapped is refused. */
+static int remap_one(const struct cr_restore_opts *o, const uint64_t *mapped, const uint64_t *all,
+		     const struct rst_img_task *t, struct cr_thread_rec *th)
+{
+	uint64_t out[MASK_WORDS] = {0};
+	bool whole = o->ncpu_all > 0, none = true;
+
+	for (int w = 0; w < MASK_WORDS; w++)
+		whole = whole && (th->cpumask[w] & mapped[w]) == mapped[w];
+	for (int c = 0; !whole && c < MASK_WORDS * 64 && (size_t)c < o->ncpu_map; c++)
+		if (mask_isset(th->cpumask, c) && o->cpu_map[c] >= 0)
+			out[o->cpu_map[c] / 64] |= 1ull << (o->cpu_map[c] % 64);
+	if (whole)
+		memcpy(out, all, sizeof(out));
+	for (int w = 0; w < MASK_WORDS; w++)
+		none = none && !out[w];
+	if (none) {
+		pr_err("Thread %d of task %d: none of the CPUs it was bound to maps to a CPU "
+		       "here\n",
+		       th->tid, t->rec->pid);
+		return -EINVAL;
+	}
+	memcpy(th->cpumask, out, sizeof(out));
+	return 0;
+}
+
+int remap_affinity(struct rst_image *img, const struct cr_restore_opts *opts)
+{
+	uint64_t mapped[MASK_WORDS] = {0}, all[MASK_WORDS];
+	size_t n = opts ? opts->ncpu_map : 0;
+	int ret;
+
+	if (!n || (img->skip & RST_SKIP_AFFINITY))
+		return 0;
+	/* the map's CPUs checked (into a scratch mask) */
+	ret = mask_of(opts->cpu_map, n < MASK_WORDS * 64 ? n : MASK_WORDS * 64, all);
+	if (!ret)
+		ret = mask_of(opts->cpu_all, opts->ncpu_all, all);
+	for (size_t c = 0; c < n && c < MASK_WORDS * 64; c++)
+		if (opts->cpu_map[c] >= 0)
+			mapped[c / 64] |= 1ull << (c % 64);
+	for (size_t i = 0; !ret && i < img->ntasks; i++)
+		for (size_t k = 0; !ret && k < img->tasks[i].nthreads; k++)
+			ret = remap_one(opts, mapped, all, &img->tasks[i],
+					img->tasks[i].threads[k]);
+	return ret;
+}
+
 /* The xsave features this CPU enables (XCR0) and the size of their area. */
 void cpu_xsave_info(uint64_t *xcr0, uint32_t *size)
 {

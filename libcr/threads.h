@@ -13,5 +13,7 @@ void cpu_xsave_info(uint64_t *xcr0, uint32_t *size);
 int dump_threads(struct cr_img *img, struct cr_task *t);
 int fill_threads(struct rst_image *img, struct rst_img_task *t, struct rst_task *rt,
 		 struct arg_area *a, uint64_t stacks);
+/* The restore's CPU map (cr.h, cpu_map) applied to every thread's saved affinity. */
+int remap_affinity(struct rst_image *img, const struct cr_restore_opts *opts);
 
 #endif /* CR_THREADS_H */

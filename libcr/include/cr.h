@@ -262,6 +262,22 @@ struct cr_restore_opts {
 	 */
 	uint32_t peer_net;
 	unsigned int peer_net_prefix;
+	/*
+	 * CPUs renumbered for a restore on another node (crd's topology map):
+	 * cpu_map[c] is the CPU here that stands in for the image's CPU c (-1,
+	 * or c >= ncpu_map: none; CPUs below 1024). Each thread's saved
+	 * affinity becomes the CPUs its CPUs map to; a thread whose mask held
+	 * every mapped CPU (not pinned within its slot) gets the ncpu_all CPUs
+	 * of cpu_all instead, when given. A thread none of whose CPUs maps is
+	 * refused (-EINVAL, naming it) before any task is created. ncpu_map 0:
+	 * masks as saved. Either way the mask is set best effort (a CPU the
+	 * restarter's cpuset lacks is dropped by the kernel); skip "affinity"
+	 * leaves every thread the restarter's.
+	 */
+	const int *cpu_map;
+	size_t ncpu_map;
+	const int *cpu_all;
+	size_t ncpu_all;
 };
 
 __must_check int cr_restore(const char *dir, const struct cr_restore_opts *opts,
