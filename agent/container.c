@@ -42,6 +42,7 @@
 #include "jobnet.h"
 #include "log.h"
 #include "proto.h"
+#include "slotinit.h"
 #include "userfs.h"
 
 #ifndef CLONE_NEWTIME
@@ -195,22 +196,26 @@ static int _env_has(char **envp, const char *prefix)
 	return 0;
 }
 
-/* The job sees its resolved settings, not what it asked for; and the launch profile. */
-static char **_job_env(char **envp, const struct cr_job *ji)
+/*
+ * The job sees its resolved settings, not what it asked for; crd's socket
+ * (cr-rsh asks it); and the launch profile.
+ */
+static char **_job_env(char **envp, const struct cr_job *ji, const struct cr_conf *conf)
 {
-	static char host[128], interval[64], dir[PATH_MAX + 32];
+	static char host[128], interval[64], dir[PATH_MAX + 32], sock[160];
 	size_t n = 0, o = 0;
 	char **v;
 
 	while (envp[n])
 		n++;
-	v = calloc(n + 4 + NPROFILE, sizeof(*v));
+	v = calloc(n + 5 + NPROFILE, sizeof(*v));
 	if (!v)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(envp[i], "SLURM_CHECKPOINT=", 17) &&
 		    strncmp(envp[i], "SLURM_CHECKPOINT_DIR=", 21) &&
-		    strncmp(envp[i], "SLURM_CR_CONTAINER=", 19))
+		    strncmp(envp[i], "SLURM_CR_CONTAINER=", 19) &&
+		    strncmp(envp[i], "SLURM_CR_SOCKET=", 16))
 			v[o++] = envp[i];
 	snprintf(host, sizeof(host), "SLURM_CR_CONTAINER=job%u-slot%u", ji->jobid, ji->slot);
 	snprintf(interval, sizeof(interval), "SLURM_CHECKPOINT=%lds", ji->interval);
@@ -218,6 +223,8 @@ static char **_job_env(char **envp, const struct cr_job *ji)
 	v[o++] = host;
 	v[o++] = interval;
 	v[o++] = dir;
+	snprintf(sock, sizeof(sock), "SLURM_CR_SOCKET=%s", conf->socket_path);
+	v[o++] = sock;
 	for (size_t i = 0; i < NPROFILE; i++)
 		if (!_env_has(envp, mpi_profile[i].unless))
 			v[o++] = (char *)mpi_profile[i].set;
@@ -225,7 +232,7 @@ static char **_job_env(char **envp, const struct cr_job *ji)
 }
 
 /* SPAWN from the monitor: uid gid umask groups cpumask rlimits argv envp; 5 fds. */
-static pid_t _spawn(struct cr_msg *m, const struct cr_job *ji)
+static pid_t _spawn(struct cr_msg *m, const struct cr_job *ji, const struct cr_conf *conf)
 {
 	struct spawn_req r = {0};
 	const void *p;
@@ -255,7 +262,7 @@ static pid_t _spawn(struct cr_msg *m, const struct cr_job *ji)
 		free(r.argv);
 		return -EPROTO;
 	}
-	r.envp = _job_env(envp, ji);
+	r.envp = _job_env(envp, ji, conf);
 	free(envp);
 	if (!r.envp) {
 		free(r.argv);
@@ -501,10 +508,42 @@ static void _send_err_str(int ctl, const char *text)
 struct init {
 	int ctl;
 	const struct cr_job *ji;
+	const struct cr_conf *conf;
 	pid_t script;
+	pid_t slotroot; /* a non-batch slot's root (slotinit.h) */
 	struct cr_restored *restored;
 	int hosts_fd; /* the container's /etc/hosts, the file itself */
 };
+
+/* A non-batch slot's root, fresh: cr-rsh's commands start below it. */
+static void _init_slot_root(struct init *in)
+{
+	char err[512] = "";
+	pid_t pid;
+
+	if (in->ji->batch || in->slotroot > 0)
+		return;
+	pid = slot_root_start(in->ji, in->conf->launch_agent, err, sizeof(err));
+	if (pid < 0) {
+		log_warnx("container: job %u: no slot root (cr-rsh cannot start commands here): %s",
+			  in->ji->jobid, err);
+		return;
+	}
+	in->slotroot = pid;
+}
+
+/* The slot root goes before a restore: its pid and socket are the restored tree's. */
+static void _init_drop_slot_root(struct init *in)
+{
+	int status;
+
+	if (in->slotroot <= 0)
+		return;
+	kill(in->slotroot, SIGKILL);
+	while (waitpid(in->slotroot, &status, 0) < 0 && errno == EINTR)
+		;
+	in->slotroot = 0;
+}
 
 /* RESUME 2: the restored tree's files back to the checkpoint, the tasks still stopped. */
 static void _init_rollback(struct init *in)
@@ -577,9 +616,12 @@ static void _init_restore(struct init *in, struct cr_msg *m)
 		cr_abort(in->restored);
 		in->restored = NULL;
 	}
+	_init_drop_slot_root(in);
 	_wipe_tmpfs();
 	fault_point_at(NULL, "rebuild");
 	ret = _restore(m, in->ji, in->hosts_fd, &in->restored, err, sizeof(err));
+	if (!in->restored)
+		_init_slot_root(in);
 	/* Only a digest mismatch makes the checkpoint bad; an I/O error may pass. */
 	if (ret)
 		cr_send_err(in->ctl,
@@ -598,7 +640,7 @@ static void _init_msg(struct init *in, struct cr_msg *m)
 	uint32_t signo;
 
 	if (m->hdr.type == CR_MSG_SPAWN && fresh) {
-		in->script = _spawn(m, in->ji);
+		in->script = _spawn(m, in->ji, in->conf);
 		if (in->script < 0) {
 			cr_send_u32(in->ctl, CR_MSG_EXIT, 127 << 8);
 			_exit(0);
@@ -630,6 +672,11 @@ static void _init_signal(struct init *in, int sfd)
 		return;
 	if (si.ssi_signo == SIGCHLD) {
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (pid == in->slotroot) {
+				log_warnx("container: job %u: the slot root ended (status %#x)",
+					  in->ji->jobid, status);
+				in->slotroot = 0;
+			}
 			if (pid != in->script)
 				continue;
 			cr_send_u32(in->ctl, CR_MSG_EXIT, status);
@@ -660,9 +707,9 @@ static void _init_hosts(struct init *in, int ifd)
 		log_warn("container: job %u: cannot bind its hosts file again", in->ji->jobid);
 }
 
-static void _init_main(int ctl, const struct cr_job *ji, int hosts_fd)
+static void _init_main(int ctl, const struct cr_job *ji, const struct cr_conf *conf, int hosts_fd)
 {
-	struct init in = {.ctl = ctl, .ji = ji, .hosts_fd = hosts_fd};
+	struct init in = {.ctl = ctl, .ji = ji, .conf = conf, .hosts_fd = hosts_fd};
 	struct pollfd pfd[3];
 	struct cr_msg m;
 	sigset_t all;
@@ -680,6 +727,7 @@ static void _init_main(int ctl, const struct cr_job *ji, int hosts_fd)
 	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	if (ifd >= 0 && inotify_add_watch(ifd, "/etc", IN_CREATE | IN_MOVED_TO) < 0)
 		log_warn("container: cannot watch /etc");
+	_init_slot_root(&in);
 	pfd[0] = (struct pollfd){.fd = ctl, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
 	pfd[2] = (struct pollfd){.fd = ifd, .events = POLLIN};
@@ -703,7 +751,8 @@ static void _init_main(int ctl, const struct cr_job *ji, int hosts_fd)
 }
 
 /* In the helper: new namespaces, private mounts, then fork the init. */
-static void _helper_main(const struct cr_job *ji, const char *hosts, int ctl, int report)
+static void _helper_main(const struct cr_job *ji, const struct cr_conf *conf, const char *hosts,
+			 int ctl, int report)
 {
 	const char *tmpfs_opts = "mode=1777";
 	int hosts_fd;
@@ -735,15 +784,15 @@ static void _helper_main(const struct cr_job *ji, const char *hosts, int ctl, in
 	}
 	if (pid == 0) {
 		close(report);
-		_init_main(ctl, ji, hosts_fd);
+		_init_main(ctl, ji, conf, hosts_fd);
 	}
 	if (write(report, &pid, sizeof(pid)) != sizeof(pid))
 		_exit(1);
 	_exit(0);
 }
 
-int container_create(const struct cr_job *ji, const char *hosts, int *ctl_fd, pid_t *init_pid,
-		     char *err, size_t errlen)
+int container_create(const struct cr_job *ji, const struct cr_conf *conf, const char *hosts,
+		     int *ctl_fd, pid_t *init_pid, char *err, size_t errlen)
 {
 	int sp[2], rp[2], status, ret;
 	pid_t helper, pid = -1;
@@ -767,7 +816,7 @@ int container_create(const struct cr_job *ji, const char *hosts, int *ctl_fd, pi
 	if (helper == 0) {
 		close(sp[0]);
 		close(rp[0]);
-		_helper_main(ji, hosts, sp[1], rp[1]);
+		_helper_main(ji, conf, hosts, sp[1], rp[1]);
 	}
 	close(rp[1]);
 	rp[1] = -1;

@@ -5,14 +5,16 @@
 
 #include <sys/types.h>
 
+#include "conf.h"
 #include "jobstat.h"
 
 /*
  * The container's init (a child of the caller, a subreaper) and the socket to
  * it; @hosts is the file its /etc/hosts will be (written here). Its net
- * namespace is connected to the node's (jobnet.h) before it returns.
+ * namespace is connected to the node's (jobnet.h) before it returns. On a
+ * non-batch slot the init starts the slot root (@conf's LaunchAgent).
  */
-int container_create(const struct cr_job *ji, const char *hosts, int *ctl_fd, pid_t *init_pid,
-		     char *err, size_t errlen);
+int container_create(const struct cr_job *ji, const struct cr_conf *conf, const char *hosts,
+		     int *ctl_fd, pid_t *init_pid, char *err, size_t errlen);
 
 #endif

@@ -37,6 +37,7 @@
 #include "glue.h"
 #include "jobnet.h"
 #include "jobstat.h"
+#include "launch.h"
 #include "log.h"
 #include "node.h"
 #include "nodedump.h"
@@ -752,6 +753,7 @@ static const struct node_op {
 } node_ops[] = {
 	[CR_NODE_PREPARE] = {"prepare", _checkpoint},
 	[CR_NODE_RESTORE] = {"restore", _restore},
+	[CR_NODE_EXEC] = {"exec", launch_exec},
 };
 
 void node_request(const struct crd_ctx *ctx, int fd, uint32_t op, uint32_t jobid,
