@@ -34,6 +34,7 @@
 #include <cr.h>
 #include <dirent.h>
 #include <jansson.h>
+#include <slurm/slurm.h>
 
 #include "container.h"
 #include "digest.h"
@@ -174,17 +175,37 @@ static void _exec_script(struct spawn_req *r, struct cr_msg *m)
  * output, which no checkpoint carries (it has no parameter to turn that
  * off): pspawn starts the ranks on mpirun's own stdout and stderr. Its TCP
  * traffic goes over the slot's address, which moves with the job (an
- * interface list excludes the other, so either set by the user wins).
- * MPICH's Hydra under Slurm starts its proxies with srun, which the container
- * refuses: on one node the fork launcher starts them itself.
+ * interface list excludes the other, so either set by the user wins), by
+ * transports a checkpoint can carry (ob1 over self, vader, tcp; no
+ * ofi/psm/ucx). Across nodes mpirun starts orted through cr-rsh (its Slurm
+ * launcher, which wins whenever SLURM_JOBID is set, would use srun, refused
+ * in the container); no_tree_spawn makes orted daemonize, so no cr-rsh stays
+ * in the tree after the launch. MPICH's Hydra under Slurm starts its proxies
+ * with srun as well: on one node the fork launcher starts them itself,
+ * across nodes cr-rsh does (kept for the proxy's life, its stream a
+ * connection of the job); UCX (Debian's MPICH is ch4:ucx) over TCP and
+ * shared memory only.
  */
+enum { ANY_NODES, ONE_NODE, MANY_NODES };
 static const struct {
 	const char *set, *unless;
+	int when;
 } mpi_profile[] = {
-	{"OMPI_MCA_odls=pspawn", "OMPI_MCA_odls="},
-	{"OMPI_MCA_btl_tcp_if_include=eth0", "OMPI_MCA_btl_tcp_if_"},
-	{"OMPI_MCA_oob_tcp_if_include=eth0", "OMPI_MCA_oob_tcp_if_"},
-	{"HYDRA_LAUNCHER=fork", "HYDRA_LAUNCHER="},
+	{"OMPI_MCA_odls=pspawn", "OMPI_MCA_odls=", ANY_NODES},
+	{"OMPI_MCA_btl_tcp_if_include=eth0", "OMPI_MCA_btl_tcp_if_", ANY_NODES},
+	{"OMPI_MCA_oob_tcp_if_include=eth0", "OMPI_MCA_oob_tcp_if_", ANY_NODES},
+	{"OMPI_MCA_pml=ob1", "OMPI_MCA_pml=", ANY_NODES},
+	{"OMPI_MCA_btl=self,vader,tcp", "OMPI_MCA_btl=", ANY_NODES},
+	{"OMPI_MCA_mtl=^ofi,psm,psm2", "OMPI_MCA_mtl=", ANY_NODES},
+	{"OMPI_MCA_osc=^ucx", "OMPI_MCA_osc=", ANY_NODES},
+	{"UCX_TLS=tcp,sm,self", "UCX_TLS=", ANY_NODES},
+	{"HYDRA_LAUNCHER=fork", "HYDRA_LAUNCHER=", ONE_NODE},
+	{"OMPI_MCA_plm=rsh", "OMPI_MCA_plm=", MANY_NODES},
+	{"OMPI_MCA_plm_rsh_agent=", "OMPI_MCA_plm_rsh_agent=", MANY_NODES},
+	{"OMPI_MCA_plm_rsh_no_tree_spawn=1", "OMPI_MCA_plm_rsh_no_tree_spawn=", MANY_NODES},
+	{"HYDRA_LAUNCHER=ssh", "HYDRA_LAUNCHER=", MANY_NODES},
+	{"HYDRA_LAUNCHER_EXEC=", "HYDRA_LAUNCHER_EXEC=", MANY_NODES},
+	{"HYDRA_IFACE=eth0", "HYDRA_IFACE=", MANY_NODES},
 };
 #define NPROFILE (sizeof(mpi_profile) / sizeof(mpi_profile[0]))
 
@@ -194,6 +215,33 @@ static int _env_has(char **envp, const char *prefix)
 		if (!strncmp(envp[i], prefix, strlen(prefix)))
 			return 1;
 	return 0;
+}
+
+/* The profile's entries for this job into v from o: a value ending in '=' is the agent's path. */
+static void _profile(char **envp, const struct cr_job *ji, const struct cr_conf *conf, char **v,
+		     size_t o)
+{
+	static char agent[2][PATH_MAX + 64];
+	hostlist_t hl = slurm_hostlist_create(ji->nodelist);
+	int many = hl && slurm_hostlist_count(hl) > 1, na = 0;
+	size_t len;
+
+	if (hl)
+		slurm_hostlist_destroy(hl);
+	for (size_t i = 0; i < NPROFILE; i++) {
+		if ((mpi_profile[i].when == ONE_NODE && many) ||
+		    (mpi_profile[i].when == MANY_NODES && !many) ||
+		    _env_has(envp, mpi_profile[i].unless))
+			continue;
+		len = strlen(mpi_profile[i].set);
+		if (mpi_profile[i].set[len - 1] != '=') {
+			v[o++] = (char *)mpi_profile[i].set;
+			continue;
+		}
+		snprintf(agent[na], sizeof(agent[na]), "%s%s", mpi_profile[i].set,
+			 conf->launch_agent);
+		v[o++] = agent[na++];
+	}
 }
 
 /*
@@ -225,9 +273,7 @@ static char **_job_env(char **envp, const struct cr_job *ji, const struct cr_con
 	v[o++] = dir;
 	snprintf(sock, sizeof(sock), "SLURM_CR_SOCKET=%s", conf->socket_path);
 	v[o++] = sock;
-	for (size_t i = 0; i < NPROFILE; i++)
-		if (!_env_has(envp, mpi_profile[i].unless))
-			v[o++] = (char *)mpi_profile[i].set;
+	_profile(envp, ji, conf, v, o);
 	return v;
 }
 
