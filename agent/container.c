@@ -490,7 +490,7 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, int hosts_fd, str
 	struct job_user u;
 	json_t *args;
 	char path[64];
-	int ret, logfd;
+	int ret, logfd, null = -1;
 
 	if (m->nfds < 1 || cr_unpack_str(m, &text) || cr_unpack_done(m) ||
 	    !(args = json_loads(text, 0, NULL))) {
@@ -512,7 +512,10 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, int hosts_fd, str
 		ret = _unpack_slot(m->fds[0], args, &u, &d, err, errlen);
 	if (ret || json_integer_value(json_object_get(args, "ntasks")) == 0)
 		goto out;
-	if (m->nfds != 4) {
+	/* A non-batch slot's root has its stdio on /dev/null, as when it started. */
+	if (!ji->batch && m->nfds == 1)
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (m->nfds != 4 && null < 0) {
 		snprintf(err, errlen, "no stdio for the restored tasks");
 		ret = -EPROTO;
 		goto out;
@@ -521,7 +524,7 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, int hosts_fd, str
 	if (!ret)
 		ret = _owner(args, &u, &owner);
 	for (int i = 0; i < 3; i++)
-		inh[i].fd = m->fds[1 + i];
+		inh[i].fd = null >= 0 ? null : m->fds[1 + i];
 	ro.inherit = inh;
 	ro.ninherit = 3;
 	/* Every byte of the image is read once, checked against these, then used. */
@@ -540,6 +543,8 @@ out:
 		snprintf(err, errlen, "restore failed: %s", strerror(-ret));
 	if (ret)
 		_wipe_tmpfs();
+	if (null >= 0)
+		close(null);
 	digests_free(&d);
 	json_decref(args);
 	return ret;
@@ -634,12 +639,20 @@ static void _init_resume(struct init *in, uint32_t how)
 		if (cr_resume(in->restored)) {
 			in->restored = NULL;
 			_send_err_str(in->ctl, "cannot resume the restored tasks");
+		} else if (!in->ji->batch) {
+			/* The restored slot root, with what it had started. */
+			in->restored = NULL;
+			in->slotroot = root;
+			cr_send_ok(in->ctl, "resumed");
 		} else {
 			in->restored = NULL;
 			in->script = root;
 			cr_send_u32(in->ctl, CR_MSG_STARTED, in->script);
 		}
 	}
+	/* Nothing of a checkpoint runs here (aborted, failed, none): a fresh slot root. */
+	if (!in->restored)
+		_init_slot_root(in);
 }
 
 /*

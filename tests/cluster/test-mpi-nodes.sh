@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Issue 13: Open MPI's mpirun across nodes inside a checkpointable job.
+# `sbatch --checkpoint -N2 --ntasks-per-node=1` of `mpirun` of the solver
+# (tests/mpi/solver.c), one rank per node: mpirun starts orted on the second
+# node through cr-rsh (the container's launch profile), below that node's slot
+# root; the job ends as a plain job's run (mpirun through srun) does,
+# byte-identical. Then the same with `scontrol checkpoint create` mid-run:
+# the checkpoint freezes and dumps both slots' trees (the second node's slot
+# root, orted and rank included), the job runs on and ends identical, once.
+# ctest: TIMEOUT=600
+# ctest: nosan
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/cluster/lib.sh
+. "$HERE/lib.sh"
+cluster_begin --nodes 2
+# shellcheck source=tests/cluster/container-lib.sh
+. "$HERE/container-lib.sh"
+# shellcheck source=tests/cluster/ckpt-lib.sh
+. "$HERE/ckpt-lib.sh"
+NODE2=$(echo "$CR_CLUSTER_NODES" | cut -d' ' -f2)
+solver=$CR_BUILD_DIR/tests/mpi/cr-mpi-solver
+[ -x "$solver" ] || fail "$solver is not built"
+command -v mpirun.openmpi >/dev/null || fail "no mpirun.openmpi (scripts/install-deps.sh)"
+[ -x "$CR_CLUSTER_DIR/libexec/cr-rsh" ] || fail "no cr-rsh in $CR_CLUSTER_DIR/libexec"
+install -m 0755 "$solver" "$WORK/solver"
+install -m 0755 "$HERE/workloads/mpinodes.sh" "$WORK/mpinodes.sh"
+ITERS=${ITERS:-80}
+
+# mpijob NAME SBATCH-ARGS...: the job as the test user in $WORK/NAME; its id.
+mpijob() {
+	local name=$1
+	shift
+	mkdir -p "$WORK/$name"
+	chown "$USER_:" "$WORK/$name"
+	case " $* " in *" --checkpoint"*) touch "$WORK/$name/hold" ;; esac
+	submit "$USER_" -o "$WORK/$name.out" -N2 --ntasks-per-node=1 -w "$NODE1,$NODE2" "$@" \
+		"$WORK/mpinodes.sh" "$WORK/$name" "$ITERS"
+}
+
+# The slots' addresses route between nodes once the job network does (jobnet.c);
+# until then the test routes the job's two slots through their nodes.
+slot_addr() {
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["address"])' \
+		"$CR_CLUSTER_DIR/nodes/$1/crd/job$2.json"
+}
+node_ip() { getent hosts "$1" | awk '{print $1; exit}'; }
+route_slots() {
+	local a1 a2
+	a1=$(slot_addr "$NODE1" "$1")
+	a2=$(slot_addr "$NODE2" "$1")
+	[ -n "$(ip -n "$NODE1" route show "$a2/32")" ] || ip -n "$NODE1" route add "$a2/32" via "$(node_ip "$NODE2")"
+	[ -n "$(ip -n "$NODE2" route show "$a1/32")" ] || ip -n "$NODE2" route add "$a1/32" via "$(node_ip "$NODE1")"
+}
+# go NAME JOBID: the held job starts its mpirun.
+go() {
+	wait_until 60 "$1 to start" test -e "$WORK/$1/ready"
+	route_slots "$2"
+	touch "$WORK/$1/go"
+}
+
+same_run() {
+	local n
+	cmp -s "$WORK/$2.out" "$WORK/$1.out" ||
+		fail "$1: output differs from the plain run:
+$(diff "$WORK/$2.out" "$WORK/$1.out" | head -20)"
+	n=$(wc -l <"$WORK/$1/starts")
+	[ "$n" = 1 ] || fail "$1: started $n times from the top: $(cat "$WORK/$1/starts")"
+}
+ended_ok() {
+	wait_done "$1" 180
+	[ "$(job_field "$1" ExitCode)" = 0:0 ] ||
+		fail "job $1 ended with $(job_field "$1" ExitCode): $(tail -5 "$WORK/$2.out")"
+}
+
+ref=$(mpijob ref)
+ended_ok "$ref" ref
+grep -q "^iter $((ITERS - 1)) " "$WORK/ref.out" || fail "the plain run did not finish: $(tail -3 "$WORK/ref.out")"
+
+id=$(mpijob run --checkpoint=0)
+go run "$id"
+ended_ok "$id" run
+same_run run ref
+crd_log_has "job $id: cr-rsh: started" || fail "no orted was started through cr-rsh"
+ok "mpirun across 2 nodes through cr-rsh ended as the plain run"
+
+id=$(mpijob ck --checkpoint=0)
+go ck "$id"
+wait_output ck "^iter 20 "
+out=$(as "$USER_" scontrol checkpoint create "$id") || fail "checkpoint create: $out"
+log "$out"
+echo "$out" | grep -q "checkpoint 1 committed" || fail "checkpoint create said: $out"
+ended_ok "$id" ck
+same_run ck ref
+ok "checkpointed mid-run across 2 nodes, ran on and ended as the plain run"
