@@ -41,6 +41,7 @@
 #include "tmparchive.h"
 #include "glue.h"
 #include "jobnet.h"
+#include "jobpeers.h"
 #include "log.h"
 #include "proto.h"
 #include "slotinit.h"
@@ -477,6 +478,22 @@ static int _unpack_slot(int nodefd, json_t *args, const struct job_user *u, stru
 }
 
 /* RESTORE: args; fds: the slot's image directory [, the relay's stdin, stdout, stderr]. */
+/* The job's slots where they are restored, this one first; through our own fd (jobpeers.h). */
+static void _restore_hosts(json_t *args, int hosts_fd)
+{
+	json_int_t self = json_integer_value(json_object_get(args, "self"));
+	struct job_peer *p;
+	size_t n;
+
+	if (jobpeers_from_json(json_object_get(args, "peers"), &p, &n)) {
+		log_warnx("container: RESTORE without the job's slots: hosts file kept");
+		return;
+	}
+	if (self >= 0 && (size_t)self < n)
+		jobpeers_hosts_fd(hosts_fd, p, n, (size_t)self);
+	free(p);
+}
+
 static int _restore(struct cr_msg *m, const struct cr_job *ji, int hosts_fd, struct cr_restored **r,
 		    char *err, size_t errlen)
 {
@@ -485,8 +502,7 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, int hosts_fd, str
 	/* Our own namespace, the container's: sockets are rebuilt while nothing moves. */
 	struct cr_restore_opts ro = {.rollback_files = true, .owner = &owner, .net_lock = true};
 	struct node_digests d = {0};
-	const char *text, *host, *addr;
-	struct in_addr in;
+	const char *text, *host;
 	struct job_user u;
 	json_t *args;
 	char path[64];
@@ -497,16 +513,15 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, int hosts_fd, str
 		snprintf(err, errlen, "bad RESTORE");
 		return -EPROTO;
 	}
+	/* The job network: the other ends of connections to other nodes' slots. */
+	ro.peer_net = (uint32_t)json_integer_value(json_object_get(args, "peer_net"));
+	ro.peer_net_prefix =
+		(unsigned int)json_integer_value(json_object_get(args, "peer_net_prefix"));
 	/* The slot's name where it was checkpointed: what its processes knew. */
 	host = json_string_value(json_object_get(args, "hostname"));
 	if (host && *host && sethostname(host, strlen(host)) < 0)
 		log_warn("container: sethostname %s", host);
-	addr = json_string_value(json_object_get(args, "address"));
-	if (!addr || inet_pton(AF_INET, addr, &in) != 1)
-		in.s_addr = htonl(ji->addr);
-	/* Through our own fd: /etc/hosts may be the node's again (jobnet.h). */
-	if (host && *host)
-		jobnet_hosts_fd(hosts_fd, ntohl(in.s_addr), host);
+	_restore_hosts(args, hosts_fd);
 	ret = user_lookup(ji->uid, ji->gid, &u, err, errlen);
 	if (!ret)
 		ret = _unpack_slot(m->fds[0], args, &u, &d, err, errlen);
@@ -851,13 +866,14 @@ static void _helper_main(const struct cr_job *ji, const struct cr_conf *conf, co
 }
 
 int container_create(const struct cr_job *ji, const struct cr_conf *conf, const char *hosts,
-		     int *ctl_fd, pid_t *init_pid, char *err, size_t errlen)
+		     const struct job_peer *peers, size_t npeers, int *ctl_fd, pid_t *init_pid,
+		     char *err, size_t errlen)
 {
 	int sp[2], rp[2], status, ret;
 	pid_t helper, pid = -1;
 
 	snprintf(err, errlen, "the container could not be created");
-	ret = jobnet_hosts("/etc/hosts", hosts, ji->addr, ji->hostname);
+	ret = jobpeers_hosts("/etc/hosts", hosts, peers, npeers, npeers > 1 ? ji->slot : 0);
 	if (ret)
 		return ret;
 	ret = -EIO;

@@ -8,13 +8,17 @@
 #include "conf.h"
 #include "jobstat.h"
 
+struct job_peer;
+
 /*
  * The container's init (a child of the caller, a subreaper) and the socket to
- * it; @hosts is the file its /etc/hosts will be (written here). Its net
- * namespace is connected to the node's (jobnet.h) before it returns. On a
- * non-batch slot the init starts the slot root (@conf's LaunchAgent).
+ * it; @hosts is the file its /etc/hosts will be (written here: the job's
+ * @npeers slots, this one, ji->slot, first; just this one when npeers is 1).
+ * Its net namespace is connected to the node's (jobnet.h) before it returns.
+ * On a non-batch slot the init starts the slot root (@conf's LaunchAgent).
  */
 int container_create(const struct cr_job *ji, const struct cr_conf *conf, const char *hosts,
-		     int *ctl_fd, pid_t *init_pid, char *err, size_t errlen);
+		     const struct job_peer *peers, size_t npeers, int *ctl_fd, pid_t *init_pid,
+		     char *err, size_t errlen);
 
 #endif

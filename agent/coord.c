@@ -550,6 +550,7 @@ struct restore_args {
 	const char *ckdir;
 	uint32_t src, seq;
 	int maxwait;
+	json_t *placement; /* the new node of each slot */
 };
 
 /* A restore in progress: the new allocation and the checkpoints to try, newest first. */
@@ -575,8 +576,9 @@ static json_t *_restore_args(struct peer *p, void *arg)
 {
 	struct restore_args *a = arg;
 
-	return json_pack("{s:s, s:I, s:I, s:i, s:i}", "ckdir", a->ckdir, "src", (json_int_t)a->src,
-			 "seq", (json_int_t)a->seq, "slot", (int)p->slot, "maxwait", a->maxwait);
+	return json_pack("{s:s, s:I, s:I, s:i, s:i, s:O}", "ckdir", a->ckdir, "src",
+			 (json_int_t)a->src, "seq", (json_int_t)a->seq, "slot", (int)p->slot,
+			 "maxwait", a->maxwait, "placement", a->placement);
 }
 
 /* Step: each of the checkpoint's slots gets a node of the new allocation. */
@@ -602,9 +604,12 @@ static int _step_place(struct coord *c, void *arg)
 			       "checkpoint %u needs %zu nodes with %s first; the job has %zu",
 			       r->a.seq, nslots, r->batch_host, r->nnew);
 	c->npeers = nslots;
+	json_decref(r->a.placement);
+	r->a.placement = json_array();
 	for (size_t i = 0; i < nslots; i++) {
 		c->peers[i] = (struct peer){.slot = i, .fd = -1};
 		snprintf(c->peers[i].node, sizeof(c->peers[i].node), "%s", r->names[out[i]]);
+		json_array_append_new(r->a.placement, json_string(r->names[out[i]]));
 	}
 	return 0;
 }
@@ -776,6 +781,8 @@ static int _restore_one(struct restore *r, char *msg, size_t msglen)
 	coordio_close(c);
 	json_decref(r->man);
 	r->man = NULL;
+	json_decref(r->a.placement);
+	r->a.placement = NULL;
 	return ret;
 }
 

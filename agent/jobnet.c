@@ -20,6 +20,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
+#include <netdb.h>
 #include <nftables/libnftables.h>
 #include <sched.h>
 #include <sys/stat.h>
@@ -29,14 +30,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "io.h"
+#include "errmsg.h"
 #include "jobnet.h"
+#include "jobpeers.h"
 #include "log.h"
 
-#define GATEWAY	     0xa9fe0101 /* 169.254.1.1 */
-#define HOSTS_MARK   "# slurm-cr job container"
-#define SLOT_STRIDE  64 /* addresses set aside per lineage before the next one's */
-#define MAX_HOSTS_SZ (1 << 20)
+#define GATEWAY	    0xa9fe0101 /* 169.254.1.1 */
+#define SLOT_STRIDE 64	       /* addresses set aside per lineage before the next one's */
 
 struct nl {
 	struct mnl_socket *sk;
@@ -441,7 +441,7 @@ static int _run_nft(const char *cmd, char *err, size_t errlen)
 
 int jobnet_node_init(const struct cr_conf *conf, char *err, size_t errlen)
 {
-	char net[INET_ADDRSTRLEN], cmd[512];
+	char net[INET_ADDRSTRLEN], cmd[1024];
 	uint32_t a = htonl(conf->job_net);
 	int fd;
 
@@ -455,97 +455,172 @@ int jobnet_node_init(const struct cr_conf *conf, char *err, size_t errlen)
 	}
 	close(fd);
 	inet_ntop(AF_INET, &a, net, sizeof(net));
-	/* "add" first: deleting a table that is not there is an error */
+	/*
+	 * Between job addresses only what a job's own pairs allow (one job
+	 * never reaches another's slots); to outside, masqueraded. The pairs of
+	 * running jobs stay across a restart of crd: the chains are rewritten,
+	 * the set is kept.
+	 */
 	snprintf(cmd, sizeof(cmd),
 		 "add table ip cr_jobnet\n"
-		 "delete table ip cr_jobnet\n"
-		 "add table ip cr_jobnet\n"
+		 "add set ip cr_jobnet pairs { type ipv4_addr . ipv4_addr; }\n"
 		 "add chain ip cr_jobnet out { type nat hook postrouting priority srcnat; }\n"
-		 "add rule ip cr_jobnet out ip saddr %s/%u ip daddr != %s/%u masquerade\n",
-		 net, conf->job_net_prefix, net, conf->job_net_prefix);
+		 "add chain ip cr_jobnet between { type filter hook forward priority filter; }\n"
+		 "flush chain ip cr_jobnet out\n"
+		 "flush chain ip cr_jobnet between\n"
+		 "add rule ip cr_jobnet out ip saddr %s/%u ip daddr != %s/%u masquerade\n"
+		 "add rule ip cr_jobnet between ip saddr . ip daddr @pairs accept\n"
+		 "add rule ip cr_jobnet between ip saddr %s/%u ip daddr %s/%u drop\n",
+		 net, conf->job_net_prefix, net, conf->job_net_prefix, net, conf->job_net_prefix,
+		 net, conf->job_net_prefix);
 	return _run_nft(cmd, err, errlen);
 }
 
-/* The whole of a small file, NUL-terminated. */
-static int _read_small(int fd, char **out)
+/* @node's IPv4 address, as the node resolves it. */
+static int _node_addr(const char *node, uint32_t *addr)
 {
-	struct stat st;
-	ssize_t n;
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res;
+	int ret = getaddrinfo(node, NULL, &hints, &res);
 
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode) || st.st_size > MAX_HOSTS_SZ)
-		return -EFBIG;
-	*out = malloc(st.st_size + 1);
-	if (!*out)
-		return -ENOMEM;
-	n = pread(fd, *out, st.st_size, 0);
-	if (n < 0)
-		return -errno;
-	(*out)[n] = '\0';
+	if (ret)
+		return ret == EAI_SYSTEM ? -errno : -EHOSTUNREACH;
+	*addr = ntohl(((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr);
+	freeaddrinfo(res);
 	return 0;
 }
 
-/* @hostname at @addr first, then @old's lines but ours, into @to (from its start). */
-static int _hosts_write(const char *old, int to, uint32_t addr, const char *hostname)
+/* RTM_NEWROUTE (replacing) or RTM_DELROUTE (that gateway's only) of @dst/32 via @gw. */
+static int _peer_route(struct nl *nl, uint16_t type, uint32_t dst, uint32_t gw)
 {
-	char a[INET_ADDRSTRLEN], *copy = strdup(old ? old : ""), *p, *line, *out = NULL;
-	size_t outlen = 0;
-	FILE *f = open_memstream(&out, &outlen);
+	int add = type == RTM_NEWROUTE;
+	struct rtmsg rt = {.rtm_family = AF_INET,
+			   .rtm_dst_len = 32,
+			   .rtm_table = RT_TABLE_MAIN,
+			   .rtm_protocol = RTPROT_STATIC,
+			   .rtm_scope = add ? RT_SCOPE_UNIVERSE : RT_SCOPE_NOWHERE,
+			   .rtm_type = RTN_UNICAST};
+	struct nlmsghdr *h =
+		_nl_msg(nl, type, add ? NLM_F_CREATE | NLM_F_REPLACE : 0, &rt, sizeof(rt));
+	uint32_t d = htonl(dst), g = htonl(gw);
+
+	mnl_attr_put(h, RTA_DST, sizeof(d), &d);
+	mnl_attr_put(h, RTA_GATEWAY, sizeof(g), &g);
+	return _nl_talk(nl, h);
+}
+
+static int _peer_routes(struct nl *nl, FILE *f, const char *self, const struct job_peer *p,
+			size_t n, char *err, size_t errlen)
+{
+	char a[INET_ADDRSTRLEN];
+	uint32_t gw = 0;
+	int ret;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(p[i].node, self))
+			continue;
+		inet_ntop(AF_INET, &(uint32_t){htonl(p[i].addr)}, a, sizeof(a));
+		ret = _node_addr(p[i].node, &gw);
+		if (ret)
+			return err_set(err, errlen, ret,
+				       "job network: node %s (slot %s at %s) has "
+				       "no IPv4 address",
+				       p[i].node, p[i].name, a);
+		ret = _peer_route(nl, RTM_NEWROUTE, p[i].addr, gw);
+		if (ret)
+			return err_set(err, errlen, ret,
+				       "job network: route to %s through node %s: %s", a, p[i].node,
+				       strerror(-ret));
+		fprintf(f, "route %08x %08x\n", p[i].addr, gw);
+	}
+	return 0;
+}
+
+static void _pair(FILE *cmd, FILE *f, uint32_t from, uint32_t to)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &(uint32_t){htonl(from)}, a, sizeof(a));
+	inet_ntop(AF_INET, &(uint32_t){htonl(to)}, b, sizeof(b));
+	fprintf(cmd, "%s . %s, %s . %s, ", a, b, b, a);
+	fprintf(f, "pair %08x %08x\n", from, to);
+}
+
+/* What the node forwards between job addresses: each slot here with every other of the job. */
+static int _peer_pairs(FILE *f, const char *self, const struct job_peer *p, size_t n, char *err,
+		       size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0, count = 0;
+	FILE *cmd = open_memstream(&text, &len);
 	int ret = 0;
 
-	if (!f || !copy) {
-		if (f)
-			fclose(f);
-		free(copy);
-		free(out);
-		return -ENOMEM;
+	if (!cmd)
+		return err_set(err, errlen, -ENOMEM, "job network: out of memory");
+	fprintf(cmd, "add element ip cr_jobnet pairs { ");
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n && !strcmp(p[i].node, self); j++)
+			/* two slots here: their pair once */
+			if (j != i && (strcmp(p[j].node, self) || j > i) && ++count)
+				_pair(cmd, f, p[i].addr, p[j].addr);
+	fprintf(cmd, "}\n");
+	fclose(cmd);
+	if (count)
+		ret = _run_nft(text, err, errlen);
+	free(text);
+	return ret;
+}
+
+int jobnet_routes(const char *path, const char *self_node, const struct job_peer *p, size_t n,
+		  char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "we");
+	struct nl nl;
+	int ret;
+
+	if (!f)
+		return err_set(err, errlen, -errno, "job network: %s: %s", path, strerror(errno));
+	ret = _nl_open(&nl);
+	if (ret)
+		err_set(err, errlen, ret, "job network: netlink: %s", strerror(-ret));
+	else {
+		ret = _peer_routes(&nl, f, self_node, p, n, err, errlen);
+		mnl_socket_close(nl.sk);
 	}
-	inet_ntop(AF_INET, &(uint32_t){htonl(addr)}, a, sizeof(a));
-	fprintf(f, "%s\t%s\t%s\n", a, hostname, HOSTS_MARK);
-	for (p = copy; (line = strsep(&p, "\n"));)
-		if (*line && !strstr(line, HOSTS_MARK))
-			fprintf(f, "%s\n", line);
+	if (!ret)
+		ret = _peer_pairs(f, self_node, p, n, err, errlen);
+	/* what is in already is written: a failure still drops it */
+	if (fclose(f) && !ret)
+		ret = err_set(err, errlen, -EIO, "job network: %s: cannot write", path);
+	return ret;
+}
+
+void jobnet_routes_drop(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char kind[8], cmd[256], a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], err[256];
+	unsigned int x, y;
+	struct nl nl = {0};
+
+	if (!f)
+		return;
+	if (_nl_open(&nl))
+		nl.sk = NULL;
+	while (fscanf(f, "%7s %x %x\n", kind, &x, &y) == 3) {
+		if (!strcmp(kind, "route") && nl.sk) {
+			_peer_route(&nl, RTM_DELROUTE, x, y);
+			continue;
+		}
+		inet_ntop(AF_INET, &(uint32_t){htonl(x)}, a, sizeof(a));
+		inet_ntop(AF_INET, &(uint32_t){htonl(y)}, b, sizeof(b));
+		/* one by one: one already gone would fail the others */
+		snprintf(cmd, sizeof(cmd),
+			 "delete element ip cr_jobnet pairs { %s . %s }\n"
+			 "delete element ip cr_jobnet pairs { %s . %s }\n",
+			 a, b, b, a);
+		_run_nft(cmd, err, sizeof(err));
+	}
+	if (nl.sk)
+		mnl_socket_close(nl.sk);
 	fclose(f);
-	if (ftruncate(to, 0) < 0)
-		ret = -errno;
-	else
-		ret = io_write_all(to, out, outlen, 0);
-	free(copy);
-	free(out);
-	return ret;
-}
-
-int jobnet_hosts_fd(int fd, uint32_t addr, const char *hostname)
-{
-	char *old = NULL;
-	int ret = _read_small(fd, &old);
-
-	if (!ret)
-		ret = _hosts_write(old, fd, addr, hostname);
-	if (ret)
-		log_warnx("job container: its hosts file: %s", strerror(-ret));
-	free(old);
-	return ret;
-}
-
-int jobnet_hosts(const char *from, const char *to, uint32_t addr, const char *hostname)
-{
-	char *old = NULL;
-	int fd, ret;
-
-	fd = open(from, O_RDONLY | O_CLOEXEC);
-	/* a node without /etc/hosts: the container's has our line only */
-	ret = fd < 0 ? (errno == ENOENT ? 0 : -errno) : _read_small(fd, &old);
-	if (fd >= 0)
-		close(fd);
-	fd = ret ? -1 : open(to, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (!ret)
-		ret = fd < 0 ? -errno : _hosts_write(old, fd, addr, hostname);
-	if (ret)
-		log_warnx("job container: hosts file %s: %s", to, strerror(-ret));
-	if (fd >= 0)
-		close(fd);
-	free(old);
-	return ret;
+	unlink(path);
 }

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "conf.h"
+struct job_peer;
 
 /* What every job container of this node relies on: forwarding and masquerading. */
 int jobnet_node_init(const struct cr_conf *conf, char *err, size_t errlen);
@@ -38,17 +39,15 @@ int jobnet_readdress(uint32_t jobid, uint32_t slot, pid_t init_pid, uint32_t fro
 		     char *err, size_t errlen);
 
 /*
- * Write the hosts file @to: @hostname resolving to @addr first, then the
- * lines of @from (which may be @to) but the ones an earlier call added.
+ * Routes to the job's slots on other nodes: each peer's address through its
+ * node (resolved by name), replacing whatever route to that address was
+ * there (a previous placement's); peers on @self_node are skipped (their
+ * containers route themselves). What was installed is written to @path for
+ * jobnet_routes_drop, which deletes exactly those routes (a route another
+ * placement replaced since is left alone).
  */
-int jobnet_hosts(const char *from, const char *to, uint32_t addr, const char *hostname);
-
-/*
- * The same, in place, for the file open at @fd. The container's init writes
- * its hosts file through it, never by the path /etc/hosts: a rename over the
- * node's /etc/hosts (as configuration tools do) detaches the bind mount in
- * every namespace, and /etc/hosts is then the node's own.
- */
-int jobnet_hosts_fd(int fd, uint32_t addr, const char *hostname);
+int jobnet_routes(const char *path, const char *self_node, const struct job_peer *p, size_t n,
+		  char *err, size_t errlen);
+void jobnet_routes_drop(const char *path);
 
 #endif

@@ -49,6 +49,12 @@ void jobstat_hosts_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, si
 		buf[0] = '\0';
 }
 
+void jobstat_routes_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len)
+{
+	if (snprintf(buf, len, "%s/job%u.routes", ctx->conf.state_dir, jobid) >= (int)len)
+		buf[0] = '\0';
+}
+
 char *jobstat_encode(const struct job_status *js, const char *node)
 {
 	const struct cr_job *ji = &js->ji;

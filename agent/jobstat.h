@@ -56,8 +56,10 @@ const char *jobstat_state_name(enum job_state state);
 /* StateDir/job<ID>.sock and .json; buf is "" when the path does not fit. */
 void jobstat_sock_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len);
 void jobstat_state_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len);
-/* The container's /etc/hosts, kept beside its state (jobnet_hosts). */
+/* The container's /etc/hosts, kept beside its state (jobpeers_hosts). */
 void jobstat_hosts_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len);
+/* The routes this node has to the job's slots on other nodes (jobnet_routes). */
+void jobstat_routes_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len);
 
 /* The status as JSON text (malloc'd; NULL: out of memory); node: added as "node" unless NULL. */
 char *jobstat_encode(const struct job_status *js, const char *node);

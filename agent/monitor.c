@@ -32,6 +32,7 @@
 #include "container.h"
 #include "coord.h"
 #include "jobnet.h"
+#include "jobpeers.h"
 #include "jobstat.h"
 #include "log.h"
 #include "monitor.h"
@@ -761,6 +762,8 @@ static void _finish(struct monitor *mon, int cfd)
 	unlink(path);
 	jobstat_hosts_path(mon->ctx, mon->ji.jobid, path, sizeof(path));
 	unlink(path);
+	jobstat_routes_path(mon->ctx, mon->ji.jobid, path, sizeof(path));
+	jobnet_routes_drop(path);
 	log_info("job %u: container removed", mon->ji.jobid);
 	if (cfd >= 0)
 		cr_send_ok(cfd, "removed");
@@ -832,11 +835,41 @@ static void _monitor_loop(struct monitor *mon)
 	}
 }
 
+/* The container, named and addressed as slot of the job, with routes to the job's other slots. */
+static int _container_up(struct monitor *mon, char *err, size_t errlen)
+{
+	const struct cr_job *ji = &mon->ji;
+	uint32_t lineage = ji->restart_from ? ji->restart_from : ji->jobid;
+	char hosts[PATH_MAX], routes[PATH_MAX];
+	struct job_peer *peers = NULL, self = {.addr = ji->addr};
+	size_t n = 0;
+	int ret;
+
+	snprintf(self.name, sizeof(self.name), "%s", ji->hostname);
+	snprintf(self.node, sizeof(self.node), "%s", mon->ctx->conf.node_name);
+	/* a node list we cannot expand (or not naming us): a job of one slot */
+	if (jobpeers_fresh(&mon->ctx->conf, lineage, ji->nodelist, &peers, &n) || ji->slot >= n ||
+	    strcmp(peers[ji->slot].node, self.node)) {
+		free(peers);
+		peers = &self;
+		n = 1;
+	}
+	jobstat_hosts_path(mon->ctx, ji->jobid, hosts, sizeof(hosts));
+	jobstat_routes_path(mon->ctx, ji->jobid, routes, sizeof(routes));
+	ret = container_create(ji, &mon->ctx->conf, hosts, peers, n, &mon->ctl_fd, &mon->init_pid,
+			       err, errlen);
+	if (!ret && n > 1)
+		ret = jobnet_routes(routes, self.node, peers, n, err, errlen);
+	if (peers != &self)
+		free(peers);
+	return ret;
+}
+
 static void _monitor_main(const struct crd_ctx *ctx, const struct cr_job *ji, int ready)
 {
 	struct monitor m, *mon = &m;
 
-	char path[PATH_MAX], hosts[PATH_MAX], msg[256] = "", err[256];
+	char path[PATH_MAX], msg[256] = "", err[256];
 	int ret;
 
 	memset(mon, 0, sizeof(*mon));
@@ -857,9 +890,7 @@ static void _monitor_main(const struct crd_ctx *ctx, const struct cr_job *ji, in
 			 strerror(-mon->listen_fd));
 		goto fail;
 	}
-	jobstat_hosts_path(ctx, ji->jobid, hosts, sizeof(hosts));
-	ret = container_create(ji, &ctx->conf, hosts, &mon->ctl_fd, &mon->init_pid, err,
-			       sizeof(err));
+	ret = _container_up(mon, err, sizeof(err));
 	if (ret) {
 		snprintf(msg, sizeof(msg), "cannot create the container: %.200s", err);
 		unlink(path);

@@ -36,6 +36,7 @@
 #include "errmsg.h"
 #include "glue.h"
 #include "jobnet.h"
+#include "jobpeers.h"
 #include "jobstat.h"
 #include "launch.h"
 #include "log.h"
@@ -307,8 +308,11 @@ static int _freeze(struct node_session *s, pid_t ns_script, int maxwait)
 {
 	struct cr_owner owner = {0};
 	/* The container has its own net namespace: locked before any socket is read. */
-	struct cr_freeze_opts fo = {
-		.timeout_ms = maxwait * 1000, .owner = &owner, .net_lock = true};
+	struct cr_freeze_opts fo = {.timeout_ms = maxwait * 1000,
+				    .owner = &owner,
+				    .net_lock = true,
+				    .peer_net = s->ctx->conf.job_net,
+				    .peer_net_prefix = s->ctx->conf.job_net_prefix};
 	const char *node = s->ctx->conf.node_name;
 	char err[1024] = "";
 	struct job_user u;
@@ -465,7 +469,8 @@ struct node_restore {
 	int maxwait;
 	uint8_t key[STORE_KEY_LEN];
 	struct job_user u;
-	json_t *man, *so; /* the manifest and this slot's part of it */
+	json_t *man, *so;  /* the manifest and this slot's part of it */
+	json_t *placement; /* the node of each of its slots (borrowed from the args) */
 	int jobfd, nodefd, outfd[2];
 	/* slot 0: the job's saved output, read once and checked, in memory crd holds */
 	int outmem[2];
@@ -565,6 +570,57 @@ static int _keep_address(struct node_session *s, json_t *so, char *err, size_t e
 	return ret;
 }
 
+/* The slot @i of the manifest, where the coordinator placed it (args "placement"). */
+static int _peer_of(json_t *so, json_t *node, struct job_peer *p)
+{
+	const char *name = json_string_value(json_object_get(so, "hostname"));
+	const char *addr = json_string_value(json_object_get(so, "address"));
+	struct in_addr in;
+
+	if (!name || !addr || !json_is_string(node) || strlen(name) >= sizeof(p->name) ||
+	    json_string_length(node) >= sizeof(p->node) || inet_pton(AF_INET, addr, &in) != 1)
+		return -EBADMSG;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->node, sizeof(p->node), "%s", json_string_value(node));
+	p->addr = ntohl(in.s_addr);
+	return 0;
+}
+
+/*
+ * The job's slots, named and addressed as the manifest has them, on the
+ * nodes the coordinator placed them: routes to those on other nodes, and
+ * the list for the init's hosts file (this slot first: "self"). A checkpoint
+ * without the job network's names (older) leaves the container as it is.
+ */
+static int _peers(const struct crd_ctx *ctx, struct node_session *s, struct node_restore *r,
+		  json_t *req, char *err, size_t errlen)
+{
+	json_t *slots = json_object_get(r->man, "slots");
+	size_t n = json_array_size(slots);
+	struct job_peer *p = calloc(n ? n : 1, sizeof(*p));
+	char routes[PATH_MAX];
+	int ret = p ? 0 : -ENOMEM;
+
+	if (json_array_size(r->placement) != n)
+		ret = -EBADMSG;
+	for (size_t i = 0; !ret && i < n; i++)
+		ret = _peer_of(json_array_get(slots, i), json_array_get(r->placement, i), &p[i]);
+	if (ret) {
+		free(p);
+		return ret == -ENOMEM ? err_set(err, errlen, ret, "out of memory") : 0;
+	}
+	jobstat_routes_path(ctx, s->j.jobid, routes, sizeof(routes));
+	ret = jobnet_routes(routes, ctx->conf.node_name, p, n, err, errlen);
+	if (!ret) {
+		json_object_set_new(req, "peers", jobpeers_json(p, n));
+		json_object_set_new(req, "self", json_integer(r->slot));
+		json_object_set_new(req, "peer_net", json_integer(ctx->conf.job_net));
+		json_object_set_new(req, "peer_net_prefix", json_integer(ctx->conf.job_net_prefix));
+	}
+	free(p);
+	return ret;
+}
+
 /* The container's init rebuilds the slot, stopped (RESTORE to the job's monitor). */
 static int _rebuild(const struct crd_ctx *ctx, struct node_session *s, struct node_restore *r,
 		    char *err, size_t errlen)
@@ -573,9 +629,12 @@ static int _rebuild(const struct crd_ctx *ctx, struct node_session *s, struct no
 	const char *host = json_string_value(json_object_get(so, "hostname"));
 	struct cr_owner step;
 	struct cr_buf b;
-	char *text;
+	char *text, routes[PATH_MAX];
 	int ret;
 
+	/* the fresh job's routes: one may lead to the address this slot gets back */
+	jobstat_routes_path(ctx, s->j.jobid, routes, sizeof(routes));
+	jobnet_routes_drop(routes);
 	ret = _keep_address(s, so, err, errlen);
 	if (ret)
 		return ret;
@@ -598,6 +657,11 @@ static int _rebuild(const struct crd_ctx *ctx, struct node_session *s, struct no
 	}
 	if (req && json_object_get(so, "address"))
 		json_object_set(req, "address", json_object_get(so, "address"));
+	ret = req ? _peers(ctx, s, r, req, err, errlen) : 0;
+	if (ret) {
+		json_decref(req);
+		return ret;
+	}
 	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
 	cr_buf_init(&b);
@@ -749,6 +813,7 @@ static void _restore(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *
 	r.src = json_integer_value(json_object_get(args, "src"));
 	r.seq = json_integer_value(json_object_get(args, "seq"));
 	r.slot = json_integer_value(json_object_get(args, "slot"));
+	r.placement = json_object_get(args, "placement");
 	r.maxwait = _maxwait(ctx, fd, args);
 	if (_restore_check(ctx, &s, &r, err, sizeof(err)))
 		goto out;

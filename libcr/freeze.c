@@ -421,6 +421,10 @@ int cr_freeze(pid_t root, const struct cr_freeze_opts *opts, struct cr_frozen **
 	if (!f)
 		return -ENOMEM;
 	f->root = root;
+	if (opts && opts->peer_net_prefix && opts->peer_net_prefix <= 32) {
+		f->peer_net = opts->peer_net;
+		f->peer_net_prefix = opts->peer_net_prefix;
+	}
 	ret = add_task(f, root);
 	if (!ret && !f->ntasks) { /* gone since the caller named it */
 		pr_err("Task %d does not exist\n", root);

@@ -42,6 +42,8 @@ struct cr_frozen {
 	struct cr_task *tasks;	/* tasks[0] is the root; parents before children */
 	struct cr_netlock *net; /* netlock.h: with cr_freeze_opts.net_lock */
 	double lock_seconds;	/* how long locking it took */
+	uint32_t peer_net;	/* cr_freeze_opts.peer_net, peer_net_prefix */
+	unsigned int peer_net_prefix;
 };
 
 /* proc.c: reading /proc */

@@ -157,8 +157,29 @@ static int peer_in_tree(const struct fd_info *fi, bool *yes)
 	return ret || !peer ? ret : sk_index_held(fi->ctx, peer, yes);
 }
 
+/* Is @fd's peer in the tree's peer network (another node's part of the same checkpoint)? */
+static bool peer_in_net(const struct fd_info *fi, int fd)
+{
+	const struct cr_frozen *t = fi->ctx->tree;
+	struct sockaddr_in6 sa = {0};
+	socklen_t l = sizeof(sa);
+	uint32_t a, mask;
+
+	if (!t || !t->peer_net_prefix || getpeername(fd, (struct sockaddr *)&sa, &l))
+		return false;
+	if (sa.sin6_family == AF_INET)
+		a = ntohl(((struct sockaddr_in *)&sa)->sin_addr.s_addr);
+	else if (IN6_IS_ADDR_V4MAPPED(&sa.sin6_addr))
+		memcpy(&a, &sa.sin6_addr.s6_addr[12], 4), a = ntohl(a);
+	else
+		return false;
+	mask = ~0u << (32 - t->peer_net_prefix);
+	return (a & mask) == (t->peer_net & mask);
+}
+
 /*
- * Only what can be restored: the accept queue empty, the peer inside the tree.
+ * Only what can be restored: the accept queue empty, the peer inside the tree
+ * (or in the peer network: cr_freeze_opts).
  * What fails here passes with time (a connection accepted, closed, or a
  * script's short-lived call to outside): -EAGAIN, so a caller may try again.
  */
@@ -172,6 +193,8 @@ static int check_tcp(const struct fd_info *fi)
 		return fd;
 	if (tcp_info_of(fd, &ti))
 		ret = -errno;
+	else
+		in = ti.tcpi_state == TCP_ESTABLISHED && peer_in_net(fi, fd);
 	close(fd);
 	if (ret) {
 		pr_perror("Can't read the state of TCP socket fd %d of task %d", fi->fd, fi->pid);
@@ -189,7 +212,7 @@ static int check_tcp(const struct fd_info *fi)
 		       fi->fd, tcp_state_name(ti.tcpi_state));
 		return -EAGAIN;
 	}
-	if (ti.tcpi_state == TCP_ESTABLISHED && (ret = peer_in_tree(fi, &in)))
+	if (ti.tcpi_state == TCP_ESTABLISHED && !in && (ret = peer_in_tree(fi, &in)))
 		return ret;
 	if (ti.tcpi_state == TCP_ESTABLISHED && !in) {
 		pr_err("Task %d fd %d: a TCP connection to a peer outside the tree is not "
@@ -635,6 +658,25 @@ static const char *privileged_opt(const struct cr_inet_sk_rec *r, char *what, si
 	return NULL;
 }
 
+/* Is the other end of established connection @r in the peer network (cr_restore_opts)? */
+static bool peer_in_opts_net(const struct cr_restore_opts *opts, const struct cr_inet_sk_rec *r)
+{
+	const struct sockaddr_in6 *sa = (const struct sockaddr_in6 *)r->dst;
+	uint32_t a, mask;
+
+	if (!opts->peer_net_prefix || opts->peer_net_prefix > 32)
+		return false;
+	if (sa->sin6_family == AF_INET && r->dstlen >= sizeof(struct sockaddr_in))
+		a = ntohl(((const struct sockaddr_in *)r->dst)->sin_addr.s_addr);
+	else if (sa->sin6_family == AF_INET6 && r->dstlen >= sizeof(*sa) &&
+		 IN6_IS_ADDR_V4MAPPED(&sa->sin6_addr))
+		memcpy(&a, &sa->sin6_addr.s6_addr[12], 4), a = ntohl(a);
+	else
+		return false;
+	mask = ~0u << (32 - opts->peer_net_prefix);
+	return (a & mask) == (opts->peer_net & mask);
+}
+
 /* Is the other end of established connection @r in the image? */
 static bool peer_in_image(const struct rst_image *img, const struct cr_inet_sk_rec *r)
 {
@@ -656,8 +698,8 @@ static bool peer_in_image(const struct rst_image *img, const struct cr_inet_sk_r
  * writes (sequence numbers and all), which only a raw socket could send:
  * both of its ends must be in the image (as the dump ensures).
  */
-static int check_owner(const struct rst_image *img, const struct cr_file_rec *rec,
-		       const struct cr_inet_sk_rec *r)
+static int check_owner(const struct rst_image *img, const struct cr_restore_opts *opts,
+		       const struct cr_file_rec *rec, const struct cr_inet_sk_rec *r)
 {
 	uint16_t port = ntohs(((const struct sockaddr_in *)r->src)->sin_port); /* _in6: same */
 	long start = sysctl_field("ipv4/ip_unprivileged_port_start", 0, 1024);
@@ -678,7 +720,8 @@ static int check_owner(const struct rst_image *img, const struct cr_file_rec *re
 		       pid, fd, port, start);
 		return -EPERM;
 	}
-	if (r->type == SOCK_STREAM && r->state == TCP_ESTABLISHED && !peer_in_image(img, r)) {
+	if (r->type == SOCK_STREAM && r->state == TCP_ESTABLISHED && !peer_in_image(img, r) &&
+	    !peer_in_opts_net(opts, r)) {
 		pr_err("Task %d fd %d: TCP connection %llu: its other end is not in the image: a "
 		       "repaired connection to elsewhere needs CAP_NET_RAW, which the job's owner "
 		       "does not have\n",
@@ -705,7 +748,7 @@ static int open_inet(struct rst_image *img, const struct cr_restore_opts *opts,
 		       (unsigned long long)rec->obj_id, rec->id);
 		return -EINVAL;
 	}
-	ret = opts && opts->owner ? check_owner(img, rec, obj->rec) : 0;
+	ret = opts && opts->owner ? check_owner(img, opts, rec, obj->rec) : 0;
 	if (!ret)
 		ret = make_sock(opts, obj->rec);
 	if (ret < 0)

@@ -110,6 +110,14 @@ struct cr_freeze_opts {
 	 * CR_KILL leaves it locked for cr_restore to unlock.
 	 */
 	bool net_lock;
+	/*
+	 * An IPv4 network (host order, prefix length; 0: none) whose addresses
+	 * are checkpointed at the same time as this tree, on other nodes (a
+	 * job network): a TCP connection to one of them is dumped as it is,
+	 * its other end by that node's dump, both under their network locks.
+	 */
+	uint32_t peer_net;
+	unsigned int peer_net_prefix;
 };
 
 /*
@@ -246,6 +254,14 @@ struct cr_restore_opts {
 	 */
 	const char *netns;
 	bool net_lock;
+	/*
+	 * The peer network of the dump (cr_freeze_opts.peer_net): under the
+	 * owner policy an established TCP connection whose other end is not in
+	 * the image is refused unless that end's address is in it (the agent
+	 * keeps the job network to the job's own slots).
+	 */
+	uint32_t peer_net;
+	unsigned int peer_net_prefix;
 };
 
 __must_check int cr_restore(const char *dir, const struct cr_restore_opts *opts,

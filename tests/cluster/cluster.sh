@@ -72,7 +72,8 @@ Commands:
   status             daemons, nodes and their processes
   env                export lines for scripts:  eval "\$($PROG env)"
   kill-node NODE     crash NODE: SIGKILL every process of it at once
-                     (slurmd, slurmstepd, jobs, job containers, crd)
+                     (slurmd, slurmstepd, jobs, job containers, crd) and
+                     delete its network namespace (revive-node makes a new one)
   revive-node NODE   start NODE's daemons again; it returns to service
   restart-crd NODE   stop NODE's crd (SIGTERM) and start it again
   exec NODE CMD...   run CMD inside NODE's namespaces and cgroup
@@ -800,6 +801,9 @@ cmd_kill_node() {
 	local t0
 	t0=$(now_ms)
 	crash_node "$n"
+	# As a real crash: its network dies too, with the job containers' routes
+	# through it; peers see a timeout (no one answers ARP), not a refusal.
+	ip netns del "$n" 2>/dev/null || true
 	say "kill-node $n: dead in $(($(now_ms) - t0)) ms"
 }
 
@@ -812,6 +816,8 @@ cmd_revive_node() {
 	crash_node "$n" # stragglers, stale cgroups
 	local t0
 	t0=$(now_ms)
+	# a fresh network, as after a reboot
+	[ -e "/run/netns/$n" ] || make_node_net "$n"
 	start_nodes "$n" || die "$n: crd did not start: see $(node_dir "$n")/crd.log"
 	wait_or_say 60 "$n to return to service" node_in_service "$n" ||
 		die "$n: $(node_state "$n"): see $(node_dir "$n")/slurmd.log"

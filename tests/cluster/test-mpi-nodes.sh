@@ -6,7 +6,8 @@
 # root; the job ends as a plain job's run (mpirun through srun) does,
 # byte-identical. Then the same with `scontrol checkpoint create` mid-run:
 # the checkpoint freezes and dumps both slots' trees (the second node's slot
-# root, orted and rank included), the job runs on and ends identical, once.
+# root, orted and rank included), the job runs on and ends identical, once;
+# `crctl restart` of that checkpoint rebuilds both slots and ends identical too.
 # ctest: TIMEOUT=600
 # ctest: nosan
 set -euo pipefail
@@ -33,30 +34,8 @@ mpijob() {
 	shift
 	mkdir -p "$WORK/$name"
 	chown "$USER_:" "$WORK/$name"
-	case " $* " in *" --checkpoint"*) touch "$WORK/$name/hold" ;; esac
 	submit "$USER_" -o "$WORK/$name.out" -N2 --ntasks-per-node=1 -w "$NODE1,$NODE2" "$@" \
 		"$WORK/mpinodes.sh" "$WORK/$name" "$ITERS"
-}
-
-# The slots' addresses route between nodes once the job network does (jobnet.c);
-# until then the test routes the job's two slots through their nodes.
-slot_addr() {
-	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["address"])' \
-		"$CR_CLUSTER_DIR/nodes/$1/crd/job$2.json"
-}
-node_ip() { getent hosts "$1" | awk '{print $1; exit}'; }
-route_slots() {
-	local a1 a2
-	a1=$(slot_addr "$NODE1" "$1")
-	a2=$(slot_addr "$NODE2" "$1")
-	[ -n "$(ip -n "$NODE1" route show "$a2/32")" ] || ip -n "$NODE1" route add "$a2/32" via "$(node_ip "$NODE2")"
-	[ -n "$(ip -n "$NODE2" route show "$a1/32")" ] || ip -n "$NODE2" route add "$a1/32" via "$(node_ip "$NODE1")"
-}
-# go NAME JOBID: the held job starts its mpirun.
-go() {
-	wait_until 60 "$1 to start" test -e "$WORK/$1/ready"
-	route_slots "$2"
-	touch "$WORK/$1/go"
 }
 
 same_run() {
@@ -78,14 +57,12 @@ ended_ok "$ref" ref
 grep -q "^iter $((ITERS - 1)) " "$WORK/ref.out" || fail "the plain run did not finish: $(tail -3 "$WORK/ref.out")"
 
 id=$(mpijob run --checkpoint=0)
-go run "$id"
 ended_ok "$id" run
 same_run run ref
 crd_log_has "job $id: cr-rsh: started" || fail "no orted was started through cr-rsh"
 ok "mpirun across 2 nodes through cr-rsh ended as the plain run"
 
 id=$(mpijob ck --checkpoint=0)
-go ck "$id"
 wait_output ck "^iter 20 "
 out=$(as "$USER_" scontrol checkpoint create "$id") || fail "checkpoint create: $out"
 log "$out"
@@ -93,3 +70,18 @@ echo "$out" | grep -q "checkpoint 1 committed" || fail "checkpoint create said: 
 ended_ok "$id" ck
 same_run ck ref
 ok "checkpointed mid-run across 2 nodes, ran on and ended as the plain run"
+grep -q "job $id: slot 1 frozen ([1-9][0-9]* tasks)" "$CR_CLUSTER_DIR"/nodes/*/crd.log ||
+	fail "the second node's slot was not checkpointed with its tasks"
+
+# Its restart: both slots rebuilt from checkpoint 1, the second below a restored slot root.
+out=$(crctl_as "$USER_" restart "$id") || fail "crctl restart: $out"
+log "$out"
+new=$(echo "$out" | sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p')
+[ -n "$new" ] || fail "crctl restart said: $out"
+echo "$out" | grep -q "from checkpoint 1" || fail "crctl restart did not take checkpoint 1: $out"
+jobs_started+=("$new")
+ended_ok "$new" ck
+same_run ck ref
+grep -q "job $new: slot 1 rebuilt from checkpoint 1" "$CR_CLUSTER_DIR"/nodes/*/crd.log ||
+	fail "the second node's slot was not rebuilt from checkpoint 1"
+ok "crctl restart of checkpoint 1 across 2 nodes ended as the plain run"

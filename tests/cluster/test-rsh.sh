@@ -24,20 +24,6 @@ chown "$USER_:" "$WORK/ck"
 
 id=$(submit "$USER_" -o "$WORK/ck.out" -N2 --checkpoint=0 -w "$NODE1,$NODE2" \
 	"$WORK/rshjob.sh" "$WORK/ck" "$RSH" "$NODE2")
-wait_until 60 "job $id to start" test -e "$WORK/ck/ready"
-
-# The slots' addresses route between nodes once the job network does (jobnet.c);
-# until then the test routes this job's two slots through their nodes.
-slot_addr() {
-	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["address"])' \
-		"$CR_CLUSTER_DIR/nodes/$1/crd/job$2.json"
-}
-node_ip() { getent hosts "$1" | awk '{print $1; exit}'; }
-a1=$(slot_addr "$NODE1" "$id")
-a2=$(slot_addr "$NODE2" "$id")
-[ -n "$(ip -n "$NODE1" route show "$a2/32")" ] || ip -n "$NODE1" route add "$a2/32" via "$(node_ip "$NODE2")"
-[ -n "$(ip -n "$NODE2" route show "$a1/32")" ] || ip -n "$NODE2" route add "$a1/32" via "$(node_ip "$NODE1")"
-touch "$WORK/ck/go"
 wait_done "$id" 120
 [ "$(job_field "$id" ExitCode)" = 0:0 ] || fail "job $id ended with $(job_field "$id" ExitCode): $(cat "$WORK/ck.out")"
 

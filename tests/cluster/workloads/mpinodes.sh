@@ -4,15 +4,7 @@
 # arguments. In a --checkpoint job mpirun starts orted through cr-rsh (the
 # container's launch profile); in a plain job through srun.
 #   mpinodes.sh DIR ITERATIONS
-# DIR holds the solver's start log (DIR/starts); with DIR/hold the script
-# waits for DIR/go before it starts (the test routes the slots meanwhile).
+# DIR holds the solver's start log (DIR/starts).
 dir=$1 iters=${2:-60}
-if [ -e "$dir/hold" ]; then
-	touch "$dir/ready"
-	for _ in $(seq 600); do
-		[ -e "$dir/go" ] && break
-		sleep 0.1
-	done
-fi
 export OMPI_MCA_hwloc_base_binding_policy=none OMPI_MCA_mpi_yield_when_idle=1
 exec mpirun.openmpi -n "$SLURM_NNODES" --map-by node "$dir/../solver" -i "$iters" -n 100 -s 100 -l "$dir/starts"

@@ -1,14 +1,9 @@
 #!/bin/bash
 # cr-rsh from a checkpointable job's batch script (tests/cluster/test-rsh.sh).
 #   rshjob.sh DIR CR-RSH NODE2
-# Waits for DIR/go, then: a command on NODE2 with stdin, stdout, stderr and a
-# status; a host that is no node of the job; megabytes through both ways.
+# A command on NODE2 with stdin, stdout, stderr and a status; a host that is
+# no node of the job; megabytes through both ways.
 dir=$1 rsh=$2 node2=$3
-touch "$dir/ready"
-for _ in $(seq 600); do
-	[ -e "$dir/go" ] && break
-	sleep 0.1
-done
 printf 'one\ntwo\n' | "$rsh" -x -o BatchMode=yes -p 22 "$node2" \
 	'echo "$HOSTNAME"; cat; echo to-stderr >&2; exit 3' >"$dir/out" 2>"$dir/err"
 echo $? >"$dir/status"
