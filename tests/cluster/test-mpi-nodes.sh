@@ -47,7 +47,8 @@ $(diff "$WORK/$2.out" "$WORK/$1.out" | head -20)"
 	[ "$n" = 1 ] || fail "$1: started $n times from the top: $(cat "$WORK/$1/starts")"
 }
 ended_ok() {
-	wait_done "$1" 180
+	WAIT_POLL=0.2 wait_for 180 job_is_done "$1" ||
+		fail "job $1 did not end: $(scontrol -o show job "$1" | grep -o 'JobState=[^ ]* Reason=[^ ]*'); nodes: $(sinfo -h -N -o '%N %T' | paste -sd' ')"
 	[ "$(job_field "$1" ExitCode)" = 0:0 ] ||
 		fail "job $1 ended with $(job_field "$1" ExitCode): $(tail -5 "$WORK/$2.out")"
 }
