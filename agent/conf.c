@@ -49,6 +49,7 @@ static const struct conf_key conf_keys[] = {
 	STR_KEY("Operators", operators),
 	STR_KEY("KeyFile", key_file),
 	UINT_KEY("MaxWait", max_wait, CR_MAX_WAIT_LIMIT),
+	UINT_KEY("RollbackKeep", rollback_keep_mib, 1u << 20),
 	STR_KEY("CompletedJobCheckpoints", completed),
 	STR_KEY("RestoreFailure", restore_failure),
 	{"JobNetwork", CONF_NET, offsetof(struct cr_conf, job_net), 2 * sizeof(uint32_t), 0},
@@ -68,6 +69,7 @@ void cr_conf_defaults(struct cr_conf *c)
 	c->default_interval = 3600;
 	snprintf(c->key_file, sizeof(c->key_file), "/etc/slurm/cr.key");
 	c->max_wait = 300;
+	c->rollback_keep_mib = 64;
 	snprintf(c->completed, sizeof(c->completed), "remove");
 	snprintf(c->restore_failure, sizeof(c->restore_failure), "hold");
 	c->job_net = 0x64400000; /* 100.64.0.0/16: shared address space, rarely a site's */

@@ -29,8 +29,9 @@ struct cr_conf {
 	char key_file[PATH_MAX]; /* the manifest MAC key: root-only, the same on every node */
 	uint32_t max_wait;	 /* up to CR_MAX_WAIT_LIMIT seconds a checkpoint or restore may take
 				    before it aborts */
-	char completed[16];	 /* CompletedJobCheckpoints: "remove" or "keep" */
-	char restore_failure[8]; /* RestoreFailure: "hold" (requeue held) or "fail" */
+	uint32_t rollback_keep_mib; /* RollbackKeep=: MiB a restore copies of what it cuts */
+	char completed[16];	    /* CompletedJobCheckpoints: "remove" or "keep" */
+	char restore_failure[8];    /* RestoreFailure: "hold" (requeue held) or "fail" */
 	/* JobNetwork: the job containers' addresses, an IPv4 prefix (host order) */
 	uint32_t job_net;
 	uint32_t job_net_prefix;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -611,8 +612,12 @@ static void _init_drop_slot_root(struct init *in)
 	in->slotroot = 0;
 }
 
-/* RESUME 2: the restored tree's files back to the checkpoint, the tasks still stopped. */
-static void _init_rollback(struct init *in)
+/*
+ * RESUME 2: the restored tree's files back to the checkpoint, the tasks still
+ * stopped; what is cut kept first in @keep (a directory of the job's user,
+ * written as that user), when the node sent one.
+ */
+static void _init_rollback(struct init *in, const struct cr_rollback_keep *keep)
 {
 	int ret;
 
@@ -620,7 +625,15 @@ static void _init_rollback(struct init *in)
 		cr_send_ok(in->ctl, "nothing to roll back");
 		return;
 	}
-	ret = cr_rollback(in->restored);
+	if (keep) {
+		setfsgid(in->ji->gid);
+		setfsuid(in->ji->uid);
+	}
+	ret = cr_rollback_keep(in->restored, keep);
+	if (keep) {
+		setfsuid(0);
+		setfsgid(0);
+	}
 	if (!ret) {
 		cr_send_ok(in->ctl, "rolled back");
 		return;
@@ -634,12 +647,12 @@ static void _init_rollback(struct init *in)
 }
 
 /* RESUME: how 1 resumes what was restored, 0 aborts it, 2 rolls its files back. */
-static void _init_resume(struct init *in, uint32_t how)
+static void _init_resume(struct init *in, uint32_t how, const struct cr_rollback_keep *keep)
 {
 	pid_t root;
 
 	if (how == 2) {
-		_init_rollback(in);
+		_init_rollback(in, keep);
 	} else if (!in->restored) {
 		if (!how)
 			_wipe_tmpfs();
@@ -723,12 +736,15 @@ static void _init_msg(struct init *in, struct cr_msg *m)
 	} else if (m->hdr.type == CR_MSG_RESTORE) {
 		_init_restore(in, m);
 	} else if (m->hdr.type == CR_MSG_RESUME) {
-		if (cr_unpack_u32(m, &signo) || cr_unpack_done(m))
+		struct cr_rollback_keep keep = {.dirfd = m->nfds == 1 ? m->fds[0] : -1};
+
+		if (cr_unpack_u32(m, &signo) ||
+		    (m->nfds == 1 && cr_unpack_u64(m, &keep.max_copy)) || cr_unpack_done(m))
 			_send_err_str(in->ctl, "bad RESUME");
 		else if (in->script != 0)
 			_send_err_str(in->ctl, "the job already runs in this container");
 		else
-			_init_resume(in, signo);
+			_init_resume(in, signo, keep.dirfd >= 0 ? &keep : NULL);
 	} else if (m->hdr.type == CR_MSG_SIGNAL && !cr_unpack_u32(m, &signo) &&
 		   !cr_unpack_done(m) && signo > 0 && signo < NSIG && in->script > 0) {
 		kill(in->script, signo);

@@ -489,7 +489,10 @@ static int _node_addr(const char *node, uint32_t *addr)
 	return 0;
 }
 
-/* RTM_NEWROUTE (replacing) or RTM_DELROUTE (that gateway's only) of @dst/32 via @gw. */
+/*
+ * RTM_NEWROUTE or RTM_DELROUTE (that gateway's only) of @dst/32 via @gw. Never
+ * replacing: a route there is another job's (the caller dropped its own).
+ */
 static int _peer_route(struct nl *nl, uint16_t type, uint32_t dst, uint32_t gw)
 {
 	int add = type == RTM_NEWROUTE;
@@ -500,7 +503,7 @@ static int _peer_route(struct nl *nl, uint16_t type, uint32_t dst, uint32_t gw)
 			   .rtm_scope = add ? RT_SCOPE_UNIVERSE : RT_SCOPE_NOWHERE,
 			   .rtm_type = RTN_UNICAST};
 	struct nlmsghdr *h =
-		_nl_msg(nl, type, add ? NLM_F_CREATE | NLM_F_REPLACE : 0, &rt, sizeof(rt));
+		_nl_msg(nl, type, add ? NLM_F_CREATE | NLM_F_EXCL : 0, &rt, sizeof(rt));
 	uint32_t d = htonl(dst), g = htonl(gw);
 
 	mnl_attr_put(h, RTA_DST, sizeof(d), &d);
@@ -526,6 +529,11 @@ static int _peer_routes(struct nl *nl, FILE *f, const char *self, const struct j
 				       "no IPv4 address",
 				       p[i].node, p[i].name, a);
 		ret = _peer_route(nl, RTM_NEWROUTE, p[i].addr, gw);
+		if (ret == -EEXIST)
+			return err_set(err, errlen, ret,
+				       "job network: address %s of slot %s is another job's on "
+				       "this node (JobNetwork too small for the jobs running?)",
+				       a, p[i].name);
 		if (ret)
 			return err_set(err, errlen, ret,
 				       "job network: route to %s through node %s: %s", a, p[i].node,

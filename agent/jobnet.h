@@ -40,11 +40,12 @@ int jobnet_readdress(uint32_t jobid, uint32_t slot, pid_t init_pid, uint32_t fro
 
 /*
  * Routes to the job's slots on other nodes: each peer's address through its
- * node (resolved by name), replacing whatever route to that address was
- * there (a previous placement's); peers on @self_node are skipped (their
- * containers route themselves). What was installed is written to @path for
- * jobnet_routes_drop, which deletes exactly those routes (a route another
- * placement replaced since is left alone).
+ * node (resolved by name); a route to that address already there is another
+ * job's (-EEXIST: the caller drops its own first, jobnet_routes_drop). Peers
+ * on @self_node are skipped (their containers route themselves). With the
+ * routes, the pairs of job addresses the node forwards (each slot here with
+ * every other of the job). What was installed is written to @path for
+ * jobnet_routes_drop, which deletes exactly that.
  */
 int jobnet_routes(const char *path, const char *self_node, const struct job_peer *p, size_t n,
 		  char *err, size_t errlen);

@@ -637,9 +637,11 @@ static int _to_init(struct monitor *mon, int cfd, struct cr_msg *m)
 		if (mon->have_spawn)
 			for (int i = 0; i < 3; i++)
 				fds[nfds++] = mon->spawn.fds[i];
-	} else if (m->nfds) {
+	} else if (m->nfds > 1) {
 		cr_send_err(cfd, CR_E_PROTO, "bad RESUME");
 		return 0;
+	} else if (m->nfds) { /* a rollback's keep directory */
+		fds[nfds++] = m->fds[0];
 	}
 	cr_buf_init(&b);
 	cr_pack_raw(&b, m->data, m->hdr.len - CR_HDR_SIZE);

@@ -692,6 +692,32 @@ static const struct node_msg_handler restore_msgs[] = {
 };
 
 /*
+ * Where the init keeps what the rollback cuts: <job dir>/rollback-<seq>-<time>,
+ * made as the job's user; -1 when it cannot be made (the rollback goes on).
+ */
+static int _keep_dir(struct node_restore *r, char *name, size_t len)
+{
+	int fd = -1;
+
+	snprintf(name, len, "rollback-%u-%lld", r->seq, (long long)time(NULL));
+	if (!user_fs_enter(&r->u, NULL, 0) && !mkdirat(r->jobfd, name, 0700))
+		fd = openat(r->jobfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	user_fs_leave();
+	return fd;
+}
+
+/* Nothing was cut (or kept): the directory goes. */
+static void _keep_dir_done(struct node_restore *r, const char *name, int fd)
+{
+	if (fd < 0)
+		return;
+	close(fd);
+	if (!user_fs_enter(&r->u, NULL, 0))
+		unlinkat(r->jobfd, name, AT_REMOVEDIR);
+	user_fs_leave();
+}
+
+/*
  * READY: every node has its tree; the job's files go back to their length
  * at the checkpoint (the init's cr_rollback) and its output to what it was
  * (slot 0), the tasks stay stopped. The coordinator resumes no node before
@@ -700,15 +726,19 @@ static const struct node_msg_handler restore_msgs[] = {
  */
 static int _ready(const struct crd_ctx *ctx, struct node_session *s, struct node_restore *r)
 {
-	char err[1024] = "";
+	char err[1024] = "", keep_name[64];
+	int keep = _keep_dir(r, keep_name, sizeof(keep_name)), ret;
 	struct cr_buf b;
-	int ret;
 
 	fault_point(ctx, "resume");
 	cr_buf_init(&b);
 	cr_pack_u32(&b, 2);
-	ret = _ask_init(ctx, s->j.jobid, CR_MSG_RESUME, &b, NULL, 0, r->maxwait, err, sizeof(err));
+	if (keep >= 0)
+		cr_pack_u64(&b, (uint64_t)ctx->conf.rollback_keep_mib << 20);
+	ret = _ask_init(ctx, s->j.jobid, CR_MSG_RESUME, &b, keep >= 0 ? &keep : NULL, keep >= 0,
+			r->maxwait, err, sizeof(err));
 	cr_buf_free(&b);
+	_keep_dir_done(r, keep_name, keep);
 	if (!ret && r->slot == 0) {
 		ret = user_fs_enter(&r->u, err, sizeof(err));
 		if (!ret)

@@ -4,6 +4,7 @@
  * libcr, as user-cr's checkpoint/restart/ckptinfo were over the syscalls).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <jansson.h>
@@ -53,8 +54,8 @@ static void usage(FILE *f)
 		"Usage: cr checkpoint [--leave-running | --kill] [--cgroup DIR] [--owner "
 		"UID[:GID]]\n"
 		"                     [--digests FILE] [--net-lock] PID DIR\n"
-		"       cr restart [--pidns] [--detach] [--rollback-files] [--inherit-fd "
-		"KEY=FD]...\n"
+		"       cr restart [--pidns] [--detach] [--rollback-files [--keep-cut DIR[:MAX]]]\n"
+		"                  [--inherit-fd KEY=FD]...\n"
 		"                  [--owner UID[:GID]] [--verify FILE] [--netns PATH] [--net-lock] "
 		"DIR\n"
 		"       cr info [--json] DIR\n"
@@ -73,7 +74,10 @@ static void usage(FILE *f)
 		"            (stdin, stdout, stderr: default the restarter's 0, 1, 2).\n"
 		"            --rollback-files: files open for writing that grew since the\n"
 		"            checkpoint are truncated back once the tree is built; shrunk,\n"
-		"            missing or replaced ones refused first. --abort (tests): build\n"
+		"            missing or replaced ones refused first. --keep-cut DIR[:MAX]:\n"
+		"            what is cut goes to DIR first (N.tail, listed in DIR/index):\n"
+		"            cloned where DIR shares the file's filesystem, else copied up\n"
+		"            to MAX bytes in all (default 64 MiB). --abort (tests): build\n"
 		"            the tree, then abort it instead of resuming; exits 1.\n"
 		"            --verify FILE: read the image only through the digests in FILE\n"
 		"            (from checkpoint --digests); a mismatch is refused (exit 4).\n"
@@ -272,7 +276,8 @@ static int add_inherit(struct cr_inherit_fd **inh, size_t *n, char *arg)
 }
 
 /* Rebuild the tree from @dir, then resume it (or abort it: --abort) and wait for it. */
-static int restart(const char *dir, const struct cr_restore_opts *ro, bool detach, bool abort_built)
+static int restart(const char *dir, const struct cr_restore_opts *ro, const char *keep_dir,
+		   struct cr_rollback_keep *keep, bool detach, bool abort_built)
 {
 	struct cr_restored *r;
 	pid_t child, root;
@@ -293,7 +298,17 @@ static int restart(const char *dir, const struct cr_restore_opts *ro, bool detac
 	}
 	child = cr_restored_child(r);
 	root = cr_restored_root(r);
-	ret = cr_rollback(r);
+	/* now: cr_restore rearranges the fds of the restarter, which builds the tree */
+	keep->dirfd = keep_dir ? open(keep_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (keep_dir && keep->dirfd < 0) {
+		ret = -errno;
+		cr_abort(r);
+		fprintf(stderr, "cr: --keep-cut %s: %s\n", keep_dir, strerror(-ret));
+		return 1;
+	}
+	ret = cr_rollback_keep(r, keep_dir ? keep : NULL);
+	if (keep->dirfd >= 0)
+		close(keep->dirfd);
 	if (ret) {
 		cr_abort(r);
 		fprintf(stderr, "cr: can't roll the files back: %s\n", strerror(-ret));
@@ -317,8 +332,26 @@ struct restart_args {
 	struct cr_inherit_fd *inh;
 	size_t ninh;
 	const char *verify;
+	const char *keep_dir; /* --keep-cut; opened once the tree is built */
+	struct cr_rollback_keep keep;
 	bool detach, abort_built;
 };
+
+/* --keep-cut DIR[:MAX]: where the rollback keeps what it cuts (default bound 64 MiB). */
+static int parse_keep(char *arg, struct restart_args *a)
+{
+	char *colon = strrchr(arg, ':'), *end;
+
+	a->keep.max_copy = 64ull << 20;
+	if (colon) {
+		*colon = '\0';
+		a->keep.max_copy = strtoull(colon + 1, &end, 10);
+		if (end == colon + 1 || *end)
+			return -EINVAL;
+	}
+	a->keep_dir = arg;
+	return 0;
+}
 
 /* 0, or the exit status to return now (usage error, or 0 after --help). */
 static int parse_restart(int argc, char **argv, struct restart_args *a, bool *done)
@@ -335,12 +368,13 @@ static int parse_restart(int argc, char **argv, struct restart_args *a, bool *do
 		{"verify", required_argument, NULL, 'V'},
 		{"net-lock", no_argument, NULL, 'N'},
 		{"netns", required_argument, NULL, 'n'},
+		{"keep-cut", required_argument, NULL, 'k'},
 		{0},
 	};
 	int c;
 
 	*done = true;
-	while ((c = getopt_long(argc, argv, "pdi:s:hrao:V:Nn:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "pdi:s:hrao:V:Nn:k:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (parse_owner(optarg, &a->owner)) {
@@ -370,6 +404,12 @@ static int parse_restart(int argc, char **argv, struct restart_args *a, bool *do
 		case 'n':
 			a->ro.netns = optarg;
 			break;
+		case 'k':
+			if (parse_keep(optarg, a)) {
+				fprintf(stderr, "cr: --keep-cut takes DIR[:MAXBYTES]\n");
+				return EXIT_USAGE;
+			}
+			break;
 		case 'i':
 			if (add_inherit(&a->inh, &a->ninh, optarg)) {
 				fprintf(stderr, "cr: --inherit-fd takes KEY=FD\n");
@@ -388,6 +428,10 @@ static int parse_restart(int argc, char **argv, struct restart_args *a, bool *do
 	}
 	if (argc - optind != 1) {
 		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (a->keep_dir && !a->ro.rollback_files) {
+		fprintf(stderr, "cr: --keep-cut needs --rollback-files\n");
 		return EXIT_USAGE;
 	}
 	if (a->ro.net_lock && !a->ro.netns) {
@@ -414,7 +458,7 @@ static int cmd_restart(int argc, char **argv)
 	a.ro.digests = dg;
 	a.ro.inherit = a.inh;
 	a.ro.ninherit = a.ninh;
-	ret = restart(argv[optind], &a.ro, a.detach, a.abort_built);
+	ret = restart(argv[optind], &a.ro, a.keep_dir, &a.keep, a.detach, a.abort_built);
 	free(a.inh);
 	cr_digests_free(dg);
 	return ret;

@@ -178,8 +178,9 @@ static bool rolled_already(const struct rst_image *img, size_t n, const struct s
  * goes back to its size at checkpoint, each file once. All are checked
  * before any is cut, so a file that shrank meanwhile cuts nothing.
  */
-int rollback_reg_files(struct rst_image *img)
+int rollback_reg_files(struct rst_image *img, const struct cr_rollback_keep *keep)
 {
+	struct keep_state ks = {.keep = keep};
 	struct stat st;
 
 	for (int pass = 0; pass < 2; pass++)
@@ -199,6 +200,8 @@ int rollback_reg_files(struct rst_image *img)
 				"%llu bytes\n",
 				rec->path, (unsigned long long)st.st_size,
 				(unsigned long long)rec->size);
+			if (keep && (ret = keep_tail(&ks, fd, rec->path, rec->size, st.st_size)))
+				return ret;
 			if (ftruncate(fd, rec->size) < 0) {
 				pr_perror("Task %d: can't truncate %s back to %llu bytes", pid,
 					  rec->path, (unsigned long long)rec->size);

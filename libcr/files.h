@@ -110,7 +110,15 @@ void close_service_fds(struct rst_image *img);
  */
 int hold_for_rollback(struct rst_image *img, const struct cr_restore_opts *opts,
 		      struct rst_img_file *f);
-int rollback_reg_files(struct rst_image *img);
+int rollback_reg_files(struct rst_image *img, const struct cr_rollback_keep *keep);
+
+/* rollback-keep.c: the tail of @fd past @from (its length @len) kept in keep->dirfd. */
+struct keep_state {
+	const struct cr_rollback_keep *keep;
+	uint64_t copied;
+	unsigned int n;
+};
+int keep_tail(struct keep_state *ks, int fd, const char *path, uint64_t from, uint64_t len);
 void close_rollback_fds(struct rst_image *img);
 
 /* For the kinds, from the core (files.c). */

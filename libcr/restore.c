@@ -790,14 +790,19 @@ static void restored_free(struct cr_restored *r)
 	free(r);
 }
 
-int cr_rollback(struct cr_restored *r)
+int cr_rollback_keep(struct cr_restored *r, const struct cr_rollback_keep *keep)
 {
 	/* the commit point: the files go back to the checkpoint, nothing runs yet */
-	int ret = r->rolled_back ? 0 : rollback_reg_files(&r->img);
+	int ret = r->rolled_back ? 0 : rollback_reg_files(&r->img, keep);
 
 	if (!ret)
 		r->rolled_back = true;
 	return ret;
+}
+
+int cr_rollback(struct cr_restored *r)
+{
+	return cr_rollback_keep(r, NULL);
 }
 
 int cr_resume(struct cr_restored *r)

@@ -285,6 +285,22 @@ pid_t cr_restored_child(const struct cr_restored *r);
  * harmless). A second call does nothing.
  */
 __must_check int cr_rollback(struct cr_restored *r);
+
+/*
+ * cr_rollback keeping what it cuts: before a file is cut, the bytes past its
+ * length at checkpoint go into a new file "<n>.tail" of @dirfd, listed in
+ * "index" there (one line each: n, offset, length, "cloned", "copied" or
+ * "not kept", the path). Cloned (a reflink: free, and not counted) when
+ * @dirfd is on the file's filesystem and it shares extents; otherwise
+ * copied while all copies together stay within @max_copy bytes; a tail that
+ * would exceed it is not kept, and the rollback goes on. A tail that cannot
+ * be written (I/O, a full disk) fails the rollback before that file is cut.
+ */
+struct cr_rollback_keep {
+	int dirfd;
+	uint64_t max_copy;
+};
+__must_check int cr_rollback_keep(struct cr_restored *r, const struct cr_rollback_keep *keep);
 /*
  * Let every restored task run; frees @r. Without an earlier cr_rollback the
  * files are rolled back first (single-node callers); if that fails, the

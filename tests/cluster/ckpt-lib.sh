@@ -23,13 +23,14 @@ ckpt_dir() { echo "$CR_CKPT_DIR/${2:-$USER_}/$1"; }
 # wait_output NAME PATTERN [SECS]: the job has written a line matching PATTERN.
 wait_output() { wait_until "${3:-60}" "$1 to print $2" has_line "$WORK/$1.out" "$2"; }
 
-# same_as_ref NAME REF: NAME's output and data equal REF's, and it started once.
+# same_as_ref NAME REF: NAME's output and data file (if REF has one) equal
+# REF's, and it started once.
 same_as_ref() {
 	local name=$1 ref=$2 n
 	cmp -s "$WORK/$ref.out" "$WORK/$name.out" ||
 		fail "$name: output differs from the uninterrupted run:
 $(diff "$WORK/$ref.out" "$WORK/$name.out" | head -20)"
-	cmp -s "$WORK/$ref/data" "$WORK/$name/data" ||
+	[ ! -e "$WORK/$ref/data" ] || cmp -s "$WORK/$ref/data" "$WORK/$name/data" ||
 		fail "$name: data file differs from the uninterrupted run:
 $(diff "$WORK/$ref/data" "$WORK/$name/data" | head -20)"
 	n=$(wc -l <"$WORK/$name/starts")
@@ -99,4 +100,61 @@ requeue_late() {
 	scontrol requeuehold "$1"
 	wait_until 60 "job $1 to be requeued held" job_held "$1"
 	release_late "$1"
+}
+
+has_ckpt() { [ -n "$(last_seq "$1")" ]; }
+
+# lose_node_after_ckpt JOBID: once the job has a periodic checkpoint, no newer
+# one (checkpoints disabled), its batch host killed (revived at exit); waits
+# until Slurm runs it on another node. Sets $seq (the checkpoint it must
+# resume from) and $node (the killed one).
+lose_node_after_ckpt() {
+	local id=$1
+	wait_job_state "$id" RUNNING 60
+	node=$(job_field "$id" BatchHost)
+	wait_until 60 "a periodic checkpoint of job $id" has_ckpt "$id"
+	crctl_as "$USER_" disable "$id" >/dev/null
+	seq=$(last_seq "$id")
+	log "job $id on $node, checkpoint $seq committed; killing $node"
+	"$CLUSTER_SH" kill-node "$node"
+	on_exit+=("'$CLUSTER_SH' revive-node '$node'")
+	wait_until 240 "job $id to run on another node" moved_from "$id" "$node"
+	log "job $id requeued onto $(job_field "$id" BatchHost)"
+}
+
+# resumed_ok JOBID SEQ: the requeued job ended well, restored from checkpoint SEQ.
+resumed_ok() {
+	[ "$(job_field "$1" ExitCode)" = 0:0 ] || fail "job $1 ended with $(job_field "$1" ExitCode)"
+	[ "$(job_field "$1" Restarts)" -ge 1 ] || fail "job $1: Restarts=$(job_field "$1" Restarts)"
+	crd_log_has "job $1: restored checkpoint $2 of job $1" ||
+		fail "no crd says it restored checkpoint $2 of job $1"
+}
+
+# create_run_on_restart CK ID REF REFID: `scontrol checkpoint create` of
+# job ID (output CK) once it printed "iter 10": it runs on and ends as the
+# uninterrupted job REFID (output REF); then `crctl restart` of that
+# checkpoint ends as REF too.
+create_run_on_restart() {
+	local ck=$1 id=$2 ref=$3 refid=$4 out new
+	wait_output "$ck" "^iter 10 "
+	out=$(as "$USER_" scontrol checkpoint create "$id") || fail "$ck: checkpoint create: $out"
+	log "$out"
+	echo "$out" | grep -q "checkpoint 1 committed" || fail "$ck: checkpoint create said: $out"
+	wait_done "$refid" 120
+	wait_done "$id" 120
+	[ "$(job_field "$refid" ExitCode)" = 0:0 ] ||
+		fail "reference $refid ended with $(job_field "$refid" ExitCode)"
+	[ "$(job_field "$id" ExitCode)" = 0:0 ] || fail "job $id ended with $(job_field "$id" ExitCode)"
+	same_as_ref "$ck" "$ref"
+	ok "$ck: checkpointed job ran on and ended as the uninterrupted run"
+	out=$(crctl_as "$USER_" restart "$id") || fail "$ck: crctl restart: $out"
+	log "$out"
+	new=$(echo "$out" | sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p')
+	[ -n "$new" ] || fail "$ck: crctl restart said: $out"
+	jobs_started+=("$new")
+	wait_done "$new" 120
+	[ "$(job_field "$new" ExitCode)" = 0:0 ] ||
+		fail "restarted job $new ended with $(job_field "$new" ExitCode)"
+	same_as_ref "$ck" "$ref"
+	ok "$ck: crctl restart of checkpoint 1 ended as the uninterrupted run"
 }

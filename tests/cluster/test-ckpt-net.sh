@@ -26,15 +26,12 @@ tcpjob() {
 	chown "$USER_:" "$WORK/$name"
 	submit "$USER_" -o "$WORK/$name.out" "$@" "$WORK/tcpjob.sh" "$WORK/$name" "$STEPS"
 }
-# same_out NAME: NAME's output equals the reference's, and it started once.
+# same_out NAME: NAME's output and its daemon's equal the reference's, and it started once.
 same_out() {
-	cmp -s "$WORK/ref.out" "$WORK/$1.out" ||
-		fail "$1: output differs from the uninterrupted run:
-$(diff "$WORK/ref.out" "$WORK/$1.out" | grep -v '^<' | head -20)"
+	same_as_ref "$1" ref
 	cmp -s "$WORK/ref/daemon" "$WORK/$1/daemon" ||
 		fail "$1: the daemon's count differs from the uninterrupted run's:
 $(diff "$WORK/ref/daemon" "$WORK/$1/daemon" | head -20)"
-	[ "$(starts "$1")" = 1 ] || fail "$1: started $(starts "$1") times: $(cat "$WORK/$1/starts")"
 }
 
 NODE3=$(echo "$CR_CLUSTER_NODES" | cut -d' ' -f3)

@@ -17,23 +17,19 @@ NODE3=$(echo "$CR_CLUSTER_NODES" | cut -d' ' -f3)
 # The reference runs where no node is killed.
 ref=$(ckjob ref -w "$NODE3")
 id=$(ckjob nl --checkpoint=15s -x "$NODE3")
-wait_job_state "$id" RUNNING 60
-node=$(job_field "$id" BatchHost)
-has_ckpt() { [ -n "$(last_seq "$id")" ]; }
-wait_until 60 "a periodic checkpoint of job $id" has_ckpt
-# No newer checkpoint from here on: the job must resume from this one.
-crctl_as "$USER_" disable "$id" >/dev/null
-seq=$(last_seq "$id")
-log "job $id on $node, checkpoint $seq committed; killing $node"
-"$CLUSTER_SH" kill-node "$node"
-on_exit+=("'$CLUSTER_SH' revive-node '$node'")
-wait_until 240 "job $id to run on another node" moved_from "$id" "$node"
-log "job $id requeued onto $(job_field "$id" BatchHost)"
+lose_node_after_ckpt "$id"
 wait_done "$id" 300
 wait_done "$ref" 120
-[ "$(job_field "$id" ExitCode)" = 0:0 ] || fail "job ended with $(job_field "$id" ExitCode)"
-[ "$(job_field "$id" Restarts)" -ge 1 ] || fail "Restarts=$(job_field "$id" Restarts)"
-crd_log_has "job $id: restored checkpoint $seq of job $id" ||
-	fail "no crd says it restored checkpoint $seq"
+resumed_ok "$id" "$seq"
 same_as_ref nl ref
+# What the restore cut from the data file (written after checkpoint $seq) was
+# kept first (RollbackKeep): the bytes the uninterrupted run has there.
+kept=$(find "$(ckpt_dir "$id")" -maxdepth 1 -name "rollback-$seq-*" | head -1)
+[ -n "$kept" ] && [ -f "$kept/index" ] || fail "no rollback-$seq-* with an index in $(ckpt_dir "$id")"
+IFS=$'\t' read -r n off len how path < <(grep "	$WORK/nl/data\$" "$kept/index")
+[ "$path" = "$WORK/nl/data" ] && { [ "$how" = copied ] || [ "$how" = cloned ]; } ||
+	fail "rollback index: $(cat "$kept/index")"
+tail -c +$((off + 1)) "$WORK/ref/data" | head -c "$len" | cmp -s - "$kept/$n.tail" ||
+	fail "the kept tail $kept/$n.tail ($len bytes at $off) is not what the job wrote there"
+ok "the $len bytes the restore cut from the data file are kept in $kept"
 ok "node $node killed: job resumed from checkpoint $seq elsewhere, ended as the uninterrupted run"

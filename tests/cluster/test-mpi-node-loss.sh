@@ -36,28 +36,10 @@ mpijob() {
 NODE3=$(echo "$CR_CLUSTER_NODES" | cut -d' ' -f3)
 ref=$(mpijob ref -w "$NODE3")
 id=$(mpijob nl --checkpoint=15s -x "$NODE3")
-wait_job_state "$id" RUNNING 60
-node=$(job_field "$id" BatchHost)
-has_ckpt() { [ -n "$(last_seq "$id")" ]; }
-wait_until 60 "a periodic checkpoint of job $id" has_ckpt
-# No newer checkpoint from here on: the job must resume from this one.
-crctl_as "$USER_" disable "$id" >/dev/null
-seq=$(last_seq "$id")
-log "job $id on $node, checkpoint $seq committed; killing $node"
-"$CLUSTER_SH" kill-node "$node"
-on_exit+=("'$CLUSTER_SH' revive-node '$node'")
-wait_until 240 "job $id to run on another node" moved_from "$id" "$node"
-log "job $id requeued onto $(job_field "$id" BatchHost)"
+lose_node_after_ckpt "$id"
 wait_done "$id" 300
 wait_done "$ref" 120
 [ "$(job_field "$ref" ExitCode)" = 0:0 ] || fail "reference $ref ended with $(job_field "$ref" ExitCode)"
-[ "$(job_field "$id" ExitCode)" = 0:0 ] || fail "job ended with $(job_field "$id" ExitCode)"
-[ "$(job_field "$id" Restarts)" -ge 1 ] || fail "Restarts=$(job_field "$id" Restarts)"
-crd_log_has "job $id: restored checkpoint $seq of job $id" ||
-	fail "no crd says it restored checkpoint $seq"
-cmp -s "$WORK/ref.out" "$WORK/nl.out" ||
-	fail "output differs from the uninterrupted run:
-$(diff "$WORK/ref.out" "$WORK/nl.out" | head -20)"
-n=$(wc -l <"$WORK/nl/starts")
-[ "$n" = 1 ] || fail "started $n times from the top: $(cat "$WORK/nl/starts")"
+resumed_ok "$id" "$seq"
+same_as_ref nl ref
 ok "node $node killed: MPI job resumed from checkpoint $seq elsewhere, ended as the uninterrupted run"

@@ -34,38 +34,8 @@ mpijob() {
 		"$WORK/mpijob.sh" "$WORK/$name" "$btl" "$ITERS"
 }
 
-# same_run NAME REF: NAME's output equals REF's, and it started once.
-same_run() {
-	local n
-	cmp -s "$WORK/$2.out" "$WORK/$1.out" ||
-		fail "$1: output differs from the uninterrupted run:
-$(diff "$WORK/$2.out" "$WORK/$1.out" | head -20)"
-	n=$(wc -l <"$WORK/$1/starts")
-	[ "$n" = 1 ] || fail "$1: started $n times from the top: $(cat "$WORK/$1/starts")"
-}
-
 for btl in vader tcp; do
 	ref=$(mpijob "ref-$btl" "$btl" -w "$NODE2")
 	id=$(mpijob "ck-$btl" "$btl" --checkpoint=0 -w "$NODE1")
-	wait_output "ck-$btl" "^iter 10 "
-	out=$(as "$USER_" scontrol checkpoint create "$id") || fail "checkpoint create ($btl): $out"
-	log "$out"
-	echo "$out" | grep -q "checkpoint 1 committed" || fail "checkpoint create ($btl) said: $out"
-	wait_done "$ref" 120
-	wait_done "$id" 120
-	[ "$(job_field "$ref" ExitCode)" = 0:0 ] || fail "reference $ref ended with $(job_field "$ref" ExitCode)"
-	[ "$(job_field "$id" ExitCode)" = 0:0 ] || fail "job $id ended with $(job_field "$id" ExitCode)"
-	same_run "ck-$btl" "ref-$btl"
-	ok "$btl: checkpointed MPI job ran on and ended as the uninterrupted run"
-
-	out=$(crctl_as "$USER_" restart "$id") || fail "crctl restart ($btl): $out"
-	log "$out"
-	new=$(echo "$out" | sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p')
-	[ -n "$new" ] || fail "crctl restart ($btl) said: $out"
-	jobs_started+=("$new")
-	wait_done "$new" 120
-	[ "$(job_field "$new" ExitCode)" = 0:0 ] ||
-		fail "restarted job $new ended with $(job_field "$new" ExitCode)"
-	same_run "ck-$btl" "ref-$btl"
-	ok "$btl: crctl restart of checkpoint 1 ended as the uninterrupted run"
+	create_run_on_restart "ck-$btl" "$id" "ref-$btl" "$ref"
 done

@@ -34,36 +34,6 @@ mpichjob() {
 		"$WORK/mpichjob.sh" "$WORK/$name" "$ITERS"
 }
 
-# same_run NAME REF: NAME's output equals REF's, and it started once.
-same_run() {
-	local n
-	cmp -s "$WORK/$2.out" "$WORK/$1.out" ||
-		fail "$1: output differs from the uninterrupted run:
-$(diff "$WORK/$2.out" "$WORK/$1.out" | head -20)"
-	n=$(wc -l <"$WORK/$1/starts")
-	[ "$n" = 1 ] || fail "$1: started $n times from the top: $(cat "$WORK/$1/starts")"
-}
-
 ref=$(mpichjob ref -w "$NODE2")
 id=$(mpichjob ck --checkpoint=0 -w "$NODE1")
-wait_output ck "^iter 10 "
-out=$(as "$USER_" scontrol checkpoint create "$id") || fail "checkpoint create: $out"
-log "$out"
-echo "$out" | grep -q "checkpoint 1 committed" || fail "checkpoint create said: $out"
-wait_done "$ref" 120
-wait_done "$id" 120
-[ "$(job_field "$ref" ExitCode)" = 0:0 ] || fail "reference $ref ended with $(job_field "$ref" ExitCode)"
-[ "$(job_field "$id" ExitCode)" = 0:0 ] || fail "job $id ended with $(job_field "$id" ExitCode)"
-same_run ck ref
-ok "checkpointed MPICH job ran on and ended as the uninterrupted run"
-
-out=$(crctl_as "$USER_" restart "$id") || fail "crctl restart: $out"
-log "$out"
-new=$(echo "$out" | sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p')
-[ -n "$new" ] || fail "crctl restart said: $out"
-jobs_started+=("$new")
-wait_done "$new" 120
-[ "$(job_field "$new" ExitCode)" = 0:0 ] ||
-	fail "restarted job $new ended with $(job_field "$new" ExitCode)"
-same_run ck ref
-ok "crctl restart of checkpoint 1 ended as the uninterrupted run"
+create_run_on_restart ck "$id" ref "$ref"
