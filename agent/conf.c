@@ -53,6 +53,7 @@ static const struct conf_key conf_keys[] = {
 	STR_KEY("CompletedJobCheckpoints", completed),
 	STR_KEY("RestoreFailure", restore_failure),
 	{"JobNetwork", CONF_NET, offsetof(struct cr_conf, job_net), 2 * sizeof(uint32_t), 0},
+	STR_KEY("LaunchAgent", launch_agent),
 };
 
 void cr_conf_defaults(struct cr_conf *c)
@@ -73,6 +74,7 @@ void cr_conf_defaults(struct cr_conf *c)
 	snprintf(c->restore_failure, sizeof(c->restore_failure), "hold");
 	c->job_net = 0x64400000; /* 100.64.0.0/16: shared address space, rarely a site's */
 	c->job_net_prefix = 16;
+	snprintf(c->launch_agent, sizeof(c->launch_agent), "%s", CR_LAUNCH_AGENT_DEFAULT);
 }
 
 static char *_trim(char *s)

@@ -9,6 +9,9 @@
 
 #define CR_CONF_DEFAULT "/etc/slurm/cr.conf"
 #define CR_PORT_DEFAULT 6830
+#ifndef CR_LAUNCH_AGENT_DEFAULT
+#define CR_LAUNCH_AGENT_DEFAULT "/usr/libexec/slurm-cr/cr-rsh"
+#endif
 
 /* MaxWait's bound: a day (its milliseconds fit an int). */
 #define CR_MAX_WAIT_LIMIT 86400
@@ -32,6 +35,8 @@ struct cr_conf {
 	/* JobNetwork: the job containers' addresses, an IPv4 prefix (host order) */
 	uint32_t job_net;
 	uint32_t job_net_prefix;
+	/* LaunchAgent: cr-rsh, run inside the job containers (the same path on every node) */
+	char launch_agent[PATH_MAX];
 };
 
 void cr_conf_defaults(struct cr_conf *c);

@@ -35,6 +35,7 @@
 #include <cr.h>
 #include <dirent.h>
 #include <jansson.h>
+#include <slurm/slurm.h>
 
 #include "container.h"
 #include "digest.h"
@@ -44,6 +45,7 @@
 #include "jobpeers.h"
 #include "log.h"
 #include "proto.h"
+#include "slotinit.h"
 #include "topo.h"
 #include "userfs.h"
 
@@ -176,17 +178,37 @@ static void _exec_script(struct spawn_req *r, struct cr_msg *m)
  * output, which no checkpoint carries (it has no parameter to turn that
  * off): pspawn starts the ranks on mpirun's own stdout and stderr. Its TCP
  * traffic goes over the slot's address, which moves with the job (an
- * interface list excludes the other, so either set by the user wins).
- * MPICH's Hydra under Slurm starts its proxies with srun, which the container
- * refuses: on one node the fork launcher starts them itself.
+ * interface list excludes the other, so either set by the user wins), by
+ * transports a checkpoint can carry (ob1 over self, vader, tcp; no
+ * ofi/psm/ucx). Across nodes mpirun starts orted through cr-rsh (its Slurm
+ * launcher, which wins whenever SLURM_JOBID is set, would use srun, refused
+ * in the container); no_tree_spawn makes orted daemonize, so no cr-rsh stays
+ * in the tree after the launch. MPICH's Hydra under Slurm starts its proxies
+ * with srun as well: on one node the fork launcher starts them itself,
+ * across nodes cr-rsh does (kept for the proxy's life, its stream a
+ * connection of the job); UCX (Debian's MPICH is ch4:ucx) over TCP and
+ * shared memory only.
  */
+enum { ANY_NODES, ONE_NODE, MANY_NODES };
 static const struct {
 	const char *set, *unless;
+	int when;
 } mpi_profile[] = {
-	{"OMPI_MCA_odls=pspawn", "OMPI_MCA_odls="},
-	{"OMPI_MCA_btl_tcp_if_include=eth0", "OMPI_MCA_btl_tcp_if_"},
-	{"OMPI_MCA_oob_tcp_if_include=eth0", "OMPI_MCA_oob_tcp_if_"},
-	{"HYDRA_LAUNCHER=fork", "HYDRA_LAUNCHER="},
+	{"OMPI_MCA_odls=pspawn", "OMPI_MCA_odls=", ANY_NODES},
+	{"OMPI_MCA_btl_tcp_if_include=eth0", "OMPI_MCA_btl_tcp_if_", ANY_NODES},
+	{"OMPI_MCA_oob_tcp_if_include=eth0", "OMPI_MCA_oob_tcp_if_", ANY_NODES},
+	{"OMPI_MCA_pml=ob1", "OMPI_MCA_pml=", ANY_NODES},
+	{"OMPI_MCA_btl=self,vader,tcp", "OMPI_MCA_btl=", ANY_NODES},
+	{"OMPI_MCA_mtl=^ofi,psm,psm2", "OMPI_MCA_mtl=", ANY_NODES},
+	{"OMPI_MCA_osc=^ucx", "OMPI_MCA_osc=", ANY_NODES},
+	{"UCX_TLS=tcp,sm,self", "UCX_TLS=", ANY_NODES},
+	{"HYDRA_LAUNCHER=fork", "HYDRA_LAUNCHER=", ONE_NODE},
+	{"OMPI_MCA_plm=rsh", "OMPI_MCA_plm=", MANY_NODES},
+	{"OMPI_MCA_plm_rsh_agent=", "OMPI_MCA_plm_rsh_agent=", MANY_NODES},
+	{"OMPI_MCA_plm_rsh_no_tree_spawn=1", "OMPI_MCA_plm_rsh_no_tree_spawn=", MANY_NODES},
+	{"HYDRA_LAUNCHER=ssh", "HYDRA_LAUNCHER=", MANY_NODES},
+	{"HYDRA_LAUNCHER_EXEC=", "HYDRA_LAUNCHER_EXEC=", MANY_NODES},
+	{"HYDRA_IFACE=eth0", "HYDRA_IFACE=", MANY_NODES},
 };
 #define NPROFILE (sizeof(mpi_profile) / sizeof(mpi_profile[0]))
 
@@ -198,22 +220,53 @@ static int _env_has(char **envp, const char *prefix)
 	return 0;
 }
 
-/* The job sees its resolved settings, not what it asked for; and the launch profile. */
-static char **_job_env(char **envp, const struct cr_job *ji)
+/* The profile's entries for this job into v from o: a value ending in '=' is the agent's path. */
+static void _profile(char **envp, const struct cr_job *ji, const struct cr_conf *conf, char **v,
+		     size_t o)
 {
-	static char host[128], interval[64], dir[PATH_MAX + 32];
+	static char agent[2][PATH_MAX + 64];
+	hostlist_t hl = slurm_hostlist_create(ji->nodelist);
+	int many = hl && slurm_hostlist_count(hl) > 1, na = 0;
+	size_t len;
+
+	if (hl)
+		slurm_hostlist_destroy(hl);
+	for (size_t i = 0; i < NPROFILE; i++) {
+		if ((mpi_profile[i].when == ONE_NODE && many) ||
+		    (mpi_profile[i].when == MANY_NODES && !many) ||
+		    _env_has(envp, mpi_profile[i].unless))
+			continue;
+		len = strlen(mpi_profile[i].set);
+		if (mpi_profile[i].set[len - 1] != '=') {
+			v[o++] = (char *)mpi_profile[i].set;
+			continue;
+		}
+		snprintf(agent[na], sizeof(agent[na]), "%s%s", mpi_profile[i].set,
+			 conf->launch_agent);
+		v[o++] = agent[na++];
+	}
+}
+
+/*
+ * The job sees its resolved settings, not what it asked for; crd's socket
+ * (cr-rsh asks it); and the launch profile.
+ */
+static char **_job_env(char **envp, const struct cr_job *ji, const struct cr_conf *conf)
+{
+	static char host[128], interval[64], dir[PATH_MAX + 32], sock[160];
 	size_t n = 0, o = 0;
 	char **v;
 
 	while (envp[n])
 		n++;
-	v = calloc(n + 4 + NPROFILE, sizeof(*v));
+	v = calloc(n + 5 + NPROFILE, sizeof(*v));
 	if (!v)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(envp[i], "SLURM_CHECKPOINT=", 17) &&
 		    strncmp(envp[i], "SLURM_CHECKPOINT_DIR=", 21) &&
-		    strncmp(envp[i], "SLURM_CR_CONTAINER=", 19))
+		    strncmp(envp[i], "SLURM_CR_CONTAINER=", 19) &&
+		    strncmp(envp[i], "SLURM_CR_SOCKET=", 16))
 			v[o++] = envp[i];
 	snprintf(host, sizeof(host), "SLURM_CR_CONTAINER=job%u-slot%u", ji->jobid, ji->slot);
 	snprintf(interval, sizeof(interval), "SLURM_CHECKPOINT=%lds", ji->interval);
@@ -221,14 +274,14 @@ static char **_job_env(char **envp, const struct cr_job *ji)
 	v[o++] = host;
 	v[o++] = interval;
 	v[o++] = dir;
-	for (size_t i = 0; i < NPROFILE; i++)
-		if (!_env_has(envp, mpi_profile[i].unless))
-			v[o++] = (char *)mpi_profile[i].set;
+	snprintf(sock, sizeof(sock), "SLURM_CR_SOCKET=%s", conf->socket_path);
+	v[o++] = sock;
+	_profile(envp, ji, conf, v, o);
 	return v;
 }
 
 /* SPAWN from the monitor: uid gid umask groups cpumask rlimits argv envp; 5 fds. */
-static pid_t _spawn(struct cr_msg *m, const struct cr_job *ji)
+static pid_t _spawn(struct cr_msg *m, const struct cr_job *ji, const struct cr_conf *conf)
 {
 	struct spawn_req r = {0};
 	const void *p;
@@ -258,7 +311,7 @@ static pid_t _spawn(struct cr_msg *m, const struct cr_job *ji)
 		free(r.argv);
 		return -EPROTO;
 	}
-	r.envp = _job_env(envp, ji);
+	r.envp = _job_env(envp, ji, conf);
 	free(envp);
 	if (!r.envp) {
 		free(r.argv);
@@ -456,7 +509,7 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, int hosts_fd, str
 	struct job_user u;
 	json_t *args;
 	char path[64];
-	int ret, logfd;
+	int ret, logfd, null = -1;
 
 	if (m->nfds < 1 || cr_unpack_str(m, &text) || cr_unpack_done(m) ||
 	    !(args = json_loads(text, 0, NULL))) {
@@ -477,7 +530,10 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, int hosts_fd, str
 		ret = _unpack_slot(m->fds[0], args, &u, &d, err, errlen);
 	if (ret || json_integer_value(json_object_get(args, "ntasks")) == 0)
 		goto out;
-	if (m->nfds != 4) {
+	/* A non-batch slot's root has its stdio on /dev/null, as when it started. */
+	if (!ji->batch && m->nfds == 1)
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (m->nfds != 4 && null < 0) {
 		snprintf(err, errlen, "no stdio for the restored tasks");
 		ret = -EPROTO;
 		goto out;
@@ -486,7 +542,7 @@ static int _restore(struct cr_msg *m, const struct cr_job *ji, int hosts_fd, str
 	if (!ret)
 		ret = _owner(args, &u, &owner);
 	for (int i = 0; i < 3; i++)
-		inh[i].fd = m->fds[1 + i];
+		inh[i].fd = null >= 0 ? null : m->fds[1 + i];
 	ro.inherit = inh;
 	ro.ninherit = 3;
 	/* Every byte of the image is read once, checked against these, then used. */
@@ -512,6 +568,8 @@ out:
 		snprintf(err, errlen, "restore failed: %s", strerror(-ret));
 	if (ret)
 		_wipe_tmpfs();
+	if (null >= 0)
+		close(null);
 	digests_free(&d);
 	free(cpumap);
 	free(cpuall);
@@ -528,10 +586,42 @@ static void _send_err_str(int ctl, const char *text)
 struct init {
 	int ctl;
 	const struct cr_job *ji;
+	const struct cr_conf *conf;
 	pid_t script;
+	pid_t slotroot; /* a non-batch slot's root (slotinit.h) */
 	struct cr_restored *restored;
 	int hosts_fd; /* the container's /etc/hosts, the file itself */
 };
+
+/* A non-batch slot's root, fresh: cr-rsh's commands start below it. */
+static void _init_slot_root(struct init *in)
+{
+	char err[512] = "";
+	pid_t pid;
+
+	if (in->ji->batch || in->slotroot > 0)
+		return;
+	pid = slot_root_start(in->ji, in->conf->launch_agent, err, sizeof(err));
+	if (pid < 0) {
+		log_warnx("container: job %u: no slot root (cr-rsh cannot start commands here): %s",
+			  in->ji->jobid, err);
+		return;
+	}
+	in->slotroot = pid;
+}
+
+/* The slot root goes before a restore: its pid and socket are the restored tree's. */
+static void _init_drop_slot_root(struct init *in)
+{
+	int status;
+
+	if (in->slotroot <= 0)
+		return;
+	kill(in->slotroot, SIGKILL);
+	while (waitpid(in->slotroot, &status, 0) < 0 && errno == EINTR)
+		;
+	in->slotroot = 0;
+}
 
 /*
  * RESUME 2: the restored tree's files back to the checkpoint, the tasks still
@@ -588,12 +678,20 @@ static void _init_resume(struct init *in, uint32_t how, const struct cr_rollback
 		if (cr_resume(in->restored)) {
 			in->restored = NULL;
 			_send_err_str(in->ctl, "cannot resume the restored tasks");
+		} else if (!in->ji->batch) {
+			/* The restored slot root, with what it had started. */
+			in->restored = NULL;
+			in->slotroot = root;
+			cr_send_ok(in->ctl, "resumed");
 		} else {
 			in->restored = NULL;
 			in->script = root;
 			cr_send_u32(in->ctl, CR_MSG_STARTED, in->script);
 		}
 	}
+	/* Nothing of a checkpoint runs here (aborted, failed, none): a fresh slot root. */
+	if (!in->restored)
+		_init_slot_root(in);
 }
 
 /*
@@ -616,9 +714,12 @@ static void _init_restore(struct init *in, struct cr_msg *m)
 		cr_abort(in->restored);
 		in->restored = NULL;
 	}
+	_init_drop_slot_root(in);
 	_wipe_tmpfs();
 	fault_point_at(NULL, "rebuild");
 	ret = _restore(m, in->ji, in->hosts_fd, &in->restored, err, sizeof(err));
+	if (!in->restored)
+		_init_slot_root(in);
 	/* Only a digest mismatch makes the checkpoint bad; an I/O error may pass. */
 	if (ret)
 		cr_send_err(in->ctl,
@@ -637,7 +738,7 @@ static void _init_msg(struct init *in, struct cr_msg *m)
 	uint32_t signo;
 
 	if (m->hdr.type == CR_MSG_SPAWN && fresh) {
-		in->script = _spawn(m, in->ji);
+		in->script = _spawn(m, in->ji, in->conf);
 		if (in->script < 0) {
 			cr_send_u32(in->ctl, CR_MSG_EXIT, 127 << 8);
 			_exit(0);
@@ -672,6 +773,11 @@ static void _init_signal(struct init *in, int sfd)
 		return;
 	if (si.ssi_signo == SIGCHLD) {
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (pid == in->slotroot) {
+				log_warnx("container: job %u: the slot root ended (status %#x)",
+					  in->ji->jobid, status);
+				in->slotroot = 0;
+			}
 			if (pid != in->script)
 				continue;
 			cr_send_u32(in->ctl, CR_MSG_EXIT, status);
@@ -702,9 +808,9 @@ static void _init_hosts(struct init *in, int ifd)
 		log_warn("container: job %u: cannot bind its hosts file again", in->ji->jobid);
 }
 
-static void _init_main(int ctl, const struct cr_job *ji, int hosts_fd)
+static void _init_main(int ctl, const struct cr_job *ji, const struct cr_conf *conf, int hosts_fd)
 {
-	struct init in = {.ctl = ctl, .ji = ji, .hosts_fd = hosts_fd};
+	struct init in = {.ctl = ctl, .ji = ji, .conf = conf, .hosts_fd = hosts_fd};
 	struct pollfd pfd[3];
 	struct cr_msg m;
 	sigset_t all;
@@ -722,6 +828,7 @@ static void _init_main(int ctl, const struct cr_job *ji, int hosts_fd)
 	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	if (ifd >= 0 && inotify_add_watch(ifd, "/etc", IN_CREATE | IN_MOVED_TO) < 0)
 		log_warn("container: cannot watch /etc");
+	_init_slot_root(&in);
 	pfd[0] = (struct pollfd){.fd = ctl, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
 	pfd[2] = (struct pollfd){.fd = ifd, .events = POLLIN};
@@ -745,7 +852,8 @@ static void _init_main(int ctl, const struct cr_job *ji, int hosts_fd)
 }
 
 /* In the helper: new namespaces, private mounts, then fork the init. */
-static void _helper_main(const struct cr_job *ji, const char *hosts, int ctl, int report)
+static void _helper_main(const struct cr_job *ji, const struct cr_conf *conf, const char *hosts,
+			 int ctl, int report)
 {
 	const char *tmpfs_opts = "mode=1777";
 	int hosts_fd;
@@ -777,15 +885,16 @@ static void _helper_main(const struct cr_job *ji, const char *hosts, int ctl, in
 	}
 	if (pid == 0) {
 		close(report);
-		_init_main(ctl, ji, hosts_fd);
+		_init_main(ctl, ji, conf, hosts_fd);
 	}
 	if (write(report, &pid, sizeof(pid)) != sizeof(pid))
 		_exit(1);
 	_exit(0);
 }
 
-int container_create(const struct cr_job *ji, const char *hosts, const struct job_peer *peers,
-		     size_t npeers, int *ctl_fd, pid_t *init_pid, char *err, size_t errlen)
+int container_create(const struct cr_job *ji, const struct cr_conf *conf, const char *hosts,
+		     const struct job_peer *peers, size_t npeers, int *ctl_fd, pid_t *init_pid,
+		     char *err, size_t errlen)
 {
 	int sp[2], rp[2], status, ret;
 	pid_t helper, pid = -1;
@@ -809,7 +918,7 @@ int container_create(const struct cr_job *ji, const char *hosts, const struct jo
 	if (helper == 0) {
 		close(sp[0]);
 		close(rp[0]);
-		_helper_main(ji, hosts, sp[1], rp[1]);
+		_helper_main(ji, conf, hosts, sp[1], rp[1]);
 	}
 	close(rp[1]);
 	rp[1] = -1;

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include "conf.h"
 #include "jobstat.h"
 
 struct job_peer;
@@ -14,8 +15,10 @@ struct job_peer;
  * it; @hosts is the file its /etc/hosts will be (written here: the job's
  * @npeers slots, this one, ji->slot, first; just this one when npeers is 1).
  * Its net namespace is connected to the node's (jobnet.h) before it returns.
+ * On a non-batch slot the init starts the slot root (@conf's LaunchAgent).
  */
-int container_create(const struct cr_job *ji, const char *hosts, const struct job_peer *peers,
-		     size_t npeers, int *ctl_fd, pid_t *init_pid, char *err, size_t errlen);
+int container_create(const struct cr_job *ji, const struct cr_conf *conf, const char *hosts,
+		     const struct job_peer *peers, size_t npeers, int *ctl_fd, pid_t *init_pid,
+		     char *err, size_t errlen);
 
 #endif

@@ -107,6 +107,22 @@ static int _send_node(const struct crd_ctx *crd, int fd, uint32_t op, uint32_t j
 	return ret;
 }
 
+int coordio_node_open(const struct crd_ctx *ctx, const char *node, uint32_t op, uint32_t jobid,
+		      json_t *args, char *err, size_t errlen)
+{
+	int fd = _connect(ctx, node, err, errlen), ret;
+
+	if (fd < 0)
+		return fd;
+	ret = _send_node(ctx, fd, op, jobid, args);
+	if (ret) {
+		snprintf(err, errlen, "cannot send to crd on node %s: %s", node, strerror(-ret));
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
 void coordio_close(struct coord *c)
 {
 	for (size_t i = 0; i < c->npeers; i++) {

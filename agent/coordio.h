@@ -59,6 +59,9 @@ void coordio_release_all(struct coord *c, uint32_t how);
 /* Connect to every peer and send it NODE(op, args_for(peer, arg)); -errno with c->err. */
 int coordio_start_all(struct coord *c, uint32_t op, json_t *(*args_for)(struct peer *, void *),
 		      void *arg);
+/* One connection to node's crd, NODE(op, jobid, args) sent on it: the fd, or -errno with err. */
+int coordio_node_open(const struct crd_ctx *ctx, const char *node, uint32_t op, uint32_t jobid,
+		      json_t *args, char *err, size_t errlen);
 /* A Slurm node list, expanded into names (at most max). */
 size_t coordio_expand(const char *nodelist, char names[][128], size_t max);
 

@@ -3,7 +3,8 @@
  * The local door (crd's unix socket), served in a crd worker: a job's
  * container is created at its prolog (JOB_START) and removed at its epilog
  * (JOB_END), both from root; the batch step's relay (HELLO) is checked
- * (uid, cgroups, parent) and handed to the job's monitor.
+ * (uid, cgroups, parent) and handed to the job's monitor; cr-rsh's launch
+ * requests (RSH) go to launch.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include "cgroup.h"
 #include "jobstat.h"
 #include "jobpeers.h"
+#include "launch.h"
 #include "local.h"
 #include "log.h"
 #include "monitor.h"
@@ -303,6 +305,9 @@ void local_request(const struct crd_ctx *ctx, int fd)
 		break;
 	case CR_MSG_HELLO:
 		_hello(ctx, fd, &m);
+		break;
+	case CR_MSG_RSH:
+		launch_request(ctx, fd, &m);
 		break;
 	default:
 		log_warnx("unexpected %s on the local socket: closing", cr_msg_name(m.hdr.type));

@@ -482,6 +482,28 @@ static void _reap(struct monitor *mon)
 	}
 }
 
+/* The init's children (a non-batch slot's root) follow it into the step's cgroups. */
+static void _move_children(pid_t init, const char *rel)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", init, init);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	for (char *p = buf, *e; *p; p = e) {
+		long pid = strtol(p, &e, 10);
+		if (e == p)
+			break;
+		if (cgroup_move_to_step(pid, rel))
+			log_warnx("monitor: cannot move pid %ld into %s", pid, rel);
+	}
+}
+
 /*
  * Until a relay takes the container into the batch step, keep it in the job's
  * extern step (PrologFlags=Contain), which slurmd creates right after the
@@ -508,6 +530,8 @@ static int _join_extern(struct monitor *mon)
 			return 100;
 	}
 	ret = cgroup_move_to_step(mon->init_pid, rel);
+	if (ret == 0)
+		_move_children(mon->init_pid, rel);
 	if (ret == 0) {
 		mon->in_step = 1;
 		log_info("job %u: container in the extern step's cgroups", mon->ji.jobid);
@@ -834,7 +858,8 @@ static int _container_up(struct monitor *mon, char *err, size_t errlen)
 	}
 	jobstat_hosts_path(mon->ctx, ji->jobid, hosts, sizeof(hosts));
 	jobstat_routes_path(mon->ctx, ji->jobid, routes, sizeof(routes));
-	ret = container_create(ji, hosts, peers, n, &mon->ctl_fd, &mon->init_pid, err, errlen);
+	ret = container_create(ji, &mon->ctx->conf, hosts, peers, n, &mon->ctl_fd, &mon->init_pid,
+			       err, errlen);
 	if (!ret && n > 1)
 		ret = jobnet_routes(routes, self.node, peers, n, err, errlen);
 	if (peers != &self)

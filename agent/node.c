@@ -38,6 +38,7 @@
 #include "jobnet.h"
 #include "jobpeers.h"
 #include "jobstat.h"
+#include "launch.h"
 #include "log.h"
 #include "node.h"
 #include "nodedump.h"
@@ -72,26 +73,59 @@ static pid_t _ns_pid(pid_t pid)
 	return last;
 }
 
+/* A file of /proc (a children list, a cmdline) into buf; its length, or -errno. */
+static ssize_t _read_proc(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, len - 1) : -1;
+	if (n < 0)
+		n = -errno;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
 /*
- * The script's host pid among the init's children. Anything else there was
- * orphaned into the init: outside the tree a checkpoint can hold.
+ * A non-batch slot's root (`cr-rsh --slot-root`, a child of the init): is it
+ * @pid, and has it started anything (then it is the tree to checkpoint)?
+ */
+static int _slot_root(pid_t pid, int *busy)
+{
+	static const char want[] = "cr-rsh\0--slot-root";
+	char path[64], buf[256];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	n = _read_proc(path, buf, sizeof(buf));
+	if (n != (ssize_t)sizeof(want) || memcmp(buf, want, sizeof(want)))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
+	*busy = _read_proc(path, buf, sizeof(buf)) > 0;
+	return 1;
+}
+
+/*
+ * The tree to checkpoint among the init's children: the script (ns_script)
+ * on the batch host; elsewhere the slot root, when it started something.
+ * Anything else there was orphaned into the init: outside the tree a
+ * checkpoint can hold.
  */
 static int _find_script(struct node_job *j, pid_t ns_script, char *err, size_t errlen)
 {
 	char path[64], buf[4096], comm[32];
+	int fd, busy = 0, root = 0;
 	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", j->init, j->init);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
+	n = _read_proc(path, buf, sizeof(buf));
 	if (n < 0) {
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror((int)-n));
 		return -EIO;
 	}
-	buf[n] = '\0';
 	j->script = 0;
 	for (char *p = buf, *e; *p; p = e) {
 		pid_t pid = strtol(p, &e, 10);
@@ -99,6 +133,11 @@ static int _find_script(struct node_job *j, pid_t ns_script, char *err, size_t e
 			break;
 		if (ns_script && _ns_pid(pid) == ns_script) {
 			j->script = pid;
+			continue;
+		}
+		if (!j->batch && !root && _slot_root(pid, &busy)) {
+			root = 1;
+			j->script = busy ? pid : 0;
 			continue;
 		}
 		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
@@ -280,7 +319,9 @@ static int _freeze(struct node_session *s, pid_t ns_script, int maxwait)
 	struct job_user u;
 	int logfd, ret;
 
-	if (s->j.state == JS_RUNNING && _find_script(&s->j, ns_script, err, sizeof(err)))
+	/* A non-batch slot holds what cr-rsh started there, below its slot root. */
+	if ((s->j.state == JS_RUNNING || (!s->j.batch && s->j.state == JS_IDLE)) &&
+	    _find_script(&s->j, ns_script, err, sizeof(err)))
 		return _answer_err(s->fd, -EOPNOTSUPP, CR_E_NOTSUP, "node %s: %s", node, err);
 	if (s->j.state != JS_RUNNING && s->j.state != JS_IDLE)
 		return _answer_err(s->fd, -EINVAL, CR_E_FAILED, "node %s: job %u's container is %s",
@@ -852,6 +893,7 @@ static const struct node_op {
 } node_ops[] = {
 	[CR_NODE_PREPARE] = {"prepare", _checkpoint},
 	[CR_NODE_RESTORE] = {"restore", _restore},
+	[CR_NODE_EXEC] = {"exec", launch_exec},
 };
 
 void node_request(const struct crd_ctx *ctx, int fd, uint32_t op, uint32_t jobid,

@@ -35,6 +35,7 @@ static const char *const msg_names[CR_MSG_MAXTYPE] = {
 	[CR_MSG_RESTORE] = "RESTORE",
 	[CR_MSG_RESUME] = "RESUME",
 	[CR_MSG_PROGRESS] = "PROGRESS",
+	[CR_MSG_RSH] = "RSH",
 };
 
 const char *cr_msg_name(uint32_t type)

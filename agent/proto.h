@@ -41,6 +41,7 @@ enum cr_msg_type {
 	CR_MSG_RESTORE,	  /* node -> monitor -> init: str JSON; fds: image dir [, stdio] */
 	CR_MSG_RESUME,	  /* node -> monitor -> init: u32 1 run (STARTED), 0 abort, 2 roll back */
 	CR_MSG_PROGRESS,  /* crd -> crctl, before the reply: str text */
+	CR_MSG_RSH,	  /* cr-rsh -> crd, crd -> slot root: a command to start (launch.h) */
 	CR_MSG_MAXTYPE,
 };
 
@@ -63,6 +64,7 @@ enum cr_ctl_cmd {
 enum cr_node_op {
 	CR_NODE_PREPARE = 1, /* freeze the job's container here and hold it */
 	CR_NODE_RESTORE,     /* restore a slot's image into the job's container here */
+	CR_NODE_EXEC,	     /* start a command in the job's slot here (cr-rsh; launch.h) */
 };
 
 enum cr_release_how {

@@ -36,7 +36,7 @@ fi
 # 3. clang-tidy (.clang-tidy says what is left out and why). The restorer is
 # built freestanding by a custom command, has no compile database entry,
 # and is checked by libcr/restorer/check-blob.sh instead.
-mapfile -t tidy < <(git ls-files --cached --others --exclude-standard 'libcr/*.c' 'agent/*.c' 'spank/*.c' | grep -v '^libcr/restorer/')
+mapfile -t tidy < <(git ls-files --cached --others --exclude-standard 'libcr/*.c' 'agent/*.c' 'spank/*.c' 'mpi-hooks/*.c' | grep -v '^libcr/restorer/')
 if ! printf '%s\n' "${tidy[@]}" | xargs -n 4 -P "$(nproc)" clang-tidy -p "$build" --quiet \
 	>"$build/clang-tidy.log" 2>&1; then
 	grep -E 'error:|warning:' "$build/clang-tidy.log" >&2 || tail -n 20 "$build/clang-tidy.log" >&2

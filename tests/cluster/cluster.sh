@@ -275,6 +275,8 @@ StateDir=$d/crd
 LogFile=$d/crd.log
 KeyFile=$DIR/etc/cr.key
 MaxWait=${CR_CLUSTER_MAXWAIT:-60}
+# cr-rsh, a copy every user can run (install_tools)
+LaunchAgent=$DIR/libexec/cr-rsh
 # tests restart jobs that completed
 CompletedJobCheckpoints=keep
 EOF
@@ -737,7 +739,11 @@ cmd_down() {
 # build lives (a clone under a 0700 home must still work for the test user).
 install_tools() {
 	local d
-	rm -rf "$DIR/bin"
+	rm -rf "$DIR/bin" "$DIR/libexec"
+	# the launch agent and slot root of the job containers (cr.conf LaunchAgent)
+	if [ -x "$BUILD/mpi-hooks/cr-rsh" ]; then
+		install -D -m 0755 "$BUILD/mpi-hooks/cr-rsh" "$DIR/libexec/cr-rsh"
+	fi
 	for d in "$BUILD/scripts" "$BUILD/agent"; do
 		[ -x "$d/crctl" ] && install -D -m 0755 "$d/crctl" "$DIR/bin/crctl" && break
 	done

@@ -1,0 +1,10 @@
+#!/bin/bash
+# An Open MPI job across nodes: mpirun of the solver (tests/mpi/solver.c), one
+# rank per node of the allocation, its output depending on nothing but its
+# arguments. In a --checkpoint job mpirun starts orted through cr-rsh (the
+# container's launch profile); in a plain job through srun.
+#   mpinodes.sh DIR ITERATIONS
+# DIR holds the solver's start log (DIR/starts).
+dir=$1 iters=${2:-60}
+export OMPI_MCA_hwloc_base_binding_policy=none OMPI_MCA_mpi_yield_when_idle=1
+exec mpirun.openmpi -n "$SLURM_NNODES" --map-by node "$dir/../solver" -i "$iters" -n 100 -s 100 -l "$dir/starts"
