@@ -1,18 +1,27 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* crd's TCP gate: first messages read by crd's loop, under a deadline (gate.h). */
+/* crd's gates: first messages read by crd's loop, under a deadline (gate.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "gate.h"
 #include "log.h"
 
-void gate_init(struct gate *g)
+size_t gate_places(unsigned long nofile)
+{
+	return nofile / 4 < GATE_MAX ? nofile / 4 : GATE_MAX;
+}
+
+void gate_init(struct gate *g, const struct gate_conf *conf)
 {
 	memset(g, 0, sizeof(*g));
+	g->conf = *conf;
+	if (g->conf.places > GATE_MAX)
+		g->conf.places = GATE_MAX;
 }
 
 static void _drop(struct gate *g, size_t i)
@@ -28,24 +37,47 @@ void gate_fini(struct gate *g)
 		_drop(g, g->n - 1);
 }
 
-static size_t _from_addr(const struct gate *g, const struct in6_addr *a)
+static size_t _from(const struct gate *g, const struct in6_addr *a)
 {
 	size_t k = 0;
 
 	for (size_t i = 0; i < g->n; i++)
-		k += !memcmp(&g->c[i].addr, a, sizeof(*a));
+		k += !memcmp(&g->c[i].src, a, sizeof(*a));
 	return k;
 }
 
-/* A full gate: the connection nearest its deadline goes (a finished one waits its turn). */
-static int _evict(struct gate *g)
+/* The oldest connection still being read, not root's; of @src only, if given. */
+static size_t _oldest(const struct gate *g, const struct in6_addr *src, int shared)
 {
 	size_t victim = g->n;
 
-	for (size_t i = 0; i < g->n; i++)
-		if (!g->c[i].ready &&
-		    (victim == g->n || g->c[i].deadline_ms < g->c[victim].deadline_ms))
-			victim = i;
+	for (size_t i = 0; i < g->n; i++) {
+		const struct gate_conn *c = &g->c[i];
+
+		if (c->ready || c->root || (src && memcmp(&c->src, src, sizeof(*src))))
+			continue;
+		if (victim != g->n && c->deadline_ms >= g->c[victim].deadline_ms)
+			continue;
+		if (shared && _from(g, &c->src) < 2)
+			continue;
+		victim = i;
+	}
+	return victim;
+}
+
+/*
+ * A full gate makes room: a source with several places gives up its oldest
+ * (the newcomer's own, if it has several), so a source with one connection
+ * is not pushed out by a flood from many others. A finished one waits its turn.
+ */
+static int _evict(struct gate *g, const struct in6_addr *src)
+{
+	size_t victim = _from(g, src) >= 2 ? _oldest(g, src, 0) : g->n;
+
+	if (victim == g->n)
+		victim = _oldest(g, NULL, 1);
+	if (victim == g->n)
+		victim = _oldest(g, NULL, 0);
 	if (victim == g->n)
 		return -ENOSPC;
 	_drop(g, victim);
@@ -53,9 +85,41 @@ static int _evict(struct gate *g)
 	return 0;
 }
 
+/* Who is at the other end: an address (a /64 for native IPv6) or a uid. */
+static int _source(const struct gate *g, int fd, const struct sockaddr_in6 *sa, struct gate_conn *c)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (g->conf.unix_socket) {
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
+			return -errno;
+		c->src.s6_addr32[3] = uc.uid;
+		c->root = uc.uid == 0;
+		return 0;
+	}
+	if (sa->sin6_family != AF_INET6)
+		return -EAFNOSUPPORT;
+	c->src = sa->sin6_addr;
+	if (!IN6_IS_ADDR_V4MAPPED(&c->src)) /* one host has a /64 of its own */
+		memset(c->src.s6_addr + 8, 0, 8);
+	return 0;
+}
+
+/* May @c wait here: within its source's share, and a place for it. */
+static int _admit(struct gate *g, const struct gate_conn *c)
+{
+	if (c->root)
+		return g->n < g->conf.places || !_evict(g, &c->src);
+	if (_from(g, &c->src) >= g->conf.per_src)
+		return 0;
+	return g->n < g->conf.places || !_evict(g, &c->src);
+}
+
 void gate_accept(struct gate *g, int lfd, int64_t now)
 {
-	struct sockaddr_in6 sa = {0};
+	struct sockaddr_in6 sa;
+	struct gate_conn c;
 	socklen_t len;
 	int fd;
 
@@ -64,17 +128,17 @@ void gate_accept(struct gate *g, int lfd, int64_t now)
 		if (poll(&(struct pollfd){.fd = lfd, .events = POLLIN}, 1, 0) != 1)
 			return;
 		len = sizeof(sa);
+		memset(&sa, 0, sizeof(sa));
 		fd = accept4(lfd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
 			return;
-		if (sa.sin6_family != AF_INET6 || _from_addr(g, &sa.sin6_addr) >= GATE_PER_ADDR ||
-		    (g->n == GATE_MAX && _evict(g))) {
+		c = (struct gate_conn){.fd = fd, .deadline_ms = now + g->conf.deadline_ms};
+		if (_source(g, fd, &sa, &c) || !_admit(g, &c)) {
 			g->st.refused_addr++;
 			close(fd);
 			continue;
 		}
-		g->c[g->n++] = (struct gate_conn){
-			.fd = fd, .addr = sa.sin6_addr, .deadline_ms = now + GATE_DEADLINE_MS};
+		g->c[g->n++] = c;
 		g->st.accepted++;
 	}
 }
@@ -89,19 +153,43 @@ size_t gate_pollfds(const struct gate *g, struct pollfd *pfd)
 	return k;
 }
 
-/* The header is whole: a first message is CTL or NODE, and small. */
-static int _check_hdr(struct gate_conn *c)
+/* The header is whole: a first message of an expected type, and small. */
+static int _check_hdr(const struct gate *g, struct gate_conn *c)
 {
-	if ((c->hdr.type != CR_MSG_CTL && c->hdr.type != CR_MSG_NODE) || c->hdr.len < CR_HDR_SIZE ||
-	    c->hdr.len > GATE_MSG_MAX)
+	if (c->hdr.type >= 32 || !(g->conf.types & (1u << c->hdr.type)) ||
+	    c->hdr.len < CR_HDR_SIZE || c->hdr.len > GATE_MSG_MAX)
 		return -EPROTO;
 	if (c->hdr.len > CR_HDR_SIZE && !(c->data = malloc(c->hdr.len - CR_HDR_SIZE)))
 		return -ENOMEM;
 	return 0;
 }
 
+/*
+ * The message is whole: on the TCP port, exactly one string that looks like
+ * a munge credential ("MUNGE:" and base64), so garbage costs no worker.
+ */
+static int _check_msg(const struct gate *g, const struct gate_conn *c)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=:";
+	size_t plen = c->hdr.len - CR_HDR_SIZE;
+	uint32_t slen;
+
+	if (!g->conf.cred)
+		return 0;
+	if (plen < sizeof(slen) + 7)
+		return -EPROTO;
+	memcpy(&slen, c->data, sizeof(slen));
+	if (slen != plen - sizeof(slen) || c->data[plen - 1] != '\0' ||
+	    memcmp(c->data + sizeof(slen), "MUNGE:", 6))
+		return -EPROTO;
+	for (size_t i = sizeof(slen) + 6; i < plen - 1; i++)
+		if (!c->data[i] || !strchr(b64, c->data[i]))
+			return -EPROTO;
+	return 0;
+}
+
 /* Read what is there: 1 once the message is whole, 0 for more, -errno to drop. */
-static int _read_some(struct gate_conn *c)
+static int _read_some(const struct gate *g, struct gate_conn *c)
 {
 	ssize_t n;
 
@@ -111,13 +199,13 @@ static int _read_some(struct gate_conn *c)
 		else if (c->got < c->hdr.len)
 			n = read(c->fd, c->data + (c->got - CR_HDR_SIZE), c->hdr.len - c->got);
 		else
-			return 1;
+			return _check_msg(g, c) ?: 1;
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		if (n == 0)
 			return -EPIPE;
 		c->got += n;
-		if (c->got == CR_HDR_SIZE && _check_hdr(c))
+		if (c->got == CR_HDR_SIZE && _check_hdr(g, c))
 			return -EPROTO;
 	}
 }
@@ -131,7 +219,7 @@ void gate_read(struct gate *g, int fd)
 		;
 	if (i == g->n || g->c[i].ready)
 		return;
-	ret = _read_some(&g->c[i]);
+	ret = _read_some(g, &g->c[i]);
 	if (ret < 0) {
 		g->st.bad += ret == -EPROTO;
 		_drop(g, i);
@@ -157,21 +245,53 @@ int gate_expire(struct gate *g, int64_t now)
 	return (int)next;
 }
 
-int gate_take(struct gate *g, int *fd, struct cr_msg *m)
+static int _cooling(const struct gate *g, const struct in6_addr *src, int64_t now)
 {
+	for (size_t i = 0; i < GATE_COOL_MAX; i++)
+		if (g->cool[i].until_ms > now && !memcmp(&g->cool[i].src, src, sizeof(*src)))
+			return 1;
+	return 0;
+}
+
+void gate_cool(struct gate *g, const struct in6_addr *src, int64_t now, int ms)
+{
+	size_t k = 0;
+
+	/* the same source's entry, else the one that ends first (an ended one: 0 or past) */
+	for (size_t i = 0; i < GATE_COOL_MAX; i++) {
+		if (!memcmp(&g->cool[i].src, src, sizeof(*src))) {
+			k = i;
+			break;
+		}
+		if (g->cool[i].until_ms < g->cool[k].until_ms)
+			k = i;
+	}
+	g->cool[k] = (struct gate_cool){.src = *src, .until_ms = now + ms};
+	g->st.refused_cred++;
+}
+
+int gate_take(struct gate *g, int64_t now, int *fd, struct cr_msg *m, struct in6_addr *src)
+{
+	size_t k = g->n;
+
 	for (size_t i = 0; i < g->n; i++) {
 		struct gate_conn *c = &g->c[i];
 
-		if (!c->ready)
+		if (!c->ready || (k < g->n && !c->root) || _cooling(g, &c->src, now))
 			continue;
-		/* the worker reads on with blocking reads and deadlines of its own */
-		fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK);
-		*fd = c->fd;
-		memset(m, 0, sizeof(*m));
-		m->hdr = c->hdr;
-		m->data = c->data;
-		g->c[i] = g->c[--g->n];
-		return 1;
+		k = i;
+		if (c->root)
+			break;
 	}
-	return 0;
+	if (k == g->n)
+		return 0;
+	/* the worker reads on with blocking reads and deadlines of its own */
+	fcntl(g->c[k].fd, F_SETFL, fcntl(g->c[k].fd, F_GETFL) & ~O_NONBLOCK);
+	*fd = g->c[k].fd;
+	*src = g->c[k].src;
+	memset(m, 0, sizeof(*m));
+	m->hdr = g->c[k].hdr;
+	m->data = g->c[k].data;
+	g->c[k] = g->c[--g->n];
+	return 1;
 }

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,6 +209,7 @@ int main(int argc, char **argv)
 
 	if (_args(&fl, argc, argv, &slow, &secs))
 		return 2;
+	signal(SIGPIPE, SIG_IGN); /* a write to a connection crd closed */
 	setrlimit(RLIMIT_NOFILE, &(struct rlimit){fl.n + 64, fl.n + 64});
 	fl.c = calloc(fl.n, sizeof(*fl.c));
 	pfd = calloc(fl.n, sizeof(*pfd));
