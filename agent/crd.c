@@ -11,6 +11,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -38,24 +40,32 @@
  * Two pools of workers: the unix socket's (Slurm's prolog and epilog, the
  * relays and monitors) cannot be exhausted by clients of the TCP port.
  */
-#define MAX_WORKERS	  64  /* per door */
-#define LOCAL_GATE_MAX	  128 /* Slurm's prolog and epilog, and relays: few at once */
+#define MAX_WORKERS    64  /* per door */
+#define LOCAL_GATE_MAX 128 /* Slurm's prolog and epilog, and relays: few at once */
 /* A TCP worker's exit status when the credential was refused: its source cools down. */
 #define EXIT_UNAUTH 2
+/*
+ * TCP workers whose credential munged has not yet accepted: munged serves
+ * Slurm too (2 threads by default), and unknown clients must not queue
+ * Slurm's own credentials (the prolog's slurm_load_job) behind theirs.
+ */
+#define MAX_UNAUTH 4
 
 /* A gate, what it reported last, and the workers serving what it let through. */
 struct crd_door {
 	struct gate gate;
 	struct gate_stats reported; /* at the last _gate_report */
-	pid_t pid[MAX_WORKERS]; /* 0: a free place */
+	pid_t pid[MAX_WORKERS];	    /* 0: a free place */
 	struct in6_addr src[MAX_WORKERS];
-	int n;
+	char authed[MAX_WORKERS]; /* the worker said its credential was good */
+	int n, unauth;
 };
 
 /* The listening sockets and their doors: [0] the unix socket, [1] the TCP port. */
 struct crd {
 	const struct crd_ctx *ctx;
 	int ufd, tfd, sfd; /* unix, TCP, signalfd */
+	int afd[2];	   /* TCP workers -> crd: the pid whose credential munge accepted */
 	struct crd_door door[2];
 	int64_t reported_ms;
 	sigset_t sigs;
@@ -81,7 +91,9 @@ static void _reaped(struct crd *d, pid_t pid, int status)
 				continue;
 			o->pid[i] = 0;
 			o->n--;
-			if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_UNAUTH)
+			o->unauth -= !o->authed[i];
+			if ((WIFEXITED(status) && WEXITSTATUS(status) == EXIT_UNAUTH) ||
+			    (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM))
 				gate_cool(&o->gate, &o->src[i], cr_now_ms(), GATE_COOL_MS);
 			return;
 		}
@@ -102,18 +114,27 @@ static void _reap_workers(struct crd *d)
  * sockets and the gates' other connections closed. @first: the
  * connection's first message, read by its gate.
  */
-static void __attribute__((noreturn)) _worker(struct crd *d, int tcp, int cfd, struct cr_msg *first)
+static void __attribute__((noreturn))
+_worker(struct crd *d, int tcp, int cfd, struct cr_msg *first, int64_t deadline_ms)
 {
+	int64_t left = deadline_ms - cr_now_ms();
 	int ret = 0;
 
 	close(d->ufd);
 	close(d->tfd);
 	close(d->sfd);
+	close(d->afd[0]);
 	gate_fini(&d->door[0].gate);
 	gate_fini(&d->door[1].gate);
 	sigprocmask(SIG_UNBLOCK, &d->sigs, NULL);
+	if (tcp && left <= 0)
+		_exit(EXIT_UNAUTH);
+	/* the gate's deadline holds until munge accepts the credential: SIGALRM ends us */
 	if (tcp)
-		ret = door_request(d->ctx, cfd, first);
+		setitimer(ITIMER_REAL,
+			  &(struct itimerval){.it_value = {left / 1000, left % 1000 * 1000}}, NULL);
+	if (tcp)
+		ret = door_request(d->ctx, cfd, first, d->afd[1]);
 	else
 		local_request(d->ctx, cfd, first);
 	_exit(ret == -EACCES ? EXIT_UNAUTH : 0);
@@ -129,15 +150,17 @@ static void _serve(struct crd *d, int tcp)
 	struct crd_door *o = &d->door[tcp];
 	struct in6_addr src;
 	struct cr_msg m;
+	int64_t deadline;
 	pid_t pid;
 	int cfd, i;
 
-	while (o->n < MAX_WORKERS && gate_take(&o->gate, cr_now_ms(), &cfd, &m, &src)) {
+	while (o->n < MAX_WORKERS && (!tcp || o->unauth < MAX_UNAUTH) &&
+	       gate_take(&o->gate, cr_now_ms(), &cfd, &m, &src, &deadline)) {
 		pid = fork();
 		if (pid < 0)
 			log_warn("fork");
 		if (pid == 0)
-			_worker(d, tcp, cfd, &m);
+			_worker(d, tcp, cfd, &m, deadline);
 		close(cfd);
 		cr_msg_free(&m);
 		if (pid < 0)
@@ -146,8 +169,24 @@ static void _serve(struct crd *d, int tcp)
 			;
 		o->pid[i] = pid;
 		o->src[i] = src;
+		o->authed[i] = !tcp;
+		o->unauth += tcp;
 		o->n++;
 	}
+}
+
+/* TCP workers whose credential munge accepted: they no longer count as unknown. */
+static void _authed(struct crd *d)
+{
+	struct crd_door *o = &d->door[1];
+	pid_t pid;
+
+	while (read(d->afd[0], &pid, sizeof(pid)) == sizeof(pid))
+		for (int i = 0; i < MAX_WORKERS; i++)
+			if (o->pid[i] == pid && !o->authed[i]) {
+				o->authed[i] = 1;
+				o->unauth--;
+			}
 }
 
 /* Re-adopt: every monitor in StateDir that answers is kept; stale files go. */
@@ -283,7 +322,7 @@ static void _gate_report(struct crd_door *o, const char *what)
 
 	if (st->refused_addr != r->refused_addr || st->evicted != r->evicted ||
 	    st->expired != r->expired || st->bad != r->bad || st->refused_cred != r->refused_cred)
-		log_warnx("%s: since the last report, %lu connections refused (too many from "
+		log_warnx("%s: since the last report, %lu connections closed (too many from "
 			  "one source), %lu evicted (gate full), %lu past the %d ms deadline, %lu "
 			  "malformed, %lu munge credentials refused (crd -d logs why); %zu "
 			  "waiting, %d workers",
@@ -308,16 +347,17 @@ static void _gate_reports(struct crd *d)
 }
 
 /*
- * The listening sockets, the signalfd, then the gates' connections being
- * read (the unix socket's below *nu); returns how many pfd in all.
+ * The listening sockets, the signalfd, the workers' pipe, then the gates'
+ * connections being read (the unix socket's below *nu); how many pfd in all.
  */
 static size_t _pollfds(struct crd *d, struct pollfd *pfd, size_t *nu)
 {
-	size_t n = 3;
+	size_t n = 4;
 
 	pfd[0] = (struct pollfd){.fd = d->ufd, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = d->tfd, .events = POLLIN};
 	pfd[2] = (struct pollfd){.fd = d->sfd, .events = POLLIN};
+	pfd[3] = (struct pollfd){.fd = d->afd[0], .events = POLLIN};
 	n += gate_pollfds(&d->door[0].gate, pfd + n);
 	*nu = n;
 	n += gate_pollfds(&d->door[1].gate, pfd + n);
@@ -328,11 +368,12 @@ static size_t _pollfds(struct crd *d, struct pollfd *pfd, size_t *nu)
 static void _loop(struct crd *d)
 {
 	struct signalfd_siginfo si;
-	struct pollfd pfd[3 + 2 * GATE_MAX];
+	struct pollfd pfd[4 + 2 * GATE_MAX];
 	size_t n, nu;
 	int wait, w;
 
 	for (;;) {
+		_authed(d); /* before the reaping: a worker may have said so and ended */
 		_reap_workers(d);
 		_serve(d, 0);
 		_serve(d, 1);
@@ -347,7 +388,7 @@ static void _loop(struct crd *d)
 		while (read(d->sfd, &si, sizeof(si)) == sizeof(si))
 			if (si.ssi_signo != SIGCHLD)
 				return;
-		for (size_t i = 3; i < n; i++)
+		for (size_t i = 4; i < n; i++)
 			if (pfd[i].revents)
 				gate_read(&d->door[i >= nu].gate, pfd[i].fd);
 		if (pfd[0].revents & POLLIN)
@@ -417,6 +458,8 @@ int main(int argc, char **argv)
 	log_info("node %s ready: socket %s, port %u, state %s", ctx.conf.node_name,
 		 ctx.conf.socket_path, ctx.conf.port, ctx.conf.state_dir);
 	_gates(&d);
+	if (pipe2(d.afd, O_CLOEXEC | O_NONBLOCK) < 0)
+		fatal("pipe");
 	_loop(&d);
 	gate_fini(&d.door[0].gate);
 	gate_fini(&d.door[1].gate);

@@ -46,15 +46,18 @@ static size_t _from(const struct gate *g, const struct in6_addr *a)
 	return k;
 }
 
-/* The oldest connection still being read, not root's; of @src only, if given. */
-static size_t _oldest(const struct gate *g, const struct in6_addr *src, int shared)
+/*
+ * The oldest connection, not root's, whole (@ready) or still being read; of
+ * @src only if given; of a source with several places only if @shared.
+ */
+static size_t _oldest(const struct gate *g, const struct in6_addr *src, int shared, int ready)
 {
 	size_t victim = g->n;
 
 	for (size_t i = 0; i < g->n; i++) {
 		const struct gate_conn *c = &g->c[i];
 
-		if (c->ready || c->root || (src && memcmp(&c->src, src, sizeof(*src))))
+		if (c->ready != ready || c->root || (src && memcmp(&c->src, src, sizeof(*src))))
 			continue;
 		if (victim != g->n && c->deadline_ms >= g->c[victim].deadline_ms)
 			continue;
@@ -65,19 +68,29 @@ static size_t _oldest(const struct gate *g, const struct in6_addr *src, int shar
 	return victim;
 }
 
+/* Of @src (if given) or of a source with several places: the oldest being read, else whole. */
+static size_t _victim(const struct gate *g, const struct in6_addr *src)
+{
+	size_t v = _oldest(g, src, !src, 0);
+
+	return v < g->n ? v : _oldest(g, src, !src, 1);
+}
+
 /*
  * A full gate makes room: a source with several places gives up its oldest
  * (the newcomer's own, if it has several), so a source with one connection
- * is not pushed out by a flood from many others. A finished one waits its turn.
+ * is not pushed out by a flood from many others; a connection still being
+ * read goes before a whole one (whole ones are evicted too: a flood of
+ * whole messages must not hold every place).
  */
 static int _evict(struct gate *g, const struct in6_addr *src)
 {
-	size_t victim = _from(g, src) >= 2 ? _oldest(g, src, 0) : g->n;
+	size_t victim = _from(g, src) >= 2 ? _victim(g, src) : g->n;
 
 	if (victim == g->n)
-		victim = _oldest(g, NULL, 1);
+		victim = _victim(g, NULL);
 	if (victim == g->n)
-		victim = _oldest(g, NULL, 0);
+		victim = _oldest(g, NULL, 0, 0);
 	if (victim == g->n)
 		return -ENOSPC;
 	_drop(g, victim);
@@ -106,13 +119,23 @@ static int _source(const struct gate *g, int fd, const struct sockaddr_in6 *sa, 
 	return 0;
 }
 
-/* May @c wait here: within its source's share, and a place for it. */
+/*
+ * May @c wait here: a place for it, within its source's share. A source at
+ * its share gives up its oldest connection still being read: a flood from
+ * one address or uid cannot keep that source's own next client out.
+ */
 static int _admit(struct gate *g, const struct gate_conn *c)
 {
-	if (c->root)
-		return g->n < g->conf.places || !_evict(g, &c->src);
-	if (_from(g, &c->src) >= g->conf.per_src)
-		return 0;
+	size_t victim;
+
+	if (!c->root && _from(g, &c->src) >= g->conf.per_src) {
+		victim = _victim(g, &c->src);
+		if (victim == g->n)
+			return 0;
+		_drop(g, victim);
+		g->st.refused_addr++;
+		return 1;
+	}
 	return g->n < g->conf.places || !_evict(g, &c->src);
 }
 
@@ -140,6 +163,8 @@ void gate_accept(struct gate *g, int lfd, int64_t now)
 		}
 		g->c[g->n++] = c;
 		g->st.accepted++;
+		/* a client that sent with its connect is whole now, and no longer evictable */
+		gate_read(g, fd);
 	}
 }
 
@@ -170,7 +195,8 @@ static int _check_hdr(const struct gate *g, struct gate_conn *c)
  */
 static int _check_msg(const struct gate *g, const struct gate_conn *c)
 {
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=:";
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=:";
 	size_t plen = c->hdr.len - CR_HDR_SIZE;
 	uint32_t slen;
 
@@ -270,18 +296,20 @@ void gate_cool(struct gate *g, const struct in6_addr *src, int64_t now, int ms)
 	g->st.refused_cred++;
 }
 
-int gate_take(struct gate *g, int64_t now, int *fd, struct cr_msg *m, struct in6_addr *src)
+int gate_take(struct gate *g, int64_t now, int *fd, struct cr_msg *m, struct in6_addr *src,
+	      int64_t *deadline_ms)
 {
 	size_t k = g->n;
 
 	for (size_t i = 0; i < g->n; i++) {
 		struct gate_conn *c = &g->c[i];
 
-		if (!c->ready || (k < g->n && !c->root) || _cooling(g, &c->src, now))
+		if (!c->ready || _cooling(g, &c->src, now))
 			continue;
-		k = i;
-		if (c->root)
-			break;
+		if (k < g->n && (g->c[k].root > c->root || (g->c[k].root == c->root &&
+							    g->c[k].deadline_ms <= c->deadline_ms)))
+			continue;
+		k = i; /* root's first, then the oldest */
 	}
 	if (k == g->n)
 		return 0;
@@ -289,6 +317,7 @@ int gate_take(struct gate *g, int64_t now, int *fd, struct cr_msg *m, struct in6
 	fcntl(g->c[k].fd, F_SETFL, fcntl(g->c[k].fd, F_GETFL) & ~O_NONBLOCK);
 	*fd = g->c[k].fd;
 	*src = g->c[k].src;
+	*deadline_ms = g->c[k].deadline_ms;
 	memset(m, 0, sizeof(*m));
 	m->hdr = g->c[k].hdr;
 	m->data = g->c[k].data;

@@ -38,12 +38,12 @@
 #define GATE_COOL_MAX 64
 
 struct gate_conf {
-	size_t places;	  /* <= GATE_MAX */
-	size_t per_src;	  /* places one source may hold */
-	int deadline_ms;  /* for the whole first message, from accept */
-	uint32_t types;	  /* accepted first messages: 1u << CR_MSG_* */
-	int cred;	  /* the first message is a munge credential, nothing else */
-	int unix_socket;  /* sources are peer uids; root's are never refused nor evicted */
+	size_t places;	 /* <= GATE_MAX */
+	size_t per_src;	 /* places one source may hold */
+	int deadline_ms; /* for the whole first message, from accept */
+	uint32_t types;	 /* accepted first messages: 1u << CR_MSG_* */
+	int cred;	 /* the first message is a munge credential, nothing else */
+	int unix_socket; /* sources are peer uids; root's are never refused nor evicted */
 };
 
 struct gate_conn {
@@ -89,11 +89,13 @@ void gate_read(struct gate *g, int fd);
 /* Close connections past their deadline; the ms until the next one (or -1). */
 int gate_expire(struct gate *g, int64_t now);
 /*
- * Hand over a connection whose first message is whole, root's first and
- * none from a source cooling down: its fd in *fd, the message in *m (the
- * caller owns both) and its source in *src. 0 when there is none.
+ * Hand over a connection whose first message is whole, root's first, then
+ * the oldest, none from a source cooling down: its fd in *fd, the message
+ * in *m (the caller owns both), its source in *src and its deadline in
+ * *deadline_ms. 0 when there is none.
  */
-int gate_take(struct gate *g, int64_t now, int *fd, struct cr_msg *m, struct in6_addr *src);
+int gate_take(struct gate *g, int64_t now, int *fd, struct cr_msg *m, struct in6_addr *src,
+	      int64_t *deadline_ms);
 /* @src's credential was refused: none of its connections gets a worker until now + ms. */
 void gate_cool(struct gate *g, const struct in6_addr *src, int64_t now, int ms);
 

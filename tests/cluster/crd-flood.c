@@ -10,10 +10,10 @@
  * a whole CTL message whose munge credential is forged (the rest), from
  * SOURCES loopback addresses (127.0.0.2, 127.0.0.3, ...) to 127.0.0.1:PORT,
  * reopening each one the server closes, for SECONDS. With -u: SLOW
- * connections to crd's unix SOCKET (run as a user: a job's user may). Prints "flooding" once every connection
- * has been opened, and at the end one JSON line: how many were
- * opened, closed by the server, the longest a connection lived before the
- * server closed it, and how many outlived the run (and the oldest of them).
+ * connections to crd's unix SOCKET (run as a user: a job's user may). Prints "flooding" once every
+ *connection has been opened, and at the end one JSON line: how many were opened, closed by the
+ *server, the longest a connection lived before the server closed it, and how many outlived the run
+ *(and the oldest of them).
  */
 #include <arpa/inet.h>
 #include <errno.h>

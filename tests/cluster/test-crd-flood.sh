@@ -2,7 +2,7 @@
 # Issue 11: 500 slow and 500 garbage connections on a node's crd port (half
 # of the garbage a bad header, half a whole request with a forged munge
 # credential), from 50 loopback source addresses inside the node, and 100
-# slow connections of a job's user to crd's unix socket, all reopened as
+# slow connections of a local user to crd's unix socket, all reopened as
 # soon as crd closes them, while --checkpoint jobs are submitted there and
 # checkpointed: the prolog's JOB_START round trip (spank_cr logs it in
 # slurmd.log) stays within a second of the slowest of the same test's runs
@@ -60,7 +60,9 @@ ip netns exec "$NODE1" "$FLOOD" "$port" 500 500 50 "$SECS" >"$WORK/flood.json" &
 flood=$!
 on_exit+=("kill $flood 2>/dev/null")
 sock=$(sed -n 's/^SocketPath=//p' "$CR_CLUSTER_DIR/nodes/$NODE1/etc/cr.conf")
-runuser -u "$USER_" -- "$FLOOD" -u "$sock" 100 "$SECS" >"$WORK/flood-local.json" &
+# Another user than the jobs': a uid's places protect root's and the other users'
+# connections; a user who floods only competes with their own relays.
+runuser -u nobody -- "$FLOOD" -u "$sock" 100 "$SECS" >"$WORK/flood-local.json" &
 lflood=$!
 on_exit+=("kill $lflood 2>/dev/null")
 wait_until 20 "the flood to open its connections to $NODE1:$port" has_line "$WORK/flood.json" flooding
@@ -94,6 +96,6 @@ print(r["closed_by_server"], r["longest_ms"], r["oldest_open_ms"])')
 not_drained
 hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$crd_pid/status")
 ((hwm < 65536)) || fail "crd's peak memory is ${hwm} kB"
-crd_log_has "connections refused" || fail "crd did not report what it turned away"
+crd_log_has "too many from one source" || fail "crd did not report what it turned away"
 ok "flood: $closed connections closed by crd, the longest after ${longest} ms; crd peak ${hwm} kB; $NODE1 never drained"
 scancel "$id"
