@@ -45,6 +45,12 @@
 /* A TCP worker's exit status when the credential was refused: its source cools down. */
 #define EXIT_UNAUTH 2
 /*
+ * Connections the kernel holds for crd's accept: a flood overflows a short
+ * queue (its SYNs are dropped, at no cost to crd) instead of waiting in a
+ * long one, where the gate's deadline has not begun.
+ */
+#define TCP_BACKLOG 128
+/*
  * TCP workers whose credential munged has not yet accepted: munged serves
  * Slurm too (2 threads by default), and unknown clients must not queue
  * Slurm's own credentials (the prolog's slurm_load_job) behind theirs.
@@ -230,7 +236,7 @@ static int _tcp_listen(uint16_t port)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
 	sa.sin6_addr = in6addr_any;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 512) < 0) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, TCP_BACKLOG) < 0) {
 		int saved = errno;
 		close(fd);
 		return -saved;

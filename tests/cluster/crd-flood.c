@@ -34,6 +34,7 @@
 struct conn {
 	int fd;
 	int slow;
+	int est; /* connected: its life is counted from then */
 	int64_t opened_ms, next_ms;
 	unsigned sent;
 };
@@ -70,7 +71,9 @@ static int _connect(struct flood *fl, size_t i)
 	struct sockaddr_un un = {.sun_family = AF_UNIX};
 	int fd;
 
-	fd = socket(fl->unix_path ? AF_UNIX : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* non-blocking: a full accept queue must not stall the other connections' clocks */
+	fd = socket(fl->unix_path ? AF_UNIX : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    0);
 	if (fd < 0)
 		return -1;
 	if (fl->unix_path) {
@@ -85,7 +88,7 @@ static int _connect(struct flood *fl, size_t i)
 	dst.sin_port = htons(fl->port);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){1}, sizeof(int));
 	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0 ||
-	    connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
+	    (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0 && errno != EINPROGRESS)) {
 		close(fd);
 		return -1;
 	}
@@ -97,23 +100,37 @@ static int _open(struct flood *fl, size_t i, int64_t now)
 	struct conn *c = &fl->c[i];
 	int fd = _connect(fl, i);
 
+	c->fd = fd;
+	c->est = 0;
+	c->next_ms = now + 100;
 	if (fd < 0) {
 		fl->failed++;
-		c->fd = -1;
-		c->next_ms = now + 100;
 		return -1;
 	}
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	c->fd = fd;
+	fl->opened++;
+	return 0;
+}
+
+/* Connected (writable): the clock starts, the garbage goes. */
+static void _established(struct flood *fl, size_t i, int64_t now)
+{
+	struct conn *c = &fl->c[i];
+	int err = 0;
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &(socklen_t){sizeof(err)}) < 0 || err) {
+		close(c->fd);
+		_open(fl, i, now);
+		fl->failed++;
+		return;
+	}
+	c->est = 1;
 	c->opened_ms = now;
 	c->next_ms = now;
 	c->sent = 0;
-	fl->opened++;
 	if (!c->slow && i % 2) /* type 0, length 7: refused as soon as the header is read */
-		(void)!write(fd, "\0\0\0\0\7\0\0\0garbage!", 16);
+		(void)!write(c->fd, "\0\0\0\0\7\0\0\0garbage!", 16);
 	else if (!c->slow)
-		(void)!write(fd, &forged, sizeof(forged));
-	return 0;
+		(void)!write(c->fd, &forged, sizeof(forged));
 }
 
 /* The server closed it: count, and come back at once, as an attacker would. */
@@ -140,6 +157,11 @@ static void _tick(struct flood *fl, struct pollfd *pfd, int64_t now)
 				_open(fl, i, now);
 			continue;
 		}
+		if (!c->est) {
+			if (pfd[i].revents)
+				_established(fl, i, now);
+			continue;
+		}
 		if (pfd[i].revents) {
 			ssize_t r = read(c->fd, buf, sizeof(buf));
 			if (r == 0 || (r < 0 && errno != EAGAIN)) {
@@ -164,7 +186,7 @@ static void _report(struct flood *fl, int64_t now)
 	int64_t oldest = 0;
 
 	for (size_t i = 0; i < fl->n; i++) {
-		if (fl->c[i].fd < 0)
+		if (fl->c[i].fd < 0 || !fl->c[i].est)
 			continue;
 		open++;
 		if (now - fl->c[i].opened_ms > oldest)
@@ -224,7 +246,8 @@ int main(int argc, char **argv)
 	end = _now_ms() + 1000LL * secs;
 	while (_now_ms() < end) {
 		for (size_t i = 0; i < fl.n; i++)
-			pfd[i] = (struct pollfd){.fd = fl.c[i].fd, .events = POLLIN};
+			pfd[i] = (struct pollfd){.fd = fl.c[i].fd,
+						 .events = fl.c[i].est ? POLLIN : POLLOUT};
 		poll(pfd, fl.n, 100);
 		_tick(&fl, pfd, _now_ms());
 	}

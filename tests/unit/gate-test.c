@@ -20,7 +20,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -299,6 +302,88 @@ static void test_cool_down(void **state)
 	gate_fini(&g);
 }
 
+/* A connection to unix socket @path as @uid (in a child: the fd comes back over @sv). */
+static int unix_client(const char *path, uid_t uid)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int sv[2], fd = -1;
+	pid_t pid;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (!uid) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		return fd;
+	}
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	pid = fork();
+	if (pid == 0) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (setresuid(uid, uid, uid) || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			_exit(1);
+		_exit(cr_send(sv[1], CR_MSG_OK, NULL, &fd, 1) ? 1 : 0);
+	}
+	close(sv[1]);
+	struct cr_msg m;
+	assert_int_equal(cr_recv(sv[0], &m), 0);
+	assert_int_equal(m.nfds, 1);
+	fd = m.fds[0];
+	m.nfds = 0;
+	cr_msg_free(&m);
+	close(sv[0]);
+	waitpid(pid, NULL, 0);
+	return fd;
+}
+
+/*
+ * The unix socket's gate: a uid holds per_src places and gives up its
+ * oldest for its newest; root's connections are never evicted, and root
+ * gets a place in a full gate by evicting a user's.
+ */
+static void test_unix_uids(void **state)
+{
+	char dir[] = "/tmp/gate-test.XXXXXX", path[64];
+	int lfd, u[3], r[2];
+	struct gate g;
+
+	(void)state;
+	if (getuid() != 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0755), 0); /* the user's connect goes through it */
+	snprintf(path, sizeof(path), "%s/sock", dir);
+	lfd = cr_unix_listen(path, 0666);
+	assert_true(lfd >= 0);
+	gate_init(&g, &(struct gate_conf){.places = 3,
+					  .per_src = 2,
+					  .deadline_ms = GATE_DEADLINE_MS,
+					  .types = 1u << CR_MSG_JOB_START,
+					  .unix_socket = 1});
+	r[0] = unix_client(path, 0);
+	u[0] = unix_client(path, 65534);
+	u[1] = unix_client(path, 65534);
+	gate_accept(&g, lfd, 0);
+	assert_int_equal(g.n, 3);
+	u[2] = unix_client(path, 65534); /* at its share: its oldest goes */
+	gate_accept(&g, lfd, 1);
+	assert_true(closed(u[0]));
+	assert_int_equal(g.st.refused_addr, 1);
+	r[1] = unix_client(path, 0); /* full: a user's goes, not root's */
+	gate_accept(&g, lfd, 2);
+	assert_int_equal(g.n, 3);
+	assert_int_equal(g.st.evicted, 1);
+	assert_true(closed(u[1]));
+	assert_int_equal(poll(&(struct pollfd){.fd = r[0], .events = POLLIN}, 1, 0), 0);
+	for (int i = 0; i < 3; i++)
+		close(u[i]);
+	close(r[0]);
+	close(r[1]);
+	gate_fini(&g);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_bad_header(void **state)
 {
 	struct cr_hdr big = {CR_MSG_CTL, GATE_MSG_MAX + 1, 0, 0}, wrong = {CR_MSG_DUMP, 16, 0, 0};
@@ -360,6 +445,7 @@ int main(void)
 		cmocka_unit_test(test_fair_eviction),
 		cmocka_unit_test(test_not_a_credential),
 		cmocka_unit_test(test_cool_down),
+		cmocka_unit_test(test_unix_uids),
 		cmocka_unit_test(test_bad_header),
 		cmocka_unit_test(test_recv_deadline),
 	};
