@@ -45,12 +45,6 @@
 /* A TCP worker's exit status when the credential was refused: its source cools down. */
 #define EXIT_UNAUTH 2
 /*
- * Connections the kernel holds for crd's accept: a flood overflows a short
- * queue (its SYNs are dropped, at no cost to crd) instead of waiting in a
- * long one, where the gate's deadline has not begun.
- */
-#define TCP_BACKLOG 128
-/*
  * TCP workers whose credential munged has not yet accepted: munged serves
  * Slurm too (2 threads by default), and unknown clients must not queue
  * Slurm's own credentials (the prolog's slurm_load_job) behind theirs.
@@ -236,7 +230,7 @@ static int _tcp_listen(uint16_t port)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
 	sa.sin6_addr = in6addr_any;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, TCP_BACKLOG) < 0) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 512) < 0) {
 		int saved = errno;
 		close(fd);
 		return -saved;
@@ -331,10 +325,11 @@ static void _gate_report(struct crd_door *o, const char *what)
 		log_warnx("%s: since the last report, %lu connections closed (too many from "
 			  "one source), %lu evicted (gate full), %lu past the %d ms deadline, %lu "
 			  "malformed, %lu munge credentials refused (crd -d logs why); %zu "
-			  "waiting, %d workers",
+			  "waiting, %d workers; held %lld ms at most",
 			  what, st->refused_addr - r->refused_addr, st->evicted - r->evicted,
 			  st->expired - r->expired, o->gate.conf.deadline_ms, st->bad - r->bad,
-			  st->refused_cred - r->refused_cred, o->gate.n, o->n);
+			  st->refused_cred - r->refused_cred, o->gate.n, o->n,
+			  (long long)st->held_ms);
 	*r = *st;
 }
 
@@ -396,7 +391,7 @@ static void _loop(struct crd *d)
 				return;
 		for (size_t i = 4; i < n; i++)
 			if (pfd[i].revents)
-				gate_read(&d->door[i >= nu].gate, pfd[i].fd);
+				gate_read(&d->door[i >= nu].gate, pfd[i].fd, cr_now_ms());
 		if (pfd[0].revents & POLLIN)
 			gate_accept(&d->door[0].gate, d->ufd, cr_now_ms());
 		if (pfd[1].revents & POLLIN)

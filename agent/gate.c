@@ -24,8 +24,18 @@ void gate_init(struct gate *g, const struct gate_conf *conf)
 		g->conf.places = GATE_MAX;
 }
 
-static void _drop(struct gate *g, size_t i)
+/* How long connection @i has been here, into the stats. */
+static void _held(struct gate *g, size_t i, int64_t now)
 {
+	int64_t held = now - (g->c[i].deadline_ms - g->conf.deadline_ms);
+
+	if (held > g->st.held_ms)
+		g->st.held_ms = held;
+}
+
+static void _drop(struct gate *g, size_t i, int64_t now)
+{
+	_held(g, i, now);
 	close(g->c[i].fd);
 	free(g->c[i].data);
 	g->c[i] = g->c[--g->n];
@@ -34,7 +44,7 @@ static void _drop(struct gate *g, size_t i)
 void gate_fini(struct gate *g)
 {
 	while (g->n)
-		_drop(g, g->n - 1);
+		_drop(g, g->n - 1, 0);
 }
 
 static size_t _from(const struct gate *g, const struct in6_addr *a)
@@ -83,7 +93,7 @@ static size_t _victim(const struct gate *g, const struct in6_addr *src)
  * read goes before a whole one (whole ones are evicted too: a flood of
  * whole messages must not hold every place).
  */
-static int _evict(struct gate *g, const struct in6_addr *src)
+static int _evict(struct gate *g, const struct in6_addr *src, int64_t now)
 {
 	size_t victim = _from(g, src) >= 2 ? _victim(g, src) : g->n;
 
@@ -93,7 +103,7 @@ static int _evict(struct gate *g, const struct in6_addr *src)
 		victim = _oldest(g, NULL, 0, 0);
 	if (victim == g->n)
 		return -ENOSPC;
-	_drop(g, victim);
+	_drop(g, victim, now);
 	g->st.evicted++;
 	return 0;
 }
@@ -124,7 +134,7 @@ static int _source(const struct gate *g, int fd, const struct sockaddr_in6 *sa, 
  * its share gives up its oldest connection still being read: a flood from
  * one address or uid cannot keep that source's own next client out.
  */
-static int _admit(struct gate *g, const struct gate_conn *c)
+static int _admit(struct gate *g, const struct gate_conn *c, int64_t now)
 {
 	size_t victim;
 
@@ -132,11 +142,11 @@ static int _admit(struct gate *g, const struct gate_conn *c)
 		victim = _victim(g, &c->src);
 		if (victim == g->n)
 			return 0;
-		_drop(g, victim);
+		_drop(g, victim, now);
 		g->st.refused_addr++;
 		return 1;
 	}
-	return g->n < g->conf.places || !_evict(g, &c->src);
+	return g->n < g->conf.places || !_evict(g, &c->src, now);
 }
 
 void gate_accept(struct gate *g, int lfd, int64_t now)
@@ -156,7 +166,7 @@ void gate_accept(struct gate *g, int lfd, int64_t now)
 		if (fd < 0)
 			return;
 		c = (struct gate_conn){.fd = fd, .deadline_ms = now + g->conf.deadline_ms};
-		if (_source(g, fd, &sa, &c) || !_admit(g, &c)) {
+		if (_source(g, fd, &sa, &c) || !_admit(g, &c, now)) {
 			g->st.refused_addr++;
 			close(fd);
 			continue;
@@ -164,7 +174,7 @@ void gate_accept(struct gate *g, int lfd, int64_t now)
 		g->c[g->n++] = c;
 		g->st.accepted++;
 		/* a client that sent with its connect is whole now, and no longer evictable */
-		gate_read(g, fd);
+		gate_read(g, fd, now);
 	}
 }
 
@@ -236,7 +246,7 @@ static int _read_some(const struct gate *g, struct gate_conn *c)
 	}
 }
 
-void gate_read(struct gate *g, int fd)
+void gate_read(struct gate *g, int fd, int64_t now)
 {
 	size_t i;
 	int ret;
@@ -248,7 +258,7 @@ void gate_read(struct gate *g, int fd)
 	ret = _read_some(g, &g->c[i]);
 	if (ret < 0) {
 		g->st.bad += ret == -EPROTO;
-		_drop(g, i);
+		_drop(g, i, now);
 	} else if (ret == 1) {
 		g->c[i].ready = 1;
 	}
@@ -261,7 +271,7 @@ int gate_expire(struct gate *g, int64_t now)
 	for (size_t i = 0; i < g->n;) {
 		if (g->c[i].deadline_ms <= now) {
 			g->st.expired++;
-			_drop(g, i);
+			_drop(g, i, now);
 			continue;
 		}
 		if (next < 0 || g->c[i].deadline_ms - now < next)
@@ -313,6 +323,7 @@ int gate_take(struct gate *g, int64_t now, int *fd, struct cr_msg *m, struct in6
 	}
 	if (k == g->n)
 		return 0;
+	_held(g, k, now);
 	/* the worker reads on with blocking reads and deadlines of its own */
 	fcntl(g->c[k].fd, F_SETFL, fcntl(g->c[k].fd, F_GETFL) & ~O_NONBLOCK);
 	*fd = g->c[k].fd;

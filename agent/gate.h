@@ -61,6 +61,7 @@ struct gate_conn {
 struct gate_stats {
 	unsigned long accepted, refused_addr, evicted, expired, bad;
 	unsigned long refused_cred; /* gate_cool: a worker refused the credential */
+	int64_t held_ms;	    /* the longest a connection stayed, accept to close or worker */
 };
 
 struct gate_cool {
@@ -85,7 +86,7 @@ void gate_accept(struct gate *g, int lfd, int64_t now);
 /* pfd[i] for connection i that is still being read; returns how many. */
 size_t gate_pollfds(const struct gate *g, struct pollfd *pfd);
 /* Read what connection @fd has; a bad or closed one is dropped. */
-void gate_read(struct gate *g, int fd);
+void gate_read(struct gate *g, int fd, int64_t now);
 /* Close connections past their deadline; the ms until the next one (or -1). */
 int gate_expire(struct gate *g, int64_t now);
 /*

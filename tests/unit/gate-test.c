@@ -113,7 +113,7 @@ static void read_all(struct gate *g)
 	poll(p, n, 100);
 	for (size_t i = 0; i < n; i++)
 		if (p[i].revents)
-			gate_read(g, p[i].fd);
+			gate_read(g, p[i].fd, 0);
 }
 
 /* The server closed the client's connection. */
