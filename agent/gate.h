@@ -5,11 +5,11 @@
  * A client that sends slowly or not at all holds an fd and a small buffer
  * until the gate's deadline for the whole first message; one source (an
  * address, or a /64 for native IPv6; on the unix socket, a uid) holds at
- * most per_src of the places, and when every place is taken a source with
- * more than one place makes room. Two gates: the TCP port's (unauthenticated
- * clients, anyone on the network) and the unix socket's (Slurm's prolog and
- * epilog as root, the batch steps' relays as their users), each with its
- * own workers, so neither can take the other's.
+ * most per_src of the places (its newest closes its oldest), and when every
+ * place is taken a source with more than one place makes room. Two gates: the TCP port's
+ * (unauthenticated clients, anyone on the network) and the unix socket's (Slurm's prolog and epilog
+ * as root, the batch steps' relays as their users), each with its own workers, so neither can take
+ * the other's.
  */
 #ifndef CR_GATE_H
 #define CR_GATE_H
