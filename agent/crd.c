@@ -11,6 +11,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -18,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -37,18 +40,33 @@
  * Two pools of workers: the unix socket's (Slurm's prolog and epilog, the
  * relays and monitors) cannot be exhausted by clients of the TCP port.
  */
-#define MAX_LOCAL_WORKERS 64
-#define MAX_TCP_WORKERS	  64
+#define MAX_WORKERS    64  /* per door */
+#define LOCAL_GATE_MAX 128 /* Slurm's prolog and epilog, and relays: few at once */
+/* A TCP worker's exit status when the credential was refused: its source cools down. */
+#define EXIT_UNAUTH 2
+/*
+ * TCP workers whose credential munged has not yet accepted: munged serves
+ * Slurm too (2 threads by default), and unknown clients must not queue
+ * Slurm's own credentials (the prolog's slurm_load_job) behind theirs.
+ */
+#define MAX_UNAUTH 4
 
-/* The listening sockets, the TCP gate and the workers serving connections. */
+/* A gate, what it reported last, and the workers serving what it let through. */
+struct crd_door {
+	struct gate gate;
+	struct gate_stats reported; /* at the last _gate_report */
+	pid_t pid[MAX_WORKERS];	    /* 0: a free place */
+	struct in6_addr src[MAX_WORKERS];
+	char authed[MAX_WORKERS]; /* the worker said its credential was good */
+	int n, unauth;
+};
+
+/* The listening sockets and their doors: [0] the unix socket, [1] the TCP port. */
 struct crd {
 	const struct crd_ctx *ctx;
 	int ufd, tfd, sfd; /* unix, TCP, signalfd */
-	int nlocal;
-	pid_t tcp[MAX_TCP_WORKERS]; /* 0: a free place */
-	int ntcp;
-	struct gate gate;
-	struct gate_stats reported; /* at the last _gate_report */
+	int afd[2];	   /* TCP workers -> crd: the pid whose credential munge accepted */
+	struct crd_door door[2];
 	int64_t reported_ms;
 	sigset_t sigs;
 };
@@ -62,91 +80,113 @@ static void _usage(FILE *f)
 		   "crd runs in the foreground and logs to stderr or LogFile.\n");
 }
 
-static void _reap_workers(struct crd *d)
+/* A worker ended: its place is free; a refused credential cools its source down. */
+static void _reaped(struct crd *d, pid_t pid, int status)
 {
-	pid_t pid;
-	int i;
+	for (int k = 0; k < 2; k++) {
+		struct crd_door *o = &d->door[k];
 
-	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
-		for (i = 0; i < MAX_TCP_WORKERS && d->tcp[i] != pid; i++)
-			;
-		if (i < MAX_TCP_WORKERS) {
-			d->tcp[i] = 0;
-			d->ntcp--;
-		} else {
-			d->nlocal--;
+		for (int i = 0; i < MAX_WORKERS; i++) {
+			if (o->pid[i] != pid)
+				continue;
+			o->pid[i] = 0;
+			o->n--;
+			o->unauth -= !o->authed[i];
+			if ((WIFEXITED(status) && WEXITSTATUS(status) == EXIT_UNAUTH) ||
+			    (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM))
+				gate_cool(&o->gate, &o->src[i], cr_now_ms(), GATE_COOL_MS);
+			return;
 		}
 	}
 }
 
+static void _reap_workers(struct crd *d)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		_reaped(d, pid, status);
+}
+
 /*
  * In a worker: signals as they were before main() blocked them, crd's
- * sockets and the gate's other connections closed. @first: the TCP
- * connection's first message, read by the gate.
+ * sockets and the gates' other connections closed. @first: the
+ * connection's first message, read by its gate.
  */
-static void __attribute__((noreturn)) _worker(struct crd *d, int cfd, struct cr_msg *first)
+static void __attribute__((noreturn))
+_worker(struct crd *d, int tcp, int cfd, struct cr_msg *first, int64_t deadline_ms)
 {
+	int64_t left = deadline_ms - cr_now_ms();
+	int ret = 0;
+
 	close(d->ufd);
 	close(d->tfd);
 	close(d->sfd);
-	gate_fini(&d->gate);
+	close(d->afd[0]);
+	gate_fini(&d->door[0].gate);
+	gate_fini(&d->door[1].gate);
 	sigprocmask(SIG_UNBLOCK, &d->sigs, NULL);
-	if (first)
-		door_request(d->ctx, cfd, first);
+	if (tcp && left <= 0)
+		_exit(EXIT_UNAUTH);
+	/* the gate's deadline holds until munge accepts the credential: SIGALRM ends us */
+	if (tcp)
+		setitimer(ITIMER_REAL,
+			  &(struct itimerval){.it_value = {left / 1000, left % 1000 * 1000}}, NULL);
+	if (tcp)
+		ret = door_request(d->ctx, cfd, first, d->afd[1]);
 	else
-		local_request(d->ctx, cfd);
-	_exit(0);
+		local_request(d->ctx, cfd, first);
+	_exit(ret == -EACCES ? EXIT_UNAUTH : 0);
 }
 
 /*
  * One request per connection, served by a forked worker: a slow or bad
  * client never blocks crd or other jobs, and a crash takes only the worker.
+ * Connections whose first message is whole, while the door has workers to spare.
  */
-static pid_t _fork_worker(struct crd *d, int cfd, struct cr_msg *first)
+static void _serve(struct crd *d, int tcp)
 {
-	pid_t pid = fork();
-
-	if (pid < 0)
-		log_warn("fork");
-	if (pid == 0)
-		_worker(d, cfd, first);
-	close(cfd);
-	if (first)
-		cr_msg_free(first);
-	return pid;
-}
-
-static void _serve_local(struct crd *d)
-{
-	int cfd = accept4(d->ufd, NULL, NULL, SOCK_CLOEXEC);
-
-	if (cfd < 0)
-		return;
-	if (d->nlocal >= MAX_LOCAL_WORKERS) {
-		log_warnx("%d local requests in progress: refusing one", d->nlocal);
-		close(cfd);
-		return;
-	}
-	if (_fork_worker(d, cfd, NULL) > 0)
-		d->nlocal++;
-}
-
-/* Connections whose first message is whole, to TCP workers while there are places. */
-static void _serve_tcp(struct crd *d)
-{
+	struct crd_door *o = &d->door[tcp];
+	struct in6_addr src;
 	struct cr_msg m;
+	int64_t deadline;
 	pid_t pid;
 	int cfd, i;
 
-	while (d->ntcp < MAX_TCP_WORKERS && gate_take(&d->gate, &cfd, &m)) {
-		pid = _fork_worker(d, cfd, &m);
-		if (pid <= 0)
+	while (o->n < MAX_WORKERS && (!tcp || o->unauth < MAX_UNAUTH) &&
+	       gate_take(&o->gate, cr_now_ms(), &cfd, &m, &src, &deadline)) {
+		pid = fork();
+		if (pid < 0)
+			log_warn("fork");
+		if (pid == 0)
+			_worker(d, tcp, cfd, &m, deadline);
+		close(cfd);
+		cr_msg_free(&m);
+		if (pid < 0)
 			continue;
-		for (i = 0; d->tcp[i]; i++)
+		for (i = 0; o->pid[i]; i++)
 			;
-		d->tcp[i] = pid;
-		d->ntcp++;
+		o->pid[i] = pid;
+		o->src[i] = src;
+		o->authed[i] = !tcp;
+		o->unauth += tcp;
+		o->n++;
 	}
+}
+
+/* TCP workers whose credential munge accepted: they no longer count as unknown. */
+static void _authed(struct crd *d)
+{
+	struct crd_door *o = &d->door[1];
+	pid_t pid;
+
+	while (read(d->afd[0], &pid, sizeof(pid)) == sizeof(pid))
+		for (int i = 0; i < MAX_WORKERS; i++)
+			if (o->pid[i] == pid && !o->authed[i]) {
+				o->authed[i] = 1;
+				o->unauth--;
+			}
 }
 
 /* Re-adopt: every monitor in StateDir that answers is kept; stale files go. */
@@ -274,56 +314,123 @@ static void _listen(struct crd *d, const struct cr_conf *conf)
 	}
 }
 
-/* What the gate turned away, at most every 10 s: a flood shows in the log, not each client. */
-static void _gate_report(struct crd *d)
+/* What a gate turned away since the last report. */
+static void _gate_report(struct crd_door *o, const char *what)
 {
-	const struct gate_stats *st = &d->gate.st;
+	const struct gate_stats *st = &o->gate.st;
+	struct gate_stats *r = &o->reported;
+
+	if (st->refused_addr != r->refused_addr || st->evicted != r->evicted ||
+	    st->expired != r->expired || st->bad != r->bad || st->refused_cred != r->refused_cred)
+		log_warnx("%s: since the last report, %lu connections closed (too many from "
+			  "one source), %lu evicted (gate full), %lu past the %d ms deadline, %lu "
+			  "malformed, %lu munge credentials refused (crd -d logs why); %zu "
+			  "waiting, %d workers; held %lld ms at most",
+			  what, st->refused_addr - r->refused_addr, st->evicted - r->evicted,
+			  st->expired - r->expired, o->gate.conf.deadline_ms, st->bad - r->bad,
+			  st->refused_cred - r->refused_cred, o->gate.n, o->n,
+			  (long long)st->held_ms);
+	*r = *st;
+}
+
+/* What the gates turned away, at most every 10 s: a flood shows in the log, not each client. */
+static void _gate_reports(struct crd *d)
+{
+	char port[32];
 	int64_t now = cr_now_ms();
 
-	if (now - d->reported_ms < 10000 || !memcmp(st, &d->reported, sizeof(*st)))
+	if (now - d->reported_ms < 10000)
 		return;
-	if (st->refused_addr != d->reported.refused_addr || st->evicted != d->reported.evicted ||
-	    st->expired != d->reported.expired || st->bad != d->reported.bad)
-		log_warnx("port %u: since the last report, %lu connections refused (too many from "
-			  "one address), %lu evicted (gate full), %lu past the %d ms deadline, %lu "
-			  "malformed; %zu waiting",
-			  d->ctx->conf.port, st->refused_addr - d->reported.refused_addr,
-			  st->evicted - d->reported.evicted, st->expired - d->reported.expired,
-			  GATE_DEADLINE_MS, st->bad - d->reported.bad, d->gate.n);
-	d->reported = *st;
+	snprintf(port, sizeof(port), "port %u", d->ctx->conf.port);
+	_gate_report(&d->door[0], d->ctx->conf.socket_path);
+	_gate_report(&d->door[1], port);
 	d->reported_ms = now;
 }
 
-/* Until SIGTERM or SIGINT: each connection to a worker, TCP ones through the gate. */
+/*
+ * The listening sockets, the signalfd, the workers' pipe, then the gates'
+ * connections being read (the unix socket's below *nu); how many pfd in all.
+ */
+static size_t _pollfds(struct crd *d, struct pollfd *pfd, size_t *nu)
+{
+	size_t n = 4;
+
+	pfd[0] = (struct pollfd){.fd = d->ufd, .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = d->tfd, .events = POLLIN};
+	pfd[2] = (struct pollfd){.fd = d->sfd, .events = POLLIN};
+	pfd[3] = (struct pollfd){.fd = d->afd[0], .events = POLLIN};
+	n += gate_pollfds(&d->door[0].gate, pfd + n);
+	*nu = n;
+	n += gate_pollfds(&d->door[1].gate, pfd + n);
+	return n;
+}
+
+/* Until SIGTERM or SIGINT: each connection to a worker, through its gate. */
 static void _loop(struct crd *d)
 {
 	struct signalfd_siginfo si;
-	struct pollfd pfd[3 + GATE_MAX];
-	size_t n;
-	int wait;
+	struct pollfd pfd[4 + 2 * GATE_MAX];
+	size_t n, nu;
+	int wait, w;
 
 	for (;;) {
+		_authed(d); /* before the reaping: a worker may have said so and ended */
 		_reap_workers(d);
-		_serve_tcp(d);
-		wait = gate_expire(&d->gate, cr_now_ms());
-		_gate_report(d);
-		pfd[0] = (struct pollfd){.fd = d->ufd, .events = POLLIN};
-		pfd[1] = (struct pollfd){.fd = d->tfd, .events = POLLIN};
-		pfd[2] = (struct pollfd){.fd = d->sfd, .events = POLLIN};
-		n = 3 + gate_pollfds(&d->gate, pfd + 3);
-		if (poll(pfd, n, wait < 0 || wait > 1000 ? 1000 : wait) <= 0)
+		_serve(d, 0);
+		_serve(d, 1);
+		wait = gate_expire(&d->door[0].gate, cr_now_ms());
+		w = gate_expire(&d->door[1].gate, cr_now_ms());
+		wait = wait < 0 || (w >= 0 && w < wait) ? w : wait;
+		_gate_reports(d);
+		n = _pollfds(d, pfd, &nu);
+		/* 100 ms at most: a source's cooling down ends without a wake-up */
+		if (poll(pfd, n, wait < 0 || wait > 100 ? 100 : wait) <= 0)
 			continue;
 		while (read(d->sfd, &si, sizeof(si)) == sizeof(si))
 			if (si.ssi_signo != SIGCHLD)
 				return;
-		if (pfd[0].revents & POLLIN)
-			_serve_local(d);
-		for (size_t i = 3; i < n; i++)
+		for (size_t i = 4; i < n; i++)
 			if (pfd[i].revents)
-				gate_read(&d->gate, pfd[i].fd);
+				gate_read(&d->door[i >= nu].gate, pfd[i].fd, cr_now_ms());
+		if (pfd[0].revents & POLLIN)
+			gate_accept(&d->door[0].gate, d->ufd, cr_now_ms());
 		if (pfd[1].revents & POLLIN)
-			gate_accept(&d->gate, d->tfd, cr_now_ms());
+			gate_accept(&d->door[1].gate, d->tfd, cr_now_ms());
 	}
+}
+
+/*
+ * The gates, sized to crd's open-file limit (raised to its hard limit):
+ * the TCP port takes any first message that is a munge credential, the
+ * unix socket only the prolog's, the epilog's and the relays'.
+ */
+static void _gates(struct crd *d)
+{
+	struct rlimit rl;
+	size_t places;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	places = gate_places(getrlimit(RLIMIT_NOFILE, &rl) ? 1024 : rl.rlim_cur);
+	gate_init(&d->door[1].gate,
+		  &(struct gate_conf){.places = places,
+				      .per_src = GATE_PER_ADDR,
+				      .deadline_ms = GATE_DEADLINE_MS,
+				      .types = 1u << CR_MSG_CTL | 1u << CR_MSG_NODE,
+				      .cred = 1});
+	gate_init(&d->door[0].gate,
+		  &(struct gate_conf){.places = places < LOCAL_GATE_MAX ? places : LOCAL_GATE_MAX,
+				      .per_src = GATE_PER_ADDR,
+				      .deadline_ms = GATE_DEADLINE_MS,
+				      .types = 1u << CR_MSG_JOB_START | 1u << CR_MSG_JOB_END |
+					       1u << CR_MSG_HELLO,
+				      .unix_socket = 1});
+	log_info("gates: %zu places on port %u, %zu on the unix socket, %d per source, %d ms "
+		 "for a first message",
+		 d->door[1].gate.conf.places, d->ctx->conf.port, d->door[0].gate.conf.places,
+		 GATE_PER_ADDR, GATE_DEADLINE_MS);
 }
 
 int main(int argc, char **argv)
@@ -351,9 +458,12 @@ int main(int argc, char **argv)
 	ctx_load_slurm(&ctx);
 	log_info("node %s ready: socket %s, port %u, state %s", ctx.conf.node_name,
 		 ctx.conf.socket_path, ctx.conf.port, ctx.conf.state_dir);
-	gate_init(&d.gate);
+	_gates(&d);
+	if (pipe2(d.afd, O_CLOEXEC | O_NONBLOCK) < 0)
+		fatal("pipe");
 	_loop(&d);
-	gate_fini(&d.gate);
+	gate_fini(&d.door[0].gate);
+	gate_fini(&d.door[1].gate);
 	log_info("exiting; job monitors keep running");
 	unlink(ctx.conf.socket_path);
 	ctx_fini(&ctx);

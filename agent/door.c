@@ -5,6 +5,8 @@
 #include <munge.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "door.h"
@@ -12,7 +14,7 @@
 #include "node.h"
 #include "proto.h"
 
-static int _decode(struct cr_msg *m, const char *munge_socket, void **payload, int *plen,
+static int _decode(int fd, struct cr_msg *m, const char *munge_socket, void **payload, int *plen,
 		   uid_t *uid)
 {
 	const char *cred;
@@ -30,7 +32,12 @@ static int _decode(struct cr_msg *m, const char *munge_socket, void **payload, i
 	e = munge_decode(cred, ctx, payload, plen, uid, &gid);
 	munge_ctx_destroy(ctx);
 	if (e != EMUNGE_SUCCESS) {
-		log_warnx("ctl: munge: %s", munge_strerror(e));
+		/*
+		 * Not logged as a warning: anyone can send one, as often as crd
+		 * takes them. crd counts them (gate_cool) and the client is told why.
+		 */
+		log_debug("ctl: fd %d: munge: %s", fd, munge_strerror(e));
+		cr_send_err(fd, CR_E_PERM, "munge credential refused: %s", munge_strerror(e));
 		return -EACCES;
 	}
 	return *plen < 0 ? -EPROTO : 0;
@@ -68,8 +75,9 @@ static void _ctl_door(const struct crd_ctx *ctx, int fd, uid_t uid, uint32_t cmd
 	json_decref(opts);
 }
 
-void door_request(const struct crd_ctx *ctx, int fd, struct cr_msg *first)
+int door_request(const struct crd_ctx *ctx, int fd, struct cr_msg *first, int authed_fd)
 {
+	pid_t me = getpid();
 	uint32_t version, cmd, jobid;
 	struct cr_msg m = *first, req = {0};
 	void *payload = NULL;
@@ -77,17 +85,20 @@ void door_request(const struct crd_ctx *ctx, int fd, struct cr_msg *first)
 	uid_t uid;
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){5, 0}, sizeof(struct timeval));
-	ret = _decode(&m, ctx->munge_socket, &payload, &plen, &uid);
+	ret = _decode(fd, &m, ctx->munge_socket, &payload, &plen, &uid);
 	if (ret) {
-		if (ret == -EACCES)
-			cr_send_err(fd, CR_E_PERM, "munge credential refused");
+		ret = ret == -ENOMEM ? ret : -EACCES; /* not a credential is refused too */
 		goto out;
 	}
+	setitimer(ITIMER_REAL, &(struct itimerval){0},
+		  NULL);			  /* crd's worker: the gate's deadline */
+	(void)!write(authed_fd, &me, sizeof(me)); /* atomic: less than PIPE_BUF */
 	req.hdr.len = CR_HDR_SIZE + plen;
 	req.data = payload;
 	if (cr_unpack_u32(&req, &version) || version != CR_PROTO_VERSION ||
 	    cr_unpack_u32(&req, &cmd) || cr_unpack_u32(&req, &jobid)) {
 		log_warnx("ctl: uid %u: malformed request (%d bytes): closing", uid, plen);
+		ret = -EPROTO;
 		goto out;
 	}
 	if (m.hdr.type == CR_MSG_NODE)
@@ -97,4 +108,5 @@ void door_request(const struct crd_ctx *ctx, int fd, struct cr_msg *first)
 out:
 	free(payload);
 	cr_msg_free(&m);
+	return ret;
 }

@@ -15,7 +15,12 @@
 /*
  * One request on an accepted connection, in a crd worker: @first is its
  * first message, CTL or NODE, read by crd's gate (gate.c); freed here.
+ * Once munge accepted the credential, the worker's pid is written to
+ * @authed_fd (crd limits the workers whose credential is not known good)
+ * and the ITIMER_REAL crd set for the gate's deadline is stopped.
+ * -EACCES when the credential was refused or is not one (the caller makes
+ * its source wait, gate_cool), else 0 or -EPROTO.
  */
-void door_request(const struct crd_ctx *ctx, int fd, struct cr_msg *first);
+int door_request(const struct crd_ctx *ctx, int fd, struct cr_msg *first, int authed_fd);
 
 #endif

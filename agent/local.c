@@ -274,26 +274,16 @@ out:
 		close(pidfd);
 }
 
-void local_request(const struct crd_ctx *ctx, int fd)
+void local_request(const struct crd_ctx *ctx, int fd, struct cr_msg *first)
 {
-	struct cr_msg m;
+	struct cr_msg m = *first;
 	struct ucred uc;
-	int ret;
 
+	/* the gate read the message with read(): file descriptors sent with it are gone */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){5, 0}, sizeof(struct timeval));
-	ret = cr_recv(fd, &m);
-	if (ret) {
-		if (ret != -ECONNRESET)
-			log_warnx("local client: bad message: %s", strerror(-ret));
-		return;
-	}
 	if ((m.hdr.type == CR_MSG_JOB_START || m.hdr.type == CR_MSG_JOB_END) &&
 	    (_peer(fd, &uc) < 0 || uc.uid != 0)) {
 		log_warnx("%s from non-root peer: closing", cr_msg_name(m.hdr.type));
-		goto out;
-	}
-	if (m.nfds) {
-		log_warnx("%s with file descriptors: closing", cr_msg_name(m.hdr.type));
 		goto out;
 	}
 	switch (m.hdr.type) {

@@ -8,7 +8,11 @@
 
 #include "ctx.h"
 
-/* One request on an accepted connection, in a crd worker. */
-void local_request(const struct crd_ctx *ctx, int fd);
+/*
+ * One request on an accepted connection, in a crd worker: @first is its
+ * first message, JOB_START, JOB_END or HELLO, read by crd's gate (gate.c);
+ * freed here.
+ */
+void local_request(const struct crd_ctx *ctx, int fd, struct cr_msg *first);
 
 #endif
