@@ -403,12 +403,16 @@ static int _print_result(uint32_t cmd, uint32_t jobid, const char *text)
 static void _show_slurm(uint32_t jobid)
 {
 	job_info_msg_t *jobs = NULL;
+	const char *cont;
 	job_info_t *j;
 
 	if (slurm_load_job(&jobs, jobid, SHOW_ALL) == 0 && jobs && jobs->record_count >= 1) {
 		j = &jobs->job_array[0];
-		printf("   Requeue=%u Restarts=%u (crd makes every --checkpoint job requeueable)\n",
-		       j->requeue, j->restart_cnt);
+		/* slurmjob.h: "slurm-cr(...,continues=N)" in the AdminComment */
+		cont = j->admin_comment ? strstr(j->admin_comment, "continues=") : NULL;
+		printf("   Requeue=%u Restarts=%u Continues=%lu (crd makes every --checkpoint job "
+		       "requeueable)\n",
+		       j->requeue, j->restart_cnt, cont ? strtoul(cont + 10, NULL, 10) : 0);
 		if (j->admin_comment && *j->admin_comment)
 			printf("   AdminComment=%s\n", j->admin_comment);
 	}
