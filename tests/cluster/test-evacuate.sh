@@ -82,3 +82,12 @@ DRAINED | IDLE+DRAIN) ;;
 esac
 scontrol show node "$NODE1" | grep -q "Reason=maintenance: test " || fail "$NODE1 lost its reason"
 ok "evacuate $NODE1: jobs $a and $b resumed on $NODE2 and ended as the uninterrupted run, plain job $plain finished on $NODE1, $NODE1 $(node_field "$NODE1" State) with its reason"
+
+# --json, the default reason: a node with no jobs left
+out=$(crctl evacuate "$NODE2" --json) || fail "crctl evacuate $NODE2 --json: $out"
+log "$out"
+echo "$out" | python3 -c 'import json, sys
+o = json.load(sys.stdin)
+sys.exit(0 if o["drained"] and o["jobs"] == [] and o["reason"] == "crctl evacuate by root" else 1)' ||
+	fail "crctl evacuate --json said: $out"
+ok "evacuate --json of an empty node"
