@@ -22,8 +22,8 @@ int cr_relay_run(const char *sock, uint32_t jobid, uint32_t stepid, char **argv,
 /*
  * Ask crd to create (start) or remove (!start) the job's container here;
  * restart_from: the ended job a `crctl restart` job resumes (0: none);
- * flags: CR_JOB_* (sent after the rest: a crd that does not know them is
- * told nothing it cannot parse only when they are 0).
+ * flags: CR_JOB_*, sent after the rest and only when not 0 (a crd that
+ * knows no flags still parses every other job's start).
  */
 int cr_job_notify(const char *sock, int start, uint32_t jobid, uint32_t uid, uint32_t gid,
 		  long interval, const char *dir, const char *node, const char *nodelist,
