@@ -52,6 +52,9 @@ static const struct conf_key conf_keys[] = {
 	UINT_KEY("RollbackKeep", rollback_keep_mib, 1u << 20),
 	STR_KEY("CompletedJobCheckpoints", completed),
 	STR_KEY("RestoreFailure", restore_failure),
+	STR_KEY("AllowContinue", allow_continue),
+	UINT_KEY("MaxContinues", max_continues, 100000),
+	UINT_KEY("ContinueLead", continue_lead, 86400),
 	{"JobNetwork", CONF_NET, offsetof(struct cr_conf, job_net), 2 * sizeof(uint32_t), 0},
 	STR_KEY("LaunchAgent", launch_agent),
 };
@@ -72,6 +75,9 @@ void cr_conf_defaults(struct cr_conf *c)
 	c->rollback_keep_mib = 64;
 	snprintf(c->completed, sizeof(c->completed), "remove");
 	snprintf(c->restore_failure, sizeof(c->restore_failure), "hold");
+	snprintf(c->allow_continue, sizeof(c->allow_continue), "no");
+	c->max_continues = 10;
+	c->continue_lead = 120;
 	c->job_net = 0x64400000; /* 100.64.0.0/16: shared address space, rarely a site's */
 	c->job_net_prefix = 16;
 	snprintf(c->launch_agent, sizeof(c->launch_agent), "%s", CR_LAUNCH_AGENT_DEFAULT);
@@ -217,6 +223,11 @@ int cr_conf_load(struct cr_conf *c, const char *path, char *err, size_t errlen)
 	if (!ret && strcmp(c->restore_failure, "hold") && strcmp(c->restore_failure, "fail")) {
 		snprintf(err, errlen, "%s: RestoreFailure: \"%s\" is not hold or fail", path,
 			 c->restore_failure);
+		ret = -EINVAL;
+	}
+	if (!ret && strcmp(c->allow_continue, "yes") && strcmp(c->allow_continue, "no")) {
+		snprintf(err, errlen, "%s: AllowContinue: \"%s\" is not yes or no", path,
+			 c->allow_continue);
 		ret = -EINVAL;
 	}
 	return ret;

@@ -32,6 +32,11 @@ struct cr_conf {
 	uint32_t rollback_keep_mib; /* RollbackKeep=: MiB a restore copies of what it cuts */
 	char completed[16];	    /* CompletedJobCheckpoints: "remove" or "keep" */
 	char restore_failure[8];    /* RestoreFailure: "hold" (requeue held) or "fail" */
+	/* --checkpoint-continue (continue.c): allowed, how often per job, how long before the end
+	 */
+	char allow_continue[4]; /* AllowContinue: "yes" or "no" */
+	uint32_t max_continues; /* MaxContinues: continuations per job */
+	uint32_t continue_lead; /* ContinueLead: seconds before the time limit */
 	/* JobNetwork: the job containers' addresses, an IPv4 prefix (host order) */
 	uint32_t job_net;
 	uint32_t job_net_prefix;

@@ -314,26 +314,29 @@ static int _step_commit(struct coord *c, void *arg)
 }
 
 /* In slurmctld: a requeued job that finds no checkpoint then lost its storage (slurmjob.h). */
-static void _note_committed(struct coord *c, uint32_t seq)
+static void _note_committed(struct coord *c, uint32_t seq, const struct coord_opts *o)
 {
-	char note[64];
+	const char *why = o->why;
+	char note[SLURMJOB_MSG_MAX];
 
 	if (!c->ctx->slurm_ok)
 		return;
-	snprintf(note, sizeof(note), "checkpoint %u committed", seq);
-	slurmjob_note(c->jobid, SLURMJOB_CHECKPOINTED, 0, note);
+	snprintf(note, sizeof(note), "checkpoint %u committed%s%.900s%s", seq, why ? " (" : "",
+		 why ? why : "", why ? ")" : "");
+	slurmjob_note(c->jobid, SLURMJOB_CHECKPOINTED | o->note_set, o->note_clear, note);
 }
 
 /* Step: the job goes on, or ends (vacate) or is requeued, from what was committed. */
 static int _step_release(struct coord *c, void *arg)
 {
 	enum coord_op op = ((struct ckpt *)arg)->o->op;
+	const struct coord_opts *o = ((struct ckpt *)arg)->o;
 	int end = op == COORD_VACATE || op == COORD_REQUEUE;
 	uint32_t seq = ((struct ckpt *)arg)->a.seq;
 
 	/* Before the requeue (its restore reads it), else after the job goes on. */
 	if (op == COORD_REQUEUE)
-		_note_committed(c, seq);
+		_note_committed(c, seq, o);
 	if (op == COORD_REQUEUE && slurm_requeue(c->jobid, 0) != 0)
 		log_warnx("job %u: requeue: %s", c->jobid, slurm_strerror(slurm_get_errno()));
 	if (op == COORD_VACATE && slurm_kill_job(c->jobid, SIGKILL, 0) != 0)
@@ -341,7 +344,7 @@ static int _step_release(struct coord *c, void *arg)
 	coordio_progress(c, "checkpoint %u: %s", seq, end ? "ending the job" : "resuming");
 	coordio_release_all(c, end ? CR_REL_KILL : CR_REL_RESUME);
 	if (op != COORD_REQUEUE)
-		_note_committed(c, seq);
+		_note_committed(c, seq, o);
 	return 0;
 }
 

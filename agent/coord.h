@@ -24,6 +24,8 @@ struct coord_opts {
 	enum coord_op op;
 	char image_dir[PATH_MAX]; /* ImageDir=: instead of the job's checkpoint directory */
 	int max_wait;		  /* MaxWait=: seconds per step; 0: cr.conf's */
+	const char *why;	  /* NULL, or why it was taken (crctl evacuate): in AdminComment */
+	unsigned note_set, note_clear; /* slurmjob flags changed with the commit's note */
 	coord_progress_fn progress;
 	void *arg;
 };

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <munge.h>
 #include <poll.h>
+#include <pwd.h>
 #include <slurm/slurm.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ enum {
 	EX_PERM = 3,	/* not permitted: not the owner, root, SlurmUser or an operator */
 	EX_NOTSUP = 4,	/* subcommand not yet supported */
 	EX_NOTCKPT = 5, /* the job is not checkpointable (no container on its batch host) */
+	EX_PARTIAL = 6, /* evacuate: node drained, a checkpointable job's requeue failed */
 };
 
 static const struct {
@@ -35,18 +37,19 @@ static const struct {
 	uint32_t cmd;
 	int needs_job;
 } cmds[] = {
-	{"able", CR_CTL_ABLE, 1},	{"disable", CR_CTL_DISABLE, 1},
-	{"enable", CR_CTL_ENABLE, 1},	{"create", CR_CTL_CREATE, 1},
-	{"vacate", CR_CTL_VACATE, 1},	{"requeue", CR_CTL_REQUEUE, 1},
-	{"restart", CR_CTL_RESTART, 1}, {"error", CR_CTL_ERROR, 1},
-	{"list", CR_CTL_LIST, 0},	{"show", CR_CTL_SHOW, 1},
+	{"able", CR_CTL_ABLE, 1},	  {"disable", CR_CTL_DISABLE, 1},
+	{"enable", CR_CTL_ENABLE, 1},	  {"create", CR_CTL_CREATE, 1},
+	{"vacate", CR_CTL_VACATE, 1},	  {"requeue", CR_CTL_REQUEUE, 1},
+	{"restart", CR_CTL_RESTART, 1},	  {"error", CR_CTL_ERROR, 1},
+	{"list", CR_CTL_LIST, 0},	  {"show", CR_CTL_SHOW, 1},
+	{"evacuate", CR_CTL_EVACUATE, 0},
 };
 
 static struct {
 	int json;
 	uint32_t port;
 	char munge_socket[PATH_MAX];
-	json_t *args; /* ImageDir=, MaxWait=, StickToNodes, --exclude */
+	json_t *args; /* ImageDir=, MaxWait=, StickToNodes, --exclude, evacuate's Node, Reason */
 	int tty;      /* progress on stderr */
 } opt;
 
@@ -69,6 +72,9 @@ static void _usage(FILE *f)
 		"  error JOBID    the job's last checkpoint or restore error\n"
 		"  list [JOBID]   committed checkpoints (of your running jobs without JOBID)\n"
 		"  show JOBID     the job's container and checkpoint settings\n"
+		"  evacuate NODE [--reason=TEXT]\n"
+		"                 (operators) drain NODE, requeue each checkpointable job on it\n"
+		"                 from a checkpoint taken now; other jobs finish there\n"
 		"options:\n"
 		"  ImageDir=DIR   create/vacate/requeue: write the checkpoint under DIR;\n"
 		"                 restart/list/error: read it from DIR\n"
@@ -81,7 +87,9 @@ static void _usage(FILE *f)
 		"  --json         machine-readable output\n"
 		"  -h, --help     this help\n"
 		"exit codes: 0 success, 1 failure, 2 usage, 3 not permitted, 4 not supported,\n"
-		"            5 job not checkpointable (no container, no checkpoints)\n");
+		"            5 job not checkpointable (no container, no checkpoints),\n"
+		"            6 evacuate: node drained, but a checkpointable job was not "
+		"requeued\n");
 }
 
 static int _err_exit(uint32_t code)
@@ -212,23 +220,17 @@ static void _show_progress(const char *text, void *arg)
 		fprintf(stderr, "\r\033[K%s ...", text);
 }
 
-/* One request; reply text in buf. Returns an exit code. */
-static int _request(uint32_t cmd, uint32_t jobid, char *buf, size_t len, int quiet)
+/* One request to the crd at addr; reply text in buf. Returns an exit code. */
+static int _ask(const char *addr, uint32_t cmd, uint32_t jobid, char *buf, size_t len, int quiet)
 {
-	int offline_ok = cmd == CR_CTL_LIST || cmd == CR_CTL_ERROR || cmd == CR_CTL_RESTART;
 	char *args = json_dumps(opt.args, JSON_COMPACT);
-	char addr[256], *cred = NULL;
+	char *cred = NULL;
 	struct cr_buf req, msg;
 	munge_ctx_t ctx;
 	munge_err_t e;
 	uint32_t code;
 	int fd, ret;
 
-	ret = _crd_addr(jobid, addr, sizeof(addr), quiet, offline_ok);
-	if (ret) {
-		free(args);
-		return ret;
-	}
 	cr_buf_init(&req);
 	cr_pack_u32(&req, CR_PROTO_VERSION);
 	cr_pack_u32(&req, cmd);
@@ -259,7 +261,7 @@ static int _request(uint32_t cmd, uint32_t jobid, char *buf, size_t len, int qui
 	cr_buf_free(&msg);
 	if (!ret) {
 		if (cmd == CR_CTL_CREATE || cmd == CR_CTL_VACATE || cmd == CR_CTL_REQUEUE ||
-		    cmd == CR_CTL_RESTART)
+		    cmd == CR_CTL_RESTART || cmd == CR_CTL_EVACUATE)
 			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){0, 0},
 				   sizeof(struct timeval));
 		ret = cr_recv_reply_progress(fd, &code, buf, len, _show_progress, NULL);
@@ -272,11 +274,27 @@ static int _request(uint32_t cmd, uint32_t jobid, char *buf, size_t len, int qui
 		return EX_FAIL;
 	}
 	if (code) {
-		if (!quiet || code != CR_E_NOJOB)
+		if (quiet < 2 && (!quiet || code != CR_E_NOJOB) && jobid)
 			fprintf(stderr, "crctl: job %u: %s\n", jobid, buf);
+		else if (quiet < 2 && !jobid)
+			fprintf(stderr, "crctl: %s\n", buf);
 		return _err_exit(code);
 	}
 	return EX_OK;
+}
+
+/*
+ * One request to the job's crd (its batch host's, or any node's for a job
+ * that ended); quiet 1: no message when it has no container, 2: none at all.
+ */
+static int _request(uint32_t cmd, uint32_t jobid, char *buf, size_t len, int quiet)
+{
+	int offline_ok = cmd == CR_CTL_LIST || cmd == CR_CTL_ERROR || cmd == CR_CTL_RESTART;
+	char addr[256];
+	int ret;
+
+	ret = _crd_addr(jobid, addr, sizeof(addr), quiet, offline_ok);
+	return ret ? ret : _ask(addr, cmd, jobid, buf, len, quiet);
 }
 
 static void _print_list(uint32_t jobid, json_t *arr)
@@ -385,12 +403,16 @@ static int _print_result(uint32_t cmd, uint32_t jobid, const char *text)
 static void _show_slurm(uint32_t jobid)
 {
 	job_info_msg_t *jobs = NULL;
+	const char *cont;
 	job_info_t *j;
 
 	if (slurm_load_job(&jobs, jobid, SHOW_ALL) == 0 && jobs && jobs->record_count >= 1) {
 		j = &jobs->job_array[0];
-		printf("   Requeue=%u Restarts=%u (crd makes every --checkpoint job requeueable)\n",
-		       j->requeue, j->restart_cnt);
+		/* slurmjob.h: "slurm-cr(...,continues=N)" in the AdminComment */
+		cont = j->admin_comment ? strstr(j->admin_comment, "continues=") : NULL;
+		printf("   Requeue=%u Restarts=%u Continues=%lu (crd makes every --checkpoint job "
+		       "requeueable)\n",
+		       j->requeue, j->restart_cnt, cont ? strtoul(cont + 10, NULL, 10) : 0);
 		if (j->admin_comment && *j->admin_comment)
 			printf("   AdminComment=%s\n", j->admin_comment);
 	}
@@ -503,6 +525,96 @@ static int _list_all(void)
 	return ret;
 }
 
+/* One job of an evacuated node: requeued from a checkpoint taken now, left, or failed. */
+static json_t *_evacuate_job(uint32_t jobid, const char *node, const char *why)
+{
+	static char buf[CR_MSG_MAX];
+	json_t *r, *res;
+	int ret;
+
+	buf[0] = '\0';
+	json_object_set_new(opt.args, "Why", json_string(why));
+	ret = _request(CR_CTL_REQUEUE, jobid, buf, sizeof(buf), 2);
+	json_object_del(opt.args, "Why");
+	if (ret == EX_OK) {
+		res = json_loads(buf, 0, NULL);
+		r = json_pack("{s:I, s:s, s:O?, s:O?, s:O?}", "jobid", (json_int_t)jobid, "outcome",
+			      "requeued", "seq", json_object_get(res, "seq"), "seconds",
+			      json_object_get(res, "total"), "bytes",
+			      json_object_get(res, "bytes"));
+		json_decref(res);
+		if (!opt.json)
+			printf("Job %u: checkpoint %lld committed in %.2f s; requeued (not onto %s "
+			       "while it is drained)\n",
+			       jobid, (long long)json_integer_value(json_object_get(r, "seq")),
+			       json_real_value(json_object_get(r, "seconds")), node);
+	} else if (ret == EX_NOTCKPT) {
+		r = json_pack("{s:I, s:s, s:s}", "jobid", (json_int_t)jobid, "outcome", "left",
+			      "why", buf);
+		if (!opt.json)
+			printf("Job %u: not checkpointable: left to finish on %s\n", jobid, node);
+	} else {
+		if (!buf[0])
+			snprintf(buf, sizeof(buf),
+				 "it is no longer running, or its crd did not answer");
+		r = json_pack("{s:I, s:s, s:s}", "jobid", (json_int_t)jobid, "outcome", "failed",
+			      "error", buf);
+		if (!opt.json)
+			printf("Job %u: not requeued, it runs on on %s: %s\n", jobid, node, buf);
+	}
+	fflush(stdout);
+	return r;
+}
+
+/* crctl evacuate NODE: crd on NODE drains it and names its jobs; each is requeued in turn. */
+static int _evacuate(void)
+{
+	static char buf[CR_MSG_MAX];
+	char node[256], addr[256], why[512];
+	int ret, failed = 0;
+	json_t *o, *jobs, *j, *out;
+	size_t i;
+
+	if (!json_object_get(opt.args, "Reason")) {
+		struct passwd *pw = getpwuid(getuid());
+		snprintf(why, sizeof(why), "crctl evacuate by %s", pw ? pw->pw_name : "?");
+		json_object_set_new(opt.args, "Reason", json_string(why));
+	}
+	snprintf(node, sizeof(node), "%s", json_string_value(json_object_get(opt.args, "Node")));
+	ret = _node_addr(node, addr, sizeof(addr));
+	if (!ret)
+		ret = _ask(addr, CR_CTL_EVACUATE, 0, buf, sizeof(buf), 0);
+	if (ret)
+		return ret;
+	o = json_loads(buf, 0, NULL);
+	jobs = json_object_get(o, "jobs");
+	snprintf(why, sizeof(why), "crctl evacuate %s: %s", node,
+		 json_string_value(json_object_get(opt.args, "Reason")));
+	json_object_del(opt.args, "Node");
+	json_object_del(opt.args, "Reason");
+	if (!opt.json)
+		printf("Node %s drained (%s); %zu running job(s) on it\n", node,
+		       json_string_value(json_object_get(o, "reason")), json_array_size(jobs));
+	fflush(stdout);
+	out = json_array();
+	json_array_foreach(jobs, i, j)
+	{
+		json_t *r =
+			_evacuate_job(json_integer_value(json_object_get(j, "jobid")), node, why);
+		failed |= !strcmp(json_string_value(json_object_get(r, "outcome")), "failed");
+		json_array_append_new(out, r);
+	}
+	json_object_set_new(o, "jobs", out);
+	json_object_set_new(o, "drained", json_true());
+	if (opt.json) {
+		char *s = json_dumps(o, JSON_COMPACT);
+		printf("%s\n", s ? s : "{}");
+		free(s);
+	}
+	json_decref(o);
+	return failed ? EX_PARTIAL : EX_OK;
+}
+
 static int _parse_jobid(const char *s, uint32_t *jobid)
 {
 	char *end;
@@ -562,6 +674,11 @@ static int _parse_args(int argc, char **argv, int *ci, uint32_t *jobid, const ch
 			   strtol(argv[i] + 8, &end, 10) > 0 && !*end) {
 			json_object_set_new(opt.args, "MaxWait",
 					    json_integer(strtol(argv[i] + 8, NULL, 10)));
+		} else if (!strncmp(argv[i], "--reason=", 9) && argv[i][9]) {
+			json_object_set_new(opt.args, "Reason", json_string(argv[i] + 9));
+		} else if (cmds[*ci].cmd == CR_CTL_EVACUATE && argv[i][0] != '-' &&
+			   !json_object_get(opt.args, "Node")) {
+			json_object_set_new(opt.args, "Node", json_string(argv[i]));
 		} else if (!strcmp(argv[i], "--from-scratch")) {
 			json_object_set_new(opt.args, "FromScratch", json_true());
 		} else if (!strcasecmp(argv[i], "StickToNodes")) {
@@ -582,6 +699,11 @@ static int _parse_args(int argc, char **argv, int *ci, uint32_t *jobid, const ch
 	}
 	if (json_object_get(opt.args, "FromScratch") && cmds[*ci].cmd != CR_CTL_RESTART) {
 		fprintf(stderr, "crctl: --from-scratch is for restart\n");
+		return EX_USAGE;
+	}
+	if ((cmds[*ci].cmd == CR_CTL_EVACUATE) != !!json_object_get(opt.args, "Node") ||
+	    (json_object_get(opt.args, "Reason") && cmds[*ci].cmd != CR_CTL_EVACUATE)) {
+		fprintf(stderr, "crctl: evacuate needs a NODE, and --reason is evacuate's\n");
 		return EX_USAGE;
 	}
 	if (cmds[*ci].needs_job && !*jobid) {
@@ -620,6 +742,10 @@ int main(int argc, char **argv)
 	_slurm_conf();
 	if (cmds[ci].cmd == CR_CTL_LIST) {
 		ret = jobid ? _list_one(jobid, NULL, 0) : _list_all();
+		goto out;
+	}
+	if (cmds[ci].cmd == CR_CTL_EVACUATE) {
+		ret = _evacuate();
 		goto out;
 	}
 	ret = _request(cmds[ci].cmd, jobid, buf, sizeof(buf), 0);

@@ -18,6 +18,7 @@
 
 #include "coord.h"
 #include "ctl.h"
+#include "evacuate.h"
 #include "jobstat.h"
 #include "log.h"
 #include "proto.h"
@@ -27,10 +28,10 @@
 #include "userfs.h"
 
 static const char *const cmd_names[CR_CTL_MAXCMD] = {
-	[CR_CTL_ABLE] = "able",	      [CR_CTL_DISABLE] = "disable", [CR_CTL_ENABLE] = "enable",
-	[CR_CTL_CREATE] = "create",   [CR_CTL_VACATE] = "vacate",   [CR_CTL_REQUEUE] = "requeue",
-	[CR_CTL_RESTART] = "restart", [CR_CTL_ERROR] = "error",	    [CR_CTL_LIST] = "list",
-	[CR_CTL_SHOW] = "show",
+	[CR_CTL_ABLE] = "able",	      [CR_CTL_DISABLE] = "disable",   [CR_CTL_ENABLE] = "enable",
+	[CR_CTL_CREATE] = "create",   [CR_CTL_VACATE] = "vacate",     [CR_CTL_REQUEUE] = "requeue",
+	[CR_CTL_RESTART] = "restart", [CR_CTL_ERROR] = "error",	      [CR_CTL_LIST] = "list",
+	[CR_CTL_SHOW] = "show",	      [CR_CTL_EVACUATE] = "evacuate",
 };
 
 /* Committed checkpoints, read as the job's user; one that does not verify or is not bound to it is
@@ -107,6 +108,7 @@ static void _checkpoint(const struct crd_ctx *ctx, int fd, uint32_t cmd,
 	       : cmd == CR_CTL_REQUEUE ? COORD_REQUEUE
 				       : COORD_CREATE;
 	o.max_wait = json_integer_value(json_object_get(opts, "MaxWait"));
+	o.why = json_string_value(json_object_get(opts, "Why"));
 	if (dir)
 		snprintf(o.image_dir, sizeof(o.image_dir), "%s", dir);
 	ret = coord_checkpoint(ctx, st, &o, &result, err, sizeof(err));
@@ -386,8 +388,13 @@ void ctl_request(const struct crd_ctx *ctx, int fd, uid_t uid, uint32_t cmd, uin
 		 json_t *opts)
 {
 	struct job_status st;
-	int have = jobstat_get(ctx, jobid, &st) == 0;
+	int have;
 
+	if (cmd == CR_CTL_EVACUATE) {
+		evacuate_request(ctx, fd, uid, opts);
+		return;
+	}
+	have = jobstat_get(ctx, jobid, &st) == 0;
 	if (cmd == CR_CTL_RESTART && json_is_true(json_object_get(opts, "FromScratch"))) {
 		_from_scratch(ctx, fd, uid, jobid);
 		return;

@@ -31,6 +31,7 @@ struct cr_job {
 	char nodelist[1024];
 	uint32_t restart_from; /* crctl restart: the ended job this one resumes */
 	uint32_t addr;	       /* the slot's address in the job network (host order) */
+	uint32_t flags;	       /* CR_JOB_* (relay.h): --checkpoint-continue */
 };
 
 enum job_state {

@@ -125,8 +125,8 @@ static void _job_start(const struct crd_ctx *ctx, int fd, struct cr_msg *m)
 	    cr_unpack_u32(m, &ji.jobid) || cr_unpack_u32(m, &ji.uid) || cr_unpack_u32(m, &ji.gid) ||
 	    cr_unpack_u32(m, &interval) || cr_unpack_str(m, &dir) || cr_unpack_str(m, &node) ||
 	    cr_unpack_str(m, &nodelist) || cr_unpack_u32(m, &ji.restart_from) ||
-	    cr_unpack_done(m) || strlen(dir) >= sizeof(ji.ckpt_dir) ||
-	    strlen(nodelist) >= sizeof(ji.nodelist)) {
+	    (cr_unpack_done(m) && (cr_unpack_u32(m, &ji.flags) || cr_unpack_done(m))) ||
+	    strlen(dir) >= sizeof(ji.ckpt_dir) || strlen(nodelist) >= sizeof(ji.nodelist)) {
 		log_warnx("bad JOB_START request (%u bytes): closing", m->hdr.len);
 		return;
 	}

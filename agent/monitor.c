@@ -30,6 +30,7 @@
 
 #include "cgroup.h"
 #include "container.h"
+#include "continue.h"
 #include "coord.h"
 #include "jobnet.h"
 #include "jobpeers.h"
@@ -37,6 +38,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "proto.h"
+#include "relay.h"
 #include "slurmjob.h"
 #include "stepcreds.h"
 #include "store.h"
@@ -46,6 +48,7 @@ enum coord_kind {
 	CO_NONE,
 	CO_RESTORE,  /* at the batch step's start */
 	CO_PERIODIC, /* at the job's interval */
+	CO_CONTINUE, /* before the time limit, then requeued (--checkpoint-continue) */
 };
 
 struct monitor {
@@ -71,6 +74,7 @@ struct monitor {
 	enum coord_kind coord_kind;
 	time_t last_ckpt; /* end of the last periodic checkpoint attempt (or the start) */
 	int coord_report; /* the coordinator child's message */
+	struct cont cont; /* --checkpoint-continue */
 };
 
 static void _status(const struct monitor *mon, struct job_status *js)
@@ -367,6 +371,8 @@ static void _coord_child(struct monitor *mon, enum coord_kind kind, int report)
 		struct coord_opts o = {.op = COORD_PERIODIC};
 		struct job_status st;
 
+		if (kind == CO_CONTINUE)
+			continue_opts(&mon->cont, &o);
 		_status(mon, &st);
 		ret = coord_checkpoint(mon->ctx, &st, &o, &result, msg, sizeof(msg));
 		json_decref(result);
@@ -394,7 +400,9 @@ static void _start_coord(struct monitor *mon, enum coord_kind kind)
 	}
 	if (pid == 0) {
 		close(p[0]);
-		log_setproc(kind == CO_RESTORE ? "coord-restore" : "coord-periodic");
+		log_setproc(kind == CO_RESTORE	  ? "coord-restore"
+			    : kind == CO_CONTINUE ? "coord-continue"
+						  : "coord-periodic");
 		_coord_child(mon, kind, p[1]);
 	}
 	close(p[1]);
@@ -437,6 +445,10 @@ static void _coord_done(struct monitor *mon, int status)
 		close(mon->coord_report);
 	mon->coord_report = -1;
 	mon->coord_pid = 0;
+	if (mon->coord_kind == CO_CONTINUE && code)
+		continue_failed(mon->ji.jobid, &mon->cont, msg);
+	if (mon->coord_kind == CO_CONTINUE)
+		return;
 	if (mon->coord_kind == CO_PERIODIC) {
 		mon->last_ckpt = time(NULL);
 		if (code)
@@ -580,6 +592,14 @@ static int _timeout(struct monitor *mon)
 			_start_coord(mon, CO_PERIODIC);
 		else if ((due - now) * 1000 < t)
 			t = (due - now) * 1000;
+	}
+	if (mon->ji.batch && (mon->ji.flags & CR_JOB_CONTINUE) && mon->state == JS_RUNNING &&
+	    mon->enabled && !mon->coord_pid) {
+		int w = continue_wait(mon->ctx, mon->ji.jobid, &mon->cont, now);
+		if (w == 0)
+			_start_coord(mon, CO_CONTINUE);
+		else if (w > 0 && w * 1000 < t)
+			t = w * 1000;
 	}
 	return t;
 }

@@ -57,6 +57,7 @@ enum cr_ctl_cmd {
 	CR_CTL_ERROR,
 	CR_CTL_LIST,
 	CR_CTL_SHOW,
+	CR_CTL_EVACUATE, /* jobid 0; opts Node, Reason: evacuate.c */
 	CR_CTL_MAXCMD,
 };
 

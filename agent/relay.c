@@ -30,7 +30,7 @@ static int _connect(const char *sock, char *err, size_t errlen)
 
 int cr_job_notify(const char *sock, int start, uint32_t jobid, uint32_t uid, uint32_t gid,
 		  long interval, const char *dir, const char *node, const char *nodelist,
-		  uint32_t restart_from, char *err, size_t errlen)
+		  uint32_t restart_from, uint32_t flags, char *err, size_t errlen)
 {
 	struct cr_buf b;
 	uint32_t code;
@@ -51,6 +51,8 @@ int cr_job_notify(const char *sock, int start, uint32_t jobid, uint32_t uid, uin
 		cr_pack_str(&b, node);
 		cr_pack_str(&b, nodelist);
 		cr_pack_u32(&b, restart_from);
+		if (flags)
+			cr_pack_u32(&b, flags);
 	}
 	ret = cr_send(fd, start ? CR_MSG_JOB_START : CR_MSG_JOB_END, &b, NULL, 0);
 	cr_buf_free(&b);

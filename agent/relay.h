@@ -16,12 +16,17 @@
 int cr_relay_run(const char *sock, uint32_t jobid, uint32_t stepid, char **argv, char **envp,
 		 char *err, size_t errlen);
 
+/* cr_job_notify's flags: --checkpoint-continue (continue.c). */
+#define CR_JOB_CONTINUE 0x1u
+
 /*
  * Ask crd to create (start) or remove (!start) the job's container here;
- * restart_from: the ended job a `crctl restart` job resumes (0: none).
+ * restart_from: the ended job a `crctl restart` job resumes (0: none);
+ * flags: CR_JOB_*, sent after the rest and only when not 0 (a crd that
+ * knows no flags still parses every other job's start).
  */
 int cr_job_notify(const char *sock, int start, uint32_t jobid, uint32_t uid, uint32_t gid,
 		  long interval, const char *dir, const char *node, const char *nodelist,
-		  uint32_t restart_from, char *err, size_t errlen);
+		  uint32_t restart_from, uint32_t flags, char *err, size_t errlen);
 
 #endif

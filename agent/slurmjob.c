@@ -58,6 +58,9 @@ void slurmjob_note_parse(const char *comment, unsigned *flags, char *msg, size_t
 				if (strlen(flag_names[i].name) == (size_t)(e - p) &&
 				    !strncmp(p, flag_names[i].name, e - p))
 					*flags |= flag_names[i].bit;
+			if (!strncmp(p, "continues=", 10) && e - p > 10)
+				*flags |= (unsigned)(strtoul(p + 10, NULL, 10) & 0xffff)
+					  << SLURMJOB_CONT_SHIFT;
 		}
 		p += *p == ')';
 	}
@@ -82,6 +85,9 @@ void slurmjob_note_format(const char *comment, unsigned flags, const char *msg, 
 		if (flags & flag_names[i].bit)
 			n += snprintf(fl + n, sizeof(fl) - n, "%s%s", n ? "," : "(",
 				      flag_names[i].name);
+	if (SLURMJOB_CONTINUES(flags))
+		n += snprintf(fl + n, sizeof(fl) - n, "%scontinues=%u", n ? "," : "(",
+			      SLURMJOB_CONTINUES(flags));
 	if (n)
 		snprintf(fl + n, sizeof(fl) - n, ")");
 	snprintf(out, outlen, "%.*s%s" TAG "%s: %.*s", (int)keep, comment ? comment : "",

@@ -22,6 +22,10 @@
 /* crctl restart --from-scratch: the next start runs the script from the top. */
 #define SLURMJOB_FROM_SCRATCH 0x2u
 
+/* Continuations at the time limit (--checkpoint-continue), "continues=N" among the flags. */
+#define SLURMJOB_CONT_SHIFT	  16
+#define SLURMJOB_CONTINUES(flags) ((flags) >> SLURMJOB_CONT_SHIFT)
+
 #define SLURMJOB_MSG_MAX 1024
 
 struct slurmjob {

@@ -44,6 +44,7 @@ static struct {
 	int requested;
 	long interval; /* CR_INTERVAL_DEFAULT: the cluster's */
 	int have_dir;
+	int cont; /* --checkpoint-continue */
 	char dir[PATH_MAX];
 	char sock[108];
 } cr = {.interval = CR_INTERVAL_DEFAULT};
@@ -86,6 +87,15 @@ static int _opt_dir(int val, const char *arg, int remote)
 	return _set_dir(arg);
 }
 
+static int _opt_continue(int val, const char *arg, int remote)
+{
+	(void)val;
+	(void)arg;
+	(void)remote;
+	cr.cont = 1;
+	return 0;
+}
+
 static struct spank_option cr_opts[] = {
 	{"checkpoint", "interval",
 	 "Make the job checkpointable (batch jobs): checkpoint every interval (minutes, "
@@ -94,6 +104,10 @@ static struct spank_option cr_opts[] = {
 	 2, 0, _opt_checkpoint},
 	{"checkpoint-dir", "dir", "Directory for the job's checkpoints (default: the cluster's)", 1,
 	 1, _opt_dir},
+	{"checkpoint-continue", NULL,
+	 "With --checkpoint: at the time limit, checkpoint the job, requeue it and continue "
+	 "from that checkpoint (if the cluster allows it)",
+	 0, 2, _opt_continue},
 	SPANK_OPTIONS_TABLE_END,
 };
 
@@ -219,6 +233,40 @@ static int _check_workdir(void)
 	return 0;
 }
 
+/*
+ * sbatch --checkpoint-continue: refused at once where the cluster does not
+ * allow it. sbatch knows the cluster's wish from cr.conf on the submit host
+ * ($CR_CONF, else /etc/slurm/cr.conf, as crctl); crd on the batch node
+ * decides again from its own (a job that slipped past here just ends at its
+ * time limit there).
+ */
+static int _check_continue(void)
+{
+	const char *path = getenv("CR_CONF");
+	struct cr_conf c;
+	char err[512];
+
+	if (!path)
+		path = CR_CONF_DEFAULT;
+	cr_conf_defaults(&c);
+	if (access(path, R_OK) == 0 && cr_conf_load(&c, path, err, sizeof(err))) {
+		slurm_error("--checkpoint-continue: %s", err);
+		return -1;
+	}
+	if (!cr.requested) {
+		slurm_error("--checkpoint-continue needs --checkpoint");
+		return -1;
+	}
+	if (strcmp(c.allow_continue, "yes")) {
+		slurm_error(
+			"--checkpoint-continue is not allowed on this cluster (AllowContinue=no "
+			"in %s): the job would end at its time limit",
+			path);
+		return -1;
+	}
+	return 0;
+}
+
 /* sbatch/salloc/srun: the environment variables, the published values. */
 static int _local_post_opt(spank_t sp)
 {
@@ -238,6 +286,8 @@ static int _local_post_opt(spank_t sp)
 		cr.requested = 1;
 		cr.interval = secs;
 	}
+	if (cr.cont && _check_continue())
+		return -1;
 	if (!cr.requested)
 		return 0;
 	if (spank_context() == S_CTX_LOCAL && getenv("SLURM_JOB_ID")) {
@@ -258,6 +308,8 @@ static int _local_post_opt(spank_t sp)
 	/* The job control env reaches prolog/epilog as SPANK_*; the job sees its own. */
 	spank_job_control_setenv(sp, "SLURM_CHECKPOINT", val, 1);
 	setenv("SLURM_CHECKPOINT", val, 1);
+	if (cr.cont)
+		spank_job_control_setenv(sp, "SLURM_CHECKPOINT_CONTINUE", "1", 1);
 	if (cr.have_dir) {
 		spank_job_control_setenv(sp, "SLURM_CHECKPOINT_DIR", cr.dir, 1);
 		setenv("SLURM_CHECKPOINT_DIR", cr.dir, 1);
@@ -330,6 +382,8 @@ static int _script_requested(spank_t sp)
 		snprintf(cr.dir, sizeof(cr.dir), "%s", arg);
 	else if ((env = getenv("SPANK_SLURM_CHECKPOINT_DIR")) && env[0] == '/')
 		snprintf(cr.dir, sizeof(cr.dir), "%s", env);
+	cr.cont = spank_option_getopt(sp, &cr_opts[2], &arg) == ESPANK_SUCCESS ||
+		  getenv("SPANK_SLURM_CHECKPOINT_CONTINUE");
 	return 1;
 }
 
@@ -359,8 +413,8 @@ int slurm_spank_job_prolog(spank_t sp, int ac, char **av)
 	restart = getenv("SPANK_SLURM_CHECKPOINT_RESTART");
 	t0 = cr_now_ms();
 	if (cr_job_notify(cr.sock, 1, jobid, uid, gid, cr.interval, cr.dir, node,
-			  nodelist ? nodelist : node, restart ? strtoul(restart, NULL, 10) : 0, err,
-			  sizeof(err))) {
+			  nodelist ? nodelist : node, restart ? strtoul(restart, NULL, 10) : 0,
+			  cr.cont ? CR_JOB_CONTINUE : 0, err, sizeof(err))) {
 		slurm_error("spank_cr: job %u: cannot create the job container: %s", jobid, err);
 		return -1;
 	}
@@ -380,7 +434,7 @@ int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 	if (!_script_requested(sp) || spank_get_item(sp, S_JOB_ID, &jobid))
 		return 0;
 	_resolve_sock(sp);
-	if (cr_job_notify(cr.sock, 0, jobid, 0, 0, 0, "", "", "", 0, err, sizeof(err)))
+	if (cr_job_notify(cr.sock, 0, jobid, 0, 0, 0, "", "", "", 0, 0, err, sizeof(err)))
 		slurm_error("spank_cr: job %u: removing the job container: %s", jobid, err);
 	return 0;
 }

@@ -279,6 +279,9 @@ MaxWait=${CR_CLUSTER_MAXWAIT:-60}
 LaunchAgent=$DIR/libexec/cr-rsh
 # tests restart jobs that completed
 CompletedJobCheckpoints=keep
+# --checkpoint-continue (cluster-continue): a 1-minute limit leaves 50 s of work per allocation
+AllowContinue=yes
+ContinueLead=10
 EOF
 }
 
@@ -288,6 +291,8 @@ write_login_cr_conf() {
 # crctl on the login node (root namespace), written by tests/cluster/cluster.sh
 CheckpointDir=$DIR/ckpt
 Port=$CRD_PORT
+# sbatch --checkpoint-continue is checked against this
+AllowContinue=yes
 EOF
 }
 

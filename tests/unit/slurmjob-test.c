@@ -70,6 +70,10 @@ static void test_format(void **state)
 		"site text; slurm-cr(checkpointed,from-scratch): m");
 	_format("site text; slurm-cr(checkpointed): old", 0, "new", "site text; slurm-cr: new");
 	_format("see slurm-cr: docs", 0, "m", "see slurm-cr: docs; slurm-cr: m");
+	/* continuations at the time limit: a count among the flags */
+	_format("", SLURMJOB_CHECKPOINTED | 2u << SLURMJOB_CONT_SHIFT, "m",
+		"slurm-cr(checkpointed,continues=2): m");
+	_format("x", 1u << SLURMJOB_CONT_SHIFT, "m", "x; slurm-cr(continues=1): m");
 }
 
 /* A message longer than AdminComment may hold is cut, never overflows. */
