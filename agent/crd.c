@@ -402,7 +402,7 @@ static void _loop(struct crd *d)
 /*
  * The gates, sized to crd's open-file limit (raised to its hard limit):
  * the TCP port takes any first message that is a munge credential, the
- * unix socket only the prolog's, the epilog's and the relays'.
+ * unix socket only the prolog's, the epilog's, the relays' and cr-rsh's.
  */
 static void _gates(struct crd *d)
 {
@@ -425,8 +425,10 @@ static void _gates(struct crd *d)
 				      .per_src = GATE_PER_ADDR,
 				      .deadline_ms = GATE_DEADLINE_MS,
 				      .types = 1u << CR_MSG_JOB_START | 1u << CR_MSG_JOB_END |
-					       1u << CR_MSG_HELLO,
-				      .unix_socket = 1});
+					       1u << CR_MSG_HELLO | 1u << CR_MSG_RSH,
+				      .unix_socket = 1,
+				      /* cr-rsh's request carries the job's environment */
+				      .msg_max = CR_MSG_MAX});
 	log_info("gates: %zu places on port %u, %zu on the unix socket, %d per source, %d ms "
 		 "for a first message",
 		 d->door[1].gate.conf.places, d->ctx->conf.port, d->door[0].gate.conf.places,

@@ -192,7 +192,8 @@ size_t gate_pollfds(const struct gate *g, struct pollfd *pfd)
 static int _check_hdr(const struct gate *g, struct gate_conn *c)
 {
 	if (c->hdr.type >= 32 || !(g->conf.types & (1u << c->hdr.type)) ||
-	    c->hdr.len < CR_HDR_SIZE || c->hdr.len > GATE_MSG_MAX)
+	    c->hdr.len < CR_HDR_SIZE ||
+	    c->hdr.len > (g->conf.msg_max ? g->conf.msg_max : GATE_MSG_MAX))
 		return -EPROTO;
 	if (c->hdr.len > CR_HDR_SIZE && !(c->data = malloc(c->hdr.len - CR_HDR_SIZE)))
 		return -ENOMEM;

@@ -44,6 +44,7 @@ struct gate_conf {
 	uint32_t types;	 /* accepted first messages: 1u << CR_MSG_* */
 	int cred;	 /* the first message is a munge credential, nothing else */
 	int unix_socket; /* sources are peer uids; root's are never refused nor evicted */
+	uint32_t msg_max; /* a first message's most bytes; 0: GATE_MSG_MAX */
 };
 
 struct gate_conn {

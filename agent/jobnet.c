@@ -3,8 +3,11 @@
  * The job network: a veth pair per container, routed by the node.
  *
  * The container's eth0 holds the slot's address as a /32 and reaches the
- * node through a gateway that every host side answers for, 169.254.1.1
- * (link-local, never routed), so no subnet is cut per container. The host
+ * node through a gateway, 169.254.1.1 (link-local, never routed), whose
+ * neighbour entry in the container is the host side's MAC: the host side
+ * holds no address at all, so no subnet is cut per container and what runs
+ * on the node outside containers (a plain MPI job choosing its interfaces)
+ * sees no new address, the same on every node. The host
  * side routes the address to its veth. What leaves JobNetwork is
  * masqueraded behind the node's own address (an nftables table cr_jobnet),
  * so outside hosts need no route back to job addresses; between job
@@ -17,12 +20,15 @@
 #include <ifaddrs.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <nftables/libnftables.h>
 #include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,8 +229,21 @@ static void _leave(int self, int type)
 	close(self);
 }
 
+/* The gateway's permanent neighbour entry: the host side's @mac. */
+static int _gateway_neigh(struct nl *nl, int index, const unsigned char mac[6])
+{
+	struct ndmsg nd = {.ndm_family = AF_INET, .ndm_ifindex = index, .ndm_state = NUD_PERMANENT};
+	struct nlmsghdr *h =
+		_nl_msg(nl, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, &nd, sizeof(nd));
+	uint32_t g = htonl(GATEWAY);
+
+	mnl_attr_put(h, NDA_DST, sizeof(g), &g);
+	mnl_attr_put(h, NDA_LLADDR, 6, mac);
+	return _nl_talk(nl, h);
+}
+
 /* Inside the container: loopback up, eth0 with the slot's address, the gateway. */
-static int _inside(uint32_t addr, char *err, size_t errlen)
+static int _inside(uint32_t addr, const unsigned char mac[6], char *err, size_t errlen)
 {
 	struct nl nl;
 	int lo, eth, ret;
@@ -243,6 +262,8 @@ static int _inside(uint32_t addr, char *err, size_t errlen)
 		ret = _link_up(&nl, eth);
 	if (!ret && (what = "the gateway's route"))
 		ret = _route_add(&nl, GATEWAY, 32, eth, 0);
+	if (!ret && (what = "the gateway's neighbour entry"))
+		ret = _gateway_neigh(&nl, eth, mac);
 	if (!ret && (what = "the default route"))
 		ret = _route_add(&nl, 0, 0, eth, GATEWAY);
 	mnl_socket_close(nl.sk);
@@ -252,13 +273,38 @@ out:
 	return ret;
 }
 
-/* The node's side: the veth's end up, the gateway on it, the slot's route. */
-static int _outside(struct nl *nl, const char *host, uint32_t addr, char *err, size_t errlen)
+/* The host side's MAC, and no IPv6 on it (no link-local address for node programs to see). */
+static int _host_side(const char *host, unsigned char mac[6])
+{
+	struct ifreq ifr = {0};
+	char path[96];
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), fd, ret = 0;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", host);
+	if (s < 0 || ioctl(s, SIOCGIFHWADDR, &ifr) < 0)
+		ret = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	if (s >= 0)
+		close(s);
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", host);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "1\n", 2) != 2)
+			log_warn("job network: %s", path);
+		close(fd);
+	}
+	return ret;
+}
+
+/* The node's side: the veth's end up (no address), the slot's route. */
+static int _outside(struct nl *nl, const char *host, uint32_t addr, unsigned char mac[6], char *err,
+		    size_t errlen)
 {
 	int index = (int)if_nametoindex(host), ret;
 	char a[INET_ADDRSTRLEN];
 
-	ret = index ? _addr_add(nl, index, GATEWAY, RT_SCOPE_LINK) : -ENODEV;
+	ret = index ? _host_side(host, mac) : -ENODEV;
 	if (!ret)
 		ret = _link_up(nl, index);
 	if (ret) {
@@ -277,7 +323,8 @@ static int _outside(struct nl *nl, const char *host, uint32_t addr, char *err, s
 }
 
 /* Configure @init_pid's namespace from inside it, then come back. */
-static int _in_ns(pid_t init_pid, uint32_t addr, char *err, size_t errlen)
+static int _in_ns(pid_t init_pid, uint32_t addr, const unsigned char mac[6], char *err,
+		  size_t errlen)
 {
 	int self, ret = _enter(init_pid, "net", CLONE_NEWNET, &self);
 
@@ -285,7 +332,7 @@ static int _in_ns(pid_t init_pid, uint32_t addr, char *err, size_t errlen)
 		snprintf(err, errlen, "container network: cannot enter it: %s", strerror(-ret));
 		return ret;
 	}
-	ret = _inside(addr, err, errlen);
+	ret = _inside(addr, mac, err, errlen);
 	_leave(self, CLONE_NEWNET);
 	return ret;
 }
@@ -294,6 +341,7 @@ int jobnet_attach(uint32_t jobid, uint32_t slot, uint32_t addr, pid_t init_pid, 
 		  size_t errlen)
 {
 	char host[IFNAMSIZ], path[64];
+	unsigned char mac[6];
 	struct nl nl;
 	int nsfd, ret;
 
@@ -315,9 +363,9 @@ int jobnet_attach(uint32_t jobid, uint32_t slot, uint32_t addr, pid_t init_pid, 
 	if (ret)
 		snprintf(err, errlen, "container network: veth %s: %s", host, strerror(-ret));
 	if (!ret)
-		ret = _outside(&nl, host, addr, err, errlen);
+		ret = _outside(&nl, host, addr, mac, err, errlen);
 	if (!ret)
-		ret = _in_ns(init_pid, addr, err, errlen);
+		ret = _in_ns(init_pid, addr, mac, err, errlen);
 	if (ret)
 		_link_del(&nl, host);
 	mnl_socket_close(nl.sk);
