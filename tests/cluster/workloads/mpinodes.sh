@@ -7,4 +7,11 @@
 # DIR holds the solver's start log (DIR/starts).
 dir=$1 iters=${2:-60}
 export OMPI_MCA_hwloc_base_binding_policy=none OMPI_MCA_mpi_yield_when_idle=1
-exec mpirun.openmpi -n "$SLURM_NNODES" --map-by node "$dir/../solver" -i "$iters" -n 100 -s 100 -l "$dir/starts"
+# Open MPI 4.1.4's rsh launcher warns, now and then, that it could not put a
+# daemon's launcher in its own process group (its setpgid after the child's
+# exec: a harmless race); that line is noise, not the job's output.
+mpirun.openmpi -n "$SLURM_NNODES" --map-by node "$dir/../solver" -i "$iters" -n 100 -s 100 \
+	-l "$dir/starts" 2> >(grep -v '^\[[^]]*\] plm:rsh: Warning: setpgid(' >&2)
+status=$?
+wait # for the filter
+exit $status
