@@ -38,12 +38,12 @@
 #define GATE_COOL_MAX 64
 
 struct gate_conf {
-	size_t places;	 /* <= GATE_MAX */
-	size_t per_src;	 /* places one source may hold */
-	int deadline_ms; /* for the whole first message, from accept */
-	uint32_t types;	 /* accepted first messages: 1u << CR_MSG_* */
-	int cred;	 /* the first message is a munge credential, nothing else */
-	int unix_socket; /* sources are peer uids; root's are never refused nor evicted */
+	size_t places;	  /* <= GATE_MAX */
+	size_t per_src;	  /* places one source may hold */
+	int deadline_ms;  /* for the whole first message, from accept */
+	uint32_t types;	  /* accepted first messages: 1u << CR_MSG_* */
+	int cred;	  /* the first message is a munge credential, nothing else */
+	int unix_socket;  /* sources are peer uids; root's are never refused nor evicted */
 	uint32_t msg_max; /* a first message's most bytes; 0: GATE_MSG_MAX */
 };
 
