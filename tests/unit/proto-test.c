@@ -201,6 +201,22 @@ static void _build_job_start(struct wire *w)
 	w_u32(w, 0); /* restart_from */
 }
 
+/* A cr-rsh request (rshreq.h): version, host, cmd, cwd, addr, port, cookie, flags, env. */
+static void _build_rsh(struct wire *w)
+{
+	static const char *const env[] = {"PATH=/usr/bin:/bin", "OMPI_MCA_plm=rsh"};
+
+	w_u32(w, CR_PROTO_VERSION);
+	w_str(w, "node2");
+	w_str(w, "orted --daemonize -mca ess env");
+	w_str(w, "/home/u/run");
+	w_str(w, "100.64.0.65");
+	w_u32(w, 40123);
+	w_str(w, "0123456789abcdef0123456789abcdef");
+	w_u32(w, 0);
+	w_strv(w, env, 2);
+}
+
 static void _build_job_end(struct wire *w)
 {
 	w_u32(w, CR_PROTO_VERSION);
@@ -305,6 +321,23 @@ static int _unpack_job_start(struct cr_msg *m)
 	    strlen(nodelist) >= 1024)
 		return -EPROTO;
 	return 0;
+}
+
+/* rshreq.c rsh_req_unpack (local.c, launch.c, mpi-hooks/slotroot.c) */
+static int _unpack_rsh(struct cr_msg *m)
+{
+	uint32_t version, port, flags, n;
+	const char *s, *cookie;
+
+	if (u_u32(m, &version) || version != CR_PROTO_VERSION || u_str(m, &s) || u_str(m, &s) ||
+	    u_str(m, &s) || u_str(m, &s) || u_u32(m, &port) || u_str(m, &cookie) ||
+	    u_u32(m, &flags) || u_u32(m, &n) || n > 4096 || port == 0 || port > 65535 ||
+	    strlen(cookie) != 32)
+		return -EPROTO;
+	for (uint32_t i = 0; i < n; i++)
+		if (u_str(m, &s))
+			return -EPROTO;
+	return cr_unpack_done(m) ? -EPROTO : 0;
 }
 
 /* crd.c _job_end */
@@ -486,6 +519,7 @@ static const struct msg_row msg_rows[] = {
 	{"RESTORE", CR_MSG_RESTORE, 1, CR_FDS_MAX, _build_json, _unpack_restore},
 	{"RESUME", CR_MSG_RESUME, 0, 0, _build_u32, _unpack_u32},
 	{"PROGRESS", CR_MSG_PROGRESS, 0, 0, _build_text, _unpack_progress},
+	{"RSH", CR_MSG_RSH, 0, 0, _build_rsh, _unpack_rsh},
 };
 
 #define NROWS (sizeof(msg_rows) / sizeof(msg_rows[0]))
