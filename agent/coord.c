@@ -81,12 +81,14 @@ static json_t *_job_desc(uint32_t jobid)
 		return json_object();
 	}
 	j = &jm->job_array[0];
-	o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:s, s:s, s:s}", "name",
+	o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:s, s:s, s:s, s:i}", "name",
 		      j->name ? j->name : "", "partition", j->partition ? j->partition : "",
 		      "nodes", (int)j->num_nodes, "ntasks", (int)j->num_tasks, "cpus_per_task",
 		      (int)j->cpus_per_task, "time_limit", (int)j->time_limit, "work_dir",
 		      j->work_dir ? j->work_dir : "", "account", j->account ? j->account : "",
-		      "std_in", j->std_in ? j->std_in : "");
+		      "std_in", j->std_in ? j->std_in : "", "shared", (int)j->shared);
+	if (o)
+		json_object_set_new(o, "cpus", json_integer(j->num_cpus));
 	slurm_free_job_info_msg(jm);
 	return o ? o : json_object();
 }

@@ -74,6 +74,8 @@ static void _describe(job_desc_msg_t *d, json_t *man, struct restart_env *e)
 	json_int_t limit = json_integer_value(json_object_get(job, "time_limit"));
 	json_int_t cpt = json_integer_value(json_object_get(job, "cpus_per_task"));
 	json_int_t ntasks = json_integer_value(json_object_get(job, "ntasks"));
+	json_t *shared = json_object_get(job, "shared");
+	json_int_t cpus = json_integer_value(json_object_get(job, "cpus"));
 	const char *s;
 
 	slurm_init_job_desc_msg(d);
@@ -90,6 +92,12 @@ static void _describe(job_desc_msg_t *d, json_t *man, struct restart_env *e)
 		d->cpus_per_task = (uint16_t)cpt;
 	if (ntasks > 0 && ntasks < NO_VAL)
 		d->num_tasks = (uint32_t)ntasks;
+	if (json_is_integer(shared) && json_integer_value(shared) >= 0 &&
+	    json_integer_value(shared) < NO_VAL16)
+		d->shared = (uint16_t)json_integer_value(shared);
+	/* more tasks than CPUs (sbatch -O): Slurm refuses them unless overcommitted again */
+	if (ntasks > 0 && cpus > 0 && ntasks * (cpt > 0 ? cpt : 1) > cpus)
+		d->overcommit = 1;
 	if (limit > 0 && limit < INFINITE)
 		d->time_limit = limit;
 	d->work_dir = (char *)(json_string_value(json_object_get(job, "work_dir")) ?: "/");
