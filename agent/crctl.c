@@ -628,6 +628,25 @@ static int _parse_jobid(const char *s, uint32_t *jobid)
 	return 0;
 }
 
+/* What subcommand @ci was given fits it: -1 to go on, or EX_USAGE (said why). */
+static int _check_cmd_args(int ci, uint32_t jobid)
+{
+	if (json_object_get(opt.args, "FromScratch") && cmds[ci].cmd != CR_CTL_RESTART) {
+		fprintf(stderr, "crctl: --from-scratch is for restart\n");
+		return EX_USAGE;
+	}
+	if ((cmds[ci].cmd == CR_CTL_EVACUATE) != !!json_object_get(opt.args, "Node") ||
+	    (json_object_get(opt.args, "Reason") && cmds[ci].cmd != CR_CTL_EVACUATE)) {
+		fprintf(stderr, "crctl: evacuate needs a NODE, and --reason is evacuate's\n");
+		return EX_USAGE;
+	}
+	if (cmds[ci].needs_job && !jobid) {
+		fprintf(stderr, "crctl: %s needs a JOBID\n", cmds[ci].name);
+		return EX_USAGE;
+	}
+	return -1;
+}
+
 /* Returns -1 to go on, or the exit code. */
 static int _parse_args(int argc, char **argv, int *ci, uint32_t *jobid, const char **cfile)
 {
@@ -697,20 +716,7 @@ static int _parse_args(int argc, char **argv, int *ci, uint32_t *jobid, const ch
 			return EX_USAGE;
 		}
 	}
-	if (json_object_get(opt.args, "FromScratch") && cmds[*ci].cmd != CR_CTL_RESTART) {
-		fprintf(stderr, "crctl: --from-scratch is for restart\n");
-		return EX_USAGE;
-	}
-	if ((cmds[*ci].cmd == CR_CTL_EVACUATE) != !!json_object_get(opt.args, "Node") ||
-	    (json_object_get(opt.args, "Reason") && cmds[*ci].cmd != CR_CTL_EVACUATE)) {
-		fprintf(stderr, "crctl: evacuate needs a NODE, and --reason is evacuate's\n");
-		return EX_USAGE;
-	}
-	if (cmds[*ci].needs_job && !*jobid) {
-		fprintf(stderr, "crctl: %s needs a JOBID\n", cmds[*ci].name);
-		return EX_USAGE;
-	}
-	return -1;
+	return _check_cmd_args(*ci, *jobid);
 }
 
 int main(int argc, char **argv)

@@ -382,6 +382,55 @@ static int parse_keep(char *arg, struct restart_args *a)
 	return 0;
 }
 
+/* The restart options that take a value: -1 (said why) when it is not one. */
+static int parse_restart_value(int c, char *arg, struct restart_args *a)
+{
+	switch (c) {
+	case 'o':
+		if (parse_owner(arg, &a->owner)) {
+			fprintf(stderr, "cr: --owner takes UID[:GID]\n");
+			return -1;
+		}
+		a->ro.owner = &a->owner.o;
+		return 0;
+	case 'k':
+		if (parse_keep(arg, a)) {
+			fprintf(stderr, "cr: --keep-cut takes DIR[:MAXBYTES]\n");
+			return -1;
+		}
+		return 0;
+	case 'C':
+		if (parse_cpu_map(arg, a->cpu_map, &a->ro.ncpu_map)) {
+			fprintf(stderr,
+				"cr: --cpu-map takes OLD:NEW[,OLD:NEW]... (CPUs below 1024)\n");
+			return -1;
+		}
+		a->ro.cpu_map = a->cpu_map;
+		return 0;
+	default: /* 'i' */
+		if (add_inherit(&a->inh, &a->ninh, arg)) {
+			fprintf(stderr, "cr: --inherit-fd takes KEY=FD\n");
+			return -1;
+		}
+		return 0;
+	}
+}
+
+/* Options that need another: true (said which) when one is missing. */
+static bool restart_args_conflict(const struct restart_args *a)
+{
+	if (a->keep_dir && !a->ro.rollback_files) {
+		fprintf(stderr, "cr: --keep-cut needs --rollback-files\n");
+		return true;
+	}
+	if (a->ro.net_lock && !a->ro.netns) {
+		fprintf(stderr,
+			"cr: --net-lock needs --netns: cr's own namespace is never locked\n");
+		return true;
+	}
+	return false;
+}
+
 /* 0, or the exit status to return now (usage error, or 0 after --help). */
 static int parse_restart(int argc, char **argv, struct restart_args *a, bool *done)
 {
@@ -406,13 +455,6 @@ static int parse_restart(int argc, char **argv, struct restart_args *a, bool *do
 	*done = true;
 	while ((c = getopt_long(argc, argv, "pdi:s:hrao:V:Nn:k:C:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'o':
-			if (parse_owner(optarg, &a->owner)) {
-				fprintf(stderr, "cr: --owner takes UID[:GID]\n");
-				return EXIT_USAGE;
-			}
-			a->ro.owner = &a->owner.o;
-			break;
 		case 'p':
 			a->ro.new_pidns = true;
 			break;
@@ -434,25 +476,12 @@ static int parse_restart(int argc, char **argv, struct restart_args *a, bool *do
 		case 'n':
 			a->ro.netns = optarg;
 			break;
+		case 'o':
 		case 'k':
-			if (parse_keep(optarg, a)) {
-				fprintf(stderr, "cr: --keep-cut takes DIR[:MAXBYTES]\n");
-				return EXIT_USAGE;
-			}
-			break;
 		case 'C':
-			if (parse_cpu_map(optarg, a->cpu_map, &a->ro.ncpu_map)) {
-				fprintf(stderr, "cr: --cpu-map takes OLD:NEW[,OLD:NEW]... (CPUs "
-						"below 1024)\n");
-				return EXIT_USAGE;
-			}
-			a->ro.cpu_map = a->cpu_map;
-			break;
 		case 'i':
-			if (add_inherit(&a->inh, &a->ninh, optarg)) {
-				fprintf(stderr, "cr: --inherit-fd takes KEY=FD\n");
+			if (parse_restart_value(c, optarg, a))
 				return EXIT_USAGE;
-			}
 			break;
 		case 's': /* debug: kinds of state not to restore, for tests */
 			a->ro.skip = optarg;
@@ -468,15 +497,8 @@ static int parse_restart(int argc, char **argv, struct restart_args *a, bool *do
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (a->keep_dir && !a->ro.rollback_files) {
-		fprintf(stderr, "cr: --keep-cut needs --rollback-files\n");
+	if (restart_args_conflict(a))
 		return EXIT_USAGE;
-	}
-	if (a->ro.net_lock && !a->ro.netns) {
-		fprintf(stderr,
-			"cr: --net-lock needs --netns: cr's own namespace is never locked\n");
-		return EXIT_USAGE;
-	}
 	*done = false;
 	return 0;
 }
