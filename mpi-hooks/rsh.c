@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "io.h"
 #include "proto.h"
 #include "rsh.h"
 #include "rshio.h"
@@ -338,7 +339,7 @@ static int _from_relay(int fd, int *code)
 		return ret;
 	if (type == 'o' || type == 'e') {
 		/* A reader that went away loses the rest, as with ssh. */
-		rshio_write_all(type == 'o' ? 1 : 2, buf, len);
+		io_write_all(type == 'o' ? 1 : 2, buf, len, -1);
 		return 0;
 	}
 	if (type != 'x' || len != 4)

@@ -3,24 +3,8 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "rshio.h"
-
-int rshio_write_all(int fd, const void *p, size_t len)
-{
-	const uint8_t *c = p;
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, c, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		c += n;
-		len -= n;
-	}
-	return 0;
-}
 
 int rshio_read_all(int fd, void *p, size_t len)
 {
@@ -56,8 +40,8 @@ int rshio_send(int fd, uint8_t type, const void *p, uint32_t len)
 	int ret;
 
 	rshio_header(hdr, type, len);
-	ret = rshio_write_all(fd, hdr, sizeof(hdr));
-	return ret ? ret : rshio_write_all(fd, p, len);
+	ret = io_write_all(fd, hdr, sizeof(hdr), -1);
+	return ret ? ret : io_write_all(fd, p, len, -1);
 }
 
 int rshio_recv(int fd, uint8_t *type, uint8_t *buf, uint32_t *len)

@@ -17,8 +17,6 @@
 #define RSHIO_HDR   5
 #define RSHIO_CHUNK 16384 /* the largest frame either side sends */
 
-/* The whole buffer, or -errno. */
-int rshio_write_all(int fd, const void *p, size_t len);
 /* Exactly len bytes: 0, -ECONNRESET at EOF, or -errno. */
 int rshio_read_all(int fd, void *p, size_t len);
 /* One frame, whole (blocking). */

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "proto.h"
 #include "rsh.h"
 #include "rshio.h"
@@ -224,7 +225,7 @@ static void _relay_main(const struct rsh_req *r, int ready)
 			 r->port, strerror(-fd));
 		goto fail;
 	}
-	if (!rl || rshio_write_all(fd, r->cookie, RSH_COOKIE_LEN)) {
+	if (!rl || io_write_all(fd, r->cookie, RSH_COOKIE_LEN, -1)) {
 		snprintf(why, sizeof(why), "lost the connection to %s port %u", r->addr, r->port);
 		goto fail;
 	}
