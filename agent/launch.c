@@ -135,7 +135,7 @@ static int _slot_connect(pid_t init, char *err, size_t errlen)
 	root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
 		return err_set(err, errlen, -errno, "cannot open the container's root");
-	fd = syscall(SYS_openat2, root, SLOT_SOCK_PATH + 1, &how, sizeof(how));
+	fd = syscall(SYS_openat2, root, &SLOT_SOCK_PATH[1], &how, sizeof(how));
 	ret = fd < 0 ? -errno : 0;
 	close(root);
 	if (!ret && (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)))
