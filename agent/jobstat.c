@@ -2,9 +2,11 @@
 /* A job's status: its JSON form, and the client of the job's monitor. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -53,6 +55,57 @@ void jobstat_routes_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, s
 {
 	if (snprintf(buf, len, "%s/job%u.routes", ctx->conf.state_dir, jobid) >= (int)len)
 		buf[0] = '\0';
+}
+
+void jobstat_lock_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len)
+{
+	if (snprintf(buf, len, "%s/job%u.lock", ctx->conf.state_dir, jobid) >= (int)len)
+		buf[0] = '\0';
+}
+
+int jobstat_claim(const struct crd_ctx *ctx, uint32_t jobid)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	char path[PATH_MAX];
+	int fd, ret;
+
+	jobstat_lock_path(ctx, jobid, path, sizeof(path));
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (fcntl(fd, F_SETLK, &fl) == 0)
+		return fd;
+	ret = errno == EACCES || errno == EAGAIN ? -EBUSY : -errno;
+	close(fd);
+	return ret;
+}
+
+int jobstat_wait_gone(const struct crd_ctx *ctx, uint32_t jobid, int ms, pid_t *holder)
+{
+	char path[PATH_MAX];
+	struct flock fl;
+	int fd, ret;
+
+	jobstat_lock_path(ctx, jobid, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	for (;;) {
+		fl = (struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET};
+		if (fcntl(fd, F_GETLK, &fl) < 0) {
+			ret = -errno;
+			break;
+		}
+		ret = fl.l_type == F_UNLCK ? 0 : -EBUSY;
+		*holder = fl.l_pid;
+		if (!ret || ms <= 0)
+			break;
+		/* The lock gives no wake-up for a waiter that must not take it. */
+		poll(NULL, 0, 20);
+		ms -= 20;
+	}
+	close(fd);
+	return ret;
 }
 
 char *jobstat_encode(const struct job_status *js, const char *node)

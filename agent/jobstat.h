@@ -62,6 +62,21 @@ void jobstat_hosts_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, si
 /* The routes this node has to the job's slots on other nodes (jobnet_routes). */
 void jobstat_routes_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len);
 
+/*
+ * One monitor per job id on a node at a time: the monitor holds a POSIX
+ * record lock on StateDir/job<ID>.lock from before it makes its files until
+ * it exits, after it removed them. A record lock belongs to the process, so
+ * the container and the coordinator it forks never hold it. A requeued run's
+ * prolog can come while the previous run's monitor still tears down: the new
+ * one must not start before, or the old one removes the new one's socket,
+ * state and routes.
+ */
+void jobstat_lock_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len);
+/* The monitor's claim: the lock's fd (kept open until exit), or -EBUSY, or -errno. */
+int jobstat_claim(const struct crd_ctx *ctx, uint32_t jobid);
+/* Wait up to ms for jobid's monitor to exit: 0, or -EBUSY (*holder: its pid). */
+int jobstat_wait_gone(const struct crd_ctx *ctx, uint32_t jobid, int ms, pid_t *holder);
+
 /* The status as JSON text (malloc'd; NULL: out of memory); node: added as "node" unless NULL. */
 char *jobstat_encode(const struct job_status *js, const char *node);
 

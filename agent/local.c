@@ -113,6 +113,23 @@ static int _ckpt_dir(const struct crd_ctx *ctx, struct cr_job *ji, const char *d
 				    sizeof(ji->ckpt_dir), err, errlen);
 }
 
+/* The previous run's monitor (a requeue) may still be removing its files. */
+static int _previous_gone(int fd, const struct crd_ctx *ctx, uint32_t jobid)
+{
+	pid_t holder = 0;
+	int ret = jobstat_wait_gone(ctx, jobid, 15000, &holder);
+
+	if (!ret)
+		return 0;
+	log_warnx("job %u: the container of a previous run (monitor %d) is not removed: %s", jobid,
+		  (int)holder, strerror(-ret));
+	cr_send_err(fd, CR_E_FAILED,
+		    "slurm-cr: job %u: the container of a previous run on this node is not "
+		    "removed (monitor %d): %s",
+		    jobid, (int)holder, strerror(-ret));
+	return ret;
+}
+
 static void _job_start(const struct crd_ctx *ctx, int fd, struct cr_msg *m)
 {
 	struct cr_job ji = {0};
@@ -132,6 +149,8 @@ static void _job_start(const struct crd_ctx *ctx, int fd, struct cr_msg *m)
 	}
 	if (jobstat_get(ctx, ji.jobid, &st) == 0) {
 		if (st.state == JS_IDLE) {
+			log_info("job %u: its container is up already (monitor %d)", ji.jobid,
+				 (int)st.monitor_pid);
 			cr_send_ok(fd, "exists");
 			return;
 		}
@@ -141,6 +160,8 @@ static void _job_start(const struct crd_ctx *ctx, int fd, struct cr_msg *m)
 		jobstat_ask(ctx, ji.jobid, CR_MSG_JOB_END, NULL, NULL, 0, 10, &code, err,
 			    sizeof(err));
 	}
+	if (_previous_gone(fd, ctx, ji.jobid))
+		return;
 	ji.interval = (int32_t)interval < 0 ? ctx->conf.default_interval : (long)interval;
 	snprintf(ji.nodelist, sizeof(ji.nodelist), "%s", nodelist);
 	ji.slot = _slot_of(nodelist, node);

@@ -786,6 +786,9 @@ static void _finish(struct monitor *mon, int cfd)
 	unlink(path);
 	jobstat_routes_path(mon->ctx, mon->ji.jobid, path, sizeof(path));
 	jobnet_routes_drop(path);
+	/* Last, still holding it: the next monitor of this job id may start. */
+	jobstat_lock_path(mon->ctx, mon->ji.jobid, path, sizeof(path));
+	unlink(path);
 	log_info("job %u: container removed", mon->ji.jobid);
 	if (cfd >= 0)
 		cr_send_ok(cfd, "removed");
@@ -905,6 +908,11 @@ static void _monitor_main(const struct crd_ctx *ctx, const struct cr_job *ji, in
 	log_setproc(path);
 	prctl(PR_SET_NAME, path);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	ret = jobstat_claim(ctx, ji->jobid);
+	if (ret < 0) {
+		snprintf(msg, sizeof(msg), "another monitor of the job runs here: %s", strerror(-ret));
+		goto fail;
+	}
 	jobstat_sock_path(ctx, ji->jobid, path, sizeof(path));
 	mon->listen_fd = cr_unix_listen(path, 0600);
 	if (mon->listen_fd < 0) {
