@@ -910,7 +910,8 @@ static void _monitor_main(const struct crd_ctx *ctx, const struct cr_job *ji, in
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	ret = jobstat_claim(ctx, ji->jobid);
 	if (ret < 0) {
-		snprintf(msg, sizeof(msg), "another monitor of the job runs here: %s", strerror(-ret));
+		snprintf(msg, sizeof(msg), "another monitor of the job runs here: %s",
+			 strerror(-ret));
 		goto fail;
 	}
 	jobstat_sock_path(ctx, ji->jobid, path, sizeof(path));
