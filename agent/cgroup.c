@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -174,4 +176,62 @@ int cgroup_move_to_step(pid_t pid, const char *rel)
 			return ret;
 	}
 	return 0;
+}
+
+/* The init's children (a non-batch slot's root) follow it into the step's cgroups. */
+static void _move_children(pid_t init, const char *rel)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", init, init);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	for (char *p = buf, *e; *p; p = e) {
+		long pid = strtol(p, &e, 10);
+		if (e == p)
+			break;
+		if (cgroup_move_to_step(pid, rel))
+			log_warnx("monitor: cannot move pid %ld into %s", pid, rel);
+	}
+}
+
+int cgroup_join_extern(const char *node, uint32_t uid, uint32_t jobid, pid_t init)
+{
+	char path[PATH_MAX + 32], rel[PATH_MAX];
+	struct stat st;
+	int ret;
+
+	/* This node's Slurm cgroups: slurm_<node> with several slurmd per host. */
+	snprintf(rel, sizeof(rel), "/slurm_%s/uid_%u/job_%u/step_extern", node, uid, jobid);
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/freezer%s", rel);
+	if (stat(path, &st) < 0) {
+		snprintf(rel, sizeof(rel), "/slurm/uid_%u/job_%u/step_extern", uid, jobid);
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/freezer%s", rel);
+		if (stat(path, &st) < 0)
+			return -ENOENT;
+	}
+	ret = cgroup_move_to_step(init, rel);
+	if (ret == 0)
+		_move_children(init, rel);
+	return ret;
+}
+
+int cgroup_job_alive(const char *node, uint32_t uid, uint32_t jobid)
+{
+	const char *fz = "/sys/fs/cgroup/freezer";
+	char root[PATH_MAX], path[PATH_MAX + 64];
+	struct stat st;
+
+	snprintf(root, sizeof(root), "%s/slurm_%s", fz, node);
+	if (stat(root, &st) < 0)
+		snprintf(root, sizeof(root), "%s/slurm", fz);
+	if (stat(root, &st) < 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/uid_%u/job_%u", root, uid, jobid);
+	return stat(path, &st) == 0;
 }

@@ -14,5 +14,12 @@ int cgroup_check_step(pid_t pid, uint32_t jobid, const char *node, const char *s
 int cgroup_move_like(pid_t pid, pid_t ref);
 /* Move pid into the step's cgroups, rel below each hierarchy's root. */
 int cgroup_move_to_step(pid_t pid, const char *rel);
+/*
+ * Move a container's init and its children into the job's extern step
+ * (node's Slurm cgroups): 0, -ENOENT while slurmd has not made it, -errno.
+ */
+int cgroup_join_extern(const char *node, uint32_t uid, uint32_t jobid, pid_t init);
+/* Does Slurm still have the job on this node (its freezer cgroup)? 1 when it cannot tell. */
+int cgroup_job_alive(const char *node, uint32_t uid, uint32_t jobid);
 
 #endif

@@ -37,6 +37,7 @@
 #include "jobstat.h"
 #include "log.h"
 #include "monitor.h"
+#include "preempt.h"
 #include "proto.h"
 #include "relay.h"
 #include "slurmjob.h"
@@ -49,6 +50,7 @@ enum coord_kind {
 	CO_RESTORE,  /* at the batch step's start */
 	CO_PERIODIC, /* at the job's interval */
 	CO_CONTINUE, /* before the time limit, then requeued (--checkpoint-continue) */
+	CO_PREEMPT,  /* preempted: within the grace time, then requeued or ended */
 };
 
 struct monitor {
@@ -72,9 +74,10 @@ struct monitor {
 	int dropping; /* the init drops a restored tree nobody waits for: its answer is ours */
 	pid_t coord_pid;
 	enum coord_kind coord_kind;
-	time_t last_ckpt; /* end of the last periodic checkpoint attempt (or the start) */
-	int coord_report; /* the coordinator child's message */
-	struct cont cont; /* --checkpoint-continue */
+	time_t last_ckpt;	/* end of the last periodic checkpoint attempt (or the start) */
+	int coord_report;	/* the coordinator child's message */
+	struct cont cont;	/* --checkpoint-continue */
+	struct preempt preempt; /* a preemption's grace time */
 };
 
 static void _status(const struct monitor *mon, struct job_status *js)
@@ -219,6 +222,8 @@ static void _relay_msg(struct monitor *mon)
 			_drop_relay(mon, "bad SIGNAL length");
 			break;
 		}
+		if (signo == SIGTERM && !mon->coord_pid)
+			preempt_on_term(mon->ctx, mon->ji.jobid, &mon->preempt);
 		log_debug("job %u: forwarding signal %u", mon->ji.jobid, signo);
 		cr_send_u32(mon->ctl_fd, CR_MSG_SIGNAL, signo);
 		break;
@@ -373,6 +378,8 @@ static void _coord_child(struct monitor *mon, enum coord_kind kind, int report)
 
 		if (kind == CO_CONTINUE)
 			continue_opts(&mon->cont, &o);
+		else if (kind == CO_PREEMPT)
+			preempt_opts(&mon->preempt, &o);
 		_status(mon, &st);
 		ret = coord_checkpoint(mon->ctx, &st, &o, &result, msg, sizeof(msg));
 		json_decref(result);
@@ -402,6 +409,7 @@ static void _start_coord(struct monitor *mon, enum coord_kind kind)
 		close(p[0]);
 		log_setproc(kind == CO_RESTORE	  ? "coord-restore"
 			    : kind == CO_CONTINUE ? "coord-continue"
+			    : kind == CO_PREEMPT  ? "coord-preempt"
 						  : "coord-periodic");
 		_coord_child(mon, kind, p[1]);
 	}
@@ -447,7 +455,9 @@ static void _coord_done(struct monitor *mon, int status)
 	mon->coord_pid = 0;
 	if (mon->coord_kind == CO_CONTINUE && code)
 		continue_failed(mon->ji.jobid, &mon->cont, msg);
-	if (mon->coord_kind == CO_CONTINUE)
+	if (mon->coord_kind == CO_PREEMPT && code)
+		preempt_failed(mon->ji.jobid, &mon->preempt, msg);
+	if (mon->coord_kind == CO_CONTINUE || mon->coord_kind == CO_PREEMPT)
 		return;
 	if (mon->coord_kind == CO_PERIODIC) {
 		mon->last_ckpt = time(NULL);
@@ -494,28 +504,6 @@ static void _reap(struct monitor *mon)
 	}
 }
 
-/* The init's children (a non-batch slot's root) follow it into the step's cgroups. */
-static void _move_children(pid_t init, const char *rel)
-{
-	char path[64], buf[4096];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", init, init);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	for (char *p = buf, *e; *p; p = e) {
-		long pid = strtol(p, &e, 10);
-		if (e == p)
-			break;
-		if (cgroup_move_to_step(pid, rel))
-			log_warnx("monitor: cannot move pid %ld into %s", pid, rel);
-	}
-}
-
 /*
  * Until a relay takes the container into the batch step, keep it in the job's
  * extern step (PrologFlags=Contain), which slurmd creates right after the
@@ -524,51 +512,13 @@ static void _move_children(pid_t init, const char *rel)
  */
 static int _join_extern(struct monitor *mon)
 {
-	char path[PATH_MAX + 32], rel[PATH_MAX];
-	struct stat st;
-	int ret;
-
 	if (mon->in_step || mon->init_pid <= 0 || time(NULL) - mon->started > 60)
 		return -1;
-	/* This node's Slurm cgroups: slurm_<node> with several slurmd per host. */
-	snprintf(rel, sizeof(rel), "/slurm_%s/uid_%u/job_%u/step_extern", mon->ctx->conf.node_name,
-		 mon->ji.uid, mon->ji.jobid);
-	snprintf(path, sizeof(path), "/sys/fs/cgroup/freezer%s", rel);
-	if (stat(path, &st) < 0) {
-		snprintf(rel, sizeof(rel), "/slurm/uid_%u/job_%u/step_extern", mon->ji.uid,
-			 mon->ji.jobid);
-		snprintf(path, sizeof(path), "/sys/fs/cgroup/freezer%s", rel);
-		if (stat(path, &st) < 0)
-			return 100;
-	}
-	ret = cgroup_move_to_step(mon->init_pid, rel);
-	if (ret == 0)
-		_move_children(mon->init_pid, rel);
-	if (ret == 0) {
-		mon->in_step = 1;
-		log_info("job %u: container in the extern step's cgroups", mon->ji.jobid);
-		return -1;
-	}
-	return 100;
-}
-
-/*
- * Does Slurm still have the job on this node (its freezer cgroup)? When this
- * node's Slurm cgroup root is not there, we cannot tell: say yes.
- */
-static int _job_alive(struct monitor *mon)
-{
-	const char *fz = "/sys/fs/cgroup/freezer";
-	char root[PATH_MAX], path[PATH_MAX + 64];
-	struct stat st;
-
-	snprintf(root, sizeof(root), "%s/slurm_%s", fz, mon->ctx->conf.node_name);
-	if (stat(root, &st) < 0)
-		snprintf(root, sizeof(root), "%s/slurm", fz);
-	if (stat(root, &st) < 0)
-		return 1;
-	snprintf(path, sizeof(path), "%s/uid_%u/job_%u", root, mon->ji.uid, mon->ji.jobid);
-	return stat(path, &st) == 0;
+	if (cgroup_join_extern(mon->ctx->conf.node_name, mon->ji.uid, mon->ji.jobid, mon->init_pid))
+		return 100;
+	mon->in_step = 1;
+	log_info("job %u: container in the extern step's cgroups", mon->ji.jobid);
+	return -1;
 }
 
 /*
@@ -598,6 +548,13 @@ static int _timeout(struct monitor *mon)
 		int w = continue_wait(mon->ctx, mon->ji.jobid, &mon->cont, now);
 		if (w == 0)
 			_start_coord(mon, CO_CONTINUE);
+		else if (w > 0 && w * 1000 < t)
+			t = w * 1000;
+	}
+	if (mon->ji.batch && mon->state == JS_RUNNING && mon->enabled && !mon->coord_pid) {
+		int w = preempt_wait(mon->ctx, mon->ji.jobid, &mon->preempt, now);
+		if (w == 0)
+			_start_coord(mon, CO_PREEMPT);
 		else if (w > 0 && w * 1000 < t)
 			t = w * 1000;
 	}
@@ -764,6 +721,8 @@ static void _finish(struct monitor *mon, int cfd)
 	int status;
 
 	if (mon->coord_pid > 0) {
+		if (mon->coord_kind == CO_PREEMPT)
+			preempt_failed(mon->ji.jobid, &mon->preempt, "");
 		kill(mon->coord_pid, SIGKILL);
 		waitpid(mon->coord_pid, &status, 0);
 		mon->coord_pid = 0;
@@ -821,7 +780,8 @@ static void _monitor_loop(struct monitor *mon)
 				continue;
 			fatal("monitor: poll");
 		}
-		if (n == 0 && time(NULL) - mon->started > 60 && !_job_alive(mon)) {
+		if (n == 0 && time(NULL) - mon->started > 60 &&
+		    !cgroup_job_alive(mon->ctx->conf.node_name, mon->ji.uid, mon->ji.jobid)) {
 			log_info("job %u: no longer on this node and no epilog came",
 				 mon->ji.jobid);
 			_finish(mon, -1);

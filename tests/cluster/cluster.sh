@@ -12,14 +12,14 @@ PROG=${0##*/}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRCDIR=$(cd "$HERE/../.." && pwd)
 
-# Instances 0..3 share nothing: bridge, a /25 of 10.231.0.0/23, node names,
+# Instances 0..5 share nothing: bridge, a /25 of 10.231.0.0/22, node names,
 # slurmctld port, cgroups, locks, state dir. CI's test runs use 0 and 1
-# (scripts/test.sh: CR_CI_INSTANCES); 2 and 3 are free for developers.
+# (scripts/test.sh: CR_CI_INSTANCES); 2 to 5 are free for developers.
 INSTANCE=${CR_CLUSTER_INSTANCE:-0}
 case $INSTANCE in
 0) SFX='' NODE_PREFIX=node ;;
-1 | 2 | 3) SFX=-$INSTANCE NODE_PREFIX=c${INSTANCE}node ;;
-*) echo "${0##*/}: CR_CLUSTER_INSTANCE must be 0, 1, 2 or 3" >&2; exit 1 ;;
+[1-5]) SFX=-$INSTANCE NODE_PREFIX=c${INSTANCE}node ;;
+*) echo "${0##*/}: CR_CLUSTER_INSTANCE must be one of 0 to 5" >&2; exit 1 ;;
 esac
 DIR=${CR_CLUSTER_DIR:-/var/lib/slurm-cr-cluster$SFX}
 BUILD=${CR_BUILD_DIR:-$SRCDIR/build}
@@ -30,7 +30,7 @@ TEST_USER=${CR_CLUSTER_USER:-crtest}
 CLUSTER_NAME=crbox
 
 BRIDGE=crbr$INSTANCE
-# 10.231.0.0/23 is ours alone; instance I has 10.231.(I/2).(128*(I%2))/25
+# 10.231.0.0/22 is ours alone; instance I has 10.231.(I/2).(128*(I%2))/25
 NET=10.231.$((INSTANCE / 2))
 PREFIXLEN=25
 CTL_ADDR=$NET.$((128 * (INSTANCE % 2) + 1))
@@ -90,16 +90,18 @@ Environment:
   CR_SHIM_DIR        scontrol shim  (default \$CR_BUILD_DIR/scripts/shim)
   CR_CLUSTER_NO_SPANK=1, CR_CLUSTER_NO_CRD=1   ignore the built plugin/agent
   CR_CLUSTER_USER    non-root test user (default crtest)
-  CR_CLUSTER_INSTANCE=I   one of four clusters that share nothing (default 0;
+  CR_CLUSTER_INSTANCE=I   one of six clusters that share nothing (default 0;
                      this is instance $INSTANCE):
                        I  nodes     bridge  subnet           slurmctld port
                        0  node1..   crbr0   10.231.0.0/25    6880
                        1  c1node1.. crbr1   10.231.0.128/25  6881
                        2  c2node1.. crbr2   10.231.1.0/25    6882
                        3  c3node1.. crbr3   10.231.1.128/25  6883
+                       4  c4node1.. crbr4   10.231.2.0/25    6884
+                       5  c5node1.. crbr5   10.231.2.128/25  6885
                      each with its own state dir, cgroups and locks. The test
                      command (scripts/test.sh, CI) runs its cluster tests on
-                     0 and 1, two at a time; 2 and 3 are free for developers
+                     0 and 1, two at a time; 2 to 5 are free for developers
                      while it runs. Set it for every command and test run
                      that should use that cluster.
   CR_CLUSTER_CTLD_PORT    slurmctld's port (default 6880 + I)
@@ -224,6 +226,8 @@ MessageTimeout=5
 KillWait=5
 InactiveLimit=0
 MinJobAge=3600
+PreemptType=preempt/partition_prio
+PreemptMode=REQUEUE
 SchedulerType=sched/backfill
 SchedulerParameters=bf_interval=1,sched_interval=2
 SelectType=select/cons_tres
@@ -237,7 +241,14 @@ EOF
 		for n in "${nodes[@]}"; do
 			echo "NodeName=$n NodeAddr=$(node_addr "$n") Port=$(node_port "$n") Sockets=1 CoresPerSocket=2 ThreadsPerCore=1 RealMemory=2048 State=UNKNOWN"
 		done
-		echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP"
+		# Preemption (slurm-cr checkpoints a preempted job in its grace time):
+		# jobs of "urgent" preempt those of "debug" and "tight" (requeued; a
+		# grace time of 1 s is too short for a checkpoint) and "scavenger"
+		# (cancelled); jobs of the same tier never preempt each other.
+		echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP PriorityTier=1 PreemptMode=REQUEUE GraceTime=60"
+		echo "PartitionName=tight Nodes=ALL MaxTime=INFINITE State=UP PriorityTier=1 PreemptMode=REQUEUE GraceTime=1"
+		echo "PartitionName=scavenger Nodes=ALL MaxTime=INFINITE State=UP PriorityTier=1 PreemptMode=CANCEL GraceTime=60"
+		echo "PartitionName=urgent Nodes=ALL MaxTime=INFINITE State=UP PriorityTier=10 PreemptMode=OFF"
 	} >"$DIR/etc/slurm.conf"
 
 	cat >"$DIR/etc/cgroup.conf" <<EOF

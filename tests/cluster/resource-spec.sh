@@ -15,7 +15,7 @@ set -euo pipefail
 sep=
 printf '{"version": {"major": 1, "minor": 0}, "local": [{"cluster": ['
 for i in "$@"; do
-	[[ $i =~ ^[0-3]$ ]] || { echo "${0##*/}: instance '$i' is not 0..3" >&2; exit 2; }
+	[[ $i =~ ^[0-5]$ ]] || { echo "${0##*/}: instance '$i' is not 0..5" >&2; exit 2; }
 	printf '%s{"id": "%s", "slots": 1}' "$sep" "$i"
 	sep=', '
 done
