@@ -55,6 +55,7 @@ static const struct conf_key conf_keys[] = {
 	STR_KEY("AllowContinue", allow_continue),
 	UINT_KEY("MaxContinues", max_continues, 100000),
 	UINT_KEY("ContinueLead", continue_lead, 86400),
+	STR_KEY("EvacuateOnDrain", evacuate_on_drain),
 	{"JobNetwork", CONF_NET, offsetof(struct cr_conf, job_net), 2 * sizeof(uint32_t), 0},
 	STR_KEY("LaunchAgent", launch_agent),
 };
@@ -77,6 +78,7 @@ void cr_conf_defaults(struct cr_conf *c)
 	snprintf(c->restore_failure, sizeof(c->restore_failure), "hold");
 	snprintf(c->allow_continue, sizeof(c->allow_continue), "no");
 	c->max_continues = 10;
+	snprintf(c->evacuate_on_drain, sizeof(c->evacuate_on_drain), "no");
 	c->continue_lead = 120;
 	c->job_net = 0x64400000; /* 100.64.0.0/16: shared address space, rarely a site's */
 	c->job_net_prefix = 16;
@@ -228,6 +230,11 @@ int cr_conf_load(struct cr_conf *c, const char *path, char *err, size_t errlen)
 	if (!ret && strcmp(c->allow_continue, "yes") && strcmp(c->allow_continue, "no")) {
 		snprintf(err, errlen, "%s: AllowContinue: \"%s\" is not yes or no", path,
 			 c->allow_continue);
+		ret = -EINVAL;
+	}
+	if (!ret && strcmp(c->evacuate_on_drain, "yes") && strcmp(c->evacuate_on_drain, "no")) {
+		snprintf(err, errlen, "%s: EvacuateOnDrain: \"%s\" is not yes or no", path,
+			 c->evacuate_on_drain);
 		ret = -EINVAL;
 	}
 	return ret;

@@ -34,9 +34,10 @@ struct cr_conf {
 	char restore_failure[8];    /* RestoreFailure: "hold" (requeue held) or "fail" */
 	/* --checkpoint-continue (continue.c): allowed, how often per job, how long before the end
 	 */
-	char allow_continue[4]; /* AllowContinue: "yes" or "no" */
-	uint32_t max_continues; /* MaxContinues: continuations per job */
-	uint32_t continue_lead; /* ContinueLead: seconds before the time limit */
+	char allow_continue[4];	   /* AllowContinue: "yes" or "no" */
+	uint32_t max_continues;	   /* MaxContinues: continuations per job */
+	uint32_t continue_lead;	   /* ContinueLead: seconds before the time limit */
+	char evacuate_on_drain[4]; /* EvacuateOnDrain: "yes" or "no" (drain.c) */
 	/* JobNetwork: the job containers' addresses, an IPv4 prefix (host order) */
 	uint32_t job_net;
 	uint32_t job_net_prefix;

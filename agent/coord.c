@@ -68,6 +68,23 @@ static void _record_error(int jobfd, uint32_t jobid, const char *op, const char 
 	json_decref(o);
 }
 
+void coord_record_error(const struct cr_job *ji, const char *op, const char *msg)
+{
+	struct job_user u;
+	char err[512];
+	int fd = -1;
+
+	if (!user_lookup(ji->uid, ji->gid, &u, err, sizeof(err)) &&
+	    !user_fs_enter(&u, err, sizeof(err)))
+		fd = store_job_open(ji->ckpt_dir, ji->jobid, 1, err, sizeof(err));
+	if (fd < 0)
+		log_warnx("job %u: cannot record the error for crctl error: %s", ji->jobid, err);
+	_record_error(fd, ji->jobid, op, msg);
+	if (fd >= 0)
+		close(fd);
+	user_fs_leave();
+}
+
 /* The job as Slurm knows it, kept in the manifest for `crctl restart`. */
 static json_t *_job_desc(uint32_t jobid)
 {
@@ -336,8 +353,9 @@ static int _step_release(struct coord *c, void *arg)
 	int end = op == COORD_VACATE || op == COORD_REQUEUE;
 	uint32_t seq = ((struct ckpt *)arg)->a.seq;
 
-	/* Before the requeue (its restore reads it), else after the job goes on. */
-	if (op == COORD_REQUEUE)
+	/* Before the requeue (its restore reads it) or the end (slurmctld takes no note
+	 * for an ended job), else after the job goes on. */
+	if (end)
 		_note_committed(c, seq, o);
 	if (op == COORD_REQUEUE && slurm_requeue(c->jobid, 0) != 0)
 		log_warnx("job %u: requeue: %s", c->jobid, slurm_strerror(slurm_get_errno()));
@@ -345,7 +363,7 @@ static int _step_release(struct coord *c, void *arg)
 		log_warnx("job %u: vacate: %s", c->jobid, slurm_strerror(slurm_get_errno()));
 	coordio_progress(c, "checkpoint %u: %s", seq, end ? "ending the job" : "resuming");
 	coordio_release_all(c, end ? CR_REL_KILL : CR_REL_RESUME);
-	if (op != COORD_REQUEUE)
+	if (!end)
 		_note_committed(c, seq, o);
 	return 0;
 }

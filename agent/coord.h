@@ -38,6 +38,9 @@ struct coord_opts {
 int coord_checkpoint(const struct crd_ctx *ctx, const struct job_status *st,
 		     const struct coord_opts *o, json_t **result, char *err, size_t errlen);
 
+/* A checkpoint not taken (op, why) into the job's directory, for `crctl error`. */
+void coord_record_error(const struct cr_job *ji, const char *op, const char *msg);
+
 #define COORD_FRESH 1 /* coord_restore: nothing to resume, start the script from the top */
 
 struct coord_restore_opts {

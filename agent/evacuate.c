@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drain.h"
 #include "evacuate.h"
 #include "log.h"
 #include "proto.h"
@@ -77,7 +78,7 @@ void evacuate_request(const struct crd_ctx *ctx, int fd, uid_t uid, json_t *opts
 	const char *node = json_string_value(json_object_get(opts, "Node"));
 	const char *reason = json_string_value(json_object_get(opts, "Reason"));
 	json_t *arr, *o;
-	char err[512], *s;
+	char err[512], marked[256], *s;
 
 	if (!_is_operator(ctx, uid)) {
 		log_info("ctl: uid %u may not evacuate a node", uid);
@@ -89,7 +90,9 @@ void evacuate_request(const struct crd_ctx *ctx, int fd, uid_t uid, json_t *opts
 		cr_send_err(fd, CR_E_FAILED, "evacuate: no node or no reason");
 		return;
 	}
-	if (_drain(node, reason, uid, err, sizeof(err))) {
+	/* The mark tells the jobs' own drain watch (drain.c) that crctl requeues them. */
+	snprintf(marked, sizeof(marked), "%.200s " DRAIN_EVACUATE_MARK, reason);
+	if (_drain(node, marked, uid, err, sizeof(err))) {
 		log_warnx("ctl: uid %u: evacuate: %s", uid, err);
 		cr_send_err(fd, CR_E_FAILED, "%s", err);
 		return;

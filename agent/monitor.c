@@ -32,6 +32,7 @@
 #include "container.h"
 #include "continue.h"
 #include "coord.h"
+#include "drain.h"
 #include "jobnet.h"
 #include "jobpeers.h"
 #include "jobstat.h"
@@ -51,6 +52,7 @@ enum coord_kind {
 	CO_PERIODIC, /* at the job's interval */
 	CO_CONTINUE, /* before the time limit, then requeued (--checkpoint-continue) */
 	CO_PREEMPT,  /* preempted: within the grace time, then requeued or ended */
+	CO_DRAIN,    /* a node of the job drained: requeued off it (EvacuateOnDrain) */
 };
 
 struct monitor {
@@ -78,6 +80,7 @@ struct monitor {
 	int coord_report;	/* the coordinator child's message */
 	struct cont cont;	/* --checkpoint-continue */
 	struct preempt preempt; /* a preemption's grace time */
+	struct drain drain;	/* EvacuateOnDrain */
 };
 
 static void _status(const struct monitor *mon, struct job_status *js)
@@ -223,7 +226,7 @@ static void _relay_msg(struct monitor *mon)
 			break;
 		}
 		if (signo == SIGTERM && !mon->coord_pid)
-			preempt_on_term(mon->ctx, mon->ji.jobid, &mon->preempt);
+			preempt_on_term(mon->ctx, &mon->ji, &mon->preempt);
 		log_debug("job %u: forwarding signal %u", mon->ji.jobid, signo);
 		cr_send_u32(mon->ctl_fd, CR_MSG_SIGNAL, signo);
 		break;
@@ -380,6 +383,8 @@ static void _coord_child(struct monitor *mon, enum coord_kind kind, int report)
 			continue_opts(&mon->cont, &o);
 		else if (kind == CO_PREEMPT)
 			preempt_opts(&mon->preempt, &o);
+		else if (kind == CO_DRAIN)
+			drain_opts(&mon->drain, &o);
 		_status(mon, &st);
 		ret = coord_checkpoint(mon->ctx, &st, &o, &result, msg, sizeof(msg));
 		json_decref(result);
@@ -410,6 +415,7 @@ static void _start_coord(struct monitor *mon, enum coord_kind kind)
 		log_setproc(kind == CO_RESTORE	  ? "coord-restore"
 			    : kind == CO_CONTINUE ? "coord-continue"
 			    : kind == CO_PREEMPT  ? "coord-preempt"
+			    : kind == CO_DRAIN	  ? "coord-drain"
 						  : "coord-periodic");
 		_coord_child(mon, kind, p[1]);
 	}
@@ -456,8 +462,11 @@ static void _coord_done(struct monitor *mon, int status)
 	if (mon->coord_kind == CO_CONTINUE && code)
 		continue_failed(mon->ji.jobid, &mon->cont, msg);
 	if (mon->coord_kind == CO_PREEMPT && code)
-		preempt_failed(mon->ji.jobid, &mon->preempt, msg);
-	if (mon->coord_kind == CO_CONTINUE || mon->coord_kind == CO_PREEMPT)
+		preempt_failed(&mon->ji, &mon->preempt, msg);
+	if (mon->coord_kind == CO_DRAIN && code)
+		drain_failed(&mon->ji, &mon->drain, msg);
+	if (mon->coord_kind == CO_CONTINUE || mon->coord_kind == CO_PREEMPT ||
+	    mon->coord_kind == CO_DRAIN)
 		return;
 	if (mon->coord_kind == CO_PERIODIC) {
 		mon->last_ckpt = time(NULL);
@@ -527,37 +536,36 @@ static int _join_extern(struct monitor *mon)
  * PrologFlags=Contain they live as long as the job), so that a missed epilog
  * (crd or slurmd down at the job's end) does not leave the container behind.
  */
+/* An event's checkpoint: w seconds until it is due (0: start it now, <0: none); *t shortened. */
+static void _due(struct monitor *mon, int w, enum coord_kind kind, int *t)
+{
+	if (w == 0)
+		_start_coord(mon, kind);
+	else if (w > 0 && (long long)w * 1000 < *t)
+		*t = w * 1000;
+}
+
 static int _timeout(struct monitor *mon)
 {
 	int t = _join_extern(mon);
-	time_t due, now = time(NULL);
+	time_t now = time(NULL);
 
 	if (t < 0)
 		t = 30000;
-	/* Periodic checkpoints: from the batch host, while the script runs. */
-	if (mon->ji.batch && mon->state == JS_RUNNING && mon->enabled && mon->ji.interval > 0 &&
-	    !mon->coord_pid) {
-		due = mon->last_ckpt + mon->ji.interval;
-		if (now >= due)
-			_start_coord(mon, CO_PERIODIC);
-		else if ((due - now) * 1000 < t)
-			t = (due - now) * 1000;
+	/* Checkpoints of the job's own: from the batch host, while the script runs, one at a time.
+	 */
+	if (!mon->ji.batch || mon->state != JS_RUNNING || !mon->enabled)
+		return t;
+	if (!mon->coord_pid && mon->ji.interval > 0) {
+		time_t due = mon->last_ckpt + mon->ji.interval;
+		_due(mon, now >= due ? 0 : (int)(due - now), CO_PERIODIC, &t);
 	}
-	if (mon->ji.batch && (mon->ji.flags & CR_JOB_CONTINUE) && mon->state == JS_RUNNING &&
-	    mon->enabled && !mon->coord_pid) {
-		int w = continue_wait(mon->ctx, mon->ji.jobid, &mon->cont, now);
-		if (w == 0)
-			_start_coord(mon, CO_CONTINUE);
-		else if (w > 0 && w * 1000 < t)
-			t = w * 1000;
-	}
-	if (mon->ji.batch && mon->state == JS_RUNNING && mon->enabled && !mon->coord_pid) {
-		int w = preempt_wait(mon->ctx, mon->ji.jobid, &mon->preempt, now);
-		if (w == 0)
-			_start_coord(mon, CO_PREEMPT);
-		else if (w > 0 && w * 1000 < t)
-			t = w * 1000;
-	}
+	if (!mon->coord_pid && (mon->ji.flags & CR_JOB_CONTINUE))
+		_due(mon, continue_wait(mon->ctx, mon->ji.jobid, &mon->cont, now), CO_CONTINUE, &t);
+	if (!mon->coord_pid)
+		_due(mon, preempt_wait(mon->ctx, &mon->ji, &mon->preempt, now), CO_PREEMPT, &t);
+	if (!mon->coord_pid)
+		_due(mon, drain_wait(mon->ctx, &mon->ji, &mon->drain, now), CO_DRAIN, &t);
 	return t;
 }
 
@@ -722,7 +730,7 @@ static void _finish(struct monitor *mon, int cfd)
 
 	if (mon->coord_pid > 0) {
 		if (mon->coord_kind == CO_PREEMPT)
-			preempt_failed(mon->ji.jobid, &mon->preempt, "");
+			preempt_failed(&mon->ji, &mon->preempt, "");
 		kill(mon->coord_pid, SIGKILL);
 		waitpid(mon->coord_pid, &status, 0);
 		mon->coord_pid = 0;

@@ -90,8 +90,16 @@ static int _ask(uint32_t jobid, struct preempt *p, time_t now)
 	return ret;
 }
 
+/* A note for the AdminComment and `crctl error`. */
+static void _note(const struct cr_job *ji, const char *note)
+{
+	log_warnx("job %u: %s", ji->jobid, note);
+	slurmjob_note(ji->jobid, 0, 0, note);
+	coord_record_error(ji, "preempt", note);
+}
+
 /* The grace time is over, or too short to begin: the AdminComment says so. */
-static void _too_late(uint32_t jobid, const struct preempt *p, time_t now)
+static void _too_late(const struct cr_job *ji, const struct preempt *p, time_t now)
 {
 	char note[SLURMJOB_MSG_MAX];
 
@@ -99,22 +107,22 @@ static void _too_late(uint32_t jobid, const struct preempt *p, time_t now)
 		 "preempted: the grace time (%u s) left %lld s, too short for a checkpoint; the "
 		 "last committed checkpoint stands",
 		 p->grace, (long long)(p->end > now ? p->end - now : 0));
-	log_warnx("job %u: %s", jobid, note);
-	slurmjob_note(jobid, 0, 0, note);
+	_note(ji, note);
 }
 
-void preempt_on_term(const struct crd_ctx *ctx, uint32_t jobid, struct preempt *p)
+void preempt_on_term(const struct crd_ctx *ctx, const struct cr_job *ji, struct preempt *p)
 {
 	time_t now = time(NULL);
 
-	if (p->state != 1 || !ctx->slurm_ok || _ask(jobid, p, now) != 1)
+	if (p->state != 1 || !ctx->slurm_ok || _ask(ji->jobid, p, now) != 1)
 		return;
 	p->state = -1;
-	_too_late(jobid, p, now);
+	_too_late(ji, p, now);
 }
 
-int preempt_wait(const struct crd_ctx *ctx, uint32_t jobid, struct preempt *p, time_t now)
+int preempt_wait(const struct crd_ctx *ctx, const struct cr_job *ji, struct preempt *p, time_t now)
 {
+	uint32_t jobid = ji->jobid;
 	int ret;
 
 	if (p->state < 0 || !ctx->slurm_ok)
@@ -130,7 +138,7 @@ int preempt_wait(const struct crd_ctx *ctx, uint32_t jobid, struct preempt *p, t
 		return p->every;
 	p->state = -1;
 	if (p->end - now < MIN_LEFT) {
-		_too_late(jobid, p, now);
+		_too_late(ji, p, now);
 		return -1;
 	}
 	snprintf(p->why, sizeof(p->why),
@@ -150,7 +158,7 @@ void preempt_opts(const struct preempt *p, struct coord_opts *o)
 	o->max_wait = left > 4 ? (int)(left - 2) : 2;
 }
 
-void preempt_failed(uint32_t jobid, const struct preempt *p, const char *msg)
+void preempt_failed(const struct cr_job *ji, const struct preempt *p, const char *msg)
 {
 	char note[SLURMJOB_MSG_MAX];
 
@@ -165,6 +173,5 @@ void preempt_failed(uint32_t jobid, const struct preempt *p, const char *msg)
 			 "preempted: the checkpoint failed: %.800s; the last committed checkpoint "
 			 "stands",
 			 msg);
-	log_warnx("job %u: %s", jobid, note);
-	slurmjob_note(jobid, 0, 0, note);
+	_note(ji, note);
 }

@@ -13,6 +13,7 @@
 
 #include "coord.h"
 #include "ctx.h"
+#include "jobstat.h"
 
 /* One allocation's view of the job's preemption. */
 struct preempt {
@@ -31,19 +32,19 @@ struct preempt {
  * configured, a partition without GraceTime, or already taken). Slurm signals
  * no batch script when the grace time starts, so the monitor asks.
  */
-int preempt_wait(const struct crd_ctx *ctx, uint32_t jobid, struct preempt *p, time_t now);
+int preempt_wait(const struct crd_ctx *ctx, const struct cr_job *ji, struct preempt *p, time_t now);
 
 /*
  * The batch script is sent SIGTERM: if that is Slurm ending a preempted job
  * (a grace time too short for the poll), the AdminComment says why no
  * checkpoint was taken. The signal is forwarded all the same.
  */
-void preempt_on_term(const struct crd_ctx *ctx, uint32_t jobid, struct preempt *p);
+void preempt_on_term(const struct crd_ctx *ctx, const struct cr_job *ji, struct preempt *p);
 
 /* The checkpoint preempt_wait made due: then a requeue, or the end of the job. */
 void preempt_opts(const struct preempt *p, struct coord_opts *o);
 
 /* It failed (msg), or did not end within the grace time: the AdminComment says so. */
-void preempt_failed(uint32_t jobid, const struct preempt *p, const char *msg);
+void preempt_failed(const struct cr_job *ji, const struct preempt *p, const char *msg);
 
 #endif

@@ -293,6 +293,8 @@ CompletedJobCheckpoints=keep
 # --checkpoint-continue (cluster-continue): a 1-minute limit leaves 50 s of work per allocation
 AllowContinue=yes
 ContinueLead=10
+# a node drained by other means than crctl evacuate (cluster-evacuate)
+EvacuateOnDrain=yes
 EOF
 }
 

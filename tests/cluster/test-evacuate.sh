@@ -2,7 +2,10 @@
 # Issue 16: `crctl evacuate NODE --reason=TEXT` drains NODE, and each
 # checkpointable job on it is checkpointed then, requeued, and resumes on
 # another node, ending as an uninterrupted run (one start); a plain job on it
-# finishes where it was; a user who is no operator may not evacuate.
+# finishes where it was; a user who is no operator may not evacuate. With
+# EvacuateOnDrain=yes (the test cluster's cr.conf), a node drained by other
+# means (`scontrol update State=DRAIN`) gets its checkpointable job
+# requeued off it the same way.
 # ctest: nosan
 # ctest: TIMEOUT=300
 set -euo pipefail
@@ -82,6 +85,23 @@ DRAINED | IDLE+DRAIN) ;;
 esac
 scontrol show node "$NODE1" | grep -q "Reason=maintenance: test " || fail "$NODE1 lost its reason"
 ok "evacuate $NODE1: jobs $a and $b resumed on $NODE2 and ended as the uninterrupted run, plain job $plain finished on $NODE1, $NODE1 $(node_field "$NODE1" State) with its reason"
+
+# EvacuateOnDrain=yes: an admin's drain, not crctl's, requeues the job off the node.
+scontrol update NodeName="$NODE2" State=DRAIN Reason="test: the job onto $NODE1"
+scontrol update NodeName="$NODE1" State=RESUME
+c=$(ckjob c --checkpoint=0)
+wait_job_state "$c" RUNNING 60
+scontrol update NodeName="$NODE2" State=RESUME
+wait_output c "awk: step 12"
+scontrol update NodeName="$NODE1" State=DRAIN Reason="health check: test"
+wait_until 60 "job $c to run off the drained $NODE1" moved_from "$c" "$NODE1"
+wait_done "$c" 120
+resumed_ok "$c" 1
+[ "$(job_field "$c" Restarts)" = 1 ] || fail "job $c: Restarts=$(job_field "$c" Restarts)"
+grep -q "admin_comment to .*committed (node $NODE1 drained (health check: test): requeued off it) for JobId=$c\$" \
+	"$CR_CLUSTER_DIR/log/slurmctld.log" || fail "job $c: no AdminComment said why"
+same_as_ref c plain
+ok "scontrol drain of $NODE1 (EvacuateOnDrain=yes): job $c requeued off it, resumed on $(job_field "$c" BatchHost), identical"
 
 # --json, the default reason: a node with no jobs left
 out=$(crctl evacuate "$NODE2" --json) || fail "crctl evacuate $NODE2 --json: $out"

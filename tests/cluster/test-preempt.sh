@@ -6,8 +6,10 @@
 # starts well before the grace time ends), resumed from that checkpoint once
 # the urgent job ended, ending as an uninterrupted run, started once. In
 # tight, a grace time too short for a checkpoint: Slurm requeues the job, it
-# resumes from its previous committed checkpoint, and its AdminComment says
-# why no checkpoint was taken.
+# resumes from its previous committed checkpoint, and its AdminComment and
+# `crctl error` say why no checkpoint was taken. In "scavenger"
+# (PreemptMode=CANCEL, GraceTime=60): checkpointed, then ended; `crctl
+# restart` brings it back and it ends as the uninterrupted run.
 # ctest: nosan
 # ctest: TIMEOUT=400
 set -euo pipefail
@@ -56,8 +58,30 @@ echo "$out" | grep -q "checkpoint 1 committed" || fail "checkpoint create said: 
 u=$(urgent)
 wait_until 60 "job $id's AdminComment to say why it was not checkpointed" comment_has "$id" "too short for a checkpoint"
 log "job $id: $(admin_comment "$id")"
+out=$(crctl_as "$USER_" error "$id") || fail "crctl error: $out"
+echo "$out" | grep -q "too short for a checkpoint" || fail "crctl error $id said: $out"
 wait_done "$u" 90
 wait_done "$id" 120
 resumed_ok "$id" 1
 same_as_ref tight ref
 ok "preempted in tight (GraceTime=1): no checkpoint, said why; resumed from checkpoint 1, identical"
+
+# PreemptMode=CANCEL: checkpointed, ended; crctl restart brings it back.
+id=$(ckjob cancel --checkpoint=0 -p scavenger -w "$N1" -c2)
+wait_output cancel "^awk: step 40"
+u=$(urgent)
+wait_done "$id" 90
+log "job $id: $(job_state "$id"); $(admin_comment "$id")"
+comment_has "$id" "checkpoint 1 committed (preempted: checkpoint within the grace time (60 s), then the job ends)" ||
+	fail "job $id: AdminComment: $(admin_comment "$id")"
+has_line "$WORK/cancel.out" "awk: total" && fail "the preempted job $id ran to its end"
+wait_done "$u" 90
+out=$(crctl_as "$USER_" restart "$id") || fail "crctl restart: $out"
+log "$out"
+new=$(echo "$out" | sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p')
+[ -n "$new" ] || fail "crctl restart said: $out"
+jobs_started+=("$new")
+wait_done "$new" 120
+[ "$(job_field "$new" ExitCode)" = 0:0 ] || fail "restarted job $new ended with $(job_field "$new" ExitCode)"
+same_as_ref cancel ref
+ok "preempted in scavenger (CANCEL): checkpoint 1, ended ($(job_state "$id")); crctl restart $new ended identical"
