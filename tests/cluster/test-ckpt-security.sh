@@ -19,7 +19,7 @@ cluster_begin --nodes 2
 . "$HERE/ckpt-lib.sh"
 OTHER=${USER_}2
 id "$OTHER" >/dev/null 2>&1 || fail "no user $OTHER (cluster.sh up makes it)"
-STEPS=200
+STEPS=600 # outlasts the six refused requests below, ASan and a loaded machine included
 jd() { ckpt_dir "$1"; }
 
 id=$(ckjob sec --checkpoint=0 -w "$NODE1")
