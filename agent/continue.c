@@ -42,19 +42,21 @@ static int _ask(uint32_t jobid, struct cont *c, time_t now)
 	return 0;
 }
 
-static void _refuse(uint32_t jobid, struct cont *c, const char *why)
+static void _refuse(const struct cr_job *ji, struct cont *c, const char *why)
 {
 	char note[SLURMJOB_MSG_MAX];
 
 	c->done = 1;
 	snprintf(note, sizeof(note), "time limit: not continued: %s; the job ends at its limit",
 		 why);
-	log_info("job %u: %s", jobid, note);
-	slurmjob_note(jobid, 0, 0, note);
+	log_info("job %u: %s", ji->jobid, note);
+	slurmjob_note(ji->jobid, 0, 0, note);
+	coord_record_error(ji, "continue", note);
 }
 
-int continue_wait(const struct crd_ctx *ctx, uint32_t jobid, struct cont *c, time_t now)
+int continue_wait(const struct crd_ctx *ctx, const struct cr_job *ji, struct cont *c, time_t now)
 {
+	uint32_t jobid = ji->jobid;
 	const struct cr_conf *conf = &ctx->conf;
 	time_t lead, due;
 	char why[128];
@@ -74,12 +76,12 @@ int continue_wait(const struct crd_ctx *ctx, uint32_t jobid, struct cont *c, tim
 		return due - now < RECHECK ? (int)(due - now) : RECHECK;
 	if (strcmp(conf->allow_continue, "yes")) {
 		snprintf(why, sizeof(why), "AllowContinue=no on node %.64s", conf->node_name);
-		_refuse(jobid, c, why);
+		_refuse(ji, c, why);
 		return -1;
 	}
 	if (c->used >= conf->max_continues) {
 		snprintf(why, sizeof(why), "MaxContinues=%u used", conf->max_continues);
-		_refuse(jobid, c, why);
+		_refuse(ji, c, why);
 		return -1;
 	}
 	c->done = 1;
@@ -99,7 +101,7 @@ void continue_opts(const struct cont *c, struct coord_opts *o)
 	o->note_clear = was & ~now;
 }
 
-void continue_failed(uint32_t jobid, struct cont *c, const char *msg)
+void continue_failed(const struct cr_job *ji, struct cont *c, const char *msg)
 {
 	char note[SLURMJOB_MSG_MAX];
 
@@ -108,6 +110,7 @@ void continue_failed(uint32_t jobid, struct cont *c, const char *msg)
 		 "time limit: the continuation checkpoint failed: %.900s; the job ends at its "
 		 "limit",
 		 msg);
-	log_warnx("job %u: %s", jobid, note);
-	slurmjob_note(jobid, 0, 0, note);
+	log_warnx("job %u: %s", ji->jobid, note);
+	slurmjob_note(ji->jobid, 0, 0, note);
+	coord_record_error(ji, "continue", note);
 }

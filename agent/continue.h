@@ -12,6 +12,7 @@
 
 #include "coord.h"
 #include "ctx.h"
+#include "jobstat.h"
 
 /* One allocation's view of the job's time limit. */
 struct cont {
@@ -28,12 +29,12 @@ struct cont {
  * none in this allocation (a refusal, AllowContinue=no or MaxContinues
  * reached, goes into the job's AdminComment once).
  */
-int continue_wait(const struct crd_ctx *ctx, uint32_t jobid, struct cont *c, time_t now);
+int continue_wait(const struct crd_ctx *ctx, const struct cr_job *ji, struct cont *c, time_t now);
 
 /* The checkpoint continue_wait made due: a requeue, counted in the AdminComment. */
 void continue_opts(const struct cont *c, struct coord_opts *o);
 
 /* It failed (msg): the job ends at its time limit, and its AdminComment says why. */
-void continue_failed(uint32_t jobid, struct cont *c, const char *msg);
+void continue_failed(const struct cr_job *ji, struct cont *c, const char *msg);
 
 #endif

@@ -460,7 +460,7 @@ static void _coord_done(struct monitor *mon, int status)
 	mon->coord_report = -1;
 	mon->coord_pid = 0;
 	if (mon->coord_kind == CO_CONTINUE && code)
-		continue_failed(mon->ji.jobid, &mon->cont, msg);
+		continue_failed(&mon->ji, &mon->cont, msg);
 	if (mon->coord_kind == CO_PREEMPT && code)
 		preempt_failed(&mon->ji, &mon->preempt, msg);
 	if (mon->coord_kind == CO_DRAIN && code)
@@ -561,7 +561,7 @@ static int _timeout(struct monitor *mon)
 		_due(mon, now >= due ? 0 : (int)(due - now), CO_PERIODIC, &t);
 	}
 	if (!mon->coord_pid && (mon->ji.flags & CR_JOB_CONTINUE))
-		_due(mon, continue_wait(mon->ctx, mon->ji.jobid, &mon->cont, now), CO_CONTINUE, &t);
+		_due(mon, continue_wait(mon->ctx, &mon->ji, &mon->cont, now), CO_CONTINUE, &t);
 	if (!mon->coord_pid)
 		_due(mon, preempt_wait(mon->ctx, &mon->ji, &mon->preempt, now), CO_PREEMPT, &t);
 	if (!mon->coord_pid)
