@@ -60,6 +60,16 @@ last_seq() {
 
 # crd_log_has PATTERN: some node's crd log has a line matching PATTERN.
 crd_log_has() { grep -q -- "$1" "$CR_CLUSTER_DIR"/nodes/*/crd.log 2>/dev/null; }
+# event_ckpt_secs JOBID WHAT: seconds from the crd log line "job JOBID: WHAT"
+# (an event seen) to the job's next "checkpoint N committed" (a figure for
+# the log, not a check).
+event_ckpt_secs() {
+	grep -h -- "job $1: " "$CR_CLUSTER_DIR"/nodes/*/crd.log 2>/dev/null | sort |
+		awk -v what="job $1: $2" -v done="job $1: checkpoint [0-9]+ committed" '
+		function secs(t) { split(substr(t, 12, 12), a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
+		index($0, what) && !t0 { t0 = secs($1) }
+		t0 && $0 ~ done { printf "%.2f", secs($1) - t0; exit }'
+}
 
 # After a failed restore (issue 10): the job is requeued held, with the reason.
 job_held() { [ "$(job_state "$1")" = PENDING ] && [ "$(job_field "$1" Reason)" = job_requeued_in_held_state ]; }

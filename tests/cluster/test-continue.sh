@@ -57,4 +57,4 @@ n=$(job_field "$con" Restarts)
 [ "$n" -ge 1 ] || fail "job $con: Restarts=$n"
 resumed_ok "$con" 1
 same_as_ref con ref
-ok "--checkpoint-continue --time=1: continued $n time(s) and ended as the uninterrupted run; AdminComment: $(admin_comment "$con")"
+ok "--checkpoint-continue --time=1: continued $n time(s) (checkpoint $(event_ckpt_secs "$con" "time limit in") s from due to committed) and ended as the uninterrupted run; AdminComment: $(admin_comment "$con")"

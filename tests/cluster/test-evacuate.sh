@@ -101,7 +101,7 @@ resumed_ok "$c" 1
 grep -q "admin_comment to .*committed (node $NODE1 drained (health check: test): requeued off it) for JobId=$c\$" \
 	"$CR_CLUSTER_DIR/log/slurmctld.log" || fail "job $c: no AdminComment said why"
 same_as_ref c plain
-ok "scontrol drain of $NODE1 (EvacuateOnDrain=yes): job $c requeued off it, resumed on $(job_field "$c" BatchHost), identical"
+ok "scontrol drain of $NODE1 (EvacuateOnDrain=yes): job $c requeued off it ($(event_ckpt_secs "$c" "node $NODE1 drained") s from seen to committed), resumed on $(job_field "$c" BatchHost), identical"
 
 # --json, the default reason: a node with no jobs left
 out=$(crctl evacuate "$NODE2" --json) || fail "crctl evacuate $NODE2 --json: $out"

@@ -48,7 +48,7 @@ resumed_ok "$id" 1
 same_as_ref pre ref
 grep -q "job $id: preempted: checkpoint within the grace time (60 s), then requeued" \
 	"$CR_CLUSTER_DIR"/nodes/"$N1"/crd.log || fail "crd did not log the preemption of job $id"
-ok "preempted in debug: checkpoint 1 within the grace time, requeued, the urgent job after $waited s, resumed identical"
+ok "preempted in debug: checkpoint 1 within the grace time ($(event_ckpt_secs "$id" "preempted:") s from seen to committed), requeued, the urgent job after $waited s, resumed identical"
 
 # GraceTime=1: too short; the job resumes from its checkpoint of before.
 id=$(ckjob tight --checkpoint=0 -p tight -w "$N1" -c2)
@@ -84,4 +84,4 @@ jobs_started+=("$new")
 wait_done "$new" 120
 [ "$(job_field "$new" ExitCode)" = 0:0 ] || fail "restarted job $new ended with $(job_field "$new" ExitCode)"
 same_as_ref cancel ref
-ok "preempted in scavenger (CANCEL): checkpoint 1, ended ($(job_state "$id")); crctl restart $new ended identical"
+ok "preempted in scavenger (CANCEL): checkpoint 1 ($(event_ckpt_secs "$id" "preempted:") s from seen to committed), ended ($(job_state "$id")); crctl restart $new ended identical"
