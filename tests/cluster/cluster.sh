@@ -296,6 +296,8 @@ ContinueLead=10
 # a node drained by other means than crctl evacuate (cluster-evacuate)
 EvacuateOnDrain=yes
 EOF
+	# a test's own keys (CR_CLUSTER_CRD_CONF: lines, e.g. "JobNetwork=10.9.0.0/24")
+	[ -z "${CR_CLUSTER_CRD_CONF:-}" ] || printf '%s\n' "$CR_CLUSTER_CRD_CONF" >>"$d/etc/cr.conf"
 }
 
 # The "login node" view (root namespace): for crctl.
