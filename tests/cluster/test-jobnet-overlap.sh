@@ -26,7 +26,7 @@ solver=$CR_BUILD_DIR/tests/mpi/cr-mpi-solver
 command -v mpirun.openmpi >/dev/null || fail "no mpirun.openmpi (scripts/install-deps.sh)"
 install -m 0755 "$solver" "$WORK/solver"
 install -m 0755 "$HERE/workloads/mpinodes.sh" "$WORK/mpinodes.sh"
-ITERS=${ITERS:-400} # about 40 s: a periodic checkpoint of both, a node failure, the requeues
+ITERS=${ITERS:-700} # about 70 s: the probes, a periodic checkpoint of both, a node failure, the requeues
 read -r N1 N2 N3 N4 <<<"$CR_CLUSTER_NODES"
 
 # mpijob NAME SBATCH-ARGS...: the solver on 2 nodes as the test user in $WORK/NAME; its id.
@@ -88,13 +88,28 @@ log "job $a at $aa, job $b at $ab"
 for x in $aa; do
 	case " $ab " in *" $x "*) fail "jobs $a and $b share address $x" ;; esac
 done
-reaches "$a" 1 "$(addr "$a" 2)" || fail "job $a's first slot does not reach its second"
-reaches "$b" 2 "$(addr "$b" 1)" || fail "job $b's second slot does not reach its first"
-! reaches "$a" 2 "$(addr "$b" 2)" || fail "job $a reaches job $b's slot on $N3"
-! reaches "$b" 2 "$(addr "$a" 2)" || fail "job $b reaches job $a's slot on $N2"
+# probe WHAT JOBID I ADDRESS: reaches, in the background, its answer in $WORK/probe.WHAT.
+probe() {
+	local what=$1
+	shift
+	{ if reaches "$@"; then echo yes; else echo no; fi; } >"$WORK/probe.$what" &
+	probes+=($!)
+}
+probes=()
+probe own-a "$a" 1 "$(addr "$a" 2)"
+probe own-b "$b" 2 "$(addr "$b" 1)"
+probe a-to-b-on-$N3 "$a" 2 "$(addr "$b" 2)"
+probe b-to-a-on-$N2 "$b" 2 "$(addr "$a" 2)"
 # on N1, between the two containers there
-! reaches "$a" 1 "$(addr "$b" 1)" || fail "job $a reaches job $b's slot beside it on $N1"
-! reaches "$b" 1 "$(addr "$a" 1)" || fail "job $b reaches job $a's slot beside it on $N1"
+probe a-to-b-beside-on-$N1 "$a" 1 "$(addr "$b" 1)"
+probe b-to-a-beside-on-$N1 "$b" 1 "$(addr "$a" 1)"
+wait "${probes[@]}"
+for f in "$WORK"/probe.*; do
+	case ${f##*/probe.}=$(cat "$f") in
+	own-*=yes | *-to-*=no) ;;
+	*) fail "job network: ${f##*/probe.}: reached $(cat "$f")" ;;
+	esac
+done
 ok "distinct addresses; each job reaches its own slots across nodes, never the other's"
 
 wait_until 60 "a periodic checkpoint of job $a" has_ckpt "$a"
