@@ -29,8 +29,8 @@ static int _in_use(void *arg, uint32_t jobid, uid_t uid, gid_t gid, const char *
 	ret = ctx->slurm_ok ? slurmjob_get(jobid, &sj) : -EIO;
 	if (ret && ret != -ENOENT)
 		return 1;
-	if (!ret && (sj.state == JOB_PENDING || sj.state == JOB_RUNNING ||
-		     sj.state == JOB_SUSPENDED))
+	if (!ret &&
+	    (sj.state == JOB_PENDING || sj.state == JOB_RUNNING || sj.state == JOB_SUSPENDED))
 		return 1;
 	if (!*userdir)
 		return 0;

@@ -245,8 +245,7 @@ static int _take_run(const struct jnr *r, const struct jnr_job *j, uint32_t i, u
 }
 
 /* Fresh blocks for @j: free ones probed from a hash of its id, then stale ones. */
-static int _claim_fresh(const struct jnr *r, const struct jnr_job *j, uint32_t k,
-			uint32_t *first)
+static int _claim_fresh(const struct jnr *r, const struct jnr_job *j, uint32_t k, uint32_t *first)
 {
 	uint32_t h = (uint32_t)(j->jobid * 2654435761u) % r->nblocks;
 	int ret = -ENOSPC;
@@ -303,7 +302,8 @@ int jnr_claim(struct jnr *r, const struct jnr_job *j, uint32_t *first, char *err
 	ret = _claim_fresh(r, j, k, first);
 	if (ret == -ENOSPC) {
 		snprintf(err, errlen,
-			 "job network: no %u free block(s) of %d addresses in JobNetwork (%u blocks, "
+			 "job network: no %u free block(s) of %d addresses in JobNetwork (%u "
+			 "blocks, "
 			 "each held by a job running, queued or with checkpoints)",
 			 k, JNR_BLOCK, r->nblocks);
 		return ret;
@@ -346,8 +346,8 @@ int jnr_release(struct jnr *r, uint32_t jobid, uint32_t restart_from)
 			unlinkat(r->dirfd, name, 0);
 	}
 	for (int i = 0; i < 2; i++)
-		for (uint32_t x = has[i] ? rec[i].first : 0; has[i] && x < rec[i].first + rec[i].count;
-		     x++)
+		for (uint32_t x = has[i] ? rec[i].first : 0;
+		     has[i] && x < rec[i].first + rec[i].count; x++)
 			if (!_each_holder(r, x, _no_holder, NULL, &holders))
 				_unlink_block(r, x);
 	return has[0] || has[1] ? 0 : -ENOENT;

@@ -29,7 +29,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#define JNR_BLOCK 64		 /* addresses a block */
+#define JNR_BLOCK 64		  /* addresses a block */
 #define JNR_SLOTS (JNR_BLOCK - 1) /* slots a block: its first address is never one */
 
 struct jnr_job {
@@ -43,8 +43,7 @@ struct jnr_job {
 };
 
 /* 1 if job @jobid still needs its blocks (queued, running, checkpoints in @userdir), else 0. */
-typedef int (*jnr_in_use_fn)(void *arg, uint32_t jobid, uid_t uid, gid_t gid,
-			     const char *userdir);
+typedef int (*jnr_in_use_fn)(void *arg, uint32_t jobid, uid_t uid, gid_t gid, const char *userdir);
 
 struct jnr {
 	int dirfd;

@@ -183,8 +183,9 @@ static void check_reply(int fd, uint32_t seq, uint64_t want)
 	struct hdr r;
 
 	if (!get(fd, &r, sizeof(r)) || r.magic != MAGIC_REPLY || r.seq != seq || r.sum != want) {
-		fprintf(stderr, "%s: client: reply to block %u: seq %u, digest %016llx, want %016llx\n",
-			me, seq, r.seq, (unsigned long long)r.sum, (unsigned long long)want);
+		fprintf(stderr,
+			"%s: client: reply to block %u: seq %u, digest %016llx, want %016llx\n", me,
+			seq, r.seq, (unsigned long long)r.sum, (unsigned long long)want);
 		exit(1);
 	}
 }
@@ -235,13 +236,27 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "c:p:b:z:s:l:")) != -1) {
 		switch (c) {
-		case 'c': host = optarg; break;
-		case 'p': port = atol(optarg); break;
-		case 'b': blocks = atol(optarg); break;
-		case 'z': bytes = atol(optarg); break;
-		case 's': sleep_ms = atol(optarg); break;
-		case 'l': log = optarg; break;
-		default: die("usage: tcppair -c SERVER_HOST [-p PORT] [-b BLOCKS] [-z BYTES] [-s MS] [-l LOG]");
+		case 'c':
+			host = optarg;
+			break;
+		case 'p':
+			port = atol(optarg);
+			break;
+		case 'b':
+			blocks = atol(optarg);
+			break;
+		case 'z':
+			bytes = atol(optarg);
+			break;
+		case 's':
+			sleep_ms = atol(optarg);
+			break;
+		case 'l':
+			log = optarg;
+			break;
+		default:
+			die("usage: tcppair -c SERVER_HOST [-p PORT] [-b BLOCKS] [-z BYTES] [-s "
+			    "MS] [-l LOG]");
 		}
 	}
 	if (!rank || !host || blocks < 1 || bytes < 1 || bytes > MAX_BYTES || port < 1 ||

@@ -104,7 +104,8 @@ static void test_blocks(void **state)
 	assert_int_equal(jnr_blocks(26), 0);
 }
 
-/* Jobs whose ids the old formula mapped onto one another: distinct blocks; a node asking again: the same. */
+/* Jobs whose ids the old formula mapped onto one another: distinct blocks; a node asking again: the
+ * same. */
 static void test_distinct_and_same_job(void **state)
 {
 	struct fx *f = *state;
