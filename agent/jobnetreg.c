@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "jobnetreg.h"
@@ -61,14 +62,23 @@ void jnr_close(struct jnr *r)
 /* @name holding @text, or -EEXIST when it is there already (whatever it holds). */
 static int _link_file(int dirfd, const char *name, const char *text)
 {
-	char tmp[64];
+	char tmp[HOST_NAME_MAX + 64], host[HOST_NAME_MAX + 1] = "";
 	size_t len = strlen(text);
-	int fd, ret = 0;
+	struct timespec ts;
+	int fd = -1, ret = 0;
 
-	snprintf(tmp, sizeof(tmp), ".t%d-%lx", (int)getpid(), (unsigned long)random());
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	/* unique among the nodes sharing the directory: host, pid, time */
+	gethostname(host, sizeof(host) - 1);
+	for (int i = 0; fd < 0 && i < 8; i++) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		snprintf(tmp, sizeof(tmp), ".t%s-%d-%lld.%ld-%d", host, (int)getpid(),
+			 (long long)ts.tv_sec, ts.tv_nsec, i);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0 && errno != EEXIST)
+			return -errno;
+	}
 	if (fd < 0)
-		return -errno;
+		return -EAGAIN;
 	if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0)
 		ret = errno ? -errno : -EIO;
 	close(fd);

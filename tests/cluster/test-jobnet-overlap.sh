@@ -120,9 +120,14 @@ sa=$(last_seq "$a") sb=$(last_seq "$b")
 log "checkpoints: job $a $sa, job $b $sb; killing $N1, the node both use"
 "$CLUSTER_SH" kill-node "$N1"
 on_exit+=("'$CLUSTER_SH' revive-node '$N1'")
-requeued() { [ "$(job_field "$1" Restarts)" -ge 1 ] && job_running "$1"; }
-wait_until 240 "job $a to be requeued and run" requeued "$a"
-wait_until 240 "job $b to be requeued and run" requeued "$b"
+# Requeued, each may run anywhere but N1 (-w placed them, for the overlap).
+requeued() { [ "$(job_field "$1" Restarts)" -ge 1 ]; }
+for j in "$a" "$b"; do
+	wait_until 120 "job $j to be requeued" requeued "$j"
+	scontrol update jobid="$j" ReqNodeList= || fail "job $j: cannot clear its node list"
+done
+wait_job_state "$a" RUNNING 120
+wait_job_state "$b" RUNNING 120
 log "requeued: job $a on $(job_field "$a" NodeList), job $b on $(job_field "$b" NodeList)"
 wait_done "$a" 300
 wait_done "$b" 300
