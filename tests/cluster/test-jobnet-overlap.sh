@@ -137,4 +137,8 @@ resumed_ok "$a" "$sa"
 resumed_ok "$b" "$sb"
 same_as_ref a ref
 same_as_ref b ref
+# The claims in the registry (crd.8, JOB NETWORK): one block each, kept (checkpoints kept here).
+reg=$CR_CKPT_DIR/.jobnet
+ba=$(cut -d' ' -f1 "$reg/j$a" 2>/dev/null || true) bb=$(cut -d' ' -f1 "$reg/j$b" 2>/dev/null || true)
+[ -n "$ba" ] && [ -n "$bb" ] && [ "$ba" != "$bb" ] || fail "registry $reg: $(head "$reg"/j* 2>&1)"
 ok "$N1 killed: jobs $a and $b resumed from checkpoints $sa and $sb, each ended as the plain run"
