@@ -58,6 +58,7 @@ static const struct conf_key conf_keys[] = {
 	STR_KEY("EvacuateOnDrain", evacuate_on_drain),
 	{"JobNetwork", CONF_NET, offsetof(struct cr_conf, job_net), 2 * sizeof(uint32_t), 0},
 	STR_KEY("LaunchAgent", launch_agent),
+	STR_KEY("JobNetworkRegistry", job_net_registry),
 };
 
 void cr_conf_defaults(struct cr_conf *c)

@@ -41,6 +41,8 @@ struct cr_conf {
 	/* JobNetwork: the job containers' addresses, an IPv4 prefix (host order) */
 	uint32_t job_net;
 	uint32_t job_net_prefix;
+	/* JobNetworkRegistry: the address blocks' claims, shared ("": CheckpointDir/.jobnet) */
+	char job_net_registry[PATH_MAX];
 	/* LaunchAgent: cr-rsh, run inside the job containers (the same path on every node) */
 	char launch_agent[PATH_MAX];
 };

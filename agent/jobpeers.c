@@ -16,23 +16,22 @@
 #include <slurm/slurm.h>
 
 #include "io.h"
+#include "jobnetreg.h"
 #include "jobpeers.h"
 #include "log.h"
 
 #define HOSTS_MARK   "# slurm-cr job container"
 #define MAX_HOSTS_SZ (1 << 20)
 #define MAX_PEERS    4096
-#define SLOT_STRIDE  64 /* addresses set aside per lineage before the next one's */
 
-uint32_t jobpeers_slot_addr(const struct cr_conf *conf, uint32_t lineage, uint32_t slot)
+uint32_t jobpeers_slot_addr(const struct cr_conf *conf, uint32_t block, uint32_t slot)
 {
-	uint64_t size = 1ull << (32 - conf->job_net_prefix);
-	uint64_t index = ((uint64_t)lineage * SLOT_STRIDE + slot) % (size - 2) + 1;
+	uint32_t b = block + slot / JNR_SLOTS;
 
-	return conf->job_net + (uint32_t)index;
+	return conf->job_net + b * JNR_BLOCK + 1 + slot % JNR_SLOTS;
 }
 
-int jobpeers_fresh(const struct cr_conf *conf, uint32_t lineage, const char *nodelist,
+int jobpeers_fresh(const struct cr_conf *conf, uint32_t block, const char *nodelist,
 		   struct job_peer **out, size_t *n)
 {
 	hostlist_t hl = slurm_hostlist_create(nodelist);
@@ -44,7 +43,7 @@ int jobpeers_fresh(const struct cr_conf *conf, uint32_t lineage, const char *nod
 	while (p && (h = slurm_hostlist_shift(hl)) && *n < (size_t)count) {
 		snprintf(p[*n].name, sizeof(p[*n].name), "%s", h);
 		snprintf(p[*n].node, sizeof(p[*n].node), "%s", h);
-		p[*n].addr = jobpeers_slot_addr(conf, lineage, (uint32_t)*n);
+		p[*n].addr = jobpeers_slot_addr(conf, block, (uint32_t)*n);
 		(*n)++;
 		free(h);
 	}

@@ -20,11 +20,14 @@ struct job_peer {
 	uint32_t addr;	/* host order */
 };
 
-/* The address (host order) of a lineage's slot in JobNetwork. */
-uint32_t jobpeers_slot_addr(const struct cr_conf *conf, uint32_t lineage, uint32_t slot);
+/*
+ * The address (host order) of a job's slot in JobNetwork, the job's blocks
+ * (jobnetreg.h) starting at @block: JNR_SLOTS slots a block.
+ */
+uint32_t jobpeers_slot_addr(const struct cr_conf *conf, uint32_t block, uint32_t slot);
 
-/* A fresh job's: slot i on the allocation's node i, named after it, at its lineage address. */
-int jobpeers_fresh(const struct cr_conf *conf, uint32_t lineage, const char *nodelist,
+/* A fresh job's: slot i on the allocation's node i, named after it, at its block's address. */
+int jobpeers_fresh(const struct cr_conf *conf, uint32_t block, const char *nodelist,
 		   struct job_peer **out, size_t *n);
 
 /* As JSON, [[name, node, address], ...], and back (-EBADMSG: not that). */

@@ -18,7 +18,6 @@
 
 #include "cgroup.h"
 #include "jobstat.h"
-#include "jobpeers.h"
 #include "launch.h"
 #include "local.h"
 #include "log.h"
@@ -169,8 +168,6 @@ static void _job_start(const struct crd_ctx *ctx, int fd, struct cr_msg *m)
 	_job_layout(ctx, &ji, node);
 	/* The allocation's node name: mpirun takes its own node for the one Slurm allotted. */
 	snprintf(ji.hostname, sizeof(ji.hostname), "%s", node);
-	ji.addr = jobpeers_slot_addr(&ctx->conf, ji.restart_from ? ji.restart_from : ji.jobid,
-				     ji.slot);
 	if (_ckpt_dir(ctx, &ji, dir, err, sizeof(err)) ||
 	    monitor_spawn(ctx, &ji, err, sizeof(err))) {
 		log_warnx("job %u: %s", ji.jobid, err);

@@ -33,6 +33,7 @@
 #include "continue.h"
 #include "coord.h"
 #include "drain.h"
+#include "jobaddr.h"
 #include "jobnet.h"
 #include "jobpeers.h"
 #include "jobstat.h"
@@ -716,6 +717,8 @@ static void _remove_checkpoints(struct monitor *mon)
 		log_warnx("job %u: removing job %u's checkpoints: %s", mon->ji.jobid,
 			  mon->ji.restart_from, err);
 	user_fs_leave();
+	if (!ret || ret == -ENOENT)
+		jobaddr_release(mon->ctx, mon->ji.jobid, mon->ji.restart_from);
 	/* A requeue of the completed job starts it from the top: nothing was lost. */
 	if (mon->ctx->slurm_ok)
 		slurmjob_note(mon->ji.jobid, 0, SLURMJOB_CHECKPOINTED,
@@ -832,16 +835,21 @@ static void _monitor_loop(struct monitor *mon)
 static int _container_up(struct monitor *mon, char *err, size_t errlen)
 {
 	const struct cr_job *ji = &mon->ji;
-	uint32_t lineage = ji->restart_from ? ji->restart_from : ji->jobid;
 	char hosts[PATH_MAX], routes[PATH_MAX];
-	struct job_peer *peers = NULL, self = {.addr = ji->addr};
+	struct job_peer *peers = NULL, self = {0};
+	uint32_t block;
 	size_t n = 0;
 	int ret;
 
+	/* the job's addresses: the same block on every node, never another live job's */
+	ret = jobaddr_claim(mon->ctx, &mon->ji, &block, err, errlen);
+	if (ret)
+		return ret;
+	self.addr = ji->addr;
 	snprintf(self.name, sizeof(self.name), "%s", ji->hostname);
 	snprintf(self.node, sizeof(self.node), "%s", mon->ctx->conf.node_name);
 	/* a node list we cannot expand (or not naming us): a job of one slot */
-	if (jobpeers_fresh(&mon->ctx->conf, lineage, ji->nodelist, &peers, &n) || ji->slot >= n ||
+	if (jobpeers_fresh(&mon->ctx->conf, block, ji->nodelist, &peers, &n) || ji->slot >= n ||
 	    strcmp(peers[ji->slot].node, self.node)) {
 		free(peers);
 		peers = &self;

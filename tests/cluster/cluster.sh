@@ -106,6 +106,8 @@ Environment:
                      that should use that cluster.
   CR_CLUSTER_CTLD_PORT    slurmctld's port (default 6880 + I)
   CR_CLUSTER_KEEP_LOGS=DIR   'down' copies the logs to DIR first
+  CR_CLUSTER_CRD_CONF=LINES  appended to every node's cr.conf at 'up' (a
+                     test's own keys, e.g. JobNetwork=100.64.7.0/24)
 
 Every path that crd and spank_cr.so rely on is listed in docs/slurm-setup.md.
 EOF
@@ -296,6 +298,8 @@ ContinueLead=10
 # a node drained by other means than crctl evacuate (cluster-evacuate)
 EvacuateOnDrain=yes
 EOF
+	# a test's own keys (CR_CLUSTER_CRD_CONF: lines, e.g. "JobNetwork=10.9.0.0/24")
+	[ -z "${CR_CLUSTER_CRD_CONF:-}" ] || printf '%s\n' "$CR_CLUSTER_CRD_CONF" >>"$d/etc/cr.conf"
 }
 
 # The "login node" view (root namespace): for crctl.
