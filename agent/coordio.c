@@ -72,6 +72,18 @@ static int _connect(const struct crd_ctx *ctx, const char *node, char *err, size
 	return fd < 0 ? -EHOSTUNREACH : fd;
 }
 
+int coordio_node_alive(const struct crd_ctx *ctx, const char *node, int timeout_s)
+{
+	char addr[256];
+	int fd;
+
+	_node_addr(node, addr, sizeof(addr));
+	fd = cr_tcp_connect(addr, ctx->conf.port, timeout_s);
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0 || fd == -ECONNREFUSED;
+}
+
 /* CR_MSG_NODE: the request travels inside a munge credential, so nodes know it is root's. */
 static int _send_node(const struct crd_ctx *crd, int fd, uint32_t op, uint32_t jobid, json_t *args)
 {

@@ -60,6 +60,12 @@ void coordio_release_all(struct coord *c, uint32_t how);
 int coordio_start_all(struct coord *c, uint32_t op, json_t *(*args_for)(struct peer *, void *),
 		      void *arg);
 /* One connection to node's crd, NODE(op, jobid, args) sent on it: the fd, or -errno with err. */
+/*
+ * Does node's crd host answer within timeout_s (a TCP connection to crd's
+ * port, accepted or refused)? 0 when it cannot be reached: the node is gone.
+ */
+int coordio_node_alive(const struct crd_ctx *ctx, const char *node, int timeout_s);
+
 int coordio_node_open(const struct crd_ctx *ctx, const char *node, uint32_t op, uint32_t jobid,
 		      json_t *args, char *err, size_t errlen);
 /* A Slurm node list, expanded into names (at most max). */

@@ -39,6 +39,7 @@
 #include "jobstat.h"
 #include "log.h"
 #include "monitor.h"
+#include "nodeloss.h"
 #include "preempt.h"
 #include "proto.h"
 #include "relay.h"
@@ -82,6 +83,7 @@ struct monitor {
 	struct cont cont;	/* --checkpoint-continue */
 	struct preempt preempt; /* a preemption's grace time */
 	struct drain drain;	/* EvacuateOnDrain */
+	int lost_node;		/* the script ended with a node lost: the job requeued */
 };
 
 static void _status(const struct monitor *mon, struct job_status *js)
@@ -337,6 +339,7 @@ static void _init_msg(struct monitor *mon)
 		mon->exit_status = v;
 		mon->state = JS_EXITED;
 		log_info("job %u: batch script ended, status %#x", mon->ji.jobid, v);
+		mon->lost_node = nodeloss_requeue(mon->ctx, &mon->ji, (int)v);
 		_save_state(mon);
 	}
 	/* Reported to the relay once the init is reaped (EXIT) or now (STARTED). */
@@ -347,7 +350,8 @@ static void _init_msg(struct monitor *mon)
 
 static void _report_exit(struct monitor *mon)
 {
-	if (mon->relay_fd < 0)
+	/* Requeued: slurmctld ends the batch step; its status is not the job's. */
+	if (mon->relay_fd < 0 || mon->lost_node)
 		return;
 	cr_send_u32(mon->relay_fd, CR_MSG_EXIT, mon->exit_status);
 	_drop_relay(mon, "script ended");

@@ -26,7 +26,7 @@ solver=$CR_BUILD_DIR/tests/mpi/cr-mpi-solver
 command -v mpirun.openmpi >/dev/null || fail "no mpirun.openmpi (scripts/install-deps.sh)"
 install -m 0755 "$solver" "$WORK/solver"
 install -m 0755 "$HERE/workloads/mpinodes.sh" "$WORK/mpinodes.sh"
-ITERS=${ITERS:-700} # about 70 s: the probes, a periodic checkpoint of both, a node failure, the requeues
+ITERS=${ITERS:-1200} # about 2 min: the probes (up to 45 s on a loaded machine), a periodic checkpoint of both, a node failure, the requeues
 read -r N1 N2 N3 N4 <<<"$CR_CLUSTER_NODES"
 
 # mpijob NAME SBATCH-ARGS...: the solver on 2 nodes as the test user in $WORK/NAME; its id.
