@@ -7,6 +7,7 @@
  * did.
  */
 #include <slurm/slurm.h>
+#include <slurm/slurm_errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,8 @@ int nodeloss_requeue(const struct crd_ctx *ctx, const struct cr_job *ji, int sta
 		 "from the last committed checkpoint",
 		 lost, (unsigned)status);
 	slurmjob_note(ji->jobid, 0, 0, note);
-	if (slurm_requeue(ji->jobid, 0) != 0) {
+	/* Pending: slurmctld saw the node down first and requeued the job itself. */
+	if (slurm_requeue(ji->jobid, 0) != 0 && slurm_get_errno() != ESLURM_JOB_PENDING) {
 		log_warnx("job %u: node %s lost, but the requeue failed: %s; the job ends as its "
 			  "script did",
 			  ji->jobid, lost, slurm_strerror(slurm_get_errno()));

@@ -39,6 +39,11 @@ $(diff "$WORK/$ref/data" "$WORK/$name/data" | head -20)"
 
 # moved_from JOBID NODE: the job runs again, on a node other than NODE (a
 # requeued job shows no BatchHost until it starts).
+# runs_without JOBID NODE: requeued (Restarts >= 1), running, NODE not in its node list.
+runs_without() {
+	[ "$(job_state "$1")" = RUNNING ] && [ "$(job_field "$1" Restarts)" -ge 1 ] &&
+		! scontrol show hostnames "$(job_field "$1" NodeList)" | grep -qx -- "$2"
+}
 moved_from() {
 	local h
 	h=$(job_field "$1" BatchHost)
@@ -114,22 +119,22 @@ requeue_late() {
 
 has_ckpt() { [ -n "$(last_seq "$1")" ]; }
 
-# lose_node_after_ckpt JOBID: once the job has a periodic checkpoint, no newer
-# one (checkpoints disabled), its batch host killed (revived at exit); waits
-# until Slurm runs it on another node. Sets $seq (the checkpoint it must
+# lose_node_after_ckpt JOBID [NODE]: once the job has a periodic checkpoint, no
+# newer one (checkpoints disabled), NODE (default: its batch host) killed
+# (revived at exit); waits until it runs again, requeued, without NODE. Sets $seq (the checkpoint it must
 # resume from) and $node (the killed one).
 lose_node_after_ckpt() {
 	local id=$1
 	wait_job_state "$id" RUNNING 60
-	node=$(job_field "$id" BatchHost)
+	node=${2:-$(job_field "$id" BatchHost)}
 	wait_until 60 "a periodic checkpoint of job $id" has_ckpt "$id"
 	crctl_as "$USER_" disable "$id" >/dev/null
 	seq=$(last_seq "$id")
 	log "job $id on $node, checkpoint $seq committed; killing $node"
 	"$CLUSTER_SH" kill-node "$node"
 	on_exit+=("'$CLUSTER_SH' revive-node '$node'")
-	wait_until 240 "job $id to run on another node" moved_from "$id" "$node"
-	log "job $id requeued onto $(job_field "$id" BatchHost)"
+	wait_until 240 "job $id to run on other nodes" runs_without "$id" "$node"
+	log "job $id requeued onto $(job_field "$id" NodeList)"
 }
 
 # resumed_ok JOBID SEQ: the requeued job ended well, restored from checkpoint SEQ.

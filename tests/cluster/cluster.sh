@@ -822,9 +822,12 @@ cmd_kill_node() {
 	valid_node "$n"
 	local t0
 	t0=$(now_ms)
+	# As a real crash: off the network first, so that no process's end is
+	# seen by a peer as a closed connection or a refused one (the node's
+	# kernel would answer until its namespace is gone); peers see timeouts.
+	ip link set "crv-$n" down 2>/dev/null || true
 	crash_node "$n"
-	# As a real crash: its network dies too, with the job containers' routes
-	# through it; peers see a timeout (no one answers ARP), not a refusal.
+	# Its network dies too, with the job containers' routes through it.
 	ip netns del "$n" 2>/dev/null || true
 	say "kill-node $n: dead in $(($(now_ms) - t0)) ms"
 }

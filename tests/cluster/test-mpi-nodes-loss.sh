@@ -2,10 +2,12 @@
 # Issue 13, test 2: an Open MPI job across nodes loses a node. `sbatch
 # --checkpoint=15s -N2 --ntasks-per-node=1` of `mpirun` of the solver (one
 # rank per node, orted on the second node through cr-rsh): after a periodic
-# checkpoint its batch node is killed (its network with it), Slurm requeues
-# the job onto the survivor and a spare node, and it resumes there from that
-# checkpoint, each slot with its address, ending byte-identical to a plain
-# run of the same job, started once.
+# checkpoint its second node (not the batch host: mpirun ends on its lost
+# orted before slurmctld sees the node down) is killed, its network with it;
+# the batch host requeues the job, which resumes on the survivor and a spare
+# node from that checkpoint, each slot with its address, ending
+# byte-identical to a plain run of the same job, started once. (A lost batch
+# host: the demo, cluster-tcp-nodes, cluster-jobnet-overlap.)
 # ctest: TIMEOUT=900
 # ctest: nosan
 set -euo pipefail
@@ -39,10 +41,11 @@ mpijob() {
 # reference, a plain job (mpirun through srun), on the two nodes no one kills.
 # Requeued, the job runs on those two, beside the reference.
 id=$(mpijob nl --checkpoint=15s)
-ref=$(mpijob ref -w "$N2,$N3")
+ref=$(mpijob ref -w "$N1,$N3")
 wait_job_state "$id" RUNNING 60
 [ "$(job_field "$id" BatchHost)" = "$N1" ] || fail "job $id runs on $(job_field "$id" NodeList), not from $N1"
-lose_node_after_ckpt "$id"
+lose_node_after_ckpt "$id" "$N2"
+crd_log_has "job $id: node $N2 lost: the script ended" || fail "the batch host did not requeue job $id for the loss of $N2"
 wait_done "$id" 300
 wait_done "$ref" 300
 [ "$(job_field "$ref" ExitCode)" = 0:0 ] || fail "reference $ref ended with $(job_field "$ref" ExitCode)"
