@@ -3,12 +3,12 @@
 # (`sbatch --checkpoint=10s -N2 --ntasks-per-node=1`, orted on the second
 # node through cr-rsh) loses its batch node after a periodic checkpoint, is
 # requeued and restored from it; checkpointed again after that restore (a
-# newer seq), it loses its batch node again and is restored from the newer
-# checkpoint; it ends byte-identical to a plain run of the same job
-# (mpirun through srun), started once. SECOND_LOSS=2 loses the node of the
-# job's second slot instead the second time: that fails today (the batch
-# script, on a live node, ends as soon as mpirun loses its orted, before Slurm
-# sees the node down, so the job fails instead of being requeued).
+# newer seq), it loses the node of its second slot and is restored from the
+# newer checkpoint; it ends byte-identical to a plain run of the same job
+# (mpirun through srun), started once. The second loss leaves the batch
+# script on a live node, where it fails seconds after mpirun loses its orted,
+# before slurmctld sees the node down: the batch host requeues the job
+# (agent/nodeloss.c). SECOND_LOSS=1 kills the batch node the second time too.
 # ctest: TIMEOUT=600
 # ctest: nosan
 set -euo pipefail
@@ -84,11 +84,13 @@ wait_until 60 "job $id's restore from checkpoint $seq1" crd_log_has "job $id: re
 ended_ok "$ref" ref # it ran on N2 and N3, the next to go
 grep -q "^iter $((ITERS - 1)) " "$WORK/ref.out" || fail "the plain run did not finish: $(tail -3 "$WORK/ref.out")"
 
-# Second loss: the batch node again (or SECOND_LOSS=2: slot 1's), after a
+# Second loss: slot 1's node (SECOND_LOSS=1: the batch node again), after a
 # checkpoint of the restored run.
-lose_node "$id" "${SECOND_LOSS:-1}" "$seq1"
+lose_node "$id" "${SECOND_LOSS:-2}" "$seq1"
 seq2=$seq
 on_exit+=("'$CLUSTER_SH' revive-node '$node'")
+[ "${SECOND_LOSS:-2}" = 1 ] || crd_log_has "job $id: node $node lost: the script ended" ||
+	fail "the batch host did not requeue job $id for the loss of $node"
 ended_ok "$id" ra
 [ "$(job_field "$id" Restarts)" = 2 ] || fail "job $id: Restarts=$(job_field "$id" Restarts)"
 crd_log_has "job $id: restored checkpoint $seq2 of job $id" ||
