@@ -374,6 +374,18 @@ out:
 	return ret;
 }
 
+void jobnet_detach(uint32_t jobid, uint32_t slot)
+{
+	char host[IFNAMSIZ];
+	struct nl nl;
+
+	_host_name(host, sizeof(host), jobid, slot);
+	if (_nl_open(&nl))
+		return;
+	_link_del(&nl, host);
+	mnl_socket_close(nl.sk);
+}
+
 /* eth0's IPv4 address in the calling thread's net namespace, or 0. */
 static uint32_t _eth0_addr(void)
 {

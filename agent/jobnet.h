@@ -22,6 +22,12 @@ int jobnet_node_init(const struct cr_conf *conf, char *err, size_t errlen);
  * Connect the net namespace of @init_pid (a new container's init) to the node:
  * a veth pair named after the job and slot, @addr on its eth0, routes both ways.
  */
+/*
+ * The slot's host-side link goes, and its route with it, whatever still holds
+ * the container's network namespace (a socket of a dead process can).
+ */
+void jobnet_detach(uint32_t jobid, uint32_t slot);
+
 int jobnet_attach(uint32_t jobid, uint32_t slot, uint32_t addr, pid_t init_pid, char *err,
 		  size_t errlen);
 

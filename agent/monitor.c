@@ -760,6 +760,7 @@ static void _finish(struct monitor *mon, int cfd)
 	unlink(path);
 	jobstat_routes_path(mon->ctx, mon->ji.jobid, path, sizeof(path));
 	jobnet_routes_drop(path);
+	jobnet_detach(mon->ji.jobid, mon->ji.slot);
 	/* Last, still holding it: the next monitor of this job id may start. */
 	jobstat_lock_path(mon->ctx, mon->ji.jobid, path, sizeof(path));
 	unlink(path);
