@@ -4,6 +4,7 @@
  * ends are held at 1 and 0, split evenly over the ranks.
  *
  *	solver [-i ITERATIONS] [-n POINTS_PER_RANK] [-s SLEEP_MS] [-l START_LOG]
+ *	       [-t TIME_LOG]
  *
  * Each iteration: halo exchange with both neighbours (MPI_Sendrecv), the
  * update, and MPI_Allreduce(MPI_MAX) of the largest change, which rank 0
@@ -13,6 +14,9 @@
  * and prints its sum, added up in rank order. SLEEP_MS (after each printed
  * line) lets a test checkpoint mid-run. With -l, rank 0 appends one line to
  * START_LOG when it starts (a restored run does not: it never starts).
+ * With -t, rank 0 writes to TIME_LOG the seconds (MPI_Wtime) from a barrier
+ * after MPI_Init to the end of the iterations: bench/mpi.sh's run time
+ * without the launch, the wire-up and the end.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +32,7 @@ struct args {
 	long points;
 	long sleep_ms;
 	const char *start_log;
+	const char *time_log;
 };
 
 static int parse(int argc, char **argv, struct args *a)
@@ -35,7 +40,7 @@ static int parse(int argc, char **argv, struct args *a)
 	int c;
 
 	*a = (struct args){.iters = 100, .points = 1000};
-	while ((c = getopt(argc, argv, "i:n:s:l:")) != -1) {
+	while ((c = getopt(argc, argv, "i:n:s:l:t:")) != -1) {
 		switch (c) {
 		case 'i':
 			a->iters = atol(optarg);
@@ -48,6 +53,9 @@ static int parse(int argc, char **argv, struct args *a)
 			break;
 		case 'l':
 			a->start_log = optarg;
+			break;
+		case 't':
+			a->time_log = optarg;
 			break;
 		default:
 			return -1;
@@ -75,6 +83,19 @@ static void log_start(const char *path)
 	if (write(fd, line, strlen(line)) < 0)
 		perror("solver: start log");
 	close(fd);
+}
+
+static void log_time(const char *path, double seconds)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		perror("solver: time log");
+		return;
+	}
+	fprintf(f, "%.6f\n", seconds);
+	if (fclose(f))
+		perror("solver: time log");
 }
 
 /* One iteration on u[1..n] (u[0], u[n+1]: halos); returns the largest change. */
@@ -126,7 +147,7 @@ int main(int argc, char **argv)
 {
 	struct args a;
 	int rank, size;
-	double *u, *v, res;
+	double *u, *v, res, t0;
 
 	MPI_Init(&argc, &argv);
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -134,7 +155,8 @@ int main(int argc, char **argv)
 	if (parse(argc, argv, &a)) {
 		if (rank == 0)
 			fprintf(stderr,
-				"usage: solver [-i ITERS] [-n POINTS] [-s SLEEP_MS] [-l LOG]\n");
+				"usage: solver [-i ITERS] [-n POINTS] [-s SLEEP_MS] [-l LOG] "
+				"[-t LOG]\n");
 		MPI_Finalize();
 		return 2;
 	}
@@ -154,6 +176,9 @@ int main(int argc, char **argv)
 		printf("ranks %d points %ld iterations %ld\n", size, a.points * size, a.iters);
 		fflush(stdout);
 	}
+	if (a.time_log)
+		MPI_Barrier(MPI_COMM_WORLD);
+	t0 = MPI_Wtime();
 	for (long it = 1; it <= a.iters; it++) {
 		res = step(u, v, a.points, rank, size);
 		MPI_Allreduce(MPI_IN_PLACE, &res, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
@@ -164,6 +189,8 @@ int main(int argc, char **argv)
 		if (a.sleep_ms)
 			msleep(a.sleep_ms);
 	}
+	if (rank == 0 && a.time_log)
+		log_time(a.time_log, MPI_Wtime() - t0);
 	print_sum(u, a.points, rank, size);
 	free(u);
 	free(v);
