@@ -23,6 +23,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "proto.h"
+#include "relay.h"
 #include "store.h"
 #include "userfs.h"
 
@@ -147,7 +148,7 @@ static void _job_start(const struct crd_ctx *ctx, int fd, struct cr_msg *m)
 		return;
 	}
 	if (jobstat_get(ctx, ji.jobid, &st) == 0) {
-		if (st.state == JS_IDLE) {
+		if (st.state == JS_IDLE || (ji.flags & CR_JOB_ENSURE)) {
 			log_info("job %u: its container is up already (monitor %d)", ji.jobid,
 				 (int)st.monitor_pid);
 			cr_send_ok(fd, "exists");

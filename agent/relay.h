@@ -16,8 +16,10 @@
 int cr_relay_run(const char *sock, uint32_t jobid, uint32_t stepid, char **argv, char **envp,
 		 char *err, size_t errlen);
 
-/* cr_job_notify's flags: --checkpoint-continue (continue.c). */
+/* cr_job_notify's flags: --checkpoint-continue (continue.c); create only
+ * if there is none, never replace one (a step's JOB_START, spank_cr.c). */
 #define CR_JOB_CONTINUE 0x1u
+#define CR_JOB_ENSURE	0x2u
 
 /*
  * Ask crd to create (start) or remove (!start) the job's container here;

@@ -35,6 +35,7 @@ SPANK_PLUGIN(spank_cr, 1);
 #pragma GCC visibility pop
 
 #define BATCH_STEP    0xfffffffbU
+#define EXTERN_STEP   0xfffffffcU
 #define FIRST_SPECIAL 0xfffffff0U /* extern, batch, interactive, pending... */
 #define SRUN_REFUSED                                                                               \
 	"srun inside a --checkpoint job is not supported yet; use mpirun or run the tasks from "   \
@@ -336,6 +337,37 @@ static int _remote_requested(spank_t sp)
 	return 1;
 }
 
+/*
+ * The batch and extern steps make sure the container exists (JOB_START again;
+ * crd answers "exists" when the prolog made it): slurmd does not run the
+ * prolog again for a requeued job on a node that ran it within the
+ * credential's lifetime ("reissued job credential"), and the new run would
+ * find no container there.
+ */
+static void _ensure_container(spank_t sp, uint32_t stepid)
+{
+	char node[256] = "", nodelist[1024] = "", dir[PATH_MAX] = "", of[32] = "", err[512];
+	uint32_t jobid = 0;
+	uid_t uid = 0;
+	gid_t gid = 0;
+
+	if (spank_get_item(sp, S_JOB_ID, &jobid) || spank_get_item(sp, S_JOB_UID, &uid) ||
+	    spank_get_item(sp, S_JOB_GID, &gid) ||
+	    spank_getenv(sp, "SLURM_JOB_NODELIST", nodelist, sizeof(nodelist)) != ESPANK_SUCCESS)
+		return;
+	_resolve_sock(sp);
+	if (spank_getenv(sp, "SLURMD_NODENAME", node, sizeof(node)) != ESPANK_SUCCESS)
+		gethostname(node, sizeof(node) - 1);
+	if (!cr.have_dir)
+		spank_getenv(sp, "SLURM_CHECKPOINT_DIR", dir, sizeof(dir));
+	spank_getenv(sp, "SLURM_CR_RESTART_OF", of, sizeof(of));
+	if (cr_job_notify(cr.sock, 1, jobid, uid, gid, cr.interval, cr.have_dir ? cr.dir : dir,
+			  node, nodelist, strtoul(of, NULL, 10),
+			  CR_JOB_ENSURE | (cr.cont ? CR_JOB_CONTINUE : 0), err, sizeof(err)))
+		slurm_error("spank_cr: job %u step %#x: cannot make sure of the job container: %s",
+			    jobid, stepid, err);
+}
+
 int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 {
 	uint32_t stepid = 0;
@@ -353,6 +385,8 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 			slurm_error(SRUN_REFUSED);
 			return -1;
 		}
+		if ((stepid == BATCH_STEP || stepid == EXTERN_STEP) && _remote_requested(sp))
+			_ensure_container(sp, stepid);
 		return 0;
 	default:
 		return 0;
