@@ -305,7 +305,6 @@ static json_t *_manifest(struct ckpt *k)
 static int _step_commit(struct coord *c, void *arg)
 {
 	struct ckpt *k = arg;
-	uint32_t keep = c->ctx->conf.keep_count;
 	struct store_binding b = {
 		.uid = k->st->ji.uid, .jobid = c->jobid, .slot = -1, .lineage = k->lineage};
 	json_t *man;
@@ -319,8 +318,6 @@ static int _step_commit(struct coord *c, void *arg)
 	ret = user_fs_enter(&k->u, c->err, sizeof(c->err));
 	if (!ret)
 		ret = store_commit(k->jobfd, k->a.seq, man, &b, k->key, c->err, sizeof(c->err));
-	if (!ret && store_prune(k->jobfd, keep ? keep : 1, c->err, sizeof(c->err)))
-		log_warnx("job %u: pruning old checkpoints: %s", c->jobid, c->err);
 	user_fs_leave();
 	json_decref(man);
 	if (ret)
@@ -345,6 +342,18 @@ static void _note_committed(struct coord *c, uint32_t seq, const struct coord_op
 	slurmjob_note(c->jobid, SLURMJOB_CHECKPOINTED | o->note_set, o->note_clear, note);
 }
 
+/* Checkpoints beyond KeepCount go once the job runs again, not while it is frozen. */
+static void _prune(struct coord *c, struct ckpt *k)
+{
+	uint32_t keep = c->ctx->conf.keep_count;
+	char e[512];
+
+	if (user_fs_enter(&k->u, e, sizeof(e)) == 0 &&
+	    store_prune(k->jobfd, keep ? keep : 1, e, sizeof(e)))
+		log_warnx("job %u: pruning old checkpoints: %s", c->jobid, e);
+	user_fs_leave();
+}
+
 /* Step: the job goes on, or ends (vacate) or is requeued, from what was committed. */
 static int _step_release(struct coord *c, void *arg)
 {
@@ -363,6 +372,7 @@ static int _step_release(struct coord *c, void *arg)
 		log_warnx("job %u: vacate: %s", c->jobid, slurm_strerror(slurm_get_errno()));
 	coordio_progress(c, "checkpoint %u: %s", seq, end ? "ending the job" : "resuming");
 	coordio_release_all(c, end ? CR_REL_KILL : CR_REL_RESUME);
+	_prune(c, (struct ckpt *)arg);
 	if (!end)
 		_note_committed(c, seq, o);
 	return 0;
