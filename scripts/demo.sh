@@ -77,7 +77,7 @@ flock -w 1200 "$lockfd" || { echo "demo: the cluster is in use" >&2; exit 1; }
 bash "$cluster" up --nodes 4
 cluster_up=1
 eval "$(bash "$cluster" env)"
-sinfo
+sinfo -p debug
 user=$CR_CLUSTER_USER
 jobdir=$(mktemp -d "$CR_CLUSTER_WORK/demo.XXXXXX")
 chmod 0755 "$jobdir"
@@ -95,7 +95,7 @@ wait_state() { # JOB SECS STATE-REGEX
 		sleep 0.2
 	done
 }
-read -r _ node2 node3 node4 <<<"$(sinfo -h -N -o %N | sort | paste -sd' ')"
+read -r _ node2 node3 node4 <<<"$(sinfo -h -N -p debug -o %N | sort -u | paste -sd' ')"
 # The job: `mpirun` of a solver (halo exchange and an allreduce each
 # iteration, one residual line per iteration), one rank on each of 3 nodes;
 # the script says nothing about checkpoints. It gets the first 3 nodes; the
