@@ -71,7 +71,8 @@ Commands:
                      dir); safe after a failed 'up', idempotent
   status             daemons, nodes and their processes
   env                export lines for scripts:  eval "\$($PROG env)"
-  kill-node NODE     crash NODE: SIGKILL every process of it at once
+  kill-node NODE     crash NODE: off the bridge first (peers see timeouts, as
+                     after a crash), then SIGKILL every process of it at once
                      (slurmd, slurmstepd, jobs, job containers, crd) and
                      delete its network namespace (revive-node makes a new one)
   revive-node NODE   start NODE's daemons again; it returns to service
