@@ -43,7 +43,7 @@ ok "a host outside the job: refused ($(cat "$d/bad.err"))"
 
 # A plain job on the batch node: its process is in no job container.
 out=$(as "$USER_" srun -w "$NODE1" -N1 "$RSH" "$NODE2" true 2>&1) && fail "cr-rsh outside a job container ran: $out"
-echo "$out" | grep -q "refused: pid [0-9]* is not inside a checkpointable job's container" ||
+grep -q "refused: pid [0-9]* is not inside a checkpointable job's container" <<<"$out" ||
 	fail "cr-rsh outside a job container said: $out"
 grep -q "cr-rsh: refusing pid" "$CR_CLUSTER_DIR"/nodes/*/crd.log ||
 	fail "crd logged no refusal"
