@@ -154,7 +154,7 @@ create_run_on_restart() {
 	wait_output "$ck" "^iter 10 "
 	out=$(as "$USER_" scontrol checkpoint create "$id") || fail "$ck: checkpoint create: $out"
 	log "$out"
-	echo "$out" | grep -q "checkpoint 1 committed" || fail "$ck: checkpoint create said: $out"
+	grep -q "checkpoint 1 committed" <<<"$out" || fail "$ck: checkpoint create said: $out"
 	wait_done "$refid" 120
 	wait_done "$id" 120
 	[ "$(job_field "$refid" ExitCode)" = 0:0 ] ||

@@ -42,7 +42,7 @@ across_nodes() {
 	$during
 	out=$(as "$USER_" scontrol checkpoint create "$id") || fail "checkpoint create: $out"
 	log "$out"
-	echo "$out" | grep -q "checkpoint 1 committed" || fail "checkpoint create said: $out"
+	grep -q "checkpoint 1 committed" <<<"$out" || fail "checkpoint create said: $out"
 	ended_ok "$id" ck
 	same_as_ref ck ref
 	grep -q "job $id: slot 1 frozen ([1-9][0-9]* tasks)" "$CR_CLUSTER_DIR"/nodes/*/crd.log ||
@@ -54,7 +54,7 @@ across_nodes() {
 	log "$out"
 	new=$(echo "$out" | sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p')
 	[ -n "$new" ] || fail "crctl restart said: $out"
-	echo "$out" | grep -q "from checkpoint 1" || fail "crctl restart did not take checkpoint 1: $out"
+	grep -q "from checkpoint 1" <<<"$out" || fail "crctl restart did not take checkpoint 1: $out"
 	jobs_started+=("$new")
 	ended_ok "$new" ck
 	same_as_ref ck ref

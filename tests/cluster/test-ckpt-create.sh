@@ -18,7 +18,7 @@ id=$(ckjob ck --checkpoint=0 -w "$NODE1")
 wait_output ck "awk: step 15"
 out=$(as "$USER_" scontrol checkpoint create "$id") || fail "checkpoint create: $out"
 log "$out"
-echo "$out" | grep -q "checkpoint 1 committed" || fail "checkpoint create said: $out"
+grep -q "checkpoint 1 committed" <<<"$out" || fail "checkpoint create said: $out"
 [ "$(last_seq "$id")" = 1 ] || fail "crctl list does not show checkpoint 1"
 wait_done "$ref" 120
 wait_done "$id" 120

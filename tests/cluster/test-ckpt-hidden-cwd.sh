@@ -31,7 +31,7 @@ rc=0
 out=$(crctl_as "$USER_" create "$id" 2>&1) || rc=$?
 log "crctl create: exit $rc: $out"
 [ $rc -ne 0 ] || fail "a checkpoint of job $id, whose working directory is hidden, was committed"
-echo "$out" | grep -qF "working directory $hidden" ||
+grep -qF "working directory $hidden" <<<"$out" ||
 	fail "the refusal does not name the working directory $hidden: $out"
 [ -z "$(last_seq "$id")" ] || fail "crctl list shows checkpoint $(last_seq "$id")"
 wait_done "$ref" 120

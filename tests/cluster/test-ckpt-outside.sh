@@ -56,7 +56,7 @@ if out=$(as "$USER_" scontrol checkpoint create "$id" 2>&1); then
 	fail "a checkpoint with a connection to outside the job was committed: $out"
 fi
 log "$out"
-echo "$out" | grep -q "a TCP connection to a peer outside the tree" || fail "the refusal says: $out"
+grep -q "a TCP connection to a peer outside the tree" <<<"$out" || fail "the refusal says: $out"
 [ "$(tries)" = 2 ] || fail "tried again $(tries) times, not 2"
 [ "$(job_state "$id")" = RUNNING ] || fail "job $id is $(job_state "$id") after the refused checkpoint"
 ok "a connection to outside open all along: refused after 3 attempts, naming it; the job runs on"

@@ -51,7 +51,7 @@ sleep 1 # unshare has made the namespace and exec'ed sleep
 rc=0
 out=$(crctl_as "$USER_" create "$uid" 2>&1) || rc=$?
 [ "$rc" != 0 ] || fail "a job in a user namespace was checkpointed"
-echo "$out" | grep -q "runs in user namespace" || fail "create does not say why: $out"
+grep -q "runs in user namespace" <<<"$out" || fail "create does not say why: $out"
 [ "$(job_state "$uid")" = RUNNING ] || fail "the refused job is $(job_state "$uid")"
 scancel "$uid"
 ok "a job in a user namespace is refused at checkpoint (exit $rc: ${out:0:200}); it runs on"
@@ -81,7 +81,7 @@ as "$USER_" python3 -c 'import json,sys; p=sys.argv[1]; m=json.load(open(p)); m[
 	"$(jd "$id")/$last/manifest.json"
 rc=0
 out=$(crctl_as "$USER_" list "$id" 2>&1) || rc=$?
-echo "$out" | grep -q "refused" || fail "list does not show the edited checkpoint refused: $out"
+grep -q "refused" <<<"$out" || fail "list does not show the edited checkpoint refused: $out"
 out=$(crctl_as "$USER_" restart "$id" 2>&1) || rc=$?
 log "restart after the edit: $out"
 if new=$(echo "$out" | sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p') && [ -n "$new" ]; then

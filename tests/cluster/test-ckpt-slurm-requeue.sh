@@ -80,7 +80,7 @@ rf=$(ckjob rf --checkpoint=0 -N2)
 fs=$(ckjob fs --checkpoint=0 -w "$NODE2")
 wait_output md "awk: step 10"
 out=$(crctl_as "$USER_" show "$md") || fail "show $md: $out"
-echo "$out" | grep -q "Requeue=1 " || fail "crctl show does not show the Requeue flag crd sets: $out"
+grep -q "Requeue=1 " <<<"$out" || fail "crctl show does not show the Requeue flag crd sets: $out"
 out=$(crctl_as "$USER_" create "$md") || fail "create $md: $out"
 wait_output rf "awk: step 10"
 out=$(crctl_as "$USER_" create "$rf") || fail "create $rf: $out"

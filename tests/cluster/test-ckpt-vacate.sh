@@ -21,7 +21,7 @@ va=$(ckjob va --checkpoint=0 -w "$NODE1")
 wait_output va "awk: step 12"
 out=$(crctl_as "$USER_" vacate "$va") || fail "crctl vacate: $out"
 log "$out"
-echo "$out" | grep -q "checkpoint 1 committed.*job vacated" || fail "crctl vacate said: $out"
+grep -q "checkpoint 1 committed.*job vacated" <<<"$out" || fail "crctl vacate said: $out"
 wait_done "$va" 60
 log "vacated job $va: $(job_state "$va")"
 has_line "$WORK/va.out" "awk: total" && fail "the vacated job ran to its end"
@@ -40,7 +40,7 @@ wait_job_state "$new" RUNNING 60
 wait_output va "awk: step 40" 90
 out=$(crctl_as "$USER_" requeue "$new") || fail "crctl requeue of the restart job: $out"
 log "$out"
-echo "$out" | grep -q "checkpoint 1 committed.*job requeued" || fail "crctl requeue said: $out"
+grep -q "checkpoint 1 committed.*job requeued" <<<"$out" || fail "crctl requeue said: $out"
 wait_done "$new" 180
 crd_log_has "job $new: restored checkpoint 1 of job $new" ||
 	fail "the requeued restart job did not resume from its own checkpoint: $(grep -h "job $new: restored" "$CR_CLUSTER_DIR"/nodes/*/crd.log)"
@@ -58,7 +58,7 @@ rq=$(ckjob rq --checkpoint=0)
 wait_output rq "awk: step 12"
 out=$(crctl_as "$USER_" requeue "$rq") || fail "crctl requeue: $out"
 log "$out"
-echo "$out" | grep -q "checkpoint 1 committed.*job requeued" || fail "crctl requeue said: $out"
+grep -q "checkpoint 1 committed.*job requeued" <<<"$out" || fail "crctl requeue said: $out"
 wait_done "$rq" 180
 [ "$(job_field "$rq" ExitCode)" = 0:0 ] || fail "requeued job ended with $(job_field "$rq" ExitCode)"
 [ "$(job_field "$rq" Restarts)" = 1 ] || fail "Restarts=$(job_field "$rq" Restarts)"

@@ -28,7 +28,7 @@ log "sbatch where AllowContinue=no: exit $rc: $out"
 	jobs_started+=("${out%%;*}")
 	fail "sbatch accepted --checkpoint-continue where AllowContinue=no"
 }
-echo "$out" | grep -q "not allowed on this cluster (AllowContinue=no" || fail "sbatch said: $out"
+grep -q "not allowed on this cluster (AllowContinue=no" <<<"$out" || fail "sbatch said: $out"
 
 export STEPS=900
 ref=$(ckjob ref)
@@ -39,7 +39,7 @@ restarted() { [ "$(job_field "$con" Restarts)" -ge 1 ] && job_running "$con"; }
 wait_until 150 "job $con to continue in a second allocation" restarted
 out=$(crctl_as "$USER_" show "$con") || fail "crctl show: $out"
 log "$out"
-echo "$out" | grep -q "Continues=1 " || fail "crctl show does not say Continues=1"
+grep -q "Continues=1 " <<<"$out" || fail "crctl show does not say Continues=1"
 admin_comment "$con" | grep -q "continues=1" || fail "AdminComment: $(admin_comment "$con")"
 grep -q "admin_comment to .*checkpoint 1 committed (time limit in [0-9]* s: continuation 1 of at most .*) for JobId=$con\$" \
 	"$CR_CLUSTER_DIR/log/slurmctld.log" || fail "no AdminComment said why job $con was checkpointed"

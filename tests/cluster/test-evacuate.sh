@@ -46,13 +46,13 @@ out=$(crctl evacuate "$NODE1" --reason="maintenance: test" 2>&1) || rc=$?
 log "crctl evacuate (exit $rc, $(python3 -c "print('%.1f' % ($(date +%s.%N) - $t0))") s):
 $out"
 [ "$rc" = 0 ] || fail "crctl evacuate exit $rc"
-echo "$out" | grep -q "^Node $NODE1 drained (maintenance: test); 3 running job(s) on it" ||
+grep -q "^Node $NODE1 drained (maintenance: test); 3 running job(s) on it" <<<"$out" ||
 	fail "evacuate did not say it drained $NODE1 with 3 jobs"
 for id in "$a" "$b"; do
-	echo "$out" | grep -q "^Job $id: checkpoint 1 committed in .*; requeued" ||
+	grep -q "^Job $id: checkpoint 1 committed in .*; requeued" <<<"$out" ||
 		fail "evacuate did not say job $id was requeued"
 done
-echo "$out" | grep -q "^Job $plain: not checkpointable: left to finish on $NODE1" ||
+grep -q "^Job $plain: not checkpointable: left to finish on $NODE1" <<<"$out" ||
 	fail "evacuate did not say the plain job $plain was left"
 case $(node_field "$NODE1" State) in
 *DRAIN*) ;;

@@ -48,7 +48,7 @@ id=$(job3x2 ck --checkpoint=0)
 wait_output ck "^iter 10 " 90
 out=$(as "$USER_" scontrol checkpoint create "$id") || fail "checkpoint create: $out"
 log "$out"
-echo "$out" | grep -q "checkpoint 1 committed: .* from 3 node(s)" || fail "checkpoint create said: $out"
+grep -q "checkpoint 1 committed: .* from 3 node(s)" <<<"$out" || fail "checkpoint create said: $out"
 ended_ok "$id" ck
 same_as_ref ck ref
 crd_log_has "job $id: cr-rsh: started" || fail "no orted was started through cr-rsh"

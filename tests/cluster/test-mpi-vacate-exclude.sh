@@ -37,7 +37,7 @@ wait_job_state "$id" RUNNING 60
 wait_output va "^iter 10 " 90
 out=$(as "$USER_" scontrol checkpoint vacate "$id") || fail "checkpoint vacate: $out"
 log "$out"
-echo "$out" | grep -q "checkpoint 1 committed: .* from 2 node(s).*job vacated" || fail "checkpoint vacate said: $out"
+grep -q "checkpoint 1 committed: .* from 2 node(s).*job vacated" <<<"$out" || fail "checkpoint vacate said: $out"
 wait_done "$id" 60
 [ "$(job_state "$id")" = CANCELLED ] || fail "vacated job $id is $(job_state "$id")"
 has_line "$WORK/va.out" "^sum " && fail "the vacated job ran to its end"
@@ -49,7 +49,7 @@ log "$out"
 new=$(echo "$out" | sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p')
 [ -n "$new" ] || fail "crctl restart said: $out"
 jobs_started+=("$new")
-echo "$out" | grep -q "(restart of job $id from checkpoint 1)" || fail "crctl restart did not take checkpoint 1: $out"
+grep -q "(restart of job $id from checkpoint 1)" <<<"$out" || fail "crctl restart did not take checkpoint 1: $out"
 ended_ok "$new" va
 [ "$(scontrol show hostnames "$(job_field "$new" NodeList)" | paste -sd,)" = "$N2,$N3" ] ||
 	fail "restart --exclude=$N1 ran on $(job_field "$new" NodeList)"

@@ -54,12 +54,12 @@ ok "preempted in debug: checkpoint 1 within the grace time ($(event_ckpt_secs "$
 id=$(ckjob tight --checkpoint=0 -p tight -w "$N1" -c2)
 wait_output tight "^awk: step 40"
 out=$(as "$USER_" scontrol checkpoint create "$id") || fail "checkpoint create: $out"
-echo "$out" | grep -q "checkpoint 1 committed" || fail "checkpoint create said: $out"
+grep -q "checkpoint 1 committed" <<<"$out" || fail "checkpoint create said: $out"
 u=$(urgent)
 wait_until 60 "job $id's AdminComment to say why it was not checkpointed" comment_has "$id" "too short for a checkpoint"
 log "job $id: $(admin_comment "$id")"
 out=$(crctl_as "$USER_" error "$id") || fail "crctl error: $out"
-echo "$out" | grep -q "too short for a checkpoint" || fail "crctl error $id said: $out"
+grep -q "too short for a checkpoint" <<<"$out" || fail "crctl error $id said: $out"
 wait_done "$u" 90
 wait_done "$id" 120
 resumed_ok "$id" 1
