@@ -20,8 +20,10 @@ cluster_begin --nodes 1
 . "$HERE/container-lib.sh"
 # shellcheck source=tests/cluster/ckpt-lib.sh
 . "$HERE/ckpt-lib.sh"
-FLOOD=$CR_BUILD_DIR/tests/cluster/crd-flood
-[ -x "$FLOOD" ] || fail "no $FLOOD"
+[ -x "$CR_BUILD_DIR/tests/cluster/crd-flood" ] || fail "no $CR_BUILD_DIR/tests/cluster/crd-flood"
+# A copy every user can run, wherever the build lives (a clone under a 0700 home).
+FLOOD=$WORK/crd-flood
+install -m 0755 "$CR_BUILD_DIR/tests/cluster/crd-flood" "$FLOOD"
 DEADLINE_MS=5000 # GATE_DEADLINE_MS, agent/gate.h
 SECS=45
 port=$(sed -n 's/^Port=//p' "$CR_CLUSTER_DIR/nodes/$NODE1/etc/cr.conf")
