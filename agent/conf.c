@@ -56,6 +56,7 @@ static const struct conf_key conf_keys[] = {
 	UINT_KEY("MaxContinues", max_continues, 100000),
 	UINT_KEY("ContinueLead", continue_lead, 86400),
 	STR_KEY("EvacuateOnDrain", evacuate_on_drain),
+	UINT_KEY("MaxSlotsPerNode", max_slots_per_node, CR_MAX_SLOTS_PER_NODE),
 	{"JobNetwork", CONF_NET, offsetof(struct cr_conf, job_net), 2 * sizeof(uint32_t), 0},
 	STR_KEY("LaunchAgent", launch_agent),
 	STR_KEY("JobNetworkRegistry", job_net_registry),
@@ -81,6 +82,7 @@ void cr_conf_defaults(struct cr_conf *c)
 	c->max_continues = 10;
 	snprintf(c->evacuate_on_drain, sizeof(c->evacuate_on_drain), "no");
 	c->continue_lead = 120;
+	c->max_slots_per_node = 1;
 	c->job_net = 0x64400000; /* 100.64.0.0/16: shared address space, rarely a site's */
 	c->job_net_prefix = 16;
 	snprintf(c->launch_agent, sizeof(c->launch_agent), "%s", CR_LAUNCH_AGENT_DEFAULT);

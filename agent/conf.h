@@ -13,6 +13,9 @@
 #define CR_LAUNCH_AGENT_DEFAULT "/usr/libexec/slurm-cr/cr-rsh"
 #endif
 
+/* MaxSlotsPerNode's bound: containers of one job on a node (jobstat.h units). */
+#define CR_MAX_SLOTS_PER_NODE 16
+
 /* MaxWait's bound: a day (its milliseconds fit an int). */
 #define CR_MAX_WAIT_LIMIT 86400
 
@@ -38,6 +41,8 @@ struct cr_conf {
 	uint32_t max_continues;	   /* MaxContinues: continuations per job */
 	uint32_t continue_lead;	   /* ContinueLead: seconds before the time limit */
 	char evacuate_on_drain[4]; /* EvacuateOnDrain: "yes" or "no" (drain.c) */
+	/* MaxSlotsPerNode: a restore onto fewer nodes puts up to this many slots on one */
+	uint32_t max_slots_per_node;
 	/* JobNetwork: the job containers' addresses, an IPv4 prefix (host order) */
 	uint32_t job_net;
 	uint32_t job_net_prefix;

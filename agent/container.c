@@ -929,7 +929,7 @@ int container_create(const struct cr_job *ji, const struct cr_conf *conf, const 
 		log_warnx("container: job %u: the container could not be created", ji->jobid);
 		goto out_rp;
 	}
-	ret = jobnet_attach(ji->jobid, ji->slot, ji->addr, pid, err, errlen);
+	ret = jobnet_attach(ji->jobid, ji->unit, ji->addr, pid, err, errlen);
 	if (ret) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);

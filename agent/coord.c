@@ -422,12 +422,17 @@ static int _ckpt_check(struct ckpt *k)
 	return 0;
 }
 
-/* The peers: the job's nodes, slot i on the i-th (this node alone without a node list). */
-static void _ckpt_peers(struct coord *c, const char *nodelist)
+/*
+ * The peers: the job's nodes, slot i on the i-th (this node alone without a
+ * node list); after a restore, slot i where it was placed (several may share
+ * a node).
+ */
+static void _ckpt_peers(struct coord *c, const struct cr_job *ji)
 {
 	char names[MAX_NODES][128];
 
-	c->npeers = coordio_expand(nodelist, names, MAX_NODES);
+	c->round = -1;
+	c->npeers = coordio_expand(*ji->placement ? ji->placement : ji->nodelist, names, MAX_NODES);
 	if (c->npeers == 0) {
 		c->npeers = 1;
 		snprintf(names[0], sizeof(names[0]), "%.127s", c->ctx->conf.node_name);
@@ -506,7 +511,7 @@ static int _ckpt_attempts(struct ckpt *k, double t0, double *phase)
 		k->bytes = 0;
 		k->netlock = 0;
 		k->passing = 0;
-		_ckpt_peers(c, k->st->ji.nodelist);
+		_ckpt_peers(c, &k->st->ji);
 		ret = _ckpt_begin(k);
 		if (!ret)
 			ret = _run_steps(c, ckpt_steps, NSTEPS(ckpt_steps), k, _ckpt_abort,
@@ -612,9 +617,9 @@ static json_t *_restore_args(struct peer *p, void *arg)
 {
 	struct restore_args *a = arg;
 
-	return json_pack("{s:s, s:I, s:I, s:i, s:i, s:O}", "ckdir", a->ckdir, "src",
+	return json_pack("{s:s, s:I, s:I, s:i, s:i, s:i, s:O}", "ckdir", a->ckdir, "src",
 			 (json_int_t)a->src, "seq", (json_int_t)a->seq, "slot", (int)p->slot,
-			 "maxwait", a->maxwait, "placement", a->placement);
+			 "unit", (int)p->unit, "maxwait", a->maxwait, "placement", a->placement);
 }
 
 /* Step: each of the checkpoint's slots gets a node of the new allocation. */
@@ -635,15 +640,21 @@ static int _step_place(struct coord *c, void *arg)
 	}
 	for (size_t i = 0; i < r->nnew; i++)
 		new[i] = r->names[i];
-	if (place_slots(old, nslots, new, r->nnew, r->batch_host, out))
+	if (place_slots(old, nslots, new, r->nnew, r->batch_host, c->ctx->conf.max_slots_per_node,
+			out))
 		return err_set(c->err, sizeof(c->err), -ENOSPC,
-			       "checkpoint %u needs %zu nodes with %s first; the job has %zu",
-			       r->a.seq, nslots, r->batch_host, r->nnew);
+			       "checkpoint %u has %zu slots; the job has %zu nodes with %s first "
+			       "and a node takes %u (MaxSlotsPerNode)",
+			       r->a.seq, nslots, r->nnew, r->batch_host,
+			       c->ctx->conf.max_slots_per_node);
 	c->npeers = nslots;
 	json_decref(r->a.placement);
 	r->a.placement = json_array();
 	for (size_t i = 0; i < nslots; i++) {
 		c->peers[i] = (struct peer){.slot = i, .fd = -1};
+		/* the node's containers, in slot order: unit 0 is the one the prolog made */
+		for (size_t k = 0; k < i; k++)
+			c->peers[i].unit += out[k] == out[i];
 		snprintf(c->peers[i].node, sizeof(c->peers[i].node), "%s", r->names[out[i]]);
 		json_array_append_new(r->a.placement, json_string(r->names[out[i]]));
 	}
@@ -657,8 +668,18 @@ static int _step_restore(struct coord *c, void *arg)
 	int ret;
 
 	coordio_progress(c, "restoring checkpoint %u of job %u", r->a.seq, r->a.src);
-	ret = coordio_start_all(c, CR_NODE_RESTORE, _restore_args, &r->a);
-	return ret ? ret : coordio_collect(c, c->maxwait);
+	/*
+	 * Unit 0 of every node first: it moves the node's routes to where the
+	 * slots go before a node's other containers are made at their addresses.
+	 */
+	ret = 0;
+	for (c->round = 0; !ret && coordio_round_used(c, c->round); c->round++) {
+		ret = coordio_start_all(c, CR_NODE_RESTORE, _restore_args, &r->a);
+		if (!ret)
+			ret = coordio_collect(c, c->maxwait);
+	}
+	c->round = -1;
+	return ret;
 }
 
 /*

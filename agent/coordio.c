@@ -160,6 +160,20 @@ static int _peer_failed(struct coord *c, int ret, int now, const char *text)
 	return _rank(now) > _rank(ret) ? now : ret;
 }
 
+/* Does peer p take part in the round (coordio.h)? */
+static int _in_round(const struct coord *c, const struct peer *p)
+{
+	return c->round < 0 || p->unit == (uint32_t)c->round;
+}
+
+int coordio_round_used(const struct coord *c, int round)
+{
+	for (size_t i = 0; i < c->npeers; i++)
+		if (c->peers[i].unit == (uint32_t)round)
+			return 1;
+	return 0;
+}
+
 int coordio_collect(struct coord *c, int timeout_s)
 {
 	struct pollfd pfd[MAX_NODES];
@@ -168,7 +182,7 @@ int coordio_collect(struct coord *c, int timeout_s)
 	int ret = 0, left = 0, n;
 
 	for (size_t i = 0; i < c->npeers; i++) {
-		c->peers[i].done = c->peers[i].fd < 0;
+		c->peers[i].done = c->peers[i].fd < 0 || !_in_round(c, &c->peers[i]);
 		left += !c->peers[i].done;
 	}
 	while (left > 0) {
@@ -265,6 +279,8 @@ int coordio_start_all(struct coord *c, uint32_t op, json_t *(*args_for)(struct p
 
 	for (size_t i = 0; i < c->npeers; i++) {
 		struct peer *p = &c->peers[i];
+		if (!_in_round(c, p))
+			continue;
 		fd = _connect(c->ctx, p->node, c->err, sizeof(c->err));
 		if (fd < 0)
 			return fd;

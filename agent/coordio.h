@@ -20,6 +20,7 @@
 struct peer {
 	char node[128];
 	uint32_t slot;
+	uint32_t unit; /* a restore: which of the job's containers on its node (jobstat.h) */
 	int fd;
 	int done;
 	uint32_t code;
@@ -32,6 +33,8 @@ struct coord {
 	struct peer peers[MAX_NODES];
 	size_t npeers;
 	int maxwait;
+	/* start and collect only the peers of this unit (a restore's rounds); -1: all */
+	int round;
 	void (*progress)(const char *text, void *arg); /* a coord_progress_fn */
 	void *arg;
 	char err[2048];
@@ -50,6 +53,9 @@ void coordio_close(struct coord *c);
  * failure there: the same may work again) or -ETIMEDOUT; c->err says it.
  */
 int coordio_collect(struct coord *c, int timeout_s);
+
+/* Has any peer this unit (a round of a restore)? */
+int coordio_round_used(const struct coord *c, int round);
 /* The message to every connected peer (a peer that cannot take it is closed). */
 void coordio_send_all(struct coord *c, uint32_t type, const struct cr_buf *b);
 /* RELEASE(how: enum cr_release_how) to every connected peer. */

@@ -81,6 +81,8 @@ static void _usage(FILE *f)
 		"  MaxWait=SECS   create/vacate/requeue: abort a step that takes longer\n"
 		"  StickToNodes   restart: on the nodes the job had\n"
 		"  --exclude=NODES  restart: not on these nodes\n"
+		"  --nodes=N      restart: on N nodes (fewer than it had: several of its\n"
+		"                 node slots share a node, up to cr.conf's MaxSlotsPerNode)\n"
 		"  --from-scratch restart: see above\n"
 		"  -f PATH        cr.conf to read Port from (default $CR_CONF or " CR_CONF_DEFAULT
 		")\n"
@@ -707,6 +709,10 @@ static int _parse_args(int argc, char **argv, int *ci, uint32_t *jobid, const ch
 		} else if ((!strcmp(argv[i], "--exclude") || !strcmp(argv[i], "-x")) &&
 			   i + 1 < argc) {
 			json_object_set_new(opt.args, "exclude", json_string(argv[++i]));
+		} else if (!strncmp(argv[i], "--nodes=", 8) && strtol(argv[i] + 8, &end, 10) > 0 &&
+			   !*end) {
+			json_object_set_new(opt.args, "nodes",
+					    json_integer(strtol(argv[i] + 8, NULL, 10)));
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			_usage(stdout);
 			return EX_OK;

@@ -194,7 +194,7 @@ static void _readopt(const struct crd_ctx *ctx)
 {
 	struct job_status st;
 	struct dirent *d;
-	unsigned jobid;
+	uint32_t jobid, unit;
 	char path[PATH_MAX];
 	DIR *dir;
 
@@ -202,18 +202,17 @@ static void _readopt(const struct crd_ctx *ctx)
 	if (!dir)
 		return;
 	while ((d = readdir(dir))) {
-		if (sscanf(d->d_name, "job%u.json", &jobid) != 1 || !strstr(d->d_name, ".json") ||
-		    strstr(d->d_name, ".tmp"))
+		if (jobstat_parse_name(d->d_name, &jobid, &unit))
 			continue;
-		if (jobstat_get(ctx, jobid, &st) == 0) {
-			log_info("job %u: re-adopted (%s, state %s)", jobid, st.ji.hostname,
-				 jobstat_state_name(st.state));
+		if (jobstat_get(ctx, jobid, unit, &st) == 0) {
+			log_info("job %u: re-adopted (%s, unit %u, state %s)", jobid,
+				 st.ji.hostname, unit, jobstat_state_name(st.state));
 			continue;
 		}
-		log_info("job %u: monitor gone, removing its state", jobid);
-		jobstat_state_path(ctx, jobid, path, sizeof(path));
+		log_info("job %u: monitor of unit %u gone, removing its state", jobid, unit);
+		jobstat_state_path(ctx, jobid, unit, path, sizeof(path));
 		unlink(path);
-		jobstat_sock_path(ctx, jobid, path, sizeof(path));
+		jobstat_sock_path(ctx, jobid, unit, path, sizeof(path));
 		unlink(path);
 	}
 	closedir(dir);

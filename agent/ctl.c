@@ -365,7 +365,7 @@ static void _set_enabled(const struct crd_ctx *ctx, int fd, uint32_t jobid, int 
 
 	cr_buf_init(&b);
 	cr_pack_u32(&b, on);
-	ret = jobstat_ask(ctx, jobid, CR_MSG_SET, &b, NULL, 0, 10, &code, buf, sizeof(buf));
+	ret = jobstat_ask(ctx, jobid, 0, CR_MSG_SET, &b, NULL, 0, 10, &code, buf, sizeof(buf));
 	cr_buf_free(&b);
 	if (ret || code)
 		cr_send_err(fd, CR_E_FAILED, "the job's monitor did not answer");
@@ -394,7 +394,7 @@ void ctl_request(const struct crd_ctx *ctx, int fd, uid_t uid, uint32_t cmd, uin
 		evacuate_request(ctx, fd, uid, opts);
 		return;
 	}
-	have = jobstat_get(ctx, jobid, &st) == 0;
+	have = jobstat_get(ctx, jobid, 0, &st) == 0;
 	if (cmd == CR_CTL_RESTART && json_is_true(json_object_get(opts, "FromScratch"))) {
 		_from_scratch(ctx, fd, uid, jobid);
 		return;

@@ -166,11 +166,12 @@ static int _route_add(struct nl *nl, uint32_t dst, int len, int index, uint32_t 
 	return _nl_talk(nl, h);
 }
 
-/* The host side's veth of a job's slot: unique per job and slot on a node, 15 characters at most.
+/* The host side's veth of a job's container: unique per job and unit on a node, 15 characters at
+ * most.
  */
-static void _host_name(char *buf, size_t len, uint32_t jobid, uint32_t slot)
+static void _host_name(char *buf, size_t len, uint32_t jobid, uint32_t unit)
 {
-	snprintf(buf, len, "cr%x_%x", jobid, slot & 0xffff);
+	snprintf(buf, len, "cr%x_%x", jobid, unit & 0xffff);
 }
 
 static int _addr_del(struct nl *nl, int index, uint32_t addr)
@@ -337,7 +338,7 @@ static int _in_ns(pid_t init_pid, uint32_t addr, const unsigned char mac[6], cha
 	return ret;
 }
 
-int jobnet_attach(uint32_t jobid, uint32_t slot, uint32_t addr, pid_t init_pid, char *err,
+int jobnet_attach(uint32_t jobid, uint32_t unit, uint32_t addr, pid_t init_pid, char *err,
 		  size_t errlen)
 {
 	char host[IFNAMSIZ], path[64];
@@ -345,7 +346,7 @@ int jobnet_attach(uint32_t jobid, uint32_t slot, uint32_t addr, pid_t init_pid, 
 	struct nl nl;
 	int nsfd, ret;
 
-	_host_name(host, sizeof(host), jobid, slot);
+	_host_name(host, sizeof(host), jobid, unit);
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", init_pid);
 	nsfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (nsfd < 0) {
@@ -357,7 +358,7 @@ int jobnet_attach(uint32_t jobid, uint32_t slot, uint32_t addr, pid_t init_pid, 
 		snprintf(err, errlen, "container network: netlink: %s", strerror(-ret));
 		goto out;
 	}
-	/* A previous run's container of this job and slot: its link goes with it. */
+	/* A previous run's container of this job and unit: its link goes with it. */
 	_link_del(&nl, host);
 	ret = _veth_add(&nl, host, "eth0", nsfd);
 	if (ret)
@@ -374,12 +375,12 @@ out:
 	return ret;
 }
 
-void jobnet_detach(uint32_t jobid, uint32_t slot)
+void jobnet_detach(uint32_t jobid, uint32_t unit)
 {
 	char host[IFNAMSIZ];
 	struct nl nl;
 
-	_host_name(host, sizeof(host), jobid, slot);
+	_host_name(host, sizeof(host), jobid, unit);
 	if (_nl_open(&nl))
 		return;
 	_link_del(&nl, host);
@@ -441,7 +442,7 @@ static int _readdress_inside(pid_t init_pid, uint32_t from, uint32_t to)
 	return ret;
 }
 
-int jobnet_readdress(uint32_t jobid, uint32_t slot, pid_t init_pid, uint32_t from, uint32_t to,
+int jobnet_readdress(uint32_t jobid, uint32_t unit, pid_t init_pid, uint32_t from, uint32_t to,
 		     char *err, size_t errlen)
 {
 	char host[IFNAMSIZ], a[INET_ADDRSTRLEN];
@@ -450,7 +451,7 @@ int jobnet_readdress(uint32_t jobid, uint32_t slot, pid_t init_pid, uint32_t fro
 
 	if (from == to)
 		return 0;
-	_host_name(host, sizeof(host), jobid, slot);
+	_host_name(host, sizeof(host), jobid, unit);
 	index = (int)if_nametoindex(host);
 	ret = index ? _nl_open(&nl) : -ENODEV;
 	if (ret)

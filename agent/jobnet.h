@@ -20,15 +20,15 @@ int jobnet_node_init(const struct cr_conf *conf, char *err, size_t errlen);
 
 /*
  * Connect the net namespace of @init_pid (a new container's init) to the node:
- * a veth pair named after the job and slot, @addr on its eth0, routes both ways.
+ * a veth pair named after the job and unit (jobstat.h), @addr on its eth0, routes both ways.
  */
 /*
  * The slot's host-side link goes, and its route with it, whatever still holds
  * the container's network namespace (a socket of a dead process can).
  */
-void jobnet_detach(uint32_t jobid, uint32_t slot);
+void jobnet_detach(uint32_t jobid, uint32_t unit);
 
-int jobnet_attach(uint32_t jobid, uint32_t slot, uint32_t addr, pid_t init_pid, char *err,
+int jobnet_attach(uint32_t jobid, uint32_t unit, uint32_t addr, pid_t init_pid, char *err,
 		  size_t errlen);
 
 /* What the container of @init_pid is called and its eth0's address, as they are now. */
@@ -36,9 +36,9 @@ int jobnet_live(pid_t init_pid, char *host, size_t hostlen, uint32_t *addr);
 
 /*
  * A restored slot keeps the address it had: move the container of @jobid's
- * @slot (init @init_pid) from address @from to @to, routes included.
+ * @unit (init @init_pid) from address @from to @to, routes included.
  */
-int jobnet_readdress(uint32_t jobid, uint32_t slot, pid_t init_pid, uint32_t from, uint32_t to,
+int jobnet_readdress(uint32_t jobid, uint32_t unit, pid_t init_pid, uint32_t from, uint32_t to,
 		     char *err, size_t errlen);
 
 /*

@@ -33,43 +33,70 @@ static enum job_state _state_of(const char *name)
 	return JS_UNKNOWN;
 }
 
-void jobstat_sock_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len)
+/* StateDir/job<ID>.EXT for a node's first container, job<ID>.u<UNIT>.EXT for another. */
+static void _path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, const char *ext,
+		  char *buf, size_t len)
 {
-	if (snprintf(buf, len, "%s/job%u.sock", ctx->conf.state_dir, jobid) >= (int)len)
+	int n = unit ? snprintf(buf, len, "%s/job%u.u%u.%s", ctx->conf.state_dir, jobid, unit, ext)
+		     : snprintf(buf, len, "%s/job%u.%s", ctx->conf.state_dir, jobid, ext);
+
+	if (n < 0 || (size_t)n >= len)
 		buf[0] = '\0';
 }
 
-void jobstat_state_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len)
+void jobstat_sock_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, char *buf,
+		       size_t len)
 {
-	if (snprintf(buf, len, "%s/job%u.json", ctx->conf.state_dir, jobid) >= (int)len)
-		buf[0] = '\0';
+	_path(ctx, jobid, unit, "sock", buf, len);
 }
 
-void jobstat_hosts_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len)
+void jobstat_state_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, char *buf,
+			size_t len)
 {
-	if (snprintf(buf, len, "%s/job%u.hosts", ctx->conf.state_dir, jobid) >= (int)len)
-		buf[0] = '\0';
+	_path(ctx, jobid, unit, "json", buf, len);
 }
 
-void jobstat_routes_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len)
+void jobstat_hosts_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, char *buf,
+			size_t len)
 {
-	if (snprintf(buf, len, "%s/job%u.routes", ctx->conf.state_dir, jobid) >= (int)len)
-		buf[0] = '\0';
+	_path(ctx, jobid, unit, "hosts", buf, len);
 }
 
-void jobstat_lock_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len)
+void jobstat_routes_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, char *buf,
+			 size_t len)
 {
-	if (snprintf(buf, len, "%s/job%u.lock", ctx->conf.state_dir, jobid) >= (int)len)
-		buf[0] = '\0';
+	_path(ctx, jobid, unit, "routes", buf, len);
 }
 
-int jobstat_claim(const struct crd_ctx *ctx, uint32_t jobid)
+void jobstat_lock_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, char *buf,
+		       size_t len)
+{
+	_path(ctx, jobid, unit, "lock", buf, len);
+}
+
+int jobstat_parse_name(const char *name, uint32_t *jobid, uint32_t *unit)
+{
+	unsigned j, u = 0;
+	int n = 0;
+
+	if (sscanf(name, "job%u.json%n", &j, &n) != 1 || n == 0 || name[n]) {
+		n = 0;
+		if (sscanf(name, "job%u.u%u.json%n", &j, &u, &n) != 2 || n == 0 || name[n] ||
+		    u == 0 || u >= CR_MAX_UNITS)
+			return -EINVAL;
+	}
+	*jobid = j;
+	*unit = u;
+	return 0;
+}
+
+int jobstat_claim(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit)
 {
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
 	char path[PATH_MAX];
 	int fd, ret;
 
-	jobstat_lock_path(ctx, jobid, path, sizeof(path));
+	jobstat_lock_path(ctx, jobid, unit, path, sizeof(path));
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
@@ -80,13 +107,14 @@ int jobstat_claim(const struct crd_ctx *ctx, uint32_t jobid)
 	return ret;
 }
 
-int jobstat_wait_gone(const struct crd_ctx *ctx, uint32_t jobid, int ms, pid_t *holder)
+int jobstat_wait_gone(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, int ms,
+		      pid_t *holder)
 {
 	char path[PATH_MAX];
 	struct flock fl;
 	int fd, ret;
 
-	jobstat_lock_path(ctx, jobid, path, sizeof(path));
+	jobstat_lock_path(ctx, jobid, unit, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
@@ -124,6 +152,10 @@ char *jobstat_encode(const struct job_status *js, const char *node)
 		      "init_pid", (int)js->init_pid, "relay_pid", (int)js->relay_pid, "state",
 		      jobstat_state_name(js->state), "started", (json_int_t)js->started,
 		      "script_pid", (int)js->script_pid, "restart_from", (int)ji->restart_from);
+	if (o && ji->unit)
+		json_object_set_new(o, "unit", json_integer(ji->unit));
+	if (o && *ji->placement)
+		json_object_set_new(o, "placement", json_string(ji->placement));
 	if (!o)
 		return NULL;
 	if (js->state == JS_EXITED)
@@ -167,6 +199,8 @@ static int _decode(const char *text, struct job_status *js)
 	ji->gid = _int(o, "gid");
 	ji->interval = _int(o, "interval");
 	ji->slot = _int(o, "slot");
+	ji->unit = _int(o, "unit");
+	_copy_str(o, "placement", ji->placement, sizeof(ji->placement));
 	ji->batch = json_is_true(json_object_get(o, "batch"));
 	_copy_str(o, "hostname", ji->hostname, sizeof(ji->hostname));
 	_copy_str(o, "checkpoint_dir", ji->ckpt_dir, sizeof(ji->ckpt_dir));
@@ -187,24 +221,25 @@ static int _decode(const char *text, struct job_status *js)
 	return 0;
 }
 
-int jobstat_connect(const struct crd_ctx *ctx, uint32_t jobid)
+int jobstat_connect(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit)
 {
 	char path[PATH_MAX];
 	int fd;
 
-	jobstat_sock_path(ctx, jobid, path, sizeof(path));
+	jobstat_sock_path(ctx, jobid, unit, path, sizeof(path));
 	fd = cr_unix_connect(path);
 	if (fd == -ECONNREFUSED)
 		return -ENOENT;
 	return fd;
 }
 
-int jobstat_ask(const struct crd_ctx *ctx, uint32_t jobid, uint32_t type, const struct cr_buf *b,
-		const int *fds, int nfds, int timeout_s, uint32_t *code, char *buf, size_t len)
+int jobstat_ask(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, uint32_t type,
+		const struct cr_buf *b, const int *fds, int nfds, int timeout_s, uint32_t *code,
+		char *buf, size_t len)
 {
 	int fd, ret;
 
-	fd = jobstat_connect(ctx, jobid);
+	fd = jobstat_connect(ctx, jobid, unit);
 	if (fd < 0)
 		return fd;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){timeout_s, 0},
@@ -216,7 +251,7 @@ int jobstat_ask(const struct crd_ctx *ctx, uint32_t jobid, uint32_t type, const 
 	return ret;
 }
 
-int jobstat_get(const struct crd_ctx *ctx, uint32_t jobid, struct job_status *js)
+int jobstat_get(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, struct job_status *js)
 {
 	char *buf = malloc(16384);
 	uint32_t code;
@@ -224,9 +259,39 @@ int jobstat_get(const struct crd_ctx *ctx, uint32_t jobid, struct job_status *js
 
 	if (!buf)
 		return -ENOMEM;
-	ret = jobstat_ask(ctx, jobid, CR_MSG_STATUS, NULL, NULL, 0, 10, &code, buf, 16384);
+	ret = jobstat_ask(ctx, jobid, unit, CR_MSG_STATUS, NULL, NULL, 0, 10, &code, buf, 16384);
 	if (!ret)
 		ret = code ? -EIO : _decode(buf, js);
 	free(buf);
 	return ret;
+}
+
+int jobstat_find_slot(const struct crd_ctx *ctx, uint32_t jobid, uint32_t slot,
+		      struct job_status *js)
+{
+	for (uint32_t unit = 0; unit < CR_MAX_UNITS; unit++)
+		if (jobstat_get(ctx, jobid, unit, js) == 0 && js->ji.slot == slot)
+			return 0;
+	return -ENOENT;
+}
+
+int jobstat_restored(struct cr_job *ji, const char *restore_req)
+{
+	json_t *req = json_loads(restore_req, 0, NULL), *place, *v;
+	char buf[sizeof(ji->placement)];
+	size_t i, off = 0;
+
+	if (!req)
+		return -EPROTO;
+	v = json_object_get(req, "self");
+	if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) < UINT16_MAX)
+		ji->slot = json_integer_value(v);
+	place = json_object_get(req, "placement");
+	buf[0] = '\0';
+	json_array_foreach(place, i, v) if (json_is_string(v) && off < sizeof(buf)) off +=
+		snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? "," : "", json_string_value(v));
+	if (ji->batch && json_is_array(place) && off < sizeof(buf))
+		memcpy(ji->placement, buf, sizeof(buf));
+	json_decref(req);
+	return 0;
 }

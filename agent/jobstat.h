@@ -23,8 +23,9 @@ struct cr_job {
 	uint32_t jobid;
 	uint32_t uid;
 	uint32_t gid;
-	long interval; /* seconds, CR_INTERVAL_DEFAULT already resolved */
-	uint32_t slot;
+	long interval;	/* seconds, CR_INTERVAL_DEFAULT already resolved */
+	uint32_t slot;	/* which of the job's slots the container holds */
+	uint32_t unit;	/* 0: the node's container from the prolog; more hold more slots */
 	uint32_t batch; /* this node is the batch host */
 	char hostname[64];
 	char ckpt_dir[PATH_MAX];
@@ -32,7 +33,17 @@ struct cr_job {
 	uint32_t restart_from; /* crctl restart: the ended job this one resumes */
 	uint32_t addr;	       /* the slot's address in the job network (host order) */
 	uint32_t flags;	       /* CR_JOB_* (relay.h): --checkpoint-continue */
+	/* batch host, after a restore: the node of each slot, comma-separated ("": the nodelist's)
+	 */
+	char placement[1024];
 };
+
+/*
+ * Containers of one job on one node: a restore onto fewer nodes than the
+ * checkpoint has slots puts several here (MaxSlotsPerNode), each with its own
+ * monitor, pid and network namespace and address, numbered by unit.
+ */
+#define CR_MAX_UNITS CR_MAX_SLOTS_PER_NODE
 
 enum job_state {
 	JS_IDLE,      /* container up, no script */
@@ -54,13 +65,22 @@ struct job_status {
 
 const char *jobstat_state_name(enum job_state state);
 
-/* StateDir/job<ID>.sock and .json; buf is "" when the path does not fit. */
-void jobstat_sock_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len);
-void jobstat_state_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len);
+/*
+ * StateDir/job<ID>.sock and .json (job<ID>.u<UNIT>.* for a unit other than 0);
+ * buf is "" when the path does not fit.
+ */
+void jobstat_sock_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, char *buf,
+		       size_t len);
+void jobstat_state_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, char *buf,
+			size_t len);
 /* The container's /etc/hosts, kept beside its state (jobpeers_hosts). */
-void jobstat_hosts_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len);
+void jobstat_hosts_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, char *buf,
+			size_t len);
 /* The routes this node has to the job's slots on other nodes (jobnet_routes). */
-void jobstat_routes_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len);
+void jobstat_routes_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, char *buf,
+			 size_t len);
+/* A state file's name (job<ID>.json, job<ID>.u<UNIT>.json): 0, or -EINVAL for other names. */
+int jobstat_parse_name(const char *name, uint32_t *jobid, uint32_t *unit);
 
 /*
  * One monitor per job id on a node at a time: the monitor holds a POSIX
@@ -71,23 +91,36 @@ void jobstat_routes_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, s
  * one must not start before, or the old one removes the new one's socket,
  * state and routes.
  */
-void jobstat_lock_path(const struct crd_ctx *ctx, uint32_t jobid, char *buf, size_t len);
+void jobstat_lock_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, char *buf,
+		       size_t len);
 /* The monitor's claim: the lock's fd (kept open until exit), or -EBUSY, or -errno. */
-int jobstat_claim(const struct crd_ctx *ctx, uint32_t jobid);
-/* Wait up to ms for jobid's monitor to exit: 0, or -EBUSY (*holder: its pid). */
-int jobstat_wait_gone(const struct crd_ctx *ctx, uint32_t jobid, int ms, pid_t *holder);
+int jobstat_claim(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit);
+/* Wait up to ms for the monitor of jobid's unit to exit: 0, or -EBUSY (*holder: its pid). */
+int jobstat_wait_gone(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, int ms,
+		      pid_t *holder);
 
 /* The status as JSON text (malloc'd; NULL: out of memory); node: added as "node" unless NULL. */
 char *jobstat_encode(const struct job_status *js, const char *node);
 
 /* Connect to a job's monitor; -ENOENT when the job has none here. */
-int jobstat_connect(const struct crd_ctx *ctx, uint32_t jobid);
+int jobstat_connect(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit);
 
 /* One request to a job's monitor; the reply's code and text (copied to buf). */
-int jobstat_ask(const struct crd_ctx *ctx, uint32_t jobid, uint32_t type, const struct cr_buf *b,
-		const int *fds, int nfds, int timeout_s, uint32_t *code, char *buf, size_t len);
+int jobstat_ask(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, uint32_t type,
+		const struct cr_buf *b, const int *fds, int nfds, int timeout_s, uint32_t *code,
+		char *buf, size_t len);
 
 /* The job's status here: 0, -ENOENT (no monitor), -EIO or -EPROTO (a bad answer). */
-int jobstat_get(const struct crd_ctx *ctx, uint32_t jobid, struct job_status *js);
+int jobstat_get(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, struct job_status *js);
+/*
+ * A RESTORE request for the container (node.c's JSON): the slot of the
+ * checkpoint it now holds ("self") and, on the batch host, the node of each
+ * slot ("placement"): the next checkpoint asks those (coord.c), not the
+ * allocation's node list. 0, or -EPROTO.
+ */
+int jobstat_restored(struct cr_job *ji, const char *restore_req);
+/* The container of jobid here that holds slot: its status; -ENOENT when none does. */
+int jobstat_find_slot(const struct crd_ctx *ctx, uint32_t jobid, uint32_t slot,
+		      struct job_status *js);
 
 #endif

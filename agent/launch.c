@@ -45,8 +45,7 @@ static int _job_of(const struct crd_ctx *ctx, pid_t pid, struct job_status *js)
 {
 	ino_t want = 0, ino = 0;
 	struct dirent *d;
-	unsigned jobid;
-	char tail[8];
+	uint32_t jobid, unit;
 	DIR *dir;
 	int ret = -ESRCH;
 
@@ -57,9 +56,9 @@ static int _job_of(const struct crd_ctx *ctx, pid_t pid, struct job_status *js)
 	if (!dir)
 		return -errno;
 	while (ret && (d = readdir(dir))) {
-		if (sscanf(d->d_name, "job%u.%7s", &jobid, tail) != 2 || strcmp(tail, "json"))
+		if (jobstat_parse_name(d->d_name, &jobid, &unit))
 			continue;
-		if (jobstat_get(ctx, jobid, js) == 0 && js->init_pid > 0 &&
+		if (jobstat_get(ctx, jobid, unit, js) == 0 && js->init_pid > 0 &&
 		    _pidns(js->init_pid, &ino) == 0 && ino == want)
 			ret = 0;
 	}
@@ -163,7 +162,7 @@ static int _to_slot(const struct crd_ctx *ctx, uint32_t jobid, const struct rsh_
 	uint32_t code;
 	int fd, ret;
 
-	if (jobstat_get(ctx, jobid, &js) || js.init_pid <= 0)
+	if (jobstat_get(ctx, jobid, 0, &js) || js.init_pid <= 0)
 		return err_set(err, errlen, -ENOENT, "job %u has no container on node %s", jobid,
 			       ctx->conf.node_name);
 	if (js.ji.batch)

@@ -117,7 +117,7 @@ static int _ckpt_dir(const struct crd_ctx *ctx, struct cr_job *ji, const char *d
 static int _previous_gone(int fd, const struct crd_ctx *ctx, uint32_t jobid)
 {
 	pid_t holder = 0;
-	int ret = jobstat_wait_gone(ctx, jobid, 15000, &holder);
+	int ret = jobstat_wait_gone(ctx, jobid, 0, 15000, &holder);
 
 	if (!ret)
 		return 0;
@@ -128,6 +128,26 @@ static int _previous_gone(int fd, const struct crd_ctx *ctx, uint32_t jobid)
 		    "removed (monitor %d): %s",
 		    jobid, (int)holder, strerror(-ret));
 	return ret;
+}
+
+/* End the job's containers here from unit @from on; how many there were. */
+static int _end_units(const struct crd_ctx *ctx, uint32_t jobid, uint32_t from)
+{
+	uint32_t code;
+	char buf[256];
+	int ret, n = 0;
+
+	for (uint32_t unit = from; unit < CR_MAX_UNITS; unit++) {
+		ret = jobstat_ask(ctx, jobid, unit, CR_MSG_JOB_END, NULL, NULL, 0, 10, &code, buf,
+				  sizeof(buf));
+		if (ret == -ENOENT || ret == -ECONNREFUSED)
+			continue;
+		n++;
+		if (ret)
+			log_warnx("job %u: monitor of unit %u did not confirm the end: %s", jobid,
+				  unit, strerror(-ret));
+	}
+	return n;
 }
 
 static void _job_start(const struct crd_ctx *ctx, int fd, struct cr_msg *m)
@@ -147,7 +167,7 @@ static void _job_start(const struct crd_ctx *ctx, int fd, struct cr_msg *m)
 		log_warnx("bad JOB_START request (%u bytes): closing", m->hdr.len);
 		return;
 	}
-	if (jobstat_get(ctx, ji.jobid, &st) == 0) {
+	if (jobstat_get(ctx, ji.jobid, 0, &st) == 0) {
 		if (st.state == JS_IDLE || (ji.flags & CR_JOB_ENSURE)) {
 			log_info("job %u: its container is up already (monitor %d)", ji.jobid,
 				 (int)st.monitor_pid);
@@ -157,9 +177,11 @@ static void _job_start(const struct crd_ctx *ctx, int fd, struct cr_msg *m)
 		/* A previous run's (requeued job, missed epilog): replace it. */
 		log_info("job %u: replacing the container of a previous run (%s)", ji.jobid,
 			 jobstat_state_name(st.state));
-		jobstat_ask(ctx, ji.jobid, CR_MSG_JOB_END, NULL, NULL, 0, 10, &code, err,
+		jobstat_ask(ctx, ji.jobid, 0, CR_MSG_JOB_END, NULL, NULL, 0, 10, &code, err,
 			    sizeof(err));
 	}
+	/* More containers of a previous run (a restore onto fewer nodes): they go too. */
+	_end_units(ctx, ji.jobid, 1);
 	if (_previous_gone(fd, ctx, ji.jobid))
 		return;
 	ji.interval = (int32_t)interval < 0 ? ctx->conf.default_interval : (long)interval;
@@ -181,24 +203,18 @@ static void _job_start(const struct crd_ctx *ctx, int fd, struct cr_msg *m)
 
 static void _job_end(const struct crd_ctx *ctx, int fd, struct cr_msg *m)
 {
-	uint32_t version, jobid, code;
-	char buf[256];
-	int ret;
+	uint32_t version, jobid;
 
 	if (cr_unpack_u32(m, &version) || version != CR_PROTO_VERSION || cr_unpack_u32(m, &jobid) ||
 	    cr_unpack_done(m)) {
 		log_warnx("bad JOB_END request (%u bytes): closing", m->hdr.len);
 		return;
 	}
-	ret = jobstat_ask(ctx, jobid, CR_MSG_JOB_END, NULL, NULL, 0, 10, &code, buf, sizeof(buf));
-	if (ret == -ENOENT || ret == -ECONNREFUSED) {
+	if (!_end_units(ctx, jobid, 0)) {
 		cr_send_ok(fd, "none");
 		return;
 	}
-	if (ret)
-		log_warnx("job %u: monitor did not confirm the end: %s", jobid, strerror(-ret));
-	else
-		log_info("job %u: ended on this node", jobid);
+	log_info("job %u: ended on this node", jobid);
 	cr_send_ok(fd, "ended");
 }
 
@@ -259,7 +275,7 @@ static void _hello(const struct crd_ctx *ctx, int fd, struct cr_msg *m)
 		snprintf(why, sizeof(why), "step %u is not a batch step", stepid);
 		goto refuse;
 	}
-	if (jobstat_get(ctx, jobid, &st)) {
+	if (jobstat_get(ctx, jobid, 0, &st)) {
 		snprintf(why, sizeof(why), "job %u has no container on this node", jobid);
 		goto refuse;
 	}
@@ -276,7 +292,7 @@ static void _hello(const struct crd_ctx *ctx, int fd, struct cr_msg *m)
 	}
 	cr_buf_init(&b);
 	cr_pack_u32(&b, uc.pid);
-	ret = jobstat_ask(ctx, jobid, CR_MSG_ADOPT, &b, &fd, 1, 10, &code, buf, sizeof(buf));
+	ret = jobstat_ask(ctx, jobid, 0, CR_MSG_ADOPT, &b, &fd, 1, 10, &code, buf, sizeof(buf));
 	cr_buf_free(&b);
 	if (ret || code) {
 		log_warnx("job %u: monitor refused relay %d: %s", jobid, uc.pid,

@@ -117,7 +117,7 @@ static void _save_state(struct monitor *mon)
 
 	if (!s)
 		return;
-	jobstat_state_path(mon->ctx, mon->ji.jobid, path, sizeof(path));
+	jobstat_state_path(mon->ctx, mon->ji.jobid, mon->ji.unit, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, s, strlen(s)) != (ssize_t)strlen(s) || rename(tmp, path) < 0)
@@ -612,6 +612,7 @@ static void _adopt(struct monitor *mon, int cfd, struct cr_msg *m)
 static int _to_init(struct monitor *mon, int cfd, struct cr_msg *m)
 {
 	int fds[4], nfds = 0, ret;
+	const char *text;
 	struct cr_buf b;
 
 	if (mon->pending_fd >= 0 || mon->dropping || mon->ctl_fd < 0) {
@@ -624,6 +625,9 @@ static int _to_init(struct monitor *mon, int cfd, struct cr_msg *m)
 			return 0;
 		}
 		fds[nfds++] = m->fds[0];
+		/* the slot this container now holds; on the batch host, where each one is */
+		if (!cr_unpack_str(m, &text) && !jobstat_restored(&mon->ji, text))
+			_save_state(mon);
 		if (mon->have_spawn)
 			for (int i = 0; i < 3; i++)
 				fds[nfds++] = mon->spawn.fds[i];
@@ -752,17 +756,17 @@ static void _finish(struct monitor *mon, int cfd)
 	}
 	_report_exit(mon);
 	_remove_checkpoints(mon);
-	jobstat_sock_path(mon->ctx, mon->ji.jobid, path, sizeof(path));
+	jobstat_sock_path(mon->ctx, mon->ji.jobid, mon->ji.unit, path, sizeof(path));
 	unlink(path);
-	jobstat_state_path(mon->ctx, mon->ji.jobid, path, sizeof(path));
+	jobstat_state_path(mon->ctx, mon->ji.jobid, mon->ji.unit, path, sizeof(path));
 	unlink(path);
-	jobstat_hosts_path(mon->ctx, mon->ji.jobid, path, sizeof(path));
+	jobstat_hosts_path(mon->ctx, mon->ji.jobid, mon->ji.unit, path, sizeof(path));
 	unlink(path);
-	jobstat_routes_path(mon->ctx, mon->ji.jobid, path, sizeof(path));
+	jobstat_routes_path(mon->ctx, mon->ji.jobid, mon->ji.unit, path, sizeof(path));
 	jobnet_routes_drop(path);
-	jobnet_detach(mon->ji.jobid, mon->ji.slot);
+	jobnet_detach(mon->ji.jobid, mon->ji.unit);
 	/* Last, still holding it: the next monitor of this job id may start. */
-	jobstat_lock_path(mon->ctx, mon->ji.jobid, path, sizeof(path));
+	jobstat_lock_path(mon->ctx, mon->ji.jobid, mon->ji.unit, path, sizeof(path));
 	unlink(path);
 	log_info("job %u: container removed", mon->ji.jobid);
 	if (cfd >= 0)
@@ -842,26 +846,30 @@ static int _container_up(struct monitor *mon, char *err, size_t errlen)
 	const struct cr_job *ji = &mon->ji;
 	char hosts[PATH_MAX], routes[PATH_MAX];
 	struct job_peer *peers = NULL, self = {0};
-	uint32_t block;
+	uint32_t block = 0;
 	size_t n = 0;
 	int ret;
 
 	/* the job's addresses: the same block on every node, never another live job's */
-	ret = jobaddr_claim(mon->ctx, &mon->ji, &block, err, errlen);
+	ret = ji->unit ? 0 : jobaddr_claim(mon->ctx, &mon->ji, &block, err, errlen);
 	if (ret)
 		return ret;
 	self.addr = ji->addr;
 	snprintf(self.name, sizeof(self.name), "%s", ji->hostname);
 	snprintf(self.node, sizeof(self.node), "%s", mon->ctx->conf.node_name);
-	/* a node list we cannot expand (or not naming us): a job of one slot */
-	if (jobpeers_fresh(&mon->ctx->conf, block, ji->nodelist, &peers, &n) || ji->slot >= n ||
-	    strcmp(peers[ji->slot].node, self.node)) {
+	/*
+	 * A node list we cannot expand (or not naming us): a job of one slot. A
+	 * unit made for a restore has its slot's address; the restore gives it
+	 * its peers, and unit 0's routes serve it.
+	 */
+	if (ji->unit || jobpeers_fresh(&mon->ctx->conf, block, ji->nodelist, &peers, &n) ||
+	    ji->slot >= n || strcmp(peers[ji->slot].node, self.node)) {
 		free(peers);
 		peers = &self;
 		n = 1;
 	}
-	jobstat_hosts_path(mon->ctx, ji->jobid, hosts, sizeof(hosts));
-	jobstat_routes_path(mon->ctx, ji->jobid, routes, sizeof(routes));
+	jobstat_hosts_path(mon->ctx, ji->jobid, ji->unit, hosts, sizeof(hosts));
+	jobstat_routes_path(mon->ctx, ji->jobid, ji->unit, routes, sizeof(routes));
 	ret = container_create(ji, &mon->ctx->conf, hosts, peers, n, &mon->ctl_fd, &mon->init_pid,
 			       err, errlen);
 	if (!ret && n > 1)
@@ -885,17 +893,20 @@ static void _monitor_main(const struct crd_ctx *ctx, const struct cr_job *ji, in
 	mon->ctl_fd = mon->relay_fd = mon->pending_fd = -1;
 	mon->enabled = 1;
 	mon->started = time(NULL);
-	snprintf(path, sizeof(path), "crd-job%u", ji->jobid);
+	if (ji->unit)
+		snprintf(path, sizeof(path), "crd-job%u.u%u", ji->jobid, ji->unit);
+	else
+		snprintf(path, sizeof(path), "crd-job%u", ji->jobid);
 	log_setproc(path);
 	prctl(PR_SET_NAME, path);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	ret = jobstat_claim(ctx, ji->jobid);
+	ret = jobstat_claim(ctx, ji->jobid, ji->unit);
 	if (ret < 0) {
 		snprintf(msg, sizeof(msg), "another monitor of the job runs here: %s",
 			 strerror(-ret));
 		goto fail;
 	}
-	jobstat_sock_path(ctx, ji->jobid, path, sizeof(path));
+	jobstat_sock_path(ctx, ji->jobid, ji->unit, path, sizeof(path));
 	mon->listen_fd = cr_unix_listen(path, 0600);
 	if (mon->listen_fd < 0) {
 		snprintf(msg, sizeof(msg), "cannot listen on %.180s: %s", path,

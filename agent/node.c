@@ -43,6 +43,7 @@
 #include "node.h"
 #include "nodedump.h"
 #include "nodejob.h"
+#include "nodeunit.h"
 #include "output.h"
 #include "proto.h"
 #include "store.h"
@@ -155,19 +156,26 @@ static int _find_script(struct node_job *j, pid_t ns_script, char *err, size_t e
 	return 0;
 }
 
-static int _job_info(const struct crd_ctx *ctx, uint32_t jobid, struct node_job *j,
-		     pid_t *ns_script, char *err, size_t errlen)
+/* The container of jobid's @slot (checkpoint) or @unit (restore, slot < 0) here. */
+static int _job_info(const struct crd_ctx *ctx, uint32_t jobid, int64_t slot, uint32_t unit,
+		     struct node_job *j, pid_t *ns_script, char *err, size_t errlen)
 {
 	struct job_status st;
 
-	if (jobstat_get(ctx, jobid, &st)) {
-		snprintf(err, errlen, "job %u has no container on node %s", jobid,
-			 ctx->conf.node_name);
+	if (slot >= 0 ? jobstat_find_slot(ctx, jobid, slot, &st)
+		      : jobstat_get(ctx, jobid, unit, &st)) {
+		if (slot >= 0)
+			snprintf(err, errlen, "job %u has no container of slot %lld on node %s",
+				 jobid, (long long)slot, ctx->conf.node_name);
+		else
+			snprintf(err, errlen, "job %u has no container on node %s", jobid,
+				 ctx->conf.node_name);
 		return -ENOENT;
 	}
 	memset(j, 0, sizeof(*j));
 	j->jobid = jobid;
 	j->slot = st.ji.slot;
+	j->unit = st.ji.unit;
 	j->uid = st.ji.uid;
 	j->gid = st.ji.gid;
 	j->init = st.init_pid;
@@ -399,14 +407,10 @@ static void _checkpoint(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_
 	char err[1024] = "";
 	pid_t ns_script;
 
-	if (_job_info(ctx, jobid, &s.j, &ns_script, err, sizeof(err))) {
+	/* a restore onto fewer nodes left several containers of the job here: the slot's */
+	if (_job_info(ctx, jobid, (uint32_t)json_integer_value(json_object_get(args, "slot")), 0,
+		      &s.j, &ns_script, err, sizeof(err))) {
 		cr_send_err(fd, CR_E_NOJOB, "%s", err);
-		return;
-	}
-	if (json_integer_value(json_object_get(args, "slot")) != s.j.slot) {
-		cr_send_err(fd, CR_E_FAILED, "node %s holds slot %u of job %u, not slot %lld", node,
-			    s.j.slot, jobid,
-			    (long long)json_integer_value(json_object_get(args, "slot")));
 		return;
 	}
 	if (_freeze(&s, ns_script, maxwait))
@@ -434,13 +438,13 @@ static void _checkpoint(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_
 	json_decref(s.rep);
 }
 
-static int _ask_init(const struct crd_ctx *ctx, uint32_t jobid, uint32_t type, struct cr_buf *b,
-		     int *fds, int nfds, int timeout, char *text, size_t len)
+static int _ask_init(const struct crd_ctx *ctx, const struct node_job *j, uint32_t type,
+		     struct cr_buf *b, int *fds, int nfds, int timeout, char *text, size_t len)
 {
 	uint32_t code;
 	int ret;
 
-	ret = jobstat_ask(ctx, jobid, type, b, fds, nfds, timeout, &code, text, len);
+	ret = jobstat_ask(ctx, j->jobid, j->unit, type, b, fds, nfds, timeout, &code, text, len);
 	if (ret) {
 		snprintf(text, len, "the job's monitor did not answer: %s", strerror(-ret));
 		return ret == -ENOENT || ret == -ECONNREFUSED ? -ENOENT : -EAGAIN;
@@ -467,6 +471,8 @@ static uint32_t _code(int ret)
 struct node_restore {
 	const char *ckdir;
 	uint32_t src, seq, slot;
+	uint32_t unit; /* > 0: a container of its own for this slot, made here (nodeunit.h) */
+	int make;      /* that container is to be made */
 	int maxwait;
 	uint8_t key[STORE_KEY_LEN];
 	struct job_user u;
@@ -610,15 +616,37 @@ static int _peers(const struct crd_ctx *ctx, struct node_session *s, struct node
 		free(p);
 		return ret == -ENOMEM ? err_set(err, errlen, ret, "out of memory") : 0;
 	}
-	jobstat_routes_path(ctx, s->j.jobid, routes, sizeof(routes));
-	ret = jobnet_routes(routes, ctx->conf.node_name, p, n, err, errlen);
+	/* one set of routes per node: unit 0's (it rebuilt first: coord.c) */
+	jobstat_routes_path(ctx, s->j.jobid, 0, routes, sizeof(routes));
+	ret = s->j.unit ? 0 : jobnet_routes(routes, ctx->conf.node_name, p, n, err, errlen);
 	if (!ret) {
+		json_object_set(req, "placement", r->placement);
 		json_object_set_new(req, "peers", jobpeers_json(p, n));
 		json_object_set_new(req, "self", json_integer(r->slot));
 		json_object_set_new(req, "peer_net", json_integer(ctx->conf.job_net));
 		json_object_set_new(req, "peer_net_prefix", json_integer(ctx->conf.job_net_prefix));
 	}
 	free(p);
+	return ret;
+}
+
+/* This slot's own container, at the address it had, for a restore onto fewer nodes. */
+static int _unit_up(const struct crd_ctx *ctx, struct node_session *s, struct node_restore *r,
+		    char *err, size_t errlen)
+{
+	const char *want = json_string_value(json_object_get(r->so, "address"));
+	struct in_addr to;
+	pid_t ns_script;
+	int ret;
+
+	if (!want || inet_pton(AF_INET, want, &to) != 1)
+		return err_set(err, errlen, -EBADMSG,
+			       "checkpoint %u has no job-network address for slot %u: it cannot "
+			       "share a node with another slot",
+			       r->seq, r->slot);
+	ret = node_unit_make(ctx, s->j.jobid, r->unit, r->slot, ntohl(to.s_addr), err, errlen);
+	if (!ret)
+		ret = _job_info(ctx, s->j.jobid, -1, r->unit, &s->j, &ns_script, err, errlen);
 	return ret;
 }
 
@@ -633,10 +661,16 @@ static int _rebuild(const struct crd_ctx *ctx, struct node_session *s, struct no
 	char *text, routes[PATH_MAX];
 	int ret;
 
-	/* the fresh job's routes: one may lead to the address this slot gets back */
-	jobstat_routes_path(ctx, s->j.jobid, routes, sizeof(routes));
-	jobnet_routes_drop(routes);
-	ret = _keep_address(s, so, err, errlen);
+	if (r->make)
+		ret = _unit_up(ctx, s, r, err, errlen);
+	else if (s->j.unit)
+		ret = 0; /* made for this slot: its address already */
+	else {
+		/* the fresh job's routes: one may lead to the address this slot gets back */
+		jobstat_routes_path(ctx, s->j.jobid, 0, routes, sizeof(routes));
+		jobnet_routes_drop(routes);
+		ret = _keep_address(s, so, err, errlen);
+	}
 	if (ret)
 		return ret;
 	/* "files": the digest of the slot's digests.json, from the verified manifest. */
@@ -674,8 +708,7 @@ static int _rebuild(const struct crd_ctx *ctx, struct node_session *s, struct no
 	free(text);
 	err[0] = '\0';
 	fault_point(ctx, "restore");
-	ret = _ask_init(ctx, s->j.jobid, CR_MSG_RESTORE, &b, &r->nodefd, 1, r->maxwait, err,
-			errlen);
+	ret = _ask_init(ctx, &s->j, CR_MSG_RESTORE, &b, &r->nodefd, 1, r->maxwait, err, errlen);
 	cr_buf_free(&b);
 	return ret;
 }
@@ -740,7 +773,7 @@ static int _ready(const struct crd_ctx *ctx, struct node_session *s, struct node
 	cr_pack_u32(&b, 2);
 	if (keep >= 0)
 		cr_pack_u64(&b, (uint64_t)ctx->conf.rollback_keep_mib << 20);
-	ret = _ask_init(ctx, s->j.jobid, CR_MSG_RESUME, &b, keep >= 0 ? &keep : NULL, keep >= 0,
+	ret = _ask_init(ctx, &s->j, CR_MSG_RESUME, &b, keep >= 0 ? &keep : NULL, keep >= 0,
 			r->maxwait, err, sizeof(err));
 	cr_buf_free(&b);
 	_keep_dir_done(r, keep_name, keep);
@@ -775,7 +808,7 @@ static void _finish_restore(const struct crd_ctx *ctx, struct node_session *s,
 		fault_point(ctx, "run");
 	cr_buf_init(&b);
 	cr_pack_u32(&b, run);
-	ret = _ask_init(ctx, s->j.jobid, CR_MSG_RESUME, &b, NULL, 0, r->maxwait, err, sizeof(err));
+	ret = _ask_init(ctx, &s->j, CR_MSG_RESUME, &b, NULL, 0, r->maxwait, err, sizeof(err));
 	cr_buf_free(&b);
 	if (run && !ret) {
 		log_info("job %u: slot %u resumed from checkpoint %u", s->j.jobid, r->slot, r->seq);
@@ -803,9 +836,13 @@ static int _restore_check(const struct crd_ctx *ctx, struct node_session *s, str
 
 	if (!r->ckdir || !r->seq)
 		return _answer_err(s->fd, -EPROTO, CR_E_PROTO, "bad RESTORE arguments");
-	if (_job_info(ctx, s->j.jobid, &s->j, &ns_script, err, errlen))
+	/* another slot on this node: unit 0's owner until its own container is made */
+	r->make =
+		r->unit && _job_info(ctx, s->j.jobid, -1, r->unit, &s->j, &ns_script, err, errlen);
+	if ((r->make || !r->unit) &&
+	    _job_info(ctx, s->j.jobid, -1, 0, &s->j, &ns_script, err, errlen))
 		return _answer_err(s->fd, -ENOENT, CR_E_NOJOB, "%s", err);
-	if (s->j.state != JS_IDLE && s->j.state != JS_RESTORING)
+	if (!r->make && s->j.state != JS_IDLE && s->j.state != JS_RESTORING)
 		return _answer_err(s->fd, -EBUSY, CR_E_FAILED, "node %s: job %u's container is %s",
 				   node, s->j.jobid, jobstat_state_name(s->j.state));
 	if (store_key_load(ctx->conf.key_file, r->key, err, errlen) ||
@@ -848,6 +885,7 @@ static void _restore(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *
 	r.src = json_integer_value(json_object_get(args, "src"));
 	r.seq = json_integer_value(json_object_get(args, "seq"));
 	r.slot = json_integer_value(json_object_get(args, "slot"));
+	r.unit = json_integer_value(json_object_get(args, "unit"));
 	r.placement = json_object_get(args, "placement");
 	r.maxwait = _maxwait(ctx, fd, args);
 	if (_restore_check(ctx, &s, &r, err, sizeof(err)))

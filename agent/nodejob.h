@@ -10,7 +10,7 @@
 
 /* What the job's monitor says about its container here. */
 struct node_job {
-	uint32_t jobid, slot, uid, gid;
+	uint32_t jobid, slot, unit, uid, gid;
 	pid_t init, relay, script; /* host pids; script 0 when none runs */
 	int batch;
 	enum job_state state;

@@ -37,23 +37,38 @@ static size_t _place_find(const char *const *names, const size_t *order, size_t 
 	return SIZE_MAX;
 }
 
-int place_slots(const char *const *old_nodes, size_t nslots, const char *const *new_nodes,
-		size_t nnew, const char *batch_host, size_t *out)
+/* A node for a slot when every node has one: the least loaded with room, the first of those. */
+static size_t _place_more(const size_t *count, size_t nnew, size_t per_node)
 {
-	size_t *order, *taken, i, j = 0, k;
+	size_t best = SIZE_MAX;
+
+	for (size_t k = 0; k < nnew; k++)
+		if (count[k] < per_node && (best == SIZE_MAX || count[k] < count[best]))
+			best = k;
+	return best;
+}
+
+int place_slots(const char *const *old_nodes, size_t nslots, const char *const *new_nodes,
+		size_t nnew, const char *batch_host, size_t per_node, size_t *out)
+{
+	size_t *order, *count, i, j = 0, k;
 	int ret = -EINVAL;
 
-	if (nnew < nslots || !new_nodes || !batch_host || (nslots && (!old_nodes || !out))) {
-		log_warnx("placement: %zu new nodes for %zu slots", nnew, nslots);
-		return -EINVAL;
+	if (!per_node)
+		per_node = 1;
+	if (nslots > nnew * per_node || !new_nodes || !batch_host ||
+	    (nslots && (!old_nodes || !out))) {
+		log_warnx("placement: %zu new nodes for %zu slots (%zu per node)", nnew, nslots,
+			  per_node);
+		return nslots > nnew * per_node ? -ENOSPC : -EINVAL;
 	}
-	/* The new nodes' indices sorted by name, then whether each is taken. */
+	/* The new nodes' indices sorted by name, then how many slots each has. */
 	order = calloc(2 * nnew + 1, sizeof(*order));
 	if (!order) {
 		log_warnx("placement: can't allocate for %zu nodes", nnew);
 		return -ENOMEM;
 	}
-	taken = order + nnew;
+	count = order + nnew;
 	for (i = 0; i < nnew; i++)
 		order[i] = i;
 	qsort_r(order, nnew, sizeof(*order), _place_cmp, (void *)new_nodes);
@@ -72,17 +87,17 @@ int place_slots(const char *const *old_nodes, size_t nslots, const char *const *
 	for (i = 0; i < nslots; i++) {
 		if (i)
 			k = _place_find(new_nodes, order, nnew, old_nodes[i]);
-		out[i] = k != SIZE_MAX && !taken[k] ? k : SIZE_MAX;
+		out[i] = k != SIZE_MAX && !count[k] ? k : SIZE_MAX;
 		if (out[i] != SIZE_MAX)
-			taken[k] = 1;
+			count[k] = 1;
 	}
 	for (i = 1; i < nslots; i++) {
 		if (out[i] != SIZE_MAX)
 			continue;
-		while (taken[j])
+		while (j < nnew && count[j])
 			j++;
-		out[i] = j;
-		taken[j] = 1;
+		out[i] = j < nnew ? j : _place_more(count, nnew, per_node);
+		count[out[i]]++;
 	}
 	ret = 0;
 out:

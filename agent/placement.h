@@ -12,14 +12,18 @@
  * host (one of @new_nodes). Slot 0 (the batch script's) always goes to
  * @batch_host; every other slot stays on its old node when that node is in
  * the new allocation and not already taken (a lower slot or slot 0 has it);
- * the remaining slots take the remaining nodes in @new_nodes order.
+ * the remaining slots take the remaining nodes in @new_nodes order. With
+ * fewer nodes than slots, a node takes up to @per_node slots: the rest go,
+ * one by one, to the node with the fewest (the first in @new_nodes order).
  * @out[i] receives the index into @new_nodes of slot i's node.
  * Deterministic: every node computes the same answer.
- * Returns 0; -EINVAL when @nnew < @nslots, @batch_host is not in @new_nodes
- * or a name is there twice; -ENOMEM. @out is written only on success.
+ * Returns 0; -ENOSPC when @nnew * @per_node < @nslots; -EINVAL when
+ * @batch_host is not in @new_nodes or a name is there twice; -ENOMEM. @out
+ * is written only on success.
  */
 __attribute__((warn_unused_result)) int place_slots(const char *const *old_nodes, size_t nslots,
 						    const char *const *new_nodes, size_t nnew,
-						    const char *batch_host, size_t *out);
+						    const char *batch_host, size_t per_node,
+						    size_t *out);
 
 #endif /* CR_PLACEMENT_H */

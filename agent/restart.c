@@ -150,6 +150,42 @@ static json_t *_newest(const struct crd_ctx *ctx, int fd, int jobfd, uint32_t jo
 	return man;
 }
 
+/*
+ * --nodes=N: the job's slots on N nodes, several on one where it must
+ * (MaxSlotsPerNode); they run as many tasks as before on fewer CPUs. 0, or
+ * -1 when refused on fd.
+ */
+static int _fewer_nodes(const struct crd_ctx *ctx, int fd, job_desc_msg_t *d, json_t *nodes)
+{
+	uint32_t nslots = d->min_nodes, per = ctx->conf.max_slots_per_node;
+	json_int_t n = json_integer_value(nodes);
+
+	if (!nodes)
+		return 0;
+	if (n < 1 || n > nslots) {
+		cr_send_err(fd, CR_E_FAILED,
+			    "--nodes=%lld: its checkpoint has %u node slot(s): 1 to %u nodes",
+			    (long long)n, nslots, nslots);
+		return -1;
+	}
+	if (n * (per ? per : 1) < nslots) {
+		cr_send_err(fd, CR_E_FAILED,
+			    "%u node slots do not fit on %lld nodes: a node takes %u "
+			    "(MaxSlotsPerNode in cr.conf)",
+			    nslots, (long long)n, per ? per : 1);
+		return -1;
+	}
+	if (d->req_nodes && n != nslots) {
+		cr_send_err(fd, CR_E_FAILED, "StickToNodes asks for %u nodes, --nodes for %lld",
+			    nslots, (long long)n);
+		return -1;
+	}
+	d->min_nodes = d->max_nodes = (uint32_t)n;
+	if (n < nslots)
+		d->overcommit = 1;
+	return 0;
+}
+
 void restart_job(const struct crd_ctx *ctx, int fd, int jobfd, uint32_t jobid, const char *ckdir,
 		 const struct job_user *u, json_t *opts)
 {
@@ -171,6 +207,10 @@ void restart_job(const struct crd_ctx *ctx, int fd, int jobfd, uint32_t jobid, c
 		d.exc_nodes = (char *)s;
 	if (json_is_true(json_object_get(opts, "StickToNodes")))
 		d.req_nodes = nodes = _join_nodes(json_object_get(man, "slots"));
+	if (_fewer_nodes(ctx, fd, &d, json_object_get(opts, "nodes"))) {
+		json_decref(man);
+		return;
+	}
 	if (slurm_submit_batch_job(&d, &resp) != 0 || !resp) {
 		cr_send_err(fd, CR_E_FAILED, "cannot submit the restart of job %u: %s", jobid,
 			    slurm_strerror(slurm_get_errno()));

@@ -28,7 +28,7 @@ command -v mpirun.openmpi >/dev/null || fail "no mpirun.openmpi (scripts/install
 install -m 0755 "$solver" "$WORK/solver"
 install -m 0755 "$HERE/workloads/mpinodes.sh" "$WORK/mpinodes.sh"
 # 0.1 s each: about 30 s of running, time for two periodic checkpoints
-ITERS=${ITERS:-240}
+ITERS=${ITERS:-400} # 0.1 s each: the second periodic checkpoint must come well before the end, also on a loaded machine
 read -r N1 N2 N3 <<<"$CR_CLUSTER_NODES"
 
 # mpijob NAME SBATCH-ARGS...: one rank on each of 2 nodes, as the test user; its id.

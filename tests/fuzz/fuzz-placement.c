@@ -30,15 +30,15 @@ static size_t split(char *s, char sep, char **out, size_t max)
 
 static void check(char **oldn, size_t nold, char **newn, size_t nnew, const char *batch)
 {
-	size_t out[MAX_NAMES];
+	size_t out[MAX_NAMES], per_node = 1 + nold % 3;
 	uint8_t used[MAX_NAMES] = {0};
 
 	if (place_slots((const char *const *)oldn, nold, (const char *const *)newn, nnew, batch,
-			out))
+			per_node, out))
 		return;
 	for (size_t i = 0; i < nold; i++) {
-		if (out[i] >= nnew || used[out[i]]++)
-			abort(); /* off the allocation, or a node given twice */
+		if (out[i] >= nnew || ++used[out[i]] > per_node)
+			abort(); /* off the allocation, or a node given too many */
 	}
 	if (nold && strcmp(newn[out[0]], batch))
 		abort(); /* slot 0 is the batch script's */

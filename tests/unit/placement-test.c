@@ -54,7 +54,7 @@ static void place_ok(const char *const *old, size_t nslots, const char *const *a
 
 	assert_true(nslots <= ARRAY_SIZE(out));
 	log_reset();
-	assert_int_equal(place_slots(old, nslots, alloc, nnew, batch, out), 0);
+	assert_int_equal(place_slots(old, nslots, alloc, nnew, batch, 1, out), 0);
 	for (i = 0; i < nslots; i++) {
 		assert_true(out[i] < nnew);
 		if (strcmp(alloc[out[i]], want[i]))
@@ -69,7 +69,7 @@ static void test_place_same(void **state)
 	size_t out[4], i;
 
 	(void)state;
-	assert_int_equal(place_slots(nodes, 4, nodes, 4, "n1", out), 0);
+	assert_int_equal(place_slots(nodes, 4, nodes, 4, "n1", 1, out), 0);
 	for (i = 0; i < 4; i++)
 		assert_int_equal(out[i], i);
 	place_ok(nodes, 4, shuffled, 4, "n1", nodes);
@@ -124,19 +124,47 @@ static void test_place_refused(void **state)
 
 	(void)state;
 	log_reset();
-	assert_int_equal(place_slots(old, 3, two, 2, "a", out), -EINVAL);
-	log_fd_has(logfd, "2 new nodes for 3 slots", NULL);
+	assert_int_equal(place_slots(old, 3, two, 2, "a", 1, out), -ENOSPC);
+	log_fd_has(logfd, "2 new nodes for 3 slots (1 per node)", NULL);
 	log_reset();
-	assert_int_equal(place_slots(old, 3, old, 3, "q", out), -EINVAL);
+	assert_int_equal(place_slots(old, 3, old, 3, "q", 1, out), -EINVAL);
 	log_fd_has(logfd, "batch host q", NULL);
 	log_reset();
-	assert_int_equal(place_slots(old, 3, dup, 3, "a", out), -EINVAL);
+	assert_int_equal(place_slots(old, 3, dup, 3, "a", 1, out), -EINVAL);
 	log_fd_has(logfd, "node a is twice", NULL);
-	assert_int_equal(place_slots(old, 0, old, 0, "a", out), -EINVAL);
-	assert_int_equal(place_slots(old, 3, old, 3, NULL, out), -EINVAL);
+	assert_int_equal(place_slots(old, 0, old, 0, "a", 1, out), -EINVAL);
+	assert_int_equal(place_slots(old, 3, old, 3, NULL, 1, out), -EINVAL);
 	assert_int_equal(out[0] + out[1] + out[2], 3 * 77);
 	/* No slots at all: nothing to place, but the batch host still counts. */
-	assert_int_equal(place_slots(NULL, 0, old, 3, "c", NULL), 0);
+	assert_int_equal(place_slots(NULL, 0, old, 3, "c", 1, NULL), 0);
+}
+
+/* Fewer nodes than slots: a node takes up to per_node, the least loaded first. */
+static void test_place_fewer(void **state)
+{
+	const char *old[] = {"a", "b", "c", "d", "e"};
+	const char *two[] = {"b", "a"}, *three[] = {"a", "b", "c"};
+	const char *packed[] = {"a", "b", "b"};
+	size_t out[5];
+
+	(void)state;
+	log_reset();
+	/* slot 0 on the batch host, slot 1 stays on b, slot 2 to the first least loaded */
+	assert_int_equal(place_slots(old, 3, two, 2, "a", 2, out), 0);
+	assert_int_equal(out[0], 1);
+	assert_int_equal(out[1], 0);
+	assert_int_equal(out[2], 0);
+	assert_int_equal(place_slots(old, 5, two, 2, "a", 3, out), 0);
+	assert_int_equal(out[2] + out[3] + out[4], 0 + 1 + 0);
+	assert_int_equal(place_slots(old, 5, two, 2, "a", 2, out), -ENOSPC);
+	log_fd_has(logfd, "2 new nodes for 5 slots (2 per node)", NULL);
+	/* a checkpoint of a packed job back onto as many nodes: one slot each again */
+	assert_int_equal(place_slots(packed, 3, three, 3, "a", 2, out), 0);
+	assert_int_equal(out[0], 0);
+	assert_int_equal(out[1], 1);
+	assert_int_equal(out[2], 2);
+	/* per_node 0 counts as 1 */
+	assert_int_equal(place_slots(old, 3, two, 2, "a", 0, out), -ENOSPC);
 }
 
 #define PLACE_POOL 48
@@ -232,14 +260,14 @@ static void test_place_random(void **state)
 		if (nslots > 1 && !place_rnd(&rng, 4)) /* two slots that were on one node */
 			old[1 + place_rnd(&rng, nslots - 1)] = old[place_rnd(&rng, nslots)];
 		b = place_rnd(&rng, nnew);
-		assert_int_equal(place_slots(old, nslots, alloc, nnew, alloc[b], out), 0);
+		assert_int_equal(place_slots(old, nslots, alloc, nnew, alloc[b], 1, out), 0);
 		place_check(old, nslots, alloc, nnew, alloc[b], out);
 		/* The same names at other addresses give the same answer. */
 		for (i = 0; i < nnew; i++) {
 			strcpy(copies[i], alloc[i]);
 			alloc2[i] = copies[i];
 		}
-		assert_int_equal(place_slots(old, nslots, alloc2, nnew, copies[b], out2), 0);
+		assert_int_equal(place_slots(old, nslots, alloc2, nnew, copies[b], 1, out2), 0);
 		assert_memory_equal(out, out2, nslots * sizeof(*out));
 	}
 }
@@ -260,7 +288,7 @@ static void test_place_large(void **state)
 		old[i] = names + 16 * i;
 		alloc[n - 1 - i] = names + 16 * (i % 2 ? n + i : i);
 	}
-	assert_int_equal(place_slots(old, n, alloc, n, alloc[0], out), 0);
+	assert_int_equal(place_slots(old, n, alloc, n, alloc[0], 1, out), 0);
 	for (i = 2; i < n; i += 2)
 		assert_string_equal(alloc[out[i]], old[i]);
 	for (i = 0; i < n; i++) {
@@ -282,8 +310,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_place_same),	  cmocka_unit_test(test_place_replaced),
 		cmocka_unit_test(test_place_batch_moved), cmocka_unit_test(test_place_more_nodes),
-		cmocka_unit_test(test_place_refused),	  cmocka_unit_test(test_place_random),
-		cmocka_unit_test(test_place_large),
+		cmocka_unit_test(test_place_refused),	  cmocka_unit_test(test_place_fewer),
+		cmocka_unit_test(test_place_random),	  cmocka_unit_test(test_place_large),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
