@@ -210,9 +210,9 @@ static void _readopt(const struct crd_ctx *ctx)
 			continue;
 		}
 		log_info("job %u: monitor of unit %u gone, removing its state", jobid, unit);
-		jobstat_state_path(ctx, jobid, unit, path, sizeof(path));
+		jobstat_path(ctx, jobid, unit, JOBSTAT_STATE, path, sizeof(path));
 		unlink(path);
-		jobstat_sock_path(ctx, jobid, unit, path, sizeof(path));
+		jobstat_path(ctx, jobid, unit, JOBSTAT_SOCK, path, sizeof(path));
 		unlink(path);
 	}
 	closedir(dir);

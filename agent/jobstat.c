@@ -33,45 +33,20 @@ static enum job_state _state_of(const char *name)
 	return JS_UNKNOWN;
 }
 
-/* StateDir/job<ID>.EXT for a node's first container, job<ID>.u<UNIT>.EXT for another. */
-static void _path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, const char *ext,
+static const char *const file_exts[] = {
+	[JOBSTAT_SOCK] = "sock",     [JOBSTAT_STATE] = "json", [JOBSTAT_HOSTS] = "hosts",
+	[JOBSTAT_ROUTES] = "routes", [JOBSTAT_LOCK] = "lock",
+};
+
+void jobstat_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, enum jobstat_file file,
 		  char *buf, size_t len)
 {
+	const char *ext = file_exts[file];
 	int n = unit ? snprintf(buf, len, "%s/job%u.u%u.%s", ctx->conf.state_dir, jobid, unit, ext)
 		     : snprintf(buf, len, "%s/job%u.%s", ctx->conf.state_dir, jobid, ext);
 
 	if (n < 0 || (size_t)n >= len)
 		buf[0] = '\0';
-}
-
-void jobstat_sock_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, char *buf,
-		       size_t len)
-{
-	_path(ctx, jobid, unit, "sock", buf, len);
-}
-
-void jobstat_state_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, char *buf,
-			size_t len)
-{
-	_path(ctx, jobid, unit, "json", buf, len);
-}
-
-void jobstat_hosts_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, char *buf,
-			size_t len)
-{
-	_path(ctx, jobid, unit, "hosts", buf, len);
-}
-
-void jobstat_routes_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, char *buf,
-			 size_t len)
-{
-	_path(ctx, jobid, unit, "routes", buf, len);
-}
-
-void jobstat_lock_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, char *buf,
-		       size_t len)
-{
-	_path(ctx, jobid, unit, "lock", buf, len);
 }
 
 int jobstat_parse_name(const char *name, uint32_t *jobid, uint32_t *unit)
@@ -96,7 +71,7 @@ int jobstat_claim(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit)
 	char path[PATH_MAX];
 	int fd, ret;
 
-	jobstat_lock_path(ctx, jobid, unit, path, sizeof(path));
+	jobstat_path(ctx, jobid, unit, JOBSTAT_LOCK, path, sizeof(path));
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
@@ -114,7 +89,7 @@ int jobstat_wait_gone(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, 
 	struct flock fl;
 	int fd, ret;
 
-	jobstat_lock_path(ctx, jobid, unit, path, sizeof(path));
+	jobstat_path(ctx, jobid, unit, JOBSTAT_LOCK, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
@@ -226,7 +201,7 @@ int jobstat_connect(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit)
 	char path[PATH_MAX];
 	int fd;
 
-	jobstat_sock_path(ctx, jobid, unit, path, sizeof(path));
+	jobstat_path(ctx, jobid, unit, JOBSTAT_SOCK, path, sizeof(path));
 	fd = cr_unix_connect(path);
 	if (fd == -ECONNREFUSED)
 		return -ENOENT;

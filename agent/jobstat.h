@@ -66,24 +66,23 @@ struct job_status {
 const char *jobstat_state_name(enum job_state state);
 
 /*
- * StateDir/job<ID>.sock and .json (job<ID>.u<UNIT>.* for a unit other than 0);
- * buf is "" when the path does not fit.
+ * A container's files beside its monitor: StateDir/job<ID>.EXT for unit 0,
+ * job<ID>.u<UNIT>.EXT for another; buf is "" when the path does not fit.
  */
-void jobstat_sock_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, char *buf,
-		       size_t len);
-void jobstat_state_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, char *buf,
-			size_t len);
-/* The container's /etc/hosts, kept beside its state (jobpeers_hosts). */
-void jobstat_hosts_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, char *buf,
-			size_t len);
-/* The routes this node has to the job's slots on other nodes (jobnet_routes). */
-void jobstat_routes_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, char *buf,
-			 size_t len);
+enum jobstat_file {
+	JOBSTAT_SOCK,	/* the monitor's socket */
+	JOBSTAT_STATE,	/* its status (JSON), kept for crd's restarts */
+	JOBSTAT_HOSTS,	/* the container's /etc/hosts (jobpeers_hosts) */
+	JOBSTAT_ROUTES, /* the node's routes to the job's slots on other nodes (jobnet_routes) */
+	JOBSTAT_LOCK,	/* one monitor per container at a time (below) */
+};
+void jobstat_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, enum jobstat_file file,
+		  char *buf, size_t len);
 /* A state file's name (job<ID>.json, job<ID>.u<UNIT>.json): 0, or -EINVAL for other names. */
 int jobstat_parse_name(const char *name, uint32_t *jobid, uint32_t *unit);
 
 /*
- * One monitor per job id on a node at a time: the monitor holds a POSIX
+ * One monitor per container on a node at a time: the monitor holds a POSIX
  * record lock on StateDir/job<ID>.lock from before it makes its files until
  * it exits, after it removed them. A record lock belongs to the process, so
  * the container and the coordinator it forks never hold it. A requeued run's
@@ -91,8 +90,6 @@ int jobstat_parse_name(const char *name, uint32_t *jobid, uint32_t *unit);
  * one must not start before, or the old one removes the new one's socket,
  * state and routes.
  */
-void jobstat_lock_path(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, char *buf,
-		       size_t len);
 /* The monitor's claim: the lock's fd (kept open until exit), or -EBUSY, or -errno. */
 int jobstat_claim(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit);
 /* Wait up to ms for the monitor of jobid's unit to exit: 0, or -EBUSY (*holder: its pid). */

@@ -117,7 +117,7 @@ static void _save_state(struct monitor *mon)
 
 	if (!s)
 		return;
-	jobstat_state_path(mon->ctx, mon->ji.jobid, mon->ji.unit, path, sizeof(path));
+	jobstat_path(mon->ctx, mon->ji.jobid, mon->ji.unit, JOBSTAT_STATE, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, s, strlen(s)) != (ssize_t)strlen(s) || rename(tmp, path) < 0)
@@ -756,17 +756,17 @@ static void _finish(struct monitor *mon, int cfd)
 	}
 	_report_exit(mon);
 	_remove_checkpoints(mon);
-	jobstat_sock_path(mon->ctx, mon->ji.jobid, mon->ji.unit, path, sizeof(path));
+	jobstat_path(mon->ctx, mon->ji.jobid, mon->ji.unit, JOBSTAT_SOCK, path, sizeof(path));
 	unlink(path);
-	jobstat_state_path(mon->ctx, mon->ji.jobid, mon->ji.unit, path, sizeof(path));
+	jobstat_path(mon->ctx, mon->ji.jobid, mon->ji.unit, JOBSTAT_STATE, path, sizeof(path));
 	unlink(path);
-	jobstat_hosts_path(mon->ctx, mon->ji.jobid, mon->ji.unit, path, sizeof(path));
+	jobstat_path(mon->ctx, mon->ji.jobid, mon->ji.unit, JOBSTAT_HOSTS, path, sizeof(path));
 	unlink(path);
-	jobstat_routes_path(mon->ctx, mon->ji.jobid, mon->ji.unit, path, sizeof(path));
+	jobstat_path(mon->ctx, mon->ji.jobid, mon->ji.unit, JOBSTAT_ROUTES, path, sizeof(path));
 	jobnet_routes_drop(path);
 	jobnet_detach(mon->ji.jobid, mon->ji.unit);
 	/* Last, still holding it: the next monitor of this job id may start. */
-	jobstat_lock_path(mon->ctx, mon->ji.jobid, mon->ji.unit, path, sizeof(path));
+	jobstat_path(mon->ctx, mon->ji.jobid, mon->ji.unit, JOBSTAT_LOCK, path, sizeof(path));
 	unlink(path);
 	log_info("job %u: container removed", mon->ji.jobid);
 	if (cfd >= 0)
@@ -868,8 +868,8 @@ static int _container_up(struct monitor *mon, char *err, size_t errlen)
 		peers = &self;
 		n = 1;
 	}
-	jobstat_hosts_path(mon->ctx, ji->jobid, ji->unit, hosts, sizeof(hosts));
-	jobstat_routes_path(mon->ctx, ji->jobid, ji->unit, routes, sizeof(routes));
+	jobstat_path(mon->ctx, ji->jobid, ji->unit, JOBSTAT_HOSTS, hosts, sizeof(hosts));
+	jobstat_path(mon->ctx, ji->jobid, ji->unit, JOBSTAT_ROUTES, routes, sizeof(routes));
 	ret = container_create(ji, &mon->ctx->conf, hosts, peers, n, &mon->ctl_fd, &mon->init_pid,
 			       err, errlen);
 	if (!ret && n > 1)
@@ -906,7 +906,7 @@ static void _monitor_main(const struct crd_ctx *ctx, const struct cr_job *ji, in
 			 strerror(-ret));
 		goto fail;
 	}
-	jobstat_sock_path(ctx, ji->jobid, ji->unit, path, sizeof(path));
+	jobstat_path(ctx, ji->jobid, ji->unit, JOBSTAT_SOCK, path, sizeof(path));
 	mon->listen_fd = cr_unix_listen(path, 0600);
 	if (mon->listen_fd < 0) {
 		snprintf(msg, sizeof(msg), "cannot listen on %.180s: %s", path,

@@ -617,7 +617,7 @@ static int _peers(const struct crd_ctx *ctx, struct node_session *s, struct node
 		return ret == -ENOMEM ? err_set(err, errlen, ret, "out of memory") : 0;
 	}
 	/* one set of routes per node: unit 0's (it rebuilt first: coord.c) */
-	jobstat_routes_path(ctx, s->j.jobid, 0, routes, sizeof(routes));
+	jobstat_path(ctx, s->j.jobid, 0, JOBSTAT_ROUTES, routes, sizeof(routes));
 	ret = s->j.unit ? 0 : jobnet_routes(routes, ctx->conf.node_name, p, n, err, errlen);
 	if (!ret) {
 		json_object_set(req, "placement", r->placement);
@@ -667,7 +667,7 @@ static int _rebuild(const struct crd_ctx *ctx, struct node_session *s, struct no
 		ret = 0; /* made for this slot: its address already */
 	else {
 		/* the fresh job's routes: one may lead to the address this slot gets back */
-		jobstat_routes_path(ctx, s->j.jobid, 0, routes, sizeof(routes));
+		jobstat_path(ctx, s->j.jobid, 0, JOBSTAT_ROUTES, routes, sizeof(routes));
 		jobnet_routes_drop(routes);
 		ret = _keep_address(s, so, err, errlen);
 	}
