@@ -208,6 +208,7 @@ void restart_job(const struct crd_ctx *ctx, int fd, int jobfd, uint32_t jobid, c
 	if (json_is_true(json_object_get(opts, "StickToNodes")))
 		d.req_nodes = nodes = _join_nodes(json_object_get(man, "slots"));
 	if (_fewer_nodes(ctx, fd, &d, json_object_get(opts, "nodes"))) {
+		free(nodes);
 		json_decref(man);
 		return;
 	}
