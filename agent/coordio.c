@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <munge.h>
 #include <poll.h>
+#include <sodium.h>
 #include <slurm/slurm.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "coordio.h"
 #include "log.h"
 #include "proto.h"
+#include "protoauth.h"
 
 double coordio_now(void)
 {
@@ -84,55 +86,80 @@ int coordio_node_alive(const struct crd_ctx *ctx, const char *node, int timeout_
 	return fd >= 0 || fd == -ECONNREFUSED;
 }
 
-/* CR_MSG_NODE: the request travels inside a munge credential, so nodes know it is root's. */
-static int _send_node(const struct crd_ctx *crd, int fd, uint32_t op, uint32_t jobid, json_t *args)
+/*
+ * The munge credential of a node request, which only root can decode (its
+ * key must stay between the two crds); 0 or -errno.
+ */
+static int _encode(const struct crd_ctx *crd, const struct cr_buf *req, char **cred)
 {
+	munge_ctx_t ctx = munge_ctx_create();
+	munge_err_t e = EMUNGE_NO_MEMORY;
+
+	if (ctx && *crd->munge_socket)
+		munge_ctx_set(ctx, MUNGE_OPT_SOCKET, crd->munge_socket);
+	if (ctx && !req->oom) {
+		e = munge_ctx_set(ctx, MUNGE_OPT_UID_RESTRICTION, (uid_t)0);
+		if (e == EMUNGE_SUCCESS)
+			e = munge_encode(cred, ctx, req->data, req->len);
+	}
+	if (ctx)
+		munge_ctx_destroy(ctx);
+	return e == EMUNGE_SUCCESS ? 0 : e == EMUNGE_NO_MEMORY ? -ENOMEM : -EACCES;
+}
+
+/*
+ * CR_MSG_NODE: the request travels inside a munge credential, so nodes know
+ * it is root's; it names the node, and its key seals the rest of the
+ * conversation, which ch is our end of (protoauth.h).
+ */
+static int _send_node(const struct crd_ctx *crd, int fd, const char *node, uint32_t op,
+		      uint32_t jobid, json_t *args, struct cr_chan *ch)
+{
+	struct cr_node_req r = {.op = op, .jobid = jobid, .target = node};
 	struct cr_buf req, msg;
 	char *cred = NULL, *s;
-	munge_ctx_t ctx;
-	munge_err_t e;
 	int ret;
 
 	s = json_dumps(args, JSON_COMPACT);
-	if (!s)
+	if (!s || sodium_init() < 0) {
+		free(s);
 		return -ENOMEM;
+	}
+	r.args = s;
+	cr_node_req_fresh(&r);
 	cr_buf_init(&req);
-	cr_pack_u32(&req, CR_PROTO_VERSION);
-	cr_pack_u32(&req, op);
-	cr_pack_u32(&req, jobid);
-	cr_pack_str(&req, s);
+	cr_node_req_pack(&req, &r);
 	free(s);
-	ctx = munge_ctx_create();
-	if (ctx && *crd->munge_socket)
-		munge_ctx_set(ctx, MUNGE_OPT_SOCKET, crd->munge_socket);
-	e = ctx ? munge_encode(&cred, ctx, req.data, req.len) : EMUNGE_NO_MEMORY;
-	if (ctx)
-		munge_ctx_destroy(ctx);
+	ret = _encode(crd, &req, &cred);
+	sodium_memzero(req.data, req.len);
 	cr_buf_free(&req);
-	if (e != EMUNGE_SUCCESS)
-		return -EACCES;
-	cr_buf_init(&msg);
-	cr_pack_str(&msg, cred);
+	if (!ret) {
+		cr_chan_init(ch, fd, CR_END_INITIATOR, &r);
+		cr_buf_init(&msg);
+		cr_pack_str(&msg, cred);
+		ret = cr_send(fd, CR_MSG_NODE, &msg, NULL, 0);
+		cr_buf_free(&msg);
+	}
+	sodium_memzero(r.key, sizeof(r.key));
 	free(cred);
-	ret = cr_send(fd, CR_MSG_NODE, &msg, NULL, 0);
-	cr_buf_free(&msg);
 	return ret;
 }
 
 int coordio_node_open(const struct crd_ctx *ctx, const char *node, uint32_t op, uint32_t jobid,
-		      json_t *args, char *err, size_t errlen)
+		      json_t *args, struct cr_chan *ch, char *err, size_t errlen)
 {
 	int fd = _connect(ctx, node, err, errlen), ret;
 
 	if (fd < 0)
 		return fd;
-	ret = _send_node(ctx, fd, op, jobid, args);
+	ret = _send_node(ctx, fd, node, op, jobid, args, ch);
 	if (ret) {
 		snprintf(err, errlen, "cannot send to crd on node %s: %s", node, strerror(-ret));
 		close(fd);
+		cr_chan_fini(ch);
 		return ret;
 	}
-	return fd;
+	return 0;
 }
 
 void coordio_close(struct coord *c)
@@ -141,6 +168,7 @@ void coordio_close(struct coord *c)
 		if (c->peers[i].fd >= 0)
 			close(c->peers[i].fd);
 		c->peers[i].fd = -1;
+		cr_chan_fini(&c->peers[i].ch);
 		json_decref(c->peers[i].reply);
 		c->peers[i].reply = NULL;
 	}
@@ -182,8 +210,17 @@ int coordio_collect(struct coord *c, int timeout_s)
 	int ret = 0, left = 0, n;
 
 	for (size_t i = 0; i < c->npeers; i++) {
-		c->peers[i].done = c->peers[i].fd < 0 || !_in_round(c, &c->peers[i]);
-		left += !c->peers[i].done;
+		struct peer *p = &c->peers[i];
+
+		/* a peer closed when it could not take the request fails it: no silent success */
+		if (p->lost) {
+			snprintf(text, sizeof(text), "lost the connection to crd on node %s",
+				 p->node);
+			ret = _peer_failed(c, ret, -EAGAIN, text);
+			p->lost = 0;
+		}
+		p->done = p->fd < 0 || !_in_round(c, p);
+		left += !p->done;
 	}
 	while (left > 0) {
 		int wait_ms = (int)((end - coordio_now()) * 1000);
@@ -215,7 +252,12 @@ int coordio_collect(struct coord *c, int timeout_s)
 				continue;
 			p->done = 1;
 			left--;
-			r = cr_recv_reply(p->fd, &p->code, text, sizeof(text));
+			r = cr_chan_recv_reply(&p->ch, &p->code, text, sizeof(text));
+			if (r == -EBADMSG)
+				log_warnx("job %u: %s from node %s refused: %s: dropping the "
+					  "conversation",
+					  c->jobid, cr_msg_name(p->ch.bad_type), p->node,
+					  p->ch.why);
 			if (r) {
 				close(p->fd);
 				p->fd = -1;
@@ -242,9 +284,10 @@ int coordio_collect(struct coord *c, int timeout_s)
 void coordio_send_all(struct coord *c, uint32_t type, const struct cr_buf *b)
 {
 	for (size_t i = 0; i < c->npeers; i++)
-		if (c->peers[i].fd >= 0 && cr_send(c->peers[i].fd, type, b, NULL, 0)) {
+		if (c->peers[i].fd >= 0 && cr_chan_send(&c->peers[i].ch, type, b)) {
 			close(c->peers[i].fd);
 			c->peers[i].fd = -1;
+			c->peers[i].lost = 1;
 		}
 }
 
@@ -288,11 +331,14 @@ int coordio_start_all(struct coord *c, uint32_t op, json_t *(*args_for)(struct p
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){c->maxwait + 30, 0},
 			   sizeof(struct timeval));
 		a = args_for(p, arg);
-		ret = a ? _send_node(c->ctx, fd, op, c->jobid, a) : -ENOMEM;
+		ret = a ? _send_node(c->ctx, fd, p->node, op, c->jobid, a, &p->ch) : -ENOMEM;
 		json_decref(a);
 		if (ret) {
 			snprintf(c->err, sizeof(c->err), "cannot send to crd on node %s: %s",
 				 p->node, strerror(-ret));
+			/* no conversation to go on with there (no key to seal a RELEASE) */
+			close(fd);
+			p->fd = -1;
 			return ret;
 		}
 	}

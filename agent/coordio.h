@@ -14,15 +14,18 @@
 
 #include "ctx.h"
 #include "proto.h"
+#include "protoauth.h"
 
 #define MAX_NODES 256
 
 struct peer {
 	char node[128];
 	uint32_t slot;
-	uint32_t unit; /* a restore: which of the job's containers on its node (jobstat.h) */
-	int fd;
+	uint32_t unit;	   /* a restore: which of the job's containers on its node (jobstat.h) */
+	int fd;		   /* -1: not connected */
+	struct cr_chan ch; /* the conversation on fd (ch.fd is fd while connected) */
 	int done;
+	int lost; /* a message could not be sent: the next collect fails for it */
 	uint32_t code;
 	json_t *reply;
 };
@@ -56,7 +59,10 @@ int coordio_collect(struct coord *c, int timeout_s);
 
 /* Has any peer this unit (a round of a restore)? */
 int coordio_round_used(const struct coord *c, int round);
-/* The message to every connected peer (a peer that cannot take it is closed). */
+/*
+ * The message to every connected peer; a peer that cannot take it is closed
+ * and the next coordio_collect fails for it (-EAGAIN).
+ */
 void coordio_send_all(struct coord *c, uint32_t type, const struct cr_buf *b);
 /* RELEASE(how: enum cr_release_how) to every connected peer. */
 void coordio_send_release(struct coord *c, uint32_t how);
@@ -65,15 +71,19 @@ void coordio_release_all(struct coord *c, uint32_t how);
 /* Connect to every peer and send it NODE(op, args_for(peer, arg)); -errno with c->err. */
 int coordio_start_all(struct coord *c, uint32_t op, json_t *(*args_for)(struct peer *, void *),
 		      void *arg);
-/* One connection to node's crd, NODE(op, jobid, args) sent on it: the fd, or -errno with err. */
 /*
  * Does node's crd host answer within timeout_s (a TCP connection to crd's
  * port, accepted or refused)? 0 when it cannot be reached: the node is gone.
  */
 int coordio_node_alive(const struct crd_ctx *ctx, const char *node, int timeout_s);
 
+/*
+ * One connection to node's crd, NODE(op, jobid, args) sent on it: 0 and
+ * the conversation's end in ch (ch->fd, to be closed and cr_chan_fini'd),
+ * or -errno with err.
+ */
 int coordio_node_open(const struct crd_ctx *ctx, const char *node, uint32_t op, uint32_t jobid,
-		      json_t *args, char *err, size_t errlen);
+		      json_t *args, struct cr_chan *ch, char *err, size_t errlen);
 /* A Slurm node list, expanded into names (at most max). */
 size_t coordio_expand(const char *nodelist, char names[][128], size_t max);
 

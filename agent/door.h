@@ -3,7 +3,8 @@
  * crd's TCP port. A request is the payload of a munge credential, so the
  * caller's uid comes from munge, not from the request:
  *	CTL:  u32 version, u32 cmd, u32 jobid, u32 flags, str options  (crctl)
- *	NODE: u32 version, u32 op, u32 jobid, str arguments (a coordinator; root)
+ *	NODE: the layout in protoauth.h (a coordinator; root): for this node,
+ *	      first seen here, and the key that seals the rest of the exchange
  * CTL goes through the crctl door (ctl.c), NODE through the node door (node.c).
  */
 #ifndef CR_DOOR_H

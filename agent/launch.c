@@ -187,7 +187,7 @@ static int _to_slot(const struct crd_ctx *ctx, uint32_t jobid, const struct rsh_
 	return code ? -EREMOTEIO : 0;
 }
 
-void launch_exec(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *args)
+void launch_exec(const struct crd_ctx *ctx, struct cr_chan *ch, uint32_t jobid, json_t *args)
 {
 	struct rsh_req r;
 	char err[1024] = "";
@@ -195,18 +195,18 @@ void launch_exec(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *args
 
 	ret = _req_from_json(args, &r);
 	if (ret) {
-		cr_send_err(fd, CR_E_PROTO, "bad launch request");
+		cr_chan_send_err(ch, CR_E_PROTO, "bad launch request");
 		return;
 	}
 	ret = _to_slot(ctx, jobid, &r, err, sizeof(err));
 	if (ret) {
 		log_warnx("job %u: cr-rsh: cannot start \"%.80s\": %s", jobid, r.cmd, err);
-		cr_send_err(fd, ret == -ENOENT ? CR_E_NOJOB : CR_E_FAILED, "node %s: %s",
-			    ctx->conf.node_name, err);
+		cr_chan_send_err(ch, ret == -ENOENT ? CR_E_NOJOB : CR_E_FAILED, "node %s: %s",
+				 ctx->conf.node_name, err);
 	} else {
 		log_info("job %u: cr-rsh: started \"%.80s\" for %s:%u", jobid, r.cmd, r.addr,
 			 r.port);
-		cr_send_ok(fd, "started");
+		cr_chan_send_ok(ch, "started");
 	}
 	free(r.env);
 }
@@ -215,23 +215,28 @@ void launch_exec(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *args
 static int _forward(const struct crd_ctx *ctx, uint32_t jobid, const struct rsh_req *r, char *err,
 		    size_t errlen)
 {
+	struct cr_chan ch;
 	json_t *a;
 	uint32_t code;
-	int fd, ret;
+	int ret;
 
 	if (!strcmp(r->host, ctx->conf.node_name))
 		return _to_slot(ctx, jobid, r, err, errlen);
 	a = _req_json(r);
 	if (!a)
 		return err_set(err, errlen, -ENOMEM, "out of memory");
-	fd = coordio_node_open(ctx, r->host, CR_NODE_EXEC, jobid, a, err, errlen);
+	ret = coordio_node_open(ctx, r->host, CR_NODE_EXEC, jobid, a, &ch, err, errlen);
 	json_decref(a);
-	if (fd < 0)
-		return fd;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){LAUNCH_TIMEOUT_S + 5, 0},
+	if (ret)
+		return ret;
+	setsockopt(ch.fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){LAUNCH_TIMEOUT_S + 5, 0},
 		   sizeof(struct timeval));
-	ret = cr_recv_reply(fd, &code, err, errlen);
-	close(fd);
+	ret = cr_chan_recv_reply(&ch, &code, err, errlen);
+	if (ret == -EBADMSG)
+		log_warnx("job %u: cr-rsh: %s from node %s refused: %s", jobid,
+			  cr_msg_name(ch.bad_type), r->host, ch.why);
+	close(ch.fd);
+	cr_chan_fini(&ch);
 	if (ret)
 		return err_set(err, errlen, ret, "crd on node %s did not answer: %s", r->host,
 			       strerror(-ret));

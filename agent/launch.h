@@ -15,11 +15,12 @@
 
 #include "ctx.h"
 #include "proto.h"
+#include "protoauth.h"
 
 /* RSH on the local socket: checked, forwarded, answered on fd. */
 void launch_request(const struct crd_ctx *ctx, int fd, struct cr_msg *m);
 /* NODE(EXEC) from another node's crd: the command to this node's slot of jobid. */
-void launch_exec(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *args);
+void launch_exec(const struct crd_ctx *ctx, struct cr_chan *ch, uint32_t jobid, json_t *args);
 
 /* Where a non-batch slot's root listens, inside the container. */
 #define SLOT_SOCK_DIR  "/tmp/.slurm-cr"

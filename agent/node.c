@@ -11,7 +11,8 @@
  *	            RELEASE(RESUME | ABORT)
  *
  * A lost connection or a timeout releases the job as it was: a held tree
- * resumes, a rebuilt one is aborted. Job files are opened with the job
+ * resumes, a rebuilt one is aborted; so does a message that is not sealed
+ * with the conversation's key (protoauth.h). Job files are opened with the job
  * user's fs credentials; only /proc and the MAC key are read as root.
  */
 #include <arpa/inet.h>
@@ -46,6 +47,7 @@
 #include "nodeunit.h"
 #include "output.h"
 #include "proto.h"
+#include "protoauth.h"
 #include "store.h"
 #include "topo.h"
 #include "userfs.h"
@@ -187,24 +189,30 @@ static int _job_info(const struct crd_ctx *ctx, uint32_t jobid, int64_t slot, ui
 	return 0;
 }
 
-/* Wait for the coordinator's next message; -ETIMEDOUT or -ECONNRESET when it is gone. */
-static int _next(int fd, struct cr_msg *m)
+/*
+ * Wait for the coordinator's next message; -ETIMEDOUT or -ECONNRESET when
+ * it is gone, -EBADMSG (logged) when it is not the coordinator's.
+ */
+static int _next(struct cr_chan *ch, uint32_t jobid, struct cr_msg *m)
 {
-	int ret = cr_recv(fd, m);
+	int ret = cr_chan_recv(ch, m);
 
 	if (ret == -EAGAIN || ret == -EWOULDBLOCK)
 		ret = -ETIMEDOUT;
+	if (ret == -EBADMSG)
+		log_warnx("job %u: %s from %s refused: %s: dropping the coordinator's conversation",
+			  jobid, cr_msg_name(ch->bad_type), cr_peer_text(ch->fd).s, ch->why);
 	return ret;
 }
 
-static int _json_reply(int fd, json_t *o)
+static int _json_reply(struct cr_chan *ch, json_t *o)
 {
 	char *s = json_dumps(o, JSON_COMPACT);
 	int ret;
 
 	if (!s)
-		return cr_send_err(fd, CR_E_FAILED, "out of memory");
-	ret = cr_send_ok(fd, s);
+		return cr_chan_send_err(ch, CR_E_FAILED, "out of memory");
+	ret = cr_chan_send_ok(ch, s);
 	free(s);
 	return ret;
 }
@@ -216,7 +224,7 @@ static int _json_reply(int fd, json_t *o)
  */
 struct node_session {
 	const struct crd_ctx *ctx;
-	int fd;
+	struct cr_chan *ch; /* the coordinator's connection, sealed */
 	struct node_job j;
 	uint32_t bad_type; /* the message no handler took */
 	/* checkpoint */
@@ -241,7 +249,7 @@ static int _session(struct node_session *s, const struct node_msg_handler *h, si
 	int ret;
 
 	for (;;) {
-		ret = _next(s->fd, &m);
+		ret = _next(s->ch, s->j.jobid, &m);
 		if (ret)
 			return ret;
 		ret = -EPROTO;
@@ -270,13 +278,13 @@ static int _on_dump(struct node_session *s, struct cr_msg *m)
 	json_decref(dargs);
 	/* -EAGAIN from the engine: the tree holds state that passes (the coordinator retries) */
 	if (ret)
-		cr_send_err(s->fd,
-			    ret == -EBADMSG  ? CR_E_BADIMG
-			    : ret == -EAGAIN ? CR_E_BUSY
-					     : CR_E_FAILED,
-			    "node %s: %s", s->ctx->conf.node_name, err);
+		cr_chan_send_err(s->ch,
+				 ret == -EBADMSG  ? CR_E_BADIMG
+				 : ret == -EAGAIN ? CR_E_BUSY
+						  : CR_E_FAILED,
+				 "node %s: %s", s->ctx->conf.node_name, err);
 	else
-		_json_reply(s->fd, s->rep);
+		_json_reply(s->ch, s->rep);
 	return 0;
 }
 
@@ -297,10 +305,10 @@ static const struct node_msg_handler ckpt_msgs[] = {
 };
 
 /* Answer the coordinator with an error; returns ret. */
-static int _answer_err(int fd, int ret, uint32_t code, const char *fmt, ...)
+static int _answer_err(struct cr_chan *ch, int ret, uint32_t code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-static int _answer_err(int fd, int ret, uint32_t code, const char *fmt, ...)
+static int _answer_err(struct cr_chan *ch, int ret, uint32_t code, const char *fmt, ...)
 {
 	char text[2048];
 	va_list ap;
@@ -308,7 +316,7 @@ static int _answer_err(int fd, int ret, uint32_t code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	cr_send_err(fd, code, "%s", text);
+	cr_chan_send_err(ch, code, "%s", text);
 	return ret;
 }
 
@@ -330,9 +338,9 @@ static int _freeze(struct node_session *s, pid_t ns_script, int maxwait)
 	/* A non-batch slot holds what cr-rsh started there, below its slot root. */
 	if ((s->j.state == JS_RUNNING || (!s->j.batch && s->j.state == JS_IDLE)) &&
 	    _find_script(&s->j, ns_script, err, sizeof(err)))
-		return _answer_err(s->fd, -EOPNOTSUPP, CR_E_NOTSUP, "node %s: %s", node, err);
+		return _answer_err(s->ch, -EOPNOTSUPP, CR_E_NOTSUP, "node %s: %s", node, err);
 	if (s->j.state != JS_RUNNING && s->j.state != JS_IDLE)
-		return _answer_err(s->fd, -EINVAL, CR_E_FAILED, "node %s: job %u's container is %s",
+		return _answer_err(s->ch, -EINVAL, CR_E_FAILED, "node %s: job %u's container is %s",
 				   node, s->j.jobid, jobstat_state_name(s->j.state));
 	if (s->j.script <= 0)
 		return 0;
@@ -345,7 +353,7 @@ static int _freeze(struct node_session *s, pid_t ns_script, int maxwait)
 	 */
 	if (user_lookup(s->j.uid, s->j.gid, &u, err, sizeof(err)) ||
 	    cr_owner_from_task(s->j.relay > 0 ? s->j.relay : getpid(), &owner))
-		return _answer_err(s->fd, -EIO, CR_E_FAILED, "node %s: job %u's owner: %s", node,
+		return _answer_err(s->ch, -EIO, CR_E_FAILED, "node %s: job %u's owner: %s", node,
 				   s->j.jobid, *err ? err : "cannot read the batch step's limits");
 	owner.uid = u.uid;
 	owner.gid = u.gid;
@@ -359,11 +367,11 @@ static int _freeze(struct node_session *s, pid_t ns_script, int maxwait)
 	if (!ret && _find_script(&s->j, ns_script, err, sizeof(err))) {
 		cr_release(s->frozen, CR_RESUME);
 		s->frozen = NULL;
-		return _answer_err(s->fd, -EOPNOTSUPP, CR_E_NOTSUP, "node %s: %s", node, err);
+		return _answer_err(s->ch, -EOPNOTSUPP, CR_E_NOTSUP, "node %s: %s", node, err);
 	}
 	if (ret)
-		cr_send_err(s->fd, CR_E_FAILED, "node %s: cannot freeze job %u: %s", node,
-			    s->j.jobid, *err ? err : strerror(-ret));
+		cr_chan_send_err(s->ch, CR_E_FAILED, "node %s: cannot freeze job %u: %s", node,
+				 s->j.jobid, *err ? err : strerror(-ret));
 	return ret;
 }
 
@@ -399,18 +407,18 @@ static void _identity(const struct node_job *j, json_t *rep)
 }
 
 /* PREPARE: freeze and hold; then DUMP and RELEASE (ckpt_msgs[]). */
-static void _checkpoint(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *args)
+static void _checkpoint(const struct crd_ctx *ctx, struct cr_chan *ch, uint32_t jobid, json_t *args)
 {
-	struct node_session s = {.ctx = ctx, .fd = fd, .mode = CR_RESUME};
+	struct node_session s = {.ctx = ctx, .ch = ch, .mode = CR_RESUME};
 	const char *node = ctx->conf.node_name;
-	int maxwait = _maxwait(ctx, fd, args), ret;
+	int maxwait = _maxwait(ctx, ch->fd, args), ret;
 	char err[1024] = "";
 	pid_t ns_script;
 
 	/* a restore onto fewer nodes left several containers of the job here: the slot's */
 	if (_job_info(ctx, jobid, (uint32_t)json_integer_value(json_object_get(args, "slot")), 0,
 		      &s.j, &ns_script, err, sizeof(err))) {
-		cr_send_err(fd, CR_E_NOJOB, "%s", err);
+		cr_chan_send_err(ch, CR_E_NOJOB, "%s", err);
 		return;
 	}
 	if (_freeze(&s, ns_script, maxwait))
@@ -418,7 +426,7 @@ static void _checkpoint(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_
 	log_info("job %u: slot %u frozen (%zu tasks)", jobid, s.j.slot,
 		 s.frozen ? cr_frozen_ntasks(s.frozen) : 0);
 	fault_point(ctx, "prepare");
-	cr_send_ok(fd, "frozen");
+	cr_chan_send_ok(ch, "frozen");
 	s.rep = json_pack("{s:s, s:i, s:I}", "node", node, "slot", (int)s.j.slot, "ntasks",
 			  (json_int_t)(s.frozen ? cr_frozen_ntasks(s.frozen) : 0));
 	_identity(&s.j, s.rep);
@@ -428,13 +436,13 @@ static void _checkpoint(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_
 	if (ret == -EPROTO)
 		log_warnx("job %u: unexpected %s from the coordinator: resuming the job", jobid,
 			  cr_msg_name(s.bad_type));
-	else if (ret)
+	else if (ret && ret != -EBADMSG) /* a refused message was logged as such */
 		log_warnx("job %u: the coordinator went away (%s): resuming the job", jobid,
 			  strerror(-ret));
 	if (s.frozen)
 		cr_release(s.frozen, s.mode);
 	log_info("job %u: slot %u %s", jobid, s.j.slot, s.mode == CR_KILL ? "killed" : "resumed");
-	cr_send_ok(fd, s.mode == CR_KILL ? "killed" : "resumed");
+	cr_chan_send_ok(ch, s.mode == CR_KILL ? "killed" : "resumed");
 	json_decref(s.rep);
 }
 
@@ -786,11 +794,11 @@ static int _ready(const struct crd_ctx *ctx, struct node_session *s, struct node
 	if (ret) {
 		log_warnx("job %u: slot %u: checkpoint %u not rolled back: %s", s->j.jobid, r->slot,
 			  r->seq, err);
-		cr_send_err(s->fd, _code(ret), "node %s: %s", ctx->conf.node_name, err);
+		cr_chan_send_err(s->ch, _code(ret), "node %s: %s", ctx->conf.node_name, err);
 	} else {
 		log_info("job %u: slot %u rolled back to checkpoint %u", s->j.jobid, r->slot,
 			 r->seq);
-		cr_send_ok(s->fd, "ready");
+		cr_chan_send_ok(s->ch, "ready");
 	}
 	return ret;
 }
@@ -812,7 +820,7 @@ static void _finish_restore(const struct crd_ctx *ctx, struct node_session *s,
 	cr_buf_free(&b);
 	if (run && !ret) {
 		log_info("job %u: slot %u resumed from checkpoint %u", s->j.jobid, r->slot, r->seq);
-		cr_send_ok(s->fd, "resumed");
+		cr_chan_send_ok(s->ch, "resumed");
 		return;
 	}
 	if (run)
@@ -821,10 +829,10 @@ static void _finish_restore(const struct crd_ctx *ctx, struct node_session *s,
 	else
 		log_info("job %u: slot %u: restore of checkpoint %u undone%s%s", s->j.jobid,
 			 r->slot, r->seq, ret ? ": " : "", err);
-	cr_send_err(s->fd, run ? _code(ret) : CR_E_FAILED, "node %s: %s", ctx->conf.node_name,
-		    ret			      ? err
-		    : s->how == CR_REL_RESUME ? "RESUME before READY: restore undone"
-					      : "restore undone");
+	cr_chan_send_err(s->ch, run ? _code(ret) : CR_E_FAILED, "node %s: %s", ctx->conf.node_name,
+			 ret			   ? err
+			 : s->how == CR_REL_RESUME ? "RESUME before READY: restore undone"
+						   : "restore undone");
 }
 
 /* Can this node restore the slot: a fresh container, the key, the user? 0 or answered on fd. */
@@ -835,19 +843,19 @@ static int _restore_check(const struct crd_ctx *ctx, struct node_session *s, str
 	pid_t ns_script;
 
 	if (!r->ckdir || !r->seq)
-		return _answer_err(s->fd, -EPROTO, CR_E_PROTO, "bad RESTORE arguments");
+		return _answer_err(s->ch, -EPROTO, CR_E_PROTO, "bad RESTORE arguments");
 	/* another slot on this node: unit 0's owner until its own container is made */
 	r->make =
 		r->unit && _job_info(ctx, s->j.jobid, -1, r->unit, &s->j, &ns_script, err, errlen);
 	if ((r->make || !r->unit) &&
 	    _job_info(ctx, s->j.jobid, -1, 0, &s->j, &ns_script, err, errlen))
-		return _answer_err(s->fd, -ENOENT, CR_E_NOJOB, "%s", err);
+		return _answer_err(s->ch, -ENOENT, CR_E_NOJOB, "%s", err);
 	if (!r->make && s->j.state != JS_IDLE && s->j.state != JS_RESTORING)
-		return _answer_err(s->fd, -EBUSY, CR_E_FAILED, "node %s: job %u's container is %s",
+		return _answer_err(s->ch, -EBUSY, CR_E_FAILED, "node %s: job %u's container is %s",
 				   node, s->j.jobid, jobstat_state_name(s->j.state));
 	if (store_key_load(ctx->conf.key_file, r->key, err, errlen) ||
 	    user_lookup(s->j.uid, s->j.gid, &r->u, err, errlen))
-		return _answer_err(s->fd, -EIO, CR_E_FAILED, "node %s: %s", node, err);
+		return _answer_err(s->ch, -EIO, CR_E_FAILED, "node %s: %s", node, err);
 	return 0;
 }
 
@@ -860,7 +868,7 @@ static int _restore_session(const struct crd_ctx *ctx, struct node_session *s,
 	for (;;) {
 		ret = _session(s, restore_msgs, sizeof(restore_msgs) / sizeof(restore_msgs[0]));
 		if (ret) {
-			if (ret != -EPROTO)
+			if (ret != -EPROTO && ret != -EBADMSG)
 				log_warnx("job %u: the coordinator went away (%s): undoing the "
 					  "restore",
 					  s->j.jobid, strerror(-ret));
@@ -874,9 +882,9 @@ static int _restore_session(const struct crd_ctx *ctx, struct node_session *s,
 }
 
 /* RESTORE: verify and rebuild, stopped; then READY and RESUME or ABORT (restore_msgs[]). */
-static void _restore(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *args)
+static void _restore(const struct crd_ctx *ctx, struct cr_chan *ch, uint32_t jobid, json_t *args)
 {
-	struct node_session s = {.ctx = ctx, .fd = fd, .how = CR_REL_ABORT, .j.jobid = jobid};
+	struct node_session s = {.ctx = ctx, .ch = ch, .how = CR_REL_ABORT, .j.jobid = jobid};
 	struct node_restore r = {.jobfd = -1, .nodefd = -1, .outfd = {-1, -1}, .outmem = {-1, -1}};
 	char err[1024] = "";
 	int ret;
@@ -887,7 +895,7 @@ static void _restore(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *
 	r.slot = json_integer_value(json_object_get(args, "slot"));
 	r.unit = json_integer_value(json_object_get(args, "unit"));
 	r.placement = json_object_get(args, "placement");
-	r.maxwait = _maxwait(ctx, fd, args);
+	r.maxwait = _maxwait(ctx, ch->fd, args);
 	if (_restore_check(ctx, &s, &r, err, sizeof(err)))
 		goto out;
 	if (r.slot == 0 && s.j.relay > 0) {
@@ -901,17 +909,17 @@ static void _restore(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *
 	if (ret) {
 		log_warnx("job %u: checkpoint %u of job %u refused here: %s", jobid, r.seq, r.src,
 			  err);
-		cr_send_err(fd, _code(ret), "node %s: %s", ctx->conf.node_name, err);
+		cr_chan_send_err(ch, _code(ret), "node %s: %s", ctx->conf.node_name, err);
 		goto out;
 	}
 	ret = _rebuild(ctx, &s, &r, err, sizeof(err));
 	if (ret) {
-		cr_send_err(fd, _code(ret), "node %s: %s", ctx->conf.node_name, err);
+		cr_chan_send_err(ch, _code(ret), "node %s: %s", ctx->conf.node_name, err);
 		goto out;
 	}
 	log_info("job %u: slot %u rebuilt from checkpoint %u of job %u", jobid, r.slot, r.seq,
 		 r.src);
-	cr_send_ok(fd, "restored");
+	cr_chan_send_ok(ch, "restored");
 	_finish_restore(ctx, &s, &r, _restore_session(ctx, &s, &r));
 out:
 	node_close_fds(r.outfd, 2);
@@ -927,23 +935,23 @@ out:
 /* The first message of an exchange (CR_MSG_NODE) to its handler. */
 static const struct node_op {
 	const char *name;
-	void (*run)(const struct crd_ctx *ctx, int fd, uint32_t jobid, json_t *args);
+	void (*run)(const struct crd_ctx *ctx, struct cr_chan *ch, uint32_t jobid, json_t *args);
 } node_ops[] = {
 	[CR_NODE_PREPARE] = {"prepare", _checkpoint},
 	[CR_NODE_RESTORE] = {"restore", _restore},
 	[CR_NODE_EXEC] = {"exec", launch_exec},
 };
 
-void node_request(const struct crd_ctx *ctx, int fd, uint32_t op, uint32_t jobid,
+void node_request(const struct crd_ctx *ctx, struct cr_chan *ch, uint32_t op, uint32_t jobid,
 		  const char *args_text)
 {
 	json_t *args = json_loads(args_text, 0, NULL);
 
 	if (!json_is_object(args))
-		cr_send_err(fd, CR_E_PROTO, "bad node request arguments");
+		cr_chan_send_err(ch, CR_E_PROTO, "bad node request arguments");
 	else if (op >= sizeof(node_ops) / sizeof(node_ops[0]) || !node_ops[op].run)
-		cr_send_err(fd, CR_E_PROTO, "unknown node request %u", op);
+		cr_chan_send_err(ch, CR_E_PROTO, "unknown node request %u", op);
 	else
-		node_ops[op].run(ctx, fd, jobid, args);
+		node_ops[op].run(ctx, ch, jobid, args);
 	json_decref(args);
 }

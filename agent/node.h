@@ -6,8 +6,13 @@
 #include <stdint.h>
 
 #include "ctx.h"
+#include "protoauth.h"
 
-/* A coordinator's CR_MSG_NODE request (op: CR_NODE_*, args: JSON); the exchange goes on on fd. */
-void node_request(const struct crd_ctx *ctx, int fd, uint32_t op, uint32_t jobid, const char *args);
+/*
+ * A coordinator's CR_MSG_NODE request (op: CR_NODE_*, args: JSON); the
+ * exchange goes on, sealed, on ch.
+ */
+void node_request(const struct crd_ctx *ctx, struct cr_chan *ch, uint32_t op, uint32_t jobid,
+		  const char *args);
 
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Wire protocol: framing, fd passing, pack/unpack. No logging, no exit. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -424,24 +425,29 @@ int cr_recv_reply_progress(int fd, uint32_t *code, char *buf, size_t size,
 		if (ret)
 			return -EPROTO;
 	}
-	ret = -EPROTO;
-	if (m.hdr.type == CR_MSG_ERR) {
-		if (cr_unpack_u32(&m, code) || cr_unpack_str(&m, &text) || cr_unpack_done(&m))
-			goto out;
+	ret = cr_parse_reply(&m, code, buf, size);
+	cr_msg_free(&m);
+	return ret;
+}
+
+int cr_parse_reply(struct cr_msg *m, uint32_t *code, char *buf, size_t size)
+{
+	const char *text;
+
+	if (m->hdr.type == CR_MSG_ERR) {
+		if (cr_unpack_u32(m, code) || cr_unpack_str(m, &text) || cr_unpack_done(m))
+			return -EPROTO;
 		if (*code == 0)
 			*code = CR_E_FAILED;
-	} else if (m.hdr.type == CR_MSG_OK) {
-		if (cr_unpack_str(&m, &text) || cr_unpack_done(&m))
-			goto out;
+	} else if (m->hdr.type == CR_MSG_OK) {
+		if (cr_unpack_str(m, &text) || cr_unpack_done(m))
+			return -EPROTO;
 	} else {
-		goto out;
+		return -EPROTO;
 	}
 	if (size)
 		snprintf(buf, size, "%s", text);
-	ret = 0;
-out:
-	cr_msg_free(&m);
-	return ret;
+	return 0;
 }
 
 int cr_tcp_connect(const char *host, uint32_t port, int send_timeout_s)
@@ -510,4 +516,18 @@ int cr_unix_listen(const char *path, mode_t mode)
 		return -saved;
 	}
 	return fd;
+}
+
+struct cr_addr_text cr_peer_text(int fd)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+	struct cr_addr_text a = {"?"};
+	char host[INET6_ADDRSTRLEN], port[8];
+
+	if (!getpeername(fd, (struct sockaddr *)&sa, &len) &&
+	    !getnameinfo((struct sockaddr *)&sa, len, host, sizeof(host), port, sizeof(port),
+			 NI_NUMERICHOST | NI_NUMERICSERV))
+		snprintf(a.s, sizeof(a.s), "%s port %s", host, port);
+	return a;
 }

@@ -140,6 +140,9 @@ int cr_recv_reply(int fd, uint32_t *code, char *buf, size_t size);
 int cr_recv_reply_progress(int fd, uint32_t *code, char *buf, size_t size,
 			   void (*progress)(const char *text, void *arg), void *arg);
 
+/* An OK or ERR message's code (0 for OK) and text, copied to buf; -EPROTO for anything else. */
+int cr_parse_reply(struct cr_msg *m, uint32_t *code, char *buf, size_t size);
+
 const char *cr_msg_name(uint32_t type);
 
 /* Unix socket helpers. */
@@ -151,5 +154,10 @@ int cr_unix_connect(const char *path);
  */
 int cr_tcp_connect(const char *host, uint32_t port, int send_timeout_s);
 int cr_unix_listen(const char *path, mode_t mode);
+/* A TCP peer's address and port as text, for log lines ("?" when unknown). */
+struct cr_addr_text {
+	char s[80];
+};
+struct cr_addr_text cr_peer_text(int fd);
 
 #endif /* CR_PROTO_H */

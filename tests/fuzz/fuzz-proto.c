@@ -3,14 +3,21 @@
  * The wire protocol as crd and crctl read it: a stream of messages
  * (cr_recv: header, length, payload) and each message's unpackers in an
  * order the input chooses (two bits of the header's pid field per field),
- * then the reply reader (cr_recv_reply_progress) over the same bytes.
+ * then the reply reader (cr_recv_reply_progress) over the same bytes. The
+ * node conversation's layer (protoauth.h) too: each payload as a NODE
+ * request (cr_node_req_unpack), each message opened as received by the node
+ * end of a conversation whose key is all zeroes (corpus/proto/sealed-* are
+ * sealed with it, so they open), and each payload sealed by the coordinator
+ * end, opened and unpacked again.
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "proto.h"
+#include "protoauth.h"
 
 static int stream(const uint8_t *data, size_t size)
 {
@@ -39,6 +46,42 @@ static void unpack_all(struct cr_msg *m)
 	(void)cr_unpack_done(m);
 }
 
+/*
+ * The seal's layer over one received message; @in and @out are the two ends
+ * of one conversation (each open on a copy of @in: a refusal breaks an end).
+ */
+static void node_layer(const struct cr_msg *m, const struct cr_chan *in, struct cr_chan *out)
+{
+	size_t plen = m->hdr.len - CR_HDR_SIZE;
+	struct cr_msg c = *m;
+	struct cr_node_req r;
+	struct cr_chan n = *in;
+	struct cr_buf b;
+
+	c.pos = 0;
+	(void)cr_node_req_unpack(&c, &r);
+	c = *m;
+	c.pos = 0;
+	c.nfds = 0;
+	if (!cr_chan_open(&n, &c))
+		unpack_all(&c);
+	/* sealed by the other end: always opens */
+	cr_buf_init(&b);
+	cr_pack_raw(&b, m->data, plen);
+	if (!cr_chan_seal(out, m->hdr.type, &b)) {
+		memset(&c, 0, sizeof(c));
+		c.hdr = m->hdr;
+		c.hdr.len = CR_HDR_SIZE + b.len;
+		c.data = b.data;
+		n = *in;
+		n.seq_in = out->seq_out - 1;
+		if (cr_chan_open(&n, &c))
+			abort();
+		unpack_all(&c);
+	}
+	cr_buf_free(&b);
+}
+
 static void progress(const char *text, void *arg)
 {
 	(void)text;
@@ -51,10 +94,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cr_msg m;
 	uint32_t code;
 	int fd = stream(data, size);
+	struct cr_node_req r = {0}; /* the key: all zeroes */
+	struct cr_chan node, coord;
 
+	cr_chan_init(&node, fd, CR_END_NODE, &r);
+	cr_chan_init(&coord, fd, CR_END_INITIATOR, &r);
 	while (!cr_recv(fd, &m)) {
 		(void)cr_msg_name(m.hdr.type);
 		unpack_all(&m);
+		if (m.hdr.len > CR_HDR_SIZE) /* the recorded payload: cr_recv's exact size */
+			node_layer(&m, &node, &coord);
 		cr_msg_free(&m);
 	}
 	close(fd);

@@ -17,6 +17,10 @@
  * are) and an _unpack_*() with the u_*() unpackers (they remember what was
  * decoded). test_every_type_has_a_row fails until it has one.
  *
+ * The follow-ups of a node conversation (DUMP, RELEASE and the node's OK
+ * and ERR) travel sealed (protoauth.h): their rows are the payload inside
+ * the seal; protoauth-test checks the seal.
+ *
  * The receivers unpack inline today (crd.c, monitor.c, container.c, ctl.c,
  * node.c, relay.c, and cr_recv_reply_progress in proto.c), so each
  * _unpack_*() repeats its receiver's checks and names it: the table pins the
@@ -41,6 +45,7 @@
 #include <cmocka.h>
 
 #include "proto.h"
+#include "protoauth.h"
 
 #define MAX_LENS 32
 
@@ -254,11 +259,17 @@ static void _build_ctl_payload(struct wire *w)
 	w_str(w, "{\"wait\":true}");
 }
 
+/* protoauth.h: version, op, jobid, target node, nonce, key, arguments */
 static void _build_node_payload(struct wire *w)
 {
-	w_u32(w, CR_PROTO_VERSION);
+	uint8_t nonce[CR_NONCE_LEN] = {1, 2, 3}, key[CR_CHAN_KEY_LEN] = {4, 5, 6};
+
+	w_u32(w, CR_NODE_VERSION);
 	w_u32(w, CR_NODE_PREPARE);
 	w_u32(w, 42);
+	w_str(w, "node2");
+	w_bytes(w, nonce, sizeof(nonce));
+	w_bytes(w, key, sizeof(key));
 	w_str(w, "{\"coordinator\":\"node1\"}");
 }
 
@@ -462,16 +473,25 @@ static int _unpack_ctl_payload(struct cr_msg *m)
 	return 0;
 }
 
-/* ctl.c ctl_request, a coordinator's request */
+/* door.c _node_door (protoauth.c cr_node_req_unpack), a coordinator's request */
 static int _unpack_node_payload(struct cr_msg *m)
 {
-	uint32_t version, op, jobid;
-	const char *text;
+	struct cr_msg real = *m;
+	struct cr_node_req r;
+	uint32_t version, op, jobid, nlen, klen;
+	const char *target, *text;
+	const void *nonce, *key;
+	int ret = -EPROTO;
 
-	if (u_u32(m, &version) || version != CR_PROTO_VERSION || u_u32(m, &op) ||
-	    u_u32(m, &jobid) || u_str(m, &text) || cr_unpack_done(m))
-		return -EPROTO;
-	return 0;
+	if (!u_u32(m, &version) && version == CR_NODE_VERSION && !u_u32(m, &op) &&
+	    !u_u32(m, &jobid) && !u_str(m, &target) && strlen(target) < CR_NODE_NAME_MAX &&
+	    !u_bytes(m, &nonce, &nlen) && nlen == CR_NONCE_LEN && !u_bytes(m, &key, &klen) &&
+	    klen == CR_CHAN_KEY_LEN && !u_str(m, &text) && !cr_unpack_done(m))
+		ret = 0;
+	/* the receiver's own unpacker agrees */
+	real.pos = 0;
+	assert_int_equal(cr_node_req_unpack(&real, &r), ret);
+	return ret;
 }
 
 /*
