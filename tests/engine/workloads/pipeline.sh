@@ -8,10 +8,11 @@ set -u
 [ -n "${CR_START_LOG:-}" ] && echo "pipeline pid $$" >>"$CR_START_LOG"
 
 n=30
+step=${CR_ENGINE_STEP_MS:-90} # slower steps where cr is slower (the sanitized pass)
 (
 	for ((i = 1; i <= n; i++)); do
 		echo "$i $((i * i % 1009))"
-		sleep 0.09
+		sleep "$((step / 1000)).$(printf %03d $((step % 1000)))"
 	done
 ) | (
 	acc=0

@@ -15,7 +15,8 @@ import threading
 import time
 
 NSTEPS = 30
-STEP_S = 0.09
+# CR_ENGINE_STEP_MS: slower steps where cr is slower (the sanitized pass)
+STEP_S = int(os.environ.get("CR_ENGINE_STEP_MS", "90")) / 1000
 
 
 def start_log():

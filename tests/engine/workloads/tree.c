@@ -51,7 +51,7 @@
 #include <unistd.h>
 
 #define NSTEPS	   30
-#define STEP_MS	   90
+#define STEP_MS	   90 /* CR_ENGINE_STEP_MS overrides it (the sanitized pass: slower cr) */
 #define LOSE_STEP  12
 #define PEND_STEP  3  /* SIGUSR2 raised while blocked */
 #define UNBLK_STEP 20 /* SIGUSR2 unblocked */
@@ -88,6 +88,7 @@ struct worker {
 };
 
 static const char *lose;
+static long step_ms = STEP_MS;
 static char altstack[ALTSZ] __attribute__((aligned(16)));
 static volatile sig_atomic_t n_usr1, n_usr1_alt, n_usr2;
 static __thread unsigned int tl_jobs;
@@ -306,7 +307,7 @@ static void child_a(int in, int out)
 	while (read_full(in, &item, sizeof(item))) {
 		if (losing("pipe") && n == LOSE_STEP)
 			dup = read_full(in, &item, sizeof(item)); /* one item lost */
-		msleep(STEP_MS);
+		msleep(step_ms);
 		pool_run(&pool, 1, item);
 		ok = getsid(0) == getpid() && getpgrp() == getpid();
 		item = pool.res[0] ^ (ok ? 0 : 0x80000000u);
@@ -391,7 +392,7 @@ static void child_b(struct shared *shm, int out)
 			pthread_mutex_unlock(&h.lock);
 			hret = join_timed(ht);
 		}
-		msleep(STEP_MS);
+		msleep(step_ms);
 	}
 	pool_quit(&pool);
 	_exit(join_timed(t) || hret ? 21 : B_EXIT);
@@ -570,7 +571,7 @@ static void step(struct parent *p, int s)
 	       getsid(p->a) == p->a && getpgid(p->a) == p->a,
 	       getpgid(p->b) == p->b && getsid(p->b) == getsid(0));
 	failed |= !mask_ok || !hnd_ok || !alt_ok;
-	msleep(STEP_MS);
+	msleep(step_ms);
 }
 
 static int child_status(pid_t pid)
@@ -710,6 +711,7 @@ static void setup_children(struct parent *p, const char *dir)
 
 int main(int argc, char **argv)
 {
+	const char *step_env = getenv("CR_ENGINE_STEP_MS");
 	struct parent p;
 	int s;
 
@@ -719,6 +721,8 @@ int main(int argc, char **argv)
 	}
 	memset(&p, 0, sizeof(p));
 	lose = getenv("CR_TREE_LOSE");
+	if (step_env && atol(step_env) > 0)
+		step_ms = atol(step_env);
 	start_log("tree");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	setup_signals();
