@@ -430,16 +430,19 @@ static int _ckpt_check(struct ckpt *k)
 static void _ckpt_peers(struct coord *c, const struct cr_job *ji)
 {
 	char names[MAX_NODES][128];
+	size_t n = coordio_expand(ji->nodelist, names, MAX_NODES), at[MAX_NODES];
+	size_t nplaced = jobstat_placement(ji, n, at);
 
 	c->round = -1;
-	c->npeers = coordio_expand(*ji->placement ? ji->placement : ji->nodelist, names, MAX_NODES);
-	if (c->npeers == 0) {
-		c->npeers = 1;
+	if (n == 0) {
+		n = 1;
 		snprintf(names[0], sizeof(names[0]), "%.127s", c->ctx->conf.node_name);
 	}
+	c->npeers = nplaced ? nplaced : n;
 	for (size_t i = 0; i < c->npeers; i++) {
 		c->peers[i] = (struct peer){.slot = i, .fd = -1};
-		snprintf(c->peers[i].node, sizeof(c->peers[i].node), "%s", names[i]);
+		snprintf(c->peers[i].node, sizeof(c->peers[i].node), "%s",
+			 names[nplaced ? at[i] : i]);
 	}
 }
 

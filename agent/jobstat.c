@@ -11,7 +11,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "coordio.h"
 #include "jobstat.h"
+#include "log.h"
 
 static const char *const state_names[] = {
 	[JS_IDLE] = "idle",
@@ -253,20 +255,48 @@ int jobstat_find_slot(const struct crd_ctx *ctx, uint32_t jobid, uint32_t slot,
 int jobstat_restored(struct cr_job *ji, const char *restore_req)
 {
 	json_t *req = json_loads(restore_req, 0, NULL), *place, *v;
-	char buf[sizeof(ji->placement)];
-	size_t i, off = 0;
+	char names[MAX_NODES][128], buf[sizeof(ji->placement)];
+	size_t i, k, n, off = 0;
 
 	if (!req)
 		return -EPROTO;
 	v = json_object_get(req, "self");
 	if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) < UINT16_MAX)
 		ji->slot = json_integer_value(v);
+	/* where each slot went, as indices into the allocation's nodes: 4 bytes a slot at most */
 	place = json_object_get(req, "placement");
+	n = ji->batch && json_is_array(place) ? coordio_expand(ji->nodelist, names, MAX_NODES) : 0;
 	buf[0] = '\0';
-	json_array_foreach(place, i, v) if (json_is_string(v) && off < sizeof(buf)) off +=
-		snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? "," : "", json_string_value(v));
-	if (ji->batch && json_is_array(place) && off < sizeof(buf))
+	json_array_foreach(place, i, v)
+	{
+		for (k = 0; k < n && json_is_string(v) && strcmp(names[k], json_string_value(v));
+		     k++)
+			;
+		if (k >= n || off >= sizeof(buf))
+			break;
+		off += snprintf(buf + off, sizeof(buf) - off, "%s%zu", i ? "," : "", k);
+	}
+	if (n && i == json_array_size(place) && off < sizeof(buf))
 		memcpy(ji->placement, buf, sizeof(buf));
 	json_decref(req);
 	return 0;
+}
+
+size_t jobstat_placement(const struct cr_job *ji, size_t n, size_t *at)
+{
+	const char *p = ji->placement;
+	size_t i = 0;
+	char *end;
+
+	while (*p && i < MAX_NODES) {
+		at[i] = strtoul(p, &end, 10);
+		if (end == p || at[i] >= n || (*end && *end != ',')) {
+			log_warnx("job %u: bad slot placement \"%.200s\": one slot per node",
+				  ji->jobid, ji->placement);
+			return 0;
+		}
+		i++;
+		p = *end ? end + 1 : end;
+	}
+	return i;
 }

@@ -112,10 +112,17 @@ int jobstat_get(const struct crd_ctx *ctx, uint32_t jobid, uint32_t unit, struct
 /*
  * A RESTORE request for the container (node.c's JSON): the slot of the
  * checkpoint it now holds ("self") and, on the batch host, the node of each
- * slot ("placement"): the next checkpoint asks those (coord.c), not the
- * allocation's node list. 0, or -EPROTO.
+ * slot ("placement", names of the node list's): the next checkpoint asks
+ * those (coord.c). A placement that names another node is not kept. 0, or
+ * -EPROTO.
  */
 int jobstat_restored(struct cr_job *ji, const char *restore_req);
+/*
+ * The batch host's placement as indices into the job's @n nodes, into @at
+ * (MAX_NODES of them): how many slots; 0 when there is none, or a bad one
+ * (logged).
+ */
+size_t jobstat_placement(const struct cr_job *ji, size_t n, size_t *at);
 /* The container of jobid here that holds slot: its status; -ENOENT when none does. */
 int jobstat_find_slot(const struct crd_ctx *ctx, uint32_t jobid, uint32_t slot,
 		      struct job_status *js);
