@@ -32,7 +32,6 @@
 static char base[64], outside[96], cwd[256];
 static uid_t uid;
 static gid_t gid;
-static int next_fd;
 static mode_t mask;
 
 static void put_victim(void)
@@ -45,6 +44,18 @@ static void put_victim(void)
 	if (fd < 0 || write(fd, "victim", 6) != 6 || fchown(fd, uid, gid))
 		abort();
 	close(fd);
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(p) : unlink(p);
+}
+
+static void cleanup(void)
+{
+	nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -61,20 +72,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (mkdir(outside, 0755) || chown(outside, uid, gid))
 		abort();
 	put_victim();
+	atexit(cleanup);
 	if (!getcwd(cwd, sizeof(cwd)))
 		abort();
-	next_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	close(next_fd);
 	mask = umask(022);
 	umask(mask);
 	return 0;
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(p) : unlink(p);
 }
 
 static int entries(const char *dir)
@@ -125,25 +128,31 @@ static int check_one(const char *p, const struct stat *st, int flag, struct FTW 
 	return 0;
 }
 
-static void check_process(void)
+/* The lowest free fd: the same after an extraction as before it, or one leaked. */
+static int free_fd(void)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	close(fd);
+	return fd;
+}
+
+static void check_process(int fd_before)
 {
 	char now[256];
-	int fd;
 
 	if (!getcwd(now, sizeof(now)) || strcmp(now, cwd))
 		abort(); /* left in another working directory */
 	if (umask(mask) != mask)
 		abort();
-	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	close(fd);
-	if (fd != next_fd)
+	if (free_fd() != fd_before)
 		abort(); /* an fd leaked */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char target[96], err[512] = "";
-	int in, dfd, ret;
+	int in, dfd, ret, fd_before = free_fd();
 
 	snprintf(target, sizeof(target), "%s/t.XXXXXX", base);
 	in = memfd_create("fuzz-archive", MFD_CLOEXEC);
@@ -164,7 +173,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ret && !err[0])
 		abort(); /* a refusal must say why */
 	check_outside();
-	check_process();
+	check_process(fd_before);
 	if (!ret)
 		nftw(target, check_one, 16, FTW_PHYS);
 	if (nftw(target, rm_one, 16, FTW_DEPTH | FTW_PHYS))

@@ -19,6 +19,15 @@
 
 static char dir[64];
 
+static void cleanup(void)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "%s/" CR_IMG_NAME, dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -26,6 +35,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(dir, sizeof(dir), "/dev/shm/cr-fuzz-info.XXXXXX");
 	if (!mkdtemp(dir))
 		abort();
+	atexit(cleanup);
 	cr_log_setup(-1, CR_LOG_ERROR); /* the loader's refusals are expected */
 	return 0;
 }
