@@ -64,8 +64,11 @@ static uint8_t *read_seed(size_t *len)
 	return buf;
 }
 
-/* The seed, its header and task records changed by edit, checksums made again. */
-static void write_image(void (*edit)(struct cr_header_rec *h, struct cr_task_rec *t))
+/*
+ * The seed, its header's kernel release set to klen bytes of kernel (the
+ * rest zero) and, unless NULL, its task's comm to comm; checksums made again.
+ */
+static void write_image(const char *kernel, size_t klen, const char *comm)
 {
 	struct cr_rec_hdr *h;
 	char path[96];
@@ -79,11 +82,16 @@ static void write_image(void (*edit)(struct cr_header_rec *h, struct cr_task_rec
 		h = (struct cr_rec_hdr *)(img + off);
 		assert_true(off + sizeof(*h) + h->len <= len);
 		if (h->type == CR_REC_HEADER) {
-			/* older than any kernel the tests run on */
-			strcpy(((struct cr_header_rec *)p)->kernel, "3.0");
-			edit((struct cr_header_rec *)p, NULL);
-		} else if (h->type == CR_REC_TASK && ++tasks)
-			edit(NULL, (struct cr_task_rec *)p);
+			struct cr_header_rec *r = (struct cr_header_rec *)p;
+
+			assert_true(klen <= sizeof(r->kernel));
+			memset(r->kernel, 0, sizeof(r->kernel));
+			memcpy(r->kernel, kernel, klen);
+		} else if (h->type == CR_REC_TASK && ++tasks && comm) {
+			struct cr_task_rec *r = (struct cr_task_rec *)p;
+
+			snprintf(r->comm, sizeof(r->comm), "%s", comm);
+		}
 		h->csum = XXH64(p, h->len, h->type);
 	}
 	assert_int_equal(tasks, 1);
@@ -95,22 +103,25 @@ static void write_image(void (*edit)(struct cr_header_rec *h, struct cr_task_rec
 	free(img);
 }
 
-/* The task's comm and the header's kernel release end in bytes that are not UTF-8. */
-static void not_utf8(struct cr_header_rec *h, struct cr_task_rec *t)
+/* "3.0": older than any kernel the tests run on. The seed loads. */
+static void test_seed_loads(void **state)
 {
-	if (h)
-		strcat(h->kernel, "\xff");
-	else
-		strcpy(t->comm, "caf\xe9");
+	struct rst_image img;
+
+	(void)state;
+	write_image("3.0", 3, NULL);
+	assert_int_equal(image_load(dir, NULL, &img), 0);
+	image_free(&img);
 }
 
+/* The task's comm and the header's kernel release end in bytes that are not UTF-8. */
 static void test_not_utf8(void **state)
 {
 	char *text = NULL;
 	json_t *d, *task;
 
 	(void)state;
-	write_image(not_utf8);
+	write_image("3.0\xff", 4, "caf\xe9");
 	assert_int_equal(cr_image_describe(dir, &text), 0);
 	d = json_loads(text, 0, NULL);
 	assert_non_null(d);
@@ -122,44 +133,15 @@ static void test_not_utf8(void **state)
 	free(text);
 }
 
-static void unchanged(struct cr_header_rec *h, struct cr_task_rec *t)
-{
-	(void)h;
-	(void)t;
-}
-
-/* The seed as it is loads: the cases below are refused for what they change. */
-static void test_seed_loads(void **state)
-{
-	struct rst_image img;
-
-	(void)state;
-	write_image(unchanged);
-	assert_int_equal(image_load(dir, NULL, &img), 0);
-	image_free(&img);
-}
-
-static void unterminated(struct cr_header_rec *h, struct cr_task_rec *t)
-{
-	(void)t;
-	if (h)
-		memset(h->kernel, '6', sizeof(h->kernel));
-}
-
 static void test_kernel_unterminated(void **state)
 {
+	char k[sizeof(((struct cr_header_rec *)0)->kernel)];
 	struct rst_image img;
 
 	(void)state;
-	write_image(unterminated);
+	memset(k, '6', sizeof(k));
+	write_image(k, sizeof(k), NULL);
 	assert_int_equal(image_load(dir, NULL, &img), -EBADMSG);
-}
-
-static void overflowing(struct cr_header_rec *h, struct cr_task_rec *t)
-{
-	(void)t;
-	if (h)
-		strcpy(h->kernel, "4294968.0");
 }
 
 static void test_kernel_overflow(void **state)
@@ -167,7 +149,7 @@ static void test_kernel_overflow(void **state)
 	struct rst_image img;
 
 	(void)state;
-	write_image(overflowing);
+	write_image("4294968.0", 9, NULL);
 	assert_int_equal(image_load(dir, NULL, &img), -EPROTO);
 }
 
