@@ -23,7 +23,7 @@ root=$PWD
 all=(image proto placement manifest info archive pstree)
 harnesses=()
 secs=
-build=build-fuzz
+build="build-fuzz"
 out=/var/tmp/cr-fuzz
 jobs=1
 while [ $# -gt 0 ]; do
@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
 	--build) build=$2; shift 2 ;;
 	--jobs) jobs=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
-	-h | --help) sed -n '3,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "bench/fuzz.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	*)
 		[[ " ${all[*]} " == *" $1 "* ]] || { echo "bench/fuzz.sh: no harness $1" >&2; exit 2; }
