@@ -577,31 +577,20 @@ static int _check_version(json_t *m, uint32_t seq, char *err, size_t errlen)
 		       seq, (long long)v, STORE_MANIFEST_VERSION);
 }
 
-int store_load(int jobfd, uint32_t seq, const uint8_t key[STORE_KEY_LEN],
-	       const struct store_binding *expect, json_t **manifest, char *err, size_t errlen)
+int store_parse(const char *text, size_t len, uint32_t seq, const uint8_t key[STORE_KEY_LEN],
+		const struct store_binding *expect, json_t **manifest, char *err, size_t errlen)
 {
-	char rel[SEQ_NAME_LEN + sizeof(MANIFEST)];
 	json_error_t jerr;
 	json_t *m, *s;
-	size_t len;
-	char *text;
 	int ret;
 
 	*manifest = NULL;
 	if (sodium_init() < 0)
 		return err_set(err, errlen, -EIO, "libsodium initialisation failed");
-	snprintf(rel, sizeof(rel), "%u/" MANIFEST, seq);
-	ret = _read_file(jobfd, rel, MANIFEST_MAX, &text, &len);
-	if (ret == -EINVAL || ret == -EFBIG)
-		return err_set(err, errlen, ret, "%s: not a regular file of at most %u bytes", rel,
-			       MANIFEST_MAX);
-	if (ret)
-		return userfs_open_err(err, errlen, ret, rel);
 	m = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	free(text);
 	if (!m)
-		return err_set(err, errlen, -EBADMSG, "checkpoint %u: %s line %d: %s", seq, rel,
-			       jerr.line, jerr.text);
+		return err_set(err, errlen, -EBADMSG, "checkpoint %u: %u/" MANIFEST " line %d: %s",
+			       seq, seq, jerr.line, jerr.text);
 	ret = _verify(m, key);
 	if (ret == -EBADMSG)
 		err_set(err, errlen, ret, "checkpoint %u: manifest MAC does not verify (edited?)",
@@ -623,6 +612,27 @@ int store_load(int jobfd, uint32_t seq, const uint8_t key[STORE_KEY_LEN],
 	}
 	*manifest = m;
 	return 0;
+}
+
+int store_load(int jobfd, uint32_t seq, const uint8_t key[STORE_KEY_LEN],
+	       const struct store_binding *expect, json_t **manifest, char *err, size_t errlen)
+{
+	char rel[SEQ_NAME_LEN + sizeof(MANIFEST)];
+	size_t len;
+	char *text;
+	int ret;
+
+	*manifest = NULL;
+	snprintf(rel, sizeof(rel), "%u/" MANIFEST, seq);
+	ret = _read_file(jobfd, rel, MANIFEST_MAX, &text, &len);
+	if (ret == -EINVAL || ret == -EFBIG)
+		return err_set(err, errlen, ret, "%s: not a regular file of at most %u bytes", rel,
+			       MANIFEST_MAX);
+	if (ret)
+		return userfs_open_err(err, errlen, ret, rel);
+	ret = store_parse(text, len, seq, key, expect, manifest, err, errlen);
+	free(text);
+	return ret;
 }
 
 /* ---- listing, latest, pruning ---- */

@@ -102,6 +102,12 @@ int store_abort(int jobfd, uint32_t seq);
 int store_load(int jobfd, uint32_t seq, const uint8_t key[STORE_KEY_LEN],
 	       const struct store_binding *expect, json_t **manifest, char *err, size_t errlen);
 /*
+ * store_load's checks on a manifest already in memory (len bytes of text):
+ * what store_load does once it has read <seq>/manifest.json.
+ */
+int store_parse(const char *text, size_t len, uint32_t seq, const uint8_t key[STORE_KEY_LEN],
+		const struct store_binding *expect, json_t **manifest, char *err, size_t errlen);
+/*
  * The newest committed checkpoint whose manifest verifies and is bound as
  * expect: its seq and manifest (-ENOENT: none).
  */

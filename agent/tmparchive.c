@@ -362,7 +362,11 @@ static int _save_symlink(struct save_ctx *c, int dfd, const char *name, const st
 	_entry_from_stat(c, st);
 	archive_entry_copy_symlink(c->entry, target);
 	free(target);
-	_linkify(c);
+	/*
+	 * Not _linkify: a second name of a symlink is stored as a symlink
+	 * again. Extracting a hard link applies its mode and times by name,
+	 * through the symlink, to whatever it points at (the restore refuses one).
+	 */
 	return _put_header(c);
 }
 
@@ -619,6 +623,19 @@ static bool _allowed(struct archive_entry *e)
 	return false;
 }
 
+/*
+ * A hard link to a symlink already extracted (the working directory is the
+ * target's): libarchive would chmod and utime it by name, which follows the
+ * symlink out of the target. archive_save_tree never writes one.
+ */
+static bool _links_symlink(struct archive_entry *e)
+{
+	const char *to = archive_entry_hardlink(e);
+	struct stat st;
+
+	return to && !fstatat(AT_FDCWD, to, &st, AT_SYMLINK_NOFOLLOW) && S_ISLNK(st.st_mode);
+}
+
 static int _extract_one(struct archive *in, struct archive *disk, const struct reader *rd,
 			struct archive_entry *e, char *err, size_t errlen)
 {
@@ -633,6 +650,9 @@ static int _extract_one(struct archive *in, struct archive *disk, const struct r
 	if (!_allowed(e))
 		return err_set(err, errlen, -EPERM, "%s: file type %#o refused", path,
 			       (unsigned)archive_entry_filetype(e));
+	if (_links_symlink(e))
+		return err_set(err, errlen, -EPERM, "%s: a hard link to the symlink %s: refused",
+			       path, archive_entry_hardlink(e));
 	if (archive_write_header(disk, e) != ARCHIVE_OK)
 		return _out_fail(disk, err, errlen, path);
 	while ((r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK)

@@ -16,7 +16,8 @@
  * Archive everything below dirfd (entries relative to it, the directory itself
  * excluded) into outfd: directories, regular files (holes kept sparse where
  * libarchive can), symlinks stored as symlinks and never followed, fifos; mode,
- * uid/gid, mtime (whole seconds). Hard links stay hard links. Sockets are
+ * uid/gid, mtime (whole seconds). Hard links stay hard links, but for
+ * symlinks: each name of a symlink is stored as a symlink. Sockets are
  * skipped (*nskipped counts them). Device nodes are an error naming the path.
  * The caller guarantees nothing changes the tree meanwhile.
  * *nentries: how many entries were written.
@@ -37,7 +38,8 @@ int archive_save_digested(int dirfd, int outfd, const char *name, struct cr_dige
 /*
  * Extract an archive made by archive_save_tree into dirfd (which should be empty):
  * refuse absolute paths, ".." components and extraction through symlinks, and
- * any entry that is not a directory, regular file, hard link, symlink or fifo;
+ * any entry that is not a directory, regular file, hard link, symlink or fifo,
+ * and a hard link to a symlink;
  * restore permissions and mtimes; ownership only when keep_owner is set.
  * infd is read to its end from where it stands: the archive must be all that follows.
  * A truncated or corrupt archive is an error (nothing is promised about what was

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Reading a whole image into memory for restore, checking it as it goes. */
+#include <ctype.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,14 +248,18 @@ static int take_shared_record(struct rst_image *ri, struct cr_img *img, struct c
 	return ret ? ret : collect_file_obj(ri, img, h, p);
 }
 
-/* "6.18.44-fc" -> 6 * 1000 + 18 */
+/*
+ * "6.18.44-fc" -> 6 * 1000 + 18. The image's is the user's: at most 4 and
+ * 3 digits are read, so that no number overflows; -1 when it does not
+ * start with a digit.
+ */
 static int kernel_version(const char *release)
 {
-	int major = 0, minor = 0;
+	unsigned int major = 0, minor = 0;
 
-	if (sscanf(release, "%d.%d", &major, &minor) < 1)
+	if (!isdigit((unsigned char)release[0]) || sscanf(release, "%4u.%3u", &major, &minor) < 1)
 		return -1;
-	return major * 1000 + minor;
+	return (int)(major * 1000 + minor);
 }
 
 static int check_header(struct cr_img *img, const struct cr_rec_hdr *h,
@@ -264,6 +269,13 @@ static int check_header(struct cr_img *img, const struct cr_rec_hdr *h,
 
 	if (h->type != CR_REC_HEADER || h->len != sizeof(*hdr) || hdr->magic != CR_IMG_MAGIC) {
 		pr_err("%s is not a slurm-cr image (bad header)\n", img->path);
+		return -EBADMSG;
+	}
+	/* image_check looks again, later: these are used (and logged) before */
+	if (!memchr(hdr->arch, '\0', sizeof(hdr->arch)) ||
+	    !memchr(hdr->kernel, '\0', sizeof(hdr->kernel))) {
+		pr_err("%s: bad header: its architecture or kernel release is not terminated\n",
+		       img->path);
 		return -EBADMSG;
 	}
 	if (hdr->version != CR_IMG_VERSION) {

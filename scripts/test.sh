@@ -14,7 +14,8 @@ bash scripts/build-matrix.sh
 # The fuzzing harnesses as libFuzzer binaries (clang): a fixed number of
 # executions each from their seeds, a regression run (bench/fuzz.sh fuzzes).
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCR_FUZZ=ON >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz-image fuzz-proto fuzz-placement
+cmake --build build-fuzz -j"$jobs" --target fuzz-image fuzz-proto fuzz-placement fuzz-manifest \
+	fuzz-info fuzz-archive fuzz-pstree
 (cd build-fuzz && ctest --output-on-failure -L fuzz -j"$jobs")
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCR_SANITIZE=ON -DCR_TEST_HOOKS=ON >/dev/null
 cmake --build build-asan -j"$jobs"

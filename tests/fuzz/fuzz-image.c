@@ -18,6 +18,15 @@
 
 static char dir[64];
 
+static void cleanup(void)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "%s/" CR_IMG_NAME, dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -25,6 +34,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(dir, sizeof(dir), "/dev/shm/cr-fuzz-image.XXXXXX");
 	if (!mkdtemp(dir))
 		abort();
+	atexit(cleanup);
 	cr_log_setup(-1, CR_LOG_ERROR); /* the loader's refusals are expected */
 	return 0;
 }

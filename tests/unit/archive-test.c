@@ -697,7 +697,8 @@ static int evil_archive(const struct evil *v)
 		e = archive_entry_new();
 		archive_entry_copy_pathname(e, v->path);
 		archive_entry_set_filetype(e, v->type);
-		archive_entry_set_perm(e, 0644);
+		/* not the victim's mode: one set through a hard link shows */
+		archive_entry_set_perm(e, v->hardlink ? 0600 : 0644);
 		archive_entry_set_mtime(e, T0, 0);
 		if (v->symlink)
 			archive_entry_copy_symlink(e, v->symlink);
@@ -785,6 +786,60 @@ static void test_escapes(void **state)
 }
 
 /*
+ * A hard link to a symlink: extracting it would set its mode (and times)
+ * by name, through the symlink, on the file outside (found by fuzz-archive:
+ * the victim became 0643). Refused, the victim as it was.
+ */
+static void test_hardlink_to_symlink(void **state)
+{
+	struct fixture *f = *state;
+	char *victim = path_join(f->outside, "victim");
+	const struct evil v[] = {{"l", AE_IFLNK, victim, NULL}, {"h", AE_IFREG, NULL, "l"}, {0}};
+	struct stat st;
+
+	put_file(f->outside, "victim", "victim", 6, 0644);
+	evil_refused(f, v, 0);
+	assert_int_equal(stat(victim, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	free(victim);
+}
+
+/*
+ * A symlink with a second name (ln without -L makes one) is saved as two
+ * symlinks: what it points at keeps its mode at the restore.
+ */
+static void test_symlink_second_name(void **state)
+{
+	struct fixture *f = *state;
+	char err[512], buf[16], *s1 = path_join(f->src, "s1"), *s2 = path_join(f->src, "s2");
+	char *d = fresh_dir(f->dst), *names[] = {"s1", "s2"};
+	uint64_t ne, ns;
+	struct stat st;
+	int in;
+
+	assert_int_equal(symlink("somewhere", s1), 0);
+	assert_int_equal(link(s1, s2), 0); /* link(2) does not follow */
+	in = save(f->src, &ne, &ns, err, sizeof(err));
+	assert_true(in >= 0);
+	if (restore(in, d, 0, err, sizeof(err)))
+		fail_msg("restore: %s", err);
+	for (int i = 0; i < 2; i++) {
+		char *p = path_join(d, names[i]);
+
+		assert_int_equal(lstat(p, &st), 0);
+		assert_true(S_ISLNK(st.st_mode));
+		assert_int_equal(st.st_nlink, 1);
+		assert_int_equal(readlink(p, buf, sizeof(buf)), 9);
+		assert_memory_equal(buf, "somewhere", 9);
+		free(p);
+	}
+	close(in);
+	free(s1);
+	free(s2);
+	free(d);
+}
+
+/*
  * Digested while written, checked while read: the archive in the base
  * directory as "t.tar"; a bit flipped past the first chunk, a truncation, a
  * name not in the list and a symlink are refused (-EBADMSG) by the reader.
@@ -855,6 +910,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escapes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hardlink_to_symlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlink_second_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_digested, setup, teardown),
 	};
 
