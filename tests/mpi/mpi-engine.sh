@@ -92,6 +92,9 @@ fi
 
 # ---- inside the namespace, as pid 1 ----
 tmp=$MPI_TMP
+# nobody runs it: a copy, since the build tree may sit under a 0700 directory (/root)
+install -m 0755 "$solver" "$tmp/solver" || exit 2
+solver=$tmp/solver
 rc_final=1
 t0=$(now_ms)
 
