@@ -25,7 +25,13 @@
 #include "userfs.h"
 #include "walk.h"
 
-#define MANIFEST_MAX	  (256u << 20)
+/*
+ * A genuine manifest is at most about 18 MiB: 256 slots, each with 512
+ * threads and 1024 PUs listed (topo.c). An older format's, not sealed, is
+ * parsed only up to OLD_MANIFEST_MAX to name its version.
+ */
+#define MANIFEST_MAX	  (32u << 20)
+#define OLD_MANIFEST_MAX  (1u << 20)
 #define TMP_PREFIX	  ".tmp-"
 #define MANIFEST	  "manifest.json"
 #define SEQ_NAME_LEN	  24 /* ".tmp-4294967295", "4294967295.bad" */
@@ -301,57 +307,78 @@ out:
 
 /* ---- commit and load ---- */
 
-/* HMAC of m serialized canonically; m must not hold "mac" (it is not covered). */
-static int _manifest_mac(json_t *m, const uint8_t key[STORE_KEY_LEN],
-			 uint8_t mac[crypto_auth_BYTES])
-{
-	char *text;
+/*
+ * The seal (store.h): the file begins with SEAL_HEAD, the MAC's hex and
+ * SEAL_TAIL; the MAC covers every byte after them. It is checked on the bytes
+ * read, before any parsing: what a user wrote is never parsed.
+ */
+#define SEAL_HEAD "{\n \"mac\": \""
+#define SEAL_TAIL "\",\n"
+#define SEAL_HEX  (2 * crypto_auth_BYTES)
+#define SEAL_LEN  (sizeof(SEAL_HEAD) - 1 + SEAL_HEX + sizeof(SEAL_TAIL) - 1)
 
-	text = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!text)
-		return -ENOMEM;
-	crypto_auth(mac, (const uint8_t *)text, strlen(text), key);
-	free(text);
-	return 0;
-}
-
-static int _seal(json_t *m, uint32_t seq, const uint8_t key[STORE_KEY_LEN])
+char *store_seal(json_t *m, const uint8_t key[STORE_KEY_LEN])
 {
 	uint8_t mac[crypto_auth_BYTES];
-	char hex[2 * crypto_auth_BYTES + 1];
-	int ret;
+	char *body, *text = NULL;
+	size_t n;
 
 	json_object_del(m, "mac");
-	if (json_object_set_new(m, "seq", json_integer(seq)))
-		return -ENOMEM;
-	ret = _manifest_mac(m, key, mac);
-	if (ret)
-		return ret;
-	sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
-	return json_object_set_new(m, "mac", json_string(hex)) ? -ENOMEM : 0;
+	body = json_dumps(m, JSON_INDENT(1) | JSON_SORT_KEYS);
+	/* "{\n" and the members, at least one: the seal takes the place of "{\n". */
+	if (body && !strncmp(body, "{\n ", 3) && sodium_init() >= 0) {
+		n = strlen(body + 2);
+		text = malloc(SEAL_LEN + n + 2);
+	}
+	if (text) {
+		memcpy(text + SEAL_LEN, body + 2, n);
+		memcpy(text + SEAL_LEN + n, "\n", 2);
+		crypto_auth(mac, (const uint8_t *)text + SEAL_LEN, n + 1, key);
+		memcpy(text, SEAL_HEAD, sizeof(SEAL_HEAD) - 1);
+		sodium_bin2hex(text + sizeof(SEAL_HEAD) - 1, SEAL_HEX + 1, mac, sizeof(mac));
+		memcpy(text + sizeof(SEAL_HEAD) - 1 + SEAL_HEX, SEAL_TAIL, sizeof(SEAL_TAIL) - 1);
+	}
+	free(body);
+	return text;
 }
 
-/* 0 when m's "mac" is the HMAC of the rest; m is left as it came. */
-static int _verify(json_t *m, const uint8_t key[STORE_KEY_LEN])
+/*
+ * Not sealed: a manifest of an older format (named, so that it is not taken
+ * for a corrupt one), parsed only when small; otherwise edited.
+ */
+static int _unsealed(const char *text, size_t len, uint32_t seq, char *err, size_t errlen)
 {
-	uint8_t want[crypto_auth_BYTES], got[crypto_auth_BYTES];
-	json_t *mac = json_object_get(m, "mac");
-	size_t binlen;
-	int ret;
+	json_t *m = len <= OLD_MANIFEST_MAX ? json_loadb(text, len, 0, NULL) : NULL;
+	json_int_t v = json_integer_value(json_object_get(m, "version"));
+	int old = json_is_string(json_object_get(m, "mac")) && v >= 1 && v < STORE_MANIFEST_VERSION;
 
-	if (!json_is_string(mac) || json_string_length(mac) != 2 * sizeof(want) ||
-	    sodium_hex2bin(want, sizeof(want), json_string_value(mac), 2 * sizeof(want), NULL,
-			   &binlen, NULL) ||
-	    binlen != sizeof(want))
-		return -EBADMSG;
-	json_incref(mac);
-	json_object_del(m, "mac");
-	ret = _manifest_mac(m, key, got);
-	if (!ret && sodium_memcmp(want, got, sizeof(want)))
-		ret = -EBADMSG;
-	if (json_object_set_new(m, "mac", mac) && !ret)
-		ret = -ENOMEM;
-	return ret;
+	json_decref(m);
+	if (old)
+		return err_set(err, errlen, -EPROTONOSUPPORT,
+			       "checkpoint %u: manifest format %lld (an older crd's): refused, "
+			       "this crd restores format %d only",
+			       seq, (long long)v, STORE_MANIFEST_VERSION);
+	return err_set(err, errlen, -EBADMSG,
+		       "checkpoint %u: manifest MAC does not verify (edited?)", seq);
+}
+
+/* 0 when text is sealed with key; -EBADMSG or -EPROTONOSUPPORT with err. */
+static int _unseal(const char *text, size_t len, uint32_t seq, const uint8_t key[STORE_KEY_LEN],
+		   char *err, size_t errlen)
+{
+	const char *hex = text + sizeof(SEAL_HEAD) - 1;
+	uint8_t mac[crypto_auth_BYTES];
+	size_t binlen;
+
+	if (len < SEAL_LEN || memcmp(text, SEAL_HEAD, sizeof(SEAL_HEAD) - 1) ||
+	    memcmp(hex + SEAL_HEX, SEAL_TAIL, sizeof(SEAL_TAIL) - 1) ||
+	    sodium_hex2bin(mac, sizeof(mac), hex, SEAL_HEX, NULL, &binlen, NULL) ||
+	    binlen != sizeof(mac))
+		return _unsealed(text, len, seq, err, errlen);
+	if (crypto_auth_verify(mac, (const uint8_t *)text + SEAL_LEN, len - SEAL_LEN, key))
+		return err_set(err, errlen, -EBADMSG,
+			       "checkpoint %u: manifest MAC does not verify (edited?)", seq);
+	return 0;
 }
 
 /* ---- the binding: owner, lineage, slots ---- */
@@ -458,26 +485,17 @@ static int _check_binding(json_t *m, uint32_t seq, const struct store_binding *e
 	return _check_slots(m, seq, e->slot, err, errlen);
 }
 
-static int _write_manifest(int dfd, const char *dname, json_t *m, char *err, size_t errlen)
+static int _write_manifest(int dfd, const char *dname, const char *text, char *err, size_t errlen)
 {
-	char *text;
 	int fd, ret;
 
-	text = json_dumps(m, JSON_INDENT(1) | JSON_SORT_KEYS);
-	if (!text)
-		return err_set(err, errlen, -ENOMEM, "%s/" MANIFEST ": out of memory", dname);
 	fd = userfs_open_beneath(dfd, MANIFEST, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	if (fd < 0) {
-		free(text);
+	if (fd < 0)
 		return err_sys(err, errlen, fd, "%s/" MANIFEST ": create", dname);
-	}
 	ret = io_write_all(fd, text, strlen(text), -1);
-	if (!ret)
-		ret = io_write_all(fd, "\n", 1, -1);
 	if (!ret && fsync(fd) < 0)
 		ret = -errno;
 	close(fd);
-	free(text);
 	if (ret)
 		return err_sys(err, errlen, ret, "%s/" MANIFEST ": write", dname);
 	ret = userfs_fsync_dir(dfd);
@@ -515,7 +533,7 @@ static int _write_latest(int jobfd, uint32_t seq, char *err, size_t errlen)
 int store_commit(int jobfd, uint32_t seq, json_t *manifest, const struct store_binding *b,
 		 const uint8_t key[STORE_KEY_LEN], char *err, size_t errlen)
 {
-	char tmp[SEQ_NAME_LEN], name[SEQ_NAME_LEN];
+	char tmp[SEQ_NAME_LEN], name[SEQ_NAME_LEN], *text = NULL;
 	int dfd, ret;
 
 	if (sodium_init() < 0)
@@ -529,14 +547,23 @@ int store_commit(int jobfd, uint32_t seq, json_t *manifest, const struct store_b
 	if (ret)
 		return err_set(err, errlen, ret,
 			       "checkpoint %u: cannot bind the manifest to job %u", seq, b->jobid);
-	if (_seal(manifest, seq, key))
+	/* The object as loaded back: its "mac" too. */
+	if (json_object_set_new(manifest, "seq", json_integer(seq)) ||
+	    !(text = store_seal(manifest, key)) ||
+	    json_object_set_new(manifest, "mac",
+				json_stringn(text + sizeof(SEAL_HEAD) - 1, SEAL_HEX))) {
+		free(text);
 		return err_set(err, errlen, -ENOMEM, "checkpoint %u: out of memory", seq);
+	}
 	snprintf(tmp, sizeof(tmp), TMP_PREFIX "%u", seq);
 	snprintf(name, sizeof(name), "%u", seq);
 	dfd = userfs_open_beneath(jobfd, tmp, O_RDONLY | O_DIRECTORY, 0);
-	if (dfd < 0)
+	if (dfd < 0) {
+		free(text);
 		return userfs_open_err(err, errlen, dfd, tmp);
-	ret = _write_manifest(dfd, tmp, manifest, err, errlen);
+	}
+	ret = _write_manifest(dfd, tmp, text, err, errlen);
+	free(text);
 	close(dfd);
 	if (ret)
 		return ret;
@@ -561,10 +588,7 @@ int store_abort(int jobfd, uint32_t seq)
 	return ret == -ENOENT ? 0 : ret;
 }
 
-/*
- * A genuine manifest of an older format lists digests re-read from the files
- * after the dump (format 1): nothing to check the image by as it is read.
- */
+/* A genuine manifest of an older format (sealed as this one, its "version" older). */
 static int _check_version(json_t *m, uint32_t seq, char *err, size_t errlen)
 {
 	json_int_t v = json_integer_value(json_object_get(m, "version"));
@@ -572,8 +596,8 @@ static int _check_version(json_t *m, uint32_t seq, char *err, size_t errlen)
 	if (v == STORE_MANIFEST_VERSION)
 		return 0;
 	return err_set(err, errlen, -EPROTONOSUPPORT,
-		       "checkpoint %u: manifest format %lld has no per-chunk digests (written by "
-		       "an older crd): refused, this crd restores format %d only",
+		       "checkpoint %u: manifest format %lld (an older crd's): refused, this crd "
+		       "restores format %d only",
 		       seq, (long long)v, STORE_MANIFEST_VERSION);
 }
 
@@ -587,19 +611,18 @@ int store_parse(const char *text, size_t len, uint32_t seq, const uint8_t key[ST
 	*manifest = NULL;
 	if (sodium_init() < 0)
 		return err_set(err, errlen, -EIO, "libsodium initialisation failed");
+	ret = _unseal(text, len, seq, key, err, errlen);
+	if (ret)
+		return ret;
 	m = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!m)
+	if (!json_is_object(m)) {
+		json_decref(m);
 		return err_set(err, errlen, -EBADMSG, "checkpoint %u: %u/" MANIFEST " line %d: %s",
-			       seq, seq, jerr.line, jerr.text);
-	ret = _verify(m, key);
-	if (ret == -EBADMSG)
-		err_set(err, errlen, ret, "checkpoint %u: manifest MAC does not verify (edited?)",
-			seq);
-	else if (ret)
-		err_set(err, errlen, ret, "checkpoint %u: out of memory", seq);
+			       seq, seq, jerr.line, m ? "not an object" : jerr.text);
+	}
 	/* A genuine manifest of another checkpoint, copied here. */
 	s = json_object_get(m, "seq");
-	if (!ret && (!json_is_integer(s) || json_integer_value(s) != seq))
+	if (!json_is_integer(s) || json_integer_value(s) != seq)
 		ret = err_set(err, errlen, -EBADMSG, "checkpoint %u: the manifest is not for it",
 			      seq);
 	if (!ret)

@@ -35,12 +35,15 @@
 
 #define STORE_KEY_LEN 32
 /*
- * The manifest's "version": 2 lists, per slot, the digest of node-<i>/digests.json
+ * The manifest's "version": 3 lists, per slot, the digest of node-<i>/digests.json
  * (digest.h), the per-chunk digests of every file the node wrote, computed
- * while writing. Format 1 (digests of whole files re-read after the dump) is
+ * while writing; the file is sealed (store_seal): its MAC, at its head, covers
+ * the bytes that follow and is checked before they are parsed. Formats 1
+ * (digests of whole files re-read after the dump) and 2 (the MAC over the
+ * parsed JSON, so a user's file was parsed before it was authenticated) are
  * refused by store_load.
  */
-#define STORE_MANIFEST_VERSION 2
+#define STORE_MANIFEST_VERSION 3
 
 /*
  * What a manifest is bound to, inside its MAC: the image's owner, the job
@@ -91,8 +94,15 @@ int store_commit(int jobfd, uint32_t seq, json_t *manifest, const struct store_b
 /* Remove .tmp-<seq> recursively (0 if absent). */
 int store_abort(int jobfd, uint32_t seq);
 /*
- * Load <seq>/manifest.json; refuse (-EBADMSG, message "checkpoint N: manifest
- * MAC does not verify (edited?)") a missing/wrong mac, a "seq" member different
+ * The text of manifest m as committed, m's "mac" removed: a JSON object that
+ * begins with its "mac" member, the hex of HMAC-SHA512-256 (key) of every
+ * byte after that member's line; the others, sorted, one per line. NULL when
+ * out of memory or m is empty.
+ */
+char *store_seal(json_t *m, const uint8_t key[STORE_KEY_LEN]);
+/*
+ * Load <seq>/manifest.json (at most 32 MiB); refuse (-EBADMSG, message "checkpoint N: manifest
+ * MAC does not verify (edited?)") a missing/wrong seal, a "seq" member different
  * from seq, unparsable JSON or a malformed binding; refuse (-EPROTONOSUPPORT,
  * named) a genuine manifest of another format version; refuse (-EPERM, the field
  * named) a genuine manifest whose binding is not expect's: another owner uid,

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The manifest parser crd runs at every restore (store_parse: what
- * store_load does with <seq>/manifest.json once read) over checkpoint 1 of
+ * store_load does with <seq>/manifest.json once read: the seal, then the JSON) over checkpoint 1 of
  * job 42, user 1000. The first byte picks the slot restored (-1, 0, 1) and
  * whether the rest, when it is a JSON object, is first sealed again with the
  * test key, as a genuine crd would have written it: mutations then reach
- * the version and binding checks behind the MAC. Whatever is accepted must
+ * the parser, the version and the binding checks behind the seal. Whatever is accepted must
  * hold what store.h promises.
  */
 #include <jansson.h>
@@ -30,26 +30,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return sodium_init() < 0;
 }
 
-/* The text of m sealed with key (store.c's canonical form); NULL when m is no object. */
+/* The rest, when it is a JSON object, sealed with key as store_commit seals; else NULL. */
 static char *reseal(const uint8_t *data, size_t size)
 {
-	uint8_t mac[crypto_auth_BYTES];
-	char hex[2 * crypto_auth_BYTES + 1], *text;
 	json_t *m = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
+	char *text = json_is_object(m) ? store_seal(m, key) : NULL;
 
-	if (!json_is_object(m)) {
-		json_decref(m);
-		return NULL;
-	}
-	json_object_del(m, "mac");
-	text = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
-	if (text) {
-		crypto_auth(mac, (const uint8_t *)text, strlen(text), key);
-		free(text);
-		sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
-		json_object_set_new(m, "mac", json_string(hex));
-	}
-	text = json_dumps(m, 0);
 	json_decref(m);
 	return text;
 }

@@ -299,18 +299,33 @@ static void _expect_refused(struct fx *fx, uint32_t seq, const uint8_t *key, con
 	assert_null(m);
 }
 
-/* m's "mac" as store_commit makes it (HMAC of the canonical JSON without it). */
-static void _remac(json_t *m, const uint8_t *key)
+/* m sealed with key, as store_commit writes it, into path. */
+static void _seal_to(json_t *m, const uint8_t *key, const char *path)
 {
-	uint8_t mac[crypto_auth_BYTES];
-	char hex[2 * crypto_auth_BYTES + 1];
-	char *t = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+	char *t = store_seal(m, key);
+	FILE *f = fopen(path, "w");
 
 	assert_non_null(t);
-	crypto_auth(mac, (const uint8_t *)t, strlen(t), key);
+	assert_non_null(f);
+	assert_int_equal(fputs(t, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
 	free(t);
-	sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
-	json_object_set_new(m, "mac", json_string(hex));
+}
+
+/* 1/manifest.json: text's seal (its first line and "mac"), then body, repeated to size bytes. */
+static void _sealed_body(struct fx *fx, const char *text, const char *body, size_t size)
+{
+	size_t head = strchr(strchr(text, '\n') + 1, '\n') + 1 - text, n = strlen(body);
+	size_t len = head + (size > n ? size : n);
+	char *t = malloc(len + 1);
+
+	assert_non_null(t);
+	memcpy(t, text, head);
+	for (size_t i = head; i < len; i += n)
+		memcpy(t + i, body, len - i < n ? len - i : n);
+	t[len] = '\0';
+	_puts(fx->jobfd, "1/manifest.json", t);
+	free(t);
 }
 
 static void test_manifest_refused(void **state)
@@ -344,6 +359,20 @@ static void test_manifest_refused(void **state)
 	_puts(fx->jobfd, "1/manifest.json", "{\"seq\": 1,");
 	_expect_refused(fx, 1, fx->key, "checkpoint 1");
 
+	/*
+	 * The seal kept, what follows not JSON: refused by the MAC, never parsed
+	 * (a parser would name a line); and so for a body made to cost a parser
+	 * much memory (16 MiB of empty arrays: some 750 MB in jansson).
+	 */
+	_sealed_body(fx, text, "[[[[ not json", 0);
+	_expect_refused(fx, 1, fx->key, "checkpoint 1: manifest MAC does not verify (edited?)");
+	_sealed_body(fx, text, "[],", 16u << 20);
+	_expect_refused(fx, 1, fx->key, "checkpoint 1: manifest MAC does not verify (edited?)");
+	/* Larger than any genuine manifest: not even read. */
+	_sealed_body(fx, text, "[],", 33u << 20);
+	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &fx->b, &m, fx->err, sizeof(fx->err)), -EFBIG,
+		"1/manifest.json: not a regular file of at most 33554432 bytes");
+
 	/* Back as committed: verifies, but not under another key. */
 	_puts(fx->jobfd, "1/manifest.json", text);
 	OK(fx, store_load(fx->jobfd, 1, fx->key, &fx->b, &loaded, fx->err, sizeof(fx->err)));
@@ -352,16 +381,27 @@ static void test_manifest_refused(void **state)
 	other[5] ^= 1;
 	_expect_refused(fx, 1, other, "manifest MAC does not verify");
 
-	/* A genuine manifest of format 1 (re-MAC'ed with the key): refused, not trusted. */
+	/* A genuine manifest of format 1 (sealed with the key): refused, not trusted. */
 	m = json_loads(text, 0, NULL);
-	json_object_del(m, "mac");
 	json_object_set_new(m, "version", json_integer(1));
-	_remac(m, fx->key);
-	assert_int_equal(json_dump_file(m, path, 0), 0);
+	_seal_to(m, fx->key, path);
 	json_decref(m);
 	m = (json_t *)1;
 	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &fx->b, &m, fx->err, sizeof(fx->err)),
-		-EPROTONOSUPPORT, "checkpoint 1: manifest format 1 has no per-chunk digests");
+		-EPROTONOSUPPORT, "checkpoint 1: manifest format 1 (an older crd's): refused");
+	assert_null(m);
+
+	/*
+	 * Format 2, as an older crd wrote it: the MAC a member of the JSON, over
+	 * the rest. Named, not taken for an edited one, whatever its MAC.
+	 */
+	m = json_loads(text, 0, NULL);
+	json_object_set_new(m, "version", json_integer(2));
+	assert_int_equal(json_dump_file(m, path, JSON_INDENT(1) | JSON_SORT_KEYS), 0);
+	json_decref(m);
+	m = (json_t *)1;
+	REFUSED(fx, store_load(fx->jobfd, 1, fx->key, &fx->b, &m, fx->err, sizeof(fx->err)),
+		-EPROTONOSUPPORT, "checkpoint 1: manifest format 2 (an older crd's): refused");
 	assert_null(m);
 	_puts(fx->jobfd, "1/manifest.json", text);
 
@@ -1036,21 +1076,6 @@ static void test_user_fs(void **state)
 		"not by the job's user (uid 0)");
 }
 
-/* m's "mac" made again with key, as a genuine manifest of that content would have it. */
-static void _reseal(json_t *m, const uint8_t *key)
-{
-	uint8_t mac[crypto_auth_BYTES];
-	char hex[2 * crypto_auth_BYTES + 1], *text;
-
-	json_object_del(m, "mac");
-	text = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
-	assert_non_null(text);
-	crypto_auth(mac, (const uint8_t *)text, strlen(text), key);
-	free(text);
-	sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
-	json_object_set_new(m, "mac", json_string(hex));
-}
-
 /* Checkpoint 1's manifest, changed by edit and sealed again with the cluster's key. */
 static void _genuine_but(struct fx *fx, const char *text, void (*edit)(json_t *m))
 {
@@ -1059,8 +1084,8 @@ static void _genuine_but(struct fx *fx, const char *text, void (*edit)(json_t *m
 
 	assert_non_null(m);
 	edit(m);
-	_reseal(m, fx->key);
-	out = json_dumps(m, JSON_INDENT(1) | JSON_SORT_KEYS);
+	out = store_seal(m, fx->key);
+	assert_non_null(out);
 	_puts(fx->jobfd, "1/manifest.json", out);
 	free(out);
 	json_decref(m);
