@@ -3,6 +3,7 @@
  * Cgroup membership: check that a peer is a given job step's task, and put a
  * container process directly into the cgroups (every hierarchy) of another.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -178,26 +179,64 @@ int cgroup_move_to_step(pid_t pid, const char *rel)
 	return 0;
 }
 
-/* The init's children (a non-batch slot's root) follow it into the step's cgroups. */
-static void _move_children(pid_t init, const char *rel)
+/* The children of every thread of pid, appended to stack (at most max in all). */
+static size_t _children_of(pid_t pid, pid_t *stack, size_t n, size_t max)
 {
 	char path[64], buf[4096];
-	ssize_t n;
+	struct dirent *e;
+	ssize_t len;
+	DIR *d;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", init, init);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	for (char *p = buf, *e; *p; p = e) {
-		long pid = strtol(p, &e, 10);
-		if (e == p)
-			break;
-		if (cgroup_move_to_step(pid, rel))
-			log_warnx("monitor: cannot move pid %ld into %s", pid, rel);
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.' || snprintf(path, sizeof(path), "/proc/%d/task/%s/children",
+						    pid, e->d_name) >= (int)sizeof(path))
+			continue;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		buf[len > 0 ? len : 0] = '\0';
+		for (char *p = buf, *end; *p && n < max; p = end) {
+			long c = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			stack[n++] = (pid_t)c;
+		}
 	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/*
+ * Everything the container runs follows its init into the step's cgroups,
+ * top-down: a process's children are read after it moved, so a child forked
+ * before its parent moved is listed and one forked after is born inside (a
+ * command cr-rsh started on this node before the join is moved with its tree).
+ */
+static void _move_descendants(pid_t init, const char *rel)
+{
+	size_t n, max = 65536;
+	pid_t *stack = calloc(max, sizeof(*stack));
+
+	if (!stack) {
+		log_warnx("monitor: out of memory moving the container of %d into %s", init, rel);
+		return;
+	}
+	n = _children_of(init, stack, 0, max);
+	while (n) {
+		pid_t pid = stack[--n];
+
+		/* One that just ended has no children to list either. */
+		if (cgroup_move_to_step(pid, rel) == -ESRCH)
+			continue;
+		n = _children_of(pid, stack, n, max);
+	}
+	free(stack);
 }
 
 int cgroup_join_extern(const char *node, uint32_t uid, uint32_t jobid, pid_t init)
@@ -217,7 +256,7 @@ int cgroup_join_extern(const char *node, uint32_t uid, uint32_t jobid, pid_t ini
 	}
 	ret = cgroup_move_to_step(init, rel);
 	if (ret == 0)
-		_move_children(init, rel);
+		_move_descendants(init, rel);
 	return ret;
 }
 

@@ -46,16 +46,16 @@ void libcr_log_end(int fd, char *err, size_t errlen)
 }
 
 /*
- * CR_FAULT=STEP[@NODE][+SECS]: die at STEP, to test what a crash there
- * leaves; with +SECS, stall there SECS seconds instead (a hang, a slow node).
+ * CR_FAULT=STEP[@NODE][+SECS], when it names step (and node, when both say
+ * one): the "+SECS" part or "" (1); 0 when it does not.
  */
-void fault_point_at(const char *node, const char *step)
+static int _fault_match(const char *node, const char *step, const char **secs)
 {
 	const char *f = getenv("CR_FAULT"), *at, *plus;
 	size_t n, nn;
 
 	if (!f)
-		return;
+		return 0;
 	plus = strchr(f, '+');
 	at = strchr(f, '@');
 	if (at && plus && at > plus)
@@ -64,14 +64,32 @@ void fault_point_at(const char *node, const char *step)
 	nn = at ? (plus ? (size_t)(plus - at - 1) : strlen(at + 1)) : 0;
 	if (n != strlen(step) || strncmp(f, step, n) ||
 	    (at && node && (nn != strlen(node) || strncmp(at + 1, node, nn))))
+		return 0;
+	*secs = plus ? plus : "";
+	return 1;
+}
+
+/* CR_FAULT=STEP[@NODE][+SECS]: die at STEP, or with +SECS stall there (a hang, a slow node). */
+void fault_point_at(const char *node, const char *step)
+{
+	const char *secs;
+
+	if (!_fault_match(node, step, &secs))
 		return;
-	if (plus) {
-		log_warnx("CR_FAULT=%s: stalling here", f);
-		sleep((unsigned)atoi(plus + 1));
+	if (*secs) {
+		log_warnx("CR_FAULT=%s: stalling here", getenv("CR_FAULT"));
+		sleep((unsigned)atoi(secs + 1));
 		return;
 	}
-	log_warnx("CR_FAULT=%s: crashing here", f);
+	log_warnx("CR_FAULT=%s: crashing here", getenv("CR_FAULT"));
 	kill(getpid(), SIGKILL);
+}
+
+int fault_delay(const struct crd_ctx *ctx, const char *step)
+{
+	const char *secs;
+
+	return _fault_match(ctx->conf.node_name, step, &secs) && *secs ? atoi(secs + 1) : 0;
 }
 
 void fault_point(const struct crd_ctx *ctx, const char *step)

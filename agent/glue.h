@@ -14,6 +14,9 @@ void libcr_log_end(int fd, char *err, size_t errlen);
 
 /* CR_FAULT=STEP[@NODE][+SECS]: SIGKILL ourselves at STEP, or stall SECS there (tests). */
 void fault_point(const struct crd_ctx *ctx, const char *step);
+/* CR_FAULT=STEP[@NODE]+SECS naming step: SECS, for a delay the caller makes without blocking; else
+ * 0. */
+int fault_delay(const struct crd_ctx *ctx, const char *step);
 /* The same where there is no crd context (the container's init): node NULL matches any. */
 void fault_point_at(const char *node, const char *step);
 

@@ -19,6 +19,32 @@ ended_ok() {
 		fail "job $1 did not end: $(scontrol -o show job "$1" | grep -o 'JobState=[^ ]* Reason=[^ ]*'); nodes: $(sinfo -h -N -o '%N %T' | paste -sd' ')"
 	[ "$(job_field "$1" ExitCode)" = 0:0 ] ||
 		fail "job $1 ended with $(job_field "$1" ExitCode): $(tail -5 "$WORK/$2.out")"
+	# the workload ended an MPI library's hang in MPI_Finalize (workloads/mpichnodes.sh)
+	if [ -e "$WORK/$2/finalize-hang" ]; then
+		log "job $1: $(tail -1 "$WORK/$2/finalize-hang")"
+		rm -f "$WORK/$2/finalize-hang"
+	fi
+}
+
+# in_job_cgroups JOBID: every process of the test user on this cluster's
+# nodes is in the job's freezer and cpuset cgroups (a launcher's daemon included).
+in_job_cgroups() {
+	local pid line
+	for pid in $(pgrep -u "$USER_"); do
+		grep -q "^0::/slurm-cr-cluster-${CR_CLUSTER_INSTANCE:-0}/" "/proc/$pid/cgroup" 2>/dev/null || continue
+		while read -r line; do
+			case $line in
+			*:freezer:*/job_"$1"/* | *:cpuset:*/job_"$1"/*) ;;
+			*) fail "pid $pid ($(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null | cut -c1-60)) is not in job $1's cgroups: $line" ;;
+			esac
+		done < <(grep -E '^[0-9]+:(freezer|cpuset):' "/proc/$pid/cgroup" 2>/dev/null || true)
+	done
+}
+
+# joined JOBID: the job's containers on both nodes have joined its cgroups.
+joined() {
+	[ "$(cat "$CR_CLUSTER_DIR"/nodes/*/crd.log 2>/dev/null |
+		grep -c "job $1: container in the extern step's cgroups")" -ge 2 ]
 }
 
 # across_nodes WHAT [DURING]: a plain run (the reference); the same job
@@ -39,6 +65,8 @@ across_nodes() {
 
 	id=$(nodesjob ck --checkpoint=0)
 	wait_output ck "^iter 20 "
+	wait_until 30 "job $id's containers to join its cgroups" joined "$id"
+	in_job_cgroups "$id"
 	$during
 	out=$(as "$USER_" scontrol checkpoint create "$id") || fail "checkpoint create: $out"
 	log "$out"

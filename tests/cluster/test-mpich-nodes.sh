@@ -33,4 +33,10 @@ cr_rsh_runs() {
 	ps -u "$USER_" -o args= | grep -v -- --slot-root | grep -q "cr-rsh " ||
 		fail "no cr-rsh runs while Hydra's proxy does"
 }
+# The second node's container joins its job's cgroups late (CR_FAULT stalls
+# its monitor 3 s first), after Hydra's proxy was started there through
+# cr-rsh: the proxy's whole tree must follow it into the job's cgroups
+# (across_nodes checks), or it runs outside the job's CPUs, and a checkpoint
+# records it as pinned to CPUs the restart does not get.
+CR_FAULT="join-extern@$NODE2+3" "$CLUSTER_SH" restart-crd "$NODE2"
 across_nodes "Hydra proxy" cr_rsh_runs
