@@ -31,8 +31,9 @@ for _ in $(seq 100); do
 done
 if kill -0 "$pid" 2>/dev/null; then
 	date +"%T mpiexec still running 20 s after the result: ended" >>"$dir/finalize-hang"
+	# disowned first: bash would report the kill in the job's output
+	disown "$pid"
 	kill -KILL -- "-$pid"
-	wait "$pid"
 	exit 0
 fi
 wait "$pid"
