@@ -509,6 +509,14 @@ static int restore_established(int fd, const struct cr_inet_sk_rec *r, bool own)
 		ret = set_int(fd, SOL_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE);
 	if (!ret)
 		ret = set_int(fd, SOL_TCP, TCP_QUEUE_SEQ, r->rcv_seq - r->nrcv);
+	/*
+	 * The connection's segment size is set at connect from its clamp, the
+	 * default 536 on a new socket (TCPOPT_MAXSEG below changes the clamp
+	 * only): clamped to the peer's MSS first, it sends full segments
+	 * (TCP_MAXSEG takes at most 32767: loopback's 65483 is more).
+	 */
+	if (!ret && r->mss)
+		ret = set_int(fd, SOL_TCP, TCP_MAXSEG, r->mss < 32767 ? (int)r->mss : 32767);
 	if (!ret && connect(fd, (const struct sockaddr *)r->dst, r->dstlen))
 		ret = -errno;
 	if (!ret)
