@@ -58,7 +58,9 @@ This package is for every host that submits, runs or manages jobs: the
 SPANK plugin spank_cr.so with its plugstack.conf.d line (sbatch
 --checkpoint), crctl (checkpoint, restart, evacuate) and an scontrol shim
 for scontrol checkpoint. Compute nodes also need slurm-cr-node.")
-set(CPACK_DEBIAN_CLIENT_PACKAGE_CONTROL_EXTRA ${CMAKE_BINARY_DIR}/packaging/client/conffiles)
+set(CPACK_DEBIAN_CLIENT_PACKAGE_CONTROL_EXTRA
+	${CMAKE_BINARY_DIR}/packaging/client/postinst
+	${CMAKE_BINARY_DIR}/packaging/client/postrm)
 
 set(CPACK_DEBIAN_NODE_PACKAGE_NAME slurm-cr-node)
 set(CPACK_COMPONENT_NODE_DEPENDS client)
@@ -80,7 +82,9 @@ set(CPACK_DEBIAN_NODE_PACKAGE_CONTROL_EXTRA
 
 # Maintainer scripts and per-package documentation (copyright, changelog).
 set(pkgsrc ${CMAKE_CURRENT_LIST_DIR}/debian)
-foreach(f node/postinst node/prerm node/postrm client/conffiles)
+set(CR_PLUGSTACK_LINK ${CR_SLURM_CONF_DIR}/plugstack.conf.d/slurm-cr.conf)
+set(CR_PLUGSTACK_FILE ${CMAKE_INSTALL_FULL_DATADIR}/slurm-cr/plugstack.conf)
+foreach(f node/postinst node/prerm node/postrm client/postinst client/postrm)
 	configure_file(${pkgsrc}/${f}.in ${CMAKE_BINARY_DIR}/packaging/${f} @ONLY)
 endforeach()
 install(FILES ${pkgsrc}/slurm-cr.tmpfiles DESTINATION ${CR_TMPFILES_DIR}

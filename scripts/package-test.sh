@@ -4,8 +4,9 @@
 # flags), make the .debs with CPack, run lintian (errors fail), install
 # them, check what they installed (man pages, crctl/crd from /usr, the
 # plugin and its plugstack.conf.d line, crd's state directory, crd neither
-# started nor enabled), install them again over themselves (an edited
-# conffile survives), purge them and check that no file of theirs is left.
+# started nor enabled), install them again over themselves, remove them
+# (the plugstack.conf.d line goes), purge them and check that no file of
+# theirs is left.
 # Leaves the machine as it found it: whatever apt pulled in for them is
 # purged too, on failure as well. Run as root on Debian 12, by
 # scripts/test.sh. Usage: package-test.sh BUILD_DIR (its own build tree:
@@ -14,6 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:?usage: package-test.sh BUILD_DIR}
 pkgs=(slurm-cr-client slurm-cr-node)
+dropin=/etc/slurm/plugstack.conf.d/slurm-cr.conf # a link the client package makes
 start=$SECONDS
 
 fail() {
@@ -35,6 +37,9 @@ for p in "${pkgs[@]}"; do
 done
 # purge removes crd's default runtime directory: it must not be someone's.
 [ ! -e /run/slurm-cr ] || fail "/run/slurm-cr exists (a crd with the default paths?): not touching it"
+if [ -e "$dropin" ] || [ -L "$dropin" ]; then
+	fail "$dropin exists: not touching it"
+fi
 if [ -f "$build/CMakeCache.txt" ]; then
 	if ! grep -qx 'CMAKE_INSTALL_PREFIX:PATH=/usr' "$build/CMakeCache.txt" ||
 		grep -q '^CR_TEST_HOOKS:BOOL=ON' "$build/CMakeCache.txt"; then
@@ -89,8 +94,8 @@ cleanup() {
 		fi
 	done
 	[ ${#mine[@]} = 0 ] || dpkg --purge "${mine[@]}" >/dev/null
-	# Not there before the test (checked above): the packages' leftover.
-	rm -rf /run/slurm-cr
+	# Not there before the test (checked above): the packages' leftovers.
+	rm -rf /run/slurm-cr "$dropin"
 	extra=$(dpkg-query -W -f='${Package}\n' | sort | comm -13 "$before" -)
 	if [ -n "$extra" ]; then
 		echo "package-test: purging what apt installed for the packages: $extra" >&2
@@ -120,8 +125,9 @@ check_installed() {
 	/usr/bin/crctl --help | grep -q '^usage: crctl' || fail "/usr/bin/crctl --help"
 	/usr/sbin/crd --help | grep -q '^usage: crd' || fail "/usr/sbin/crd --help"
 	# The drop-in names the plugin where Slurm looks for it.
-	plugin=$(awk '$1 == "required" {print $2}' /etc/slurm/plugstack.conf.d/slurm-cr.conf)
-	[ -f "$plugin" ] || fail "plugstack.conf.d/slurm-cr.conf names $plugin, which is not there"
+	[ -f "$dropin" ] || fail "no $dropin"
+	plugin=$(awk '$1 == "required" {print $2}' "$dropin")
+	[ -f "$plugin" ] || fail "$dropin names ${plugin:-no plugin}, which is not there"
 	grep -qxF "$plugin" <<<"$owned" || fail "$plugin is not the packaged plugin"
 	[ "$(stat -c %a /run/slurm-cr/state)" = 700 ] || fail "/run/slurm-cr/state is not mode 0700"
 	# Not started, not enabled: the administrator does that once cr.conf is written.
@@ -132,25 +138,29 @@ check_installed() {
 }
 check_installed
 
-# 5. Over itself: an administrator's edit of the conffile stays.
-echo '# edited by package-test' >>/etc/slurm/plugstack.conf.d/slurm-cr.conf
+# 5. Over itself.
 dpkg -i "${debs[@]}" >/dev/null 2>"$build/dpkg.log" ||
 	{ cat "$build/dpkg.log" >&2; fail "installing over itself failed"; }
 for p in "${pkgs[@]}"; do
 	installed "$p" || fail "$p is not installed after installing over itself"
 done
-grep -qx '# edited by package-test' /etc/slurm/plugstack.conf.d/slurm-cr.conf ||
-	fail "installing over itself lost the edit of plugstack.conf.d/slurm-cr.conf"
 check_installed
 
-# 6. Purge: nothing of theirs is left but the directories that were there.
+# 6. Remove, then purge: a removed package leaves no plugstack line naming
+# a plugin that is gone (every job on the host would fail); after purge,
+# nothing of theirs is left but the directories that were there.
 owned=$(dpkg -L "${pkgs[@]}" | sort -u)
+dpkg -r "${pkgs[@]}" >/dev/null 2>"$build/dpkg.log" ||
+	{ cat "$build/dpkg.log" >&2; fail "dpkg -r failed"; }
+if [ -e "$dropin" ] || [ -L "$dropin" ]; then
+	fail "$dropin is left after dpkg -r"
+fi
 dpkg --purge "${pkgs[@]}" >/dev/null 2>"$build/dpkg.log" ||
 	{ cat "$build/dpkg.log" >&2; fail "dpkg --purge failed"; }
 left=$(while read -r path; do
 	if { [ -e "$path" ] || [ -L "$path" ]; } && ! grep -qxF "$path" "$pre"; then
 		echo "$path"
 	fi
-done <<<"$owned"$'\n/run/slurm-cr')
+done <<<"$owned"$'\n/run/slurm-cr\n'"$dropin")
 [ -z "$left" ] || fail "left after purge: $left"
 echo "package-test: ${pkgs[*]} built, lintian-clean, installed, installed over themselves and purged ($((SECONDS - start)) s)"
