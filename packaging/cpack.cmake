@@ -91,17 +91,20 @@ install(FILES ${pkgsrc}/slurm-cr.tmpfiles DESTINATION ${CR_TMPFILES_DIR}
 	RENAME slurm-cr.conf COMPONENT node)
 # string(TIMESTAMP) honours SOURCE_DATE_EPOCH: reproducible builds get a fixed date.
 string(TIMESTAMP cr_now "%a, %d %b %Y %H:%M:%S +0000" UTC)
-foreach(c client node)
-	set(CR_PKG slurm-cr-${c})
-	configure_file(${pkgsrc}/changelog.Debian.in ${CMAKE_BINARY_DIR}/packaging/${c}/changelog.Debian @ONLY)
-	add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/packaging/${c}/changelog.Debian.gz
-		COMMAND gzip -9nc ${CMAKE_BINARY_DIR}/packaging/${c}/changelog.Debian
-			> ${CMAKE_BINARY_DIR}/packaging/${c}/changelog.Debian.gz
-		DEPENDS ${CMAKE_BINARY_DIR}/packaging/${c}/changelog.Debian VERBATIM)
-	add_custom_target(changelog-${c} ALL DEPENDS ${CMAKE_BINARY_DIR}/packaging/${c}/changelog.Debian.gz)
-	install(FILES ${pkgsrc}/copyright ${CMAKE_BINARY_DIR}/packaging/${c}/changelog.Debian.gz
-		DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/${CR_PKG} COMPONENT ${c})
-endforeach()
+# A package's own copyright and changelog: not for a /usr/local install.
+if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+	foreach(c client node)
+		set(CR_PKG slurm-cr-${c})
+		configure_file(${pkgsrc}/changelog.Debian.in ${CMAKE_BINARY_DIR}/packaging/${c}/changelog.Debian @ONLY)
+		add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/packaging/${c}/changelog.Debian.gz
+			COMMAND gzip -9nc ${CMAKE_BINARY_DIR}/packaging/${c}/changelog.Debian
+				> ${CMAKE_BINARY_DIR}/packaging/${c}/changelog.Debian.gz
+			DEPENDS ${CMAKE_BINARY_DIR}/packaging/${c}/changelog.Debian VERBATIM)
+		add_custom_target(changelog-${c} ALL DEPENDS ${CMAKE_BINARY_DIR}/packaging/${c}/changelog.Debian.gz)
+		install(FILES ${pkgsrc}/copyright ${CMAKE_BINARY_DIR}/packaging/${c}/changelog.Debian.gz
+			DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/${CR_PKG} COMPONENT ${c})
+	endforeach()
+endif()
 
 # A package holds exactly what the build installs: refuse to package a
 # build whose compiled-in paths (the unit's ExecStart, LaunchAgent's
