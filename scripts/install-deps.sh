@@ -15,6 +15,7 @@ pkgs=(
 	openmpi-bin libopenmpi-dev  # the MPI tests' solver (tests/mpi/), mpirun and mpicc
 	mpich libmpich-dev  # the same tests with MPICH (mpi-engine-mpich, cluster-mpich-node); alternatives stay on Open MPI (priority 50 > 40)
 	python3 gawk procps iproute2 util-linux psmisc
+	lintian man-db  # the Debian packages' checks (scripts/package-test.sh)
 )
 
 missing=()

@@ -11,6 +11,9 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCR_TEST_HOOKS=ON >/dev/n
 cmake --build build -j"$jobs"
 bash scripts/lint.sh build
 bash scripts/build-matrix.sh
+# The Debian packages: built in a tree of their own (prefix /usr, no test
+# hooks), lintian, installed, reinstalled and purged (packaging/README.md).
+bash scripts/package-test.sh build-pkg
 # The fuzzing harnesses as libFuzzer binaries (clang): a fixed number of
 # executions each from their seeds, a regression run (bench/fuzz.sh fuzzes).
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCR_FUZZ=ON >/dev/null
