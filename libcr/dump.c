@@ -167,6 +167,8 @@ static int check_tree(struct dump_ctx *ctx, struct cr_frozen *f)
 		if (!ret)
 			ret = check_fds(ctx, &f->tasks[i]);
 	}
+	if (!ret)
+		ret = check_tree_locks(ctx, f);
 	return ret ? ret : check_ipc(f);
 }
 
@@ -181,6 +183,7 @@ static int dump_tree(struct cr_frozen *f, const char *dir, struct cr_digests **d
 	if (!ret)
 		ret = cr_img_create(&img, dir);
 	if (ret) {
+		free_dump_locks(&ctx);
 		sk_index_free(&ctx);
 		return ret;
 	}
@@ -189,6 +192,8 @@ static int dump_tree(struct cr_frozen *f, const char *dir, struct cr_digests **d
 	ret = write_header(&img, f);
 	for (size_t i = 0; i < f->ntasks && !ret; i++)
 		ret = dump_one_task(&img, &ctx, f, &f->tasks[i]);
+	if (!ret)
+		ret = dump_locks(&img, &ctx); /* once every task's fds are seen */
 	if (!ret)
 		ret = dump_ipc(&img, f); /* the tree's IPC namespace (ipc.h) */
 	if (!ret)
@@ -201,6 +206,7 @@ static int dump_tree(struct cr_frozen *f, const char *dir, struct cr_digests **d
 		ret = -errno;
 	cr_img_close(&img);
 	free_dump_fds(&ctx);
+	free_dump_locks(&ctx);
 	sk_index_free(&ctx);
 	free(ctx.shmem);
 	if (!ret && digests)

@@ -283,6 +283,8 @@ static int dump_one_fd(struct cr_img *img, struct dump_ctx *ctx, struct cr_task 
 		rec.file_id = same->id;
 	else if ((ret = add_file(img, ctx, &fi, &rec.file_id)))
 		return ret;
+	if (!is_root_stdio(&fi) && (ret = note_fd_locks(ctx, &fi, rec.file_id)))
+		return ret;
 	return cr_img_write(img, CR_REC_FD, &rec, sizeof(rec));
 }
 
@@ -297,6 +299,10 @@ static int add_inflight(struct cr_img *img, struct dump_ctx *ctx, struct fd_info
 
 	/* ours (MSG_CMSG_CLOEXEC): close-on-exec is an fd's, not its file's */
 	fi->flags &= ~O_CLOEXEC;
+	if (fi->locked) {
+		pr_err("An fd in flight (%s) holds a file lock: not supported\n", fi->link);
+		return -ENOTSUP;
+	}
 	if (ops && ops->install) {
 		pr_err("An fd in flight is of kind %s (%s), set up in the task that holds it, and "
 		       "no task holds it: not supported\n",
@@ -414,11 +420,6 @@ static int check_one_fd(const struct fd_info *fi)
 	}
 	if (ops->check && (ret = ops->check(fi)))
 		return ret;
-	if (fi->locked) {
-		pr_err("Task %d fd %d (%s) holds a file lock or lease: not supported yet\n",
-		       fi->pid, fi->fd, fi->link);
-		return -ENOTSUP;
-	}
 	return 0;
 }
 
@@ -431,11 +432,13 @@ int check_fds(struct dump_ctx *ctx, struct cr_task *t)
 
 	ret = list_fds(t->pid, &fds, &nfds);
 	for (size_t i = 0; i < nfds && !ret; i++) {
-		if (t->pid == ctx->root && fds[i] <= 2)
-			continue; /* inherited: whatever they are */
 		if (read_fd_info(&fi, ctx, t->pid, fds[i]))
 			continue; /* closed meanwhile */
-		ret = check_one_fd(&fi);
+		/* the root's stdio is inherited, whatever it is: only a lock on it is refused */
+		if (!is_root_stdio(&fi))
+			ret = check_one_fd(&fi);
+		if (!ret)
+			ret = check_fd_locks(ctx, &fi);
 	}
 	free(fds);
 	return ret;

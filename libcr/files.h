@@ -98,6 +98,28 @@ extern const struct file_ops pidfd_ops;	       /* pidfd.c */
 /* cr_resume, the network unlocked: restored TCP connections leave repair mode (sk-inet.c). */
 int inet_repair_off(struct rst_image *img);
 
+/*
+ * File locks (locks.c): flock, POSIX and OFD locks held through the fds.
+ * Check: check_fd_locks for each fd (the root's stdio too) refuses what
+ * can't come back and notes what it saw; check_tree_locks, once every fd
+ * was seen, refuses a lock of the tree that no fd shows (/proc/locks).
+ * Dump: note_fd_locks for each fd notes its locks, once each; dump_locks
+ * writes them (CR_REC_FLOCK). Restore: collect_lock takes a record,
+ * check_image_locks checks them against the tasks' fds; in the restarter,
+ * once the files are open, check_locks_free refuses a lock someone else
+ * holds now, naming it; restore_locks takes a task's locks again once its
+ * fds are final (after install_fds).
+ */
+int check_fd_locks(struct dump_ctx *ctx, const struct fd_info *fi);
+int check_tree_locks(struct dump_ctx *ctx, const struct cr_frozen *f);
+int note_fd_locks(struct dump_ctx *ctx, const struct fd_info *fi, uint32_t file_id);
+int dump_locks(struct cr_img *img, struct dump_ctx *ctx);
+void free_dump_locks(struct dump_ctx *ctx);
+int collect_lock(struct rst_image *ri, struct cr_img *img, const struct cr_rec_hdr *h, void *p);
+int check_image_locks(const struct rst_image *img);
+int check_locks_free(struct rst_image *img);
+int restore_locks(struct rst_image *img, const struct rst_img_task *t);
+
 /* The core's entry points, for dump.c and restore.c (files.c). */
 int check_fds(struct dump_ctx *ctx, struct cr_task *t);
 int dump_fds(struct cr_img *img, struct dump_ctx *ctx, struct cr_task *t);

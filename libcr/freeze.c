@@ -225,6 +225,8 @@ static int seize_new_threads(struct cr_frozen *f, struct cr_task *t, bool wait, 
 	if (t->zombie)
 		return 0;
 	ret = proc_threads(t->pid, &tids, &ntids);
+	if (ret == -ENOENT || ret == -ESRCH)
+		return settle_unseized(t); /* reaped since it was listed */
 	if (ret) {
 		pr_err("Can't list threads of task %d\n", t->pid);
 		return ret;
@@ -406,6 +408,52 @@ static void drop_dead_threads(struct cr_frozen *f)
 	f->ntasks = n;
 }
 
+#ifdef CR_TEST_HOOKS
+/*
+ * Test builds only: CR_TEST_PAUSE_BEFORE_SEIZE=MS waits MS ms once the root
+ * was found, before anything is seized, so that a test can end it there.
+ */
+static void test_pause_before_seize(void)
+{
+	const char *env = getenv("CR_TEST_PAUSE_BEFORE_SEIZE");
+	long ms = env ? strtol(env, NULL, 10) : 0;
+
+	if (ms > 0 && ms < 60000)
+		nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, NULL);
+}
+#else
+static void test_pause_before_seize(void)
+{
+}
+#endif
+
+/*
+ * The root must be a live process: not gone, a zombie, or a thread of
+ * another (its /proc entry exists, hidden): -ESRCH, "no such process".
+ */
+static int check_root(const struct cr_frozen *f, pid_t root)
+{
+	char *st = proc_read_file("/proc/%d/status", root), tgid[32] = "";
+
+	if (st)
+		proc_status_field(st, "Tgid", tgid, sizeof(tgid));
+	free(st);
+	if (!f->ntasks || f->tasks[0].pid != root || f->tasks[0].gone) {
+		pr_err("Task %d does not exist\n", root);
+		return -ESRCH;
+	}
+	if (f->tasks[0].zombie) {
+		pr_err("Task %d is a zombie\n", root);
+		return -ESRCH;
+	}
+	if (atoi(tgid) != root) {
+		pr_err("%d is not a process but a thread of process %s\n", root,
+		       tgid[0] ? tgid : "?");
+		return -ESRCH;
+	}
+	return 0;
+}
+
 int cr_freeze(pid_t root, const struct cr_freeze_opts *opts, struct cr_frozen **out)
 {
 	unsigned int timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : 10000;
@@ -426,13 +474,10 @@ int cr_freeze(pid_t root, const struct cr_freeze_opts *opts, struct cr_frozen **
 		f->peer_net_prefix = opts->peer_net_prefix;
 	}
 	ret = add_task(f, root);
-	if (!ret && !f->ntasks) { /* gone since the caller named it */
-		pr_err("Task %d does not exist\n", root);
-		ret = -ESRCH;
-	} else if (!ret && f->tasks[0].zombie) {
-		pr_err("Task %d is a zombie\n", root);
-		ret = -ESRCH;
-	}
+	if (!ret)
+		ret = check_root(f, root);
+	if (!ret)
+		test_pause_before_seize();
 	if (!ret)
 		ret = opts && opts->cgroup ? freeze_with_cgroup(f, opts->cgroup, timeout_ms)
 					   : freeze_by_walking(f, timeout_ms);
@@ -441,7 +486,9 @@ int cr_freeze(pid_t root, const struct cr_freeze_opts *opts, struct cr_frozen **
 		return ret;
 	}
 	drop_dead_threads(f);
-	ret = owner_check_frozen(opts ? opts->owner : NULL, f);
+	ret = check_root(f, root); /* it may have died while the tree was seized */
+	if (!ret)
+		ret = owner_check_frozen(opts ? opts->owner : NULL, f);
 	if (!ret && opts && opts->net_lock) {
 		struct timespec a, b;
 

@@ -13,6 +13,7 @@
 
 #undef LOG_PREFIX
 #define LOG_PREFIX "image: "
+#include "files.h"
 #include "image-load.h"
 #include "internal.h"
 #include "log.h"
@@ -124,5 +125,5 @@ int image_check(const struct rst_image *img)
 			pr_err("bad image: file %u: path not terminated\n", img->files[i].rec->id);
 			ret = -EBADMSG;
 		}
-	return ret;
+	return ret ? ret : check_image_locks(img);
 }

@@ -232,6 +232,8 @@ static int take_shared_record(struct rst_image *ri, struct cr_img *img, struct c
 		free(p);
 		return RST_REC_COPIED;
 	}
+	case CR_REC_FLOCK:
+		return collect_lock(ri, img, h, p);
 	case CR_REC_PAGEFILE: {
 		struct cr_pagefile_rec *pf;
 
@@ -424,6 +426,7 @@ void image_free(struct rst_image *ri)
 	for (size_t i = 0; i < ri->nipc; i++)
 		free(ri->ipc[i].rec);
 	free(ri->ipc);
+	free(ri->locks);
 	if (ri->dirfd >= 0)
 		close(ri->dirfd);
 	memset(ri, 0, sizeof(*ri));

@@ -54,6 +54,8 @@ enum cr_rec_type {
 	CR_REC_IPC_SEM = 41, /* struct cr_ipc_sem_rec + values (ipc-sem.c) */
 	CR_REC_IPC_MSG = 42, /* struct cr_ipc_msg_rec + messages (ipc-msg.c) */
 	CR_REC_MQUEUE = 43,  /* struct cr_mqueue_rec + messages (mqueue.c) */
+	/* 50-54: file locks */
+	CR_REC_FLOCK = 50, /* struct cr_lock_rec (locks.c) */
 	CR_REC_MAX = 64,
 };
 
@@ -545,6 +547,27 @@ struct cr_mqueue_rec {
 struct cr_mq_msg {
 	uint32_t prio;
 	uint32_t len;
+};
+
+enum cr_lock_kind {
+	CR_LOCK_FLOCK = 1, /* flock(): the open file's */
+	CR_LOCK_POSIX,	   /* fcntl F_SETLK: the process's */
+	CR_LOCK_OFD,	   /* fcntl F_OFD_SETLK: the open file's */
+};
+
+/*
+ * [locks.c] One file lock, taken again at restore by task pid through its
+ * fd fd, which refers to open file file_id.
+ */
+struct cr_lock_rec {
+	int32_t pid;
+	int32_t fd;
+	uint32_t file_id;
+	uint32_t kind; /* enum cr_lock_kind */
+	uint32_t type; /* F_RDLCK, F_WRLCK (flock: LOCK_SH, LOCK_EX) */
+	uint32_t pad;
+	uint64_t start;
+	uint64_t len; /* 0: to the end of the file, however long it grows */
 };
 
 /* 0 if record @h is @fixed + @tail bytes long, else -EBADMSG, logged. */

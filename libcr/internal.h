@@ -94,6 +94,7 @@ struct dump_ctx {
 	size_t nshmem;
 	uint64_t zero_pfn;
 	void *files;		/* files.c */
+	void *locks;		/* locks.c */
 	pid_t root;		/* the tree's root task: recorded paths are resolved in its root */
 	struct cr_netlock *net; /* the frozen tree's network lock, or NULL */
 	const struct cr_frozen *tree; /* the frozen tree (its fds, for the socket index) */

@@ -167,6 +167,12 @@ static int open_fifo_ends(const struct cr_restore_opts *opts, const struct cr_pi
 	return 0;
 }
 
+/*
+ * The status flags F_SETFL changes, set again on each end: O_DIRECT is a
+ * pipe's packet mode, O_ASYNC without its owner (F_SETOWN is not kept).
+ */
+#define PIPE_SETFL (O_APPEND | O_NONBLOCK | O_DIRECT | O_ASYNC | O_NOATIME)
+
 /* Make the pipe, size it, refill it; both ends become service fds. */
 static int prepare_pipe(struct rst_image *img, const struct cr_restore_opts *opts,
 			struct rst_file_obj *obj)
@@ -211,7 +217,7 @@ static int open_pipe(struct rst_image *img, const struct cr_restore_opts *opts,
 		return -EINVAL;
 	}
 	*fd = fcntl(obj->svc_fd[(rec->flags & O_ACCMODE) == O_RDONLY ? 0 : 1], F_DUPFD_CLOEXEC, 0);
-	if (*fd < 0 || fcntl(*fd, F_SETFL, rec->flags & O_NONBLOCK) < 0) {
+	if (*fd < 0 || fcntl(*fd, F_SETFL, rec->flags & PIPE_SETFL) < 0) {
 		int err = errno;
 
 		pr_perror("Can't set up pipe %llu", (unsigned long long)rec->obj_id);
@@ -231,8 +237,9 @@ static int open_fifo(struct rst_image *img, const struct cr_restore_opts *opts,
 
 	(void)img;
 	*fd = open(remap_path(opts, rec->path, buf, sizeof(buf)),
-		   (rec->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NONBLOCK | O_CLOEXEC);
-	if (*fd < 0 || fcntl(*fd, F_SETFL, rec->flags & O_NONBLOCK) < 0) {
+		   (rec->flags & ~(O_CREAT | O_EXCL | O_TRUNC | PIPE_SETFL)) | O_NONBLOCK |
+			   O_CLOEXEC);
+	if (*fd < 0 || fcntl(*fd, F_SETFL, rec->flags & PIPE_SETFL) < 0) {
 		int err = errno;
 
 		pr_perror("Can't reopen FIFO %s", rec->path);

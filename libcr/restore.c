@@ -302,6 +302,9 @@ static __attribute__((noreturn)) void restore_task(struct cr_restored *r, pid_t 
 		close(exe_fd);
 		exe_fd = hi;
 	}
+	/* after the last close in the task: a close drops its POSIX locks on that file */
+	if (!(r->img.skip & CR_SKIP_FDS) && (ret = restore_locks(&r->img, t)))
+		task_fail(r, me, RST_ERR_LOCKS, ret);
 	ret = restore_task_misc(&r->img, t);
 	if (ret)
 		task_fail(r, me, 0, ret);
@@ -334,6 +337,7 @@ static const char *const step_names[] = {
 	[RST_ERR_THREAD] = "thread state",
 	[RST_ERR_SIGNALS] = "signals",
 	[RST_ERR_CREDS] = "credentials",
+	[RST_ERR_LOCKS] = "taking back its file locks",
 };
 
 static int wait_checkins(struct cr_restored *r)
@@ -597,6 +601,7 @@ static int parse_skip(const char *s, unsigned int *skip, uint64_t *kinds)
 		{"fpu", RST_SKIP_FPU},
 		{"nnp", RST_SKIP_NNP},
 		{"ipc", RST_SKIP_IPC},
+		{"locks", RST_SKIP_LOCKS},
 	};
 	char *copy = s ? strdup(s) : NULL, *tok, *save = NULL;
 	int ret = 0;
@@ -694,6 +699,8 @@ static int prepare_restarter(struct cr_restored *r, const struct cr_restore_opts
 		ret = prepare_ipc(&r->img, opts);
 	if (!ret)
 		ret = prepare_files(&r->img, opts);
+	if (!ret)
+		ret = check_locks_free(&r->img);
 	return ret;
 }
 

@@ -79,6 +79,8 @@ struct rst_image {
 	size_t npagefiles;
 	struct rst_ipc_obj *ipc;
 	size_t nipc;
+	struct cr_lock_rec *locks; /* file locks (locks.c) */
+	size_t nlocks;
 	int max_fd;	     /* highest fd number any task uses */
 	unsigned int skip;   /* CR_SKIP_* */
 	uint64_t skip_kinds; /* bit 1 << enum cr_file_kind: fds of these kinds left closed */

@@ -170,6 +170,7 @@ struct rst_timer {
 #define RST_SKIP_FPU	   0x080000 /* xsave area */
 #define RST_SKIP_NNP	   0x100000 /* no_new_privs */
 #define RST_SKIP_IPC	   0x200000 /* SysV IPC objects (libcr only: ipc.c) */
+#define RST_SKIP_LOCKS	   0x400000 /* file locks (libcr only: locks.c) */
 
 /* Steps named in rst_ctl.err_step, for messages. */
 enum rst_step {
@@ -182,6 +183,7 @@ enum rst_step {
 	RST_ERR_THREAD,
 	RST_ERR_SIGNALS,
 	RST_ERR_CREDS,
+	RST_ERR_LOCKS, /* libcr only: taking back the task's file locks (locks.c) */
 };
 
 #endif /* CR_RESTORER_H */
