@@ -58,15 +58,24 @@ static bool covered(const struct rst_img_task *t, uint64_t from, uint64_t to)
 	return from >= to;
 }
 
-/* Each page run inside the task's mappings (a run may cross from one into the next). */
+/*
+ * Each page run inside the task's mappings (a run may cross from one into
+ * the next), after the one before it: a page is stored once (the dump walks
+ * the mappings in order), so the runs add up to at most the address space.
+ */
 static int check_runs(const struct rst_img_task *t)
 {
+	uint64_t end = 0;
+
 	for (uint32_t i = 0; i < t->pagemap->nruns; i++) {
 		const struct cr_page_run *r = &t->runs[i];
 
 		if (r->vaddr % PAGE_SIZE || !r->npages || r->npages > USER_SPACE_END / PAGE_SIZE)
 			return bad(t->rec->pid, "a page run is unaligned or empty");
-		if (!covered(t, r->vaddr, r->vaddr + r->npages * PAGE_SIZE))
+		if (r->vaddr < end)
+			return bad(t->rec->pid, "page runs overlap or are out of order");
+		end = r->vaddr + r->npages * PAGE_SIZE;
+		if (!covered(t, r->vaddr, end))
 			return bad(t->rec->pid, "a page run lies outside its mappings");
 	}
 	return 0;

@@ -29,7 +29,10 @@ struct fixture {
 
 static struct fixture f;
 
-/* Two tasks: a live one (two adjacent mappings, one run across them, two threads), a zombie. */
+/*
+ * Two tasks: a live one (two adjacent mappings, a run in the first, one
+ * across them, two threads), a zombie.
+ */
 static void good(void)
 {
 	memset(&f, 0, sizeof(f));
@@ -46,7 +49,7 @@ static void good(void)
 	f.vma[1] = (struct cr_vma_rec){.start = 17 * MB, .end = 18 * MB};
 	f.vmas[0] = &f.vma[0];
 	f.vmas[1] = &f.vma[1];
-	f.runs[0] = (struct cr_page_run){.vaddr = 16 * MB, .npages = 512};
+	f.runs[0] = (struct cr_page_run){.vaddr = 16 * MB, .npages = 255};
 	f.runs[1] = (struct cr_page_run){.vaddr = 17 * MB - 4096, .npages = 2};
 	f.pm.nruns = 2;
 	for (int i = 0; i < 2; i++) {
@@ -103,6 +106,9 @@ FAULT(run_outside, f.runs[1].vaddr = 18 * MB)
 FAULT(run_past_end, f.runs[1].npages = 4096)
 FAULT(run_in_gap, (f.vma[1].start = 17 * MB + 4096, f.runs[1].npages = 3))
 FAULT(run_unaligned, f.runs[0].vaddr += 1)
+/* found by fuzz-image: runs over the same pages, their sum overflowed cr info's byte count */
+FAULT(run_overlap, f.runs[1].vaddr = 16 * MB)
+FAULT(run_order, (f.runs[0] = f.runs[1], f.runs[1] = (struct cr_page_run){16 * MB, 255}))
 
 int main(void)
 {
@@ -128,6 +134,8 @@ int main(void)
 		cmocka_unit_test(test_run_past_end),
 		cmocka_unit_test(test_run_in_gap),
 		cmocka_unit_test(test_run_unaligned),
+		cmocka_unit_test(test_run_overlap),
+		cmocka_unit_test(test_run_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
