@@ -578,7 +578,7 @@ static int _keep_address(struct node_session *s, json_t *so, char *err, size_t e
 		return err_set(err, errlen, -EBADMSG, "bad slot address \"%.40s\"", want);
 	ret = jobnet_live(s->j.init, host, sizeof(host), &now);
 	if (!ret)
-		ret = jobnet_readdress(s->j.jobid, s->j.slot, s->j.init, now, ntohl(to.s_addr), err,
+		ret = jobnet_readdress(s->j.jobid, s->j.unit, s->j.init, now, ntohl(to.s_addr), err,
 				       errlen);
 	else
 		err_set(err, errlen, ret, "cannot read the container's address");
