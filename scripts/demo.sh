@@ -13,11 +13,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
-bash scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" >/dev/null
-cr=$repo/build/libcr/cr
-workload=$repo/build/tests/engine/cr-engine-tree
+# CR_DEMO_BUILD_DIR: a build to use as it is (tests/cluster/test-demo.sh)
+build=${CR_DEMO_BUILD_DIR:-$repo/build}
+if [ -z "${CR_DEMO_BUILD_DIR:-}" ]; then
+	bash scripts/install-deps.sh
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build -j"$(nproc)" >/dev/null
+fi
+cr=$build/libcr/cr
+workload=$build/tests/engine/cr-engine-tree
 [ -x "$workload" ] || { echo "demo: $workload was not built" >&2; exit 1; }
 
 work=$(mktemp -d /var/tmp/cr-demo.XXXXXX)
@@ -32,7 +36,7 @@ crd_says() {
 cleanup() {
 	[ "$?" = 0 ] || crd_says
 	kill -9 "${pid:-0}" 2>/dev/null || true
-	[ -n "$cluster_up" ] && CR_BUILD_DIR=$repo/build bash "$cluster" down >/dev/null 2>&1
+	[ -n "$cluster_up" ] && CR_BUILD_DIR=$build bash "$cluster" down >/dev/null 2>&1
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -64,7 +68,7 @@ else
 fi
 
 echo "== 4. a Slurm cluster on this machine: slurmctld, 4 slurmd nodes in their own namespaces, crd on each"
-export CR_BUILD_DIR=$repo/build
+export CR_BUILD_DIR=$build
 # The cluster tests' lock: the demo waits while a test run uses the cluster
 # (CR_CLUSTER_INSTANCE=1: the second cluster, next to the tests').
 mkdir -p /run/lock
@@ -81,7 +85,7 @@ sinfo -p debug
 user=$CR_CLUSTER_USER
 jobdir=$(mktemp -d "$CR_CLUSTER_WORK/demo.XXXXXX")
 chmod 0755 "$jobdir"
-install -m 0755 build/tests/mpi/cr-mpi-solver "$jobdir/solver"
+install -m 0755 "$build/tests/mpi/cr-mpi-solver" "$jobdir/solver"
 install -m 0755 tests/cluster/workloads/mpinodes.sh "$jobdir/mpinodes.sh"
 mkdir "$jobdir/ref" "$jobdir/ck"
 chown -R "$user:" "$jobdir"
