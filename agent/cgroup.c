@@ -15,6 +15,7 @@
 
 #include "cgroup.h"
 #include "log.h"
+#include "proctree.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
@@ -182,31 +183,16 @@ int cgroup_move_to_step(pid_t pid, const char *rel)
 /* The children of every thread of pid, appended to stack (at most max in all). */
 static size_t _children_of(pid_t pid, pid_t *stack, size_t n, size_t max)
 {
-	char path[64], buf[4096];
+	char path[32];
 	struct dirent *e;
-	ssize_t len;
 	DIR *d;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	d = opendir(path);
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.' || snprintf(path, sizeof(path), "/proc/%d/task/%s/children",
-						    pid, e->d_name) >= (int)sizeof(path))
-			continue;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-		if (fd >= 0)
-			close(fd);
-		buf[len > 0 ? len : 0] = '\0';
-		for (char *p = buf, *end; *p && n < max; p = end) {
-			long c = strtol(p, &end, 10);
-
-			if (end == p)
-				break;
-			stack[n++] = (pid_t)c;
-		}
-	}
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n = proctree_children(pid, (pid_t)strtol(e->d_name, NULL, 10), stack, n,
+					      max);
 	if (d)
 		closedir(d);
 	return n;

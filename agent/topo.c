@@ -14,6 +14,7 @@
 
 #include "errmsg.h"
 #include "log.h"
+#include "proctree.h"
 #include "topo.h"
 
 /* libcr's thread records hold 1024 CPUs (image.h, cpumask) */
@@ -208,25 +209,10 @@ struct walk {
 /* The children of a thread onto the stack (TOPO_MAX_THREADS in all). */
 static void _children(struct walk *w, pid_t pid, pid_t tid)
 {
-	char path[64], buf[8192];
-	ssize_t len;
-	FILE *f;
+	size_t n = w->n;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, tid);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	len = (ssize_t)fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[len > 0 ? len : 0] = '\0';
-	for (char *p = buf, *e; *p && w->pushed < TOPO_MAX_THREADS; p = e) {
-		long c = strtol(p, &e, 10);
-
-		if (e == p)
-			break;
-		w->stack[w->n++] = (pid_t)c;
-		w->pushed++;
-	}
+	w->n = proctree_children(pid, tid, w->stack, n, n + TOPO_MAX_THREADS - w->pushed);
+	w->pushed += w->n - n;
 }
 
 /*
